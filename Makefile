@@ -1,0 +1,56 @@
+# Quick start: `make run` (set up and start on SQLite with demo data) and `make test`.
+PYTHON_SYSTEM ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+VENDOR := crm/static/vendor
+
+.PHONY: run test setup assets migrate demo lint check bench clean messages
+
+run: setup migrate demo
+	@PORT=$(PORT) HOST=$(HOST) scripts/run.sh
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed assets
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+assets: $(VENDOR)/.copied
+
+$(VENDOR)/.copied: node_modules/.installed
+	@mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css $(VENDOR)/
+	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js $(VENDOR)/
+	@touch $@
+
+migrate: setup
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py createcachetable
+
+demo: migrate
+	$(PY) manage.py demo_data
+
+messages:
+	cd crm && ../$(PY) ../manage.py makemessages -l ru -l en --no-obsolete
+	cd crm && ../$(PY) ../manage.py compilemessages
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR)

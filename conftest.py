@@ -1,0 +1,69 @@
+"""Fixtures shared by every app's tests: a small sales organisation with each role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from crm.accounts.models import User
+from crm.accounts.tests.factories import PASSWORD, TeamFactory, UserFactory, add_member
+from crm.core.permissions import Role
+
+
+@dataclass
+class Org:
+    """Users of two teams: ``head`` leads team A (``manager`` and ``colleague``);
+    ``outsider`` is in team B; ``viewer`` is read-only in team A; ``admin`` sees all."""
+
+    admin: User
+    head: User
+    manager: User
+    colleague: User
+    outsider: User
+    viewer: User
+
+
+@pytest.fixture(autouse=True)
+def _media_and_cache(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{tmp_path.name}",
+        }
+    }
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def org(db) -> Org:
+    team_a, team_b = TeamFactory(name="Москва"), TeamFactory(name="Питер")
+    admin = UserFactory(username="admin", role=Role.ADMIN)
+    head = UserFactory(username="head", role=Role.HEAD)
+    manager = UserFactory(username="manager")
+    colleague = UserFactory(username="colleague")
+    outsider = UserFactory(username="outsider")
+    viewer = UserFactory(username="viewer", role=Role.READONLY)
+    for user in (head, manager, colleague, viewer):
+        add_member(team_a, user)
+    add_member(team_b, outsider)
+    team_a.heads.add(head)
+    return Org(admin, head, manager, colleague, outsider, viewer)
+
+
+def client_for(user: User | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD

@@ -1,0 +1,173 @@
+"""Users, teams, personal API tokens and the security log."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.models import TimeStampedModel
+from crm.core.permissions import Role
+
+
+class User(AbstractUser):
+    """A person who signs in. ``role`` decides what they see and may change.
+
+    Invariant: ``is_superuser`` users are administrators. A deactivated user
+    (``is_active=False``) cannot sign in, and their sessions and tokens are gone.
+    """
+
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MANAGER)
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Empty: follow the browser."),
+    )
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    position = models.CharField(_("position"), max_length=120, blank=True)
+    away_from = models.DateField(_("away from"), null=True, blank=True)
+    away_until = models.DateField(_("away until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["last_name", "first_name", "username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_head(self) -> bool:
+        return self.role == Role.HEAD
+
+    @property
+    def is_readonly(self) -> bool:
+        return self.role == Role.READONLY
+
+    @property
+    def can_write(self) -> bool:
+        return self.is_active and self.role != Role.READONLY
+
+    def is_away(self, on: object | None = None) -> bool:
+        day = on or timezone.localdate()
+        return bool(self.away_from and self.away_until and self.away_from <= day <= self.away_until)
+
+    @cached_property
+    def scope_owner_ids(self) -> frozenset[int]:
+        """Ids of users whose records this user sees (cached for the request)."""
+        if self.role == Role.HEAD:
+            led = TeamMembership.objects.filter(team__heads=self).values_list("user_id", flat=True)
+            return frozenset({self.pk, *led})
+        if self.role == Role.READONLY:
+            mine = TeamMembership.objects.filter(user=self).values_list("team_id", flat=True)
+            members = TeamMembership.objects.filter(team_id__in=mine).values_list(
+                "user_id", flat=True
+            )
+            return frozenset({self.pk, *members})
+        return frozenset({self.pk})
+
+
+class Team(TimeStampedModel):
+    """A sales team: its members and the heads of sales who see and manage their records."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    members = models.ManyToManyField(
+        User, through="TeamMembership", related_name="teams", verbose_name=_("members")
+    )
+    heads = models.ManyToManyField(
+        User, related_name="led_teams", blank=True, verbose_name=_("heads")
+    )
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(models.Model):
+    """A user's membership of a team."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE)
+    user = models.ForeignKey(User, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="team_membership_unique")
+        ]
+
+
+class APIToken(TimeStampedModel):
+    """A personal API token. Only a SHA-256 hash of the secret is stored.
+
+    The token reads ``crm_<prefix>_<secret>``; ``prefix`` finds the row, the hash of the whole
+    token is compared in constant time. A revoked or expired token, or one whose user is
+    inactive, authenticates nobody.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=12, unique=True)
+    token_hash = models.CharField(max_length=64)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class SecurityEvent(models.Model):
+    """One security-relevant event: sign-ins, throttling, deactivation, tokens, roles."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("Signed in")
+        LOGIN_FAILED = "login_failed", _("Failed sign-in")
+        LOGIN_THROTTLED = "login_throttled", _("Sign-in throttled")
+        LOGOUT = "logout", _("Signed out")
+        USER_CREATED = "user_created", _("User created")
+        USER_CHANGED = "user_changed", _("User changed")
+        USER_DEACTIVATED = "user_deactivated", _("User deactivated")
+        USER_REACTIVATED = "user_reactivated", _("User reactivated")
+        TOKEN_CREATED = "token_created", _("API token created")
+        TOKEN_REVOKED = "token_revoked", _("API token revoked")
+
+    kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(_("user name"), max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        ordering = ["-created_at"]

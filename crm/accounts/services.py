@@ -1,0 +1,307 @@
+"""Writes for users, teams, API tokens and the security log."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.accounts.models import APIToken, SecurityEvent, Team, TeamMembership, User
+from crm.core.errors import PermissionDenied, ValidationFailed
+from crm.core.permissions import Role
+
+security_log = logging.getLogger("crm.security")
+
+USER_FIELDS = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "role",
+    "language",
+    "phone",
+    "position",
+    "away_from",
+    "away_until",
+)
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address as the server saw it (``REMOTE_ADDR``).
+
+    Behind a reverse proxy, configure the proxy to set ``REMOTE_ADDR`` (e.g. gunicorn's
+    ``--forwarded-allow-ips``); a client-supplied ``X-Forwarded-For`` is never trusted here.
+    """
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def security_event_record(
+    *,
+    kind: str,
+    request: HttpRequest | None = None,
+    user: User | None = None,
+    actor: User | None = None,
+    username: str = "",
+    data: dict | None = None,
+) -> SecurityEvent:
+    """Store a security event and write it to the ``crm.security`` log. Never logs secrets."""
+    event = SecurityEvent.objects.create(
+        kind=kind,
+        user=user,
+        actor=actor,
+        username=(username or (user.username if user else ""))[:150],
+        ip_address=client_ip(request),
+        user_agent=(request.META.get("HTTP_USER_AGENT", "") if request else "")[:300],
+        data=data or {},
+    )
+    security_log.info(
+        "%s user=%s actor=%s ip=%s",
+        kind,
+        event.username,
+        actor.username if actor else "-",
+        event.ip_address or "-",
+    )
+    return event
+
+
+def _require_admin(actor: User) -> None:
+    if not (actor.is_active and actor.role == Role.ADMIN):
+        raise PermissionDenied(_("Only an administrator may manage users and teams."))
+
+
+def _validate_user_fields(fields: dict, *, instance: User | None) -> None:
+    errors: dict[str, list[str]] = {}
+    username = fields.get("username", instance.username if instance else "")
+    if not username:
+        errors["username"] = [_("Enter a user name.")]
+    elif (
+        User.objects.filter(username__iexact=username)
+        .exclude(pk=instance.pk if instance else None)
+        .exists()
+    ):
+        errors["username"] = [_("This user name is taken.")]
+    if "role" in fields and fields["role"] not in Role.values:
+        errors["role"] = [_("Unknown role.")]
+    away_from = fields.get("away_from", instance.away_from if instance else None)
+    away_until = fields.get("away_until", instance.away_until if instance else None)
+    if away_from and away_until and away_until < away_from:
+        errors["away_until"] = [_("The end of the absence is before its start.")]
+    if errors:
+        raise ValidationFailed(_("Check the user's fields."), field_errors=errors)
+
+
+@transaction.atomic
+def user_create(
+    *, actor: User, password: str | None = None, teams: Iterable[Team] = (), **fields: object
+) -> User:
+    """Create a user (administrators only). Without a password the user cannot sign in yet."""
+    _require_admin(actor)
+    unknown = set(fields) - set(USER_FIELDS)
+    if unknown:
+        raise ValidationFailed(field_errors={name: [_("Unknown field.")] for name in unknown})
+    _validate_user_fields(fields, instance=None)
+    user = User(**fields)
+    user.is_superuser = user.is_staff = fields.get("role") == Role.ADMIN
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    for team in teams:
+        TeamMembership.objects.get_or_create(team=team, user=user)
+    security_event_record(
+        kind=SecurityEvent.Kind.USER_CREATED, user=user, actor=actor, data={"role": user.role}
+    )
+    return user
+
+
+@transaction.atomic
+def user_update(
+    *,
+    actor: User,
+    user: User,
+    password: str | None = None,
+    teams: Iterable[Team] | None = None,
+    **fields: object,
+) -> User:
+    """Change a user's profile, role, teams or password (administrators only)."""
+    _require_admin(actor)
+    unknown = set(fields) - set(USER_FIELDS)
+    if unknown:
+        raise ValidationFailed(field_errors={name: [_("Unknown field.")] for name in unknown})
+    _validate_user_fields(fields, instance=user)
+    if user.pk == actor.pk and fields.get("role", user.role) != Role.ADMIN:
+        raise ValidationFailed(field_errors={"role": [_("You cannot demote yourself.")]})
+    changed = {name: str(value) for name, value in fields.items() if getattr(user, name) != value}
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.is_superuser = user.is_staff = user.role == Role.ADMIN
+    if password:
+        user.set_password(password)
+        changed["password"] = "***"  # noqa: S105 - a mask, not a secret
+    user.save()
+    if teams is not None:
+        team_ids = {team.pk for team in teams}
+        TeamMembership.objects.filter(user=user).exclude(team_id__in=team_ids).delete()
+        for team_id in team_ids:
+            TeamMembership.objects.get_or_create(team_id=team_id, user=user)
+    if changed:
+        security_event_record(
+            kind=SecurityEvent.Kind.USER_CHANGED,
+            user=user,
+            actor=actor,
+            data={"fields": sorted(changed)},
+        )
+    return user
+
+
+def user_set_language(*, user: User, language: str) -> User:
+    """A user picks their interface language (empty: follow the browser)."""
+    if language not in {"", *dict(User._meta.get_field("language").choices or [])}:
+        raise ValidationFailed(field_errors={"language": [_("Unknown language.")]})
+    user.language = language
+    user.save(update_fields=["language"])
+    return user
+
+
+def _end_sessions(user: User) -> int:
+    """Delete every stored session of ``user``; returns how many were removed."""
+    ended = 0
+    sessions = Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+    for session in sessions:
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User, user: User) -> User:
+    """Lock a user out at once: sessions deleted, API tokens revoked, sign-in refused.
+
+    The user's records stay; move them to a colleague with the bulk reassignment.
+    """
+    _require_admin(actor)
+    if user.pk == actor.pk:
+        raise ValidationFailed(field_errors={"is_active": [_("You cannot deactivate yourself.")]})
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    revoked = APIToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    sessions = _end_sessions(user)
+    security_event_record(
+        kind=SecurityEvent.Kind.USER_DEACTIVATED,
+        user=user,
+        actor=actor,
+        data={"sessions_ended": sessions, "tokens_revoked": revoked},
+    )
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, actor: User, user: User) -> User:
+    _require_admin(actor)
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    security_event_record(kind=SecurityEvent.Kind.USER_REACTIVATED, user=user, actor=actor)
+    return user
+
+
+@transaction.atomic
+def team_save(
+    *,
+    actor: User,
+    name: str,
+    members: Iterable[User],
+    heads: Iterable[User],
+    team: Team | None = None,
+) -> Team:
+    """Create or change a team with its members and heads (administrators only)."""
+    _require_admin(actor)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(field_errors={"name": [_("Enter the team's name.")]})
+    if len(name) > 120:
+        raise ValidationFailed(field_errors={"name": [_("At most 120 characters.")]})
+    if Team.objects.filter(name__iexact=name).exclude(pk=team.pk if team else None).exists():
+        raise ValidationFailed(field_errors={"name": [_("A team with this name exists.")]})
+    team = team or Team()
+    team.name = name
+    team.save()
+    member_ids = {member.pk for member in members}
+    TeamMembership.objects.filter(team=team).exclude(user_id__in=member_ids).delete()
+    existing = set(TeamMembership.objects.filter(team=team).values_list("user_id", flat=True))
+    TeamMembership.objects.bulk_create(
+        [TeamMembership(team=team, user_id=uid) for uid in member_ids - existing]
+    )
+    team.heads.set(list(heads))
+    return team
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(
+    *, user: User, name: str, expires_at: datetime | None = None, request: HttpRequest | None = None
+) -> tuple[APIToken, str]:
+    """Issue a personal token; returns the row and the secret, which is shown only once."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed(field_errors={"name": [_("Name the token (up to 100 characters).")]})
+    prefix = secrets.token_hex(4)
+    secret = f"crm_{prefix}_{secrets.token_urlsafe(32)}"
+    token = APIToken.objects.create(
+        user=user, name=name, prefix=prefix, token_hash=_hash_token(secret), expires_at=expires_at
+    )
+    security_event_record(
+        kind=SecurityEvent.Kind.TOKEN_CREATED,
+        user=user,
+        actor=user,
+        request=request,
+        data={"prefix": prefix},
+    )
+    return token, secret
+
+
+def api_token_revoke(*, actor: User, token: APIToken) -> APIToken:
+    if token.user_id != actor.pk and actor.role != Role.ADMIN:
+        raise PermissionDenied(_("This is not your token."))
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    security_event_record(
+        kind=SecurityEvent.Kind.TOKEN_REVOKED,
+        user=token.user,
+        actor=actor,
+        data={"prefix": token.prefix},
+    )
+    return token
+
+
+def api_token_authenticate(raw: str) -> User | None:
+    """The active user a presented token belongs to, or ``None``. Updates ``last_used_at``."""
+    parts = (raw or "").split("_")
+    if len(parts) < 3 or parts[0] != "crm" or len(raw) > 200:
+        return None
+    token = APIToken.objects.select_related("user").filter(prefix=parts[1]).first()
+    if token is None or not hmac.compare_digest(token.token_hash, _hash_token(raw)):
+        return None
+    if not token.is_usable or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        APIToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

@@ -1,0 +1,143 @@
+"""Recording on the timeline. Callers (the domain apps) check the actor's access first.
+
+These functions never decide who may write: ``customers.services`` (and later deals and
+leads) check that the actor may see and change the subject, then call them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import UploadedFile
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.activities.choices import MANUAL_KINDS, CallDirection, EntryKind
+from crm.activities.models import Attachment, TimelineEntry
+from crm.activities.uploads import check_upload
+from crm.core.errors import ValidationFailed
+
+TITLE_MAX = 300
+BODY_MAX = 20000
+
+
+def _subject_fields(subject: models.Model) -> dict[str, Any]:
+    return {"subject_type": ContentType.objects.get_for_model(subject), "subject_id": subject.pk}
+
+
+def timeline_record(
+    *,
+    subject: models.Model,
+    kind: str,
+    author: Any = None,
+    title: str = "",
+    body: str = "",
+    data: dict | None = None,
+    occurred_at: datetime | None = None,
+    **extra: Any,
+) -> TimelineEntry:
+    """Append one entry to ``subject``'s timeline."""
+    return TimelineEntry.objects.create(
+        **_subject_fields(subject),
+        kind=kind,
+        author=author,
+        title=title[:TITLE_MAX],
+        body=body,
+        data=data or {},
+        occurred_at=occurred_at or timezone.now(),
+        **extra,
+    )
+
+
+def timeline_record_changes(
+    *, subject: models.Model, author: Any, changes: Sequence[dict[str, Any]]
+) -> TimelineEntry | None:
+    """Record field changes (``{"field", "label", "old", "new"}`` each); nothing if empty."""
+    if not changes:
+        return None
+    return timeline_record(
+        subject=subject, kind=EntryKind.FIELD_CHANGE, author=author, data={"changes": list(changes)}
+    )
+
+
+def timeline_entry_validate(
+    *, kind: str, title: str, body: str, direction: str = "", duration_seconds: int | None = None
+) -> None:
+    """Check a manually added entry; raises ``ValidationFailed`` naming the field."""
+    errors: dict[str, list[str]] = {}
+    if kind not in MANUAL_KINDS and kind != EntryKind.FILE:
+        errors["kind"] = [_("Unknown kind of entry.")]
+    if len(title or "") > TITLE_MAX:
+        errors["title"] = [_("At most %(n)d characters.") % {"n": TITLE_MAX}]
+    if len(body or "") > BODY_MAX:
+        errors["body"] = [_("At most %(n)d characters.") % {"n": BODY_MAX}]
+    if kind == EntryKind.NOTE and not (body or "").strip():
+        errors["body"] = [_("Write the note.")]
+    if direction and direction not in CallDirection.values:
+        errors["direction"] = [_("Unknown call direction.")]
+    if duration_seconds is not None and not 0 <= duration_seconds <= 86400:
+        errors["duration_seconds"] = [_("Between 0 and 86400 seconds.")]
+    if errors:
+        raise ValidationFailed(_("Check the entry."), field_errors=errors)
+
+
+def attachment_store(*, upload: UploadedFile, author: Any) -> Attachment:
+    """Check an upload by content and store it; raises 400/413 domain errors."""
+    checked = check_upload(upload)
+    attachment = Attachment(
+        original_name=checked.name,
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        uploaded_by=author,
+    )
+    attachment.file.save(checked.name, upload, save=False)
+    attachment.save()
+    return attachment
+
+
+def timeline_move(*, model: type[models.Model], from_id: int, to_id: int) -> list[int]:
+    """Move every entry of one subject to another (used by merge); returns the moved ids."""
+    subject_type = ContentType.objects.get_for_model(model)
+    entries = TimelineEntry.objects.filter(subject_type=subject_type, subject_id=from_id)
+    moved = list(entries.values_list("id", flat=True))
+    TimelineEntry.objects.filter(id__in=moved).update(subject_id=to_id)
+    return moved
+
+
+def timeline_move_back(*, entry_ids: Iterable[int], to_id: int) -> None:
+    """Undo ``timeline_move`` for the given entries."""
+    TimelineEntry.objects.filter(id__in=list(entry_ids)).update(subject_id=to_id)
+
+
+@transaction.atomic
+def timeline_bulk_record(*, entries: Sequence[TimelineEntry]) -> None:
+    """Insert many prepared entries in batches (bulk reassignment, imports, demo data)."""
+    TimelineEntry.objects.bulk_create(entries, batch_size=1000)
+
+
+def timeline_entry_build(
+    *,
+    subject_model: type[models.Model],
+    subject_id: int,
+    kind: str,
+    author: Any = None,
+    data: dict | None = None,
+    title: str = "",
+    body: str = "",
+) -> TimelineEntry:
+    """An unsaved entry for ``timeline_bulk_record``."""
+    return TimelineEntry(
+        subject_type=ContentType.objects.get_for_model(subject_model),
+        subject_id=subject_id,
+        kind=kind,
+        author=author,
+        data=data or {},
+        title=title,
+        body=body,
+        occurred_at=timezone.now(),
+    )

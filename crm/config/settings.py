@@ -1,0 +1,190 @@
+"""Django settings for the CRM, read from the environment.
+
+Every deployment knob is a ``CRM_*`` variable (or ``DATABASE_URL``); the defaults give a
+laptop install on SQLite under ``var/``. ``CRM_PRODUCTION=1`` switches on the hardened
+defaults that ``manage.py check --deploy`` expects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from crm.config.env import env_bool, env_int, env_list, env_str, secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env_str("CRM_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+PRODUCTION = env_bool("CRM_PRODUCTION")
+DEBUG = env_bool("CRM_DEBUG", default=not PRODUCTION)
+SECRET_KEY = secret_key(VAR_DIR)
+ALLOWED_HOSTS = env_list("CRM_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CRM_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "crm.core",
+    "crm.accounts",
+    "crm.customers",
+    "crm.activities",
+    "crm.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.accounts.middleware.UserLanguageMiddleware",
+    "crm.accounts.middleware.ActiveUserMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "crm.config.urls"
+WSGI_APPLICATION = "crm.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "crm" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "crm.sqlite3",
+            "OPTIONS": {
+                # WAL lets the worker write while the web server reads; the busy timeout
+                # makes a writer wait for the lock instead of failing at once.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                ),
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+            },
+            "TEST": {"NAME": env_str("CRM_TEST_SQLITE_NAME") or None},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache and jobs ---------------------------------------------------------------------------
+REDIS_URL = env_str("CRM_REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    # A database cache is shared by every process (web and worker), which the login
+    # throttle needs; a per-process memory cache would let each process count alone.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "crm_cache",
+        }
+    }
+
+TASKS = {"default": {"BACKEND": env_str("CRM_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+# --- auth -------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["crm.accounts.backends.ThrottledModelBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_THROTTLE_ACCOUNT_LIMIT = env_int("CRM_LOGIN_THROTTLE_ACCOUNT_LIMIT", 5)
+LOGIN_THROTTLE_ADDRESS_LIMIT = env_int("CRM_LOGIN_THROTTLE_ADDRESS_LIMIT", 20)
+LOGIN_THROTTLE_WINDOW_SECONDS = env_int("CRM_LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
+
+# --- i18n -------------------------------------------------------------------------------------
+LANGUAGE_CODE = env_str("CRM_LANGUAGE", "ru")
+LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "crm" / "locale"]
+TIME_ZONE = env_str("CRM_TIME_ZONE", "Europe/Moscow")
+USE_I18N = True
+USE_TZ = True
+PHONE_DEFAULT_REGION = env_str("CRM_PHONE_REGION", "RU")
+
+# --- static and uploads -----------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "crm" / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = Path(env_str("CRM_MEDIA_ROOT", str(VAR_DIR / "media")))
+UPLOAD_MAX_BYTES = env_int("CRM_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CRM_REQUEST_MAX_BYTES", 2 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- security ---------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("CRM_SESSION_AGE_SECONDS", 14 * 24 * 3600)
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("CRM_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("CRM_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- logging ----------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "crm": {"handlers": ["console"], "level": env_str("CRM_LOG_LEVEL", "INFO")},
+        "crm.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
+
+NINJA_PAGINATION_PER_PAGE = 50

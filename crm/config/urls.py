@@ -1,0 +1,15 @@
+"""Root URL configuration."""
+
+from django.urls import include, path
+
+from crm.api.urls import api
+from crm.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("crm.accounts.urls")),
+    path("customers/", include("crm.customers.urls")),
+    path("timeline/", include("crm.activities.urls")),
+    path("api/v1/", api.urls),
+]

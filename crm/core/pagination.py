@@ -1,0 +1,92 @@
+"""Keyset (cursor) pagination: pages that cost the same on page 1 and page 10,000.
+
+The cursor is an opaque, URL-safe token holding the sort-key values of the last row of the
+previous page. No ``COUNT(*)`` is run.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from crm.core.errors import ValidationFailed
+
+T = TypeVar("T")
+MAX_LIMIT = 200
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"dt": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"d": value.isoformat()}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and "dt" in value:
+        return dt.datetime.fromisoformat(value["dt"])
+    if isinstance(value, dict) and "d" in value:
+        return dt.date.fromisoformat(value["d"])
+    return value
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != size:
+            raise ValueError
+        return [_decode_value(v) for v in values]
+    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        raise ValidationFailed(field_errors={"cursor": [_("Invalid cursor.")]}) from None
+
+
+def keyset_page(
+    queryset: QuerySet, *, order: Sequence[str], cursor: str | None, limit: int
+) -> Page:
+    """Return ``limit`` rows of ``queryset`` ordered by ``order`` after ``cursor``.
+
+    ``order`` lists field names, each with ``-`` for descending; the last one must be
+    unique (``id``) so the order is total. Fields must be non-null.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(
+            field_errors={"limit": [_("Between 1 and %(max)d.") % {"max": MAX_LIMIT}]}
+        )
+    fields = [(name.lstrip("-"), name.startswith("-")) for name in order]
+    if cursor:
+        values = decode_cursor(cursor, len(fields))
+        condition = Q()
+        for index, (name, descending) in enumerate(fields):
+            step = Q(**{f"{name}__{'lt' if descending else 'gt'}": values[index]})
+            for prior_index in range(index):
+                step &= Q(**{fields[prior_index][0]: values[prior_index]})
+            condition |= step
+        queryset = queryset.filter(condition)
+    rows = list(queryset.order_by(*order)[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if has_more and rows:
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, name) for name, _desc in fields])
+    return Page(rows, next_cursor)

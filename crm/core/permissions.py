@@ -1,0 +1,74 @@
+"""The row-level access policy shared by every app: roles and the owner-based scope.
+
+A record has a responsible user (its *owner*) and may be shared with other users. Who sees
+it follows from the viewer's role:
+
+* administrator — everything;
+* head of sales — records owned by members of the teams they lead, their own and shared;
+* manager — their own records and the ones shared with them;
+* read-only — the records of the teams they belong to and the ones shared with them.
+
+Read-only users never change anything. ``core`` knows no concrete user model: the user
+object passes in its role and the ids of the owners whose records it sees
+(``User.scope_owner_ids``), computed by the accounts app.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    HEAD = "head", _("Head of sales")
+    MANAGER = "manager", _("Manager")
+    READONLY = "readonly", _("Read-only")
+
+
+class ScopedUser(Protocol):
+    pk: int
+    role: str
+    is_active: bool
+
+    @property
+    def scope_owner_ids(self) -> frozenset[int]: ...
+
+
+def sees_everything(user: ScopedUser) -> bool:
+    return bool(user.is_active and user.role == Role.ADMIN)
+
+
+def can_write(user: ScopedUser) -> bool:
+    """Whether the user may change customer data at all (read-only users may not)."""
+    return bool(user.is_active and user.role != Role.READONLY)
+
+
+def owner_scope(
+    user: ScopedUser, *, owner_field: str = "owner", shared_field: str | None = "shared_with"
+) -> Q:
+    """A filter selecting the rows ``user`` may see, for any model with an owner field."""
+    if not user.is_active:
+        return Q(pk__in=[])
+    if sees_everything(user):
+        return Q()
+    condition = Q(**{f"{owner_field}_id__in": sorted(user.scope_owner_ids)})
+    if shared_field:
+        condition |= Q(**{f"{shared_field}": user.pk})
+    return condition
+
+
+def can_change_owned(user: ScopedUser, owner_id: int | None) -> bool:
+    """Whether ``user`` may edit a record owned by ``owner_id`` (assumed visible to them).
+
+    A manager edits records they own or that are shared with them (the caller checks
+    visibility first); a head edits their teams' records; the administrator edits all.
+    """
+    if not can_write(user):
+        return False
+    if sees_everything(user) or user.role == Role.MANAGER:
+        return True
+    return owner_id in user.scope_owner_ids

@@ -1,0 +1,189 @@
+"""Text folding for search and matching: case, ё/е, Cyrillic→Latin, quotes and legal forms.
+
+Everything the duplicate check and the search box compare goes through these functions, so
+that ``ООО «Ромашка»``, ``Romashka LLC`` and ``ромашка`` meet on the same key.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CYRILLIC_TO_LATIN = {
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "g",
+    "д": "d",
+    "е": "e",
+    "ё": "e",
+    "ж": "zh",
+    "з": "z",
+    "и": "i",
+    "й": "i",
+    "к": "k",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ф": "f",
+    "х": "kh",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "shch",
+    "ъ": "",
+    "ы": "y",
+    "ь": "",
+    "э": "e",
+    "ю": "iu",
+    "я": "ia",
+    "і": "i",
+    "ї": "i",
+    "є": "e",
+    "ґ": "g",
+}
+
+# Latin spellings that differ between transliteration standards (and passports) are folded
+# to one form, so ``Yuri``/``Iurii``, ``Khodorov``/``Hodorov`` compare equal.
+_LATIN_VARIANTS = [
+    ("shch", "sch"),
+    ("yu", "iu"),
+    ("ju", "iu"),
+    ("ya", "ia"),
+    ("ja", "ia"),
+    ("yo", "e"),
+    ("kh", "h"),
+    ("ts", "c"),
+    ("tz", "c"),
+    ("ck", "k"),
+    ("ks", "x"),
+    ("iy", "i"),
+    ("ii", "i"),
+    ("yi", "i"),
+    ("y", "i"),
+    ("j", "i"),
+    ("w", "v"),
+    ("ph", "f"),
+    ("q", "k"),
+]
+
+LEGAL_FORMS = [
+    "общество с ограниченной ответственностью",
+    "публичное акционерное общество",
+    "закрытое акционерное общество",
+    "открытое акционерное общество",
+    "акционерное общество",
+    "индивидуальный предприниматель",
+    "некоммерческая организация",
+    "автономная некоммерческая организация",
+    "государственное унитарное предприятие",
+    "муниципальное унитарное предприятие",
+    "федеральное государственное бюджетное учреждение",
+    "государственное бюджетное учреждение",
+    "муниципальное бюджетное учреждение",
+    "ооо",
+    "оао",
+    "зао",
+    "пао",
+    "ао",
+    "ип",
+    "нко",
+    "ано",
+    "гуп",
+    "муп",
+    "фгуп",
+    "фгбу",
+    "гбу",
+    "мбу",
+    "гку",
+    "мку",
+    "тоо",
+    "чп",
+    "llc",
+    "ltd",
+    "limited",
+    "inc",
+    "incorporated",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "jsc",
+    "ojsc",
+    "cjsc",
+    "pjsc",
+    "gmbh",
+    "ag",
+    "plc",
+    "sa",
+    "bv",
+    "oy",
+    "ab",
+    "llp",
+    "lp",
+    "ooo",
+    "zao",
+    "oao",
+    "pao",
+    "ao",
+    "ip",
+]
+_LEGAL_FORM_WORDS = {form for form in LEGAL_FORMS if " " not in form}
+_LEGAL_FORM_PHRASES = sorted((form for form in LEGAL_FORMS if " " in form), key=len, reverse=True)
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, ё→е, accents dropped, punctuation and quotes turned into single spaces."""
+    text = unicodedata.normalize("NFKC", text or "").casefold().replace("ё", "е")
+    text = "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    )
+    # NFKD splits й into и + breve; the breve is dropped above, which is what we want for
+    # matching (й and и are near-interchangeable in transliteration) but not for display.
+    text = _NON_WORD.sub(" ", text).replace("_", " ")
+    return _SPACES.sub(" ", text).strip()
+
+
+def transliterate(text: str) -> str:
+    """Cyrillic → Latin on already folded text; other characters pass through."""
+    return "".join(_CYRILLIC_TO_LATIN.get(ch, ch) for ch in text)
+
+
+def latin_key(text: str) -> str:
+    """Fold, transliterate and unify Latin spelling variants: the matching form of a word."""
+    result = transliterate(fold(text))
+    for variant, canonical in _LATIN_VARIANTS:
+        result = result.replace(variant, canonical)
+    return result
+
+
+def strip_legal_form(text: str) -> str:
+    """Drop legal-form words and phrases (ООО, АО, LLC, «общество с …») from a folded name."""
+    folded = fold(text)
+    for phrase in _LEGAL_FORM_PHRASES:
+        folded = folded.replace(phrase, " ")
+    words = [word for word in folded.split() if word not in _LEGAL_FORM_WORDS]
+    return " ".join(words)
+
+
+def search_text(*parts: str | None) -> str:
+    """The text a search fragment is matched against: folded parts plus their Latin spelling.
+
+    Holding both alphabets lets ``ivanov`` find ``Иванов`` and ``Иван`` find ``Ivan``.
+    """
+    folded = fold(" ".join(part for part in parts if part))
+    latin = transliterate(folded)
+    return folded if latin == folded else f"{folded} {latin}"
+
+
+def search_query(fragment: str) -> str:
+    """Fold a typed fragment the same way ``search_text`` folds the stored text."""
+    return fold(fragment)

@@ -1,0 +1,443 @@
+"""The customer base: contacts (people), companies, their phones, e-mails, addresses and
+links, custom field definitions, and the bookkeeping of duplicate checks and merges.
+
+Phones, e-mails and messenger handles of both contacts and companies live in one table,
+``ContactPoint``, stored normalised, so one indexed lookup finds any exact duplicate.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.models import TimeStampedModel
+from crm.core.normalize import format_phone
+from crm.customers.choices import (
+    AddressKind,
+    ClientType,
+    ContactPointKind,
+    ContactPointLabel,
+    CustomFieldType,
+    DuplicateStatus,
+    Entity,
+    LegalForm,
+    Messenger,
+    Source,
+)
+from crm.customers.querysets import CustomerQuerySet
+
+NAME_MAX = 150
+
+
+class Tag(models.Model):
+    """A free label on contacts and companies; names are unique regardless of case."""
+
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="tag_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(TimeStampedModel):
+    """Fields common to contacts and companies: ownership, sharing, source, notes, custom."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("responsible"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=10000)
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+    search_text = models.TextField(editable=False, default="")
+
+    class Meta:
+        abstract = True
+
+
+class Company(Customer):
+    """A business (ООО, АО, ИП …) or a government body.
+
+    ``merged_into`` is set when the company was merged into another one; such a row is
+    kept for undo and hidden everywhere else.
+    """
+
+    kind = models.CharField(
+        _("client type"),
+        max_length=16,
+        default=ClientType.BUSINESS,
+        choices=[
+            (ClientType.BUSINESS, ClientType.BUSINESS.label),
+            (ClientType.GOVERNMENT, ClientType.GOVERNMENT.label),
+        ],
+    )
+    legal_name = models.CharField(_("legal name"), max_length=300)
+    short_name = models.CharField(_("short name"), max_length=NAME_MAX, blank=True)
+    legal_form = models.CharField(
+        _("legal form"), max_length=8, choices=LegalForm.choices, blank=True
+    )
+    inn = models.CharField(_("ИНН"), max_length=12, blank=True, db_index=True)
+    kpp = models.CharField(_("КПП"), max_length=9, blank=True)
+    ogrn = models.CharField(_("ОГРН"), max_length=15, blank=True)
+    website = models.URLField(_("website"), max_length=300, blank=True)
+    industry = models.CharField(_("industry"), max_length=120, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="companies", verbose_name=_("tags"))
+    shared_with = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="shared_companies",
+        verbose_name=_("shared with"),
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["legal_name", "id"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="company_owner_created"),
+            models.Index(fields=["-created_at", "-id"], name="company_created_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        name = self.short_name or self.legal_name
+        if self.legal_form and self.legal_form not in {LegalForm.OTHER, LegalForm.GOV}:
+            return f"{self.legal_form} «{name}»"
+        return name
+
+    @property
+    def client_type(self) -> str:
+        return self.kind
+
+    @property
+    def entity(self) -> str:
+        return Entity.COMPANY
+
+
+class Contact(Customer):
+    """A person: a private client, or someone who works at one or more companies.
+
+    ``merged_into`` is set when the contact was merged into another one; such a row is
+    kept for undo and hidden everywhere else.
+    """
+
+    client_type = models.CharField(
+        _("client type"), max_length=16, choices=ClientType.choices, default=ClientType.PRIVATE
+    )
+    last_name = models.CharField(_("last name"), max_length=NAME_MAX, blank=True)
+    first_name = models.CharField(_("first name"), max_length=NAME_MAX)
+    middle_name = models.CharField(_("patronymic"), max_length=NAME_MAX, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    preferences = models.TextField(_("preferences"), blank=True, max_length=5000)
+    companies = models.ManyToManyField(
+        Company,
+        through="Employment",
+        related_name="people",
+        blank=True,
+        verbose_name=_("companies"),
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
+    shared_with = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="shared_contacts",
+        verbose_name=_("shared with"),
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["last_name", "first_name", "id"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="contact_owner_created"),
+            models.Index(fields=["-created_at", "-id"], name="contact_created_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
+
+    @property
+    def entity(self) -> str:
+        return Entity.CONTACT
+
+
+class Employment(models.Model):
+    """A contact's place of work: the company and the position held there."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="employments")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="employments")
+    position = models.CharField(_("position"), max_length=150, blank=True)
+    is_primary = models.BooleanField(_("main place of work"), default=False)
+
+    class Meta:
+        verbose_name = _("place of work")
+        verbose_name_plural = _("places of work")
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "company"], name="employment_unique")
+        ]
+
+
+class ContactPoint(models.Model):
+    """A phone, e-mail or messenger handle of a contact or a company (exactly one of them).
+
+    ``value`` is the normalised form the duplicate check compares: E.164 for phones,
+    lower-case for e-mails, ``<messenger>:<handle>`` for messengers. ``digits_reversed``
+    serves the "last digits of the phone" search as an indexed prefix.
+    """
+
+    kind = models.CharField(_("kind"), max_length=12, choices=ContactPointKind.choices)
+    value = models.CharField(_("value"), max_length=254)
+    label = models.CharField(
+        _("label"), max_length=12, choices=ContactPointLabel.choices, default=ContactPointLabel.WORK
+    )
+    messenger = models.CharField(
+        _("messenger"), max_length=12, choices=Messenger.choices, blank=True
+    )
+    digits_reversed = models.CharField(max_length=20, blank=True)
+    is_primary = models.BooleanField(default=False)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="points"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="points"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("contact detail")
+        verbose_name_plural = _("contact details")
+        ordering = ["position", "id"]
+        indexes = [
+            models.Index(fields=["kind", "value"], name="point_kind_value"),
+            models.Index(fields=["digits_reversed"], name="point_digits_reversed"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(contact__isnull=False, company__isnull=True)
+                    | models.Q(contact__isnull=True, company__isnull=False)
+                ),
+                name="point_has_one_owner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display
+
+    @property
+    def display(self) -> str:
+        if self.kind == ContactPointKind.PHONE:
+            return format_phone(self.value)
+        if self.kind == ContactPointKind.MESSENGER:
+            return self.value.split(":", 1)[-1]
+        return self.value
+
+
+class Address(models.Model):
+    """A postal address of a contact or a company."""
+
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=AddressKind.choices, default=AddressKind.ACTUAL
+    )
+    text = models.CharField(_("address"), max_length=500)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="addresses"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="addresses"
+    )
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class CustomField(TimeStampedModel):
+    """A field the administrator adds to contacts or companies.
+
+    Values live in the record's ``custom`` JSON under ``key``. ``client_types`` limits the
+    field to some client types (empty: all). A required field is enforced by the same
+    validator in the UI, the API and imports.
+    """
+
+    entity = models.CharField(_("entity"), max_length=12, choices=Entity.choices)
+    key = models.SlugField(_("key"), max_length=50)
+    label = models.CharField(_("label"), max_length=100)
+    field_type = models.CharField(_("type"), max_length=16, choices=CustomFieldType.choices)
+    choices = models.JSONField(_("options"), default=list, blank=True)
+    client_types = models.JSONField(_("client types"), default=list, blank=True)
+    is_required = models.BooleanField(_("required"), default=False)
+    help_text = models.CharField(_("hint"), max_length=200, blank=True)
+    position = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["entity", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "key"], name="custom_field_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def applies_to(self, client_type: str) -> bool:
+        return not self.client_types or client_type in self.client_types
+
+
+class MatchKey(models.Model):
+    """A blocking key of a contact or company name (see ``core.matching``).
+
+    The duplicate check reads the records that share a key with the new name, instead of
+    comparing it with the whole base.
+    """
+
+    key = models.CharField(max_length=64)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="match_keys"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="match_keys"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["key"], name="match_key_key")]
+
+
+class DuplicatePair(models.Model):
+    """Two records the background scan found alike, with the score and the reasons."""
+
+    entity = models.CharField(max_length=12, choices=Entity.choices)
+    contact_a = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    contact_b = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    company_a = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    company_b = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    score = models.PositiveSmallIntegerField(_("score"))
+    reasons = models.JSONField(_("reasons"), default=list)
+    status = models.CharField(
+        _("status"), max_length=12, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
+    )
+    found_at = models.DateTimeField(_("found"), auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-score", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["contact_a", "contact_b"], name="dup_contact_pair"),
+            models.UniqueConstraint(fields=["company_a", "company_b"], name="dup_company_pair"),
+        ]
+        indexes = [models.Index(fields=["entity", "status", "-score"], name="dup_entity_status")]
+
+
+class MergeRecord(models.Model):
+    """One merge of two records, with everything needed to undo it.
+
+    ``snapshot`` holds the survivor's field values before the merge and the ids of every
+    row moved from the merged record, so undo restores both records as they were.
+    """
+
+    entity = models.CharField(max_length=12, choices=Entity.choices)
+    contact_survivor = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    contact_merged = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    company_survivor = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    company_merged = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    snapshot = models.JSONField(default=dict)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class BulkReassignment(models.Model):
+    """A request to move records from one responsible user to another, run as a job.
+
+    The move itself is one transaction; ``done``/``total`` report progress to the page.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("from")
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("to")
+    )
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

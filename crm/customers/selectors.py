@@ -1,0 +1,298 @@
+"""Reads of the customer base, always through the viewer's row-level scope.
+
+Each selector owns its ``select_related``/``prefetch_related`` so a list costs the same
+number of queries for one row and for fifty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from crm.activities.models import TimelineEntry
+from crm.activities.selectors import timeline_for
+from crm.core.pagination import Page, keyset_page
+from crm.core.permissions import ScopedUser
+from crm.core.search import filter_by_text
+from crm.customers.choices import ClientType, ContactPointKind, Entity
+from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment
+
+CONTACT_ORDERS = {"new": ["-created_at", "-id"], "name": ["last_name", "first_name", "id"]}
+COMPANY_ORDERS = {"new": ["-created_at", "-id"], "name": ["legal_name", "id"]}
+PHONE_SUFFIX_MIN = 4
+
+
+@dataclass
+class CustomerFilters:
+    """Filters shared by the list pages, the API and the bulk reassignment."""
+
+    q: str = ""
+    owner_id: int | None = None
+    client_type: str = ""
+    tag: str = ""
+    source: str = ""
+    company_id: int | None = None
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _looks_like_phone(text: str) -> bool:
+    digits = _digits(text)
+    return len(digits) >= PHONE_SUFFIX_MIN and len(digits) >= len(text.replace(" ", "")) * 0.6
+
+
+def _points_suffix(digits: str, owner_field: str) -> QuerySet:
+    """Ids of contacts/companies with a phone ending in ``digits`` (indexed prefix)."""
+    reversed_digits = digits[::-1]
+    return ContactPoint.objects.filter(
+        kind=ContactPointKind.PHONE,
+        digits_reversed__startswith=reversed_digits,
+        **{f"{owner_field}__isnull": False},
+    ).values(f"{owner_field}_id")
+
+
+def _apply_query(queryset: QuerySet, q: str, owner_field: str) -> QuerySet:
+    q = (q or "").strip()[:100]
+    if not q:
+        return queryset
+    if "@" in q:
+        email_ids = ContactPoint.objects.filter(
+            kind=ContactPointKind.EMAIL,
+            value__startswith=q.lower(),
+            **{f"{owner_field}__isnull": False},
+        ).values(f"{owner_field}_id")
+        return queryset.filter(pk__in=email_ids)
+    if _looks_like_phone(q):
+        digits = _digits(q)
+        if digits.startswith("8") and len(digits) == 11:
+            digits = "7" + digits[1:]
+        condition = Q(pk__in=_points_suffix(digits, owner_field))
+        if owner_field == "company" and len(digits) in (10, 12):
+            condition |= Q(inn=digits)
+        return queryset.filter(condition)
+    return filter_by_text(queryset, q)
+
+
+def _filter(queryset: QuerySet, filters: CustomerFilters, owner_field: str) -> QuerySet:
+    queryset = _apply_query(queryset, filters.q, owner_field)
+    if filters.owner_id:
+        queryset = queryset.filter(owner_id=filters.owner_id)
+    if filters.client_type:
+        field = "client_type" if owner_field == "contact" else "kind"
+        queryset = queryset.filter(**{field: filters.client_type})
+    if filters.tag:
+        queryset = queryset.filter(tags__name__iexact=filters.tag)
+    if filters.source:
+        queryset = queryset.filter(source=filters.source)
+    if filters.company_id and owner_field == "contact":
+        queryset = queryset.filter(employments__company_id=filters.company_id)
+    return queryset
+
+
+def _list_prefetch() -> list[Any]:
+    return [
+        Prefetch("points", queryset=ContactPoint.objects.order_by("position", "id")),
+        "tags",
+    ]
+
+
+def contact_queryset(*, user: ScopedUser, filters: CustomerFilters | None = None) -> QuerySet:
+    """Contacts ``user`` may see, narrowed by ``filters`` (no ordering, no prefetch)."""
+    return _filter(Contact.objects.visible_to(user), filters or CustomerFilters(), "contact")
+
+
+def company_queryset(*, user: ScopedUser, filters: CustomerFilters | None = None) -> QuerySet:
+    """Companies ``user`` may see, narrowed by ``filters`` (no ordering, no prefetch)."""
+    return _filter(Company.objects.visible_to(user), filters or CustomerFilters(), "company")
+
+
+def contact_list(
+    *,
+    user: ScopedUser,
+    filters: CustomerFilters | None = None,
+    order: str = "new",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """A page of contacts with owner, phones, e-mails, tags and companies loaded."""
+    queryset = (
+        contact_queryset(user=user, filters=filters)
+        .select_related("owner")
+        .prefetch_related(
+            *_list_prefetch(),
+            Prefetch("employments", queryset=Employment.objects.select_related("company")),
+        )
+    )
+    return keyset_page(
+        queryset, order=CONTACT_ORDERS.get(order, CONTACT_ORDERS["new"]), cursor=cursor, limit=limit
+    )
+
+
+def company_list(
+    *,
+    user: ScopedUser,
+    filters: CustomerFilters | None = None,
+    order: str = "new",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """A page of companies with owner, phones, e-mails and tags loaded."""
+    queryset = (
+        company_queryset(user=user, filters=filters)
+        .select_related("owner")
+        .prefetch_related(*_list_prefetch())
+    )
+    return keyset_page(
+        queryset, order=COMPANY_ORDERS.get(order, COMPANY_ORDERS["new"]), cursor=cursor, limit=limit
+    )
+
+
+def contact_get(*, user: ScopedUser, pk: int) -> Contact:
+    """One contact ``user`` may see, with everything its card shows; 404 otherwise."""
+    contact = (
+        Contact.objects.visible_to(user)
+        .select_related("owner", "created_by")
+        .prefetch_related(
+            *_list_prefetch(),
+            "addresses",
+            "shared_with",
+            Prefetch("employments", queryset=Employment.objects.select_related("company")),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if contact is None:
+        raise Http404(_("Contact not found."))
+    return contact
+
+
+def company_get(*, user: ScopedUser, pk: int) -> Company:
+    """One company ``user`` may see, with its people; 404 otherwise."""
+    company = (
+        Company.objects.visible_to(user)
+        .select_related("owner", "created_by")
+        .prefetch_related(
+            *_list_prefetch(),
+            "addresses",
+            "shared_with",
+            Prefetch(
+                "employments",
+                queryset=Employment.objects.filter(
+                    contact__merged_into__isnull=True
+                ).select_related("contact"),
+            ),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if company is None:
+        raise Http404(_("Company not found."))
+    return company
+
+
+def contact_timeline(
+    *, contact: Contact, cursor: str | None = None, limit: int = 50, kinds: list[str] | None = None
+) -> Page[TimelineEntry]:
+    """A page of a (visible) contact's timeline, newest first."""
+    entries = timeline_for(subjects=[(Contact, [contact.pk])], kinds=kinds)
+    return keyset_page(entries, order=["-occurred_at", "-id"], cursor=cursor, limit=limit)
+
+
+def company_timeline(
+    *, company: Company, cursor: str | None = None, limit: int = 50, kinds: list[str] | None = None
+) -> Page[TimelineEntry]:
+    """A page of a (visible) company's timeline, including its people's entries."""
+    people = Employment.objects.filter(company=company).values_list("contact_id", flat=True)
+    entries = timeline_for(subjects=[(Company, [company.pk]), (Contact, list(people))], kinds=kinds)
+    return keyset_page(entries, order=["-occurred_at", "-id"], cursor=cursor, limit=limit)
+
+
+def customer_search(*, user: ScopedUser, q: str, limit: int = 8) -> dict[str, list]:
+    """Contacts and companies matching ``q`` (name fragment, phone digits, e-mail, ИНН)."""
+    filters = CustomerFilters(q=q)
+    if not (q or "").strip():
+        return {"contacts": [], "companies": []}
+    contacts = list(
+        contact_queryset(user=user, filters=filters)
+        .select_related("owner")
+        .prefetch_related(*_list_prefetch())
+        .order_by("-created_at", "-id")[:limit]
+    )
+    companies = list(
+        company_queryset(user=user, filters=filters)
+        .select_related("owner")
+        .prefetch_related(*_list_prefetch())
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return {"contacts": contacts, "companies": companies}
+
+
+@dataclass
+class Completeness:
+    """What a card lacks: required custom fields and recommended standard ones."""
+
+    missing_required: list[str]
+    missing_recommended: list[str]
+    percent: int
+
+
+def custom_fields_for(entity: str, client_type: str) -> list[CustomField]:
+    return [
+        definition
+        for definition in CustomField.objects.filter(entity=entity, is_active=True)
+        if definition.applies_to(client_type)
+    ]
+
+
+def customer_completeness(record: Contact | Company) -> Completeness:
+    """Which required and recommended fields of ``record`` are empty (points prefetched)."""
+    entity = Entity.CONTACT if isinstance(record, Contact) else Entity.COMPANY
+    client_type = record.client_type
+    kinds = {point.kind for point in record.points.all()}
+    recommended: list[tuple[str, bool]]
+    if isinstance(record, Contact):
+        recommended = [
+            (_("Phone"), ContactPointKind.PHONE in kinds),
+            (_("E-mail"), ContactPointKind.EMAIL in kinds),
+            (_("Last name"), bool(record.last_name)),
+            (_("Source"), bool(record.source)),
+        ]
+        if client_type == ClientType.PRIVATE:
+            recommended.append((_("Birthday"), record.birthday is not None))
+        else:
+            recommended.append((_("Company"), bool(record.employments.all())))
+    else:
+        recommended = [
+            (_("ИНН"), bool(record.inn)),
+            (_("Phone"), ContactPointKind.PHONE in kinds),
+            (_("E-mail"), ContactPointKind.EMAIL in kinds),
+            (_("Industry"), bool(record.industry)),
+            (_("Address"), bool(record.addresses.all())),
+        ]
+        if record.inn and len(record.inn) == 10:
+            recommended.append((_("КПП"), bool(record.kpp)))
+    definitions = custom_fields_for(entity, client_type)
+    custom = record.custom or {}
+    required = [
+        d.label for d in definitions if d.is_required and custom.get(d.key) in (None, "", [])
+    ]
+    optional = [
+        (d.label, custom.get(d.key) not in (None, "", [])) for d in definitions if not d.is_required
+    ]
+    checks = recommended + optional + [(label, False) for label in required]
+    checks += [
+        (d.label, True)
+        for d in definitions
+        if d.is_required and custom.get(d.key) not in (None, "", [])
+    ]
+    filled = sum(1 for _label, ok in checks if ok)
+    percent = round(100 * filled / len(checks)) if checks else 100
+    return Completeness(
+        required, [str(label) for label, ok in recommended + optional if not ok], percent
+    )

@@ -1,0 +1,33 @@
+"""Writes to the customer base. Import the functions from here."""
+
+from crm.customers.services.duplicates import (
+    DuplicateCandidate,
+    DuplicateFound,
+    company_duplicates_find,
+    contact_duplicates_find,
+)
+from crm.customers.services.records import (
+    company_create,
+    company_update,
+    contact_create,
+    contact_update,
+    customer_check_visible,
+    customer_check_writable,
+    customer_share,
+)
+from crm.customers.services.timeline import customer_timeline_add
+
+__all__ = [
+    "DuplicateCandidate",
+    "DuplicateFound",
+    "company_create",
+    "company_duplicates_find",
+    "company_update",
+    "contact_create",
+    "contact_duplicates_find",
+    "contact_update",
+    "customer_check_visible",
+    "customer_check_writable",
+    "customer_share",
+    "customer_timeline_add",
+]

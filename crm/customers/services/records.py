@@ -1,0 +1,471 @@
+"""Creating and changing contacts and companies, with the duplicate check and the history.
+
+Every change is written in one transaction together with a timeline entry that lists each
+changed field (old → new), so nothing is overwritten without a trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from crm.activities.choices import EntryKind
+from crm.activities.services import timeline_record, timeline_record_changes
+from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.matching import company_block_keys, person_block_keys
+from crm.core.permissions import ScopedUser, can_change_owned, can_write
+from crm.core.text import search_text
+from crm.customers.choices import ClientType, ContactPointKind
+from crm.customers.models import (
+    Address,
+    Company,
+    Contact,
+    ContactPoint,
+    Employment,
+    MatchKey,
+    Tag,
+)
+from crm.customers.services.cleaning import (
+    CleanCustomer,
+    PointValue,
+    clean_company,
+    clean_contact,
+)
+from crm.customers.services.duplicates import (
+    DuplicateCandidate,
+    DuplicateFound,
+    company_duplicates_find,
+    contact_duplicates_find,
+)
+
+Customer = Contact | Company
+
+
+# --- permission checks ----------------------------------------------------------------------
+
+
+def customer_check_visible(*, actor: ScopedUser, record: Customer) -> None:
+    """Raise ``NotFound`` unless ``actor`` may see ``record`` (invisible looks missing)."""
+    model = type(record)
+    if not model.objects.visible_to(actor).filter(pk=record.pk).exists():
+        raise NotFound(_("Not found."))
+
+
+def customer_check_writable(*, actor: ScopedUser, record: Customer | None) -> None:
+    """Raise unless ``actor`` may change ``record`` (or create one when ``None``)."""
+    if not can_write(actor):
+        raise PermissionDenied(_("Your role may not change customer data."))
+    if record is None:
+        return
+    customer_check_visible(actor=actor, record=record)
+    if not can_change_owned(actor, record.owner_id):
+        raise PermissionDenied(_("You may not change this record."))
+
+
+def _resolve_owner(actor: ScopedUser, owner_id: Any, current: int | None) -> int:
+    """The owner to set: defaults to the actor; others only within the actor's scope."""
+    if owner_id in (None, ""):
+        return current or actor.pk
+    try:
+        owner_id = int(owner_id)
+    except (TypeError, ValueError):
+        raise ValidationFailed(field_errors={"owner_id": [_("Choose a user.")]}) from None
+    if owner_id == current:
+        return owner_id
+    user_model = get_user_model()
+    if not user_model.objects.filter(pk=owner_id, is_active=True).exists():
+        raise ValidationFailed(field_errors={"owner_id": [_("No such active user.")]})
+    if actor.role != "admin" and owner_id not in actor.scope_owner_ids and owner_id != actor.pk:
+        raise ValidationFailed(
+            field_errors={"owner_id": [_("You may assign records only to yourself or your teams.")]}
+        )
+    return owner_id
+
+
+# --- derived data -----------------------------------------------------------------------------
+
+
+def _contact_search_text(contact: Contact, emails: list[str]) -> str:
+    return search_text(contact.last_name, contact.first_name, contact.middle_name, *emails)
+
+
+def _company_search_text(company: Company, emails: list[str]) -> str:
+    return search_text(company.legal_name, company.short_name, company.inn, *emails)
+
+
+def _store_match_keys(record: Customer) -> None:
+    if isinstance(record, Contact):
+        keys = person_block_keys(record.last_name, record.first_name, record.middle_name)
+        MatchKey.objects.filter(contact=record).delete()
+        MatchKey.objects.bulk_create([MatchKey(key=key[:64], contact=record) for key in keys])
+    else:
+        keys = company_block_keys(record.legal_name, record.short_name)
+        MatchKey.objects.filter(company=record).delete()
+        MatchKey.objects.bulk_create([MatchKey(key=key[:64], company=record) for key in keys])
+
+
+def _points_display(points: list[PointValue] | list[ContactPoint]) -> dict[str, list[str]]:
+    shown: dict[str, list[str]] = {}
+    for point in points:
+        shown.setdefault(point.kind, []).append(point.value)
+    return shown
+
+
+def _sync_points(record: Customer, points: list[PointValue], kinds: set[str] | None) -> None:
+    owner = {"contact": record} if isinstance(record, Contact) else {"company": record}
+    existing = ContactPoint.objects.filter(**owner)
+    if kinds is not None:
+        existing = existing.filter(kind__in=kinds)
+        points = [point for point in points if point.kind in kinds]
+    existing.delete()
+    first_of_kind: set[str] = set()
+    rows = []
+    for index, point in enumerate(points):
+        rows.append(
+            ContactPoint(
+                kind=point.kind,
+                value=point.value,
+                label=point.label,
+                messenger=point.messenger,
+                digits_reversed=point.digits_reversed,
+                position=index,
+                is_primary=point.kind not in first_of_kind,
+                **owner,
+            )
+        )
+        first_of_kind.add(point.kind)
+    ContactPoint.objects.bulk_create(rows)
+
+
+def _sync_tags(record: Customer, names: list[str]) -> None:
+    tags = []
+    for name in names:
+        tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        tags.append(tag)
+    record.tags.set(tags)
+
+
+def _sync_addresses(record: Customer, addresses: list[tuple[str, str]]) -> None:
+    owner = {"contact": record} if isinstance(record, Contact) else {"company": record}
+    Address.objects.filter(**owner).delete()
+    Address.objects.bulk_create(
+        [Address(kind=kind, text=text, **owner) for kind, text in addresses]
+    )
+
+
+def _sync_employments(
+    actor: ScopedUser, contact: Contact, employments: list[tuple[int, str]]
+) -> None:
+    company_ids = [company_id for company_id, _position in employments]
+    visible = set(
+        Company.objects.visible_to(actor).filter(pk__in=company_ids).values_list("pk", flat=True)
+    )
+    missing = [cid for cid in company_ids if cid not in visible]
+    if missing:
+        raise ValidationFailed(
+            field_errors={"employments": [_("Company #%(id)s not found.") % {"id": missing[0]}]}
+        )
+    Employment.objects.filter(contact=contact).exclude(company_id__in=company_ids).delete()
+    for index, (company_id, position) in enumerate(employments):
+        Employment.objects.update_or_create(
+            contact=contact,
+            company_id=company_id,
+            defaults={"position": position, "is_primary": index == 0},
+        )
+
+
+# --- change tracking --------------------------------------------------------------------------
+
+
+def _snapshot(record: Customer) -> dict[str, Any]:
+    """The values whose change goes on the timeline, in display form."""
+    fields = (
+        ["client_type", "last_name", "first_name", "middle_name", "birthday", "preferences"]
+        if isinstance(record, Contact)
+        else [
+            "kind",
+            "legal_name",
+            "short_name",
+            "legal_form",
+            "inn",
+            "kpp",
+            "ogrn",
+            "website",
+            "industry",
+        ]
+    )
+    snap: dict[str, Any] = {name: _display(record, name) for name in fields}
+    snap["source"] = _display(record, "source")
+    snap["notes"] = record.notes
+    snap["owner_id"] = str(record.owner) if record.owner_id else ""
+    if record.pk:
+        points = _points_display(list(record.points.all()))
+        snap["phones"] = ", ".join(points.get(ContactPointKind.PHONE, []))
+        snap["emails"] = ", ".join(points.get(ContactPointKind.EMAIL, []))
+        snap["messengers"] = ", ".join(points.get(ContactPointKind.MESSENGER, []))
+        snap["addresses"] = "; ".join(address.text for address in record.addresses.all())
+        snap["tags"] = ", ".join(sorted(tag.name for tag in record.tags.all()))
+        if isinstance(record, Contact):
+            snap["employments"] = "; ".join(
+                f"{e.company.display_name} ({e.position})" if e.position else e.company.display_name
+                for e in record.employments.select_related("company")
+            )
+        for key, value in (record.custom or {}).items():
+            snap[f"custom.{key}"] = (
+                ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            )
+    return snap
+
+
+def _display(record: Customer, name: str) -> str:
+    value = getattr(record, name)
+    if value in (None, ""):
+        return ""
+    getter = getattr(record, f"get_{name}_display", None)
+    return str(getter()) if getter else str(value)
+
+
+def _label(model: type[Customer], name: str) -> str:
+    if name.startswith("custom."):
+        return name.split(".", 1)[1]
+    labels = {
+        "owner_id": _("Responsible"),
+        "phones": _("Phones"),
+        "emails": _("E-mails"),
+        "messengers": _("Messengers"),
+        "addresses": _("Addresses"),
+        "tags": _("Tags"),
+        "employments": _("Places of work"),
+    }
+    if name in labels:
+        return str(labels[name])
+    return str(model._meta.get_field(name).verbose_name).capitalize()
+
+
+def _diff(model: type[Customer], before: dict[str, Any], after: dict[str, Any]) -> list[dict]:
+    changes = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name, ""), after.get(name, "")
+        if old != new:
+            changes.append({"field": name, "label": _label(model, name), "old": old, "new": new})
+    return changes
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+def _apply(actor: ScopedUser, record: Customer, clean: CleanCustomer, data: dict[str, Any]) -> None:
+    point_kinds = clean.fields.pop("_point_kinds", None)
+    for name, value in clean.fields.items():
+        setattr(record, name, value)
+    if clean.custom is not None:
+        record.custom = clean.custom
+    if "owner_id" in data or record.owner_id is None:
+        record.owner_id = _resolve_owner(actor, data.get("owner_id"), record.owner_id)
+    points = clean.points
+    emails = (
+        [p.value for p in points if p.kind == ContactPointKind.EMAIL]
+        if points is not None and (point_kinds is None or ContactPointKind.EMAIL in point_kinds)
+        else list(record.points.filter(kind=ContactPointKind.EMAIL).values_list("value", flat=True))
+        if record.pk
+        else []
+    )
+    record.search_text = (
+        _contact_search_text(record, emails)
+        if isinstance(record, Contact)
+        else _company_search_text(record, emails)
+    )
+    record.save()
+    if points is not None:
+        _sync_points(record, points, point_kinds)
+    if clean.addresses is not None:
+        _sync_addresses(record, clean.addresses)
+    if clean.tags is not None:
+        _sync_tags(record, clean.tags)
+    if isinstance(record, Contact) and clean.employments is not None:
+        _sync_employments(actor, record, clean.employments)
+    _store_match_keys(record)
+
+
+def _record_override(
+    actor: ScopedUser, record: Customer, candidates: list[DuplicateCandidate]
+) -> None:
+    exact = [candidate for candidate in candidates if candidate.is_exact]
+    if exact:
+        timeline_record(
+            subject=record,
+            kind=EntryKind.SYSTEM,
+            author=actor,
+            title=_("Saved despite a possible duplicate"),
+            data={"duplicates": [candidate.as_dict() for candidate in exact]},
+        )
+
+
+def _point_pairs(clean: CleanCustomer) -> list[tuple[str, str]]:
+    return [(point.kind, point.value) for point in clean.points or []]
+
+
+@transaction.atomic
+def contact_create(
+    *, actor: ScopedUser, data: dict[str, Any], allow_duplicate: bool = False
+) -> Contact:
+    """Create a contact. Raises ``DuplicateFound`` on an exact match unless allowed.
+
+    Saving over an exact duplicate is recorded on the new contact's timeline.
+    """
+    customer_check_writable(actor=actor, record=None)
+    clean = clean_contact(data)
+    candidates = contact_duplicates_find(
+        actor=actor,
+        last_name=clean.fields["last_name"],
+        first_name=clean.fields["first_name"],
+        middle_name=clean.fields["middle_name"],
+        points=_point_pairs(clean),
+    )
+    if any(candidate.is_exact for candidate in candidates) and not allow_duplicate:
+        raise DuplicateFound(candidates)
+    contact = Contact(created_by_id=actor.pk)
+    _apply(actor, contact, clean, data)
+    timeline_record(
+        subject=contact, kind=EntryKind.CREATED, author=actor, title=_("Contact created")
+    )
+    if allow_duplicate:
+        _record_override(actor, contact, candidates)
+    return contact
+
+
+@transaction.atomic
+def contact_update(
+    *,
+    actor: ScopedUser,
+    contact: Contact,
+    data: dict[str, Any],
+    allow_duplicate: bool = False,
+    partial: bool = False,
+) -> Contact:
+    """Change a contact; every changed field goes on its timeline as old → new."""
+    customer_check_writable(actor=actor, record=contact)
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    before = _snapshot(contact)
+    clean = clean_contact(
+        data,
+        previous_custom=contact.custom,
+        partial=partial,
+        client_type_default=contact.client_type,
+    )
+    if clean.points is not None or {"last_name", "first_name", "middle_name"} & set(clean.fields):
+        names = {
+            name: clean.fields.get(name, getattr(contact, name))
+            for name in ("last_name", "first_name", "middle_name")
+        }
+        candidates = contact_duplicates_find(
+            actor=actor, points=_point_pairs(clean), exclude_id=contact.pk, **names
+        )
+        if any(candidate.is_exact for candidate in candidates) and not allow_duplicate:
+            raise DuplicateFound(candidates)
+        if allow_duplicate:
+            _record_override(actor, contact, candidates)
+    _apply(actor, contact, clean, data)
+    contact = Contact.objects.get(pk=contact.pk)
+    timeline_record_changes(
+        subject=contact, author=actor, changes=_diff(Contact, before, _snapshot(contact))
+    )
+    return contact
+
+
+@transaction.atomic
+def company_create(
+    *, actor: ScopedUser, data: dict[str, Any], allow_duplicate: bool = False
+) -> Company:
+    """Create a company. Raises ``DuplicateFound`` on the same ИНН (and КПП), phone or e-mail."""
+    customer_check_writable(actor=actor, record=None)
+    clean = clean_company(data)
+    candidates = company_duplicates_find(
+        actor=actor,
+        legal_name=clean.fields["legal_name"],
+        short_name=clean.fields["short_name"],
+        inn=clean.fields["inn"],
+        kpp=clean.fields["kpp"],
+        points=_point_pairs(clean),
+    )
+    if any(candidate.is_exact for candidate in candidates) and not allow_duplicate:
+        raise DuplicateFound(candidates)
+    company = Company(created_by_id=actor.pk)
+    _apply(actor, company, clean, data)
+    timeline_record(
+        subject=company, kind=EntryKind.CREATED, author=actor, title=_("Company created")
+    )
+    if allow_duplicate:
+        _record_override(actor, company, candidates)
+    return company
+
+
+@transaction.atomic
+def company_update(
+    *,
+    actor: ScopedUser,
+    company: Company,
+    data: dict[str, Any],
+    allow_duplicate: bool = False,
+    partial: bool = False,
+) -> Company:
+    """Change a company; every changed field goes on its timeline as old → new."""
+    customer_check_writable(actor=actor, record=company)
+    company = Company.objects.select_for_update().get(pk=company.pk)
+    before = _snapshot(company)
+    clean = clean_company(
+        data, previous_custom=company.custom, partial=partial, kind_default=company.kind
+    )
+    watched = {"legal_name", "short_name", "inn", "kpp"}
+    if clean.points is not None or watched & set(clean.fields):
+        values = {name: clean.fields.get(name, getattr(company, name)) for name in watched}
+        candidates = company_duplicates_find(
+            actor=actor, points=_point_pairs(clean), exclude_id=company.pk, **values
+        )
+        if any(candidate.is_exact for candidate in candidates) and not allow_duplicate:
+            raise DuplicateFound(candidates)
+        if allow_duplicate:
+            _record_override(actor, company, candidates)
+    _apply(actor, company, clean, data)
+    company = Company.objects.get(pk=company.pk)
+    timeline_record_changes(
+        subject=company, author=actor, changes=_diff(Company, before, _snapshot(company))
+    )
+    return company
+
+
+@transaction.atomic
+def customer_share(*, actor: ScopedUser, record: Customer, user_ids: list[int]) -> Customer:
+    """Set who else sees ``record``; the change goes on its timeline."""
+    customer_check_writable(actor=actor, record=record)
+    user_model = get_user_model()
+    users = list(user_model.objects.filter(pk__in=user_ids, is_active=True))
+    if len(users) != len(set(user_ids)):
+        raise ValidationFailed(field_errors={"shared_with": [_("No such active user.")]})
+    before = ", ".join(sorted(str(user) for user in record.shared_with.all()))
+    record.shared_with.set(users)
+    after = ", ".join(sorted(str(user) for user in users))
+    if before != after:
+        timeline_record_changes(
+            subject=record,
+            author=actor,
+            changes=[
+                {
+                    "field": "shared_with",
+                    "label": str(_("Shared with")),
+                    "old": before,
+                    "new": after,
+                }
+            ],
+        )
+    return record
+
+
+# Client types a contact may take when it is linked to a company of this kind.
+CONTACT_TYPE_FOR_COMPANY = {
+    ClientType.BUSINESS: ClientType.BUSINESS,
+    ClientType.GOVERNMENT: ClientType.GOVERNMENT,
+}
