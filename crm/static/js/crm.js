@@ -23,3 +23,15 @@ document.addEventListener("click", (event) => {
   if (group.querySelectorAll("[data-row]").length > 1) row.remove();
   else row.querySelectorAll("input").forEach((input) => { input.value = ""; });
 });
+document.addEventListener("DOMContentLoaded", () => {
+  // Swap validation answers (400/409/413/422) into the page so forms show their errors;
+  // other errors are not swapped.
+  if (window.htmx) {
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "(400|409|413|422)", swap: true, error: false },
+      { code: "[45]..", swap: false, error: true },
+    ];
+  }
+});
