@@ -28,7 +28,9 @@ def test_same_person_written_differently_is_a_near_match(new, old):
 
 
 def test_different_people_are_not_matched():
-    assert score_person(("Сидоров", "Пётр", ""), ("Иванов", "Иван", "")).score < NEAR_MATCH_THRESHOLD
+    assert (
+        score_person(("Сидоров", "Пётр", ""), ("Иванов", "Иван", "")).score < NEAR_MATCH_THRESHOLD
+    )
 
 
 @pytest.mark.parametrize(
