@@ -1,0 +1,93 @@
+"""Browser fixtures: Playwright driving Debian's Chromium against pytest-django's live server.
+
+Each test's screenshots go to ``test-artifacts/e2e/<test name>/`` (kept by CI as artefacts).
+Without ``/usr/bin/chromium`` the browser tests are skipped on a developer's machine but fail
+in CI (``CI=true``), where ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make to
+# set up data are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(config, items):
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"Chromium is missing at {CHROMIUM}; .ci/run installs it.")
+    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+class Shots:
+    """Numbered screenshots of one test."""
+
+    def __init__(self, page, name: str):
+        self.page = page
+        self.folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", name)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+
+    def __call__(self, label: str) -> Path:
+        self.count += 1
+        path = self.folder / f"{self.count:02d}-{label}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU",
+                                  base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.shots = Shots(page, request.node.name)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser, live_server, request):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU",
+                                  is_mobile=True, has_touch=True, base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.shots = Shots(page, request.node.name)
+    yield page
+    context.close()
+
+
+def sign_in(page, username: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
