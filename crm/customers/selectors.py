@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from crm.activities.models import TimelineEntry
+from crm.activities.models import Attachment, TimelineEntry
 from crm.activities.selectors import timeline_for
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import ScopedUser
@@ -36,6 +37,23 @@ class CustomerFilters:
     tag: str = ""
     source: str = ""
     company_id: int | None = None
+
+    @classmethod
+    def from_params(cls, params: Any) -> CustomerFilters:
+        """Read filters from a query dict (GET parameters); malformed ids are ignored."""
+
+        def as_id(name: str) -> int | None:
+            value = str(params.get(name) or "")
+            return int(value) if value.isdigit() and len(value) < 19 else None
+
+        return cls(
+            q=str(params.get("q") or "")[:100],
+            owner_id=as_id("owner"),
+            client_type=str(params.get("client_type") or "")[:16],
+            tag=str(params.get("tag") or "")[:50],
+            source=str(params.get("source") or "")[:20],
+            company_id=as_id("company"),
+        )
 
 
 def _digits(text: str) -> str:
@@ -183,8 +201,9 @@ def company_get(*, user: ScopedUser, pk: int) -> Company:
             "shared_with",
             Prefetch(
                 "employments",
+                # Only the people the viewer may see: the card must not leak others.
                 queryset=Employment.objects.filter(
-                    contact__merged_into__isnull=True
+                    contact__in=Contact.objects.visible_to(user)
                 ).select_related("contact"),
             ),
         )
@@ -205,12 +224,73 @@ def contact_timeline(
 
 
 def company_timeline(
-    *, company: Company, cursor: str | None = None, limit: int = 50, kinds: list[str] | None = None
+    *,
+    company: Company,
+    user: ScopedUser,
+    cursor: str | None = None,
+    limit: int = 50,
+    kinds: list[str] | None = None,
 ) -> Page[TimelineEntry]:
-    """A page of a (visible) company's timeline, including its people's entries."""
-    people = Employment.objects.filter(company=company).values_list("contact_id", flat=True)
+    """A page of a (visible) company's timeline, with the entries of those of its people
+    whom ``user`` may see."""
+    people = Employment.objects.filter(
+        company=company, contact__in=Contact.objects.visible_to(user)
+    ).values_list("contact_id", flat=True)
     entries = timeline_for(subjects=[(Company, [company.pk]), (Contact, list(people))], kinds=kinds)
-    return keyset_page(entries, order=["-occurred_at", "-id"], cursor=cursor, limit=limit)
+    page = keyset_page(entries, order=["-occurred_at", "-id"], cursor=cursor, limit=limit)
+    timeline_attach_via_contacts(page.items)
+    return page
+
+
+def timeline_attach_via_contacts(entries: list[TimelineEntry]) -> None:
+    """Set ``entry.via_contact`` (the person, names only) on entries about a contact.
+
+    A company's timeline shows its people's entries; this tells whose they are with one
+    query for the whole page instead of one per row.
+    """
+    contact_type = ContentType.objects.get_for_model(Contact)
+    ids = {entry.subject_id for entry in entries if entry.subject_type_id == contact_type.pk}
+    people = (
+        Contact.objects.filter(pk__in=ids).only("id", "last_name", "first_name", "middle_name")
+        if ids
+        else []
+    )
+    by_id = {person.pk: person for person in people}
+    for entry in entries:
+        entry.via_contact = (  # type: ignore[attr-defined]
+            by_id.get(entry.subject_id) if entry.subject_type_id == contact_type.pk else None
+        )
+
+
+def attachment_get(*, user: ScopedUser, pk: int) -> Attachment:
+    """An attachment on the timeline of a contact or company ``user`` may see; 404 otherwise.
+
+    A person's entries also show on their companies' timelines, so a file on a contact is
+    visible to whoever sees one of that contact's companies.
+    """
+    visible_companies = Company.objects.visible_to(user).values("pk")
+    visible_people = Contact.objects.visible_to(user).values("pk")
+    people_of_visible_companies = Employment.objects.filter(company__in=visible_companies).values(
+        "contact_id"
+    )
+    entries = TimelineEntry.objects.filter(attachment_id=OuterRef("pk")).filter(
+        Q(
+            subject_type=ContentType.objects.get_for_model(Company),
+            subject_id__in=visible_companies,
+        )
+        | Q(
+            subject_type=ContentType.objects.get_for_model(Contact),
+            subject_id__in=visible_people,
+        )
+        | Q(
+            subject_type=ContentType.objects.get_for_model(Contact),
+            subject_id__in=people_of_visible_companies,
+        )
+    )
+    attachment = Attachment.objects.filter(pk=pk).filter(Exists(entries)).first()
+    if attachment is None:
+        raise Http404(_("File not found."))
+    return attachment
 
 
 def customer_search(*, user: ScopedUser, q: str, limit: int = 8) -> dict[str, list]:
@@ -296,3 +376,60 @@ def customer_completeness(record: Contact | Company) -> Completeness:
     return Completeness(
         required, [str(label) for label, ok in recommended + optional if not ok], percent
     )
+
+
+# --- choices for the contact and company forms (added with the customer pages) --------------
+
+
+def users_assignable(*, actor: ScopedUser, include_id: int | None = None) -> list[Any]:
+    """Active users ``actor`` may make responsible: admin all, head own teams, else self.
+
+    ``include_id`` (the record's current owner) is always listed so an edit keeps it.
+    """
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True)
+    if actor.role != "admin":
+        users = users.filter(Q(pk__in=sorted(actor.scope_owner_ids | {actor.pk})))
+    if include_id:
+        users = get_user_model().objects.filter(Q(pk__in=users.values("pk")) | Q(pk=include_id))
+    return list(users.order_by("last_name", "first_name", "username"))
+
+
+def users_owner_filter(*, user: ScopedUser) -> list[Any]:
+    """Users whose records ``user`` may see by ownership: the "responsible" list filter."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.all()
+    if user.role != "admin":
+        users = users.filter(pk__in=sorted(user.scope_owner_ids))
+    return list(users.order_by("-is_active", "last_name", "first_name", "username"))
+
+
+def users_shareable(*, actor: ScopedUser) -> list[Any]:
+    """Active users a record can be shared with (anyone active but the actor)."""
+    from django.contrib.auth import get_user_model
+
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True)
+        .exclude(pk=actor.pk)
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def custom_fields_active(*, entity: str) -> list[CustomField]:
+    """Active custom field definitions of ``entity`` in display order, for every client type."""
+    return list(CustomField.objects.filter(entity=entity, is_active=True))
+
+
+def company_choices(
+    *, user: ScopedUser, include_ids: list[int] | None = None, limit: int = 500
+) -> list[Company]:
+    """Visible companies for a "place of work" select, by name; ``include_ids`` always kept."""
+    visible = Company.objects.visible_to(user).only("id", "legal_name", "short_name", "legal_form")
+    companies = list(visible.order_by("legal_name", "id")[:limit])
+    missing = set(include_ids or []) - {company.pk for company in companies}
+    if missing:
+        companies += list(visible.filter(pk__in=missing))
+    return companies

@@ -38,6 +38,10 @@ from crm.customers.choices import (
 from crm.customers.models import CustomField
 
 MAX_POINTS = 20
+# Control, surrogate, private-use, unassigned and invisible format characters (zero-width
+# spaces, bidi overrides) are dropped; the joiners that some scripts and emoji need stay.
+_DROPPED = {"Cc", "Cs", "Co", "Cn", "Cf"}
+_JOINERS = {"\u200c", "\u200d"}
 MAX_TAGS = 30
 HANDLE_MAX = 100
 
@@ -102,7 +106,7 @@ def clean_text(
     text = "".join(
         ch
         for ch in text
-        if ch in allowed_controls or unicodedata.category(ch) not in {"Cc", "Cs", "Co", "Cn"}
+        if ch in allowed_controls or ch in _JOINERS or unicodedata.category(ch) not in _DROPPED
     ).strip()
     text = text.replace("\r\n", "\n") if multiline else " ".join(text.split())
     if required and not text:

@@ -1,27 +1,70 @@
-"""Placeholder: being written in this session."""
+"""Company pages: list, card with its people, create/edit form, duplicate check, sharing."""
 
-from django.http import HttpResponse
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.customers import selectors, services
+from crm.customers.choices import ClientType
+from crm.customers.forms import CompanyForm, company_check_input
+from crm.customers.views.customer_pages import (
+    Pages,
+    create_page,
+    detail_page,
+    duplicate_check,
+    edit_page,
+    list_page,
+    share_page,
+)
+
+PAGES = Pages(
+    entity="company",
+    form_class=CompanyForm,
+    get=selectors.company_get,
+    list=selectors.company_list,
+    timeline=lambda record, user: selectors.company_timeline(company=record, user=user, limit=50),
+    create=services.company_create,
+    update=lambda *, record, **kwargs: services.company_update(company=record, **kwargs),
+    duplicates_find=services.company_duplicates_find,
+    check_input=company_check_input,
+    type_choices=[
+        (ClientType.BUSINESS, ClientType.BUSINESS.label),
+        (ClientType.GOVERNMENT, ClientType.GOVERNMENT.label),
+    ],
+)
 
 
-def company_list(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+def company_list(request: HttpRequest) -> HttpResponse:
+    return list_page(request, PAGES)
 
 
-def company_create(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return detail_page(request, PAGES, pk)
 
 
-def company_duplicate_check(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_http_methods(["GET", "POST"])
+def company_create(request: HttpRequest) -> HttpResponse:
+    return create_page(request, PAGES, initial={"kind": ClientType.BUSINESS, "legal_form": "ООО"})
 
 
-def company_detail(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_http_methods(["GET", "POST"])
+def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return edit_page(request, PAGES, pk)
 
 
-def company_edit(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_POST
+def company_duplicate_check(request: HttpRequest) -> HttpResponse:
+    return duplicate_check(request, PAGES)
 
 
-def company_share(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_http_methods(["GET", "POST"])
+def company_share(request: HttpRequest, pk: int) -> HttpResponse:
+    return share_page(request, PAGES, pk)

@@ -1,27 +1,76 @@
-"""Placeholder: being written in this session."""
+"""Contact pages: list, card, create/edit form, live duplicate check and sharing."""
 
-from django.http import HttpResponse
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.customers import selectors, services
+from crm.customers.choices import ClientType
+from crm.customers.forms import ContactForm, contact_check_input
+from crm.customers.views.customer_pages import (
+    Pages,
+    create_page,
+    detail_page,
+    duplicate_check,
+    edit_page,
+    list_page,
+    share_page,
+)
+
+PAGES = Pages(
+    entity="contact",
+    form_class=ContactForm,
+    get=selectors.contact_get,
+    list=selectors.contact_list,
+    timeline=lambda record, _user: selectors.contact_timeline(contact=record, limit=50),
+    create=services.contact_create,
+    update=lambda *, record, **kwargs: services.contact_update(contact=record, **kwargs),
+    duplicates_find=services.contact_duplicates_find,
+    check_input=contact_check_input,
+    type_choices=ClientType.choices,
+)
 
 
-def contact_list(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+def contact_list(request: HttpRequest) -> HttpResponse:
+    return list_page(request, PAGES)
 
 
-def contact_create(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return detail_page(request, PAGES, pk)
 
 
-def contact_duplicate_check(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_create(request: HttpRequest) -> HttpResponse:
+    """The new-contact form; ``?company=<id>`` preselects a place of work."""
+    company_id = request.GET.get("company", "")
+    if company_id.isdigit():
+        return create_page(
+            request,
+            PAGES,
+            initial={"client_type": ClientType.BUSINESS},
+            initial_rows={"employments": [{"company_id": company_id, "position": ""}]},
+        )
+    return create_page(request, PAGES, initial={"client_type": ClientType.PRIVATE})
 
 
-def contact_detail(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return edit_page(request, PAGES, pk)
 
 
-def contact_edit(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_POST
+def contact_duplicate_check(request: HttpRequest) -> HttpResponse:
+    return duplicate_check(request, PAGES)
 
 
-def contact_share(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_share(request: HttpRequest, pk: int) -> HttpResponse:
+    return share_page(request, PAGES, pk)
