@@ -6,6 +6,14 @@ from crm.customers.services.duplicates import (
     company_duplicates_find,
     contact_duplicates_find,
 )
+from crm.customers.services.merge import (
+    MERGE_MOVERS,
+    MergeMover,
+    company_merge,
+    contact_merge,
+    customer_merge,
+    merge_undo,
+)
 from crm.customers.services.records import (
     company_create,
     company_update,
@@ -15,19 +23,33 @@ from crm.customers.services.records import (
     customer_check_writable,
     customer_share,
 )
+from crm.customers.services.scan import (
+    duplicate_pair_dismiss,
+    duplicates_scan,
+    duplicates_scan_start,
+)
 from crm.customers.services.timeline import customer_timeline_add
 
 __all__ = [
+    "MERGE_MOVERS",
     "DuplicateCandidate",
     "DuplicateFound",
+    "MergeMover",
     "company_create",
     "company_duplicates_find",
+    "company_merge",
     "company_update",
     "contact_create",
     "contact_duplicates_find",
+    "contact_merge",
     "contact_update",
     "customer_check_visible",
     "customer_check_writable",
+    "customer_merge",
     "customer_share",
     "customer_timeline_add",
+    "duplicate_pair_dismiss",
+    "duplicates_scan",
+    "duplicates_scan_start",
+    "merge_undo",
 ]

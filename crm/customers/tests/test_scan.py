@@ -1,0 +1,180 @@
+"""The background duplicate scan: which pairs it finds, and that running it again is safe."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from crm.core.errors import PermissionDenied
+from crm.core.matching import NEAR_MATCH_THRESHOLD
+from crm.customers.choices import DuplicateStatus, Entity
+from crm.customers.models import DuplicatePair
+from crm.customers.services import duplicate_pair_dismiss, duplicates_scan
+from crm.customers.services.scan import (
+    MAX_GROUP_MEMBERS,
+    duplicates_scan_start,
+    duplicates_scan_status,
+    scan_cache_key,
+)
+from crm.customers.tests.factories import make_company, make_contact
+
+VALID_INN = "7707083893"
+
+
+def _contact_pairs() -> set[frozenset[int]]:
+    return {
+        frozenset((pair.contact_a_id, pair.contact_b_id))
+        for pair in DuplicatePair.objects.filter(entity=Entity.CONTACT)
+    }
+
+
+def _company_pairs() -> set[frozenset[int]]:
+    return {
+        frozenset((pair.company_a_id, pair.company_b_id))
+        for pair in DuplicatePair.objects.filter(entity=Entity.COMPANY)
+    }
+
+
+def test_scan_finds_same_phone_in_different_formats(org):
+    # given two different names sharing one phone written two ways
+    first = make_contact(
+        org.manager, last_name="Петров", first_name="Олег", phones=["+7 916 123-45-67"]
+    )
+    second = make_contact(
+        org.manager, last_name="Смирнова", first_name="Анна", phones=["8 (916) 123 45 67"]
+    )
+    # when
+    result = duplicates_scan(entity=Entity.CONTACT)
+    # then
+    pair = DuplicatePair.objects.get(entity=Entity.CONTACT)
+    assert (pair.contact_a_id, pair.contact_b_id) == (first.pk, second.pk)
+    assert pair.score == 100
+    assert any("916" in reason for reason in pair.reasons)
+    assert result.created == 1
+
+
+def test_scan_finds_a_name_in_another_alphabet_and_not_different_people(org):
+    # given
+    ivanov = make_contact(org.manager, last_name="Иванов", first_name="Иван")
+    latin = make_contact(org.colleague, last_name="Ivanov", first_name="Ivan")
+    make_contact(org.manager, last_name="Сидорова", first_name="Мария")
+    make_contact(org.manager, last_name="Кузнецов", first_name="Пётр")
+    # when
+    duplicates_scan(entity=Entity.CONTACT)
+    # then
+    assert _contact_pairs() == {frozenset((ivanov.pk, latin.pk))}
+    pair = DuplicatePair.objects.get()
+    assert NEAR_MATCH_THRESHOLD <= pair.score < 100
+    assert pair.reasons
+
+
+def test_scan_finds_companies_by_name_and_by_inn(org):
+    # given
+    romashka = make_company(org.manager, legal_name="Ромашка", legal_form="ООО")
+    latin = make_company(org.manager, legal_name="Romashka", legal_form="LLC")
+    alpha = make_company(org.manager, legal_name="Альфа", inn=VALID_INN)
+    beta = make_company(org.manager, legal_name="Бета-Строй", inn=VALID_INN)
+    make_company(org.manager, legal_name="Гамма Логистик")
+    # when
+    duplicates_scan(entity=Entity.COMPANY)
+    # then
+    assert _company_pairs() == {frozenset((romashka.pk, latin.pk)), frozenset((alpha.pk, beta.pk))}
+    by_inn = DuplicatePair.objects.get(company_a=alpha)
+    assert by_inn.score == 100
+    assert any(VALID_INN in reason for reason in by_inn.reasons)
+
+
+def test_rescan_is_idempotent_and_keeps_dismissed_pairs_dismissed(org):
+    # given a scanned base with one pair dismissed
+    make_contact(org.manager, last_name="Иванов", first_name="Иван")
+    make_contact(org.manager, last_name="Ivanov", first_name="Ivan")
+    make_contact(org.manager, last_name="Петров", first_name="Олег", phones=["+79161234567"])
+    make_contact(org.manager, last_name="Орлова", first_name="Анна", phones=["+79161234567"])
+    duplicates_scan(entity=Entity.CONTACT)
+    before = {
+        (p.pk, p.contact_a_id, p.contact_b_id, p.score, tuple(p.reasons))
+        for p in DuplicatePair.objects.all()
+    }
+    dismissed = DuplicatePair.objects.order_by("id").first()
+    duplicate_pair_dismiss(actor=org.manager, pair_id=dismissed.pk)
+    # when
+    result = duplicates_scan(entity=Entity.CONTACT)
+    # then
+    after = {
+        (p.pk, p.contact_a_id, p.contact_b_id, p.score, tuple(p.reasons))
+        for p in DuplicatePair.objects.all()
+    }
+    assert after == before
+    assert (result.created, result.updated, result.removed) == (0, 0, 0)
+    dismissed.refresh_from_db()
+    assert dismissed.status == DuplicateStatus.DISMISSED
+    assert dismissed.resolved_by == org.manager
+
+
+def test_rescan_drops_pairs_that_no_longer_look_alike(org):
+    # given a pair found by phone, then one phone changes
+    from crm.customers.services import contact_update
+
+    first = make_contact(
+        org.manager, last_name="Петров", first_name="Олег", phones=["+79161234567"]
+    )
+    make_contact(org.manager, last_name="Орлова", first_name="Анна", phones=["+79161234567"])
+    duplicates_scan(entity=Entity.CONTACT)
+    contact_update(
+        actor=org.manager, contact=first, data={"phones": ["+79997654321"]}, partial=True
+    )
+    # when
+    result = duplicates_scan(entity=Entity.CONTACT)
+    # then
+    assert result.removed == 1
+    assert not DuplicatePair.objects.exists()
+
+
+def test_a_contact_detail_shared_by_too_many_records_is_skipped(org):
+    # given more records sharing one phone than the limit (a switchboard)
+    for index in range(MAX_GROUP_MEMBERS + 1):
+        make_contact(
+            org.manager,
+            last_name=f"Человек{index}",
+            first_name=chr(ord("А") + index % 30) * 3,
+            phones=["+74951234567"],
+        )
+    # when
+    duplicates_scan(entity=Entity.CONTACT)
+    # then
+    reasons = [reason for pair in DuplicatePair.objects.all() for reason in pair.reasons]
+    assert not any("495" in reason for reason in reasons)
+
+
+def test_scan_reports_progress_in_the_cache(org):
+    # given
+    make_contact(org.manager, last_name="Иванов", first_name="Иван")
+    make_contact(org.manager, last_name="Ivanov", first_name="Ivan")
+    # when
+    duplicates_scan(entity=Entity.CONTACT)
+    # then
+    state = duplicates_scan_status(entity=Entity.CONTACT)
+    assert state["status"] == "done"
+    assert state["found"] == 1
+    assert not state["is_active"]
+
+
+def test_scan_start_runs_the_job_on_commit(org, django_capture_on_commit_callbacks):
+    # given
+    make_contact(org.manager, last_name="Иванов", first_name="Иван")
+    make_contact(org.manager, last_name="Ivanov", first_name="Ivan")
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        state = duplicates_scan_start(actor=org.head, entity=Entity.CONTACT)
+    # then
+    assert state["status"] == "queued"
+    assert duplicates_scan_status(entity=Entity.CONTACT)["status"] == "done"
+    assert DuplicatePair.objects.count() == 1
+
+
+@pytest.mark.parametrize("role", ["manager", "viewer"])
+def test_scan_start_is_refused_for_managers_and_viewers(org, role):
+    # when / then
+    with pytest.raises(PermissionDenied):
+        duplicates_scan_start(actor=getattr(org, role), entity=Entity.CONTACT)
+    assert cache.get(scan_cache_key(Entity.CONTACT)) is None
