@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.accounts import throttle
-from crm.accounts.models import SecurityEvent
-from crm.accounts.services import client_ip, security_event_record
+from crm.accounts.models import SecurityEvent, Team, User
+from crm.accounts.selectors import team_choices
+from crm.accounts.services import USER_FIELDS, client_ip, security_event_record
+from crm.core.errors import DomainError
+from crm.core.permissions import Role
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -34,3 +43,191 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             )
             raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
         return super().clean()
+
+
+class BootstrapForm(forms.Form):
+    """A form whose widgets carry Bootstrap classes and are marked invalid on error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        add_bootstrap_classes(self)
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        names = [field] if field else []
+        if isinstance(error, forms.ValidationError) and hasattr(error, "error_dict"):
+            names = list(error.error_dict)
+        for name in names:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+
+class UserForm(BootstrapForm):
+    """An administrator's form for a user's profile, role, teams, absence and password."""
+
+    username = forms.CharField(label=_("User name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    position = forms.CharField(label=_("Position"), max_length=120, required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MANAGER)
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        choices=[("", _("Follow the browser")), *settings.LANGUAGES],
+    )
+    teams = forms.ModelMultipleChoiceField(
+        label=_("Teams"),
+        queryset=Team.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    away_from = forms.DateField(
+        label=_("Away from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    away_until = forms.DateField(
+        label=_("Away until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    password1 = forms.CharField(
+        label=_("New password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to keep the current password."),
+    )
+    password2 = forms.CharField(
+        label=_("Repeat the password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, instance: User | None = None, **kwargs: Any) -> None:
+        self.instance = instance
+        if instance is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                **{name: getattr(instance, name) for name in USER_FIELDS},
+                "teams": list(instance.teams.all()),
+            }
+        super().__init__(*args, **kwargs)
+        self.fields["teams"].queryset = team_choices()
+        if instance is None:
+            self.fields["password1"].help_text = _(
+                "Without a password the user cannot sign in until one is set."
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first or second:
+            if first != second:
+                self.add_error("password2", _("The two passwords differ."))
+            else:
+                probe = self.instance or User(username=data.get("username", ""))
+                try:
+                    password_validation.validate_password(first, probe)
+                except forms.ValidationError as error:
+                    self.add_error("password1", error)
+        return data
+
+    def service_arguments(self) -> dict[str, Any]:
+        """The cleaned values as keyword arguments of ``user_create``/``user_update``."""
+        data = self.cleaned_data
+        fields = {name: data[name] for name in USER_FIELDS}
+        for name in ("username", "first_name", "last_name", "email", "phone", "position"):
+            fields[name] = (fields[name] or "").strip()
+        return {**fields, "teams": list(data["teams"]), "password": data.get("password1") or None}
+
+
+class TeamForm(BootstrapForm):
+    """A team's name, members and heads of sales."""
+
+    name = forms.CharField(label=_("Name"), max_length=120)
+    members = forms.ModelMultipleChoiceField(
+        label=_("Members"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    heads = forms.ModelMultipleChoiceField(
+        label=_("Heads of sales"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, users: Any, instance: Team | None = None, **kwargs: Any):
+        if instance is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "name": instance.name,
+                "members": list(instance.members.all()),
+                "heads": list(instance.heads.all()),
+            }
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = users
+        self.fields["heads"].queryset = users
+
+
+class TokenForm(BootstrapForm):
+    """A new personal API token: its name and, optionally, how many days it lives."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What the token is for, e.g. “1C exchange”."),
+    )
+    expires_in_days = forms.IntegerField(
+        label=_("Expires in, days"),
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text=_("Empty: never expires."),
+    )
+
+    def expires_at(self) -> datetime | None:
+        days = self.cleaned_data.get("expires_in_days")
+        return timezone.now() + timedelta(days=days) if days else None
+
+
+class SecurityFilterForm(BootstrapForm):
+    """Filters of the security log: the kind of event and the user it concerns."""
+
+    kind = forms.ChoiceField(
+        label=_("Event"),
+        required=False,
+        choices=[("", _("All events")), *SecurityEvent.Kind.choices],
+    )
+    user = forms.ModelChoiceField(
+        label=_("User"), required=False, queryset=User.objects.none(), empty_label=_("All users")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = User.objects.order_by("username")
+
+
+def add_bootstrap_classes(form: forms.Form) -> None:
+    """Give each widget the Bootstrap class that matches its kind."""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+            continue
+        if isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select | forms.SelectMultiple):
+            css = "form-select"
+        else:
+            css = "form-control"
+        widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+
+def apply_domain_errors(form: forms.Form, error: DomainError) -> None:
+    """Show a service's refusal on the form: field messages on fields, the rest on top."""
+    for name, messages in error.field_errors.items():
+        target = name if name in form.fields else None
+        for message in messages:
+            form.add_error(target, message)
+    if not error.field_errors:
+        form.add_error(None, error.message or str(error))

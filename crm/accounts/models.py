@@ -5,13 +5,24 @@ from __future__ import annotations
 from functools import cached_property
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import TimeStampedModel
 from crm.core.permissions import Role
+
+
+class CaseInsensitiveUserManager(UserManager):
+    """User names are stored lower-cased, so look-ups fold the case in Python.
+
+    SQLite's ``LOWER``/``LIKE`` fold ASCII only; folding before the query makes ``Петров`` and
+    ``петров`` one account on every database.
+    """
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(**{self.model.USERNAME_FIELD: (username or "").strip().lower()})
 
 
 class User(AbstractUser):
@@ -34,6 +45,8 @@ class User(AbstractUser):
     away_from = models.DateField(_("away from"), null=True, blank=True)
     away_until = models.DateField(_("away until"), null=True, blank=True)
 
+    objects = CaseInsensitiveUserManager()
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
@@ -41,6 +54,10 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    @classmethod
+    def normalize_username(cls, username: str) -> str:
+        return super().normalize_username(username).strip().lower()
 
     @property
     def is_admin(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
@@ -20,6 +21,7 @@ from crm.core.errors import PermissionDenied, ValidationFailed
 from crm.core.permissions import Role
 
 security_log = logging.getLogger("crm.security")
+_USERNAME_RE = re.compile(r"[\w.@+-]+")
 
 USER_FIELDS = (
     "username",
@@ -82,11 +84,17 @@ def _require_admin(actor: User) -> None:
 
 def _validate_user_fields(fields: dict, *, instance: User | None) -> None:
     errors: dict[str, list[str]] = {}
+    if "username" in fields:
+        fields["username"] = User.normalize_username(str(fields["username"] or ""))
     username = fields.get("username", instance.username if instance else "")
     if not username:
         errors["username"] = [_("Enter a user name.")]
+    elif len(username) > 150 or not _USERNAME_RE.fullmatch(username):
+        errors["username"] = [
+            _("Up to 150 letters, digits and @ . + - _ characters, without spaces.")
+        ]
     elif (
-        User.objects.filter(username__iexact=username)
+        User.objects.filter(username=username)
         .exclude(pk=instance.pk if instance else None)
         .exists()
     ):
@@ -235,7 +243,9 @@ def team_save(
         raise ValidationFailed(field_errors={"name": [_("Enter the team's name.")]})
     if len(name) > 120:
         raise ValidationFailed(field_errors={"name": [_("At most 120 characters.")]})
-    if Team.objects.filter(name__iexact=name).exclude(pk=team.pk if team else None).exists():
+    # Compared in Python: SQLite folds the case of ASCII letters only (Москва ≠ москва).
+    others = Team.objects.exclude(pk=team.pk if team else None).values_list("name", flat=True)
+    if name.casefold() in {other.casefold() for other in others}:
         raise ValidationFailed(field_errors={"name": [_("A team with this name exists.")]})
     team = team or Team()
     team.name = name

@@ -44,6 +44,12 @@ class FileTooLarge(DomainError):
     status_code = 413
 
 
+class FileRejected(ValidationFailed):
+    """A file of a type that is not accepted, or whose name lies about its content."""
+
+    status_code = 400
+
+
 @dataclass(frozen=True)
 class CheckedFile:
     name: str
@@ -97,16 +103,16 @@ def check_upload(upload: UploadedFile) -> CheckedFile:
         if extension in TEXT_EXTENSIONS and _looks_like_text(head):
             mime = "text/plain" if extension != "csv" else "text/csv"
             return CheckedFile(name, mime, size, digest.hexdigest())
-        raise ValidationFailed(field_errors={"file": [_("This type of file is not accepted.")]})
+        raise FileRejected(field_errors={"file": [_("This type of file is not accepted.")]})
     allowed = ALLOWED_TYPES.get(kind.mime)
     if allowed is None:
-        raise ValidationFailed(
+        raise FileRejected(
             field_errors={
                 "file": [_("Files of type %(type)s are not accepted.") % {"type": kind.mime}]
             }
         )
     if extension not in allowed:
-        raise ValidationFailed(
+        raise FileRejected(
             field_errors={
                 "file": [
                     _("The file's name says .%(ext)s but its content is %(type)s.")

@@ -1,11 +1,10 @@
-"""URLs of the timeline app."""
+"""URLs of the timeline app.
 
-from django.urls import path
-
-from crm.activities import views
+None for now: the timeline and file downloads are served by the apps that own the subjects
+(``customers:timeline_page``, ``customers:attachment_download``), because only they can tell
+who may see a subject, and this app may not import them.
+"""
 
 app_name = "activities"
 
-urlpatterns = [
-    path("files/<int:pk>/", views.attachment_download, name="attachment_download"),
-]
+urlpatterns: list = []

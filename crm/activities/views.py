@@ -1,7 +1,1 @@
-"""Placeholder: being written in this session."""
-
-from django.http import HttpResponse
-
-
-def attachment_download(request, pk):
-    return HttpResponse("not yet", status=501)
+"""No views: see ``crm.activities.urls`` for why the timeline pages live in the domain apps."""

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves the API docs' Swagger UI from local static files, never a CDN
     "crm.core",
     "crm.accounts",
     "crm.customers",
@@ -117,6 +118,21 @@ else:
             "LOCATION": "crm_cache",
         }
     }
+
+# Progress of long jobs (the bulk reassignment) must be readable by other processes while
+# the job's database transaction is still open, so it never lives in the database.
+CACHES["progress"] = (
+    {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "progress",
+    }
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "progress"),
+    }
+)
 
 TASKS = {"default": {"BACKEND": env_str("CRM_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 

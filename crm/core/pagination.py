@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext as _
 
 from crm.core.errors import ValidationFailed
@@ -60,6 +62,36 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         raise ValidationFailed(field_errors={"cursor": [_("Invalid cursor.")]}) from None
 
 
+# The range of integer columns (a signed 64-bit integer on every database we support).
+_INT_RANGE = range(-(2**63), 2**63)
+
+
+def _cursor_values(queryset: QuerySet, fields: list[tuple[str, bool]], values: list[Any]) -> list:
+    """Coerce decoded cursor values to the order fields' types; a forged cursor is refused.
+
+    A cursor comes from the URL, so its values may be of any JSON type: without this a
+    string where a date belongs, or an integer wider than the column, would fail in the
+    database instead of answering "invalid cursor".
+    """
+    coerced = []
+    try:
+        for (name, _descending), value in zip(fields, values, strict=True):
+            if value is None or isinstance(value, dict | list):
+                raise ValueError
+            if LOOKUP_SEP in name:  # a related field: leave the value to the database
+                coerced.append(value)
+                continue
+            python_value = queryset.model._meta.get_field(name).to_python(value)
+            if isinstance(python_value, int) and python_value not in _INT_RANGE:
+                raise ValueError
+            if isinstance(python_value, dt.datetime) and python_value.tzinfo is None:
+                raise ValueError
+            coerced.append(python_value)
+    except (ValueError, TypeError, OverflowError, DjangoValidationError):
+        raise ValidationFailed(field_errors={"cursor": [_("Invalid cursor.")]}) from None
+    return coerced
+
+
 def keyset_page(
     queryset: QuerySet, *, order: Sequence[str], cursor: str | None, limit: int
 ) -> Page:
@@ -74,7 +106,7 @@ def keyset_page(
         )
     fields = [(name.lstrip("-"), name.startswith("-")) for name in order]
     if cursor:
-        values = decode_cursor(cursor, len(fields))
+        values = _cursor_values(queryset, fields, decode_cursor(cursor, len(fields)))
         condition = Q()
         for index, (name, descending) in enumerate(fields):
             step = Q(**{f"{name}__{'lt' if descending else 'gt'}": values[index]})

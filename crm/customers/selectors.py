@@ -138,12 +138,13 @@ def contact_list(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page:
-    """A page of contacts with owner, phones, e-mails, tags and companies loaded."""
+    """A page of contacts with owner, phones, e-mails, addresses, tags and companies loaded."""
     queryset = (
         contact_queryset(user=user, filters=filters)
         .select_related("owner")
         .prefetch_related(
             *_list_prefetch(),
+            "addresses",
             Prefetch("employments", queryset=Employment.objects.select_related("company")),
         )
     )
@@ -160,11 +161,11 @@ def company_list(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page:
-    """A page of companies with owner, phones, e-mails and tags loaded."""
+    """A page of companies with owner, phones, e-mails, addresses and tags loaded."""
     queryset = (
         company_queryset(user=user, filters=filters)
         .select_related("owner")
-        .prefetch_related(*_list_prefetch())
+        .prefetch_related(*_list_prefetch(), "addresses")
     )
     return keyset_page(
         queryset, order=COMPANY_ORDERS.get(order, COMPANY_ORDERS["new"]), cursor=cursor, limit=limit
@@ -263,28 +264,15 @@ def timeline_attach_via_contacts(entries: list[TimelineEntry]) -> None:
 
 
 def attachment_get(*, user: ScopedUser, pk: int) -> Attachment:
-    """An attachment on the timeline of a contact or company ``user`` may see; 404 otherwise.
-
-    A person's entries also show on their companies' timelines, so a file on a contact is
-    visible to whoever sees one of that contact's companies.
-    """
-    visible_companies = Company.objects.visible_to(user).values("pk")
-    visible_people = Contact.objects.visible_to(user).values("pk")
-    people_of_visible_companies = Employment.objects.filter(company__in=visible_companies).values(
-        "contact_id"
-    )
+    """An attachment on the timeline of a contact or company ``user`` may see; 404 otherwise."""
     entries = TimelineEntry.objects.filter(attachment_id=OuterRef("pk")).filter(
         Q(
             subject_type=ContentType.objects.get_for_model(Company),
-            subject_id__in=visible_companies,
+            subject_id__in=Company.objects.visible_to(user).values("pk"),
         )
         | Q(
             subject_type=ContentType.objects.get_for_model(Contact),
-            subject_id__in=visible_people,
-        )
-        | Q(
-            subject_type=ContentType.objects.get_for_model(Contact),
-            subject_id__in=people_of_visible_companies,
+            subject_id__in=Contact.objects.visible_to(user).values("pk"),
         )
     )
     attachment = Attachment.objects.filter(pk=pk).filter(Exists(entries)).first()

@@ -6,10 +6,12 @@ from datetime import datetime
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from crm.activities.choices import EntryKind
 from crm.activities.models import TimelineEntry
 from crm.activities.services import attachment_store, timeline_entry_validate, timeline_record
+from crm.core.errors import ValidationFailed
 from crm.core.permissions import ScopedUser
 from crm.customers.services.records import Customer, customer_check_writable
 
@@ -35,6 +37,8 @@ def customer_timeline_add(
     title, body = (title or "").strip(), (body or "").strip()
     if upload is not None:
         kind = EntryKind.FILE
+    elif kind == EntryKind.FILE:
+        raise ValidationFailed(_("Check the entry."), field_errors={"file": [_("Choose a file.")]})
     timeline_entry_validate(
         kind=kind, title=title, body=body, direction=direction, duration_seconds=duration_seconds
     )

@@ -1,15 +1,202 @@
-"""Placeholder: being written in this session."""
+"""Administration of custom fields: the list per entity and the create/edit form."""
 
-from django.http import HttpResponse
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from crm.customers.choices import ClientType, CustomFieldType, Entity
+from crm.customers.models import CustomField
+from crm.customers.services import custom_fields as services
 
 
-def custom_field_list(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Turn refusals that are not about form input into Django's 403 and 404 answers."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as error:
+            raise DjangoPermissionDenied(error.message) from error
+        except NotFound as error:
+            raise Http404(error.message) from error
+
+    return wrapper
 
 
-def custom_field_create(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+class BootstrapForm(forms.Form):
+    """A form whose widgets carry Bootstrap classes and are marked invalid on error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+                continue
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = css
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        names = [field] if field else []
+        if isinstance(error, forms.ValidationError) and hasattr(error, "error_dict"):
+            names = list(error.error_dict)
+        for name in names:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+    def apply_domain_errors(self, error: DomainError) -> None:
+        """Show a service's refusal: field messages on fields, the rest on top."""
+        for name, field_messages in error.field_errors.items():
+            for message in field_messages:
+                self.add_error(name if name in self.fields else None, message)
+        if not error.field_errors:
+            self.add_error(None, error.message or str(error))
 
 
-def custom_field_edit(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+class CustomFieldForm(BootstrapForm):
+    """The definition of a custom field; the service validates the rules across records."""
+
+    entity = forms.ChoiceField(label=_("Records"), choices=Entity.choices)
+    label = forms.CharField(label=_("Label"), max_length=100)
+    key = forms.CharField(
+        label=_("Key"),
+        max_length=50,
+        required=False,
+        help_text=_(
+            "Used in the API and imports. Latin letters, digits and “_”; "
+            "leave empty to make it from the label."
+        ),
+    )
+    field_type = forms.ChoiceField(label=_("Type"), choices=CustomFieldType.choices)
+    choices = forms.CharField(
+        label=_("Options"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For “Choice” and “Multiple choice”: one option per line."),
+    )
+    client_types = forms.MultipleChoiceField(
+        label=_("Client types"),
+        required=False,
+        choices=ClientType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: the field applies to every client type."),
+    )
+    is_required = forms.BooleanField(label=_("Required"), required=False)
+    help_text = forms.CharField(label=_("Hint"), max_length=200, required=False)
+    position = forms.IntegerField(
+        label=_("Position in forms"), min_value=0, max_value=10000, initial=0
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args: Any, instance: CustomField | None = None, **kwargs: Any) -> None:
+        if instance is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "entity": instance.entity,
+                "label": instance.label,
+                "key": instance.key,
+                "field_type": instance.field_type,
+                "choices": "\n".join(instance.choices or []),
+                "client_types": instance.client_types,
+                "is_required": instance.is_required,
+                "help_text": instance.help_text,
+                "position": instance.position,
+                "is_active": instance.is_active,
+            }
+        super().__init__(*args, **kwargs)
+        self.fields["key"].widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+
+
+def _entity(request: HttpRequest) -> str:
+    value = request.GET.get("entity") or ""
+    return value if value in Entity.values else Entity.CONTACT
+
+
+@login_required
+@domain_errors
+def custom_field_list(request: HttpRequest) -> HttpResponse:
+    """The custom fields of contacts or companies, in form order (administrators only)."""
+    entity = _entity(request)
+    fields = services.custom_field_list(actor=request.user, entity=entity)
+    return render(
+        request,
+        "customers/custom_field_list.html",
+        {"fields": fields, "entity": entity, "entities": Entity.choices},
+    )
+
+
+def _form_page(
+    request: HttpRequest, form: CustomFieldForm, field: CustomField | None, status: int = 200
+) -> HttpResponse:
+    return render(
+        request, "customers/custom_field_form.html", {"form": form, "field": field}, status=status
+    )
+
+
+def _list_url(entity: str) -> str:
+    return f"{reverse('customers:custom_field_list')}?entity={entity}"
+
+
+@login_required
+@domain_errors
+def custom_field_create(request: HttpRequest) -> HttpResponse:
+    services.custom_field_check_admin(actor=request.user)
+    if request.method != "POST":
+        form = CustomFieldForm(
+            initial={"entity": _entity(request), "position": 0, "is_active": True}
+        )
+        return _form_page(request, form, None)
+    form = CustomFieldForm(request.POST)
+    if form.is_valid():
+        try:
+            field = services.custom_field_save(actor=request.user, **form.cleaned_data)
+        except ValidationFailed as error:
+            form.apply_domain_errors(error)
+        else:
+            messages.success(request, _("Field “%(label)s” created.") % {"label": field.label})
+            return redirect(_list_url(field.entity))
+    return _form_page(request, form, None, status=422)
+
+
+@login_required
+@domain_errors
+def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a field; the "deactivate" button hides it from forms and keeps its values."""
+    field = services.custom_field_get(actor=request.user, pk=pk)
+    if request.method != "POST":
+        return _form_page(request, CustomFieldForm(instance=field), field)
+    if request.POST.get("action") == "deactivate":
+        services.custom_field_deactivate(actor=request.user, field=field)
+        messages.success(
+            request,
+            _("Field “%(label)s” deactivated; stored values are kept.") % {"label": field.label},
+        )
+        return redirect(_list_url(field.entity))
+    form = CustomFieldForm(request.POST, instance=field)
+    if form.is_valid():
+        try:
+            services.custom_field_save(actor=request.user, field=field, **form.cleaned_data)
+        except ValidationFailed as error:
+            form.apply_domain_errors(error)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect(_list_url(field.entity))
+    return _form_page(request, form, field, status=422)

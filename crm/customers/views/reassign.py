@@ -1,11 +1,125 @@
-"""Placeholder: being written in this session."""
+"""Bulk reassignment: the request form with a live count, and the progress page."""
 
-from django.http import HttpResponse
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.errors import ValidationFailed
+from crm.customers.choices import ClientType, Entity, Source
+from crm.customers.services import reassign as services
+from crm.customers.views.custom_fields import BootstrapForm, domain_errors
+
+BOTH = "both"
+ENTITY_CHOICES = [
+    (BOTH, _("Contacts and companies")),
+    (Entity.CONTACT, _("Contacts only")),
+    (Entity.COMPANY, _("Companies only")),
+]
 
 
-def reassign(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+class ReassignForm(BootstrapForm):
+    """Whose records go to whom, which kinds, and the optional list filters."""
+
+    from_user = forms.ModelChoiceField(label=_("From"), queryset=None)
+    to_user = forms.ModelChoiceField(label=_("To"), queryset=None)
+    entities = forms.ChoiceField(
+        label=_("Records"), choices=ENTITY_CHOICES, initial=BOTH, widget=forms.RadioSelect
+    )
+    client_type = forms.ChoiceField(
+        label=_("Client type"), required=False, choices=[("", _("Any")), *ClientType.choices]
+    )
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=50)
+    source = forms.ChoiceField(
+        label=_("Source"), required=False, choices=[("", _("Any")), *Source.choices]
+    )
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        help_text=_("Name, phone, e-mail or ИНН fragment."),
+    )
+
+    def __init__(self, *args: Any, users: QuerySet, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["from_user"].queryset = users
+        self.fields["to_user"].queryset = users.filter(is_active=True)
+        self.fields["from_user"].label_from_instance = _user_label
+        self.fields["to_user"].label_from_instance = _user_label
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        entities = data["entities"]
+        return {
+            "from_user": data["from_user"],
+            "entities": [Entity.CONTACT, Entity.COMPANY] if entities == BOTH else [entities],
+            "filters": {name: data[name] for name in ("q", "client_type", "tag", "source")},
+        }
 
 
-def reassign_status(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+def _user_label(user: Any) -> str:
+    label = str(user)
+    return label if user.is_active else f"{label} ({_('deactivated')})"
+
+
+def _preview(request: HttpRequest, form: ReassignForm) -> HttpResponse:
+    counts = None
+    form.fields["to_user"].required = False
+    if form.is_valid():
+        arguments = form.service_arguments()
+        try:
+            counts = services.reassignment_preview(actor=request.user, **arguments)
+        except ValidationFailed as error:
+            form.apply_domain_errors(error)
+    return render(request, "customers/reassign_preview.html", {"form": form, "counts": counts})
+
+
+@login_required
+@domain_errors
+def reassign(request: HttpRequest) -> HttpResponse:
+    """The reassignment form (GET ?preview=1 answers the live count) and its submission."""
+    users = services.reassignment_users(actor=request.user)
+    if request.method == "POST":
+        form = ReassignForm(request.POST, users=users)
+        if form.is_valid():
+            try:
+                reassignment = services.reassignment_start(
+                    actor=request.user,
+                    to_user=form.cleaned_data["to_user"],
+                    **form.service_arguments(),
+                )
+            except ValidationFailed as error:
+                form.apply_domain_errors(error)
+            else:
+                return redirect("customers:reassign_status", pk=reassignment.pk)
+        status = 422
+    elif request.GET.get("preview"):
+        return _preview(request, ReassignForm(request.GET, users=users))
+    else:
+        form = ReassignForm(
+            initial={"entities": BOTH, "from_user": request.GET.get("from_user")}, users=users
+        )
+        status = 200
+    return render(
+        request,
+        "customers/reassign.html",
+        {"form": form, "recent": services.reassignment_recent(actor=request.user)},
+        status=status,
+    )
+
+
+@login_required
+@domain_errors
+def reassign_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Progress of one reassignment; HTMX polls the fragment every second until it ends."""
+    reassignment, progress = services.reassignment_status(actor=request.user, pk=pk)
+    template = (
+        "customers/reassign_progress.html" if request.htmx else "customers/reassign_status.html"
+    )
+    return render(request, template, {"reassignment": reassignment, "progress": progress})

@@ -1,0 +1,150 @@
+"""Reads for the administration pages: users, teams, API tokens and the security log.
+
+Every selector that shows other people's accounts checks that the viewer is an
+administrator and owns its ``prefetch_related``, so a list costs the same number of queries
+for one row and for a hundred.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from crm.accounts.models import APIToken, SecurityEvent, Team, User
+from crm.core.errors import NotFound, PermissionDenied
+from crm.core.pagination import Page, keyset_page
+from crm.core.permissions import Role
+
+SECURITY_PAGE_SIZE = 50
+
+
+def require_admin(*, actor: User) -> None:
+    """Raise ``PermissionDenied`` unless ``actor`` is an active administrator."""
+    if not (actor.is_active and actor.role == Role.ADMIN):
+        raise PermissionDenied(_("Only an administrator may open this page."))
+
+
+def user_list(*, actor: User) -> list[User]:
+    """Every user, active first, with their teams and led teams loaded (administrators only)."""
+    require_admin(actor=actor)
+    return list(
+        User.objects.order_by("-is_active", "last_name", "first_name", "username").prefetch_related(
+            Prefetch("teams", queryset=Team.objects.order_by("name")),
+            Prefetch("led_teams", queryset=Team.objects.order_by("name")),
+        )
+    )
+
+
+def user_get(*, actor: User, pk: int) -> User:
+    """One user with teams and API tokens loaded (administrators only); 404 if missing."""
+    require_admin(actor=actor)
+    user = (
+        User.objects.prefetch_related(
+            "teams", Prefetch("api_tokens", queryset=APIToken.objects.order_by("-created_at"))
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if user is None:
+        raise NotFound(_("User not found."))
+    return user
+
+
+def team_list(*, actor: User) -> list[Team]:
+    """Every team with its members and heads loaded (administrators only)."""
+    require_admin(actor=actor)
+    people = User.objects.order_by("last_name", "first_name", "username")
+    return list(
+        Team.objects.order_by("name").prefetch_related(
+            Prefetch("members", queryset=people), Prefetch("heads", queryset=people)
+        )
+    )
+
+
+def team_get(*, actor: User, pk: int) -> Team:
+    """One team with members and heads (administrators only); 404 if missing."""
+    require_admin(actor=actor)
+    team = Team.objects.prefetch_related("members", "heads").filter(pk=pk).first()
+    if team is None:
+        raise NotFound(_("Team not found."))
+    return team
+
+
+def user_choices(*, actor: User) -> QuerySet[User]:
+    """Users an administrator may put into a team (active ones)."""
+    require_admin(actor=actor)
+    return User.objects.filter(is_active=True).order_by("last_name", "first_name", "username")
+
+
+def team_choices() -> QuerySet[Team]:
+    return Team.objects.order_by("name")
+
+
+def token_list(*, user: User) -> list[APIToken]:
+    """The signed-in user's own API tokens, newest first (revoked ones included)."""
+    return list(APIToken.objects.filter(user=user).order_by("-created_at", "-id"))
+
+
+def token_get(*, actor: User, pk: int) -> APIToken:
+    """A token the actor may manage: their own, or any for an administrator; 404 otherwise."""
+    tokens = APIToken.objects.select_related("user")
+    if not (actor.is_active and actor.role == Role.ADMIN):
+        tokens = tokens.filter(user=actor)
+    token = tokens.filter(pk=pk).first()
+    if token is None:
+        raise NotFound(_("Token not found."))
+    return token
+
+
+def security_event_list(
+    *,
+    actor: User,
+    kind: str = "",
+    user_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = SECURITY_PAGE_SIZE,
+) -> Page[SecurityEvent]:
+    """A page of the security log, newest first, narrowed by kind and user (administrators)."""
+    require_admin(actor=actor)
+    events = SecurityEvent.objects.select_related("user", "actor")
+    if kind:
+        events = events.filter(kind=kind)
+    if user_id:
+        events = events.filter(user_id=user_id)
+    return keyset_page(events, order=["-created_at", "-id"], cursor=cursor, limit=limit)
+
+
+# --- the user directory (added with the REST API) --------------------------------------------
+
+
+def _directory(*, actor: User) -> QuerySet[User]:
+    """Users ``actor`` may look up: active ones for everybody, all for an administrator."""
+    users = User.objects.prefetch_related(Prefetch("teams", queryset=Team.objects.order_by("name")))
+    if not (actor.is_active and actor.role == Role.ADMIN):
+        users = users.filter(is_active=True)
+    return users
+
+
+def user_directory(
+    *, actor: User, q: str = "", cursor: str | None = None, limit: int = 50
+) -> Page[User]:
+    """A page of colleagues' basic information (name, role, teams), by name.
+
+    Any signed-in user reads it (to pick a responsible or share a record); only an
+    administrator also sees deactivated users.
+    """
+    users = _directory(actor=actor)
+    q = (q or "").strip()[:100]
+    if q:
+        users = users.filter(
+            Q(username__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
+        )
+    return keyset_page(users, order=["last_name", "first_name", "id"], cursor=cursor, limit=limit)
+
+
+def user_directory_get(*, actor: User, pk: int) -> User:
+    """One colleague from the directory, with teams loaded; 404 if missing or hidden."""
+    user = _directory(actor=actor).filter(pk=pk).first()
+    if user is None:
+        raise NotFound(_("User not found."))
+    return user

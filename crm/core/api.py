@@ -1,0 +1,83 @@
+"""The API base every app's router shares: field types, the error body and small schemas.
+
+It lives in ``core`` (not in ``crm.api``) because the domain apps define their routers and
+must not import the edge package that mounts them. The authentication, the error handlers
+and the mounting live in ``crm.api``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from django.http import HttpRequest
+from ninja import Schema
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+
+# The largest primary key the databases store (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+DatabaseId = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A primary key: bigger or negative numbers are refused before they reach the database."""
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL refuses NUL in text and no database stores a lone surrogate ("\ud800"
+    # escaped in JSON): refuse both here, with the field's name, instead of failing later.
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("Invalid Unicode (a lone surrogate).") from None
+    return value
+
+
+def text(max_length: int) -> Any:
+    """A string field type of at most ``max_length`` characters, storable in any database.
+
+    The cap only throws out garbage early; the services apply the real (lower) limits
+    with their own messages, so the UI and the API share one set of rules.
+    """
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_storable)]
+
+
+class InputSchema(Schema):
+    """Base of request bodies: unknown keys are refused, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(Schema):
+    """Every error answer: a message and the messages of each offending field."""
+
+    detail: str
+    errors: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class UserRefOut(Schema):
+    """A user as other records show them: the id and the display name."""
+
+    id: int
+    name: str
+
+    @staticmethod
+    def resolve_name(obj: Any) -> str:
+        return str(obj)
+
+
+# Error answers documented on every operation (the handlers in ``crm.api.errors`` make them).
+READ_ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+WRITE_ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    413: ErrorOut,
+    415: ErrorOut,
+    422: ErrorOut,
+}
+
+
+def request_user(request: HttpRequest) -> Any:
+    """The user the API authenticated (by token or session) for this request."""
+    return request.auth  # type: ignore[attr-defined]

@@ -1,0 +1,373 @@
+"""Bulk reassignment: moving a user's contacts and companies to a colleague.
+
+``reassignment_start`` checks and queues the request; the job calls
+``reassignment_execute``, which moves every selected record in ONE transaction (all or
+nothing), writes a field-change entry per record, and reports progress through the
+"progress" cache so the page can show it while the transaction is still open. The
+``BulkReassignment`` row is the log of who moved what.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.core.cache import InvalidCacheBackendError, caches
+from django.core.cache.backends.base import BaseCache
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.accounts.models import User
+from crm.activities.choices import EntryKind
+from crm.activities.services import timeline_bulk_record, timeline_entry_build
+from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.permissions import Role
+from crm.customers.choices import ClientType, Entity, Source
+from crm.customers.models import BulkReassignment, Company, Contact
+from crm.customers.selectors import CustomerFilters, company_queryset, contact_queryset
+
+audit_log = logging.getLogger("crm.audit")
+
+CHUNK_SIZE = 1000
+PROGRESS_TIMEOUT = 24 * 3600
+ENTITIES = (Entity.CONTACT, Entity.COMPANY)
+FILTER_FIELDS = ("q", "client_type", "tag", "source")
+
+
+@dataclass
+class Progress:
+    """How far a reassignment has got: ``done`` of ``total`` records."""
+
+    status: str
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        if self.status == BulkReassignment.Status.DONE:
+            return 100
+        return round(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (BulkReassignment.Status.DONE, BulkReassignment.Status.FAILED)
+
+
+# --- permission -----------------------------------------------------------------------------
+
+
+def reassignment_check_allowed(*, actor: User) -> None:
+    """Administrators reassign anyone's records, heads of sales their teams'; nobody else."""
+    if not (actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)):
+        raise PermissionDenied(_("Only an administrator or a head of sales may reassign records."))
+
+
+def _in_scope(actor: User, user: User) -> bool:
+    return actor.role == Role.ADMIN or user.pk in actor.scope_owner_ids
+
+
+def reassignment_users(*, actor: User) -> QuerySet[User]:
+    """Users whose records ``actor`` may move, and to whom (inactive ones only as a source)."""
+    reassignment_check_allowed(actor=actor)
+    users = User.objects.order_by("-is_active", "last_name", "first_name", "username")
+    if actor.role != Role.ADMIN:
+        users = users.filter(pk__in=sorted(actor.scope_owner_ids))
+    return users
+
+
+# --- validation and selection ----------------------------------------------------------------
+
+
+def _clean_filters(filters: CustomerFilters | dict[str, Any] | None) -> dict[str, str]:
+    raw = asdict(filters) if isinstance(filters, CustomerFilters) else dict(filters or {})
+    cleaned = {name: str(raw.get(name) or "").strip() for name in FILTER_FIELDS}
+    errors: dict[str, list[str]] = {}
+    if cleaned["client_type"] and cleaned["client_type"] not in ClientType.values:
+        errors["client_type"] = [_("Unknown client type.")]
+    if cleaned["source"] and cleaned["source"] not in Source.values:
+        errors["source"] = [_("Unknown source.")]
+    if len(cleaned["tag"]) > 50:
+        errors["tag"] = [_("At most %(n)d characters.") % {"n": 50}]
+    if len(cleaned["q"]) > 100:
+        errors["q"] = [_("At most %(n)d characters.") % {"n": 100}]
+    if errors:
+        raise ValidationFailed(_("Check the filters."), field_errors=errors)
+    return {name: value for name, value in cleaned.items() if value}
+
+
+def _clean_entities(entities: Iterable[str]) -> list[str]:
+    chosen = [entity for entity in ENTITIES if entity in set(entities or ())]
+    if not chosen or set(entities) - set(ENTITIES):
+        raise ValidationFailed(
+            field_errors={"entities": [_("Choose contacts, companies or both.")]}
+        )
+    return chosen
+
+
+def _selection(
+    *, actor: User, from_user_id: int, entities: list[str], filters: dict[str, str]
+) -> list[tuple[type[Contact] | type[Company], QuerySet]]:
+    """The querysets of the records to move: the actor's scope, the filters, the owner."""
+    customer_filters = CustomerFilters(**filters, owner_id=from_user_id)
+    selection: list[tuple[type[Contact] | type[Company], QuerySet]] = []
+    if Entity.CONTACT in entities:
+        selection.append((Contact, contact_queryset(user=actor, filters=customer_filters)))
+    if Entity.COMPANY in entities:
+        selection.append((Company, company_queryset(user=actor, filters=customer_filters)))
+    return selection
+
+
+def reassignment_preview(
+    *,
+    actor: User,
+    from_user: User,
+    entities: Iterable[str],
+    filters: CustomerFilters | dict[str, Any] | None = None,
+) -> dict[str, int]:
+    """How many contacts and companies a reassignment with these settings would move."""
+    reassignment_check_allowed(actor=actor)
+    if not _in_scope(actor, from_user):
+        raise ValidationFailed(field_errors={"from_user": [_("This user is not in your teams.")]})
+    counts = {entity: 0 for entity in ENTITIES}
+    selection = _selection(
+        actor=actor,
+        from_user_id=from_user.pk,
+        entities=_clean_entities(entities),
+        filters=_clean_filters(filters),
+    )
+    for model, queryset in selection:
+        key = Entity.CONTACT if model is Contact else Entity.COMPANY
+        counts[key] = queryset.values("pk").distinct().count()
+    return counts
+
+
+@transaction.atomic
+def reassignment_start(
+    *,
+    actor: User,
+    from_user: User,
+    to_user: User,
+    entities: Iterable[str],
+    filters: CustomerFilters | dict[str, Any] | None = None,
+) -> BulkReassignment:
+    """Queue moving ``from_user``'s records (narrowed by ``filters``) to ``to_user``.
+
+    Administrators may move anyone's records; a head of sales only between users of the teams
+    they lead (``actor.scope_owner_ids``). The receiver must be active; the giver may be a
+    deactivated user. The job is enqueued once the row is committed.
+    """
+    reassignment_check_allowed(actor=actor)
+    errors: dict[str, list[str]] = {}
+    if not _in_scope(actor, from_user):
+        errors["from_user"] = [_("This user is not in your teams.")]
+    if not _in_scope(actor, to_user):
+        errors["to_user"] = [_("This user is not in your teams.")]
+    elif not to_user.is_active:
+        errors["to_user"] = [_("Records can go only to an active user.")]
+    if from_user.pk == to_user.pk:
+        errors["to_user"] = [_("Choose another user than the current responsible.")]
+    try:
+        chosen = _clean_entities(entities)
+    except ValidationFailed as error:
+        errors.update(error.field_errors)
+        chosen = []
+    try:
+        cleaned_filters = _clean_filters(filters)
+    except ValidationFailed as error:
+        errors.update(error.field_errors)
+        cleaned_filters = {}
+    if errors:
+        raise ValidationFailed(_("Check the reassignment."), field_errors=errors)
+    reassignment = BulkReassignment.objects.create(
+        actor=actor,
+        from_user=from_user,
+        to_user=to_user,
+        filters={"entities": chosen, **cleaned_filters},
+    )
+    audit_log.info(
+        "reassignment_queued id=%s actor=%s from=%s to=%s filters=%s",
+        reassignment.pk,
+        actor.username,
+        from_user.username,
+        to_user.username,
+        reassignment.filters,
+    )
+    transaction.on_commit(lambda: _enqueue(reassignment.pk))
+    return reassignment
+
+
+def _enqueue(reassignment_id: int) -> None:
+    from crm.customers.jobs_reassign import reassignment_run  # the job imports this module
+
+    reassignment_run.enqueue(reassignment_id)
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+def _progress_cache() -> BaseCache:
+    """The cache other processes read progress from (``CACHES["progress"]``).
+
+    It must not be the database the move writes in: a row written inside the open
+    transaction would be invisible to the page until the end.
+    """
+    try:
+        return caches["progress"]
+    except InvalidCacheBackendError:
+        return caches["default"]
+
+
+def _progress_key(reassignment_id: int) -> str:
+    return f"reassignment-progress:{reassignment_id}"
+
+
+def _progress_report(reassignment_id: int, done: int, total: int) -> None:
+    _progress_cache().set(
+        _progress_key(reassignment_id), {"done": done, "total": total}, PROGRESS_TIMEOUT
+    )
+
+
+def reassignment_progress(*, reassignment: BulkReassignment) -> Progress:
+    """The progress to show: the live counter while running, the stored result after."""
+    if reassignment.status == BulkReassignment.Status.RUNNING:
+        live = _progress_cache().get(_progress_key(reassignment.pk)) or {}
+        return Progress(reassignment.status, int(live.get("done", 0)), int(live.get("total", 0)))
+    return Progress(reassignment.status, reassignment.done, reassignment.total)
+
+
+# --- the move ---------------------------------------------------------------------------------
+
+
+def _claim(reassignment_id: int) -> bool:
+    """Mark a queued reassignment running (committed at once); False if another run has it."""
+    claimed = BulkReassignment.objects.filter(
+        pk=reassignment_id, status=BulkReassignment.Status.QUEUED
+    ).update(status=BulkReassignment.Status.RUNNING)
+    return claimed == 1
+
+
+def _move(reassignment: BulkReassignment) -> int:
+    """Move the selected records in chunks; returns how many moved. Runs inside one atomic."""
+    from_user, to_user, actor = reassignment.from_user, reassignment.to_user, reassignment.actor
+    filters = {k: v for k, v in reassignment.filters.items() if k in FILTER_FIELDS}
+    selection = _selection(
+        actor=actor,
+        from_user_id=from_user.pk,
+        entities=list(reassignment.filters.get("entities") or ENTITIES),
+        filters=filters,
+    )
+    id_lists = [
+        (model, sorted(set(queryset.values_list("pk", flat=True)))) for model, queryset in selection
+    ]
+    total = sum(len(ids) for _model, ids in id_lists)
+    _progress_report(reassignment.pk, 0, total)
+    change = {
+        "field": "owner_id",
+        "label": str(_("Responsible")),
+        "old": str(from_user),
+        "new": str(to_user),
+    }
+    now = timezone.now()
+    done = 0
+    for model, ids in id_lists:
+        for start in range(0, len(ids), CHUNK_SIZE):
+            chunk = ids[start : start + CHUNK_SIZE]
+            model.objects.filter(pk__in=chunk, owner_id=from_user.pk).update(
+                owner=to_user, updated_at=now
+            )
+            timeline_bulk_record(
+                entries=[
+                    timeline_entry_build(
+                        subject_model=model,
+                        subject_id=pk,
+                        kind=EntryKind.FIELD_CHANGE,
+                        author=actor,
+                        data={"changes": [change], "reassignment_id": reassignment.pk},
+                    )
+                    for pk in chunk
+                ]
+            )
+            done += len(chunk)
+            _progress_report(reassignment.pk, done, total)
+    return done
+
+
+def reassignment_execute(*, reassignment_id: int) -> BulkReassignment | None:
+    """Run a queued reassignment: all records move in one transaction, or none do.
+
+    Precondition: called outside a transaction (the job), so that the "running" mark is
+    committed before the move starts and other processes see it. A reassignment that is not
+    queued (finished, failed or taken by another worker) is left alone, so a retried job
+    changes nothing. On failure the move rolls back and the row records the error.
+    """
+    if not _claim(reassignment_id):
+        return None
+    reassignment = BulkReassignment.objects.select_related("actor", "from_user", "to_user").get(
+        pk=reassignment_id
+    )
+    audit_log.info("reassignment_started id=%s", reassignment.pk)
+    try:
+        with transaction.atomic():
+            moved = _move(reassignment)
+            reassignment.status = BulkReassignment.Status.DONE
+            reassignment.total = reassignment.done = moved
+            reassignment.finished_at = timezone.now()
+            reassignment.save(update_fields=["status", "total", "done", "finished_at"])
+    except Exception as error:  # any failure is recorded; the rollback left nothing half-moved
+        audit_log.exception("reassignment_failed id=%s", reassignment.pk)
+        reassignment.status = BulkReassignment.Status.FAILED
+        reassignment.error = f"{type(error).__name__}: {error}"[:2000]
+        reassignment.total = reassignment.done = 0
+        reassignment.finished_at = timezone.now()
+        reassignment.save(update_fields=["status", "error", "total", "done", "finished_at"])
+    else:
+        audit_log.info(
+            "reassignment_done id=%s actor=%s from=%s to=%s moved=%s",
+            reassignment.pk,
+            reassignment.actor.username,
+            reassignment.from_user.username,
+            reassignment.to_user.username,
+            moved,
+        )
+    _progress_cache().delete(_progress_key(reassignment.pk))
+    return reassignment
+
+
+# --- reads for the pages ----------------------------------------------------------------------
+
+
+def reassignment_get(*, actor: User, pk: int) -> BulkReassignment:
+    """A reassignment the actor may look at: any for an administrator, else one they started
+    or one between users of their teams; ``NotFound`` otherwise."""
+    reassignment_check_allowed(actor=actor)
+    row = (
+        BulkReassignment.objects.select_related("actor", "from_user", "to_user")
+        .filter(pk=pk)
+        .first()
+    )
+    if row is None or not (
+        actor.role == Role.ADMIN
+        or row.actor_id == actor.pk
+        or {row.from_user_id, row.to_user_id} <= actor.scope_owner_ids
+    ):
+        raise NotFound(_("Reassignment not found."))
+    return row
+
+
+def reassignment_recent(*, actor: User, limit: int = 10) -> list[BulkReassignment]:
+    """The latest reassignments the actor may look at, newest first."""
+    reassignment_check_allowed(actor=actor)
+    rows = BulkReassignment.objects.select_related("actor", "from_user", "to_user")
+    if actor.role != Role.ADMIN:
+        rows = rows.filter(actor=actor)
+    return list(rows.order_by("-created_at", "-id")[:limit])
+
+
+def reassignment_status(*, actor: User, pk: int) -> tuple[BulkReassignment, Progress]:
+    """A visible reassignment and its current progress (for the polling status page)."""
+    reassignment = reassignment_get(actor=actor, pk=pk)
+    return reassignment, reassignment_progress(reassignment=reassignment)
