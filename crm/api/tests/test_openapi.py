@@ -1,0 +1,80 @@
+"""The schema and the docs page: valid JSON listing every path, served without a CDN."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED_PATHS = {
+    "/api/v1/contacts",
+    "/api/v1/contacts/{contact_id}",
+    "/api/v1/contacts/{contact_id}/share",
+    "/api/v1/contacts/{contact_id}/timeline",
+    "/api/v1/companies",
+    "/api/v1/companies/{company_id}",
+    "/api/v1/companies/{company_id}/share",
+    "/api/v1/companies/{company_id}/people",
+    "/api/v1/companies/{company_id}/timeline",
+    "/api/v1/custom-fields",
+    "/api/v1/users",
+    "/api/v1/users/me",
+    "/api/v1/users/{user_id}",
+}
+
+
+def test_openapi_json_is_valid_and_lists_the_paths():
+    response = Client().get("/api/v1/openapi.json")
+
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "CRM API"
+    assert schema["info"]["version"] == "1"
+    assert "Bearer" in schema["info"]["description"]
+    assert set(schema["paths"]) == EXPECTED_PATHS
+
+
+def test_openapi_documents_bearer_auth_on_every_operation():
+    schema = Client().get("/api/v1/openapi.json").json()
+
+    assert schema["components"]["securitySchemes"]["TokenAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schema["components"]["securitySchemes"]["TokenAuth"]["description"],
+    }
+    for methods in schema["paths"].values():
+        for operation in methods.values():
+            assert {"TokenAuth": []} in operation["security"]
+            assert "401" in operation["responses"]
+
+
+def test_operations_are_grouped_by_resource():
+    schema = Client().get("/api/v1/openapi.json").json()
+
+    tags = {
+        tag for methods in schema["paths"].values() for op in methods.values() for tag in op["tags"]
+    }
+
+    assert tags == {"Contacts", "Companies", "Custom fields", "Users"}
+
+
+def test_docs_page_loads_swagger_from_local_static_files():
+    response = Client().get("/api/v1/docs")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "/static/ninja/swagger-ui-bundle.js" in html
+    assert "/static/ninja/swagger-ui.css" in html
+    assert not re.search(r"https?://", html), "the docs page must not load anything remote"
+
+
+def test_the_swagger_files_are_found_by_staticfiles():
+    from django.contrib.staticfiles import finders
+
+    for name in ("ninja/swagger-ui-bundle.js", "ninja/swagger-ui.css", "ninja/swagger-ui-init.js"):
+        assert finders.find(name), name
