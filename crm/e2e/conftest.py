@@ -40,8 +40,14 @@ def browser() -> Iterator:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield browser
         browser.close()
@@ -65,8 +71,9 @@ class Shots:
 
 @pytest.fixture
 def page(browser, live_server, request):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU",
-                                  base_url=live_server.url)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="ru-RU", base_url=live_server.url
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.shots = Shots(page, request.node.name)
@@ -76,8 +83,13 @@ def page(browser, live_server, request):
 
 @pytest.fixture
 def phone_page(browser, live_server, request):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU",
-                                  is_mobile=True, has_touch=True, base_url=live_server.url)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        locale="ru-RU",
+        is_mobile=True,
+        has_touch=True,
+        base_url=live_server.url,
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.shots = Shots(page, request.node.name)

@@ -2,9 +2,9 @@
 
 import pytest
 
+from crm.core.search import filter_by_text
 from crm.customers.models import Contact
 from crm.customers.tests.factories import make_contact
-from crm.core.search import filter_by_text
 
 pytestmark = pytest.mark.django_db
 
