@@ -14,7 +14,7 @@ def test_sign_in_and_out(page, org, password):
     sign_in(page, "manager", password)
     page.shots("signed-in")
     page.click("nav .dropdown-toggle >> text=" + str(org.manager))
-    page.click("text=Выйти")
+    page.click("form[action$='/accounts/logout/'] button")
     page.wait_for_url("**/accounts/login/**")
 
 
