@@ -65,12 +65,25 @@ def _looks_like_phone(text: str) -> bool:
     return len(digits) >= PHONE_SUFFIX_MIN and len(digits) >= len(text.replace(" ", "")) * 0.6
 
 
+def _digits_prefix_range(prefix: str) -> dict[str, str]:
+    """``startswith`` for a string of digits as a range, which any B-tree index serves.
+
+    SQLite's LIKE is case-insensitive and cannot use the plain index on
+    ``digits_reversed`` (a full scan: ~50 ms at 100k contacts); digit strings sort the
+    same in every collation, so ``prefix <= value < next prefix`` is the same set.
+    """
+    condition = {"digits_reversed__gte": prefix}
+    stem = prefix.rstrip("9")
+    if stem:
+        condition["digits_reversed__lt"] = stem[:-1] + str(int(stem[-1]) + 1)
+    return condition
+
+
 def _points_suffix(digits: str, owner_field: str) -> QuerySet:
     """Ids of contacts/companies with a phone ending in ``digits`` (indexed prefix)."""
-    reversed_digits = digits[::-1]
     return ContactPoint.objects.filter(
         kind=ContactPointKind.PHONE,
-        digits_reversed__startswith=reversed_digits,
+        **_digits_prefix_range(digits[::-1]),
         **{f"{owner_field}__isnull": False},
     ).values(f"{owner_field}_id")
 

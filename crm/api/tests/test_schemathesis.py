@@ -29,13 +29,27 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 
 
 @pytest.fixture
+def keep_connection():
+    """Like Django's test Client: a finished request must not close the test's connection
+    (on PostgreSQL that would end the transaction the test runs in)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def admin_token(org):
     company = make_company(org.manager, legal_name="Схема")
     make_contact(org.manager, employments=[{"company_id": company.pk, "position": ""}])
     return token_for(org.admin)
 
 
-def test_api_never_answers_500(admin_token):
+def test_api_never_answers_500(admin_token, keep_connection):
     # The pytest plugin of schemathesis does not support pytest 9 yet; drive it directly.
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
     headers = {"Authorization": f"Bearer {admin_token}"}

@@ -686,7 +686,7 @@ def merge_undo(*, actor: ScopedUser, merge: MergeRecord) -> MergeRecord:
     entry on both timelines. See ``merge_check_undoable`` for who may and when.
     """
     merge = (
-        MergeRecord.objects.select_for_update()
+        MergeRecord.objects.select_for_update(of=("self",))
         .select_related(
             "contact_survivor__owner",
             "contact_merged",

@@ -428,7 +428,7 @@ def duplicate_pair_dismiss(*, actor: ScopedUser, pair_id: int) -> DuplicatePair:
     ``NotFound``.
     """
     pair = (
-        DuplicatePair.objects.select_for_update()
+        DuplicatePair.objects.select_for_update(of=("self",))
         .select_related("contact_a", "contact_b", "company_a", "company_b")
         .filter(pk=pair_id)
         .first()

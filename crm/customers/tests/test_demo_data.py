@@ -16,7 +16,7 @@ from crm.activities.models import TimelineEntry
 from crm.core.permissions import Role
 from crm.customers.choices import ContactPointKind
 from crm.customers.management.commands.demo_data import DEMO_PASSWORD
-from crm.customers.models import Company, Contact, ContactPoint, MatchKey
+from crm.customers.models import Company, Contact, ContactPoint, DuplicatePair, MatchKey
 from crm.customers.services import company_duplicates_find, contact_duplicates_find
 
 DEMO_USERNAMES = ["admin", "head", "ivanova", "petrov", "smirnov", "viewer"]
@@ -94,6 +94,8 @@ def test_planted_duplicates_are_found_by_the_duplicate_check(demo):
 
     names = {candidate.name for candidate in candidates if candidate.is_exact}
     assert {"Иванов Пётр Сергеевич", "Ivanov Petr"} <= names
+    assert DuplicatePair.objects.filter(entity="contact").count() >= 3
+    assert DuplicatePair.objects.filter(entity="company").exists()
     romashka = company_duplicates_find(actor=admin, legal_name="Ромашка")
     assert {candidate.name for candidate in romashka} >= {"ООО «Ромашка»", "LLC «Romashka»"}
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -26,8 +27,9 @@ from crm.activities.choices import CallDirection, EntryKind
 from crm.core.permissions import Role
 from crm.core.text import fold, transliterate
 from crm.customers import services
-from crm.customers.choices import ClientType, LegalForm, Source
+from crm.customers.choices import ClientType, Entity, LegalForm, Source
 from crm.customers.models import Company, Contact
+from crm.customers.services.scan import duplicates_scan
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - the published demo password
 SEED = 2026
@@ -498,6 +500,8 @@ class Command(BaseCommand):
     help = "Load a demo sales team with companies, contacts and their history (empty DB only)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The duplicate scan reports progress through the cache; make sure its table exists.
+        call_command("createcachetable", verbosity=0)
         user_model = get_user_model()
         if user_model.objects.exists():
             self.stdout.write("Demo data exists (the database has users); nothing to do.")
@@ -537,6 +541,8 @@ class DemoLoader:
         self._duplicates()
         for record in [*companies, *contacts]:
             self._history(record)
+        for entity in Entity.values:  # fill the "Possible duplicates" page
+            duplicates_scan(entity=entity)
         return (
             f"{len(self.users)} users, {Company.objects.count()} companies, "
             f"{Contact.objects.count()} contacts, {self.entries} timeline entries"
