@@ -41,7 +41,9 @@ def test_create_duplicate_merge_note_and_search(page, org, password):
     # Merge the new record into the existing one, keeping the Cyrillic name.
     page.goto(f"/customers/merge/contact/{existing.pk}/{created.pk}/")
     page.shots("merge-form")
-    page.click("form button[type=submit]:has-text('Merge'), form button[type=submit]:has-text('Объединить')")
+    page.click(
+        "form button[type=submit]:has-text('Merge'), form button[type=submit]:has-text('Объединить')"
+    )
     page.wait_for_url(f"**/customers/contacts/{existing.pk}/")
     assert Contact.objects.get(pk=created.pk).merged_into_id == existing.pk
     page.shots("merged")
@@ -57,7 +59,9 @@ def test_create_duplicate_merge_note_and_search(page, org, password):
     page.goto(f"/customers/contacts/{existing.pk}/")
     page.fill("textarea[name=body]", "Договорились о встрече в четверг <b>жирно</b>")
     page.click("button:has-text('Add to timeline'), button:has-text('Добавить')")
-    page.locator(".timeline").get_by_text("Договорились о встрече в четверг <b>жирно</b>").wait_for()
+    page.locator(".timeline").get_by_text(
+        "Договорились о встрече в четверг <b>жирно</b>"
+    ).wait_for()
     page.shots("note-added")
 
     # Search by the last digits of the phone from the navbar box.
