@@ -53,3 +53,30 @@ def test_search_text_follows_edits(people, org):
 def test_quotes_and_operators_in_the_query_are_plain_text(people):
     for nasty in ['"', 'a" OR "b', "NEAR(", "*", "'; DROP TABLE x; --", "%_%"]:
         assert list(filter_by_text(Contact.objects.all(), nasty)) == []
+
+
+@pytest.mark.parametrize(
+    ("fragment", "found"),
+    [
+        ("i.petrov", True),
+        ("I.PETROV@", True),
+        ("i.petrov@mail.ru", True),
+        ("i.petrov@yandex", False),
+        ("i.petrova", False),
+        ("sales_", False),
+    ],
+)
+def test_email_fragments_search_by_prefix(org, fragment, found):
+    from crm.customers.selectors import CustomerFilters, contact_queryset
+
+    person = make_contact(org.manager, last_name="Петров", emails=["i.petrov@mail.ru"])
+    make_contact(org.manager, last_name="Сидоров", emails=["sidorov@mail.ru"])
+    result = set(contact_queryset(user=org.manager, filters=CustomerFilters(q=fragment)))
+    assert result == ({person} if found else set())
+
+
+def test_a_plain_latin_word_is_still_a_name_search(org):
+    from crm.customers.selectors import CustomerFilters, contact_queryset
+
+    person = make_contact(org.manager, last_name="Петров", first_name="Иван")
+    assert set(contact_queryset(user=org.manager, filters=CustomerFilters(q="petrov"))) == {person}
