@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -146,3 +146,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
             error_body(_("The request body is too large."), {"body": [_("Too large.")]}),
             413,
         )
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Unknown paths under /api/v1 answer JSON like every other API error, not an HTML page."""
+    return JsonResponse(error_body(str(_("No such API endpoint."))), status=404)

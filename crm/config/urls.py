@@ -1,7 +1,8 @@
 """Root URL configuration."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from crm.api.errors import api_not_found
 from crm.api.urls import api
 from crm.core import views as core_views
 
@@ -12,4 +13,5 @@ urlpatterns = [
     path("customers/", include("crm.customers.urls")),
     path("timeline/", include("crm.activities.urls")),
     path("api/v1/", api.urls),
+    re_path(r"^api/(?P<path>.*)$", api_not_found),
 ]

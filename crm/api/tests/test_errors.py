@@ -366,3 +366,9 @@ def test_random_list_parameters_never_get_a_500(org, admin_api, params, path):
     response = admin_api.get(path, **params)
 
     assert response.status_code in (200, 422), (path, params, response.content)
+
+
+def test_unknown_api_path_answers_json_404(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json()["detail"]
