@@ -8,7 +8,7 @@ candidate with the new record and say why they look alike. Scores are 0-100.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import permutations
 
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz import fuzz
@@ -16,7 +16,10 @@ from rapidfuzz import fuzz
 from crm.core.text import fold, latin_key, strip_legal_form
 
 NEAR_MATCH_THRESHOLD = 75
+# ``MatchKey.key`` is a varchar(64); keys are built to fit it.
+MAX_KEY_LENGTH = 64
 _PREFIX = 3
+_MIN_WORD = 2
 
 
 @dataclass
@@ -32,18 +35,50 @@ def _tokens(text: str) -> list[str]:
 
 
 def person_block_keys(last_name: str, first_name: str, middle_name: str = "") -> set[str]:
-    """Keys for a person: pairs of 3-letter token prefixes, in any order.
+    """Keys for a person: each name word in full with the 3-letter prefix of another word.
 
-    A pair survives word order, a missing patronymic, the alphabet and a typo after the
-    third letter, and is rare enough that a key holds a handful of people, not thousands.
+    For every ordered pair of distinct words (a, b) the key is ``p:{a}|{b[:3]}``
+    (``p:petrov|ale``, ``p:alexandr|pet``). The set survives another alphabet, ё/е, word
+    order and a missing patronymic (the surname/first-name pair is still there), and one typo
+    in one word after its third letter (the key of the other word in full still matches); with
+    three words a typo anywhere in one of them leaves the pair of the other two. At 1M
+    contacts a key holds from one person to about 9,000 (a first name with a patronymic
+    prefix, ``p:alena|ale``); a duplicate shares more keys than a namesake, so the check ranks
+    candidates by shared keys. A one-word name gets one key of the whole word.
     """
-    tokens = [
-        token for token in _tokens(f"{last_name} {first_name} {middle_name}") if len(token) >= 2
-    ]
-    if len(tokens) == 1:
-        return {f"p:{tokens[0][:_PREFIX]}|"}
-    prefixes = sorted(token[:_PREFIX] for token in tokens)
-    return {f"p:{a}|{b}" for a, b in combinations(prefixes, 2)}
+    words = _name_words(last_name, first_name, middle_name)
+    if len(words) == 1:
+        return {f"p:{words[0]}|"[:MAX_KEY_LENGTH]}
+    return {_pair_key(whole, other) for whole, other in permutations(words, 2)}
+
+
+def person_lookup_keys(last_name: str, first_name: str, middle_name: str = "") -> set[str]:
+    """The keys the duplicate check looks up: those of ``person_block_keys`` that hold a word
+    of the surname field (all of them when that field is empty or holds every word).
+
+    The pairs of a first name and a patronymic (``p:alexei|ale``) hold up to 9,000 people
+    each at 1M contacts and would double the rows the check counts. They only help when the
+    surname has a typo in its first three letters, and then rank the person among everyone
+    with the same first name and patronymic; the background scan still uses them.
+    """
+    words = _name_words(last_name, first_name, middle_name)
+    surname = set(_name_words(last_name))
+    if len(words) < 3 or not surname or surname.issuperset(words):
+        return person_block_keys(last_name, first_name, middle_name)
+    return {
+        _pair_key(whole, other)
+        for whole, other in permutations(words, 2)
+        if whole in surname or other in surname
+    }
+
+
+def _name_words(*parts: str) -> list[str]:
+    words = latin_key(" ".join(parts)).split()
+    return sorted({word for word in words if len(word) >= _MIN_WORD})
+
+
+def _pair_key(whole: str, other: str) -> str:
+    return f"p:{whole[: MAX_KEY_LENGTH - 6]}|{other[:_PREFIX]}"
 
 
 def company_name_key(name: str) -> str:
@@ -52,18 +87,34 @@ def company_name_key(name: str) -> str:
 
 
 def company_block_keys(*names: str) -> set[str]:
-    """Keys for a company: its whole name key, the prefix of each distinctive word and the
-    consonant skeleton of the name (which survives a wrong vowel: Ромашка / Ромошка)."""
+    """Keys for a company, built from each of its names.
+
+    - ``c:{name}``: the whole name without legal form, quotes, case or alphabet (ООО «Ромашка»
+      / Romashka LLC);
+    - ``c#{skeleton}``: its consonants, which survive a wrong vowel (Ромашка / Ромошка);
+    - ``c~{head}|``: the first word alone, so «Ромашка» meets «Ромашка Плюс»;
+    - ``c~{a}|{b[:3]}`` both ways for the first two words, which survive word order and a
+      typo in one of them.
+
+    Single words or 4-letter word prefixes are not keys: at 200k companies ``c~mosk`` held
+    16,000 of them.
+    """
     keys: set[str] = set()
     for name in names:
         key = company_name_key(name)
         if not key:
             continue
-        keys.add(f"c:{key}")
-        keys.update(f"c~{token[:4]}" for token in key.split() if len(token) >= 4)
+        keys.add(f"c:{key}"[:MAX_KEY_LENGTH])
         skeleton = "".join(ch for ch in key if ch not in "aeiou ")
         if len(skeleton) >= 3:
             keys.add(f"c#{skeleton[:40]}")
+        words = [word for word in key.split() if len(word) >= _MIN_WORD]
+        if words:
+            keys.add(f"c~{words[0]}|"[:MAX_KEY_LENGTH])
+        if len(words) >= 2:
+            first, second = words[0], words[1]
+            keys.add(f"c~{first[: MAX_KEY_LENGTH - 6]}|{second[:_PREFIX]}")
+            keys.add(f"c~{second[: MAX_KEY_LENGTH - 6]}|{first[:_PREFIX]}")
     return keys
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _CYRILLIC_TO_LATIN = {
     "а": "a",
@@ -140,6 +141,12 @@ _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
 
+# Names repeat (Иван, Петров …): the duplicate check and the scan fold the same strings many
+# times, so the pure functions below that take a name remember their recent answers.
+_CACHED_STRINGS = 50_000
+
+
+@lru_cache(maxsize=_CACHED_STRINGS)
 def fold(text: str) -> str:
     """Lower-case, ё→е, accents dropped, punctuation and quotes turned into single spaces."""
     text = unicodedata.normalize("NFKC", text or "").casefold().replace("ё", "е")
@@ -157,6 +164,7 @@ def transliterate(text: str) -> str:
     return "".join(_CYRILLIC_TO_LATIN.get(ch, ch) for ch in text)
 
 
+@lru_cache(maxsize=_CACHED_STRINGS)
 def latin_key(text: str) -> str:
     """Fold, transliterate and unify Latin spelling variants: the matching form of a word."""
     result = transliterate(fold(text))
@@ -165,13 +173,18 @@ def latin_key(text: str) -> str:
     return result
 
 
+@lru_cache(maxsize=_CACHED_STRINGS)
 def strip_legal_form(text: str) -> str:
     """Drop legal-form words and phrases (ООО, АО, LLC, «общество с …») from a folded name."""
-    folded = fold(text)
-    for phrase in _LEGAL_FORM_PHRASES:
-        folded = folded.replace(phrase, " ")
+    folded = f" {fold(text)} "
+    for phrase in _FOLDED_LEGAL_FORM_PHRASES:
+        folded = folded.replace(f" {phrase} ", " ")
     words = [word for word in folded.split() if word not in _LEGAL_FORM_WORDS]
     return " ".join(words)
+
+
+# ``fold`` turns «й» into «и», so the phrases are compared in their folded form too.
+_FOLDED_LEGAL_FORM_PHRASES = [fold(phrase) for phrase in _LEGAL_FORM_PHRASES]
 
 
 def search_text(*parts: str | None) -> str:

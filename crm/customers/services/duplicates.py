@@ -8,17 +8,18 @@ the whole base, but a record the actor may not see is reported without its detai
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from crm.accounts.models import User
 from crm.core.errors import Conflict
 from crm.core.matching import (
     NEAR_MATCH_THRESHOLD,
     company_block_keys,
-    person_block_keys,
+    person_lookup_keys,
     score_company,
     score_person,
 )
@@ -27,7 +28,10 @@ from crm.core.permissions import ScopedUser
 from crm.customers.choices import ContactPointKind, Entity
 from crm.customers.models import Company, Contact, ContactPoint, MatchKey
 
-MAX_CANDIDATES = 300
+# Candidates scored per check: the records sharing the most name keys with the new one.
+MAX_CANDIDATES = 50
+# Contact-point rows read for exact matches (a switchboard number may be on many records).
+MAX_EXACT_ROWS = 300
 MAX_RESULTS = 10
 
 
@@ -78,11 +82,17 @@ def _exact_field_errors(candidates: list[DuplicateCandidate]) -> dict[str, list[
     return errors
 
 
-def _visible_ids(
-    model: type[Contact] | type[Company], actor: ScopedUser, ids: Iterable[int]
-) -> set[int]:
-    return set(
-        model.objects.visible_to(actor).filter(pk__in=list(ids)).values_list("pk", flat=True)
+def _candidate_rows(
+    model: type[Contact] | type[Company], actor: ScopedUser, ids: set[int], fields: list[str]
+) -> QuerySet:
+    """(pk, *fields, owner id, whether ``actor`` may see it) of the live records ``ids``,
+    in one query."""
+    visible = model.objects.visible_to(actor).filter(pk=OuterRef("pk"))
+    return (
+        model.objects.live()
+        .filter(pk__in=ids)
+        .annotate(is_visible=Exists(visible))
+        .values_list("pk", *fields, "owner_id", "is_visible")
     )
 
 
@@ -103,13 +113,77 @@ def _exact_by_points(
     rows = (
         ContactPoint.objects.filter(condition)
         .filter(**{f"{owner_field}__isnull": False})
-        .values_list(f"{owner_field}_id", "kind", "value")[:MAX_CANDIDATES]
+        .values_list(f"{owner_field}_id", "kind", "value")[:MAX_EXACT_ROWS]
     )
     found: dict[int, list[str]] = {}
     for record_id, kind, value in rows:
         if record_id != exclude_id:
             found.setdefault(record_id, []).append(_point_reason(kind, value))
     return found
+
+
+def _ranked_by_keys(owner_field: str, keys: set[str], exclude_id: int | None) -> list[int]:
+    """Ids of records sharing a blocking key, most shared keys first, at most
+    ``MAX_CANDIDATES``.
+
+    A real duplicate written another way shares most of the keys of the new name; a namesake
+    or a record that only starts alike shares one. Ties go to the oldest record, as in the
+    final order of the candidates.
+    """
+    if not keys:
+        return []
+    id_field = f"{owner_field}_id"
+    rows = MatchKey.objects.filter(key__in=sorted(keys), **{f"{id_field}__isnull": False})
+    if exclude_id is not None:
+        rows = rows.exclude(**{id_field: exclude_id})
+    return list(
+        rows.order_by()
+        .values(id_field)
+        .annotate(shared=Count("*"))
+        .order_by("-shared", id_field)
+        .values_list(id_field, flat=True)[:MAX_CANDIDATES]
+    )
+
+
+def _owner_names(owner_ids: Iterable[int]) -> dict[int, str]:
+    return {user.pk: str(user) for user in User.objects.filter(pk__in=set(owner_ids))}
+
+
+# (id, name parts, owner id, is visible, is exact, score, reasons) of a record that passed
+Found = tuple[int, tuple[str, ...], int, bool, bool, int, list[str]]
+
+
+def _candidates(
+    entity: str, found: list[Found], display: Callable[[tuple[str, ...]], str]
+) -> list[DuplicateCandidate]:
+    """The best ``MAX_RESULTS`` of the records that passed (exact ones first), named with
+    ``display`` and with their owners' names read in one query."""
+    best = sorted(found, key=lambda row: (not row[4], -row[5], row[0]))[:MAX_RESULTS]
+    if not best:
+        return []
+    owners = _owner_names(owner_id for _pk, _parts, owner_id, *_rest in best)
+    return [
+        DuplicateCandidate(
+            entity=entity,
+            record_id=pk,
+            name=display(parts),
+            owner_name=owners.get(owner_id, ""),
+            is_visible=is_visible,
+            is_exact=is_exact,
+            score=score,
+            reasons=reasons,
+        )
+        for pk, parts, owner_id, is_visible, is_exact, score, reasons in best
+    ]
+
+
+def _person_name(parts: tuple[str, ...]) -> str:
+    return " ".join(part for part in parts if part)
+
+
+def _company_name(parts: tuple[str, ...]) -> str:
+    legal_name, short_name, legal_form = parts
+    return Company(legal_name=legal_name, short_name=short_name, legal_form=legal_form).display_name
 
 
 def contact_duplicates_find(
@@ -121,56 +195,30 @@ def contact_duplicates_find(
     points: Iterable[tuple[str, str]] = (),
     exclude_id: int | None = None,
 ) -> list[DuplicateCandidate]:
-    """Contacts that a contact with these names and contact points would duplicate."""
+    """Contacts that a contact with these names and contact points would duplicate.
+
+    Near matches are the ``MAX_CANDIDATES`` contacts sharing the most name blocking keys,
+    scored in Python on plain rows. At most four queries: contact points, keys, names with
+    visibility, and the owners of those that pass.
+    """
     exact = _exact_by_points("contact", points, exclude_id)
-    keys = (
-        person_block_keys(last_name, first_name, middle_name) if first_name or last_name else set()
-    )
-    near_ids: set[int] = set()
-    if keys:
-        near_ids = set(
-            MatchKey.objects.filter(key__in=keys, contact__isnull=False)
-            .exclude(contact_id=exclude_id)
-            .values_list("contact_id", flat=True)[:MAX_CANDIDATES]
-        )
-    ids = set(exact) | near_ids
+    keys = person_lookup_keys(last_name, first_name, middle_name)
+    ids = set(exact) | set(_ranked_by_keys("contact", keys, exclude_id))
     if not ids:
         return []
-    rows = (
-        Contact.objects.live()
-        .filter(pk__in=ids)
-        .select_related("owner")
-        .only(
-            "id",
-            "last_name",
-            "first_name",
-            "middle_name",
-            "owner__first_name",
-            "owner__last_name",
-            "owner__username",
-        )
-    )
-    visible = _visible_ids(Contact, actor, ids)
+    rows = _candidate_rows(Contact, actor, ids, ["last_name", "first_name", "middle_name"])
     new_name = (last_name, first_name, middle_name)
-    result = []
-    for contact in rows:
-        match = score_person(new_name, (contact.last_name, contact.first_name, contact.middle_name))
-        reasons = exact.get(contact.pk, [])
-        if not reasons and match.score < NEAR_MATCH_THRESHOLD:
+    found: list[Found] = []
+    for pk, last, first, middle, owner_id, is_visible in rows:
+        match = score_person(new_name, (last, first, middle))
+        same_points = exact.get(pk, [])
+        if not same_points and match.score < NEAR_MATCH_THRESHOLD:
             continue
-        result.append(
-            DuplicateCandidate(
-                entity=Entity.CONTACT,
-                record_id=contact.pk,
-                name=contact.full_name,
-                owner_name=str(contact.owner),
-                is_visible=contact.pk in visible,
-                is_exact=bool(reasons),
-                score=100 if reasons else match.score,
-                reasons=[*reasons, *match.reasons],
-            )
-        )
-    return sorted(result, key=lambda c: (not c.is_exact, -c.score, c.record_id))[:MAX_RESULTS]
+        score = 100 if same_points else match.score
+        reasons = [*same_points, *match.reasons]
+        parts = (last, first, middle)
+        found.append((pk, parts, owner_id, is_visible, bool(same_points), score, reasons))
+    return _candidates(Entity.CONTACT, found, _person_name)
 
 
 def company_duplicates_find(
@@ -186,7 +234,7 @@ def company_duplicates_find(
     """Companies that a company with these names, ИНН and contact points would duplicate.
 
     The same ИНН with a different КПП is a branch of the same organisation, not a
-    duplicate; it shows as a near match.
+    duplicate; it shows as a near match. Near matches by name are ranked like contacts'.
     """
     exact = _exact_by_points("company", points, exclude_id)
     branches: dict[int, list[str]] = {}
@@ -204,59 +252,37 @@ def company_duplicates_find(
             else:
                 exact.setdefault(record_id, []).append(_("Same ИНН %(inn)s") % {"inn": inn})
     keys = company_block_keys(legal_name, short_name)
-    near_ids: set[int] = set()
-    if keys:
-        near_ids = set(
-            MatchKey.objects.filter(key__in=keys, company__isnull=False)
-            .exclude(company_id=exclude_id)
-            .values_list("company_id", flat=True)[:MAX_CANDIDATES]
-        )
-    ids = set(exact) | near_ids | set(branches)
+    ids = set(exact) | set(branches) | set(_ranked_by_keys("company", keys, exclude_id))
     if not ids:
         return []
-    rows = (
-        Company.objects.live()
-        .filter(pk__in=ids)
-        .select_related("owner")
-        .only(
-            "id",
-            "legal_name",
-            "short_name",
-            "legal_form",
-            "owner__first_name",
-            "owner__last_name",
-            "owner__username",
-        )
-    )
-    visible = _visible_ids(Company, actor, ids)
-    result = []
-    for company in rows:
+    rows = _candidate_rows(Company, actor, ids, ["legal_name", "short_name", "legal_form"])
+    found: list[Found] = []
+    for pk, old_legal, old_short, legal_form, owner_id, is_visible in rows:
         best = max(
             (
                 score_company(new, old)
                 for new in (legal_name, short_name)
                 if new
-                for old in (company.legal_name, company.short_name)
+                for old in (old_legal, old_short)
                 if old
             ),
             key=lambda m: m.score,
             default=None,
         )
         score = best.score if best else 0
-        reasons = exact.get(company.pk, [])
-        extra = branches.get(company.pk, [])
+        reasons = exact.get(pk, [])
+        extra = branches.get(pk, [])
         if not reasons and not extra and score < NEAR_MATCH_THRESHOLD:
             continue
-        result.append(
-            DuplicateCandidate(
-                entity=Entity.COMPANY,
-                record_id=company.pk,
-                name=company.display_name,
-                owner_name=str(company.owner),
-                is_visible=company.pk in visible,
-                is_exact=bool(reasons),
-                score=100 if reasons else max(score, 85 if extra else 0),
-                reasons=[*reasons, *extra, *(best.reasons if best else [])],
+        found.append(
+            (
+                pk,
+                (old_legal, old_short, legal_form),
+                owner_id,
+                is_visible,
+                bool(reasons),
+                100 if reasons else max(score, 85 if extra else 0),
+                [*reasons, *extra, *(best.reasons if best else [])],
             )
         )
-    return sorted(result, key=lambda c: (not c.is_exact, -c.score, c.record_id))[:MAX_RESULTS]
+    return _candidates(Entity.COMPANY, found, _company_name)

@@ -6,6 +6,7 @@ changed field (old → new), so nothing is overwritten without a trace.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_record, timeline_record_changes
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
-from crm.core.matching import company_block_keys, person_block_keys
+from crm.core.matching import MAX_KEY_LENGTH, company_block_keys, person_block_keys
 from crm.core.permissions import ScopedUser, can_change_owned, can_write
 from crm.core.text import search_text
 from crm.customers.choices import ClientType, ContactPointKind
@@ -100,11 +101,65 @@ def _store_match_keys(record: Customer) -> None:
     if isinstance(record, Contact):
         keys = person_block_keys(record.last_name, record.first_name, record.middle_name)
         MatchKey.objects.filter(contact=record).delete()
-        MatchKey.objects.bulk_create([MatchKey(key=key[:64], contact=record) for key in keys])
+        MatchKey.objects.bulk_create(
+            [MatchKey(key=key[:MAX_KEY_LENGTH], contact=record) for key in keys]
+        )
     else:
         keys = company_block_keys(record.legal_name, record.short_name)
         MatchKey.objects.filter(company=record).delete()
-        MatchKey.objects.bulk_create([MatchKey(key=key[:64], company=record) for key in keys])
+        MatchKey.objects.bulk_create(
+            [MatchKey(key=key[:MAX_KEY_LENGTH], company=record) for key in keys]
+        )
+
+
+def match_keys_rebuild(*, batch_size: int = 2000) -> dict[str, int]:
+    """Write the name blocking keys of every live contact and company again; return how many
+    records of each kind got keys.
+
+    For operators after a change to ``core.matching`` (the data migration 0004 does the same
+    once). Works in batches by primary key, each batch in its own transaction, so it may run
+    on a live base and be restarted; merged records lose their keys, as in a merge.
+    """
+    return {
+        "contact": _rebuild_keys(
+            Contact, ["last_name", "first_name", "middle_name"], person_block_keys, batch_size
+        ),
+        "company": _rebuild_keys(
+            Company, ["legal_name", "short_name"], company_block_keys, batch_size
+        ),
+    }
+
+
+def _rebuild_keys(
+    model: type[Contact] | type[Company],
+    fields: list[str],
+    keys_of: Callable[..., set[str]],
+    batch_size: int,
+) -> int:
+    owner = "contact" if model is Contact else "company"
+    last, done = 0, 0
+    while True:
+        rows = list(
+            model.objects.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", "merged_into_id", *fields)[:batch_size]
+        )
+        if not rows:
+            return done
+        top = rows[-1][0]
+        live = [(pk, names) for pk, merged_into_id, *names in rows if merged_into_id is None]
+        with transaction.atomic():
+            MatchKey.objects.filter(**{f"{owner}_id__gt": last, f"{owner}_id__lte": top}).delete()
+            MatchKey.objects.bulk_create(
+                [
+                    MatchKey(key=key[:MAX_KEY_LENGTH], **{f"{owner}_id": pk})
+                    for pk, names in live
+                    for key in keys_of(*names)
+                ],
+                batch_size=batch_size,
+            )
+        done += len(live)
+        last = top
 
 
 def _points_display(points: list[PointValue] | list[ContactPoint]) -> dict[str, list[str]]:
