@@ -6,10 +6,12 @@ number of queries for one row and for fifty.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -20,7 +22,7 @@ from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import ScopedUser
 from crm.core.search import filter_by_text
 from crm.customers.choices import ClientType, ContactPointKind, Entity
-from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment
+from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment, Tag
 
 CONTACT_ORDERS = {"new": ["-created_at", "-id"], "name": ["last_name", "first_name", "id"]}
 COMPANY_ORDERS = {"new": ["-created_at", "-id"], "name": ["legal_name", "id"]}
@@ -79,6 +81,27 @@ def _digits_prefix_range(prefix: str) -> dict[str, str]:
     return condition
 
 
+_EMAIL_FRAGMENT = re.compile(r"[\w.%+-]+(@[\w.-]*)?")
+
+
+def _looks_like_email(text: str) -> bool:
+    """An e-mail or the start of one: ``ivan@``, ``i.petrov``, ``sales_dept`` (not a bare word)."""
+    return "@" in text or (
+        bool(_EMAIL_FRAGMENT.fullmatch(text)) and any(ch in text for ch in "._") and " " not in text
+    )
+
+
+def _text_prefix(prefix: str) -> dict[str, str]:
+    """``value`` starts with ``prefix``, in the form each database can serve from an index.
+
+    PostgreSQL uses ``LIKE 'prefix%'`` with the ``varchar_pattern_ops`` index of migration
+    0003; SQLite compares bytes (BINARY collation), so a range on the plain index is exact.
+    """
+    if connection.vendor == "postgresql":
+        return {"value__startswith": prefix}
+    return {"value__gte": prefix, "value__lt": prefix + "\U0010ffff"}
+
+
 def _points_suffix(digits: str, owner_field: str) -> QuerySet:
     """Ids of contacts/companies with a phone ending in ``digits`` (indexed prefix)."""
     return ContactPoint.objects.filter(
@@ -92,10 +115,10 @@ def _apply_query(queryset: QuerySet, q: str, owner_field: str) -> QuerySet:
     q = (q or "").strip()[:100]
     if not q:
         return queryset
-    if "@" in q:
+    if _looks_like_email(q):
         email_ids = ContactPoint.objects.filter(
             kind=ContactPointKind.EMAIL,
-            value__startswith=q.lower(),
+            **_text_prefix(q.lower()),
             **{f"{owner_field}__isnull": False},
         ).values(f"{owner_field}_id")
         return queryset.filter(pk__in=email_ids)
@@ -185,6 +208,125 @@ def company_list(
     )
 
 
+# --- the list and card pages: only what they show --------------------------------------------
+#
+# The API's selectors above load whole records. The HTML pages show a few columns of each
+# row, and at 50 rows building every field (``search_text``, ``notes``, ``custom``) and
+# whole companies and users costs more than the SQL. Related rows of a table go into plain
+# lists (``to_attr``): a prefetch into ``.all()`` builds a filtered queryset per row.
+
+USER_NAME_FIELDS = ("username", "first_name", "last_name")  # what ``str(user)`` reads
+COMPANY_NAME_FIELDS = ("legal_name", "short_name", "legal_form")  # ``Company.display_name``
+
+
+def _user_name(relation: str) -> list[str]:
+    return [relation, *(f"{relation}__{name}" for name in USER_NAME_FIELDS)]
+
+
+def _users_by_name() -> QuerySet:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.only("id", *USER_NAME_FIELDS)
+
+
+def _deferred_user_fields(relation: str) -> list[str]:
+    """The fields of a joined user that ``str(user)`` does not read."""
+    from django.contrib.auth import get_user_model
+
+    return [
+        f"{relation}__{field.attname}"
+        for field in get_user_model()._meta.concrete_fields
+        if field.attname not in ("id", *USER_NAME_FIELDS)
+    ]
+
+
+def _primary_points(*kinds: str) -> Prefetch:
+    return Prefetch(
+        "points",
+        queryset=ContactPoint.objects.filter(is_primary=True, kind__in=kinds)
+        .only("id", "kind", "value", "contact", "company")
+        .order_by("position", "id"),
+        to_attr="primary_points",
+    )
+
+
+def _tag_names() -> Prefetch:
+    return Prefetch("tags", queryset=Tag.objects.only("id", "name"), to_attr="tag_list")
+
+
+def _employments_by_company_name() -> QuerySet:
+    return Employment.objects.select_related("company").only(
+        "id",
+        "contact",
+        "company",
+        "position",
+        "is_primary",
+        *(f"company__{name}" for name in COMPANY_NAME_FIELDS),
+    )
+
+
+def contact_table(
+    *,
+    user: ScopedUser,
+    filters: CustomerFilters | None = None,
+    order: str = "new",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """A page of contacts for the list page: the columns it shows and nothing else.
+
+    Each row carries ``primary_points`` (primary phones and e-mails), ``tag_list`` and
+    ``employment_list`` (companies by name) as lists; the owner is loaded by name only.
+    """
+    queryset = (
+        contact_queryset(user=user, filters=filters)
+        .select_related("owner")
+        .only(
+            "id",
+            "client_type",
+            "last_name",
+            "first_name",
+            "middle_name",
+            "created_at",
+            *_user_name("owner"),
+        )
+        .prefetch_related(
+            _primary_points(ContactPointKind.PHONE, ContactPointKind.EMAIL),
+            _tag_names(),
+            Prefetch(
+                "employments", queryset=_employments_by_company_name(), to_attr="employment_list"
+            ),
+        )
+    )
+    return keyset_page(
+        queryset, order=CONTACT_ORDERS.get(order, CONTACT_ORDERS["new"]), cursor=cursor, limit=limit
+    )
+
+
+def company_table(
+    *,
+    user: ScopedUser,
+    filters: CustomerFilters | None = None,
+    order: str = "new",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """A page of companies for the list page: the columns it shows and nothing else.
+
+    Each row carries ``primary_points`` (primary phones) and ``tag_list`` as lists; the
+    owner is loaded by name only.
+    """
+    queryset = (
+        company_queryset(user=user, filters=filters)
+        .select_related("owner")
+        .only("id", "kind", "inn", "created_at", *COMPANY_NAME_FIELDS, *_user_name("owner"))
+        .prefetch_related(_primary_points(ContactPointKind.PHONE), _tag_names())
+    )
+    return keyset_page(
+        queryset, order=COMPANY_ORDERS.get(order, COMPANY_ORDERS["new"]), cursor=cursor, limit=limit
+    )
+
+
 def contact_get(*, user: ScopedUser, pk: int) -> Contact:
     """One contact ``user`` may see, with everything its card shows; 404 otherwise."""
     contact = (
@@ -219,6 +361,68 @@ def company_get(*, user: ScopedUser, pk: int) -> Company:
                 queryset=Employment.objects.filter(
                     contact__in=Contact.objects.visible_to(user)
                 ).select_related("contact"),
+            ),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if company is None:
+        raise Http404(_("Company not found."))
+    return company
+
+
+def contact_card(*, user: ScopedUser, pk: int) -> Contact:
+    """One contact for its card page; 404 when ``user`` may not see it.
+
+    Like ``contact_get`` but without ``search_text``, with companies and users by name
+    only. ``custom`` stays: the card shows it and its completeness checks it.
+    """
+    contact = (
+        Contact.objects.visible_to(user)
+        .select_related("owner", "created_by")
+        .defer("search_text", *_deferred_user_fields("owner"), *_deferred_user_fields("created_by"))
+        .prefetch_related(
+            *_list_prefetch(),
+            "addresses",
+            Prefetch("shared_with", queryset=_users_by_name()),
+            Prefetch("employments", queryset=_employments_by_company_name()),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if contact is None:
+        raise Http404(_("Contact not found."))
+    return contact
+
+
+def company_card(*, user: ScopedUser, pk: int) -> Company:
+    """One company for its card page, with the people ``user`` may see; 404 otherwise.
+
+    Like ``company_get`` but without ``search_text``, with people and users by name only.
+    """
+    company = (
+        Company.objects.visible_to(user)
+        .select_related("owner", "created_by")
+        .defer("search_text", *_deferred_user_fields("owner"), *_deferred_user_fields("created_by"))
+        .prefetch_related(
+            *_list_prefetch(),
+            "addresses",
+            Prefetch("shared_with", queryset=_users_by_name()),
+            Prefetch(
+                "employments",
+                # Only the people the viewer may see: the card must not leak others.
+                queryset=Employment.objects.filter(contact__in=Contact.objects.visible_to(user))
+                .select_related("contact")
+                .only(
+                    "id",
+                    "contact",
+                    "contact__last_name",
+                    "contact__first_name",
+                    "contact__middle_name",
+                    "company",
+                    "position",
+                    "is_primary",
+                ),
             ),
         )
         .filter(pk=pk)
@@ -323,16 +527,22 @@ class Completeness:
     percent: int
 
 
-def custom_fields_for(entity: str, client_type: str) -> list[CustomField]:
-    return [
-        definition
-        for definition in CustomField.objects.filter(entity=entity, is_active=True)
-        if definition.applies_to(client_type)
-    ]
+def custom_fields_for(
+    entity: str, client_type: str, definitions: list[CustomField] | None = None
+) -> list[CustomField]:
+    if definitions is None:
+        definitions = list(CustomField.objects.filter(entity=entity, is_active=True))
+    return [definition for definition in definitions if definition.applies_to(client_type)]
 
 
-def customer_completeness(record: Contact | Company) -> Completeness:
-    """Which required and recommended fields of ``record`` are empty (points prefetched)."""
+def customer_completeness(
+    record: Contact | Company, *, definitions: list[CustomField] | None = None
+) -> Completeness:
+    """Which required and recommended fields of ``record`` are empty (points prefetched).
+
+    ``definitions`` are the entity's active custom fields (``custom_fields_active``) when
+    the caller already has them; otherwise they are read.
+    """
     entity = Entity.CONTACT if isinstance(record, Contact) else Entity.COMPANY
     client_type = record.client_type
     kinds = {point.kind for point in record.points.all()}
@@ -358,7 +568,7 @@ def customer_completeness(record: Contact | Company) -> Completeness:
         ]
         if record.inn and len(record.inn) == 10:
             recommended.append((_("КПП"), bool(record.kpp)))
-    definitions = custom_fields_for(entity, client_type)
+    definitions = custom_fields_for(entity, client_type, definitions)
     custom = record.custom or {}
     required = [
         d.label for d in definitions if d.is_required and custom.get(d.key) in (None, "", [])

@@ -30,7 +30,7 @@ from crm.customers.choices import (
     Source,
 )
 from crm.customers.forms import CustomerForm, ShareForm, parse_id, wants
-from crm.customers.models import Company, Contact
+from crm.customers.models import Company, Contact, CustomField
 
 LIST_LIMIT = 50
 Record = Contact | Company
@@ -42,8 +42,9 @@ class Pages:
 
     entity: str
     form_class: type[CustomerForm]
-    get: Callable[..., Record]
-    list: Callable[..., Page]
+    get: Callable[..., Record]  # the whole record: edit form, sharing
+    card: Callable[..., Record]  # what the card shows
+    list: Callable[..., Page]  # rows of the list page
     timeline: Callable[[Record, Any], Page]
     create: Callable[..., Record]
     update: Callable[..., Record]
@@ -116,9 +117,8 @@ def list_page(request: HttpRequest, pages: Pages) -> HttpResponse:
 # --- card ------------------------------------------------------------------------------------
 
 
-def _custom_values(record: Record) -> list[tuple[str, str]]:
+def _custom_values(record: Record, definitions: list[CustomField]) -> list[tuple[str, str]]:
     """Custom values in display order with their labels (values of retired fields last)."""
-    definitions = selectors.custom_fields_active(entity=record.entity)
     values = dict(record.custom or {})
     shown = []
     for definition in definitions:
@@ -137,13 +137,14 @@ def _custom_values(record: Record) -> list[tuple[str, str]]:
 
 def detail_page(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     """The card: every field, completeness, people or places of work, and the timeline."""
-    record = pages.get(user=request.user, pk=pk)
+    record = pages.card(user=request.user, pk=pk)
+    definitions = selectors.custom_fields_active(entity=pages.entity)
     context = {
         "record": record,
         "entity": pages.entity,
         "timeline_page": pages.timeline(record, request.user),
-        "completeness": selectors.customer_completeness(record),
-        "custom_values": _custom_values(record),
+        "completeness": selectors.customer_completeness(record, definitions=definitions),
+        "custom_values": _custom_values(record, definitions),
         "can_edit": can_change_owned(request.user, record.owner_id),
     }
     return render(request, pages.template("detail"), context)
