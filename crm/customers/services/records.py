@@ -1,7 +1,9 @@
 """Creating and changing contacts and companies, with the duplicate check and the history.
 
 Every change is written in one transaction together with a timeline entry that lists each
-changed field (old → new), so nothing is overwritten without a trace.
+changed field (old → new), so nothing is overwritten without a trace. Titles of system
+entries are stored as English message ids (``gettext_noop``) and translated when shown, so
+each reader sees their own language.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_record, timeline_record_changes
@@ -354,7 +357,7 @@ def _record_override(
             subject=record,
             kind=EntryKind.SYSTEM,
             author=actor,
-            title=_("Saved despite a possible duplicate"),
+            title=gettext_noop("Saved despite a possible duplicate"),
             data={"duplicates": [candidate.as_dict() for candidate in exact]},
         )
 
@@ -385,7 +388,7 @@ def contact_create(
     contact = Contact(created_by_id=actor.pk)
     _apply(actor, contact, clean, data)
     timeline_record(
-        subject=contact, kind=EntryKind.CREATED, author=actor, title=_("Contact created")
+        subject=contact, kind=EntryKind.CREATED, author=actor, title=gettext_noop("Contact created")
     )
     if allow_duplicate:
         _record_override(actor, contact, candidates)
@@ -451,7 +454,7 @@ def company_create(
     company = Company(created_by_id=actor.pk)
     _apply(actor, company, clean, data)
     timeline_record(
-        subject=company, kind=EntryKind.CREATED, author=actor, title=_("Company created")
+        subject=company, kind=EntryKind.CREATED, author=actor, title=gettext_noop("Company created")
     )
     if allow_duplicate:
         _record_override(actor, company, candidates)
