@@ -18,6 +18,7 @@ from crm.activities.models import Attachment, TimelineEntry
 from crm.activities.services import timeline_record
 from crm.customers.services import contact_update, customer_timeline_add
 from crm.customers.tests.factories import make_company, make_contact
+from crm.customers.views.timeline import PAGE_SIZE
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 PDF = (
@@ -403,11 +404,12 @@ def test_a_duplicate_override_shows_the_other_record(org):
 
 
 def test_paging_with_a_cursor_loads_older_entries(org, settings):
-    # given 55 notes (one page is 50)
+    # given a page and five more notes
+    total = PAGE_SIZE + 5
     contact = make_contact(org.manager)
     TimelineEntry.objects.filter(subject_id=contact.pk).delete()
     start = timezone.now() - dt.timedelta(days=1)
-    for index in range(55):
+    for index in range(total):
         timeline_record(
             subject=contact,
             kind="note",
@@ -418,8 +420,9 @@ def test_paging_with_a_cursor_loads_older_entries(org, settings):
     client = client_for(org.manager)
     # when the first page is read
     first = client.get(_page_url(contact), **HTMX).content.decode()
-    # then it holds the newest 50 and a "Show older" link with a cursor
-    assert "note-54." in first and "note-05." in first and "note-04." not in first
+    # then it holds the newest page and a "Show older" link with a cursor
+    assert f"note-{total - 1:02d}." in first and "note-05." in first
+    assert "note-04." not in first
     marker = "?cursor="
     cursor = first[first.index(marker) + len(marker) :].split('"', 1)[0]
     # when the older page is loaded

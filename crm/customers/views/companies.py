@@ -18,6 +18,7 @@ from crm.customers.views.customer_pages import (
     list_page,
     share_page,
 )
+from crm.customers.views.timeline import PAGE_SIZE as TIMELINE_PAGE_SIZE
 
 PAGES = Pages(
     entity="company",
@@ -25,7 +26,9 @@ PAGES = Pages(
     get=selectors.company_get,
     card=selectors.company_card,
     list=selectors.company_table,
-    timeline=lambda record, user: selectors.company_timeline(company=record, user=user, limit=50),
+    timeline=lambda record, user: selectors.company_timeline(
+        company=record, user=user, limit=TIMELINE_PAGE_SIZE
+    ),
     create=services.company_create,
     update=lambda *, record, **kwargs: services.company_update(company=record, **kwargs),
     duplicates_find=services.company_duplicates_find,

@@ -18,6 +18,7 @@ from crm.customers.views.customer_pages import (
     list_page,
     share_page,
 )
+from crm.customers.views.timeline import PAGE_SIZE as TIMELINE_PAGE_SIZE
 
 PAGES = Pages(
     entity="contact",
@@ -25,7 +26,9 @@ PAGES = Pages(
     get=selectors.contact_get,
     card=selectors.contact_card,
     list=selectors.contact_table,
-    timeline=lambda record, _user: selectors.contact_timeline(contact=record, limit=50),
+    timeline=lambda record, _user: selectors.contact_timeline(
+        contact=record, limit=TIMELINE_PAGE_SIZE
+    ),
     create=services.contact_create,
     update=lambda *, record, **kwargs: services.contact_update(contact=record, **kwargs),
     duplicates_find=services.contact_duplicates_find,

@@ -27,7 +27,8 @@ from crm.core.permissions import can_write
 from crm.customers import selectors, services
 from crm.customers.models import Company, Contact
 
-PAGE_SIZE = 50
+# Entries per page of the timeline; the card shows the first page, "Show older" the next.
+PAGE_SIZE = 25
 MAX_DURATION_MINUTES = 24 * 60
 
 # The filter above the list: query value → kinds shown ("" shows everything).
