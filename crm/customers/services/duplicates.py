@@ -8,13 +8,13 @@ the whole base, but a record the actor may not see is reported without its detai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
-from crm.accounts.models import User
 from crm.core.errors import Conflict
 from crm.core.matching import (
     NEAR_MATCH_THRESHOLD,
@@ -84,16 +84,21 @@ def _exact_field_errors(candidates: list[DuplicateCandidate]) -> dict[str, list[
 
 def _candidate_rows(
     model: type[Contact] | type[Company], actor: ScopedUser, ids: set[int], fields: list[str]
-) -> QuerySet:
-    """(pk, *fields, owner id, whether ``actor`` may see it) of the live records ``ids``,
+) -> Iterator[tuple[Any, ...]]:
+    """(pk, *fields, owner's name, whether ``actor`` may see it) of the live records ``ids``,
     in one query."""
     visible = model.objects.visible_to(actor).filter(pk=OuterRef("pk"))
-    return (
+    rows = (
         model.objects.live()
         .filter(pk__in=ids)
         .annotate(is_visible=Exists(visible))
-        .values_list("pk", *fields, "owner_id", "is_visible")
+        .values_list(
+            "pk", *fields, "owner__first_name", "owner__last_name", "owner__username", "is_visible"
+        )
     )
+    for *values, owner_first, owner_last, owner_username, is_visible in rows:
+        owner = f"{owner_first} {owner_last}".strip() or owner_username
+        yield (*values, owner, is_visible)
 
 
 def _point_reason(kind: str, value: str) -> str:
@@ -145,35 +150,28 @@ def _ranked_by_keys(owner_field: str, keys: set[str], exclude_id: int | None) ->
     )
 
 
-def _owner_names(owner_ids: Iterable[int]) -> dict[int, str]:
-    return {user.pk: str(user) for user in User.objects.filter(pk__in=set(owner_ids))}
-
-
-# (id, name parts, owner id, is visible, is exact, score, reasons) of a record that passed
-Found = tuple[int, tuple[str, ...], int, bool, bool, int, list[str]]
+# (id, name parts, owner's name, is visible, is exact, score, reasons) of a record that passed
+Found = tuple[int, tuple[str, ...], str, bool, bool, int, list[str]]
 
 
 def _candidates(
     entity: str, found: list[Found], display: Callable[[tuple[str, ...]], str]
 ) -> list[DuplicateCandidate]:
     """The best ``MAX_RESULTS`` of the records that passed (exact ones first), named with
-    ``display`` and with their owners' names read in one query."""
+    ``display``."""
     best = sorted(found, key=lambda row: (not row[4], -row[5], row[0]))[:MAX_RESULTS]
-    if not best:
-        return []
-    owners = _owner_names(owner_id for _pk, _parts, owner_id, *_rest in best)
     return [
         DuplicateCandidate(
             entity=entity,
             record_id=pk,
             name=display(parts),
-            owner_name=owners.get(owner_id, ""),
+            owner_name=owner_name,
             is_visible=is_visible,
             is_exact=is_exact,
             score=score,
             reasons=reasons,
         )
-        for pk, parts, owner_id, is_visible, is_exact, score, reasons in best
+        for pk, parts, owner_name, is_visible, is_exact, score, reasons in best
     ]
 
 
@@ -209,7 +207,7 @@ def contact_duplicates_find(
     rows = _candidate_rows(Contact, actor, ids, ["last_name", "first_name", "middle_name"])
     new_name = (last_name, first_name, middle_name)
     found: list[Found] = []
-    for pk, last, first, middle, owner_id, is_visible in rows:
+    for pk, last, first, middle, owner_name, is_visible in rows:
         match = score_person(new_name, (last, first, middle))
         same_points = exact.get(pk, [])
         if not same_points and match.score < NEAR_MATCH_THRESHOLD:
@@ -217,7 +215,7 @@ def contact_duplicates_find(
         score = 100 if same_points else match.score
         reasons = [*same_points, *match.reasons]
         parts = (last, first, middle)
-        found.append((pk, parts, owner_id, is_visible, bool(same_points), score, reasons))
+        found.append((pk, parts, owner_name, is_visible, bool(same_points), score, reasons))
     return _candidates(Entity.CONTACT, found, _person_name)
 
 
@@ -257,7 +255,7 @@ def company_duplicates_find(
         return []
     rows = _candidate_rows(Company, actor, ids, ["legal_name", "short_name", "legal_form"])
     found: list[Found] = []
-    for pk, old_legal, old_short, legal_form, owner_id, is_visible in rows:
+    for pk, old_legal, old_short, legal_form, owner_name, is_visible in rows:
         best = max(
             (
                 score_company(new, old)
@@ -278,7 +276,7 @@ def company_duplicates_find(
             (
                 pk,
                 (old_legal, old_short, legal_form),
-                owner_id,
+                owner_name,
                 is_visible,
                 bool(reasons),
                 100 if reasons else max(score, 85 if extra else 0),
