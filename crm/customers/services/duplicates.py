@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from crm.core.errors import Conflict
@@ -83,14 +83,21 @@ def _exact_field_errors(candidates: list[DuplicateCandidate]) -> dict[str, list[
 
 
 def _candidate_rows(
-    model: type[Contact] | type[Company], actor: ScopedUser, ids: set[int], fields: list[str]
+    model: type[Contact] | type[Company],
+    actor: ScopedUser,
+    ids: set[int],
+    ranked: QuerySet | None,
+    fields: list[str],
 ) -> Iterator[tuple[Any, ...]]:
-    """(pk, *fields, owner's name, whether ``actor`` may see it) of the live records ``ids``,
-    in one query."""
+    """(pk, *fields, owner's name, whether ``actor`` may see it) of the live records ``ids``
+    and of those ``ranked`` by shared keys (a subquery), in one query."""
     visible = model.objects.visible_to(actor).filter(pk=OuterRef("pk"))
+    wanted = Q(pk__in=ids) if ids else Q(pk__in=[])
+    if ranked is not None:
+        wanted |= Q(pk__in=ranked)
     rows = (
         model.objects.live()
-        .filter(pk__in=ids)
+        .filter(wanted)
         .annotate(is_visible=Exists(visible))
         .values_list(
             "pk", *fields, "owner__first_name", "owner__last_name", "owner__username", "is_visible"
@@ -127,7 +134,7 @@ def _exact_by_points(
     return found
 
 
-def _ranked_by_keys(owner_field: str, keys: set[str], exclude_id: int | None) -> list[int]:
+def _ranked_by_keys(owner_field: str, keys: set[str], exclude_id: int | None) -> QuerySet | None:
     """Ids of records sharing a blocking key, most shared keys first, at most
     ``MAX_CANDIDATES``.
 
@@ -136,12 +143,12 @@ def _ranked_by_keys(owner_field: str, keys: set[str], exclude_id: int | None) ->
     final order of the candidates.
     """
     if not keys:
-        return []
+        return None
     id_field = f"{owner_field}_id"
     rows = MatchKey.objects.filter(key__in=sorted(keys), **{f"{id_field}__isnull": False})
     if exclude_id is not None:
         rows = rows.exclude(**{id_field: exclude_id})
-    return list(
+    return (
         rows.order_by()
         .values(id_field)
         .annotate(shared=Count("*"))
@@ -201,10 +208,12 @@ def contact_duplicates_find(
     """
     exact = _exact_by_points("contact", points, exclude_id)
     keys = person_lookup_keys(last_name, first_name, middle_name)
-    ids = set(exact) | set(_ranked_by_keys("contact", keys, exclude_id))
-    if not ids:
+    ranked = _ranked_by_keys("contact", keys, exclude_id)
+    if not exact and ranked is None:
         return []
-    rows = _candidate_rows(Contact, actor, ids, ["last_name", "first_name", "middle_name"])
+    rows = _candidate_rows(
+        Contact, actor, set(exact), ranked, ["last_name", "first_name", "middle_name"]
+    )
     new_name = (last_name, first_name, middle_name)
     found: list[Found] = []
     for pk, last, first, middle, owner_name, is_visible in rows:
@@ -250,10 +259,16 @@ def company_duplicates_find(
             else:
                 exact.setdefault(record_id, []).append(_("Same ИНН %(inn)s") % {"inn": inn})
     keys = company_block_keys(legal_name, short_name)
-    ids = set(exact) | set(branches) | set(_ranked_by_keys("company", keys, exclude_id))
-    if not ids:
+    ranked = _ranked_by_keys("company", keys, exclude_id)
+    if not exact and not branches and ranked is None:
         return []
-    rows = _candidate_rows(Company, actor, ids, ["legal_name", "short_name", "legal_form"])
+    rows = _candidate_rows(
+        Company,
+        actor,
+        set(exact) | set(branches),
+        ranked,
+        ["legal_name", "short_name", "legal_form"],
+    )
     found: list[Found] = []
     for pk, old_legal, old_short, legal_form, owner_name, is_visible in rows:
         best = max(
