@@ -92,9 +92,12 @@ def _candidate_rows(
     """(pk, *fields, owner's name, whether ``actor`` may see it) of the live records ``ids``
     and of those ``ranked`` by shared keys (a subquery), in one query."""
     visible = model.objects.visible_to(actor).filter(pk=OuterRef("pk"))
-    wanted = Q(pk__in=ids) if ids else Q(pk__in=[])
-    if ranked is not None:
-        wanted |= Q(pk__in=ranked)
+    if ids and ranked is not None:
+        # "pk IN (list) OR pk IN (subquery)" defeats the primary-key index on PostgreSQL
+        # (a full scan); with exact matches present, read the ranked ids first.
+        ids = ids | set(ranked)
+        ranked = None
+    wanted = Q(pk__in=ranked) if ranked is not None else Q(pk__in=ids)
     rows = (
         model.objects.live()
         .filter(wanted)
