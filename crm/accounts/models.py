@@ -24,6 +24,17 @@ class CaseInsensitiveUserManager(UserManager):
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(**{self.model.USERNAME_FIELD: (username or "").strip().lower()})
 
+    def create_superuser(
+        self,
+        username: str,
+        email: str | None = None,
+        password: str | None = None,
+        **extra_fields: object,
+    ) -> User:
+        """``manage.py createsuperuser`` makes an administrator of the CRM, not a manager."""
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
 
 class User(AbstractUser):
     """A person who signs in. ``role`` decides what they see and may change.

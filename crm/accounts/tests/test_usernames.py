@@ -30,3 +30,11 @@ def test_malformed_user_names_are_refused(org, bad):
     with pytest.raises(ValidationFailed) as refused:
         user_create(actor=org.admin, username=bad, role="manager")
     assert "username" in refused.value.field_errors
+
+
+def test_createsuperuser_makes_an_administrator(db):
+    from django.core.management import call_command
+
+    call_command("createsuperuser", username="Root", email="root@example.com", interactive=False)
+    user = User.objects.get(username="root")
+    assert user.role == "admin" and user.is_superuser and user.is_admin

@@ -29,7 +29,7 @@ from crm.customers.choices import ContactPointKind, Entity
 from crm.customers.models import Company, Contact, ContactPoint, MatchKey
 
 # Candidates scored per check: the records sharing the most name keys with the new one.
-MAX_CANDIDATES = 50
+MAX_CANDIDATES = 30
 # Contact-point rows read for exact matches (a switchboard number may be on many records).
 MAX_EXACT_ROWS = 300
 MAX_RESULTS = 10
