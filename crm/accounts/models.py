@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cached_property
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from crm.core.models import TimeStampedModel
 from crm.core.permissions import Role
 
 
-class CaseInsensitiveUserManager(UserManager):
+class CaseInsensitiveUserManager(UserManager["User"]):
     """User names are stored lower-cased, so look-ups fold the case in Python.
 
     SQLite's ``LOWER``/``LIKE`` fold ASCII only; folding before the query makes ``Петров`` and
@@ -22,7 +23,8 @@ class CaseInsensitiveUserManager(UserManager):
     """
 
     def get_by_natural_key(self, username: str | None) -> User:
-        return self.get(**{self.model.USERNAME_FIELD: (username or "").strip().lower()})
+        user: User = self.get(**{self.model.USERNAME_FIELD: (username or "").strip().lower()})
+        return user
 
     def create_superuser(
         self,
@@ -33,7 +35,8 @@ class CaseInsensitiveUserManager(UserManager):
     ) -> User:
         """``manage.py createsuperuser`` makes an administrator of the CRM, not a manager."""
         extra_fields.setdefault("role", Role.ADMIN)
-        return super().create_superuser(username, email, password, **extra_fields)
+        user: User = super().create_superuser(username, email, password, **extra_fields)
+        return user
 
 
 class User(AbstractUser):
@@ -56,7 +59,7 @@ class User(AbstractUser):
     away_from = models.DateField(_("away from"), null=True, blank=True)
     away_until = models.DateField(_("away until"), null=True, blank=True)
 
-    objects = CaseInsensitiveUserManager()
+    objects = CaseInsensitiveUserManager()  # type: ignore[misc]
 
     class Meta:
         verbose_name = _("user")
@@ -86,7 +89,7 @@ class User(AbstractUser):
     def can_write(self) -> bool:
         return self.is_active and self.role != Role.READONLY
 
-    def is_away(self, on: object | None = None) -> bool:
+    def is_away(self, on: dt.date | None = None) -> bool:
         day = on or timezone.localdate()
         return bool(self.away_from and self.away_until and self.away_from <= day <= self.away_until)
 

@@ -88,7 +88,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "crm.sqlite3",
+            "NAME": str(VAR_DIR / "crm.sqlite3"),
             "OPTIONS": {
                 # WAL lets the worker write while the web server reads; the busy timeout
                 # makes a writer wait for the lock instead of failing at once.

@@ -66,7 +66,9 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
 _INT_RANGE = range(-(2**63), 2**63)
 
 
-def _cursor_values(queryset: QuerySet, fields: list[tuple[str, bool]], values: list[Any]) -> list:
+def _cursor_values(
+    queryset: QuerySet[Any], fields: list[tuple[str, bool]], values: list[Any]
+) -> list[Any]:
     """Coerce decoded cursor values to the order fields' types; a forged cursor is refused.
 
     A cursor comes from the URL, so its values may be of any JSON type: without this a
@@ -93,8 +95,8 @@ def _cursor_values(queryset: QuerySet, fields: list[tuple[str, bool]], values: l
 
 
 def keyset_page(
-    queryset: QuerySet, *, order: Sequence[str], cursor: str | None, limit: int
-) -> Page:
+    queryset: QuerySet[Any], *, order: Sequence[str], cursor: str | None, limit: int
+) -> Page[Any]:
     """Return ``limit`` rows of ``queryset`` ordered by ``order`` after ``cursor``.
 
     ``order`` lists field names, each with ``-`` for descending; the last one must be

@@ -9,6 +9,8 @@ match on the start of the text.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
 from django.db.models import Model, QuerySet
 from django.db.models.expressions import RawSQL
@@ -22,7 +24,7 @@ def fts_table(model: type[Model]) -> str:
     return f"{model._meta.db_table}_fts"
 
 
-def filter_by_text(queryset: QuerySet, fragment: str) -> QuerySet:
+def filter_by_text(queryset: QuerySet[Any], fragment: str) -> QuerySet[Any]:
     """Narrow ``queryset`` to rows whose ``search_text`` contains ``fragment`` (folded)."""
     query = search_query(fragment)
     if not query:

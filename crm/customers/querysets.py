@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from crm.core.permissions import ScopedUser, owner_scope
 
 
-class CustomerQuerySet(models.QuerySet):
+class CustomerQuerySet(models.QuerySet[Any]):
     """Shared by ``Contact`` and ``Company``: live rows and what a user may see."""
 
     def live(self) -> CustomerQuerySet:
