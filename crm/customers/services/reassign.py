@@ -10,6 +10,7 @@ nothing), writes a field-change entry per record, and reports progress through t
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -34,6 +35,10 @@ audit_log = logging.getLogger("crm.audit")
 
 CHUNK_SIZE = 1000
 PROGRESS_TIMEOUT = 24 * 3600
+# A running move reports after every chunk; silence this long means its worker died (the
+# open transaction was rolled back with it, so nothing moved).
+STALLED_AFTER_SECONDS = 15 * 60
+STALLED = "stalled"
 ENTITIES = (Entity.CONTACT, Entity.COMPANY)
 FILTER_FIELDS = ("q", "client_type", "tag", "source")
 
@@ -54,7 +59,11 @@ class Progress:
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (BulkReassignment.Status.DONE, BulkReassignment.Status.FAILED)
+        return self.status in (
+            BulkReassignment.Status.DONE,
+            BulkReassignment.Status.FAILED,
+            STALLED,
+        )
 
 
 # --- permission -----------------------------------------------------------------------------
@@ -227,14 +236,22 @@ def _progress_key(reassignment_id: int) -> str:
 
 def _progress_report(reassignment_id: int, done: int, total: int) -> None:
     _progress_cache().set(
-        _progress_key(reassignment_id), {"done": done, "total": total}, PROGRESS_TIMEOUT
+        _progress_key(reassignment_id),
+        {"done": done, "total": total, "at": time.time()},
+        PROGRESS_TIMEOUT,
     )
 
 
 def reassignment_progress(*, reassignment: BulkReassignment) -> Progress:
-    """The progress to show: the live counter while running, the stored result after."""
+    """The progress to show: the live counter while running, the stored result after.
+
+    A running move whose worker has not reported for ``STALLED_AFTER_SECONDS`` is shown as
+    stalled: its worker died, the transaction rolled back, and the user may start again.
+    """
     if reassignment.status == BulkReassignment.Status.RUNNING:
         live = _progress_cache().get(_progress_key(reassignment.pk)) or {}
+        if time.time() - float(live.get("at", 0)) > STALLED_AFTER_SECONDS:
+            return Progress(STALLED, 0, int(live.get("total", 0)))
         return Progress(reassignment.status, int(live.get("done", 0)), int(live.get("total", 0)))
     return Progress(reassignment.status, reassignment.done, reassignment.total)
 
@@ -310,6 +327,7 @@ def reassignment_execute(*, reassignment_id: int) -> BulkReassignment | None:
         pk=reassignment_id
     )
     audit_log.info("reassignment_started id=%s", reassignment.pk)
+    _progress_report(reassignment.pk, 0, 0)  # the first heartbeat, before the selection
     try:
         with transaction.atomic():
             moved = _move(reassignment)

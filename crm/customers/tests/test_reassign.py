@@ -182,6 +182,29 @@ def test_progress_is_read_from_the_progress_cache_while_running(org):
     assert (progress.done, progress.total, progress.percent) == (2, 5, 40)
 
 
+def test_a_running_move_whose_worker_went_silent_is_shown_as_stalled(org, monkeypatch):
+    # given: a running reassignment whose worker last reported long ago
+    row = BulkReassignment.objects.create(
+        actor=org.admin,
+        from_user=org.manager,
+        to_user=org.colleague,
+        status=BulkReassignment.Status.RUNNING,
+    )
+    reassign_services._progress_report(row.pk, 1000, 4000)
+    later = reassign_services.time.time() + reassign_services.STALLED_AFTER_SECONDS + 1
+    monkeypatch.setattr(reassign_services.time, "time", lambda: later)
+    # when
+    progress = reassignment_progress(reassignment=row)
+    response = client_for(org.admin).get(
+        reverse("customers:reassign_status", args=[row.pk]), HTTP_HX_REQUEST="true"
+    )
+    # then: polling stops and the page says to start again
+    assert progress.status == reassign_services.STALLED and progress.is_finished
+    body = response.content.decode()
+    assert 'hx-trigger="every 1s"' not in body
+    assert "alert-warning" in body
+
+
 def test_head_moves_records_within_own_teams(org, django_capture_on_commit_callbacks):
     # given
     contact = make_contact(org.manager)
