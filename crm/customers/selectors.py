@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from crm.accounts.models import User
 from crm.activities.models import Attachment, TimelineEntry
 from crm.activities.selectors import timeline_for
 from crm.core.pagination import Page, keyset_page
@@ -239,18 +240,14 @@ def _user_name(relation: str) -> list[str]:
 
 
 def _users_by_name() -> QuerySet:
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.only("id", *USER_NAME_FIELDS)
+    return User.objects.only("id", *USER_NAME_FIELDS)
 
 
 def _deferred_user_fields(relation: str) -> list[str]:
     """The fields of a joined user that ``str(user)`` does not read."""
-    from django.contrib.auth import get_user_model
-
     return [
         f"{relation}__{field.attname}"
-        for field in get_user_model()._meta.concrete_fields
+        for field in User._meta.concrete_fields
         if field.attname not in ("id", *USER_NAME_FIELDS)
     ]
 
@@ -612,21 +609,17 @@ def users_assignable(*, actor: ScopedUser, include_id: int | None = None) -> lis
 
     ``include_id`` (the record's current owner) is always listed so an edit keeps it.
     """
-    from django.contrib.auth import get_user_model
-
-    users = get_user_model().objects.filter(is_active=True)
+    users = User.objects.filter(is_active=True)
     if actor.role != "admin":
         users = users.filter(Q(pk__in=sorted(actor.scope_owner_ids | {actor.pk})))
     if include_id:
-        users = get_user_model().objects.filter(Q(pk__in=users.values("pk")) | Q(pk=include_id))
+        users = User.objects.filter(Q(pk__in=users.values("pk")) | Q(pk=include_id))
     return list(users.order_by("last_name", "first_name", "username"))
 
 
 def users_owner_filter(*, user: ScopedUser) -> list[Any]:
     """Users whose records ``user`` may see by ownership: the "responsible" list filter."""
-    from django.contrib.auth import get_user_model
-
-    users = get_user_model().objects.all()
+    users = User.objects.all()
     if user.role != "admin":
         users = users.filter(pk__in=sorted(user.scope_owner_ids))
     return list(users.order_by("-is_active", "last_name", "first_name", "username"))
@@ -634,11 +627,8 @@ def users_owner_filter(*, user: ScopedUser) -> list[Any]:
 
 def users_shareable(*, actor: ScopedUser) -> list[Any]:
     """Active users a record can be shared with (anyone active but the actor)."""
-    from django.contrib.auth import get_user_model
-
     return list(
-        get_user_model()
-        .objects.filter(is_active=True)
+        User.objects.filter(is_active=True)
         .exclude(pk=actor.pk)
         .order_by("last_name", "first_name", "username")
     )

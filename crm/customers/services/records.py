@@ -22,7 +22,7 @@ from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.matching import MAX_KEY_LENGTH, company_block_keys, person_block_keys
 from crm.core.permissions import ScopedUser, can_change_owned, can_write
 from crm.core.text import search_text
-from crm.customers.choices import ClientType, ContactPointKind
+from crm.customers.choices import ContactPointKind
 from crm.customers.models import (
     Address,
     Company,
@@ -362,6 +362,29 @@ def _record_override(
         )
 
 
+def _refuse_exact_duplicates(
+    candidates: list[DuplicateCandidate], *, allow_duplicate: bool
+) -> None:
+    if any(candidate.is_exact for candidate in candidates) and not allow_duplicate:
+        raise DuplicateFound(candidates)
+
+
+def _save_new(
+    actor: ScopedUser,
+    record: Customer,
+    clean: CleanCustomer,
+    data: dict[str, Any],
+    candidates: list[DuplicateCandidate],
+    *,
+    title: str,
+) -> None:
+    """Write a new record with its "created" entry and, if it was saved over an exact
+    duplicate (the caller allowed it), the entry that records that choice."""
+    _apply(actor, record, clean, data)
+    timeline_record(subject=record, kind=EntryKind.CREATED, author=actor, title=title)
+    _record_override(actor, record, candidates)
+
+
 def _point_pairs(clean: CleanCustomer) -> list[tuple[str, str]]:
     return [(point.kind, point.value) for point in clean.points or []]
 
@@ -383,15 +406,9 @@ def contact_create(
         middle_name=clean.fields["middle_name"],
         points=_point_pairs(clean),
     )
-    if any(candidate.is_exact for candidate in candidates) and not allow_duplicate:
-        raise DuplicateFound(candidates)
+    _refuse_exact_duplicates(candidates, allow_duplicate=allow_duplicate)
     contact = Contact(created_by_id=actor.pk)
-    _apply(actor, contact, clean, data)
-    timeline_record(
-        subject=contact, kind=EntryKind.CREATED, author=actor, title=gettext_noop("Contact created")
-    )
-    if allow_duplicate:
-        _record_override(actor, contact, candidates)
+    _save_new(actor, contact, clean, data, candidates, title=gettext_noop("Contact created"))
     return contact
 
 
@@ -422,8 +439,7 @@ def contact_update(
         candidates = contact_duplicates_find(
             actor=actor, points=_point_pairs(clean), exclude_id=contact.pk, **names
         )
-        if any(candidate.is_exact for candidate in candidates) and not allow_duplicate:
-            raise DuplicateFound(candidates)
+        _refuse_exact_duplicates(candidates, allow_duplicate=allow_duplicate)
         if allow_duplicate:
             _record_override(actor, contact, candidates)
     _apply(actor, contact, clean, data)
@@ -449,15 +465,9 @@ def company_create(
         kpp=clean.fields["kpp"],
         points=_point_pairs(clean),
     )
-    if any(candidate.is_exact for candidate in candidates) and not allow_duplicate:
-        raise DuplicateFound(candidates)
+    _refuse_exact_duplicates(candidates, allow_duplicate=allow_duplicate)
     company = Company(created_by_id=actor.pk)
-    _apply(actor, company, clean, data)
-    timeline_record(
-        subject=company, kind=EntryKind.CREATED, author=actor, title=gettext_noop("Company created")
-    )
-    if allow_duplicate:
-        _record_override(actor, company, candidates)
+    _save_new(actor, company, clean, data, candidates, title=gettext_noop("Company created"))
     return company
 
 
@@ -483,8 +493,7 @@ def company_update(
         candidates = company_duplicates_find(
             actor=actor, points=_point_pairs(clean), exclude_id=company.pk, **values
         )
-        if any(candidate.is_exact for candidate in candidates) and not allow_duplicate:
-            raise DuplicateFound(candidates)
+        _refuse_exact_duplicates(candidates, allow_duplicate=allow_duplicate)
         if allow_duplicate:
             _record_override(actor, company, candidates)
     _apply(actor, company, clean, data)
@@ -520,10 +529,3 @@ def customer_share(*, actor: ScopedUser, record: Customer, user_ids: list[int]) 
             ],
         )
     return record
-
-
-# Client types a contact may take when it is linked to a company of this kind.
-CONTACT_TYPE_FOR_COMPANY = {
-    ClientType.BUSINESS: ClientType.BUSINESS,
-    ClientType.GOVERNMENT: ClientType.GOVERNMENT,
-}
