@@ -37,7 +37,10 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs' Swagger UI from local static files, never a CDN
     "crm.core",
     "crm.accounts",
+    "crm.notifications",
+    "crm.planner",
     "crm.customers",
+    "crm.sales",
     "crm.activities",
     "crm.api",
 ]

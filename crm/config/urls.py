@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("crm.accounts.urls")),
     path("customers/", include("crm.customers.urls")),
     path("timeline/", include("crm.activities.urls")),
+    path("sales/", include("crm.sales.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<path>.*)$", api_not_found),
 ]

@@ -1,0 +1,5 @@
+"""deals pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""documents pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""payments pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""pipelines pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""products pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
