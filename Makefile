@@ -33,6 +33,7 @@ $(VENDOR)/.copied: node_modules/.installed
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css $(VENDOR)/
 	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js $(VENDOR)/
+	cp node_modules/sortablejs/Sortable.min.js $(VENDOR)/
 	@touch $@
 
 migrate: setup
@@ -41,6 +42,7 @@ migrate: setup
 
 demo: migrate
 	$(PY) manage.py demo_data
+	$(PY) manage.py demo_sales
 
 messages:
 	cd crm && ../$(PY) ../manage.py makemessages -l ru -l en --no-obsolete

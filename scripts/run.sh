@@ -8,7 +8,9 @@ HOST="${HOST:-127.0.0.1}"
 
 $PY manage.py db_worker --interval 1 --no-reload &
 WORKER=$!
-trap 'kill $WORKER 2>/dev/null || true; wait $WORKER 2>/dev/null || true' EXIT INT TERM
+$PY manage.py scheduler &
+SCHEDULER=$!
+trap 'kill $WORKER $SCHEDULER 2>/dev/null || true; wait $WORKER $SCHEDULER 2>/dev/null || true' EXIT INT TERM
 
 cat <<INFO
 

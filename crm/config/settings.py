@@ -23,6 +23,8 @@ DEBUG = env_bool("CRM_DEBUG", default=not PRODUCTION)
 SECRET_KEY = secret_key(VAR_DIR)
 ALLOWED_HOSTS = env_list("CRM_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CRM_CSRF_TRUSTED_ORIGINS")
+# Where users reach the CRM: links in e-mails (no request to take the host from) start here.
+CRM_BASE_URL = env_str("CRM_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -167,6 +169,11 @@ TIME_ZONE = env_str("CRM_TIME_ZONE", "Europe/Moscow")
 USE_I18N = True
 USE_TZ = True
 PHONE_DEFAULT_REGION = env_str("CRM_PHONE_REGION", "RU")
+# The default working calendar (deadlines in working hours and days): ISO weekdays, the
+# daily hours, and extra days off (ISO dates, e.g. the public holidays of the year).
+WORK_DAYS = env_str("CRM_WORK_DAYS", "1-5")
+WORK_HOURS = env_str("CRM_WORK_HOURS", "09:00-18:00")
+WORK_HOLIDAYS = env_list("CRM_HOLIDAYS")
 
 # --- static and uploads -----------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -215,3 +222,8 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# --- payment webhook --------------------------------------------------------------------------
+# The shared secret of POST /sales/webhooks/payments/: the body's HMAC-SHA256 key
+# (X-CRM-Signature) or the ?token= value. Empty: the endpoint answers 503 "not configured".
+CRM_PAYMENT_WEBHOOK_SECRET = env_str("CRM_PAYMENT_WEBHOOK_SECRET")

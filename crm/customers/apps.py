@@ -6,3 +6,24 @@ class CustomersConfig(AppConfig):
     name = "crm.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from django.urls import reverse
+
+        from crm.customers.models import Company, Contact
+        from crm.planner.subjects import SubjectKind, register
+
+        register(
+            SubjectKind(
+                Contact,
+                Contact.objects.visible_to,
+                lambda record: reverse("customers:contact_detail", args=[record.pk]),
+            )
+        )
+        register(
+            SubjectKind(
+                Company,
+                Company.objects.visible_to,
+                lambda record: reverse("customers:company_detail", args=[record.pk]),
+            )
+        )

@@ -15,6 +15,14 @@ class Entity(models.TextChoices):
     COMPANY = "company", _("Company")
 
 
+class FieldEntity(models.TextChoices):
+    """Records that carry custom fields."""
+
+    CONTACT = "contact", _("Contacts")
+    COMPANY = "company", _("Companies")
+    DEAL = "deal", _("Deals")
+
+
 class LegalForm(models.TextChoices):
     OOO = "ООО", "ООО"
     AO = "АО", "АО"

@@ -22,6 +22,7 @@ from crm.customers.choices import (
     CustomFieldType,
     DuplicateStatus,
     Entity,
+    FieldEntity,
     LegalForm,
     Messenger,
     Source,
@@ -298,7 +299,7 @@ class CustomField(TimeStampedModel):
     validator in the UI, the API and imports.
     """
 
-    entity = models.CharField(_("entity"), max_length=12, choices=Entity.choices)
+    entity = models.CharField(_("entity"), max_length=12, choices=FieldEntity.choices)
     key = models.SlugField(_("key"), max_length=50)
     label = models.CharField(_("label"), max_length=100)
     field_type = models.CharField(_("type"), max_length=16, choices=CustomFieldType.choices)

@@ -24,6 +24,7 @@ from crm.core.permissions import ScopedUser
 from crm.core.search import filter_by_text
 from crm.customers.choices import ClientType, ContactPointKind, Entity
 from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment, Tag
+from crm.planner.subjects import SUBJECT_KINDS
 
 CONTACT_ORDERS = {"new": ["-created_at", "-id"], "name": ["last_name", "first_name", "id"]}
 COMPANY_ORDERS = {"new": ["-created_at", "-id"], "name": ["legal_name", "id"]}
@@ -493,17 +494,15 @@ def timeline_attach_via_contacts(entries: list[TimelineEntry]) -> None:
 
 
 def attachment_get(*, user: ScopedUser, pk: int) -> Attachment:
-    """An attachment on the timeline of a contact or company ``user`` may see; 404 otherwise."""
-    entries = TimelineEntry.objects.filter(attachment_id=OuterRef("pk")).filter(
-        Q(
-            subject_type=ContentType.objects.get_for_model(Company),
-            subject_id__in=Company.objects.visible_to(user).values("pk"),
+    """An attachment on the timeline of a record ``user`` may see (a contact, a company, or
+    any record kind registered in ``crm.planner.subjects``); 404 otherwise."""
+    visible = Q(pk__in=[])
+    for kind in SUBJECT_KINDS.values():
+        visible |= Q(
+            subject_type=ContentType.objects.get_for_model(kind.model),
+            subject_id__in=kind.visible_to(user).values("pk"),
         )
-        | Q(
-            subject_type=ContentType.objects.get_for_model(Contact),
-            subject_id__in=Contact.objects.visible_to(user).values("pk"),
-        )
-    )
+    entries = TimelineEntry.objects.filter(attachment_id=OuterRef("pk")).filter(visible)
     attachment = Attachment.objects.filter(pk=pk).filter(Exists(entries)).first()
     if attachment is None:
         raise Http404(_("File not found."))

@@ -72,10 +72,16 @@ class Task(TimeStampedModel):
         verbose_name=_("created by"),
     )
     coworkers = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="cowork_tasks", verbose_name=_("co-workers")
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="cowork_tasks",
+        verbose_name=_("co-workers"),
     )
     watchers = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="watched_tasks", verbose_name=_("watchers")
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="watched_tasks",
+        verbose_name=_("watchers"),
     )
     priority = models.PositiveSmallIntegerField(
         _("priority"), choices=Priority.choices, default=Priority.NORMAL

@@ -60,7 +60,9 @@ class Stage(models.Model):
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveSmallIntegerField(default=0)
-    kind = models.CharField(_("kind"), max_length=8, choices=StageKind.choices, default=StageKind.OPEN)
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=StageKind.choices, default=StageKind.OPEN
+    )
     probability = models.PositiveSmallIntegerField(
         _("probability, %"), default=10, validators=[MaxValueValidator(100)]
     )
@@ -169,14 +171,19 @@ class Deal(TimeStampedModel):
         verbose_name=_("created by"),
     )
     shared_with = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="shared_deals", verbose_name=_("shared with")
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="shared_deals",
+        verbose_name=_("shared with"),
     )
     source = models.CharField(_("source"), max_length=20, blank=True)
     invoice_number = models.CharField(_("invoice number"), max_length=50, blank=True)
     contract_number = models.CharField(_("contract number"), max_length=50, blank=True)
     notes = models.TextField(_("notes"), blank=True, max_length=10000)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
-    tags = models.ManyToManyField("customers.Tag", blank=True, related_name="deals", verbose_name=_("tags"))
+    tags = models.ManyToManyField(
+        "customers.Tag", blank=True, related_name="deals", verbose_name=_("tags")
+    )
     stage_entered_at = models.DateTimeField(_("in stage since"))
     last_activity_at = models.DateTimeField(_("last activity"))
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -189,8 +196,13 @@ class Deal(TimeStampedModel):
         verbose_name=_("reason for loss"),
     )
     lost_comment = models.CharField(_("comment on the loss"), max_length=500, blank=True)
+    # Staleness: when the next "no activity" step is due (set on entering a stage with a
+    # limit and on any activity), and which steps were taken in this idle period.
+    stale_due_at = models.DateTimeField(null=True, blank=True)
     stale_notified_at = models.DateTimeField(null=True, blank=True)
     stale_escalated_at = models.DateTimeField(null=True, blank=True)
+    # The title folded (lower case, ё→е, no punctuation) for the list's search.
+    search_text = models.CharField(max_length=200, blank=True, editable=False)
 
     objects = DealQuerySet.as_manager()
 
@@ -203,7 +215,11 @@ class Deal(TimeStampedModel):
             models.Index(fields=["stage", "-stage_entered_at", "-id"], name="deal_stage_board"),
             models.Index(fields=["owner", "stage", "-stage_entered_at"], name="deal_owner_stage"),
             models.Index(fields=["pipeline", "status", "-created_at"], name="deal_pipeline_status"),
-            models.Index(fields=["status", "last_activity_at"], name="deal_status_activity"),
+            models.Index(
+                fields=["stale_due_at"],
+                condition=models.Q(stale_due_at__isnull=False),
+                name="deal_stale_due",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -317,9 +333,7 @@ class Payment(TimeStampedModel):
     amount = models.DecimalField(_("amount"), validators=[MinValueValidator(ZERO)], **MONEY)
     due_date = models.DateField(_("expected on"), null=True, blank=True)
     paid_on = models.DateField(_("received on"), null=True, blank=True)
-    method = models.CharField(
-        _("method"), max_length=16, choices=PaymentMethod.choices, blank=True
-    )
+    method = models.CharField(_("method"), max_length=16, choices=PaymentMethod.choices, blank=True)
     provider = models.CharField(_("provider"), max_length=50, blank=True)
     external_id = models.CharField(_("external id"), max_length=100, blank=True)
     comment = models.CharField(_("comment"), max_length=500, blank=True)
@@ -337,7 +351,9 @@ class Payment(TimeStampedModel):
                 condition=~models.Q(external_id=""),
                 name="payment_external_unique",
             ),
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payment_amount_positive"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,7 +19,9 @@ class DealQuerySet(models.QuerySet[Any]):
         scope = owner_scope(user, shared_field=None)
         if scope == models.Q():
             return self.all()
-        shared_ids = self.model.shared_with.through.objects.filter(user_id=user.pk).values("deal_id")
+        shared_ids = self.model.shared_with.through.objects.filter(user_id=user.pk).values(
+            "deal_id"
+        )
         return self.filter(scope | models.Q(pk__in=shared_ids))
 
     def open(self) -> DealQuerySet:

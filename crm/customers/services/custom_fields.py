@@ -11,14 +11,15 @@ import logging
 import re
 from typing import Any
 
-from django.db import transaction
+from django.apps import apps
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import Role
 from crm.core.text import fold, transliterate
-from crm.customers.choices import ClientType, CustomFieldType, Entity
+from crm.customers.choices import ClientType, CustomFieldType, Entity, FieldEntity
 from crm.customers.models import Company, Contact, CustomField
 
 audit_log = logging.getLogger("crm.audit")
@@ -61,7 +62,10 @@ def custom_field_key_from_label(label: str) -> str:
     return key
 
 
-def _model_for(entity: str) -> type[Contact] | type[Company]:
+def _model_for(entity: str) -> type[models.Model]:
+    if entity == FieldEntity.DEAL:
+        # Deals live in a higher layer (sales); look the model up by name, not by import.
+        return apps.get_model("sales", "Deal")
     return Contact if entity == Entity.CONTACT else Company
 
 
@@ -104,8 +108,8 @@ def _clean(data: dict[str, Any], field: CustomField | None) -> dict[str, Any]:
     merged = {**current, **data}
 
     entity = merged.get("entity") or ""
-    if entity not in Entity.values:
-        errors["entity"] = [_("Choose contacts or companies.")]
+    if entity not in FieldEntity.values:
+        errors["entity"] = [_("Choose contacts, companies or deals.")]
 
     label = " ".join(str(merged.get("label") or "").split())
     if not label:
@@ -124,7 +128,7 @@ def _clean(data: dict[str, Any], field: CustomField | None) -> dict[str, Any]:
             % {"n": KEY_MAX}
         )
     elif (
-        entity in Entity.values
+        entity in FieldEntity.values
         and CustomField.objects.filter(entity=entity, key__iexact=key)
         .exclude(pk=field.pk if field else None)
         .exists()

@@ -49,6 +49,7 @@ from crm.customers.services.records import (
     _store_match_keys,
     customer_check_writable,
 )
+from crm.planner.services import task_move, task_move_back
 
 SURVIVOR, MERGED = "survivor", "merged"
 CONTACT_FIELDS = (
@@ -101,7 +102,18 @@ def _timeline_move_back(model: CustomerModel, ids: list[int], to_id: int) -> Non
     timeline_move_back(entry_ids=ids, to_id=to_id)
 
 
-MERGE_MOVERS: list[MergeMover] = [MergeMover("timeline", _timeline_move, _timeline_move_back)]
+def _tasks_move(model: CustomerModel, from_id: int, to_id: int) -> list[int]:
+    return task_move(model=model, from_id=from_id, to_id=to_id)
+
+
+def _tasks_move_back(model: CustomerModel, ids: list[int], to_id: int) -> None:
+    task_move_back(ids=ids, to_id=to_id)
+
+
+MERGE_MOVERS: list[MergeMover] = [
+    MergeMover("timeline", _timeline_move, _timeline_move_back),
+    MergeMover("tasks", _tasks_move, _tasks_move_back),
+]
 
 
 # --- field values ---------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def customer_check_writable(*, actor: ScopedUser, record: Customer | None) -> No
         raise PermissionDenied(_("You may not change this record."))
 
 
-def _resolve_owner(actor: ScopedUser, owner_id: Any, current: int | None) -> int:
+def resolve_owner(actor: ScopedUser, owner_id: Any, current: int | None) -> int:
     """The owner to set: defaults to the actor; others only within the actor's scope."""
     if owner_id in (None, ""):
         return current or actor.pk
@@ -322,7 +322,7 @@ def _apply(actor: ScopedUser, record: Customer, clean: CleanCustomer, data: dict
     if clean.custom is not None:
         record.custom = clean.custom
     if "owner_id" in data or record.owner_id is None:
-        record.owner_id = _resolve_owner(actor, data.get("owner_id"), record.owner_id)
+        record.owner_id = resolve_owner(actor, data.get("owner_id"), record.owner_id)
     points = clean.points
     emails = (
         [p.value for p in points if p.kind == ContactPointKind.EMAIL]

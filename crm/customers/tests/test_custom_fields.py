@@ -50,7 +50,7 @@ def test_key_from_label_handles_symbols_and_digits():
         ({"field_type": "choice", "choices": "Да\nда"}, "choices"),
         ({"field_type": "multi_choice", "choices": ["A", "B", "a"]}, "choices"),
         ({"field_type": "blob"}, "field_type"),
-        ({"entity": "deal"}, "entity"),
+        ({"entity": "lead"}, "entity"),
         ({"entity": "company", "client_types": ["private"]}, "client_types"),
         ({"position": -1}, "position"),
     ],

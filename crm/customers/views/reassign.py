@@ -12,9 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.errors import ValidationFailed
+from crm.core.forms import BootstrapForm, domain_errors
 from crm.customers.choices import ClientType, Entity, Source
 from crm.customers.services import reassign as services
-from crm.customers.views.custom_fields import BootstrapForm, domain_errors
 
 BOTH = "both"
 ENTITY_CHOICES = [

@@ -49,10 +49,14 @@ FORM_FIELD_FOR = {"duration_seconds": "duration", "upload": "file"}
 
 
 @dataclass(frozen=True)
-class _Entity:
-    get: Callable[..., Contact | Company]
+class TimelineOwner:
+    """A kind of record with a timeline on its card. Apps above this one (deals, leads)
+    add theirs to ``ENTITIES`` in ``AppConfig.ready`` to reuse these views."""
+
+    get: Callable[..., Any]
     timeline: Callable[..., Page]
     detail_url: str
+    add: Callable[..., Any] = services.customer_timeline_add
 
 
 def _contact_timeline(record: Contact, user: Any, **kwargs: Any) -> Page:
@@ -64,12 +68,12 @@ def _company_timeline(record: Company, user: Any, **kwargs: Any) -> Page:
 
 
 ENTITIES = {
-    "contact": _Entity(selectors.contact_get, _contact_timeline, "customers:contact_detail"),
-    "company": _Entity(selectors.company_get, _company_timeline, "customers:company_detail"),
+    "contact": TimelineOwner(selectors.contact_get, _contact_timeline, "customers:contact_detail"),
+    "company": TimelineOwner(selectors.company_get, _company_timeline, "customers:company_detail"),
 }
 
 
-def _entity(name: str) -> _Entity:
+def _entity(name: str) -> TimelineOwner:
     try:
         return ENTITIES[name]
     except KeyError:
@@ -200,9 +204,7 @@ def timeline_add(request: HttpRequest, entity: str, pk: int) -> HttpResponse:
     status = 422
     if form.is_valid():
         try:
-            services.customer_timeline_add(
-                actor=request.user, record=record, **form.service_arguments()
-            )
+            handler.add(actor=request.user, record=record, **form.service_arguments())
         except errors.PermissionDenied as error:
             raise PermissionDenied(error.message) from None
         except errors.NotFound:

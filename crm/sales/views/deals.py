@@ -1,5 +1,262 @@
-"""deals pages."""
+"""Deal pages: the list with filters and totals, the card, the create/edit form, and the
+card's buttons (move to a stage, win, lose, reopen)."""
 
-from django.urls import URLPattern
+from __future__ import annotations
 
-urlpatterns: list[URLPattern] = []
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.core import errors
+from crm.core.forms import domain_errors
+from crm.core.pagination import Page
+from crm.core.permissions import can_change_owned, can_write
+from crm.customers.choices import FieldEntity
+from crm.customers.models import Company, Contact
+from crm.customers.selectors import users_owner_filter
+from crm.customers.services.cleaning import custom_field_definitions
+from crm.sales import selectors
+from crm.sales.choices import DealStatus, StageKind
+from crm.sales.forms import DealForm, LoseForm
+from crm.sales.models import LostReason
+from crm.sales.services import deals as services
+from crm.sales.services.deals import missing_fields, requirement_label
+
+LIST_LIMIT = 50
+TIMELINE_PAGE_SIZE = 25
+
+
+@login_required
+def deal_list(request: HttpRequest) -> HttpResponse:
+    filters = selectors.DealFilters.from_params(request.GET)
+    status = 200
+    try:
+        page, totals = selectors.deal_table(
+            user=request.user, filters=filters, cursor=request.GET.get("cursor") or None, limit=LIST_LIMIT
+        )
+    except errors.ValidationFailed:
+        page, totals, status = Page([], None), selectors.Totals(), 400
+    kept = {key: value for key, value in request.GET.items() if key != "cursor" and value}
+    context = {
+        "page": page,
+        "totals": totals,
+        "filters": filters,
+        "pipelines": selectors.pipelines_live(),
+        "owners": users_owner_filter(user=request.user),
+        "statuses": DealStatus.choices,
+        "next_url": f"?{urlencode({**kept, 'cursor': page.next_cursor})}" if page.next_cursor else "",
+        "first_url": f"?{urlencode(kept)}" if request.GET.get("cursor") else "",
+    }
+    return render(request, "sales/deal_list.html", context, status=status)
+
+
+def _custom_values(deal: Any) -> list[tuple[str, str]]:
+    values = []
+    for definition in custom_field_definitions(FieldEntity.DEAL):
+        value = (deal.custom or {}).get(definition.key)
+        if value not in (None, "", []):
+            values.append((definition.label, ", ".join(value) if isinstance(value, list) else str(value)))
+    return values
+
+
+def _card_context(request: HttpRequest, deal: Any) -> dict[str, Any]:
+    from crm.sales.selectors_money import deal_money
+
+    stages = list(deal.pipeline.stages.all())
+    blocked = {stage.pk: [requirement_label(name) for name in missing_fields(deal, stage)] for stage in stages if stage.required_fields}
+    writable = can_write(request.user) and can_change_owned(request.user, deal.owner_id)
+    return {
+        "deal": deal,
+        "stages": stages,
+        "blocked": blocked,
+        "visits": list(deal.visits.all()),
+        "custom_values": _custom_values(deal),
+        "tasks": selectors.deal_tasks(deal=deal),
+        "money": deal_money(deal),
+        "documents": list(deal.documents.select_related("docx", "pdf")[:20]),
+        "writable": writable,
+        "record": deal,
+        "entity": "deal",
+        "timeline_page": selectors.deal_timeline(deal=deal, limit=TIMELINE_PAGE_SIZE),
+        "lose_form": LoseForm(reasons=list(LostReason.objects.filter(archived=False))),
+        "won_stage": next((s for s in stages if s.kind == StageKind.WON), None),
+        "lost_stage": next((s for s in stages if s.kind == StageKind.LOST), None),
+    }
+
+
+@login_required
+@domain_errors
+def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = selectors.deal_card(user=request.user, pk=pk)
+    return render(request, "sales/deal_detail.html", _card_context(request, deal))
+
+
+def _form_kwargs(request: HttpRequest, creating: bool) -> dict[str, Any]:
+    return {
+        "pipelines": selectors.pipelines_live(),
+        "owners": users_owner_filter(user=request.user),
+        "creating": creating,
+    }
+
+
+def _client_names(request: HttpRequest, form: DealForm) -> dict[str, str]:
+    """The names of the chosen contact and company, for the form's client pickers."""
+    names = {}
+    for key, model in (("contact_id", Contact), ("company_id", Company)):
+        value = form[key].value()
+        try:
+            record = model.objects.visible_to(request.user).filter(pk=int(value)).first() if value else None
+        except (TypeError, ValueError):
+            record = None
+        if record is not None:
+            names[key] = str(record)
+    return names
+
+
+def _render_form(request: HttpRequest, form: DealForm, deal: Any = None, status: int = 200) -> HttpResponse:
+    context = {"form": form, "deal": deal, "client_names": _client_names(request, form)}
+    return render(request, "sales/deal_form.html", context, status=status)
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def deal_create(request: HttpRequest) -> HttpResponse:
+    if not can_write(request.user):
+        raise PermissionDenied(_("Your role may not change deals."))
+    if request.method == "GET":
+        initial = {key: request.GET.get(key) for key in ("contact_id", "company_id", "title") if request.GET.get(key)}
+        return _render_form(request, DealForm(initial=initial, **_form_kwargs(request, True)))
+    form = DealForm(request.POST, **_form_kwargs(request, True))
+    if form.is_valid():
+        try:
+            deal = services.deal_create(actor=request.user, data=form.service_data())
+        except errors.ValidationFailed as error:
+            form.apply_domain_errors(error)
+        else:
+            messages.success(request, _("The deal is created."))
+            return redirect("sales:deal_detail", pk=deal.pk)
+    return _render_form(request, form, status=422)
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = services.deal_get(actor=request.user, pk=pk)
+    services.deal_check_writable(actor=request.user, deal=deal)
+    if request.method == "GET":
+        initial = {
+            "title": deal.title,
+            "amount": deal.amount if deal.amount is not None else "",
+            "currency": deal.currency,
+            "amount_from_lines": deal.amount_from_lines,
+            "expected_close": deal.expected_close,
+            "contact_id": deal.contact_id,
+            "company_id": deal.company_id,
+            "owner_id": deal.owner_id,
+            "invoice_number": deal.invoice_number,
+            "contract_number": deal.contract_number,
+            "tags": ", ".join(tag.name for tag in deal.tags.all()),
+            "notes": deal.notes,
+        }
+        return _render_form(request, DealForm(initial=initial, **_form_kwargs(request, False)), deal)
+    form = DealForm(request.POST, **_form_kwargs(request, False))
+    if form.is_valid():
+        try:
+            services.deal_update(actor=request.user, pk=deal.pk, data=form.service_data())
+        except errors.ValidationFailed as error:
+            form.apply_domain_errors(error)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("sales:deal_detail", pk=deal.pk)
+    return _render_form(request, form, deal, status=422)
+
+
+def _back_with_error(request: HttpRequest, pk: int, error: errors.ValidationFailed) -> HttpResponse:
+    text = error.message or " ".join(message for messages_ in error.field_errors.values() for message in messages_)
+    messages.error(request, text)
+    return redirect("sales:deal_detail", pk=pk)
+
+
+@login_required
+@domain_errors
+@require_POST
+def deal_stage(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move to the stage chosen on the card (a form post; the board has its own endpoint)."""
+    try:
+        services.deal_move(actor=request.user, pk=pk, stage_id=request.POST.get("stage_id"))
+    except errors.ValidationFailed as error:
+        return _back_with_error(request, pk, error)
+    return redirect("sales:deal_detail", pk=pk)
+
+
+@login_required
+@domain_errors
+@require_POST
+def deal_win(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.deal_win(actor=request.user, pk=pk)
+    except errors.ValidationFailed as error:
+        return _back_with_error(request, pk, error)
+    messages.success(request, _("The deal is won."))
+    return redirect("sales:deal_detail", pk=pk)
+
+
+@login_required
+@domain_errors
+@require_POST
+def deal_lose(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.deal_lose(
+            actor=request.user,
+            pk=pk,
+            lost_reason_id=request.POST.get("lost_reason_id"),
+            lost_comment=request.POST.get("lost_comment", ""),
+        )
+    except errors.ValidationFailed as error:
+        return _back_with_error(request, pk, error)
+    messages.info(request, _("The deal is lost."))
+    return redirect("sales:deal_detail", pk=pk)
+
+
+@login_required
+@domain_errors
+@require_POST
+def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.deal_reopen(actor=request.user, pk=pk)
+    except errors.ValidationFailed as error:
+        return _back_with_error(request, pk, error)
+    return redirect("sales:deal_detail", pk=pk)
+
+
+@login_required
+def client_suggest(request: HttpRequest) -> HttpResponse:
+    """Contacts and companies matching the typed text, for the deal form's client picker."""
+    from crm.customers.selectors import customer_search
+
+    q = (request.GET.get("client_q") or "").strip()
+    found = customer_search(user=request.user, q=q, limit=6) if len(q) >= 2 else {"contacts": [], "companies": []}
+    return render(request, "sales/partials/client_suggest.html", {"found": found, "q": q})
+
+
+urlpatterns: list[URLPattern] = [
+    path("deals/", deal_list, name="deal_list"),
+    path("deals/new/", deal_create, name="deal_create"),
+    path("deals/clients/", client_suggest, name="client_suggest"),
+    path("deals/<int:pk>/", deal_detail, name="deal_detail"),
+    path("deals/<int:pk>/edit/", deal_edit, name="deal_edit"),
+    path("deals/<int:pk>/stage/", deal_stage, name="deal_stage"),
+    path("deals/<int:pk>/win/", deal_win, name="deal_win"),
+    path("deals/<int:pk>/lose/", deal_lose, name="deal_lose"),
+    path("deals/<int:pk>/reopen/", deal_reopen, name="deal_reopen"),
+]

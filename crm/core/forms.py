@@ -1,0 +1,64 @@
+"""Form helpers shared by the apps' pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+
+from crm.core.errors import DomainError, NotFound, PermissionDenied
+
+
+class BootstrapForm(forms.Form):
+    """A form whose widgets carry Bootstrap classes and are marked invalid on error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+                continue
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = css
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        names = [field] if field else []
+        if isinstance(error, forms.ValidationError) and hasattr(error, "error_dict"):
+            names = list(error.error_dict)
+        for name in names:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+    def apply_domain_errors(self, error: DomainError) -> None:
+        """Show a service's refusal: field messages on fields, the rest on top."""
+        for name, field_messages in error.field_errors.items():
+            for message in field_messages:
+                self.add_error(name if name in self.fields else None, message)
+        if not error.field_errors:
+            self.add_error(None, error.message or str(error))
+
+
+def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Turn refusals that are not about form input into Django's 403 and 404 answers."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as error:
+            raise DjangoPermissionDenied(error.message) from error
+        except NotFound as error:
+            raise Http404(error.message) from error
+
+    return wrapper

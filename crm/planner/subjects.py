@@ -1,0 +1,30 @@
+"""What a task can belong to. Apps above the planner (customers, sales, leads) register
+their record models here in ``AppConfig.ready``, saying how to find the records a user
+may see and how to name and link one, so the planner checks access without importing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+
+
+@dataclass(frozen=True)
+class SubjectKind:
+    model: type[models.Model]
+    visible_to: Callable[[Any], models.QuerySet[Any]]
+    url: Callable[[models.Model], str]
+
+
+SUBJECT_KINDS: dict[str, SubjectKind] = {}
+
+
+def register(kind: SubjectKind) -> None:
+    SUBJECT_KINDS[kind.model._meta.label_lower] = kind
+
+
+def kind_for(model: type[models.Model]) -> SubjectKind | None:
+    return SUBJECT_KINDS.get(model._meta.label_lower)

@@ -1,0 +1,202 @@
+"""Reads of deals for pages and the API, scoped to what the viewer may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.db.models import Count, Prefetch, Q, Sum
+from django.http import QueryDict
+from django.utils import timezone
+
+from crm.activities.models import TimelineEntry
+from crm.activities.selectors import timeline_for
+from crm.core.errors import NotFound
+from crm.core.pagination import Page, keyset_page
+from crm.core.permissions import ScopedUser
+from crm.core.text import fold
+from crm.customers.models import Tag
+from crm.planner.models import Task
+from crm.planner.services import open_tasks_for
+from crm.sales.choices import DealStatus
+from crm.sales.models import Deal, Pipeline, Stage, StageVisit
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class DealFilters:
+    """The filters of the deal list (and of the API's list), parsed leniently: a value that
+    does not parse is ignored, as a hand-edited URL should not break the page."""
+
+    q: str = ""
+    pipeline: int | None = None
+    stage: int | None = None
+    status: str = ""
+    owner: int | None = None
+    tag: str = ""
+    contact: int | None = None
+    company: int | None = None
+    created_from: dt.date | None = None
+    created_to: dt.date | None = None
+    close_from: dt.date | None = None
+    close_to: dt.date | None = None
+    overdue: bool = False
+
+    @classmethod
+    def from_params(cls, params: QueryDict | dict[str, Any]) -> DealFilters:
+        status = params.get("status") or ""
+        return cls(
+            q=(params.get("q") or "").strip()[:100],
+            pipeline=_int(params.get("pipeline")),
+            stage=_int(params.get("stage")),
+            status=status if status in DealStatus.values else "",
+            owner=_int(params.get("owner")),
+            tag=(params.get("tag") or "").strip()[:50],
+            contact=_int(params.get("contact")),
+            company=_int(params.get("company")),
+            created_from=_date(params.get("created_from")),
+            created_to=_date(params.get("created_to")),
+            close_from=_date(params.get("close_from")),
+            close_to=_date(params.get("close_to")),
+            overdue=params.get("overdue") in ("1", "true", "on"),
+        )
+
+    def apply(self, qs: models.QuerySet[Deal]) -> models.QuerySet[Deal]:
+        if self.q:
+            # Folded text (lower case, ё→е) so Cyrillic matches in any case on SQLite too.
+            folded = fold(self.q)
+            qs = qs.filter(
+                Q(search_text__contains=folded)
+                | Q(company__search_text__contains=folded)
+                | Q(contact__search_text__contains=folded)
+                | Q(invoice_number=self.q)
+                | Q(contract_number=self.q)
+            )
+        if self.pipeline:
+            qs = qs.filter(pipeline_id=self.pipeline)
+        if self.stage:
+            qs = qs.filter(stage_id=self.stage)
+        if self.status:
+            qs = qs.filter(status=self.status)
+        if self.owner:
+            qs = qs.filter(owner_id=self.owner)
+        if self.tag:
+            qs = qs.filter(tags__in=Tag.objects.filter(name__iexact=self.tag))
+        if self.contact:
+            qs = qs.filter(contact_id=self.contact)
+        if self.company:
+            qs = qs.filter(company_id=self.company)
+        zone = timezone.get_current_timezone()
+        if self.created_from:
+            qs = qs.filter(created_at__gte=dt.datetime.combine(self.created_from, dt.time.min, zone))
+        if self.created_to:
+            qs = qs.filter(created_at__lt=dt.datetime.combine(self.created_to + dt.timedelta(days=1), dt.time.min, zone))
+        if self.close_from:
+            qs = qs.filter(expected_close__gte=self.close_from)
+        if self.close_to:
+            qs = qs.filter(expected_close__lte=self.close_to)
+        if self.overdue:
+            qs = qs.filter(status=DealStatus.OPEN, expected_close__lt=timezone.localdate())
+        return qs
+
+    @property
+    def active(self) -> bool:
+        return any(value not in (None, "", False) for value in vars(self).values())
+
+
+@dataclass
+class Totals:
+    count: int = 0
+    by_currency: list[tuple[str, Decimal]] = field(default_factory=list)
+
+
+def deal_queryset(*, user: ScopedUser, filters: DealFilters) -> models.QuerySet[Deal]:
+    return filters.apply(Deal.objects.visible_to(user))
+
+
+def deal_table(
+    *, user: ScopedUser, filters: DealFilters, cursor: str | None = None, limit: int = 50
+) -> tuple[Page[Deal], Totals]:
+    """A page of deals under the filters, newest first, with the totals of all of them."""
+    qs = deal_queryset(user=user, filters=filters)
+    rows = qs.select_related("stage", "pipeline", "owner", "contact", "company").only(
+        "title", "status", "amount", "currency", "expected_close", "created_at", "stage_entered_at",
+        "stage__name", "stage__color", "stage__kind", "pipeline__name",
+        "owner__first_name", "owner__last_name", "owner__username",
+        "contact__first_name", "contact__last_name", "contact__middle_name",
+        "company__legal_name", "company__short_name", "company__legal_form",
+    )
+    page = keyset_page(rows, order=["-created_at", "-id"], cursor=cursor, limit=limit)
+    sums = qs.order_by().values("currency").annotate(total=Sum("amount"), n=Count("id"))
+    totals = Totals()
+    for row in sums:
+        totals.count += row["n"]
+        totals.by_currency.append((row["currency"], row["total"] or Decimal(0)))
+    totals.by_currency.sort()
+    return page, totals
+
+
+def deal_card(*, user: ScopedUser, pk: Any) -> Deal:
+    """A deal with everything its card shows, or ``NotFound``."""
+    pk = _int(pk)
+    deal = (
+        Deal.objects.visible_to(user)
+        .select_related("stage", "pipeline", "owner", "created_by", "contact", "company", "lost_reason")
+        .prefetch_related(
+            "tags",
+            "shared_with",
+            Prefetch("visits", queryset=StageVisit.objects.select_related("stage", "entered_by")),
+            Prefetch("pipeline__stages", queryset=Stage.objects.filter(archived=False).order_by("position", "id")),
+        )
+        .filter(pk=pk)
+        .first()
+        if pk is not None
+        else None
+    )
+    if deal is None:
+        raise NotFound()
+    return deal
+
+
+def deal_timeline(
+    *, deal: Deal, cursor: str | None = None, limit: int = 25, kinds: list[str] | None = None
+) -> Page[TimelineEntry]:
+    entries = timeline_for(subjects=[(Deal, [deal.pk])], kinds=kinds)
+    return keyset_page(entries, order=["-occurred_at", "-id"], cursor=cursor, limit=limit)
+
+
+def deal_tasks(*, deal: Deal) -> list[Task]:
+    return list(open_tasks_for(deal)[:20])
+
+
+def pipelines_live() -> list[Pipeline]:
+    return list(
+        Pipeline.objects.filter(archived=False).prefetch_related(
+            Prefetch("stages", queryset=Stage.objects.filter(archived=False).order_by("position", "id"))
+        )
+    )
+
+
+def deals_of_client(*, user: ScopedUser, contact_id: int | None = None, company_id: int | None = None) -> list[Deal]:
+    """A client's deals the user may see, open first (the client card's deals panel)."""
+    qs = Deal.objects.visible_to(user).select_related("stage", "owner")
+    qs = qs.filter(contact_id=contact_id) if contact_id else qs.filter(company_id=company_id)
+    return list(
+        qs.order_by(models.Case(models.When(status="open", then=0), default=1), "-created_at")[:50]
+    )
