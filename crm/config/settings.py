@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "crm.planner",
     "crm.customers",
     "crm.sales",
+    "crm.leads",
     "crm.activities",
     "crm.api",
 ]

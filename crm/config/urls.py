@@ -13,6 +13,7 @@ urlpatterns = [
     path("customers/", include("crm.customers.urls")),
     path("timeline/", include("crm.activities.urls")),
     path("sales/", include("crm.sales.urls")),
+    path("leads/", include("crm.leads.urls")),
     path("notifications/", include("crm.notifications.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<path>.*)$", api_not_found),

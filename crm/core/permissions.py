@@ -72,3 +72,20 @@ def can_change_owned(user: ScopedUser, owner_id: int | None) -> bool:
     if sees_everything(user) or user.role == Role.MANAGER:
         return True
     return owner_id in user.scope_owner_ids
+
+
+class SystemActor:
+    """The CRM acting on its own (processing an incoming lead, a rule): sees everything,
+    changes nothing by role. Never a signed-in user."""
+
+    pk = 0
+    role = Role.ADMIN
+    is_active = True
+    username = "system"
+
+    @property
+    def scope_owner_ids(self) -> frozenset[int]:
+        return frozenset()
+
+
+SYSTEM = SystemActor()

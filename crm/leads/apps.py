@@ -1,0 +1,45 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LeadsConfig(AppConfig):
+    name = "crm.leads"
+    label = "leads"
+    verbose_name = _("Leads")
+
+    def ready(self) -> None:
+        from typing import Any
+
+        from django.http import Http404
+        from django.urls import reverse
+
+        from crm.core import periodic
+        from crm.core.errors import NotFound
+        from crm.customers.views.timeline import ENTITIES, TimelineOwner
+        from crm.leads.models import Lead
+        from crm.leads.selectors import lead_timeline
+        from crm.leads.services.intake import inbound_sweep
+        from crm.leads.services.leads import lead_get, lead_response_sweep
+        from crm.leads.services.timeline import lead_timeline_add
+        from crm.planner.subjects import SubjectKind, register
+
+        register(
+            SubjectKind(
+                Lead,
+                Lead.objects.visible_to,
+                lambda lead: reverse("leads:lead_detail", args=[lead.pk]),
+            )
+        )
+        periodic.register("leads.response_deadlines", 30, lead_response_sweep)
+        periodic.register("leads.inbound", 60, inbound_sweep)
+
+        def get(*, user: Any, pk: int) -> Any:
+            try:
+                return lead_get(actor=user, pk=pk)
+            except NotFound:
+                raise Http404 from None
+
+        def timeline(record: Any, user: Any, **kwargs: Any) -> Any:
+            return lead_timeline(lead=record, **kwargs)
+
+        ENTITIES["lead"] = TimelineOwner(get, timeline, "leads:lead_detail", lead_timeline_add)

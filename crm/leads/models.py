@@ -1,0 +1,247 @@
+"""Leads: what arrives from every channel, how it is matched, routed and worked.
+
+Every arrival is stored first as an ``Inbound`` row holding the raw payload, in its own
+transaction, before any processing; processing (a job) turns it into a ``Lead`` or attaches
+it to an existing one, and is idempotent, so nothing accepted is lost and a retry never
+makes a second lead.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.models import TimeStampedModel
+from crm.leads.choices import Channel, InboundStatus, LeadKind, LeadStatus, Strategy
+from crm.leads.querysets import LeadQuerySet
+
+
+class WebForm(TimeStampedModel):
+    """A form on the company's site. ``fields`` lists ``{"name", "label", "type",
+    "required"}``; only these names are read from a submission."""
+
+    key = models.SlugField(_("key"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=150)
+    fields = models.JSONField(_("fields"), default=list)
+    allowed_origins = models.JSONField(_("allowed sites"), default=list, blank=True)
+    thank_you_text = models.CharField(_("thank-you text"), max_length=500, blank=True)
+    redirect_url = models.URLField(_("redirect after sending"), max_length=500, blank=True)
+    min_fill_seconds = models.PositiveSmallIntegerField(_("minimum fill time, s"), default=3)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("web form")
+        verbose_name_plural = _("web forms")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Inbound(models.Model):
+    """One arrival on any channel, exactly as it came. ``idempotency_key`` (unique per
+    channel when given) makes a retried request return the first one's result."""
+
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    payload = models.JSONField(default=dict)
+    raw = models.TextField(blank=True)
+    meta = models.JSONField(default=dict, blank=True)
+    form = models.ForeignKey(
+        WebForm, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=10, choices=InboundStatus.choices, default=InboundStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    lead = models.ForeignKey(
+        "Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbounds"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("incoming request")
+        verbose_name_plural = _("incoming requests")
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(status="pending"),
+                name="inbound_pending",
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="inbound_idempotency",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} #{self.pk}"
+
+
+class RoutingRule(models.Model):
+    """Where leads that meet ``conditions`` go. Rules are tried by ``position``; the
+    default rule (no conditions) catches the rest. ``conditions`` keys, all optional and
+    all required to hold: ``client_types``, ``channels``, ``forms`` (ids), ``utm_source``,
+    ``utm_medium``, ``utm_campaign`` (lists of values), ``fields`` ({name: value})."""
+
+    name = models.CharField(_("name"), max_length=150)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_default = models.BooleanField(_("default rule"), default=False)
+    conditions = models.JSONField(_("conditions"), default=dict, blank=True)
+    pipeline = models.ForeignKey(
+        "sales.Pipeline", on_delete=models.PROTECT, related_name="+", verbose_name=_("pipeline")
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("team"),
+    )
+    strategy = models.CharField(
+        _("assignment"), max_length=16, choices=Strategy.choices, default=Strategy.ROUND_ROBIN
+    )
+    fixed_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    response_minutes = models.PositiveIntegerField(_("respond within, working minutes"), default=60)
+    reassign_on_escalation = models.BooleanField(_("reassign when overdue"), default=False)
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        ordering = ["is_default", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoundRobinState(models.Model):
+    """The last user a team's round robin gave a lead to; its row is the lock that keeps
+    two workers from giving two leads to the same "next" user."""
+
+    team = models.OneToOneField("accounts.Team", on_delete=models.CASCADE, related_name="+")
+    last_user_id = models.BigIntegerField(null=True, blank=True)
+
+
+class PartnerCode(models.Model):
+    """A partner's code (sent as ``partner`` or as ``utm_source``) that marks a lead as a
+    partner's."""
+
+    code = models.CharField(_("code"), max_length=100, unique=True)
+    name = models.CharField(_("partner"), max_length=150)
+
+    class Meta:
+        verbose_name = _("partner code")
+        verbose_name_plural = _("partner codes")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Lead(TimeStampedModel):
+    """A request from a possible client, until it is converted into a deal or lost."""
+
+    title = models.CharField(_("title"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=12, choices=LeadStatus.choices, default=LeadStatus.NEW
+    )
+    kind = models.CharField(
+        _("classification"), max_length=8, choices=LeadKind.choices, default=LeadKind.NEW
+    )
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    form = models.ForeignKey(
+        WebForm, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    email = models.CharField(_("e-mail"), max_length=254, blank=True)
+    company_name = models.CharField(_("company"), max_length=300, blank=True)
+    inn = models.CharField(_("INN"), max_length=12, blank=True)
+    message = models.TextField(_("message"), blank=True, max_length=10000)
+    client_type = models.CharField(_("client type"), max_length=12, blank=True)
+    utm = models.JSONField(_("UTM tags"), default=dict, blank=True)
+    referrer = models.CharField(_("referrer"), max_length=500, blank=True)
+    page_url = models.CharField(_("page"), max_length=500, blank=True)
+    data = models.JSONField(_("other fields"), default=dict, blank=True)
+    partner = models.ForeignKey(
+        PartnerCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    contact = models.ForeignKey(
+        "customers.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    company = models.ForeignKey(
+        "customers.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    match = models.JSONField(_("match"), default=dict, blank=True)
+    rule = models.ForeignKey(
+        RoutingRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    pipeline = models.ForeignKey(
+        "sales.Pipeline", null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        verbose_name=_("responsible"),
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    respond_by = models.DateTimeField(_("respond by"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    lost_reason = models.CharField(_("reason for loss"), max_length=300, blank=True)
+    deal = models.ForeignKey(
+        "sales.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    converted_at = models.DateTimeField(null=True, blank=True)
+    thread_key = models.CharField(max_length=300, blank=True)
+    search_text = models.CharField(max_length=600, blank=True, editable=False)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "status", "-created_at"], name="lead_owner_status"),
+            models.Index(fields=["status", "-created_at"], name="lead_status_created"),
+            models.Index(
+                fields=["respond_by"],
+                condition=models.Q(responded_at__isnull=True, escalated_at__isnull=True),
+                name="lead_waiting",
+            ),
+            models.Index(fields=["phone"], name="lead_phone"),
+            models.Index(fields=["email"], name="lead_email"),
+            models.Index(fields=["thread_key"], name="lead_thread"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

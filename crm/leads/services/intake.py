@@ -1,0 +1,221 @@
+"""Intake: every channel stores what arrived (``inbound_store``), then a job turns it into
+a lead (``inbound_process``).
+
+Storing is its own short transaction that only writes the raw row, so an accepted request
+is never lost even if processing fails; processing locks the row, skips it if it is no
+longer pending, and writes the lead, its timeline and its notification in one
+transaction, so a retry or a second worker never makes a second lead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.core.errors import ValidationFailed
+from crm.core.normalize import normalize_email, normalize_inn, normalize_phone
+from crm.customers.choices import ClientType
+from crm.customers.services.cleaning import Errors, clean_text
+from crm.leads.choices import Channel, InboundStatus
+from crm.leads.models import Inbound, Lead
+
+logger = logging.getLogger("crm.leads")
+
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class LeadInput:
+    """A lead's data after cleaning, whatever the channel."""
+
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    company_name: str = ""
+    inn: str = ""
+    message: str = ""
+    client_type: str = ""
+    title: str = ""
+    utm: dict[str, str] = field(default_factory=dict)
+    referrer: str = ""
+    page_url: str = ""
+    partner_code: str = ""
+    thread_key: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.phone or self.email)
+
+
+def clean_lead_input(raw: dict[str, Any], *, extra_fields: tuple[str, ...] = ()) -> LeadInput:
+    """Validate the common lead fields (names as in the API and the form snippet).
+
+    A lead needs a way to reach the person: a phone or an e-mail. Fields named in
+    ``extra_fields`` (a form's own fields) go to ``data`` as trimmed text.
+    """
+    errors = Errors()
+    out = LeadInput()
+    out.name = clean_text(errors, "name", raw.get("name"), max_length=200)
+    out.company_name = clean_text(errors, "company", raw.get("company"), max_length=300)
+    out.message = clean_text(
+        errors, "message", raw.get("message"), max_length=10000, multiline=True
+    )
+    out.title = clean_text(errors, "title", raw.get("title"), max_length=200)
+    out.referrer = clean_text(errors, "referrer", raw.get("referrer"), max_length=500)
+    out.page_url = clean_text(errors, "page_url", raw.get("page_url"), max_length=500)
+    out.partner_code = clean_text(errors, "partner", raw.get("partner"), max_length=100)
+    phone = clean_text(errors, "phone", raw.get("phone"), max_length=40)
+    if phone:
+        try:
+            out.phone = normalize_phone(phone)
+        except ValueError as error:
+            errors.add("phone", str(error))
+    email = clean_text(errors, "email", raw.get("email"), max_length=254)
+    if email:
+        try:
+            out.email = normalize_email(email)
+        except ValueError as error:
+            errors.add("email", str(error))
+    inn = clean_text(errors, "inn", raw.get("inn"), max_length=20)
+    if inn:
+        try:
+            out.inn = normalize_inn(inn)
+        except ValueError as error:
+            errors.add("inn", str(error))
+    client_type = raw.get("client_type") or ""
+    if client_type and client_type not in ClientType.values:
+        errors.add("client_type", _("Choose private, business or government."))
+    out.client_type = client_type
+    for key in UTM_KEYS:
+        value = clean_text(errors, key, raw.get(key), max_length=200)
+        if value:
+            out.utm[key.removeprefix("utm_")] = value
+    for name in extra_fields:
+        value = clean_text(errors, name, raw.get(name), max_length=2000, multiline=True)
+        if value:
+            out.data[name] = value
+    if not out.has_contact and "phone" not in errors.fields and "email" not in errors.fields:
+        errors.add("phone", _("Give a phone or an e-mail."))
+    errors.raise_if_any()
+    if not out.client_type:
+        out.client_type = ClientType.BUSINESS if (out.company_name or out.inn) else ""
+    return out
+
+
+# Each channel says how its raw row becomes a ``LeadInput`` (web forms, e-mail and
+# telephony register theirs); the API and manual entry store already-clean fields.
+Parser = Callable[[Inbound], LeadInput | None]
+PARSERS: dict[str, Parser] = {}
+
+
+def _clean_payload(inbound: Inbound) -> LeadInput:
+    return clean_lead_input(inbound.payload)
+
+
+def parser_for(channel: str) -> Parser:
+    return PARSERS.get(channel, _clean_payload)
+
+
+def inbound_store(
+    *,
+    channel: str,
+    payload: dict[str, Any] | None = None,
+    raw: str = "",
+    meta: dict[str, Any] | None = None,
+    form: Any = None,
+    idempotency_key: str = "",
+    actor: Any = None,
+    process: bool = True,
+) -> tuple[Inbound, bool]:
+    """Store one arrival; returns ``(row, created)``. A repeated idempotency key returns the
+    first row and stores nothing. Processing is enqueued when the row is committed."""
+    if channel not in Channel.values:
+        raise ValueError(channel)
+    key = (idempotency_key or "")[:200]
+    if key:
+        existing = Inbound.objects.filter(channel=channel, idempotency_key=key).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            inbound = Inbound.objects.create(
+                channel=channel,
+                payload=payload or {},
+                raw=raw,
+                meta=meta or {},
+                form=form,
+                idempotency_key=key,
+                created_by=actor if getattr(actor, "pk", None) else None,
+            )
+            if process:
+                transaction.on_commit(lambda: _enqueue(inbound.pk))
+    except IntegrityError:
+        # Two retries raced: the other one stored it.
+        return Inbound.objects.get(channel=channel, idempotency_key=key), False
+    return inbound, True
+
+
+def _enqueue(inbound_id: int) -> None:
+    from crm.leads.jobs import inbound_process_job
+
+    try:
+        inbound_process_job.enqueue(inbound_id)
+    except Exception:  # the sweep picks the row up later; the arrival is stored
+        logger.exception("could not enqueue inbound %s", inbound_id)
+
+
+def inbound_process(inbound_id: int) -> Lead | None:
+    """Turn a stored arrival into a lead (or attach it to one). Idempotent."""
+    from crm.leads.services.leads import lead_from_input
+
+    with transaction.atomic():
+        inbound = Inbound.objects.select_for_update().filter(pk=inbound_id).first()
+        if inbound is None or inbound.status != InboundStatus.PENDING:
+            return inbound.lead if inbound else None
+        try:
+            with transaction.atomic():
+                lead_input = parser_for(inbound.channel)(inbound)
+                if lead_input is None:
+                    inbound.status = InboundStatus.REJECTED
+                    lead = None
+                else:
+                    lead = lead_from_input(lead_input, inbound=inbound)
+                    inbound.status = InboundStatus.PROCESSED
+                    inbound.lead = lead
+        except ValidationFailed as error:
+            inbound.status = InboundStatus.FAILED
+            inbound.error = str(error.field_errors or error.message)[:500]
+            lead = None
+        except Exception as error:
+            inbound.attempts += 1
+            inbound.error = f"{type(error).__name__}: {error}"[:500]
+            if inbound.attempts >= MAX_ATTEMPTS:
+                inbound.status = InboundStatus.FAILED
+            logger.exception("processing inbound %s failed", inbound_id)
+            inbound.save(update_fields=["attempts", "error", "status"])
+            return None
+        inbound.processed_at = timezone.now()
+        inbound.save(update_fields=["status", "lead", "error", "processed_at"])
+        return lead
+
+
+def inbound_sweep(*, older_than_seconds: int = 60, batch: int = 200) -> dict[str, int]:
+    """Process arrivals whose job was lost (the worker was down when they came)."""
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)
+    ids = list(
+        Inbound.objects.filter(status=InboundStatus.PENDING, received_at__lte=cutoff)
+        .order_by("received_at")
+        .values_list("id", flat=True)[:batch]
+    )
+    for inbound_id in ids:
+        inbound_process(inbound_id)
+    return {"processed": len(ids)}

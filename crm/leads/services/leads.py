@@ -1,0 +1,606 @@
+"""Leads: creation from an arrival (match, classify, route, assign, notify, deadline),
+work on a lead (take, qualify, lose, reassign), conversion into a client and a deal, and
+the response-deadline sweep.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from crm.activities.choices import EntryKind
+from crm.activities.services import timeline_record
+from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.permissions import SYSTEM, ScopedUser, can_change_owned, can_write
+from crm.core.text import fold
+from crm.customers.choices import ContactPointKind
+from crm.customers.models import Company, Contact, ContactPoint
+from crm.customers.services.duplicates import company_duplicates_find, contact_duplicates_find
+from crm.leads.choices import OPEN_STATUSES, Channel, LeadKind, LeadStatus
+from crm.leads.models import Inbound, Lead, PartnerCode, RoutingRule
+from crm.leads.services.intake import LeadInput
+from crm.leads.services.routing import assignee_for, rule_for
+from crm.notifications.models import Notification
+from crm.notifications.services import in_language, notify
+from crm.planner.calendars import default_calendar
+from crm.sales.services.automation import team_heads
+
+CHANNEL_SOURCE = {
+    Channel.WEB_FORM: "website",
+    Channel.API: "other",
+    Channel.EMAIL: "email",
+    Channel.PHONE: "phone",
+    Channel.MANUAL: "other",
+    Channel.MESSENGER: "messenger",
+}
+
+
+@dataclass
+class Match:
+    """What an incoming lead was matched to, and why."""
+
+    contact: Contact | None = None
+    company: Company | None = None
+    open_lead: Lead | None = None
+    score: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "contact_id": self.contact.pk if self.contact else None,
+            "company_id": self.company.pk if self.company else None,
+            "lead_id": self.open_lead.pk if self.open_lead else None,
+            "score": self.score,
+            "reasons": self.reasons,
+        }
+
+
+def _split_name(name: str) -> tuple[str, str, str]:
+    parts = name.split()
+    if len(parts) >= 3:
+        return parts[0], parts[1], " ".join(parts[2:])
+    if len(parts) == 2:
+        return parts[0], parts[1], ""
+    return "", name, ""
+
+
+def match_lead(lead_input: LeadInput) -> Match:
+    """Match by normalised phone and e-mail (exact), ИНН, then fuzzy names, across the whole
+    base (the system sees everything); and against open leads with the same phone/e-mail."""
+    match = Match()
+    points = [(ContactPointKind.PHONE, lead_input.phone)] if lead_input.phone else []
+    if lead_input.email:
+        points.append((ContactPointKind.EMAIL, lead_input.email))
+    if points:
+        condition = Q(pk__in=[])
+        for kind, value in points:
+            condition |= Q(kind=kind, value=value)
+        for point in (
+            ContactPoint.objects.filter(condition)
+            .select_related("contact", "company")
+            .order_by("id")[:20]
+        ):
+            if point.contact and point.contact.merged_into_id is None and match.contact is None:
+                match.contact = point.contact
+                match.reasons.append(
+                    _("Same %(kind)s as the contact") % {"kind": point.get_kind_display().lower()}
+                )
+            if point.company and point.company.merged_into_id is None and match.company is None:
+                match.company = point.company
+                match.reasons.append(
+                    _("Same %(kind)s as the company") % {"kind": point.get_kind_display().lower()}
+                )
+    if lead_input.inn and match.company is None:
+        company = Company.objects.live().filter(inn=lead_input.inn).order_by("id").first()
+        if company is not None:
+            match.company = company
+            match.reasons.append(_("Same ИНН %(inn)s") % {"inn": lead_input.inn})
+    if match.contact or match.company:
+        match.score = 100
+    elif lead_input.name or lead_input.company_name:
+        found = []
+        if lead_input.name:
+            last, first, middle = _split_name(lead_input.name)
+            found += contact_duplicates_find(
+                actor=SYSTEM, last_name=last, first_name=first, middle_name=middle
+            )
+        if lead_input.company_name:
+            found += company_duplicates_find(actor=SYSTEM, legal_name=lead_input.company_name)
+        best = max(found, key=lambda candidate: candidate.score, default=None)
+        if best is not None:
+            # A similar name alone is shown, not acted on: the lead stays new.
+            match.score = best.score
+            match.reasons.append(
+                _("Similar %(entity)s: %(name)s (%(score)d%%)")
+                % {"entity": best.entity, "name": best.name, "score": best.score}
+            )
+    open_leads = Lead.objects.filter(status__in=OPEN_STATUSES)
+    lead_condition = Q(pk__in=[])
+    if lead_input.phone:
+        lead_condition |= Q(phone=lead_input.phone)
+    if lead_input.email:
+        lead_condition |= Q(email=lead_input.email)
+    match.open_lead = open_leads.filter(lead_condition).order_by("-created_at").first()
+    if match.open_lead is not None:
+        match.reasons.append(
+            _("An open lead from the same person: #%(id)d") % {"id": match.open_lead.pk}
+        )
+    return match
+
+
+def _partner(lead_input: LeadInput) -> PartnerCode | None:
+    codes = [code for code in (lead_input.partner_code, lead_input.utm.get("source", "")) if code]
+    if not codes:
+        return None
+    return PartnerCode.objects.filter(code__in=codes).first()
+
+
+def _title(lead_input: LeadInput, channel: str) -> str:
+    who = lead_input.company_name or lead_input.name or lead_input.email or lead_input.phone
+    return (lead_input.title or f"{Channel(channel).label}: {who}")[:200]
+
+
+def lead_url(lead: Lead) -> str:
+    return reverse("leads:lead_detail", args=[lead.pk])
+
+
+def _notify_assigned(lead: Lead) -> None:
+    owner = lead.owner
+    if owner is None:
+        return
+    with in_language(owner):
+        title = _("New lead: %(title)s") % {"title": lead.title}
+        body = (
+            _("Respond by %(deadline)s.")
+            % {"deadline": timezone.localtime(lead.respond_by).strftime("%d.%m.%Y %H:%M")}
+            if lead.respond_by
+            else ""
+        )
+    notify(
+        recipient=owner,
+        kind=Notification.Kind.LEAD,
+        title=title,
+        body=body,
+        url=lead_url(lead),
+        dedupe_key=f"lead:{lead.pk}:assigned:{owner.pk}",
+    )
+
+
+def _attach_to_open_lead(lead: Lead, lead_input: LeadInput, inbound: Inbound) -> Lead:
+    timeline_record(
+        subject=lead,
+        kind=EntryKind.EMAIL if inbound.channel == Channel.EMAIL else EntryKind.SYSTEM,
+        title=gettext_noop("Repeated request"),
+        body=lead_input.message,
+        data={"channel": inbound.channel, "inbound_id": inbound.pk},
+    )
+    if lead.owner_id:
+        with in_language(lead.owner):
+            title = _("The lead “%(title)s” wrote again") % {"title": lead.title}
+        notify(
+            recipient=lead.owner,
+            kind=Notification.Kind.LEAD,
+            title=title,
+            url=lead_url(lead),
+            dedupe_key=f"lead:{lead.pk}:again:{inbound.pk}",
+        )
+    return lead
+
+
+def _deadline(rule: RoutingRule | None, now: dt.datetime) -> dt.datetime | None:
+    if rule is None:
+        return None
+    return default_calendar().add_hours(now, rule.response_minutes / 60)
+
+
+def lead_from_input(lead_input: LeadInput, *, inbound: Inbound) -> Lead:
+    """Create the lead for an arrival (inside ``inbound_process``'s transaction)."""
+    if lead_input.thread_key:
+        thread = Lead.objects.filter(thread_key=lead_input.thread_key).order_by("id").first()
+        if thread is not None:
+            return _attach_to_open_lead(thread, lead_input, inbound)
+    match = match_lead(lead_input)
+    if match.open_lead is not None:
+        return _attach_to_open_lead(match.open_lead, lead_input, inbound)
+    client = match.company or match.contact
+    if client is not None and not lead_input.client_type:
+        lead_input.client_type = client.client_type
+    partner = _partner(lead_input)
+    kind = LeadKind.PARTNER if partner else LeadKind.REPEAT if client is not None else LeadKind.NEW
+    now = timezone.now()
+    form_id = inbound.form_id
+    rule = rule_for(lead_input, channel=inbound.channel, form_id=form_id)
+    owner_id = (
+        assignee_for(rule, client_owner_id=client.owner_id if client else None, now=now)
+        if rule
+        else (client.owner_id if client else None)
+    )
+    lead = Lead.objects.create(
+        title=_title(lead_input, inbound.channel),
+        kind=kind,
+        channel=inbound.channel,
+        form_id=form_id,
+        name=lead_input.name,
+        phone=lead_input.phone,
+        email=lead_input.email,
+        company_name=lead_input.company_name,
+        inn=lead_input.inn,
+        message=lead_input.message,
+        client_type=lead_input.client_type,
+        utm=lead_input.utm,
+        referrer=lead_input.referrer,
+        page_url=lead_input.page_url,
+        data=lead_input.data,
+        partner=partner,
+        contact=match.contact,
+        company=match.company,
+        match=match.as_dict(),
+        rule=rule,
+        pipeline=rule.pipeline if rule else None,
+        team=rule.team if rule else None,
+        owner_id=owner_id,
+        assigned_at=now if owner_id else None,
+        respond_by=_deadline(rule, now) if owner_id or rule else None,
+        thread_key=lead_input.thread_key,
+        search_text=fold(
+            " ".join([lead_input.name, lead_input.company_name, lead_input.email, lead_input.phone])
+        )[:600],
+    )
+    timeline_record(
+        subject=lead,
+        kind=EntryKind.CREATED,
+        title=gettext_noop("Lead received"),
+        body=lead_input.message,
+        data={
+            "channel": inbound.channel,
+            "kind": kind,
+            "rule": rule.name if rule else "",
+            "owner": str(lead.owner) if lead.owner_id else "",
+            "match": match.reasons,
+        },
+    )
+    if client is not None:
+        timeline_record(
+            subject=client,
+            kind=EntryKind.SYSTEM,
+            title=gettext_noop("Incoming request"),
+            body=lead_input.message,
+            data={
+                "channel": inbound.channel,
+                "lead_id": lead.pk,
+                "phone": lead_input.phone,
+                "email": lead_input.email,
+            },
+        )
+    _notify_assigned(lead)
+    return lead
+
+
+# --- working a lead ---------------------------------------------------------------------------
+
+
+def lead_get(*, actor: ScopedUser, pk: Any, for_update: bool = False) -> Lead:
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound(_("Not found.")) from None
+    qs = Lead.objects.visible_to(actor).select_related(
+        "owner", "pipeline", "contact", "company", "team", "rule"
+    )
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    lead = qs.filter(pk=pk).first()
+    if lead is None:
+        raise NotFound(_("Not found."))
+    return lead
+
+
+def _check_writable(actor: ScopedUser, lead: Lead) -> None:
+    if not can_write(actor):
+        raise PermissionDenied(_("Your role may not change leads."))
+    if lead.owner_id is not None and not can_change_owned(actor, lead.owner_id):
+        raise PermissionDenied(_("You may not change this lead."))
+
+
+def lead_mark_responded(*, lead: Lead, actor: Any, how: str) -> None:
+    """The first reaction to a lead (a call, an e-mail, a status change) stops its clock."""
+    if lead.responded_at is not None:
+        return
+    lead.responded_at = timezone.now()
+    lead.save(update_fields=["responded_at", "updated_at"])
+    timeline_record(
+        subject=lead,
+        kind=EntryKind.SYSTEM,
+        author=actor,
+        title=gettext_noop("First response"),
+        data={"how": how},
+    )
+
+
+@transaction.atomic
+def lead_set_status(*, actor: ScopedUser, pk: Any, status: str, reason: str = "") -> Lead:
+    lead = lead_get(actor=actor, pk=pk, for_update=True)
+    _check_writable(actor, lead)
+    if status not in (
+        LeadStatus.NEW,
+        LeadStatus.IN_PROGRESS,
+        LeadStatus.QUALIFIED,
+        LeadStatus.LOST,
+    ):
+        raise ValidationFailed(
+            field_errors={"status": [_("Choose a status; convert a lead with “Convert”.")]}
+        )
+    if lead.status == LeadStatus.CONVERTED:
+        raise ValidationFailed(field_errors={"status": [_("The lead is converted.")]})
+    reason = " ".join((reason or "").split())
+    if status == LeadStatus.LOST and not reason:
+        raise ValidationFailed(field_errors={"reason": [_("Say why the lead is lost.")]})
+    if len(reason) > 300:
+        raise ValidationFailed(
+            field_errors={"reason": [_("At most %(n)d characters.") % {"n": 300}]}
+        )
+    old = lead.status
+    lead.status = status
+    lead.lost_reason = reason if status == LeadStatus.LOST else ""
+    if lead.owner_id is None and actor.pk:
+        lead.owner_id = actor.pk
+        lead.assigned_at = timezone.now()
+    lead.save()
+    timeline_record(
+        subject=lead,
+        kind=EntryKind.FIELD_CHANGE,
+        author=actor,
+        data={
+            "changes": [
+                {
+                    "field": "status",
+                    "label": gettext_noop("status"),
+                    "old": str(LeadStatus(old).label),
+                    "new": str(LeadStatus(status).label),
+                }
+            ]
+        },
+        body=reason,
+    )
+    lead_mark_responded(lead=lead, actor=actor, how="status")
+    return lead
+
+
+@transaction.atomic
+def lead_assign(*, actor: ScopedUser, pk: Any, owner_id: Any) -> Lead:
+    lead = lead_get(actor=actor, pk=pk, for_update=True)
+    _check_writable(actor, lead)
+    from crm.customers.services.records import resolve_owner
+
+    new_owner = resolve_owner(actor, owner_id, lead.owner_id)
+    if new_owner == lead.owner_id:
+        return lead
+    old = str(lead.owner) if lead.owner_id else ""
+    lead.owner_id = new_owner
+    lead.assigned_at = timezone.now()
+    lead.save(update_fields=["owner", "assigned_at", "updated_at"])
+    lead.refresh_from_db(fields=["owner"])
+    timeline_record(
+        subject=lead,
+        kind=EntryKind.FIELD_CHANGE,
+        author=actor,
+        data={
+            "changes": [
+                {
+                    "field": "owner",
+                    "label": gettext_noop("responsible"),
+                    "old": old,
+                    "new": str(lead.owner),
+                }
+            ]
+        },
+    )
+    _notify_assigned(lead)
+    return lead
+
+
+@transaction.atomic
+def lead_create_manual(
+    *, actor: ScopedUser, data: dict[str, Any], allow_duplicate: bool = False
+) -> Lead:
+    """A lead typed in by a user (a walk-in, a call to a personal phone): it goes through
+    the same intake as every channel, processed at once, and is the user's unless a rule
+    says otherwise."""
+    from crm.leads.services.intake import clean_lead_input, inbound_process, inbound_store
+
+    if not can_write(actor):
+        raise PermissionDenied(_("Your role may not change leads."))
+    clean_lead_input(data)  # refuse bad input before storing anything
+    inbound, _created = inbound_store(
+        channel=Channel.MANUAL, payload=data, actor=actor, process=False
+    )
+    lead = inbound_process(inbound.pk)
+    if lead is None:
+        raise ValidationFailed(_("The lead could not be created."))
+    if lead.owner_id is None:
+        lead.owner_id = actor.pk
+        lead.assigned_at = timezone.now()
+        lead.save(update_fields=["owner", "assigned_at"])
+    return lead
+
+
+@transaction.atomic
+def lead_convert(
+    *,
+    actor: ScopedUser,
+    pk: Any,
+    contact_id: Any = None,
+    company_id: Any = None,
+    create_contact: bool = True,
+    create_company: bool = False,
+    deal_title: str = "",
+    amount: Any = None,
+    allow_duplicate: bool = False,
+) -> Lead:
+    """Convert in one step: link or create the contact and company (with the duplicate
+    check), create a deal in the routed pipeline, and link everything back to the lead."""
+    from crm.customers.services.records import company_create, contact_create
+    from crm.sales.services.deals import deal_create
+
+    lead = lead_get(actor=actor, pk=pk, for_update=True)
+    _check_writable(actor, lead)
+    if lead.status == LeadStatus.CONVERTED:
+        raise ValidationFailed(field_errors={"status": [_("The lead is already converted.")]})
+    owner_id = lead.owner_id or actor.pk
+    contact = (
+        Contact.objects.visible_to(actor).filter(pk=contact_id).first()
+        if contact_id
+        else lead.contact
+    )
+    company = (
+        Company.objects.visible_to(actor).filter(pk=company_id).first()
+        if company_id
+        else lead.company
+    )
+    if contact_id and contact is None:
+        raise ValidationFailed(field_errors={"contact_id": [_("No such record.")]})
+    if company_id and company is None:
+        raise ValidationFailed(field_errors={"company_id": [_("No such record.")]})
+    if company is None and create_company and (lead.company_name or lead.inn):
+        company = company_create(
+            actor=actor,
+            data={
+                "legal_name": lead.company_name or lead.inn,
+                "inn": lead.inn,
+                "owner_id": owner_id,
+                "source": CHANNEL_SOURCE.get(lead.channel, "other"),
+            },
+            allow_duplicate=allow_duplicate,
+        )
+    if contact is None and create_contact and (lead.name or lead.phone or lead.email):
+        last, first, middle = _split_name(lead.name or lead.email or lead.phone)
+        data: dict[str, Any] = {
+            "last_name": last,
+            "first_name": first or lead.name or lead.email or lead.phone,
+            "middle_name": middle,
+            "owner_id": owner_id,
+            "client_type": lead.client_type or ("business" if company else "private"),
+            "source": CHANNEL_SOURCE.get(lead.channel, "other"),
+            "phones": [{"value": lead.phone}] if lead.phone else [],
+            "emails": [{"value": lead.email}] if lead.email else [],
+        }
+        if company is not None:
+            data["employments"] = [{"company_id": company.pk}]
+        contact = contact_create(actor=actor, data=data, allow_duplicate=allow_duplicate)
+    deal = deal_create(
+        actor=actor,
+        data={
+            "title": deal_title or lead.title,
+            "pipeline_id": lead.pipeline_id,
+            "contact_id": contact.pk if contact else None,
+            "company_id": company.pk if company else None,
+            "owner_id": owner_id,
+            "amount": amount,
+            "source": "lead",
+            "notes": lead.message[:10000],
+        },
+    )
+    lead.contact, lead.company, lead.deal = contact, company, deal
+    lead.status = LeadStatus.CONVERTED
+    lead.converted_at = timezone.now()
+    lead.save()
+    timeline_record(
+        subject=lead,
+        kind=EntryKind.SYSTEM,
+        author=actor,
+        title=gettext_noop("Converted into a deal"),
+        data={"deal_id": deal.pk, "deal": deal.title},
+    )
+    timeline_record(
+        subject=deal,
+        kind=EntryKind.SYSTEM,
+        author=actor,
+        title=gettext_noop("Created from a lead"),
+        body=lead.message,
+        data={"lead_id": lead.pk, "channel": lead.channel, "utm": lead.utm},
+    )
+    lead_mark_responded(lead=lead, actor=actor, how="converted")
+    return lead
+
+
+# --- response deadlines --------------------------------------------------------------------------
+
+
+def lead_response_sweep(*, now: dt.datetime | None = None, batch: int = 200) -> dict[str, int]:
+    """Escalate leads nobody reacted to by their deadline: notify the heads of the team and
+    a colleague, optionally reassign; once per lead, recorded on its timeline. Late rather
+    than never: a deadline passed while the scheduler was down fires on the next run."""
+    now = now or timezone.now()
+    escalated = 0
+    with transaction.atomic():
+        leads = list(
+            Lead.objects.filter(
+                responded_at__isnull=True,
+                escalated_at__isnull=True,
+                respond_by__lte=now,
+                status=LeadStatus.NEW,
+            )
+            .select_related("owner", "rule", "team")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("respond_by", "id")[:batch]
+        )
+        for lead in leads:
+            recipients: dict[int, Any] = {}
+            if lead.owner_id:
+                recipients.update({head.pk: head for head in team_heads(lead.owner_id)})
+            elif lead.team_id:
+                recipients.update(
+                    {head.pk: head for head in lead.team.heads.filter(is_active=True)}
+                )
+            colleague_id = None
+            if lead.rule is not None and lead.team_id:
+                colleague_id = assignee_for(lead.rule, client_owner_id=None, now=now)
+                if colleague_id == lead.owner_id:
+                    colleague_id = None
+            if colleague_id:
+                colleague = get_user_model().objects.get(pk=colleague_id)
+                recipients[colleague.pk] = colleague
+            recipients.pop(lead.owner_id or 0, None)
+            for user in recipients.values():
+                with in_language(user):
+                    title = _("Nobody answered the lead “%(title)s” in time") % {
+                        "title": lead.title
+                    }
+                notify(
+                    recipient=user,
+                    kind=Notification.Kind.LEAD,
+                    title=title,
+                    url=lead_url(lead),
+                    dedupe_key=f"lead:{lead.pk}:escalated",
+                )
+            data: dict[str, Any] = {"notified": sorted(str(user) for user in recipients.values())}
+            if lead.rule is not None and lead.rule.reassign_on_escalation and colleague_id:
+                data["reassigned"] = {
+                    "from": str(lead.owner) if lead.owner_id else "",
+                    "to_id": colleague_id,
+                }
+                lead.owner_id = colleague_id
+                lead.assigned_at = now
+                lead.respond_by = _deadline(lead.rule, now)
+            lead.escalated_at = now
+            lead.save(update_fields=["escalated_at", "owner", "assigned_at", "respond_by"])
+            timeline_record(
+                subject=lead,
+                kind=EntryKind.SYSTEM,
+                title=gettext_noop("Response deadline missed"),
+                data=data,
+            )
+            if "reassigned" in data:
+                lead.refresh_from_db(fields=["owner"])
+                _notify_assigned(lead)
+            escalated += 1
+    return {"escalated": escalated}

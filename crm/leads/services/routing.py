@@ -1,0 +1,152 @@
+"""Routing: which rule a lead meets, and who of the rule's team gets it.
+
+Assignment is race-free: the round robin locks its team's ``RoundRobinState`` row, so
+several workers assigning at once hand out consecutive users; "least loaded" counts open
+leads and deals in one grouped query. Users who are away (an absence, or the user's own
+"away" dates) and inactive or read-only users are skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from crm.accounts.models import TeamMembership
+from crm.core.permissions import Role
+from crm.leads.choices import OPEN_STATUSES, Strategy
+from crm.leads.models import Lead, RoundRobinState, RoutingRule
+from crm.leads.services.intake import LeadInput
+from crm.sales.models import Deal
+
+
+def _matches(values: Any, value: str) -> bool:
+    return not values or value in values
+
+
+def rule_matches(
+    rule: RoutingRule, lead_input: LeadInput, *, channel: str, form_id: int | None
+) -> bool:
+    conditions = rule.conditions or {}
+    if not _matches(conditions.get("client_types"), lead_input.client_type or "private"):
+        return False
+    if not _matches(conditions.get("channels"), channel):
+        return False
+    forms = conditions.get("forms")
+    if forms and form_id not in forms:
+        return False
+    for key in ("source", "medium", "campaign"):
+        if not _matches(conditions.get(f"utm_{key}"), lead_input.utm.get(key, "")):
+            return False
+    for name, expected in (conditions.get("fields") or {}).items():
+        if (
+            str(lead_input.data.get(name, "")).strip().casefold()
+            != str(expected).strip().casefold()
+        ):
+            return False
+    return True
+
+
+def rule_for(lead_input: LeadInput, *, channel: str, form_id: int | None) -> RoutingRule | None:
+    """The first active rule the lead meets; the default rule when none does."""
+    rules = list(
+        RoutingRule.objects.filter(is_active=True).select_related("pipeline", "team", "fixed_user")
+    )
+    for rule in rules:
+        if not rule.is_default and rule_matches(rule, lead_input, channel=channel, form_id=form_id):
+            return rule
+    return next((rule for rule in rules if rule.is_default), None)
+
+
+def users_away(on: dt.date) -> set[int]:
+    """Users away on ``on``: absences recorded in the planner, or the user's away dates."""
+    from crm.planner import services as planner
+
+    away = set(planner.users_away(on)) if hasattr(planner, "users_away") else set()
+    away.update(
+        get_user_model()
+        .objects.filter(away_from__lte=on)
+        .filter(Q(away_until__isnull=True) | Q(away_until__gte=on))
+        .values_list("pk", flat=True)
+    )
+    return away
+
+
+def _candidates(team_id: int, away: set[int]) -> list[int]:
+    """Members of the team who can take leads today, in a stable order."""
+    ids = (
+        TeamMembership.objects.filter(team_id=team_id, user__is_active=True)
+        .exclude(user__role=Role.READONLY)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
+    return [user_id for user_id in ids if user_id not in away]
+
+
+def _round_robin(team_id: int, candidates: list[int]) -> int:
+    state, _ = RoundRobinState.objects.get_or_create(team_id=team_id)
+    state = RoundRobinState.objects.select_for_update().get(pk=state.pk)
+    after = [
+        user_id
+        for user_id in candidates
+        if state.last_user_id is None or user_id > state.last_user_id
+    ]
+    chosen = after[0] if after else candidates[0]
+    state.last_user_id = chosen
+    state.save(update_fields=["last_user_id"])
+    return chosen
+
+
+def _least_loaded(team_id: int, candidates: list[int]) -> int:
+    # Lock the team's row so two workers do not both see the same user as least loaded.
+    state, _ = RoundRobinState.objects.get_or_create(team_id=team_id)
+    RoundRobinState.objects.select_for_update().get(pk=state.pk)
+    leads = dict(
+        Lead.objects.filter(owner_id__in=candidates, status__in=OPEN_STATUSES)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .values_list("owner_id", "n")
+    )
+    deals = dict(
+        Deal.objects.filter(owner_id__in=candidates, status="open")
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .values_list("owner_id", "n")
+    )
+    return min(
+        candidates, key=lambda user_id: (leads.get(user_id, 0) + deals.get(user_id, 0), user_id)
+    )
+
+
+def assignee_for(
+    rule: RoutingRule, *, client_owner_id: int | None, now: dt.datetime | None = None
+) -> int | None:
+    """The user who gets a lead routed by ``rule`` (``None``: nobody can take it now)."""
+    today = timezone.localdate(now or timezone.now())
+    away = users_away(today)
+    user_model = get_user_model()
+
+    def available(user_id: int | None) -> bool:
+        return bool(
+            user_id
+            and user_id not in away
+            and user_model.objects.filter(pk=user_id, is_active=True)
+            .exclude(role=Role.READONLY)
+            .exists()
+        )
+
+    if rule.strategy == Strategy.CLIENT_MANAGER and available(client_owner_id):
+        return client_owner_id
+    if rule.strategy == Strategy.FIXED_USER and available(rule.fixed_user_id):
+        return rule.fixed_user_id
+    if rule.team_id is None:
+        return client_owner_id if available(client_owner_id) else None
+    candidates = _candidates(rule.team_id, away)
+    if not candidates:
+        return None
+    if rule.strategy == Strategy.LEAST_LOADED:
+        return _least_loaded(rule.team_id, candidates)
+    return _round_robin(rule.team_id, candidates)

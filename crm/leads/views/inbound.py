@@ -1,0 +1,5 @@
+"""inbound pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""rules pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""webforms pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
