@@ -13,6 +13,10 @@ from crm.api.auth import session_auth, token_auth
 from crm.api.errors import install_error_handlers
 from crm.api.transport import JsonParser, Utf8JsonRenderer
 from crm.customers.api import companies_router, contacts_router, custom_fields_router
+from crm.leads.api import router as leads_router
+from crm.notifications.api import router as notifications_router
+from crm.planner.api import router as planner_router
+from crm.sales.api import router as sales_router
 
 DESCRIPTION = """
 REST API of the CRM: contacts, companies, their timelines, custom fields and users.
@@ -46,3 +50,7 @@ api.add_router("/contacts", contacts_router)
 api.add_router("/companies", companies_router)
 api.add_router("/custom-fields", custom_fields_router)
 api.add_router("/users", users_router)
+api.add_router("/notifications", notifications_router)
+api.add_router("/leads", leads_router)
+api.add_router("", sales_router)  # /pipelines, /stages, /lost-reasons, /deals, /products
+api.add_router("", planner_router)  # /tasks, /absences

@@ -162,6 +162,24 @@ LOGIN_THROTTLE_ACCOUNT_LIMIT = env_int("CRM_LOGIN_THROTTLE_ACCOUNT_LIMIT", 5)
 LOGIN_THROTTLE_ADDRESS_LIMIT = env_int("CRM_LOGIN_THROTTLE_ADDRESS_LIMIT", 20)
 LOGIN_THROTTLE_WINDOW_SECONDS = env_int("CRM_LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
 
+# --- e-mail -----------------------------------------------------------------------------------
+# Outgoing mail (notifications, reminders). Without CRM_EMAIL_HOST on a laptop the messages are
+# printed to the console instead of being sent.
+EMAIL_HOST = env_str("CRM_EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("CRM_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("CRM_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("CRM_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("CRM_EMAIL_TLS", EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("CRM_EMAIL_SSL", EMAIL_PORT == 465)
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env_str("CRM_EMAIL_FROM", "CRM <crm@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # --- i18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = env_str("CRM_LANGUAGE", "ru")
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
@@ -175,6 +193,14 @@ PHONE_DEFAULT_REGION = env_str("CRM_PHONE_REGION", "RU")
 WORK_DAYS = env_str("CRM_WORK_DAYS", "1-5")
 WORK_HOURS = env_str("CRM_WORK_HOURS", "09:00-18:00")
 WORK_HOLIDAYS = env_list("CRM_HOLIDAYS")
+# Web-form submissions accepted per client address per minute (more answer 429).
+LEADS_FORM_RATE_LIMIT = env_int("CRM_LEADS_FORM_RATE_LIMIT", 20)
+
+# Tasks: a task overdue by more than this many hours goes to the head of sales and a
+# colleague (0: never); users in no team get the overdue digest at this time (teams set
+# their own time and zone).
+CRM_TASK_ESCALATE_AFTER_HOURS = env_int("CRM_TASK_ESCALATE_AFTER_HOURS", 24)
+CRM_TASK_DIGEST_TIME = env_str("CRM_TASK_DIGEST_TIME", "09:00")
 
 # --- static and uploads -----------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from crm.api.errors import api_not_found
 from crm.api.urls import api
 from crm.core import views as core_views
+from crm.leads.views import public as public_forms
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -14,7 +15,9 @@ urlpatterns = [
     path("timeline/", include("crm.activities.urls")),
     path("sales/", include("crm.sales.urls")),
     path("leads/", include("crm.leads.urls")),
+    path("f/", include(public_forms.urlpatterns)),
     path("notifications/", include("crm.notifications.urls")),
+    path("tasks/", include("crm.planner.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<path>.*)$", api_not_found),
 ]

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
 from crm.core.pagination import Page, keyset_page
+from crm.core.text import fold
+from crm.leads.choices import OPEN_STATUSES, Channel, LeadKind, LeadStatus
 from crm.leads.models import Lead
 
 
@@ -13,3 +22,80 @@ def lead_timeline(
 ) -> Page[TimelineEntry]:
     entries = timeline_for(subjects=[(Lead, [lead.pk])], kinds=kinds)
     return keyset_page(entries, order=["-occurred_at", "-id"], cursor=cursor, limit=limit)
+
+
+@dataclass
+class LeadFilters:
+    """Filters of the lead list and API, parsed leniently (bad values are ignored)."""
+
+    q: str = ""
+    status: str = ""
+    kind: str = ""
+    channel: str = ""
+    owner: int | None = None
+    overdue: bool = False
+    unassigned: bool = False
+    age_days: int | None = None
+
+    @classmethod
+    def from_params(cls, params: Any) -> LeadFilters:
+        def number(value: Any) -> int | None:
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return None
+
+        status = params.get("status") or ""
+        kind = params.get("kind") or ""
+        channel = params.get("channel") or ""
+        return cls(
+            q=(params.get("q") or "").strip()[:100],
+            status=status if status in LeadStatus.values or status == "open" else "",
+            kind=kind if kind in LeadKind.values else "",
+            channel=channel if channel in Channel.values else "",
+            owner=number(params.get("owner")),
+            overdue=str(params.get("overdue") or "") in ("1", "true", "on", "True"),
+            unassigned=str(params.get("unassigned") or "") in ("1", "true", "on", "True"),
+            age_days=number(params.get("age_days")),
+        )
+
+    def apply(self, qs: QuerySet[Lead]) -> QuerySet[Lead]:
+        if self.q:
+            folded = fold(self.q)
+            qs = qs.filter(
+                Q(search_text__contains=folded)
+                | Q(phone__endswith=self.q.lstrip("+"))
+                | Q(email=self.q.lower())
+            )
+        if self.status == "open":
+            qs = qs.filter(status__in=OPEN_STATUSES)
+        elif self.status:
+            qs = qs.filter(status=self.status)
+        if self.kind:
+            qs = qs.filter(kind=self.kind)
+        if self.channel:
+            qs = qs.filter(channel=self.channel)
+        if self.owner:
+            qs = qs.filter(owner_id=self.owner)
+        if self.unassigned:
+            qs = qs.filter(owner__isnull=True)
+        if self.overdue:
+            qs = qs.filter(
+                responded_at__isnull=True, respond_by__lt=timezone.now(), status=LeadStatus.NEW
+            )
+        if self.age_days is not None and 0 <= self.age_days <= 3650:
+            qs = qs.filter(created_at__gte=timezone.now() - dt.timedelta(days=self.age_days))
+        return qs
+
+    @property
+    def active(self) -> bool:
+        return any(value not in (None, "", False) for value in vars(self).values())
+
+
+def lead_page(
+    *, user: Any, filters: LeadFilters, cursor: str | None = None, limit: int = 50
+) -> Page[Lead]:
+    qs = filters.apply(Lead.objects.visible_to(user)).select_related(
+        "owner", "pipeline", "contact", "company"
+    )
+    return keyset_page(qs, order=["-created_at", "-id"], cursor=cursor, limit=limit)

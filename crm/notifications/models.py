@@ -15,11 +15,15 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Notification(models.Model):
-    """One message to one user. ``url`` points at what it is about.
+    """One message to one user. ``url`` (a path on this site) points at what it is about.
 
     ``title`` and ``body`` are stored already translated into the recipient's language;
     ``dedupe_key`` (unique per recipient when set) makes creating the same notification
     twice a no-op, which is how reminders and escalations stay "exactly once".
+
+    The e-mail copy is pending while ``email_wanted`` and ``emailed_at`` is empty and fewer
+    than ``services.EMAIL_MAX_ATTEMPTS`` attempts were made; ``email_error`` keeps the last
+    failure, so one that gave up stays visible.
     """
 
     class Kind(models.TextChoices):
@@ -44,6 +48,10 @@ class Notification(models.Model):
     email_wanted = models.BooleanField(default=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     email_attempts = models.PositiveSmallIntegerField(default=0)
+    # When the e-mail may next be tried. A worker claims the row by moving it past a lease,
+    # so it doubles as the claim: nobody else sends until the lease runs out.
+    email_next_attempt_at = models.DateTimeField(default=timezone.now)
+    email_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("notification")
@@ -55,6 +63,11 @@ class Notification(models.Model):
                 fields=["recipient"],
                 condition=models.Q(read_at__isnull=True),
                 name="notification_unread",
+            ),
+            models.Index(
+                fields=["email_next_attempt_at"],
+                condition=models.Q(emailed_at__isnull=True, email_wanted=True),
+                name="notification_email_due",
             ),
         ]
         constraints = [

@@ -24,6 +24,8 @@ EXPECTED_PATHS = {
     "/api/v1/users",
     "/api/v1/users/me",
     "/api/v1/users/{user_id}",
+    "/api/v1/notifications",
+    "/api/v1/notifications/read",
 }
 
 
@@ -60,7 +62,7 @@ def test_operations_are_grouped_by_resource():
         tag for methods in schema["paths"].values() for op in methods.values() for tag in op["tags"]
     }
 
-    assert tags == {"Contacts", "Companies", "Custom fields", "Users"}
+    assert tags == {"Contacts", "Companies", "Custom fields", "Users", "Notifications"}
 
 
 def test_docs_page_loads_swagger_from_local_static_files():

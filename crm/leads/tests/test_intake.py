@@ -16,7 +16,12 @@ from crm.customers.tests.factories import make_company, make_contact
 from crm.leads.choices import Channel, InboundStatus
 from crm.leads.models import Inbound, Lead, PartnerCode, RoutingRule
 from crm.leads.services import intake
-from crm.leads.services.leads import lead_convert, lead_create_manual, lead_response_sweep, lead_set_status
+from crm.leads.services.leads import (
+    lead_convert,
+    lead_create_manual,
+    lead_response_sweep,
+    lead_set_status,
+)
 from crm.notifications.models import Notification
 from crm.sales.models import Deal, Pipeline
 
@@ -80,7 +85,13 @@ def test_partner_and_rule_conditions(org, routed):
     assert submit(phone="+79120000009", utm_source="partner-42").lead.kind == "partner"
     opt = Pipeline.objects.get(name="Опт")
     RoutingRule.objects.update(position=F("position") + 10)
-    RoutingRule.objects.create(name="Яндекс", position=0, conditions={"utm_source": ["yandex"], "channels": ["api"]}, pipeline=opt, team=routed)
+    RoutingRule.objects.create(
+        name="Яндекс",
+        position=0,
+        conditions={"utm_source": ["yandex"], "channels": ["api"]},
+        pipeline=opt,
+        team=routed,
+    )
     lead = submit(phone="+79120000010", utm_source="yandex", client_type="private").lead
     assert lead.rule.name == "Яндекс" and lead.pipeline == opt
 
@@ -103,7 +114,11 @@ def test_processing_twice_is_a_no_op_and_bad_data_is_kept(org, routed):
     assert intake.inbound_process(inbound.pk) == inbound.lead
     assert Lead.objects.count() == 1
     bad = submit(phone="not a phone")
-    assert bad.status == InboundStatus.FAILED and "phone" in bad.error and bad.payload == {"phone": "not a phone"}
+    assert (
+        bad.status == InboundStatus.FAILED
+        and "phone" in bad.error
+        and bad.payload == {"phone": "not a phone"}
+    )
 
 
 def test_a_crash_in_processing_keeps_the_arrival_for_a_retry(org, routed, monkeypatch):
@@ -132,7 +147,9 @@ def test_unanswered_lead_escalates_once_to_the_head_and_a_colleague(org, routed)
     lead.refresh_from_db()
     assert lead.escalated_at is not None and lead.owner != org.manager
     assert Notification.objects.filter(recipient=org.head, title__contains="in time").count() == 1
-    assert TimelineEntry.objects.filter(subject_id=lead.pk, title="Response deadline missed").exists()
+    assert TimelineEntry.objects.filter(
+        subject_id=lead.pk, title="Response deadline missed"
+    ).exists()
 
 
 def test_a_reaction_in_time_stops_the_clock(org, routed):
@@ -144,7 +161,9 @@ def test_a_reaction_in_time_stops_the_clock(org, routed):
 
 def test_convert_creates_client_and_deal_in_the_routed_pipeline(org, routed):
     RoutingRule.objects.update(strategy="fixed_user", fixed_user=org.manager)
-    lead = submit(name="Иванов Пётр Сергеевич", phone="+79120000017", company="ООО Вектор", inn="7707083893").lead
+    lead = submit(
+        name="Иванов Пётр Сергеевич", phone="+79120000017", company="ООО Вектор", inn="7707083893"
+    ).lead
     lead_convert(actor=org.manager, pk=lead.pk, create_company=True)
     lead.refresh_from_db()
     assert lead.status == "converted" and lead.deal.pipeline.name == "Опт"
@@ -185,6 +204,8 @@ def test_visibility_of_leads(org, routed):
 
 def test_storing_enqueues_processing_on_commit(org, routed, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        inbound, created = intake.inbound_store(channel=Channel.API, payload={"phone": "+79120000020"})
+        inbound, created = intake.inbound_store(
+            channel=Channel.API, payload={"phone": "+79120000020"}
+        )
     inbound.refresh_from_db()
     assert created and inbound.status == InboundStatus.PROCESSED and inbound.lead is not None
