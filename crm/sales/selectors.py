@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.db import models
 from django.db.models import Count, Prefetch, Q, Sum
 from django.http import QueryDict
@@ -177,7 +178,11 @@ def deal_card(*, user: ScopedUser, pk: Any) -> Deal:
 def deal_timeline(
     *, deal: Deal, cursor: str | None = None, limit: int = 25, kinds: list[str] | None = None
 ) -> Page[TimelineEntry]:
-    entries = timeline_for(subjects=[(Deal, [deal.pk])], kinds=kinds)
+    # A deal converted from a lead carries the lead's history: its entries show here too.
+    # (Leads sit above sales, so the model is looked up by name, not imported.)
+    lead_model = apps.get_model("leads", "Lead")
+    lead_ids = list(lead_model.objects.filter(deal_id=deal.pk).values_list("id", flat=True))
+    entries = timeline_for(subjects=[(Deal, [deal.pk]), (lead_model, lead_ids)], kinds=kinds)
     return keyset_page(entries, order=["-occurred_at", "-id"], cursor=cursor, limit=limit)
 
 

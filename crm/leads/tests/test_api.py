@@ -120,7 +120,12 @@ def test_status_assign_convert(org, routed, django_capture_on_commit_callbacks):
     assert api.post(f"/leads/{lead_id}/status", {"status": "in_progress"}).json()["responded_at"]
     refused = api.post(f"/leads/{lead_id}/assign", {"owner_id": org.colleague.pk})
     assert refused.status_code == 422 and "owner_id" in refused.json()["errors"]
-    assert client(org.head).post(f"/leads/{lead_id}/assign", {"owner_id": org.colleague.pk}).status_code == 200
+    assert (
+        client(org.head)
+        .post(f"/leads/{lead_id}/assign", {"owner_id": org.colleague.pk})
+        .status_code
+        == 200
+    )
     assert (
         client(org.colleague).post(f"/leads/{lead_id}/convert", {}).json()["status"] == "converted"
     )

@@ -1,28 +1,208 @@
-"""Lead pages: the card (the list, board and forms are added next to it)."""
+"""Lead pages: the list with filters, the board by status, the card with its actions
+(take, qualify, lose, assign, convert) and manual entry."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import URLPattern, path
+from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.core import errors
 from crm.core.forms import domain_errors
-from crm.leads.selectors import lead_timeline
-from crm.leads.services.leads import lead_get
+from crm.core.pagination import Page
+from crm.core.permissions import can_change_owned, can_write
+from crm.customers.selectors import users_owner_filter
+from crm.customers.services.duplicates import DuplicateFound
+from crm.leads.choices import Channel, LeadKind, LeadStatus
+from crm.leads.forms import ConvertForm, LeadForm
+from crm.leads.models import Lead
+from crm.leads.selectors import LeadFilters, lead_page, lead_timeline
+from crm.leads.services import leads as services
+
+BOARD_COLUMNS = (LeadStatus.NEW, LeadStatus.IN_PROGRESS, LeadStatus.QUALIFIED)
+BOARD_LIMIT = 30
+
+
+def _filter_context(request: HttpRequest, filters: LeadFilters) -> dict[str, Any]:
+    return {
+        "filters": filters,
+        "owners": users_owner_filter(user=request.user),
+        "statuses": LeadStatus.choices,
+        "kinds": LeadKind.choices,
+        "channels": Channel.choices,
+    }
 
 
 @login_required
-@domain_errors
-def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = lead_get(actor=request.user, pk=pk)
+def lead_list(request: HttpRequest) -> HttpResponse:
+    filters = LeadFilters.from_params(request.GET)
+    status = 200
+    try:
+        page = lead_page(
+            user=request.user, filters=filters, cursor=request.GET.get("cursor") or None
+        )
+    except errors.ValidationFailed:
+        page, status = Page([], None), 400
+    kept = {key: value for key, value in request.GET.items() if key != "cursor" and value}
+    context = {
+        "page": page,
+        "next_url": f"?{urlencode({**kept, 'cursor': page.next_cursor})}"
+        if page.next_cursor
+        else "",
+        "first_url": f"?{urlencode(kept)}" if request.GET.get("cursor") else "",
+        **_filter_context(request, filters),
+    }
+    return render(request, "leads/lead_list.html", context, status=status)
+
+
+@login_required
+def lead_board(request: HttpRequest) -> HttpResponse:
+    """Open leads in three columns by status, newest first (one query per column)."""
+    filters = LeadFilters.from_params(request.GET)
+    filters.status = ""
+    base = filters.apply(Lead.objects.visible_to(request.user)).select_related("owner")
+    columns = [
+        (
+            value,
+            LeadStatus(value).label,
+            list(base.filter(status=value).order_by("-created_at", "-id")[:BOARD_LIMIT]),
+        )
+        for value in BOARD_COLUMNS
+    ]
+    return render(
+        request, "leads/lead_board.html", {"columns": columns, **_filter_context(request, filters)}
+    )
+
+
+def _card(
+    request: HttpRequest, lead: Lead, *, convert_form: ConvertForm | None = None, status: int = 200
+) -> HttpResponse:
+    writable = can_write(request.user) and (
+        lead.owner_id is None or can_change_owned(request.user, lead.owner_id)
+    )
     context = {
         "lead": lead,
         "record": lead,
         "entity": "lead",
         "timeline_page": lead_timeline(lead=lead),
+        "writable": writable,
+        "convert_form": convert_form
+        or ConvertForm(
+            initial={
+                "deal_title": lead.title,
+                "create_company": bool(lead.company_name and not lead.company_id),
+            }
+        ),
+        "owners": [user for user in users_owner_filter(user=request.user) if user.is_active],
+        "statuses": [
+            (value, label) for value, label in LeadStatus.choices if value != LeadStatus.CONVERTED
+        ],
     }
-    return render(request, "leads/lead_detail.html", context)
+    return render(request, "leads/lead_detail.html", context, status=status)
 
 
-urlpatterns: list[URLPattern] = [path("<int:pk>/", lead_detail, name="lead_detail")]
+@login_required
+@domain_errors
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _card(request, services.lead_get(actor=request.user, pk=pk))
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def lead_create(request: HttpRequest) -> HttpResponse:
+    if not can_write(request.user):
+        raise PermissionDenied(_("Your role may not change leads."))
+    form = LeadForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                lead = services.lead_create_manual(actor=request.user, data=form.cleaned_data)
+            except errors.ValidationFailed as error:
+                form.apply_domain_errors(error)
+            else:
+                messages.success(request, _("The lead is saved."))
+                return redirect("leads:lead_detail", pk=lead.pk)
+    return render(request, "leads/lead_form.html", {"form": form}, status=status)
+
+
+def _back(request: HttpRequest, pk: int, error: errors.DomainError) -> HttpResponse:
+    text = error.message or " ".join(m for ms in error.field_errors.values() for m in ms)
+    messages.error(request, text)
+    return redirect("leads:lead_detail", pk=pk)
+
+
+@login_required
+@domain_errors
+@require_POST
+def lead_status(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.lead_set_status(
+            actor=request.user,
+            pk=pk,
+            status=request.POST.get("status", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except errors.ValidationFailed as error:
+        return _back(request, pk, error)
+    if request.POST.get("next") == "board":
+        return redirect("leads:lead_board")
+    return redirect("leads:lead_detail", pk=pk)
+
+
+@login_required
+@domain_errors
+@require_POST
+def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.lead_assign(actor=request.user, pk=pk, owner_id=request.POST.get("owner_id"))
+    except errors.ValidationFailed as error:
+        return _back(request, pk, error)
+    messages.success(request, _("The lead is assigned."))
+    return redirect("leads:lead_detail", pk=pk)
+
+
+@login_required
+@domain_errors
+@require_POST
+def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = services.lead_get(actor=request.user, pk=pk)
+    form = ConvertForm(request.POST)
+    if form.is_valid():
+        try:
+            services.lead_convert(actor=request.user, pk=pk, **form.service_data())
+        except DuplicateFound as error:
+            form.add_error(
+                None,
+                error.message
+                + " "
+                + _("Tick “Create even if a duplicate exists” or link the existing record."),
+            )
+        except errors.ValidationFailed as error:
+            form.apply_domain_errors(error)
+        else:
+            lead.refresh_from_db()
+            messages.success(request, _("Converted: the deal is created."))
+            return redirect("sales:deal_detail", pk=lead.deal_id)
+    return _card(request, lead, convert_form=form, status=422)
+
+
+urlpatterns: list[URLPattern] = [
+    path("", lead_list, name="lead_list"),
+    path("board/", lead_board, name="lead_board"),
+    path("new/", lead_create, name="lead_create"),
+    path("<int:pk>/", lead_detail, name="lead_detail"),
+    path("<int:pk>/status/", lead_status, name="lead_status"),
+    path("<int:pk>/assign/", lead_assign, name="lead_assign"),
+    path("<int:pk>/convert/", lead_convert, name="lead_convert"),
+]

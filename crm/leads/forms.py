@@ -1,0 +1,45 @@
+"""Forms of the lead pages (shapes only; the services apply the rules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.forms import BootstrapForm
+from crm.customers.choices import ClientType
+
+
+class LeadForm(BootstrapForm):
+    name = forms.CharField(label=_("Name"), required=False, max_length=200)
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
+    email = forms.CharField(label=_("E-mail"), required=False, max_length=254)
+    company = forms.CharField(label=_("Company"), required=False, max_length=300)
+    inn = forms.CharField(label=_("INN"), required=False, max_length=20)
+    client_type = forms.ChoiceField(
+        label=_("Client type"), required=False, choices=[("", "—"), *ClientType.choices]
+    )
+    message = forms.CharField(
+        label=_("Request"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class StatusForm(BootstrapForm):
+    status = forms.CharField(max_length=20)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=300)
+
+
+class ConvertForm(BootstrapForm):
+    deal_title = forms.CharField(label=_("Deal title"), required=False, max_length=200)
+    amount = forms.CharField(label=_("Amount"), required=False, max_length=40)
+    create_contact = forms.BooleanField(label=_("Create a contact"), required=False, initial=True)
+    create_company = forms.BooleanField(label=_("Create a company"), required=False)
+    allow_duplicate = forms.BooleanField(
+        label=_("Create even if a duplicate exists"), required=False
+    )
+
+    def service_data(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["amount"] = data.get("amount") or None
+        return data
