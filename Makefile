@@ -43,6 +43,7 @@ migrate: setup
 demo: migrate
 	$(PY) manage.py demo_data
 	$(PY) manage.py demo_sales
+	$(PY) manage.py demo_leads
 
 messages:
 	cd crm && ../$(PY) ../manage.py makemessages -l ru -l en --no-obsolete

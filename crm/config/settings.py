@@ -195,6 +195,22 @@ WORK_HOURS = env_str("CRM_WORK_HOURS", "09:00-18:00")
 WORK_HOLIDAYS = env_list("CRM_HOLIDAYS")
 # Web-form submissions accepted per client address per minute (more answer 429).
 LEADS_FORM_RATE_LIMIT = env_int("CRM_LEADS_FORM_RATE_LIMIT", 20)
+# Leads by e-mail: the sales mailbox the poller reads every minute (no host: no polling).
+# CRM_LEADS_IMAP_SSL: "on" (TLS from the start, port 993), "starttls" (port 143, then TLS)
+# or "off" (plain, for a relay on this machine only); CRM_LEADS_IMAP_CAFILE trusts a private
+# CA. CRM_LEADS_INBOUND_EMAIL_SECRET is the X-CRM-Secret of POST /leads/inbound/email/.
+CRM_LEADS_IMAP_HOST = env_str("CRM_LEADS_IMAP_HOST")
+CRM_LEADS_IMAP_SSL = env_str("CRM_LEADS_IMAP_SSL", "on").strip().lower()
+CRM_LEADS_IMAP_PORT = env_int("CRM_LEADS_IMAP_PORT", 993 if CRM_LEADS_IMAP_SSL == "on" else 143)
+CRM_LEADS_IMAP_USER = env_str("CRM_LEADS_IMAP_USER")
+CRM_LEADS_IMAP_PASSWORD = env_str("CRM_LEADS_IMAP_PASSWORD")
+CRM_LEADS_IMAP_FOLDER = env_str("CRM_LEADS_IMAP_FOLDER", "INBOX")
+CRM_LEADS_IMAP_CAFILE = env_str("CRM_LEADS_IMAP_CAFILE")
+CRM_LEADS_INBOUND_EMAIL_SECRET = env_str("CRM_LEADS_INBOUND_EMAIL_SECRET")
+# Telephony: the shared secret of POST /leads/inbound/telephony/ (X-CRM-Signature HMAC or
+# X-CRM-Secret) and the Zadarma API secret that signs its notifications. Empty: 503.
+CRM_TELEPHONY_SECRET = env_str("CRM_TELEPHONY_SECRET")
+CRM_TELEPHONY_ZADARMA_SECRET = env_str("CRM_TELEPHONY_ZADARMA_SECRET")
 
 # Tasks: a task overdue by more than this many hours goes to the head of sales and a
 # colleague (0: never); users in no team get the overdue digest at this time (teams set

@@ -16,22 +16,34 @@ class DealForm(BootstrapForm):
     pipeline_id = forms.TypedChoiceField(label=_("Pipeline"), coerce=int, required=False)
     stage_id = forms.TypedChoiceField(label=_("Stage"), coerce=int, required=False)
     amount = forms.CharField(label=_("Amount"), required=False, max_length=40)
-    currency = forms.ChoiceField(label=_("Currency"), choices=Currency.choices, initial=Currency.RUB)
+    currency = forms.ChoiceField(
+        label=_("Currency"), choices=Currency.choices, initial=Currency.RUB
+    )
     amount_from_lines = forms.BooleanField(label=_("Amount follows the products"), required=False)
     expected_close = forms.DateField(
-        label=_("Expected close date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Expected close date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     contact_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     company_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     owner_id = forms.TypedChoiceField(label=_("Responsible"), coerce=int, required=False)
     invoice_number = forms.CharField(label=_("Invoice number"), required=False, max_length=50)
     contract_number = forms.CharField(label=_("Contract number"), required=False, max_length=50)
-    tags = forms.CharField(label=_("Tags"), required=False, max_length=1000, help_text=_("Separated by commas."))
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    tags = forms.CharField(
+        label=_("Tags"), required=False, max_length=1000, help_text=_("Separated by commas.")
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
-    def __init__(self, *args: Any, pipelines: list[Any], owners: list[Any], creating: bool, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, pipelines: list[Any], owners: list[Any], creating: bool, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["pipeline_id"].choices = [("", _("By client type"))] + [(p.pk, p.name) for p in pipelines]
+        self.fields["pipeline_id"].choices = [("", _("By client type"))] + [
+            (p.pk, p.name) for p in pipelines
+        ]
         self.fields["stage_id"].choices = [("", _("First stage"))] + [
             (p.name, [(s.pk, s.name) for s in p.stages.all()]) for p in pipelines
         ]

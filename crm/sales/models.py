@@ -435,6 +435,12 @@ class Document(models.Model):
         verbose_name = _("document")
         verbose_name_plural = _("documents")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "number"], name="document_kind_number_unique")
+        ]
+        indexes = [
+            models.Index(fields=["deal", "-created_at", "-id"], name="document_deal_created")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} № {self.number}"

@@ -105,9 +105,15 @@ class DealFilters:
             qs = qs.filter(company_id=self.company)
         zone = timezone.get_current_timezone()
         if self.created_from:
-            qs = qs.filter(created_at__gte=dt.datetime.combine(self.created_from, dt.time.min, zone))
+            qs = qs.filter(
+                created_at__gte=dt.datetime.combine(self.created_from, dt.time.min, zone)
+            )
         if self.created_to:
-            qs = qs.filter(created_at__lt=dt.datetime.combine(self.created_to + dt.timedelta(days=1), dt.time.min, zone))
+            qs = qs.filter(
+                created_at__lt=dt.datetime.combine(
+                    self.created_to + dt.timedelta(days=1), dt.time.min, zone
+                )
+            )
         if self.close_from:
             qs = qs.filter(expected_close__gte=self.close_from)
         if self.close_to:
@@ -137,11 +143,26 @@ def deal_table(
     """A page of deals under the filters, newest first, with the totals of all of them."""
     qs = deal_queryset(user=user, filters=filters)
     rows = qs.select_related("stage", "pipeline", "owner", "contact", "company").only(
-        "title", "status", "amount", "currency", "expected_close", "created_at", "stage_entered_at",
-        "stage__name", "stage__color", "stage__kind", "pipeline__name",
-        "owner__first_name", "owner__last_name", "owner__username",
-        "contact__first_name", "contact__last_name", "contact__middle_name",
-        "company__legal_name", "company__short_name", "company__legal_form",
+        "title",
+        "status",
+        "amount",
+        "currency",
+        "expected_close",
+        "created_at",
+        "stage_entered_at",
+        "stage__name",
+        "stage__color",
+        "stage__kind",
+        "pipeline__name",
+        "owner__first_name",
+        "owner__last_name",
+        "owner__username",
+        "contact__first_name",
+        "contact__last_name",
+        "contact__middle_name",
+        "company__legal_name",
+        "company__short_name",
+        "company__legal_form",
     )
     page = keyset_page(rows, order=["-created_at", "-id"], cursor=cursor, limit=limit)
     sums = qs.order_by().values("currency").annotate(total=Sum("amount"), n=Count("id"))
@@ -158,12 +179,17 @@ def deal_card(*, user: ScopedUser, pk: Any) -> Deal:
     pk = _int(pk)
     deal = (
         Deal.objects.visible_to(user)
-        .select_related("stage", "pipeline", "owner", "created_by", "contact", "company", "lost_reason")
+        .select_related(
+            "stage", "pipeline", "owner", "created_by", "contact", "company", "lost_reason"
+        )
         .prefetch_related(
             "tags",
             "shared_with",
             Prefetch("visits", queryset=StageVisit.objects.select_related("stage", "entered_by")),
-            Prefetch("pipeline__stages", queryset=Stage.objects.filter(archived=False).order_by("position", "id")),
+            Prefetch(
+                "pipeline__stages",
+                queryset=Stage.objects.filter(archived=False).order_by("position", "id"),
+            ),
         )
         .filter(pk=pk)
         .first()
@@ -193,12 +219,16 @@ def deal_tasks(*, deal: Deal) -> list[Task]:
 def pipelines_live() -> list[Pipeline]:
     return list(
         Pipeline.objects.filter(archived=False).prefetch_related(
-            Prefetch("stages", queryset=Stage.objects.filter(archived=False).order_by("position", "id"))
+            Prefetch(
+                "stages", queryset=Stage.objects.filter(archived=False).order_by("position", "id")
+            )
         )
     )
 
 
-def deals_of_client(*, user: ScopedUser, contact_id: int | None = None, company_id: int | None = None) -> list[Deal]:
+def deals_of_client(
+    *, user: ScopedUser, contact_id: int | None = None, company_id: int | None = None
+) -> list[Deal]:
     """A client's deals the user may see, open first (the client card's deals panel)."""
     qs = Deal.objects.visible_to(user).select_related("stage", "owner")
     qs = qs.filter(contact_id=contact_id) if contact_id else qs.filter(company_id=company_id)

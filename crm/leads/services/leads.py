@@ -219,11 +219,13 @@ def lead_from_input(lead_input: LeadInput, *, inbound: Inbound) -> Lead:
     now = timezone.now()
     form_id = inbound.form_id
     rule = rule_for(lead_input, channel=inbound.channel, form_id=form_id)
-    owner_id = (
-        assignee_for(rule, client_owner_id=client.owner_id if client else None, now=now)
-        if rule
-        else (client.owner_id if client else None)
-    )
+    author = inbound.created_by
+    if inbound.channel == Channel.MANUAL and author is not None and can_write(author):
+        owner_id: int | None = author.pk  # whoever took the call keeps the lead they typed
+    elif rule is not None:
+        owner_id = assignee_for(rule, client_owner_id=client.owner_id if client else None, now=now)
+    else:
+        owner_id = client.owner_id if client else None
     lead = Lead.objects.create(
         title=_title(lead_input, inbound.channel),
         kind=kind,

@@ -274,7 +274,9 @@ def stale_deals_sweep(*, now: dt.datetime | None = None, batch: int = 500) -> di
     counts = {"notified": 0, "escalated": 0}
     with transaction.atomic():
         deals = list(
-            Deal.objects.filter(status="open", stale_due_at__lte=now, stale_escalated_at__isnull=True)
+            Deal.objects.filter(
+                status="open", stale_due_at__lte=now, stale_escalated_at__isnull=True
+            )
             .select_related("owner", "stage")
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("stale_due_at", "id")[:batch]

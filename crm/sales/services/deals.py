@@ -589,7 +589,14 @@ def deal_reopen(*, actor: ScopedUser, pk: Any) -> Deal:
 def deal_touch(*, deal: Deal) -> None:
     """Note activity on a deal (a note, a call, a task done): a new idle period starts."""
     _active(deal, timezone.now())
-    deal.save(update_fields=["last_activity_at", "stale_notified_at", "stale_escalated_at", "stale_due_at"])
+    deal.save(
+        update_fields=[
+            "last_activity_at",
+            "stale_notified_at",
+            "stale_escalated_at",
+            "stale_due_at",
+        ]
+    )
 
 
 @transaction.atomic
@@ -616,4 +623,3 @@ def deal_share(*, actor: ScopedUser, pk: Any, user_ids: list[int]) -> Deal:
             ],
         )
     return deal
-

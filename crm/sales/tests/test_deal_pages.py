@@ -88,7 +88,9 @@ def test_create_form_and_its_errors(org):
     assert client.get(reverse("sales:deal_create")).status_code == 200
     bad = client.post(reverse("sales:deal_create"), {"title": "", "currency": "RUB"})
     assert bad.status_code == 422 and "title" in bad.context["form"].errors
-    bad = client.post(reverse("sales:deal_create"), {"title": "Окна", "amount": "-1", "currency": "RUB"})
+    bad = client.post(
+        reverse("sales:deal_create"), {"title": "Окна", "amount": "-1", "currency": "RUB"}
+    )
     assert bad.status_code == 422 and "amount" in bad.context["form"].errors
     assert not Deal.objects.exists()
     good = client.post(

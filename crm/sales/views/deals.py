@@ -25,6 +25,7 @@ from crm.customers.selectors import users_owner_filter
 from crm.customers.services.cleaning import custom_field_definitions
 from crm.sales import selectors
 from crm.sales.choices import DealStatus, StageKind
+from crm.sales.documents.selectors import document_panel
 from crm.sales.forms import DealForm, LoseForm
 from crm.sales.models import LostReason
 from crm.sales.services import deals as services
@@ -40,7 +41,10 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     status = 200
     try:
         page, totals = selectors.deal_table(
-            user=request.user, filters=filters, cursor=request.GET.get("cursor") or None, limit=LIST_LIMIT
+            user=request.user,
+            filters=filters,
+            cursor=request.GET.get("cursor") or None,
+            limit=LIST_LIMIT,
         )
     except errors.ValidationFailed:
         page, totals, status = Page([], None), selectors.Totals(), 400
@@ -52,7 +56,9 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         "pipelines": selectors.pipelines_live(),
         "owners": users_owner_filter(user=request.user),
         "statuses": DealStatus.choices,
-        "next_url": f"?{urlencode({**kept, 'cursor': page.next_cursor})}" if page.next_cursor else "",
+        "next_url": f"?{urlencode({**kept, 'cursor': page.next_cursor})}"
+        if page.next_cursor
+        else "",
         "first_url": f"?{urlencode(kept)}" if request.GET.get("cursor") else "",
     }
     return render(request, "sales/deal_list.html", context, status=status)
@@ -63,7 +69,9 @@ def _custom_values(deal: Any) -> list[tuple[str, str]]:
     for definition in custom_field_definitions(FieldEntity.DEAL):
         value = (deal.custom or {}).get(definition.key)
         if value not in (None, "", []):
-            values.append((definition.label, ", ".join(value) if isinstance(value, list) else str(value)))
+            values.append(
+                (definition.label, ", ".join(value) if isinstance(value, list) else str(value))
+            )
     return values
 
 
@@ -71,7 +79,11 @@ def _card_context(request: HttpRequest, deal: Any) -> dict[str, Any]:
     from crm.sales.selectors_money import deal_money
 
     stages = list(deal.pipeline.stages.all())
-    blocked = {stage.pk: [requirement_label(name) for name in missing_fields(deal, stage)] for stage in stages if stage.required_fields}
+    blocked = {
+        stage.pk: [requirement_label(name) for name in missing_fields(deal, stage)]
+        for stage in stages
+        if stage.required_fields
+    }
     writable = can_write(request.user) and can_change_owned(request.user, deal.owner_id)
     return {
         "deal": deal,
@@ -80,8 +92,8 @@ def _card_context(request: HttpRequest, deal: Any) -> dict[str, Any]:
         "visits": list(deal.visits.all()),
         "custom_values": _custom_values(deal),
         "tasks": selectors.deal_tasks(deal=deal),
-        "money": deal_money(deal),
-        "documents": list(deal.documents.select_related("docx", "pdf")[:20]),
+        "money": deal_money(deal, user=request.user),
+        **document_panel(user=request.user, deal=deal),
         "writable": writable,
         "record": deal,
         "entity": "deal",
@@ -113,7 +125,11 @@ def _client_names(request: HttpRequest, form: DealForm) -> dict[str, str]:
     for key, model in (("contact_id", Contact), ("company_id", Company)):
         value = form[key].value()
         try:
-            record = model.objects.visible_to(request.user).filter(pk=int(value)).first() if value else None
+            record = (
+                model.objects.visible_to(request.user).filter(pk=int(value)).first()
+                if value
+                else None
+            )
         except (TypeError, ValueError):
             record = None
         if record is not None:
@@ -121,7 +137,9 @@ def _client_names(request: HttpRequest, form: DealForm) -> dict[str, str]:
     return names
 
 
-def _render_form(request: HttpRequest, form: DealForm, deal: Any = None, status: int = 200) -> HttpResponse:
+def _render_form(
+    request: HttpRequest, form: DealForm, deal: Any = None, status: int = 200
+) -> HttpResponse:
     context = {"form": form, "deal": deal, "client_names": _client_names(request, form)}
     return render(request, "sales/deal_form.html", context, status=status)
 
@@ -133,7 +151,11 @@ def deal_create(request: HttpRequest) -> HttpResponse:
     if not can_write(request.user):
         raise PermissionDenied(_("Your role may not change deals."))
     if request.method == "GET":
-        initial = {key: request.GET.get(key) for key in ("contact_id", "company_id", "title") if request.GET.get(key)}
+        initial = {
+            key: request.GET.get(key)
+            for key in ("contact_id", "company_id", "title")
+            if request.GET.get(key)
+        }
         return _render_form(request, DealForm(initial=initial, **_form_kwargs(request, True)))
     form = DealForm(request.POST, **_form_kwargs(request, True))
     if form.is_valid():
@@ -168,7 +190,9 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "tags": ", ".join(tag.name for tag in deal.tags.all()),
             "notes": deal.notes,
         }
-        return _render_form(request, DealForm(initial=initial, **_form_kwargs(request, False)), deal)
+        return _render_form(
+            request, DealForm(initial=initial, **_form_kwargs(request, False)), deal
+        )
     form = DealForm(request.POST, **_form_kwargs(request, False))
     if form.is_valid():
         try:
@@ -182,7 +206,9 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _back_with_error(request: HttpRequest, pk: int, error: errors.ValidationFailed) -> HttpResponse:
-    text = error.message or " ".join(message for messages_ in error.field_errors.values() for message in messages_)
+    text = error.message or " ".join(
+        message for messages_ in error.field_errors.values() for message in messages_
+    )
     messages.error(request, text)
     return redirect("sales:deal_detail", pk=pk)
 
@@ -245,7 +271,11 @@ def client_suggest(request: HttpRequest) -> HttpResponse:
     from crm.customers.selectors import customer_search
 
     q = (request.GET.get("client_q") or "").strip()
-    found = customer_search(user=request.user, q=q, limit=6) if len(q) >= 2 else {"contacts": [], "companies": []}
+    found = (
+        customer_search(user=request.user, q=q, limit=6)
+        if len(q) >= 2
+        else {"contacts": [], "companies": []}
+    )
     return render(request, "sales/partials/client_suggest.html", {"found": found, "q": q})
 
 

@@ -7,6 +7,7 @@ Deterministic (``random.Random(2026)``); a second run finds deals and changes no
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 from decimal import Decimal
@@ -41,7 +42,14 @@ PRODUCTS = [
     ("Дизайн-проект кухни", "SRV-DZN", "service", "12000.00", "22"),
 ]
 
-TITLES_RETAIL = ["Кухня", "Шкаф-купе", "Окна в квартиру", "Межкомнатные двери", "Гардеробная", "Кухня с техникой"]
+TITLES_RETAIL = [
+    "Кухня",
+    "Шкаф-купе",
+    "Окна в квартиру",
+    "Межкомнатные двери",
+    "Гардеробная",
+    "Кухня с техникой",
+]
 TITLES_WHOLESALE = [
     "Кухни для ЖК «Северный»",
     "Мебель для офиса",
@@ -85,19 +93,33 @@ class Command(BaseCommand):
         StageAction.objects.create(
             stage=invoice,
             kind="create_task",
-            config={"title": "Проконтролировать оплату счёта", "type": "call", "due_in": 2, "due_unit": "work_days", "assignee": "responsible"},
+            config={
+                "title": "Проконтролировать оплату счёта",
+                "type": "call",
+                "due_in": 2,
+                "due_unit": "work_days",
+                "assignee": "responsible",
+            },
         )
         paid = retail.stages.get(name="Оплачено")
         paid.required_fields = ["paid"]
         paid.save()
-        StageAction.objects.create(stage=paid, kind="notify", config={"recipients": ["head"], "message": "Оплата получена"})
+        StageAction.objects.create(
+            stage=paid, kind="notify", config={"recipients": ["head"], "message": "Оплата получена"}
+        )
         new_retail = retail.stages.get(name="Новая")
         new_retail.stale_after_days = 2
         new_retail.save()
         StageAction.objects.create(
             stage=new_retail,
             kind="create_task",
-            config={"title": "Связаться с клиентом", "type": "call", "due_in": 2, "due_unit": "work_hours", "assignee": "responsible"},
+            config={
+                "title": "Связаться с клиентом",
+                "type": "call",
+                "due_in": 2,
+                "due_unit": "work_hours",
+                "assignee": "responsible",
+            },
         )
         measure = wholesale.stages.get(name="Замер на объекте")
         measure.required_fields = ["client", "expected_close"]
@@ -105,7 +127,13 @@ class Command(BaseCommand):
         StageAction.objects.create(
             stage=measure,
             kind="create_task",
-            config={"title": "Выехать на замер", "type": "meeting", "due_in": 2, "due_unit": "work_days", "assignee": "responsible"},
+            config={
+                "title": "Выехать на замер",
+                "type": "meeting",
+                "due_in": 2,
+                "due_unit": "work_days",
+                "assignee": "responsible",
+            },
         )
         estimate = wholesale.stages.get(name="Смета")
         estimate.required_fields = ["lines"]
@@ -114,27 +142,41 @@ class Command(BaseCommand):
         contract = wholesale.stages.get(name="Договор")
         contract.required_fields = ["amount", "contract_number"]
         contract.save()
-        StageAction.objects.create(stage=contract, kind="notify", config={"recipients": ["head"], "message": "Подписываем договор"})
+        StageAction.objects.create(
+            stage=contract,
+            kind="notify",
+            config={"recipients": ["head"], "message": "Подписываем договор"},
+        )
         prepayment = wholesale.stages.get(name="Предоплата")
         prepayment.required_fields = ["prepayment"]
         prepayment.save()
 
     def _deals(self, users: dict[str, Any]) -> int:
-        rng = random.Random(SEED)
+        rng = random.Random(SEED)  # noqa: S311 - deterministic demo data, not security
         products = list(Product.objects.all())
         reasons = list(LostReason.objects.all())
-        managers = [users[name] for name in ("ivanova", "petrov", "smirnov", "head") if name in users]
-        contacts = list(Contact.objects.filter(client_type="private", merged_into__isnull=True).order_by("id")[:40])
+        managers = [
+            users[name] for name in ("ivanova", "petrov", "smirnov", "head") if name in users
+        ]
+        contacts = list(
+            Contact.objects.filter(client_type="private", merged_into__isnull=True).order_by("id")[
+                :40
+            ]
+        )
         companies = list(Company.objects.filter(merged_into__isnull=True).order_by("id")[:30])
         count = 0
         for index, client in enumerate(contacts[:24] + companies[:24]):
-            owner = client.owner if client.owner.role != "readonly" else managers[index % len(managers)]
+            owner = (
+                client.owner if client.owner.role != "readonly" else managers[index % len(managers)]
+            )
             is_company = isinstance(client, Company)
             title = rng.choice(TITLES_WHOLESALE if is_company else TITLES_RETAIL)
             data: dict[str, Any] = {
                 "title": f"{title} — {client}"[:200],
                 "company_id" if is_company else "contact_id": client.pk,
-                "expected_close": (timezone.localdate() + dt.timedelta(days=rng.randint(-10, 60))).isoformat(),
+                "expected_close": (
+                    timezone.localdate() + dt.timedelta(days=rng.randint(-10, 60))
+                ).isoformat(),
                 "owner_id": owner.pk,
                 "amount_from_lines": True,
             }
@@ -142,17 +184,25 @@ class Command(BaseCommand):
             count += 1
             for product in rng.sample(products, rng.randint(1, 3)):
                 quantity = Decimal(rng.randint(1, 12 if is_company else 4))
-                deal_line_add(actor=owner, deal=deal, product=product, quantity=quantity, discount_percent=Decimal(rng.choice([0, 0, 5, 10])))
+                deal_line_add(
+                    actor=owner,
+                    deal=deal,
+                    product=product,
+                    quantity=quantity,
+                    discount_percent=Decimal(rng.choice([0, 0, 5, 10])),
+                )
             self._advance(deal, owner, rng, reasons)
         return count
 
-    def _advance(self, deal: Deal, owner: Any, rng: random.Random, reasons: list[LostReason]) -> None:
+    def _advance(
+        self, deal: Deal, owner: Any, rng: random.Random, reasons: list[LostReason]
+    ) -> None:
         """Walk the deal forward through a random number of stages, filling in what each
         stage demands as a manager would."""
         stages = [s for s in deal.pipeline.stages.order_by("position") if s.kind == "open"]
         target = rng.randint(0, len(stages) - 1)
         deal.refresh_from_db()
-        for number, stage in enumerate(stages[1 : target + 1], start=1):
+        for stage in stages[1 : target + 1]:
             updates: dict[str, Any] = {}
             if "invoice_number" in stage.required_fields:
                 updates["invoice_number"] = f"СЧ-{deal.pk:04d}"
@@ -173,14 +223,14 @@ class Command(BaseCommand):
                         method="bank_transfer",
                     )
             try:
-                deal_services.deal_move(actor=owner, pk=deal.pk, stage_id=stage.pk, updates=updates or None)
+                deal_services.deal_move(
+                    actor=owner, pk=deal.pk, stage_id=stage.pk, updates=updates or None
+                )
             except ValidationFailed:
                 return
         roll = rng.random()
         if roll < 0.15:
-            try:
+            with contextlib.suppress(ValidationFailed):
                 deal_services.deal_win(actor=owner, pk=deal.pk)
-            except ValidationFailed:
-                pass
         elif roll < 0.27 and reasons:
             deal_services.deal_lose(actor=owner, pk=deal.pk, lost_reason_id=rng.choice(reasons).pk)
