@@ -6,13 +6,14 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.core.forms import BootstrapForm
 from crm.customers.choices import ClientType
 
 
 class LeadForm(BootstrapForm):
-    name = forms.CharField(label=_("Name"), required=False, max_length=200)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), required=False, max_length=200)
     phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
     email = forms.CharField(label=_("E-mail"), required=False, max_length=254)
     company = forms.CharField(label=_("Company"), required=False, max_length=300)

@@ -470,17 +470,25 @@ def _move(
         "from_id": previous.pk,
         "to_id": stage.pk,
     }
+    changes = [
+        {"field": "stage", "label": gettext_noop("stage"), "old": previous.name, "new": stage.name}
+    ]
     if reason is not None:
         data["reason"] = reason.name
+        changes.append(
+            {
+                "field": "lost_reason",
+                "label": gettext_noop("reason for loss"),
+                "old": "",
+                "new": reason.name,
+            }
+        )
     if comment:
         data["comment"] = comment
+    data["changes"] = changes
+    # A field change (stage: old → new), so the card's timeline shows where the deal went.
     timeline_record(
-        subject=deal,
-        kind=EntryKind.SYSTEM,
-        author=actor,
-        title=gettext_noop("Stage changed"),
-        body=comment,
-        data=data,
+        subject=deal, kind=EntryKind.FIELD_CHANGE, author=actor, body=comment, data=data
     )
     run_stage_actions(deal=deal, stage=stage, actor=actor)
     return deal

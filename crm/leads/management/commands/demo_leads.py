@@ -9,8 +9,9 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from crm.accounts.models import Team
 from crm.leads.models import Lead, PartnerCode, RoutingRule
@@ -83,6 +84,11 @@ class Command(BaseCommand):
     help = "Load demo routing, a web form and incoming leads (after demo_data)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # History and notifications are written in the installation's language.
+        with translation.override(settings.LANGUAGE_CODE):
+            self._handle()
+
+    def _handle(self) -> None:
         if Lead.objects.exists():
             self.stdout.write("Demo leads exist; nothing to do.")
             return

@@ -14,9 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from crm.core.errors import ValidationFailed
 from crm.customers.models import Company, Contact
@@ -65,6 +66,11 @@ class Command(BaseCommand):
     help = "Load demo products, stage rules and deals (after demo_data)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # History and notifications are written in the installation's language.
+        with translation.override(settings.LANGUAGE_CODE):
+            self._handle()
+
+    def _handle(self) -> None:
         if Deal.objects.exists():
             self.stdout.write("Demo deals exist; nothing to do.")
             return
