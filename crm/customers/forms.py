@@ -184,7 +184,7 @@ class CustomerForm(forms.Form):
         self.definitions = definitions
         self.fields["owner_id"].choices = [(str(user.pk), str(user)) for user in owners]
         for definition in definitions:
-            self.fields[f"custom.{definition.key}"] = _custom_form_field(definition)
+            self.fields[f"custom.{definition.key}"] = custom_form_field(definition)
         if post is not None:
             raw_rows = {name: _rows_from_post(post, *GROUPS[name]) for name in self.group_names}
         else:
@@ -302,7 +302,7 @@ class CustomerForm(forms.Form):
         return [(self[f"custom.{d.key}"], d) for d in self.definitions]
 
 
-def _custom_form_field(definition: CustomField) -> forms.Field:
+def custom_form_field(definition: CustomField) -> forms.Field:
     common: dict[str, Any] = {
         "label": definition.label,
         "required": False,

@@ -8,6 +8,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.forms import BootstrapForm
+from crm.customers.forms import custom_form_field
+from crm.customers.models import CustomField
 from crm.sales.choices import Currency
 
 
@@ -38,9 +40,18 @@ class DealForm(BootstrapForm):
     )
 
     def __init__(
-        self, *args: Any, pipelines: list[Any], owners: list[Any], creating: bool, **kwargs: Any
+        self,
+        *args: Any,
+        pipelines: list[Any],
+        owners: list[Any],
+        creating: bool,
+        definitions: list[CustomField] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.definitions = definitions or []
+        for definition in self.definitions:
+            self.fields[f"custom.{definition.key}"] = custom_form_field(definition)
         self.fields["pipeline_id"].choices = [("", _("By client type"))] + [
             (p.pk, p.name) for p in pipelines
         ]
@@ -55,8 +66,24 @@ class DealForm(BootstrapForm):
             del self.fields["stage_id"]
             del self.fields["pipeline_id"]
 
+    def custom_bound_fields(self) -> list[tuple[forms.BoundField, CustomField]]:
+        return [(self[f"custom.{d.key}"], d) for d in self.definitions]
+
     def service_data(self) -> dict[str, Any]:
-        data = dict(self.cleaned_data)
+        data = {
+            key: value for key, value in self.cleaned_data.items() if not key.startswith("custom.")
+        }
+        custom: dict[str, Any] = {}
+        for definition in self.definitions:
+            name = f"custom.{definition.key}"
+            if definition.field_type == "multi_choice":
+                custom[definition.key] = (
+                    self.data.getlist(name) if hasattr(self.data, "getlist") else []
+                )
+            else:
+                custom[definition.key] = self.data.get(name, "")
+        if self.definitions:
+            data["custom"] = custom
         data["tags"] = [tag.strip() for tag in (data.get("tags") or "").split(",") if tag.strip()]
         data["amount_from_lines"] = bool(data.get("amount_from_lines"))
         return data

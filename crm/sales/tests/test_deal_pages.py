@@ -159,3 +159,30 @@ def test_a_note_on_the_deal_timeline_counts_as_activity(org):
     assert "Клиент думает" in page
     assert client_for(org.outsider).post(url, {"kind": "note", "body": "x"}).status_code == 404
     assert client_for(org.viewer).post(url, {"kind": "note", "body": "x"}).status_code == 403
+
+
+def test_deal_custom_fields_in_the_form(org):
+    from crm.customers.models import CustomField
+
+    CustomField.objects.create(
+        entity="deal",
+        key="object_address",
+        label="Адрес объекта",
+        field_type="text",
+        is_required=True,
+    )
+    client = client_for(org.manager)
+    page = client.get(reverse("sales:deal_create")).content.decode()
+    assert "Адрес объекта" in page
+    refused = client.post(reverse("sales:deal_create"), {"title": "Окна", "currency": "RUB"})
+    assert refused.status_code == 422 and "custom.object_address" in refused.context["form"].errors
+    client.post(
+        reverse("sales:deal_create"),
+        {"title": "Окна", "currency": "RUB", "custom.object_address": "Тверская, 1"},
+    )
+    deal = Deal.objects.get()
+    assert deal.custom == {"object_address": "Тверская, 1"}
+    edit = client.get(reverse("sales:deal_edit", args=[deal.pk])).content.decode()
+    assert "Тверская, 1" in edit
+    detail = client.get(reverse("sales:deal_detail", args=[deal.pk])).content.decode()
+    assert "Адрес объекта" in detail and "Тверская, 1" in detail

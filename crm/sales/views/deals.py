@@ -116,6 +116,7 @@ def _form_kwargs(request: HttpRequest, creating: bool) -> dict[str, Any]:
         "pipelines": selectors.pipelines_live(),
         "owners": users_owner_filter(user=request.user),
         "creating": creating,
+        "definitions": custom_field_definitions(FieldEntity.DEAL),
     }
 
 
@@ -189,6 +190,10 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "contract_number": deal.contract_number,
             "tags": ", ".join(tag.name for tag in deal.tags.all()),
             "notes": deal.notes,
+            **{
+                f"custom.{key}": ("true" if value is True else "false" if value is False else value)
+                for key, value in (deal.custom or {}).items()
+            },
         }
         return _render_form(
             request, DealForm(initial=initial, **_form_kwargs(request, False)), deal
