@@ -18,6 +18,7 @@ class LeadsConfig(AppConfig):
         from crm.customers.views.timeline import ENTITIES, TimelineOwner
         from crm.leads.models import Lead
         from crm.leads.selectors import lead_timeline
+        from crm.leads.services import email_channel, telephony, webforms  # noqa: F401 (parsers, sweeps)
         from crm.leads.services.intake import inbound_sweep
         from crm.leads.services.leads import lead_get, lead_response_sweep
         from crm.leads.services.timeline import lead_timeline_add
@@ -43,3 +44,18 @@ class LeadsConfig(AppConfig):
             return lead_timeline(lead=record, **kwargs)
 
         ENTITIES["lead"] = TimelineOwner(get, timeline, "leads:lead_detail", lead_timeline_add)
+
+        from crm.customers.models import Company
+        from crm.customers.views.customer_pages import CARD_PANELS
+
+        def leads_panel(request: Any, record: Any) -> tuple[str, dict[str, Any]]:
+            field = "company" if isinstance(record, Company) else "contact"
+            leads = list(
+                Lead.objects.visible_to(request.user)
+                .filter(**{field: record})
+                .order_by("-created_at")[:10]
+            )
+            return "leads/partials_client_leads.html", {"leads": leads}
+
+        if "leads_panel" not in {panel.__name__ for panel in CARD_PANELS}:
+            CARD_PANELS.append(leads_panel)

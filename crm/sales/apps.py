@@ -26,6 +26,36 @@ class SalesConfig(AppConfig):
         )
         periodic.register("sales.stale_deals", 600, stale_deals_sweep)
         _register_timeline()
+        _register_card_panel()
+
+
+def _register_card_panel() -> None:
+    """Contact and company cards list the client's deals with a "new deal" button."""
+    from typing import Any
+
+    from django.http import HttpRequest
+
+    from crm.core.permissions import can_write
+    from crm.customers.models import Company
+    from crm.customers.views.customer_pages import CARD_PANELS
+    from crm.sales.selectors import deals_of_client
+
+    def deals_panel(request: HttpRequest, record: Any) -> tuple[str, dict[str, Any]]:
+        is_company = isinstance(record, Company)
+        deals = deals_of_client(
+            user=request.user,
+            contact_id=None if is_company else record.pk,
+            company_id=record.pk if is_company else None,
+        )
+        return "sales/partials/client_deals.html", {
+            "deals": deals,
+            "can_create": can_write(request.user),
+            "client_param": "company_id" if is_company else "contact_id",
+            "client_id": record.pk,
+        }
+
+    if deals_panel.__name__ not in {panel.__name__ for panel in CARD_PANELS}:
+        CARD_PANELS.append(deals_panel)
 
 
 def _register_timeline() -> None:

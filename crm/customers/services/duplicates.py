@@ -8,13 +8,16 @@ the whole base, but a record the actor may not see is reported without its detai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import BigIntegerField
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
+from crm.accounts.models import User
 from crm.core.errors import Conflict
 from crm.core.matching import (
     NEAR_MATCH_THRESHOLD,
@@ -82,33 +85,85 @@ def _exact_field_errors(candidates: list[DuplicateCandidate]) -> dict[str, list[
     return errors
 
 
+def _visibility_sql(
+    model: type[Contact] | type[Company], actor: ScopedUser, row_id: str
+) -> tuple[str, list[Any]]:
+    """``EXISTS (…)``: whether ``actor`` may see the record whose id is the SQL ``row_id``.
+
+    This is the ``visible_to`` scope itself, compiled with ``row_id`` where a subquery
+    would have ``OuterRef("pk")``, so the rule lives in one place.
+    """
+    outer_id = RawSQL(row_id, (), output_field=BigIntegerField())  # noqa: S611 (no input)
+    visible = model.objects.visible_to(actor).filter(pk=outer_id).order_by().values("pk")
+    sql, params = visible.query.sql_with_params()
+    return f"EXISTS ({sql})", list(params)
+
+
 def _candidate_rows(
     model: type[Contact] | type[Company],
     actor: ScopedUser,
-    ids: set[int],
-    ranked: QuerySet | None,
+    *,
+    points: Iterable[tuple[str, str]],
+    keys: set[str],
+    listed_ids: Iterable[int] = (),
+    exclude_id: int | None,
     fields: list[str],
-) -> Iterator[tuple[Any, ...]]:
-    """(pk, *fields, owner's name, whether ``actor`` may see it) of the live records ``ids``
-    and of those ``ranked`` by shared keys (a subquery), in one query."""
-    visible = model.objects.visible_to(actor).filter(pk=OuterRef("pk"))
-    if ids and ranked is not None:
-        # "pk IN (list) OR pk IN (subquery)" defeats the primary-key index on PostgreSQL
-        # (a full scan); with exact matches present, read the ranked ids first.
-        ids = ids | set(ranked)
-        ranked = None
-    wanted = Q(pk__in=ranked) if ranked is not None else Q(pk__in=ids)
-    rows = (
-        model.objects.live()
-        .filter(wanted)
-        .annotate(is_visible=Exists(visible))
-        .values_list(
-            "pk", *fields, "owner__first_name", "owner__last_name", "owner__username", "is_visible"
+) -> list[tuple[Any, ...]]:
+    """The live records that may duplicate a new one, read in one statement.
+
+    Rows of (pk, *fields, owner's first name, last name and username, whether ``actor``
+    may see the record, kind and value of a contact point it shares or two ``None``) for:
+    the records holding one of ``points`` (one row per shared point), the
+    ``MAX_CANDIDATES`` sharing the most of ``keys`` (ties to the oldest; on PostgreSQL an
+    index-only count over the covering index of ``MatchKey``) and ``listed_ids``.
+
+    Plain SQL because through the ORM the same work took three queries whose building and
+    compiling in Python (2-3 ms) cost more than running them. Every value is a parameter;
+    the names come from the models.
+    """
+    table, own = model._meta.db_table, f"{model._meta.model_name}_id"
+    not_self, self_params = ("", []) if exclude_id is None else (f" AND {own} <> %s", [exclude_id])
+    ctes: list[str] = []
+    sources: list[str] = []
+    params: list[Any] = []
+    points = list(dict.fromkeys(points))
+    if points:
+        match = " OR ".join(["(kind = %s AND value = %s)"] * len(points))
+        ctes.append(
+            f"exact AS (SELECT {own} AS id, kind, value FROM {ContactPoint._meta.db_table} "  # noqa: S608
+            f"WHERE ({match}) AND {own} IS NOT NULL{not_self} LIMIT {MAX_EXACT_ROWS})"
         )
+        params += [*(value for point in points for value in point), *self_params]
+        sources.append("SELECT id FROM exact")
+    if keys:
+        ctes.append(
+            f"ranked AS (SELECT {own} AS id FROM {MatchKey._meta.db_table} "  # noqa: S608
+            f"WHERE key IN ({', '.join(['%s'] * len(keys))}) AND {own} IS NOT NULL{not_self} "
+            f"GROUP BY {own} ORDER BY COUNT(*) DESC, {own} LIMIT {MAX_CANDIDATES})"
+        )
+        params += [*sorted(keys), *self_params]
+        sources.append("SELECT id FROM ranked")
+    listed = sorted(set(listed_ids))
+    if listed:
+        ctes.append(f"listed (id) AS (VALUES {', '.join(['(%s)'] * len(listed))})")
+        params += listed
+        sources.append("SELECT id FROM listed")
+    if not ctes:
+        return []
+    visible, visible_params = _visibility_sql(model, actor, "cand.id")
+    sql = (
+        f"WITH {', '.join(ctes)} "  # noqa: S608 (names from the models, values as parameters)
+        f"SELECT cand.id, {', '.join(f'cand.{name}' for name in fields)}, "
+        f"u.first_name, u.last_name, u.username, {visible}, "
+        f"{'exact.kind, exact.value' if points else 'NULL, NULL'} "
+        f"FROM {table} cand INNER JOIN {User._meta.db_table} u ON u.id = cand.owner_id "
+        f"{'LEFT JOIN exact ON exact.id = cand.id ' if points else ''}"
+        # One IN over a UNION: "id IN (a) OR id IN (b)" is a full scan on PostgreSQL.
+        f"WHERE cand.merged_into_id IS NULL AND cand.id IN ({' UNION '.join(sources)})"
     )
-    for *values, owner_first, owner_last, owner_username, is_visible in rows:
-        owner = f"{owner_first} {owner_last}".strip() or owner_username
-        yield (*values, owner, is_visible)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *visible_params])  # the CTEs come first in the text
+        return cursor.fetchall()
 
 
 def _point_reason(kind: str, value: str) -> str:
@@ -119,45 +174,20 @@ def _point_reason(kind: str, value: str) -> str:
     return _("Same messenger handle %(value)s") % {"value": value.split(":", 1)[-1]}
 
 
-def _exact_by_points(
-    owner_field: str, points: Iterable[tuple[str, str]], exclude_id: int | None
-) -> dict[int, list[str]]:
-    condition = Q(pk__in=[])
-    for kind, value in points:
-        condition |= Q(kind=kind, value=value)
-    rows = (
-        ContactPoint.objects.filter(condition)
-        .filter(**{f"{owner_field}__isnull": False})
-        .values_list(f"{owner_field}_id", "kind", "value")[:MAX_EXACT_ROWS]
-    )
-    found: dict[int, list[str]] = {}
-    for record_id, kind, value in rows:
-        if record_id != exclude_id:
-            found.setdefault(record_id, []).append(_point_reason(kind, value))
-    return found
+Record = tuple[tuple[Any, ...], str, bool]
 
 
-def _ranked_by_keys(owner_field: str, keys: set[str], exclude_id: int | None) -> QuerySet | None:
-    """Ids of records sharing a blocking key, most shared keys first, at most
-    ``MAX_CANDIDATES``.
-
-    A real duplicate written another way shares most of the keys of the new name; a namesake
-    or a record that only starts alike shares one. Ties go to the oldest record, as in the
-    final order of the candidates.
-    """
-    if not keys:
-        return None
-    id_field = f"{owner_field}_id"
-    rows = MatchKey.objects.filter(key__in=sorted(keys), **{f"{id_field}__isnull": False})
-    if exclude_id is not None:
-        rows = rows.exclude(**{id_field: exclude_id})
-    return (
-        rows.order_by()
-        .values(id_field)
-        .annotate(shared=Count("*"))
-        .order_by("-shared", id_field)
-        .values_list(id_field, flat=True)[:MAX_CANDIDATES]
-    )
+def _by_record(rows: list[tuple[Any, ...]], exact: dict[int, list[str]]) -> dict[int, Record]:
+    """Rows of ``_candidate_rows`` by record: (field values, owner's name, is visible); the
+    reasons of the contact points each shares go into ``exact``."""
+    records: dict[int, Record] = {}
+    for pk, *values, owner_first, owner_last, owner_username, is_visible, kind, value in rows:
+        if pk not in records:
+            owner = f"{owner_first} {owner_last}".strip() or owner_username
+            records[pk] = (tuple(values), owner, bool(is_visible))
+        if kind is not None:
+            exact.setdefault(pk, []).append(_point_reason(kind, value))
+    return records
 
 
 # (id, name parts, owner's name, is visible, is exact, score, reasons) of a record that passed
@@ -206,27 +236,27 @@ def contact_duplicates_find(
     """Contacts that a contact with these names and contact points would duplicate.
 
     Near matches are the ``MAX_CANDIDATES`` contacts sharing the most name blocking keys,
-    scored in Python on plain rows. At most four queries: contact points, keys, names with
-    visibility, and the owners of those that pass.
+    scored in Python on plain rows. One query: contact points, ranking by keys, names,
+    owners and visibility together.
     """
-    exact = _exact_by_points("contact", points, exclude_id)
-    keys = person_lookup_keys(last_name, first_name, middle_name)
-    ranked = _ranked_by_keys("contact", keys, exclude_id)
-    if not exact and ranked is None:
-        return []
     rows = _candidate_rows(
-        Contact, actor, set(exact), ranked, ["last_name", "first_name", "middle_name"]
+        Contact,
+        actor,
+        points=points,
+        keys=person_lookup_keys(last_name, first_name, middle_name),
+        exclude_id=exclude_id,
+        fields=["last_name", "first_name", "middle_name"],
     )
+    exact: dict[int, list[str]] = {}
     new_name = (last_name, first_name, middle_name)
     found: list[Found] = []
-    for pk, last, first, middle, owner_name, is_visible in rows:
-        match = score_person(new_name, (last, first, middle))
+    for pk, (parts, owner_name, is_visible) in _by_record(rows, exact).items():
         same_points = exact.get(pk, [])
+        match = score_person(new_name, parts)
         if not same_points and match.score < NEAR_MATCH_THRESHOLD:
             continue
         score = 100 if same_points else match.score
         reasons = [*same_points, *match.reasons]
-        parts = (last, first, middle)
         found.append((pk, parts, owner_name, is_visible, bool(same_points), score, reasons))
     return _candidates(Entity.CONTACT, found, _person_name)
 
@@ -245,8 +275,9 @@ def company_duplicates_find(
 
     The same ИНН with a different КПП is a branch of the same organisation, not a
     duplicate; it shows as a near match. Near matches by name are ranked like contacts'.
+    Two queries: the ИНН, then the rest as for contacts.
     """
-    exact = _exact_by_points("company", points, exclude_id)
+    same_inn: dict[int, list[str]] = {}
     branches: dict[int, list[str]] = {}
     if inn:
         for record_id, other_kpp in (
@@ -260,20 +291,22 @@ def company_duplicates_find(
                     _("Same ИНН %(inn)s, another КПП (a branch?)") % {"inn": inn}
                 )
             else:
-                exact.setdefault(record_id, []).append(_("Same ИНН %(inn)s") % {"inn": inn})
-    keys = company_block_keys(legal_name, short_name)
-    ranked = _ranked_by_keys("company", keys, exclude_id)
-    if not exact and not branches and ranked is None:
-        return []
+                same_inn.setdefault(record_id, []).append(_("Same ИНН %(inn)s") % {"inn": inn})
     rows = _candidate_rows(
         Company,
         actor,
-        set(exact) | set(branches),
-        ranked,
-        ["legal_name", "short_name", "legal_form"],
+        points=points,
+        keys=company_block_keys(legal_name, short_name),
+        listed_ids=[*same_inn, *branches],
+        exclude_id=exclude_id,
+        fields=["legal_name", "short_name", "legal_form"],
     )
+    exact: dict[int, list[str]] = {}
+    records = _by_record(rows, exact)
+    for record_id, reasons in same_inn.items():
+        exact.setdefault(record_id, []).extend(reasons)
     found: list[Found] = []
-    for pk, old_legal, old_short, legal_form, owner_name, is_visible in rows:
+    for pk, ((old_legal, old_short, legal_form), owner_name, is_visible) in records.items():
         best = max(
             (
                 score_company(new, old)

@@ -31,9 +31,15 @@ from crm.customers.choices import (
 )
 from crm.customers.forms import CustomerForm, ShareForm, parse_id, wants
 from crm.customers.models import Company, Contact, CustomField
+from crm.planner.selectors import tasks_panel
 
 LIST_LIMIT = 50
 Record = Contact | Company
+
+# Panels that apps above this one add to contact and company cards (deals, leads): each
+# returns the template and its context for one record, or ``None`` to show nothing.
+CardPanel = Callable[[HttpRequest, "Contact | Company"], "tuple[str, dict[str, Any]] | None"]
+CARD_PANELS: list[CardPanel] = []
 
 
 @dataclass(frozen=True)
@@ -146,6 +152,8 @@ def detail_page(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
         "completeness": selectors.customer_completeness(record, definitions=definitions),
         "custom_values": _custom_values(record, definitions),
         "can_edit": can_change_owned(request.user, record.owner_id),
+        "tasks": tasks_panel(user=request.user, subject=record),
+        "card_panels": [panel for build in CARD_PANELS if (panel := build(request, record))],
     }
     return render(request, pages.template("detail"), context)
 

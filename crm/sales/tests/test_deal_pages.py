@@ -186,3 +186,16 @@ def test_deal_custom_fields_in_the_form(org):
     assert "Тверская, 1" in edit
     detail = client.get(reverse("sales:deal_detail", args=[deal.pk])).content.decode()
     assert "Адрес объекта" in detail and "Тверская, 1" in detail
+
+
+def test_client_cards_list_their_deals_with_a_new_deal_button(org):
+    from crm.customers.tests.factories import make_contact
+
+    contact = make_contact(org.manager)
+    make(org.manager, title="Кухня для Иванова", contact_id=contact.pk)
+    page = client_for(org.manager).get(reverse("customers:contact_detail", args=[contact.pk])).content.decode()
+    assert "Кухня для Иванова" in page and f"?contact_id={contact.pk}" in page
+    company = make_company(org.manager)
+    make(org.manager, title="Опт для Ромашки", company_id=company.pk)
+    page = client_for(org.head).get(reverse("customers:company_detail", args=[company.pk])).content.decode()
+    assert "Опт для Ромашки" in page
