@@ -33,6 +33,7 @@ class LeadKind(models.TextChoices):
 class InboundStatus(models.TextChoices):
     PENDING = "pending", _("Waiting")
     PROCESSED = "processed", _("Processed")
+    HANDLED = "handled", _("Handled without a new lead")
     REJECTED = "rejected", _("Rejected as spam")
     FAILED = "failed", _("Failed")
 

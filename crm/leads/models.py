@@ -91,6 +91,25 @@ class Inbound(models.Model):
         return f"{self.channel} #{self.pk}"
 
 
+class MailboxCursor(models.Model):
+    """How far the e-mail poller has read one IMAP folder.
+
+    ``last_uid`` is the highest UID already stored as an ``Inbound``; it means something only
+    while the folder's ``uid_validity`` is the same (a server that renumbers the folder
+    changes it, and the poller starts again from the unread messages). It only grows, by a
+    conditional update, so two pollers never move it back; a message fetched twice is
+    stored once anyway (its Message-ID is the idempotency key).
+    """
+
+    mailbox = models.CharField(max_length=300, unique=True)
+    uid_validity = models.BigIntegerField(default=0)
+    last_uid = models.BigIntegerField(default=0)
+    polled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.mailbox} @ {self.last_uid}"
+
+
 class RoutingRule(models.Model):
     """Where leads that meet ``conditions`` go. Rules are tried by ``position``; the
     default rule (no conditions) catches the rest. ``conditions`` keys, all optional and

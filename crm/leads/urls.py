@@ -1,7 +1,13 @@
 """Lead pages: each views module owns its URL patterns; this joins them."""
 
-from crm.leads.views import inbound, leads, rules, webforms
+from crm.leads.views import channels, inbound, leads, rules, webforms
 
 app_name = "leads"
 
-urlpatterns = [*leads.urlpatterns, *webforms.urlpatterns, *rules.urlpatterns, *inbound.urlpatterns]
+urlpatterns = [
+    *leads.urlpatterns,
+    *webforms.urlpatterns,
+    *rules.urlpatterns,
+    *inbound.urlpatterns,
+    *channels.urlpatterns,
+]

@@ -212,7 +212,13 @@ class Deal(TimeStampedModel):
         ordering = ["-created_at", "-id"]
         indexes = [
             # The board: one stage's cards, newest move first (keyset on this order).
-            models.Index(fields=["stage", "-stage_entered_at", "-id"], name="deal_stage_board"),
+            # The owner, currency and amount ride along (PostgreSQL) so the board's counts
+            # and sums per column and a manager's cards are index-only scans.
+            models.Index(
+                fields=["stage", "-stage_entered_at", "-id"],
+                include=["owner", "currency", "amount"],
+                name="deal_stage_board",
+            ),
             models.Index(fields=["owner", "stage", "-stage_entered_at"], name="deal_owner_stage"),
             models.Index(fields=["pipeline", "status", "-created_at"], name="deal_pipeline_status"),
             models.Index(

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Count, Prefetch, Q, Sum
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
@@ -26,18 +27,25 @@ from crm.sales.choices import DealStatus
 from crm.sales.models import Deal, Pipeline, Stage, StageVisit
 
 
+MAX_ID = 2**63 - 1
+
+
 def _int(value: Any) -> int | None:
+    """A database id from a query string, or ``None`` (garbage and overflows are ignored)."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if 1 <= number <= MAX_ID else None
 
 
 def _date(value: Any) -> dt.date | None:
+    """A date from a query string within 1900–2100, or ``None``."""
     try:
-        return dt.date.fromisoformat(str(value)) if value else None
+        parsed = dt.date.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
+    return parsed if parsed and dt.date(1900, 1, 1) <= parsed <= dt.date(2100, 12, 31) else None
 
 
 @dataclass
@@ -197,7 +205,7 @@ def deal_card(*, user: ScopedUser, pk: Any) -> Deal:
         else None
     )
     if deal is None:
-        raise NotFound()
+        raise NotFound(_("Not found."))
     return deal
 
 

@@ -86,24 +86,32 @@ def _candidates(team_id: int, away: set[int]) -> list[int]:
     return [user_id for user_id in ids if user_id not in away]
 
 
-def _round_robin(team_id: int, candidates: list[int]) -> int:
+def _next_in_turn(last_user_id: int | None, candidates: list[int]) -> int:
+    after = [user_id for user_id in candidates if last_user_id is None or user_id > last_user_id]
+    return after[0] if after else candidates[0]
+
+
+def _round_robin(team_id: int, candidates: list[int], *, peek: bool = False) -> int:
+    if peek:
+        last = (
+            RoundRobinState.objects.filter(team_id=team_id)
+            .values_list("last_user_id", flat=True)
+            .first()
+        )
+        return _next_in_turn(last, candidates)
     state, _ = RoundRobinState.objects.get_or_create(team_id=team_id)
     state = RoundRobinState.objects.select_for_update().get(pk=state.pk)
-    after = [
-        user_id
-        for user_id in candidates
-        if state.last_user_id is None or user_id > state.last_user_id
-    ]
-    chosen = after[0] if after else candidates[0]
+    chosen = _next_in_turn(state.last_user_id, candidates)
     state.last_user_id = chosen
     state.save(update_fields=["last_user_id"])
     return chosen
 
 
-def _least_loaded(team_id: int, candidates: list[int]) -> int:
-    # Lock the team's row so two workers do not both see the same user as least loaded.
-    state, _ = RoundRobinState.objects.get_or_create(team_id=team_id)
-    RoundRobinState.objects.select_for_update().get(pk=state.pk)
+def _least_loaded(team_id: int, candidates: list[int], *, peek: bool = False) -> int:
+    if not peek:
+        # Lock the team's row so two workers do not both see the same user as least loaded.
+        state, _ = RoundRobinState.objects.get_or_create(team_id=team_id)
+        RoundRobinState.objects.select_for_update().get(pk=state.pk)
     leads = dict(
         Lead.objects.filter(owner_id__in=candidates, status__in=OPEN_STATUSES)
         .values("owner_id")
@@ -122,9 +130,17 @@ def _least_loaded(team_id: int, candidates: list[int]) -> int:
 
 
 def assignee_for(
-    rule: RoutingRule, *, client_owner_id: int | None, now: dt.datetime | None = None
+    rule: RoutingRule,
+    *,
+    client_owner_id: int | None,
+    now: dt.datetime | None = None,
+    peek: bool = False,
 ) -> int | None:
-    """The user who gets a lead routed by ``rule`` (``None``: nobody can take it now)."""
+    """The user who gets a lead routed by ``rule`` (``None``: nobody can take it now).
+
+    ``peek`` only says who it would be (the rule tester): it writes nothing, so the round
+    robin does not advance and no lock is taken.
+    """
     today = timezone.localdate(now or timezone.now())
     away = users_away(today)
     user_model = get_user_model()
@@ -148,5 +164,5 @@ def assignee_for(
     if not candidates:
         return None
     if rule.strategy == Strategy.LEAST_LOADED:
-        return _least_loaded(rule.team_id, candidates)
-    return _round_robin(rule.team_id, candidates)
+        return _least_loaded(rule.team_id, candidates, peek=peek)
+    return _round_robin(rule.team_id, candidates, peek=peek)

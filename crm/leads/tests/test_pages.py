@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def routed(org):
-    RoutingRule.objects.update(team=Team.objects.get(name="Москва"), strategy="fixed_user", fixed_user=org.manager)
+    RoutingRule.objects.update(
+        team=Team.objects.get(name="Москва"), strategy="fixed_user", fixed_user=org.manager
+    )
 
 
 def arrive(**payload) -> Lead:
@@ -56,24 +58,41 @@ def test_filters(org, routed):
     client = client_for(org.manager)
     page = client.get(reverse("leads:lead_list"), {"q": "борис"}).content.decode()
     assert "Борис" in page and "Анна" not in page
-    assert client.get(reverse("leads:lead_list"), {"status": "zzz", "age_days": "x"}).status_code == 200
+    assert (
+        client.get(reverse("leads:lead_list"), {"status": "zzz", "age_days": "x"}).status_code
+        == 200
+    )
 
 
 def test_card_actions_status_assign_convert(org, routed):
     lead = arrive(name="Петров Пётр", phone="+79120000003", company="ООО Вектор")
     manager = client_for(org.manager)
-    response = manager.post(reverse("leads:lead_status", args=[lead.pk]), {"status": "lost"}, follow=True)
+    response = manager.post(
+        reverse("leads:lead_status", args=[lead.pk]), {"status": "lost"}, follow=True
+    )
     assert "Say why" in response.content.decode() or "Укажите" in response.content.decode()
     manager.post(reverse("leads:lead_status", args=[lead.pk]), {"status": "in_progress"})
     lead.refresh_from_db()
     assert lead.status == "in_progress" and lead.responded_at is not None
-    assert client_for(org.viewer).post(reverse("leads:lead_status", args=[lead.pk]), {"status": "new"}).status_code == 403
-    client_for(org.head).post(reverse("leads:lead_assign", args=[lead.pk]), {"owner_id": org.colleague.pk})
+    assert (
+        client_for(org.viewer)
+        .post(reverse("leads:lead_status", args=[lead.pk]), {"status": "new"})
+        .status_code
+        == 403
+    )
+    client_for(org.head).post(
+        reverse("leads:lead_assign", args=[lead.pk]), {"owner_id": org.colleague.pk}
+    )
     lead.refresh_from_db()
     assert lead.owner == org.colleague
-    response = client_for(org.colleague).post(reverse("leads:lead_convert", args=[lead.pk]), {"deal_title": "Кухня", "create_contact": "on", "create_company": "on"})
+    response = client_for(org.colleague).post(
+        reverse("leads:lead_convert", args=[lead.pk]),
+        {"deal_title": "Кухня", "create_contact": "on", "create_company": "on"},
+    )
     lead.refresh_from_db()
-    assert response.status_code == 302 and response["Location"] == reverse("sales:deal_detail", args=[lead.deal_id])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "sales:deal_detail", args=[lead.deal_id]
+    )
     assert lead.company.legal_name == "Вектор" or "Вектор" in lead.company.legal_name
 
 
@@ -90,6 +109,9 @@ def test_manual_entry(org, routed):
 
 def test_a_call_on_the_lead_timeline_counts_as_the_first_response(org, routed):
     lead = arrive(phone="+79120000008")
-    client_for(org.manager).post(reverse("customers:timeline_add", args=["lead", lead.pk]), {"kind": "call", "direction": "outgoing", "body": "Договорились о замере"})
+    client_for(org.manager).post(
+        reverse("customers:timeline_add", args=["lead", lead.pk]),
+        {"kind": "call", "direction": "outgoing", "body": "Договорились о замере"},
+    )
     lead.refresh_from_db()
     assert lead.responded_at is not None

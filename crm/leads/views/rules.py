@@ -1,5 +1,299 @@
-"""rules pages."""
+"""Routing settings: the ordered routing rules (with the "test a lead" box) and the
+partner codes.
 
-from django.urls import URLPattern
+Administrators change them; heads of sales read the rules and use the tester (others 403,
+anonymous users go to the sign-in page). Every view parses the form, calls one service or
+selector, and redirects, or renders the page again with the refusal on the fields it names
+(422) or as a message (409).
+"""
 
-urlpatterns: list[URLPattern] = []
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.core.errors import Conflict, ValidationFailed
+from crm.core.forms import domain_errors
+from crm.core.permissions import Role
+from crm.customers.choices import ClientType
+from crm.leads import selectors_admin as selectors
+from crm.leads.choices import Channel, Strategy
+from crm.leads.forms_admin import PartnerCodeForm, RoutingRuleForm, RuleTestForm
+from crm.leads.models import PartnerCode, RoutingRule
+from crm.leads.services import rules as services
+
+
+def _posted(request: HttpRequest) -> Any:
+    return request.POST if request.method == "POST" else None
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    return bool(
+        request.headers.get("HX-Request")
+        or request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    )
+
+
+def _optional_static(name: str) -> str:
+    try:
+        return static(name)
+    except ValueError:
+        return ""
+
+
+# --- routing rules --------------------------------------------------------------------------------
+
+
+def _conditions(rule: RoutingRule, form_names: dict[int, str]) -> list[tuple[str, str]]:
+    """The rule's conditions as (what, values) lines for the list."""
+    conditions = rule.conditions or {}
+    client_types = dict(ClientType.choices)
+    channels = dict(Channel.choices)
+    lines = []
+    if conditions.get("client_types"):
+        values = [str(client_types.get(v, v)) for v in conditions["client_types"]]
+        lines.append((_("Client type"), ", ".join(values)))
+    if conditions.get("channels"):
+        values = [str(channels.get(v, v)) for v in conditions["channels"]]
+        lines.append((_("Channel"), ", ".join(values)))
+    if conditions.get("forms"):
+        names = [form_names.get(pk, f"#{pk}") for pk in conditions["forms"]]
+        lines.append((_("Web form"), ", ".join(names)))
+    for key in ("utm_source", "utm_medium", "utm_campaign"):
+        if conditions.get(key):
+            lines.append((key, ", ".join(conditions[key])))
+    for name, value in (conditions.get("fields") or {}).items():
+        lines.append((name, value))
+    return lines
+
+
+def _rule_test(request: HttpRequest) -> tuple[RuleTestForm, selectors.RuleTest | None]:
+    form_choices = selectors.web_form_choices()
+    if "client_type" not in request.GET:
+        return RuleTestForm(form_choices=form_choices, auto_id="test_%s"), None
+    form = RuleTestForm(request.GET, form_choices=form_choices, auto_id="test_%s")
+    if not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    result = selectors.routing_rule_test(
+        actor=request.user,
+        client_type=data["client_type"] or "",
+        channel=data["channel"] or Channel.WEB_FORM,
+        utm_source=data["utm_source"].strip(),
+        form_id=int(data["form"]) if data["form"] else None,
+    )
+    return form, result
+
+
+@login_required
+@domain_errors
+def routing_rule_list(request: HttpRequest) -> HttpResponse:
+    """The rules in the order they are tried, and the tester (``?client_type=…``)."""
+    rules = selectors.routing_rule_list(actor=request.user)
+    test_form, test = _rule_test(request)
+    form_names = selectors.form_names()
+    for rule in rules:
+        rule.condition_lines = _conditions(rule, form_names)  # type: ignore[attr-defined]
+    return render(
+        request,
+        "leads/admin/rule_list.html",
+        {
+            "rules": [rule for rule in rules if not rule.is_default],
+            "default_rules": [rule for rule in rules if rule.is_default],
+            "can_edit": request.user.role == Role.ADMIN,
+            "test_form": test_form,
+            "test": test,
+            "strategies": Strategy,
+            "sortable_js": _optional_static("vendor/Sortable.min.js"),
+        },
+    )
+
+
+@login_required
+@domain_errors
+def routing_rule_test(request: HttpRequest) -> HttpResponse:
+    """The tester's answer alone (for the box on the rules page)."""
+    selectors.rules_require_viewer(actor=request.user)
+    test_form, test = _rule_test(request)
+    return render(
+        request,
+        "leads/admin/partials/rule_test_result.html",
+        {"test_form": test_form, "test": test, "strategies": Strategy},
+    )
+
+
+def _rule_form_page(request: HttpRequest, rule: RoutingRule | None) -> HttpResponse:
+    form = RoutingRuleForm(_posted(request), rule=rule)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                saved = services.routing_rule_save(
+                    actor=request.user, rule=rule, **form.service_data()
+                )
+            except ValidationFailed as error:
+                form.apply_domain_errors(error)
+            else:
+                messages.success(request, _("Rule “%(name)s” saved.") % {"name": saved.name})
+                return redirect(f"{reverse('leads:routing_rule_list')}#rule-{saved.pk}")
+    return render(
+        request, "leads/admin/rule_form.html", {"form": form, "rule": rule}, status=status
+    )
+
+
+@login_required
+@domain_errors
+def routing_rule_create(request: HttpRequest) -> HttpResponse:
+    selectors.settings_require_admin(actor=request.user)
+    return _rule_form_page(request, None)
+
+
+@login_required
+@domain_errors
+def routing_rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _rule_form_page(request, selectors.routing_rule_get(actor=request.user, pk=pk))
+
+
+@login_required
+@domain_errors
+@require_POST
+def routing_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = selectors.routing_rule_get(actor=request.user, pk=pk)
+    try:
+        services.routing_rule_delete(actor=request.user, rule=rule)
+    except Conflict as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Rule “%(name)s” deleted.") % {"name": rule.name})
+    return redirect("leads:routing_rule_list")
+
+
+@login_required
+@domain_errors
+@require_POST
+def routing_rule_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a rule one place up or down (the buttons that work without JavaScript)."""
+    rule = selectors.routing_rule_get(actor=request.user, pk=pk)
+    services.routing_rule_move(
+        actor=request.user, rule=rule, direction=request.POST.get("direction", "")
+    )
+    return redirect(f"{reverse('leads:routing_rule_list')}#rule-{rule.pk}")
+
+
+@login_required
+@domain_errors
+@require_POST
+def routing_rule_reorder(request: HttpRequest) -> HttpResponse:
+    """Save the order of the rules (``rule_ids``, each once), as dragged."""
+    selectors.settings_require_admin(actor=request.user)
+    try:
+        rule_ids = [int(value) for value in request.POST.getlist("rule_ids")]
+        services.routing_rule_reorder(actor=request.user, rule_ids=rule_ids)
+    except (ValueError, ValidationFailed):
+        message = _("The rules have changed meanwhile; the page now shows them as they are.")
+        if _wants_fragment(request):
+            return HttpResponse(message, status=422, content_type="text/plain; charset=utf-8")
+        messages.error(request, message)
+        return redirect("leads:routing_rule_list")
+    if _wants_fragment(request):
+        return HttpResponse(status=204)
+    messages.success(request, _("Order saved."))
+    return redirect("leads:routing_rule_list")
+
+
+# --- partner codes --------------------------------------------------------------------------------
+
+
+def _partner_page(
+    request: HttpRequest,
+    *,
+    add_form: PartnerCodeForm | None = None,
+    edit_form: PartnerCodeForm | None = None,
+    editing: PartnerCode | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    partners = selectors.partner_code_list(actor=request.user)
+    for partner in partners:
+        partner.form = (  # type: ignore[attr-defined]
+            edit_form
+            if editing is not None and partner.pk == editing.pk
+            else PartnerCodeForm(
+                initial={"code": partner.code, "name": partner.name},
+                auto_id=f"id_partner_{partner.pk}_%s",
+            )
+        )
+    return render(
+        request,
+        "leads/admin/partner_list.html",
+        {"partners": partners, "add_form": add_form or PartnerCodeForm(auto_id="id_new_%s")},
+        status=status,
+    )
+
+
+@login_required
+@domain_errors
+def partner_code_list(request: HttpRequest) -> HttpResponse:
+    """The partner codes; the form on top adds one."""
+    selectors.settings_require_admin(actor=request.user)
+    if request.method != "POST":
+        return _partner_page(request)
+    form = PartnerCodeForm(request.POST, auto_id="id_new_%s")
+    if form.is_valid():
+        try:
+            partner = services.partner_code_save(actor=request.user, **form.cleaned_data)
+        except ValidationFailed as error:
+            form.apply_domain_errors(error)
+        else:
+            messages.success(request, _("Partner code “%(code)s” added.") % {"code": partner.code})
+            return redirect("leads:partner_code_list")
+    return _partner_page(request, add_form=form, status=422)
+
+
+@login_required
+@domain_errors
+@require_POST
+def partner_code_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    partner = selectors.partner_code_get(actor=request.user, pk=pk)
+    form = PartnerCodeForm(request.POST, auto_id=f"id_partner_{partner.pk}_%s")
+    if form.is_valid():
+        try:
+            services.partner_code_save(actor=request.user, partner=partner, **form.cleaned_data)
+        except ValidationFailed as error:
+            form.apply_domain_errors(error)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("leads:partner_code_list")
+    return _partner_page(request, edit_form=form, editing=partner, status=422)
+
+
+@login_required
+@domain_errors
+@require_POST
+def partner_code_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    partner = selectors.partner_code_get(actor=request.user, pk=pk)
+    services.partner_code_delete(actor=request.user, partner=partner)
+    messages.success(request, _("Partner code “%(code)s” deleted.") % {"code": partner.code})
+    return redirect("leads:partner_code_list")
+
+
+urlpatterns: list[URLPattern] = [
+    path("settings/rules/", routing_rule_list, name="routing_rule_list"),
+    path("settings/rules/test/", routing_rule_test, name="routing_rule_test"),
+    path("settings/rules/new/", routing_rule_create, name="routing_rule_create"),
+    path("settings/rules/reorder/", routing_rule_reorder, name="routing_rule_reorder"),
+    path("settings/rules/<int:pk>/", routing_rule_edit, name="routing_rule_edit"),
+    path("settings/rules/<int:pk>/move/", routing_rule_move, name="routing_rule_move"),
+    path("settings/rules/<int:pk>/delete/", routing_rule_delete, name="routing_rule_delete"),
+    path("settings/partners/", partner_code_list, name="partner_code_list"),
+    path("settings/partners/<int:pk>/", partner_code_edit, name="partner_code_edit"),
+    path("settings/partners/<int:pk>/delete/", partner_code_delete, name="partner_code_delete"),
+]

@@ -136,7 +136,7 @@ def _clean_pipeline_stage(
         except (Stage.DoesNotExist, TypeError, ValueError):
             errors.add("stage_id", _("No such stage."))
             return pipeline, None
-        if stage.archived:
+        if stage.archived or stage.pipeline.archived:
             errors.add("stage_id", _("This stage is archived."))
         if pipeline is None:
             pipeline = stage.pipeline
@@ -397,6 +397,10 @@ def deal_update(*, actor: ScopedUser, pk: Any, data: dict[str, Any]) -> Deal:
     clean = clean_deal(actor, data, deal=deal)
     before = _snapshot(deal)
     _apply(deal, clean)
+    if deal.amount_from_lines:
+        from crm.sales.services.lines import deal_amount_from_lines  # lines imports this module
+
+        deal.amount = deal_amount_from_lines(deal)
     target = clean.stage
     moving = target is not None and target.pk != deal.stage_id
     if not moving:
@@ -526,6 +530,8 @@ def deal_move(
         changes = []
     if stage.pk == deal.stage_id:
         if changes:
+            # The requirements of the current stage keep holding while the deal sits in it.
+            _refuse_missing(deal, deal.stage)
             deal.save()
             timeline_record_changes(subject=deal, author=actor, changes=changes)
         return deal

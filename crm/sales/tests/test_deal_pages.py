@@ -193,9 +193,28 @@ def test_client_cards_list_their_deals_with_a_new_deal_button(org):
 
     contact = make_contact(org.manager)
     make(org.manager, title="Кухня для Иванова", contact_id=contact.pk)
-    page = client_for(org.manager).get(reverse("customers:contact_detail", args=[contact.pk])).content.decode()
+    page = (
+        client_for(org.manager)
+        .get(reverse("customers:contact_detail", args=[contact.pk]))
+        .content.decode()
+    )
     assert "Кухня для Иванова" in page and f"?contact_id={contact.pk}" in page
     company = make_company(org.manager)
     make(org.manager, title="Опт для Ромашки", company_id=company.pk)
-    page = client_for(org.head).get(reverse("customers:company_detail", args=[company.pk])).content.decode()
+    page = (
+        client_for(org.head)
+        .get(reverse("customers:company_detail", args=[company.pk]))
+        .content.decode()
+    )
     assert "Опт для Ромашки" in page
+
+
+def test_list_survives_overflowing_filters(org):
+    client = client_for(org.manager)
+    for params in (
+        {"pipeline": "9" * 30},
+        {"created_to": "9999-12-31"},
+        {"created_from": "0001-01-01"},
+        {"owner": "-5"},
+    ):
+        assert client.get(reverse("sales:deal_list"), params).status_code == 200

@@ -282,3 +282,35 @@ def test_merging_contacts_moves_their_deals(org):
     contact_merge(actor=org.manager, survivor=keep, merged=gone, choices={})
     deal.refresh_from_db()
     assert deal.contact == keep
+
+
+def test_current_stage_requirements_hold_for_updates_through_move(org):
+    invoice = stage(retail(), "Счёт выставлен")
+    invoice.required_fields = ["amount"]
+    invoice.save()
+    deal = new_deal(org.manager, amount="10")
+    services.deal_move(actor=org.manager, pk=deal.pk, stage_id=invoice.pk)
+    with pytest.raises(ValidationFailed) as error:
+        services.deal_move(
+            actor=org.manager, pk=deal.pk, stage_id=invoice.pk, updates={"amount": None}
+        )
+    assert "amount" in error.value.field_errors
+    assert Deal.objects.get(pk=deal.pk).amount == Decimal("10.00")
+
+
+def test_switching_amount_from_lines_on_recomputes_the_amount(org):
+    from crm.sales.services.lines import deal_line_add
+
+    deal = new_deal(org.manager, amount="5")
+    deal_line_add(actor=org.manager, deal=deal, name="Работа", quantity=2, price="50")
+    services.deal_update(actor=org.manager, pk=deal.pk, data={"amount_from_lines": True})
+    assert Deal.objects.get(pk=deal.pk).amount == Decimal("100.00")
+
+
+def test_a_stage_of_an_archived_pipeline_is_refused(org):
+    pipeline = wholesale()
+    pipeline.archived = True
+    pipeline.save()
+    with pytest.raises(ValidationFailed) as error:
+        new_deal(org.manager, stage_id=stage(pipeline, "Смета").pk)
+    assert "stage_id" in error.value.field_errors
