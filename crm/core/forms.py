@@ -13,8 +13,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from crm.core.errors import DomainError, NotFound, PermissionDenied
 
 
+class ColorInput(forms.TextInput):
+    """``<input type="color">``: a colour as ``#rrggbb``."""
+
+    input_type = "color"
+
+
 class BootstrapForm(forms.Form):
-    """A form whose widgets carry Bootstrap classes and are marked invalid on error."""
+    """A form whose widgets carry Bootstrap classes and whose fields show service errors."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -24,8 +30,10 @@ class BootstrapForm(forms.Form):
                 continue
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"
-            elif isinstance(widget, forms.Select):
+            elif isinstance(widget, forms.Select | forms.SelectMultiple):
                 css = "form-select"
+            elif isinstance(widget, ColorInput):
+                css = "form-control form-control-color"
             else:
                 css = "form-control"
             widget.attrs["class"] = css
@@ -38,13 +46,18 @@ class BootstrapForm(forms.Form):
         for name in names:
             if name in self.fields:
                 widget = self.fields[name].widget
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+    def field_for(self, name: str) -> str | None:
+        """The form field that shows a service error keyed ``name`` (``None``: on top)."""
+        return name if name in self.fields else None
 
     def apply_domain_errors(self, error: DomainError) -> None:
-        """Show a service's refusal: field messages on fields, the rest on top."""
+        """Show a service's refusal: field messages on their fields, the rest on top."""
         for name, field_messages in error.field_errors.items():
             for message in field_messages:
-                self.add_error(name if name in self.fields else None, message)
+                self.add_error(self.field_for(name), message)
         if not error.field_errors:
             self.add_error(None, error.message or str(error))
 

@@ -13,16 +13,12 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.errors import DomainError
+from crm.core.forms import BootstrapForm, ColorInput
 from crm.customers.choices import ClientType
 from crm.sales.choices import ActionKind, StageKind
 from crm.sales.models import SellerDetails, Stage, StageAction
 
 NUMBER = {"inputmode": "numeric"}
-
-
-class ColorInput(forms.TextInput):
-    input_type = "color"
 
 
 def _choices(form: forms.Form, name: str, choices: Any) -> None:
@@ -32,48 +28,11 @@ def _choices(form: forms.Form, name: str, choices: Any) -> None:
     field.choices = choices
 
 
-class SettingsForm(forms.Form):
-    """A form whose widgets carry Bootstrap classes and whose fields show service errors."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
-                continue
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select | forms.SelectMultiple):
-                css = "form-select"
-            elif isinstance(widget, ColorInput):
-                css = "form-control form-control-color"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = css
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)
-        names = [field] if field else []
-        if isinstance(error, forms.ValidationError) and hasattr(error, "error_dict"):
-            names = list(error.error_dict)
-        for name in names:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                if "is-invalid" not in widget.attrs.get("class", ""):
-                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+class SettingsForm(BootstrapForm):
+    """Settings forms: an action's service errors are keyed ``config.<name>``."""
 
     def field_for(self, name: str) -> str | None:
-        """The form field that shows a service error keyed ``name`` (None: on top)."""
-        name = name.removeprefix("config.")
-        return name if name in self.fields else None
-
-    def apply_domain_errors(self, error: DomainError) -> None:
-        """Show a service's refusal: field messages on their fields, the rest on top."""
-        for name, messages in error.field_errors.items():
-            for message in messages:
-                self.add_error(self.field_for(name), message)
-        if not error.field_errors:
-            self.add_error(None, error.message or str(error))
+        return super().field_for(name.removeprefix("config."))
 
 
 # --- pipelines and stages -----------------------------------------------------------------------
