@@ -47,28 +47,20 @@ def split_list(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[,\n]", text or "") if part.strip()]
 
 
-class ServiceErrorsMixin:
-    """Show a service's refusal on the field it names; ``ERROR_FIELDS`` maps a service's
-    key to this form's field where the names differ."""
+class SettingsForm(BootstrapForm):
+    """A settings form; ``ERROR_FIELDS`` maps a service's error key to this form's field
+    where the names differ (``conditions.`` keys land on the box of the same name)."""
 
     ERROR_FIELDS: dict[str, str] = {}
 
     def field_for(self, name: str) -> str | None:
-        name = self.ERROR_FIELDS.get(name, name).removeprefix("conditions.")
-        return name if name in self.fields else None  # type: ignore[attr-defined]
-
-    def apply_domain_errors(self, error: DomainError) -> None:
-        for name, messages in error.field_errors.items():
-            for message in messages:
-                self.add_error(self.field_for(name), message)  # type: ignore[attr-defined]
-        if not error.field_errors:
-            self.add_error(None, error.message or str(error))  # type: ignore[attr-defined]
+        return super().field_for(self.ERROR_FIELDS.get(name, name).removeprefix("conditions."))
 
 
 # --- routing rules --------------------------------------------------------------------------------
 
 
-class RoutingRuleForm(ServiceErrorsMixin, BootstrapForm):
+class RoutingRuleForm(SettingsForm):
     ERROR_FIELDS = {
         "conditions.fields": "field_values",
         "conditions.forms": "web_forms",
@@ -239,7 +231,7 @@ class RuleTestForm(BootstrapForm):
 # --- web forms ------------------------------------------------------------------------------------
 
 
-class WebFormForm(ServiceErrorsMixin, BootstrapForm):
+class WebFormForm(SettingsForm):
     name = forms.CharField(label=_("Name"), max_length=150)
     allowed_origins = forms.CharField(
         label=_("Allowed sites"),
@@ -399,7 +391,7 @@ def field_rows_apply_errors(
 # --- partner codes --------------------------------------------------------------------------------
 
 
-class PartnerCodeForm(ServiceErrorsMixin, BootstrapForm):
+class PartnerCodeForm(SettingsForm):
     code = forms.CharField(
         label=_("Code"),
         max_length=100,

@@ -9,9 +9,10 @@ so every list costs the same number of queries for one row and for many.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
@@ -50,10 +51,13 @@ def _count(queryset: models.QuerySet[Any], outer: str) -> Coalesce:
     return Coalesce(models.Subquery(counted, output_field=models.IntegerField()), 0)
 
 
-def _get(queryset: models.QuerySet[Any], pk: Any) -> Any:
+Row = TypeVar("Row", bound=models.Model)
+
+
+def _get(queryset: models.QuerySet[Row], pk: Any) -> Row:
     try:
         return queryset.get(pk=int(pk))
-    except (queryset.model.DoesNotExist, TypeError, ValueError):
+    except (ObjectDoesNotExist, TypeError, ValueError):
         raise NotFound(_("Not found.")) from None
 
 

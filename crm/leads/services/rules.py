@@ -171,7 +171,8 @@ def _team(errors: Errors, team_id: Any) -> Team | None:
 def _fixed_user(errors: Errors, user_id: Any) -> Any:
     if user_id in (None, ""):
         return None
-    user = get_user_model().objects.filter(pk=_int_or_none(user_id)).first()
+    pk = _int_or_none(user_id)
+    user = get_user_model().objects.filter(pk=pk).first() if pk is not None else None
     if user is None:
         errors.add("fixed_user", _("Choose a user."))
     elif not user.is_active or user.role == Role.READONLY:
@@ -239,6 +240,7 @@ def routing_rule_save(
     if is_default and not is_active:
         errors.add("is_active", _("The default rule cannot be switched off."))
     errors.raise_if_any()
+    assert pipeline is not None  # refused above otherwise
     if rule is None:
         last = RoutingRule.objects.filter(is_default=False).aggregate(n=Max("position"))["n"]
         rule = RoutingRule(position=0 if last is None else last + 1)
@@ -319,12 +321,8 @@ def partner_code_save(
     if clean_code and any(ch.isspace() for ch in clean_code):
         errors.add("code", _("One word, without spaces (as it comes in utm_source)."))
     clean_name = clean_text(errors, "name", name, max_length=150, required=True)
-    if (
-        clean_code
-        and PartnerCode.objects.filter(code=clean_code)
-        .exclude(pk=partner.pk if partner else None)
-        .exists()
-    ):
+    others = PartnerCode.objects.exclude(pk=partner.pk) if partner else PartnerCode.objects
+    if clean_code and others.filter(code=clean_code).exists():
         errors.add("code", _("This code is already taken."))
     errors.raise_if_any()
     partner = partner or PartnerCode()

@@ -146,7 +146,12 @@ def test_unanswered_lead_escalates_once_to_the_head_and_a_colleague(org, routed)
     assert lead_response_sweep(now=late + dt.timedelta(hours=5)) == {"escalated": 0}
     lead.refresh_from_db()
     assert lead.escalated_at is not None and lead.owner != org.manager
-    assert Notification.objects.filter(recipient=org.head, title__contains="in time").count() == 1
+    assert (
+        Notification.objects.filter(
+            recipient=org.head, kind="lead", dedupe_key=f"lead:{lead.pk}:escalated"
+        ).count()
+        == 1
+    )
     assert TimelineEntry.objects.filter(
         subject_id=lead.pk, title="Response deadline missed"
     ).exists()

@@ -108,7 +108,7 @@ def routing_rule_list(request: HttpRequest) -> HttpResponse:
         {
             "rules": [rule for rule in rules if not rule.is_default],
             "default_rules": [rule for rule in rules if rule.is_default],
-            "can_edit": request.user.role == Role.ADMIN,
+            "can_edit": getattr(request.user, "role", "") == Role.ADMIN,
             "test_form": test_form,
             "test": test,
             "strategies": Strategy,

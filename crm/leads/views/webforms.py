@@ -95,6 +95,7 @@ def _editor_page(request: HttpRequest, webform: WebForm | None) -> HttpResponse:
         "rows": rows,
         "blank_row": FieldRow(),
         "fields_errors": fields_errors,
+        "refused": status == 422,
         "field_types": list(FIELD_TYPE_LABELS.items()),
         "standard_fields": STANDARD_FIELDS,
         "sortable_js": _optional_static("vendor/Sortable.min.js"),
