@@ -22,7 +22,7 @@ from crm.activities.services import timeline_record
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import SYSTEM, ScopedUser, can_change_owned, can_write
 from crm.core.text import fold
-from crm.customers.choices import ContactPointKind
+from crm.customers.choices import ContactPointKind, Entity
 from crm.customers.models import Company, Contact, ContactPoint
 from crm.customers.services.duplicates import company_duplicates_find, contact_duplicates_find
 from crm.leads.choices import OPEN_STATUSES, Channel, LeadKind, LeadStatus
@@ -121,7 +121,11 @@ def match_lead(lead_input: LeadInput) -> Match:
             match.score = best.score
             match.reasons.append(
                 _("Similar %(entity)s: %(name)s (%(score)d%%)")
-                % {"entity": best.entity, "name": best.name, "score": best.score}
+                % {
+                    "entity": str(Entity(best.entity).label).lower(),
+                    "name": best.name,
+                    "score": best.score,
+                }
             )
     open_leads = Lead.objects.filter(status__in=OPEN_STATUSES)
     lead_condition = Q(pk__in=[])

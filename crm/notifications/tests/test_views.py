@@ -7,12 +7,22 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from conftest import client_for
 from crm.notifications.models import Notification
 from crm.notifications.tests.factories import make_many, make_notification
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """These tests read English messages: pin the language (the default is Russian)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 LIST = reverse("notifications:notification_list")
 BADGE = reverse("notifications:notification_badge")

@@ -173,7 +173,6 @@ def _render(
     return docx_data, render_pdf(context)
 
 
-@transaction.atomic
 def _remember_number(deal: Deal, kind: str, number: str, actor: Any) -> None:
     """An invoice or a contract gives the deal its number if it has none yet (the stage
     rules often require one)."""
@@ -198,6 +197,7 @@ def _remember_number(deal: Deal, kind: str, number: str, actor: Any) -> None:
     )
 
 
+@transaction.atomic
 def document_generate(
     *, actor: ScopedUser, deal: Deal, kind: str, template: DocumentTemplate | None = None
 ) -> Document:

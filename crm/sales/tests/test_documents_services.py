@@ -17,7 +17,7 @@ import docx
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 from pypdf import PdfReader
 
 from crm.activities.models import Attachment, TimelineEntry
@@ -37,6 +37,15 @@ from crm.sales.models import (
 from crm.sales.services import documents as services
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """These tests read English messages: pin the language (the default is Russian)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 CLIENT_INN = "7707083893"
 TOTAL = "125 111,10"

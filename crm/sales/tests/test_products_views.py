@@ -9,12 +9,22 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from conftest import client_for
 from crm.sales.models import Product
 from crm.sales.tests.factories import make_product
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """These tests read English messages: pin the language (the default is Russian)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 LIST = reverse("sales:product_list")
 ROLES = ["admin", "head", "manager", "colleague", "outsider", "viewer"]
