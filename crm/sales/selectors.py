@@ -26,7 +26,6 @@ from crm.planner.services import open_tasks_for
 from crm.sales.choices import DealStatus
 from crm.sales.models import Deal, Pipeline, Stage, StageVisit
 
-
 MAX_ID = 2**63 - 1
 
 

@@ -187,7 +187,9 @@ def inbound_process(inbound_id: int) -> Lead | None:
                 if lead_input is None:
                     # The parser dealt with it (a known client's e-mail went on their
                     # timeline) or refused it, saying why in ``error`` (spam, auto-reply).
-                    inbound.status = InboundStatus.REJECTED if inbound.error else InboundStatus.HANDLED
+                    inbound.status = (
+                        InboundStatus.REJECTED if inbound.error else InboundStatus.HANDLED
+                    )
                     lead = inbound.lead
                 else:
                     lead = lead_from_input(lead_input, inbound=inbound)

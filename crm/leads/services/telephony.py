@@ -541,7 +541,8 @@ def call_event_apply(inbound_id: int) -> None:
         )
         if (
             inbound is None
-            or inbound.status not in (InboundStatus.PROCESSED, InboundStatus.HANDLED, InboundStatus.REJECTED)
+            or inbound.status
+            not in (InboundStatus.PROCESSED, InboundStatus.HANDLED, InboundStatus.REJECTED)
             or "applied" in inbound.meta
         ):
             return
