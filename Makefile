@@ -3,6 +3,8 @@ PYTHON_SYSTEM ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# Test processes (pytest-xdist): one per core by default; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= auto
 HOST ?= 127.0.0.1
 VENDOR := crm/static/vendor
 
@@ -12,7 +14,7 @@ run: setup migrate demo
 	@PORT=$(PORT) HOST=$(HOST) scripts/run.sh
 
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed assets
 
