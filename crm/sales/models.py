@@ -29,7 +29,6 @@ from crm.sales.choices import (
 )
 from crm.sales.querysets import DealQuerySet
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
 ZERO = Decimal("0.00")
 
 
@@ -134,7 +133,9 @@ class Deal(TimeStampedModel):
     status = models.CharField(
         _("status"), max_length=8, choices=DealStatus.choices, default=DealStatus.OPEN
     )
-    amount = models.DecimalField(_("amount"), null=True, blank=True, **MONEY)
+    amount = models.DecimalField(
+        _("amount"), null=True, blank=True, max_digits=16, decimal_places=2
+    )
     currency = models.CharField(
         _("currency"), max_length=3, choices=Currency.choices, default=Currency.RUB
     )
@@ -261,7 +262,9 @@ class Product(TimeStampedModel):
     name = models.CharField(_("name"), max_length=200)
     sku = models.CharField(_("SKU"), max_length=60, blank=True)
     unit = models.CharField(_("unit"), max_length=10, choices=Unit.choices, default=Unit.PIECE)
-    price = models.DecimalField(_("price"), validators=[MinValueValidator(ZERO)], **MONEY)
+    price = models.DecimalField(
+        _("price"), validators=[MinValueValidator(ZERO)], max_digits=16, decimal_places=2
+    )
     currency = models.CharField(
         _("currency"), max_length=3, choices=Currency.choices, default=Currency.RUB
     )
@@ -298,15 +301,15 @@ class DealLine(models.Model):
         _("quantity"), max_digits=14, decimal_places=3, default=Decimal(1)
     )
     unit = models.CharField(_("unit"), max_length=10, choices=Unit.choices, default=Unit.PIECE)
-    price = models.DecimalField(_("price"), **MONEY)
+    price = models.DecimalField(_("price"), max_digits=16, decimal_places=2)
     discount_percent = models.DecimalField(
         _("discount, %"), max_digits=5, decimal_places=2, default=ZERO
     )
     vat_rate = models.CharField(
         _("VAT"), max_length=4, choices=VatRate.choices, default=VatRate.TWENTY_TWO
     )
-    total = models.DecimalField(_("total"), **MONEY)
-    vat_amount = models.DecimalField(_("VAT amount"), **MONEY)
+    total = models.DecimalField(_("total"), max_digits=16, decimal_places=2)
+    vat_amount = models.DecimalField(_("VAT amount"), max_digits=16, decimal_places=2)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -336,7 +339,9 @@ class Payment(TimeStampedModel):
     status = models.CharField(
         _("status"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.EXPECTED
     )
-    amount = models.DecimalField(_("amount"), validators=[MinValueValidator(ZERO)], **MONEY)
+    amount = models.DecimalField(
+        _("amount"), validators=[MinValueValidator(ZERO)], max_digits=16, decimal_places=2
+    )
     due_date = models.DateField(_("expected on"), null=True, blank=True)
     paid_on = models.DateField(_("received on"), null=True, blank=True)
     method = models.CharField(_("method"), max_length=16, choices=PaymentMethod.choices, blank=True)
