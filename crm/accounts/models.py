@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from functools import cached_property
 
 from django.conf import settings
@@ -37,6 +38,21 @@ class CaseInsensitiveUserManager(UserManager["User"]):
         extra_fields.setdefault("role", Role.ADMIN)
         user: User = super().create_superuser(username, email, password, **extra_fields)
         return user
+
+
+ScopeExtension = Callable[["User"], Iterable[int]]
+SCOPE_EXTENSIONS: list[ScopeExtension] = []
+
+
+def register_scope_extension(extension: ScopeExtension) -> None:
+    """Let a higher app widen what users see: ``extension(user)`` returns more owner ids.
+
+    The planner registers the temporary access of a substitute to the records of the
+    colleague they cover (``crm.planner.services.covered_user_ids``); accounts cannot
+    import it, being the lower layer.
+    """
+    if extension not in SCOPE_EXTENSIONS:
+        SCOPE_EXTENSIONS.append(extension)
 
 
 class User(AbstractUser):
@@ -95,17 +111,19 @@ class User(AbstractUser):
 
     @cached_property
     def scope_owner_ids(self) -> frozenset[int]:
-        """Ids of users whose records this user sees (cached for the request)."""
+        """Ids of users whose records this user sees (cached for the request): by role, plus
+        what the registered extensions add (the colleagues a substitute covers today)."""
+        extra = {owner_id for extension in SCOPE_EXTENSIONS for owner_id in extension(self)}
         if self.role == Role.HEAD:
             led = TeamMembership.objects.filter(team__heads=self).values_list("user_id", flat=True)
-            return frozenset({self.pk, *led})
+            return frozenset({self.pk, *led, *extra})
         if self.role == Role.READONLY:
             mine = TeamMembership.objects.filter(user=self).values_list("team_id", flat=True)
             members = TeamMembership.objects.filter(team_id__in=mine).values_list(
                 "user_id", flat=True
             )
-            return frozenset({self.pk, *members})
-        return frozenset({self.pk})
+            return frozenset({self.pk, *members, *extra})
+        return frozenset({self.pk, *extra})
 
 
 class Team(TimeStampedModel):
@@ -117,6 +135,11 @@ class Team(TimeStampedModel):
     )
     heads = models.ManyToManyField(
         User, related_name="led_teams", blank=True, verbose_name=_("heads")
+    )
+    # When the team's daily digest of overdue tasks goes out, in the team's time zone.
+    digest_time = models.TimeField(_("overdue digest at"), default=dt.time(9, 0))
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, help_text=_("Empty: the site's time zone.")
     )
 
     class Meta:

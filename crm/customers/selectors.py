@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from crm.accounts.models import User
 from crm.activities.models import Attachment, TimelineEntry
 from crm.activities.selectors import timeline_for
+from crm.core.normalize import format_phone
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import ScopedUser
 from crm.core.search import filter_by_text
@@ -288,8 +289,10 @@ def contact_table(
 ) -> Page:
     """A page of contacts for the list page: the columns it shows and nothing else.
 
-    Each row carries ``primary_points`` (primary phones and e-mails), ``tag_list`` and
-    ``employment_list`` (companies by name) as lists; the owner is loaded by name only.
+    Each row carries plain lists: ``phone_list`` (``value`` and ``display`` of the primary
+    phones), ``email_list`` (primary e-mails), ``tag_list`` (tag names) and
+    ``employment_list`` (``company_id`` and the company's display ``name``); the owner is
+    loaded by name only. Four queries whatever the number of rows.
     """
     queryset = (
         contact_queryset(user=user, filters=filters)
@@ -303,17 +306,58 @@ def contact_table(
             "created_at",
             *_user_name("owner"),
         )
-        .prefetch_related(
-            _primary_points(ContactPointKind.PHONE, ContactPointKind.EMAIL),
-            _tag_names(),
-            Prefetch(
-                "employments", queryset=_employments_by_company_name(), to_attr="employment_list"
-            ),
-        )
     )
-    return keyset_page(
+    page = keyset_page(
         queryset, order=CONTACT_ORDERS.get(order, CONTACT_ORDERS["new"]), cursor=cursor, limit=limit
     )
+    _attach_table_lists(page.items)
+    return page
+
+
+def _attach_table_lists(contacts: list[Contact]) -> None:
+    """Fill the plain lists of ``contact_table`` rows from three queries of plain values.
+
+    Related rows as model instances through ``prefetch_related`` cost more in Python than
+    the queries themselves (a fifth of the list page), and the page only shows a few values.
+    """
+    by_id: dict[int, Contact] = {}
+    for contact in contacts:
+        contact.phone_list, contact.email_list = [], []
+        contact.tag_list, contact.employment_list = [], []
+        by_id[contact.pk] = contact
+    if not by_id:
+        return
+    points = (
+        ContactPoint.objects.filter(
+            contact_id__in=by_id,
+            is_primary=True,
+            kind__in=[ContactPointKind.PHONE, ContactPointKind.EMAIL],
+        )
+        .order_by("position", "id")
+        .values_list("contact_id", "kind", "value")
+    )
+    for contact_id, kind, value in points:
+        if kind == ContactPointKind.PHONE:
+            by_id[contact_id].phone_list.append({"value": value, "display": format_phone(value)})
+        else:
+            by_id[contact_id].email_list.append(value)
+    tags = (
+        Contact.tags.through.objects.filter(contact_id__in=by_id)
+        .order_by("tag__name", "tag_id")
+        .values_list("contact_id", "tag__name")
+    )
+    for contact_id, name in tags:
+        by_id[contact_id].tag_list.append(name)
+    employments = (
+        Employment.objects.filter(contact_id__in=by_id)
+        .order_by("id")
+        .values_list("contact_id", "company_id", *(f"company__{f}" for f in COMPANY_NAME_FIELDS))
+    )
+    for contact_id, company_id, legal_name, short_name, legal_form in employments:
+        name = Company(legal_name=legal_name, short_name=short_name, legal_form=legal_form)
+        by_id[contact_id].employment_list.append(
+            {"company_id": company_id, "name": name.display_name}
+        )
 
 
 def company_table(

@@ -31,3 +31,9 @@ class CallOutcome(models.TextChoices):
     BUSY = "busy", _("Busy")
     CALL_BACK = "call_back", _("Asked to call back")
     WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+
+class AbsenceKind(models.TextChoices):
+    VACATION = "vacation", _("Vacation")
+    SICK = "sick", _("Sick leave")
+    TRIP = "trip", _("Business trip")

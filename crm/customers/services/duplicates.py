@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BigIntegerField
 from django.db.models.expressions import RawSQL
@@ -95,7 +96,10 @@ def _visibility_sql(
     """
     outer_id = RawSQL(row_id, (), output_field=BigIntegerField())  # noqa: S611 (no input)
     visible = model.objects.visible_to(actor).filter(pk=outer_id).order_by().values("pk")
-    sql, params = visible.query.sql_with_params()
+    try:
+        sql, params = visible.query.sql_with_params()
+    except EmptyResultSet:  # a scope that can see nothing
+        return "1 = 0", []
     return f"EXISTS ({sql})", list(params)
 
 

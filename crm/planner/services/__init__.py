@@ -1,0 +1,92 @@
+"""Writes of the planner: tasks, reminders and their delivery, absences and cover, overdue
+digests and escalation, calendar-feed tokens.
+
+Modules: ``tasks`` (create, edit, complete, reopen, cancel, reschedule, reassign),
+``subjects`` (the records tasks belong to), ``movers`` (tasks moved on a merge), ``reminders`` (moments and the delivery sweep), ``absences`` (who is away, cover),
+``overdue`` (digests, escalation), ``feeds`` (secret calendar URLs). Other apps import from
+here.
+"""
+
+from crm.planner.services.absences import (
+    absence_can_manage,
+    absence_cancel,
+    absence_create,
+    absence_get,
+    covered_user_ids,
+    substitutes_on,
+    users_away,
+)
+from crm.planner.services.feeds import (
+    feed_token_authenticate,
+    feed_token_create,
+    feed_token_revoke,
+)
+from crm.planner.services.movers import open_tasks_for, task_move, task_move_back
+from crm.planner.services.overdue import digests_send, escalations_run, team_digest_set
+from crm.planner.services.reminders import (
+    reminder_offsets,
+    reminders_deliver,
+    reminders_replace,
+)
+from crm.planner.services.subjects import (
+    subject_find,
+    subject_of,
+    subject_url,
+    subject_visible_to,
+    task_url,
+)
+from crm.planner.services.tasks import (
+    Errors,
+    reminder_add,
+    reminder_delete,
+    task_can_change,
+    task_cancel,
+    task_complete,
+    task_create,
+    task_get,
+    task_reassign,
+    task_reopen,
+    task_reschedule,
+    task_type_get,
+    task_update,
+)
+
+__all__ = [
+    "Errors",
+    "absence_can_manage",
+    "absence_cancel",
+    "absence_create",
+    "absence_get",
+    "covered_user_ids",
+    "digests_send",
+    "escalations_run",
+    "feed_token_authenticate",
+    "feed_token_create",
+    "feed_token_revoke",
+    "open_tasks_for",
+    "reminder_add",
+    "reminder_delete",
+    "reminder_offsets",
+    "reminders_deliver",
+    "reminders_replace",
+    "subject_find",
+    "subject_of",
+    "subject_url",
+    "subject_visible_to",
+    "substitutes_on",
+    "task_can_change",
+    "task_cancel",
+    "task_complete",
+    "task_create",
+    "task_get",
+    "task_move",
+    "task_move_back",
+    "task_reassign",
+    "task_reopen",
+    "task_reschedule",
+    "task_type_get",
+    "task_update",
+    "task_url",
+    "team_digest_set",
+    "users_away",
+]

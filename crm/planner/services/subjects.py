@@ -1,0 +1,66 @@
+"""The records tasks belong to, through the registry of record kinds
+(``crm.planner.subjects``): finding one a user sees, its card's URL, a task's record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from crm.core.errors import NotFound, ValidationFailed
+from crm.planner.models import Task
+from crm.planner.subjects import SUBJECT_KINDS, kind_for
+
+
+def _errors(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(_("Check the task."), field_errors={field: [message]})
+
+
+def subject_visible_to(user: Any, subject: models.Model) -> bool:
+    """Whether ``user`` may see ``subject`` (a registered record)."""
+    kind = kind_for(type(subject))
+    if kind is None:
+        return False
+    return kind.visible_to(user).filter(pk=subject.pk).exists()
+
+
+def subject_url(subject: models.Model | None) -> str:
+    """The card of a registered record ("" for none)."""
+    kind = kind_for(type(subject)) if subject is not None else None
+    return kind.url(subject) if kind is not None and subject is not None else ""
+
+
+def subject_find(*, actor: Any, kind: str, pk: Any, field: str = "subject") -> models.Model:
+    """The record ``kind`` (``contact``, ``customers.contact`` …) ``pk`` that ``actor`` sees.
+
+    Raises ``ValidationFailed`` naming ``field`` for an unknown kind or a bad id, and
+    ``NotFound`` for a record that is missing or hidden from the actor.
+    """
+    registered = SUBJECT_KINDS.get(kind) or next(
+        (item for item in SUBJECT_KINDS.values() if item.model._meta.model_name == kind), None
+    )
+    if registered is None:
+        raise _errors(field, _("Unknown kind of record."))
+    try:
+        number = int(pk)
+    except (TypeError, ValueError):
+        raise _errors(field, _("Invalid record id.")) from None
+    record = registered.visible_to(actor).filter(pk=number).first()
+    if record is None:
+        raise NotFound(_("Not found."))
+    return record
+
+
+def subject_of(task: Task) -> models.Model | None:
+    """The record ``task`` belongs to, or None for a personal to-do (or a deleted record)."""
+    if task.subject_type_id is None:
+        return None
+    model = ContentType.objects.get_for_id(task.subject_type_id).model_class()
+    return model._default_manager.filter(pk=task.subject_id).first() if model else None
+
+
+def task_url(task: Task) -> str:
+    return reverse("planner:task_detail", args=[task.pk])

@@ -1,0 +1,143 @@
+"""Overdue tasks: the daily digest per user and per team (at the team's time in its time
+zone, once a day even with two schedulers), and the escalation of a long-overdue task."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from crm.accounts.models import Team
+from crm.notifications.models import Notification
+from crm.planner import services
+from crm.planner.models import DigestRun, Task
+from crm.planner.tests.factories import make_absence, make_task
+
+pytestmark = pytest.mark.django_db
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+def _titles(user):
+    return list(Notification.objects.filter(recipient=user).values_list("title", flat=True))
+
+
+def _overdue(owner, *, hours=3, now=None, **fields):
+    task = make_task(owner, **fields)
+    due = (now or timezone.now()) - dt.timedelta(hours=hours)
+    Task.objects.filter(pk=task.pk).update(due_at=due)
+    return task
+
+
+def test_digest_goes_at_the_teams_time_in_its_zone_once(org):
+    team = Team.objects.get(name="Москва")
+    team.digest_time, team.time_zone = dt.time(9, 0), "Asia/Vladivostok"
+    team.save()
+    vladivostok = ZoneInfo("Asia/Vladivostok")
+    before = dt.datetime.combine(timezone.localdate(), dt.time(8, 59), vladivostok)
+    at = before + dt.timedelta(minutes=1)
+    _overdue(org.manager, title="Просрочено 1", now=at)
+    _overdue(org.manager, title="Просрочено 2", now=at)
+    assert services.digests_send(now=before)["runs"] == 0
+    sent = services.digests_send(now=at)
+    assert sent["users"] == 1 and sent["heads"] == 1
+    assert any("2" in title for title in _titles(org.manager))
+    (head_title,) = _titles(org.head)
+    assert "Москва" in head_title
+    # A second scheduler (or the next minute) sends nothing more that day.
+    again = services.digests_send(now=at + dt.timedelta(minutes=1))
+    assert again["users"] == 0 and again["heads"] == 0
+    assert DigestRun.objects.filter(key=f"team:{team.pk}").count() == 1
+
+
+def test_the_substitute_gets_the_absent_users_overdue_digest(org):
+    morning = dt.datetime.combine(timezone.localdate(), dt.time(10, 0), MOSCOW)
+    _overdue(org.manager, now=morning)
+    make_absence(org.manager, substitute=org.colleague)
+    services.digests_send(now=morning)
+    (title,) = _titles(org.colleague)
+    assert str(org.manager) in title
+
+
+def test_escalation_goes_to_the_head_and_a_colleague_once(org, settings):
+    settings.CRM_TASK_ESCALATE_AFTER_HOURS = 4
+    task = _overdue(org.manager, hours=5, title="Забытый звонок")
+    _overdue(org.manager, hours=2, title="Свежая просрочка")
+    counts = services.escalations_run()
+    assert counts["escalated"] == 1
+    assert any("Забытый звонок" in title for title in _titles(org.head))
+    assert any("Забытый звонок" in title for title in _titles(org.colleague))
+    assert _titles(org.outsider) == []
+    task.refresh_from_db()
+    assert task.escalated_at is not None
+    assert org.colleague in task.watchers.all()  # so the task opens for them
+    assert services.escalations_run()["escalated"] == 0
+
+
+def test_escalation_of_an_absent_users_task_goes_to_the_substitute(org, settings):
+    settings.CRM_TASK_ESCALATE_AFTER_HOURS = 1
+    _overdue(org.manager, hours=5, title="Во время отпуска")
+    make_absence(org.manager, substitute=org.colleague)
+    services.escalations_run()
+    assert any("Во время отпуска" in title for title in _titles(org.colleague))
+    assert not any("Во время отпуска" in title for title in _titles(org.head))
+
+
+def test_escalation_links_the_head_to_the_clients_history(org, contact, settings):
+    settings.CRM_TASK_ESCALATE_AFTER_HOURS = 1
+    _overdue(org.manager, hours=5, subject=contact)
+    services.escalations_run()
+    note = Notification.objects.get(recipient=org.head, kind="task")
+    assert note.url == f"/customers/contacts/{contact.pk}/"
+    colleague_note = Notification.objects.get(recipient=org.colleague, kind="task")
+    assert colleague_note.url.startswith("/tasks/")
+
+
+def test_rescheduling_lets_a_task_escalate_again(org, settings):
+    settings.CRM_TASK_ESCALATE_AFTER_HOURS = 1
+    task = _overdue(org.manager, hours=5)
+    services.escalations_run()
+    services.task_reschedule(
+        actor=org.manager, pk=task.pk, due_at=timezone.now() + dt.timedelta(days=1)
+    )
+    task.refresh_from_db()
+    assert task.escalated_at is None
+
+
+def test_zero_hours_turns_escalation_off(org, settings):
+    settings.CRM_TASK_ESCALATE_AFTER_HOURS = 0
+    _overdue(org.manager, hours=500)
+    assert services.escalations_run()["escalated"] == 0
+
+
+def test_a_head_sets_the_teams_digest_time_and_zone(org):
+    from conftest import client_for
+
+    team = Team.objects.get(name="Москва")
+    client = client_for(org.head)
+    assert client.get("/tasks/digests/").status_code == 200
+    bad = client.post(
+        "/tasks/digests/",
+        {
+            "team": team.pk,
+            f"team{team.pk}-digest_time": "08:30",
+            f"team{team.pk}-time_zone": "Mars/Olympus",
+        },
+    )
+    assert bad.status_code == 422
+    ok = client.post(
+        "/tasks/digests/",
+        {
+            "team": team.pk,
+            f"team{team.pk}-digest_time": "08:30",
+            f"team{team.pk}-time_zone": "Asia/Omsk",
+        },
+    )
+    assert ok.status_code == 302
+    team.refresh_from_db()
+    assert (team.digest_time, team.time_zone) == (dt.time(8, 30), "Asia/Omsk")
+    other = Team.objects.get(name="Питер")
+    assert client.post("/tasks/digests/", {"team": other.pk}).status_code == 404
+    assert client_for(org.manager).get("/tasks/digests/").status_code == 403

@@ -1,0 +1,105 @@
+"""Absences: the team calendar of who is away, recording an absence with a substitute,
+cancelling one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.core import errors
+from crm.core.forms import domain_errors
+from crm.planner import selectors, services
+from crm.planner.forms import AbsenceForm
+
+BOARD_DAYS = 28
+
+
+@login_required
+def absence_list(request: HttpRequest) -> HttpResponse:
+    """Who is away over four weeks from ``?from=`` (today by default), by person and day."""
+    try:
+        start = dt.date.fromisoformat(request.GET.get("from") or "")
+    except ValueError:
+        start = timezone.localdate()
+    try:
+        team_id = int(request.GET.get("team") or 0) or None
+    except ValueError:
+        team_id = None
+    dates, rows, absences = selectors.absence_board(
+        user=request.user, start=start, days=BOARD_DAYS, team_id=team_id
+    )
+    context = {
+        "dates": dates,
+        "rows": rows,
+        "absences": absences,
+        "start": start,
+        "previous": start - dt.timedelta(days=BOARD_DAYS),
+        "following": start + dt.timedelta(days=BOARD_DAYS),
+        "today": timezone.localdate(),
+        "teams": selectors.user_teams(request.user),
+        "team_id": team_id,
+        "manageable": {
+            absence.pk
+            for absence in absences
+            if absence.cancelled_at is None
+            and absence.ends_on >= timezone.localdate()
+            and services.absence_can_manage(request.user, absence.user)
+        },
+    }
+    return render(request, "planner/absence_list.html", context)
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def absence_create(request: HttpRequest) -> HttpResponse:
+    people = selectors.absence_people(actor=request.user)
+    form = AbsenceForm(
+        request.POST if request.method == "POST" else None,
+        people=people,
+        substitutes=selectors.assignable_users(actor=request.user),
+        initial={"user_id": str(request.user.pk), "starts_on": timezone.localdate()},
+    )
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.absence_create(
+                    actor=request.user,
+                    user=selectors.user_by_id(data["user_id"]),
+                    kind=data["kind"],
+                    starts_on=data["starts_on"],
+                    ends_on=data["ends_on"],
+                    substitute=selectors.user_by_id(data["substitute_id"])
+                    if data["substitute_id"]
+                    else None,
+                    note=data["note"],
+                )
+            except errors.ValidationFailed as exc:
+                form.apply_domain_errors(exc)
+            else:
+                messages.success(request, _("Absence recorded."))
+                return redirect("planner:absence_list")
+    return render(request, "planner/absence_form.html", {"form": form}, status=status)
+
+
+@login_required
+@domain_errors
+@require_POST
+def absence_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.absence_cancel(actor=request.user, pk=pk)
+    except errors.ValidationFailed as exc:
+        messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms))
+    else:
+        messages.success(request, _("Absence cancelled."))
+    return redirect("planner:absence_list")

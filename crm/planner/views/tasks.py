@@ -1,0 +1,359 @@
+"""Task pages: "My day", the list with filters, the card with its actions (complete,
+reopen, cancel, reschedule, reassign) and the create/edit form.
+
+Adapters only: each view parses, calls one selector or service and renders. A task the
+user may not see answers 404; a refused change re-renders the form with 422.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.core import errors
+from crm.core.forms import domain_errors
+from crm.core.pagination import Page
+from crm.core.permissions import can_write, sees_everything
+from crm.planner import selectors, services
+from crm.planner.forms import CompleteForm, ReassignForm, RescheduleForm, TaskForm
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The ``next`` the form carries when it points into this site, else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@login_required
+def my_day(request: HttpRequest) -> HttpResponse:
+    """Overdue, today's and tomorrow's open tasks of the user and those they cover."""
+    day = selectors.my_day(user=request.user)
+    sections = [
+        ("overdue", _("Overdue"), day.overdue),
+        ("today", _("Today"), day.today),
+        ("tomorrow", _("Tomorrow"), day.tomorrow),
+        ("undated", _("No due date"), day.undated),
+    ]
+    context = {"day": day, "sections": sections, "can_write": can_write(request.user)}
+    return render(request, "planner/my_day.html", context)
+
+
+@login_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    """Tasks under the filters of the query string, a keyset page at a time."""
+    filters = selectors.TaskFilters.from_params(request.GET)
+    status, error = 200, ""
+    try:
+        page = selectors.task_table(
+            user=request.user, filters=filters, cursor=request.GET.get("cursor") or None
+        )
+    except errors.ValidationFailed as exc:
+        page, status = Page([], None), 400
+        error = "; ".join(m for ms in exc.field_errors.values() for m in ms) or exc.message
+    kept = {key: value for key, value in request.GET.items() if key != "cursor" and value}
+    teams = selectors.teams_led(request.user)
+    context = {
+        "page": page,
+        "filters": filters,
+        "types": selectors.task_types(),
+        "teams": teams,
+        "can_see_team": bool(teams) or request.user.role == "readonly",
+        "owners": selectors.assignable_users(actor=request.user)
+        if teams or sees_everything(request.user)
+        else [],
+        "now": timezone.now(),
+        "today": timezone.localdate(),
+        "error": error,
+        "next_url": f"?{urlencode({**kept, 'cursor': page.next_cursor})}"
+        if page.next_cursor
+        else "",
+        "first_url": f"?{urlencode(kept)}" if request.GET.get("cursor") else "",
+        "can_write": can_write(request.user),
+    }
+    return render(request, "planner/task_list.html", context, status=status)
+
+
+def _detail_context(request: HttpRequest, task: Any, **forms: Any) -> dict[str, Any]:
+    local_due = timezone.localtime(task.due_at) if task.due_at else None
+    return {
+        "task": task,
+        "subject_url": services.subject_url(task.subject_record),
+        "can_change": services.task_can_change(request.user, task),
+        "is_overdue": task.is_overdue(),
+        "complete_form": forms.get("complete_form") or CompleteForm(),
+        "reschedule_form": forms.get("reschedule_form")
+        or RescheduleForm(
+            initial={
+                "due_date": local_due.date() if local_due else None,
+                "due_time": local_due.time().replace(second=0, microsecond=0)
+                if local_due and not task.all_day
+                else None,
+                "all_day": task.all_day,
+            }
+        ),
+        "reassign_form": forms.get("reassign_form")
+        or ReassignForm(
+            initial={"owner_id": str(task.owner_id)},
+            owners=selectors.assignable_users(actor=request.user),
+        ),
+        "open_panel": forms.get("open_panel", ""),
+    }
+
+
+@login_required
+@domain_errors
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    task = selectors.task_detail(user=request.user, pk=pk)
+    return render(request, "planner/task_detail.html", _detail_context(request, task))
+
+
+def _form(request: HttpRequest, **kwargs: Any) -> TaskForm:
+    return TaskForm(
+        request.POST if request.method == "POST" else None,
+        types=selectors.task_types(),
+        owners=selectors.assignable_users(actor=request.user),
+        people=selectors.people_choices(),
+        **kwargs,
+    )
+
+
+def _subject_from(request: HttpRequest, value: str) -> Any:
+    kind, _sep, number = (value or "").partition(":")
+    if not kind:
+        return None
+    return services.subject_find(actor=request.user, kind=kind, pk=number)
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def task_create(request: HttpRequest) -> HttpResponse:
+    """A new task, for a record (``?subject=contact:12``) or a personal to-do."""
+    if not can_write(request.user):
+        raise PermissionDenied(_("Your role may not create tasks."))
+    subject_value = request.POST.get("subject") or request.GET.get("subject") or ""
+    subject = _subject_from(request, subject_value)
+    initial = {
+        "owner_id": str(request.user.pk),
+        "subject": subject_value,
+        "reminders": [15],
+        "type_code": request.GET.get("type") or "call",
+        "due_date": request.GET.get("due") or timezone.localdate(),
+    }
+    form = _form(request, initial=initial)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            task = services.task_create(
+                actor=request.user,
+                title=data["title"],
+                owner=selectors.user_by_id(data["owner_id"]),
+                type_code=data["type_code"],
+                subject=subject,
+                due_at=data["due_at"],
+                all_day=data["all_day"],
+                duration_minutes=data["duration_minutes"],
+                description=data["description"],
+                priority=data["priority"],
+                coworker_ids=data["coworker_ids"],
+                watcher_ids=data["watcher_ids"],
+                reminders=data["reminders"],
+            )
+        except errors.ValidationFailed as exc:
+            form.apply_domain_errors(exc)
+        else:
+            messages.success(request, _("Task created."))
+            return redirect(safe_next(request, reverse("planner:task_detail", args=[task.pk])))
+    if request.method == "POST":
+        status = 422
+    context = {"form": form, "subject": subject, "task": None, "next": safe_next(request, "")}
+    return render(request, "planner/task_form.html", context, status=status)
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    task = selectors.task_detail(user=request.user, pk=pk)
+    if not services.task_can_change(request.user, task):
+        raise PermissionDenied(_("You may not change this task."))
+    local_due = timezone.localtime(task.due_at) if task.due_at else None
+    initial = {
+        "title": task.title,
+        "type_code": task.type.code,
+        "due_date": local_due.date() if local_due else None,
+        "due_time": local_due.time().replace(second=0, microsecond=0)
+        if local_due and not task.all_day
+        else None,
+        "all_day": task.all_day,
+        "duration_minutes": task.duration_minutes,
+        "owner_id": str(task.owner_id),
+        "priority": task.priority,
+        "description": task.description,
+        "reminders": [reminder.minutes_before for reminder in task.reminders.all()],
+        "coworker_ids": [str(user.pk) for user in task.coworkers.all()],
+        "watcher_ids": [str(user.pk) for user in task.watchers.all()],
+    }
+    form = _form(request, initial=initial)
+    form.fields["owner_id"].disabled = True
+    form.fields["owner_id"].help_text = _("Use “Reassign” on the task to change it.")
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.task_update(
+                actor=request.user,
+                pk=task.pk,
+                title=data["title"],
+                type_code=data["type_code"],
+                due_at=data["due_at"],
+                all_day=data["all_day"],
+                duration_minutes=data["duration_minutes"],
+                description=data["description"],
+                priority=data["priority"],
+                coworker_ids=data["coworker_ids"],
+                watcher_ids=data["watcher_ids"],
+                reminders=data["reminders"],
+            )
+        except errors.ValidationFailed as exc:
+            form.apply_domain_errors(exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("planner:task_detail", pk=task.pk)
+    if request.method == "POST":
+        status = 422
+    context = {"form": form, "subject": task.subject_record, "task": task, "next": ""}
+    return render(request, "planner/task_form.html", context, status=status)
+
+
+def _refused(
+    request: HttpRequest, pk: int, exc: errors.ValidationFailed, **forms: Any
+) -> HttpResponse:
+    task = selectors.task_detail(user=request.user, pk=pk)
+    context = _detail_context(request, task, **forms)
+    context["error"] = exc.message
+    return render(request, "planner/task_detail.html", context, status=422)
+
+
+@login_required
+@domain_errors
+@require_POST
+def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    form = CompleteForm(request.POST)
+    form.is_valid()
+    data = form.cleaned_data
+    try:
+        services.task_complete(
+            actor=request.user,
+            pk=pk,
+            result=data.get("result", ""),
+            outcome=data.get("outcome", ""),
+        )
+    except errors.ValidationFailed as exc:
+        form.apply_domain_errors(exc)
+        return _refused(request, pk, exc, complete_form=form, open_panel="complete")
+    messages.success(request, _("Task done."))
+    return redirect(safe_next(request, reverse("planner:task_detail", args=[pk])))
+
+
+@login_required
+@domain_errors
+@require_POST
+def task_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.task_reopen(actor=request.user, pk=pk)
+    except errors.ValidationFailed as exc:
+        return _refused(request, pk, exc)
+    messages.success(request, _("Task reopened."))
+    return redirect(safe_next(request, reverse("planner:task_detail", args=[pk])))
+
+
+@login_required
+@domain_errors
+@require_POST
+def task_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.task_cancel(actor=request.user, pk=pk)
+    except errors.ValidationFailed as exc:
+        return _refused(request, pk, exc)
+    messages.success(request, _("Task cancelled."))
+    return redirect(safe_next(request, reverse("planner:task_detail", args=[pk])))
+
+
+@login_required
+@domain_errors
+@require_POST
+def task_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move the task (the card's form, or a drop on the calendar asking for JSON)."""
+    form = RescheduleForm(request.POST)
+    exc: errors.ValidationFailed | None = None
+    if form.is_valid():
+        try:
+            task = services.task_reschedule(
+                actor=request.user,
+                pk=pk,
+                due_at=form.cleaned_data["due_at"],
+                all_day=form.cleaned_data["all_day"],
+            )
+        except errors.ValidationFailed as error:
+            exc = error
+            form.apply_domain_errors(error)
+    else:
+        exc = errors.ValidationFailed(
+            _("Check the task."),
+            field_errors={name: list(messages_) for name, messages_ in form.errors.items()},
+        )
+    if exc is not None:
+        if wants_json(request):
+            return JsonResponse(exc.as_dict(), status=422)
+        return _refused(request, pk, exc, reschedule_form=form, open_panel="reschedule")
+    if wants_json(request):
+        return JsonResponse(
+            {"id": task.pk, "due_at": task.due_at.isoformat() if task.due_at else None}
+        )
+    messages.success(request, _("Task rescheduled."))
+    return redirect(safe_next(request, reverse("planner:task_detail", args=[pk])))
+
+
+@login_required
+@domain_errors
+@require_POST
+def task_reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ReassignForm(request.POST, owners=selectors.assignable_users(actor=request.user))
+    if not form.is_valid():
+        exc = errors.ValidationFailed(
+            _("Check the task."), field_errors={"owner_id": [_("Choose a user.")]}
+        )
+        return _refused(request, pk, exc, reassign_form=form, open_panel="reassign")
+    try:
+        services.task_reassign(actor=request.user, pk=pk, owner_id=form.cleaned_data["owner_id"])
+    except errors.ValidationFailed as exc:
+        form.apply_domain_errors(exc)
+        return _refused(request, pk, exc, reassign_form=form, open_panel="reassign")
+    messages.success(request, _("Task reassigned."))
+    target = reverse("planner:task_detail", args=[pk])
+    try:
+        selectors.task_detail(user=request.user, pk=pk)
+    except errors.NotFound:
+        target = reverse("planner:my_day")  # given to someone outside the user's scope
+    return HttpResponseRedirect(safe_next(request, target))
