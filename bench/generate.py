@@ -45,7 +45,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 if __name__ == "__main__":
-    # The other scripts in bench/ (calendar.py) must not shadow the standard library; when
+    # The other scripts in bench/ must not shadow the standard library (a calendar.py did); when
     # imported (by sales_generate.py) the importer has arranged the path.
     here = Path(__file__).resolve().parent
     sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]

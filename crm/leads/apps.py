@@ -59,3 +59,29 @@ class LeadsConfig(AppConfig):
 
         if "leads_panel" not in {panel.__name__ for panel in CARD_PANELS}:
             CARD_PANELS.append(leads_panel)
+
+        from django.utils import timezone
+        from django.utils.translation import gettext_lazy
+
+        from crm.planner.myday import DayItem, DaySection
+        from crm.planner.myday import register as register_day_section
+
+        def waiting(user: Any) -> list[DayItem]:
+            """The user's new leads nobody has answered yet, the most urgent first."""
+            now = timezone.now()
+            leads = (
+                Lead.objects.filter(owner=user, status="new", responded_at__isnull=True)
+                .order_by("respond_by", "id")
+                .only("pk", "title", "channel", "respond_by")[:20]
+            )
+            return [
+                DayItem(
+                    lead.title,
+                    reverse("leads:lead_detail", args=[lead.pk]),
+                    lead.get_channel_display(),
+                    bool(lead.respond_by and lead.respond_by < now),
+                )
+                for lead in leads
+            ]
+
+        register_day_section(DaySection("leads", gettext_lazy("New leads waiting"), waiting))

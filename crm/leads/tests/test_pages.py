@@ -115,3 +115,14 @@ def test_a_call_on_the_lead_timeline_counts_as_the_first_response(org, routed):
     )
     lead.refresh_from_db()
     assert lead.responded_at is not None
+
+
+def test_my_day_lists_the_new_leads_waiting_for_an_answer(org, routed):
+    lead = arrive(name="Ждёт ответа", phone="+79120000009")
+    page = client_for(org.manager).get(reverse("planner:my_day")).content.decode()
+    assert "Ждёт ответа" in page and reverse("leads:lead_detail", args=[lead.pk]) in page
+    client_for(org.manager).post(
+        reverse("leads:lead_status", args=[lead.pk]), {"status": "in_progress"}
+    )
+    page = client_for(org.manager).get(reverse("planner:my_day")).content.decode()
+    assert "Ждёт ответа" not in page
