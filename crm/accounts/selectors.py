@@ -148,3 +148,12 @@ def user_directory_get(*, actor: User, pk: int) -> User:
     if user is None:
         raise NotFound(_("User not found."))
     return user
+
+
+def team_heads_of(user_id: int) -> list[User]:
+    """Active heads of the teams ``user_id`` belongs to (not the user themself)."""
+    return list(
+        User.objects.filter(led_teams__members=user_id, is_active=True)
+        .exclude(pk=user_id)
+        .distinct()
+    )

@@ -84,14 +84,6 @@ def product_get(*, user: ScopedUser, pk: int) -> Product:
 # --- a deal's money ---------------------------------------------------------------------------
 
 
-def deal_visible_get(*, user: ScopedUser, pk: int) -> Deal:
-    """The deal ``pk`` if ``user`` may see it; ``NotFound`` otherwise."""
-    deal = Deal.objects.visible_to(user).filter(pk=pk).first()
-    if deal is None:
-        raise NotFound(_("Deal not found."))
-    return deal
-
-
 def deal_line_get(*, deal: Deal, pk: int) -> DealLine:
     """Line ``pk`` of ``deal`` (already checked visible); ``NotFound`` otherwise."""
     line = DealLine.objects.filter(pk=pk, deal_id=deal.pk).first()

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from crm.accounts.selectors import team_heads_of
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_record
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -32,7 +33,6 @@ from crm.leads.services.routing import assignee_for, rule_for
 from crm.notifications.models import Notification
 from crm.notifications.services import in_language, notify
 from crm.planner.calendars import default_calendar
-from crm.sales.services.automation import team_heads
 
 CHANNEL_SOURCE = {
     Channel.WEB_FORM: "website",
@@ -562,7 +562,7 @@ def lead_response_sweep(*, now: dt.datetime | None = None, batch: int = 200) -> 
         for lead in leads:
             recipients: dict[int, Any] = {}
             if lead.owner_id:
-                recipients.update({head.pk: head for head in team_heads(lead.owner_id)})
+                recipients.update({head.pk: head for head in team_heads_of(lead.owner_id)})
             elif lead.team_id:
                 recipients.update(
                     {head.pk: head for head in lead.team.heads.filter(is_active=True)}

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from crm.accounts.models import TeamMembership
@@ -20,6 +20,7 @@ from crm.core.permissions import Role
 from crm.leads.choices import OPEN_STATUSES, Strategy
 from crm.leads.models import Lead, RoundRobinState, RoutingRule
 from crm.leads.services.intake import LeadInput
+from crm.planner.services.absences import users_away
 from crm.sales.models import Deal
 
 
@@ -59,20 +60,6 @@ def rule_for(lead_input: LeadInput, *, channel: str, form_id: int | None) -> Rou
         if not rule.is_default and rule_matches(rule, lead_input, channel=channel, form_id=form_id):
             return rule
     return next((rule for rule in rules if rule.is_default), None)
-
-
-def users_away(on: dt.date) -> set[int]:
-    """Users away on ``on``: absences recorded in the planner, or the user's away dates."""
-    from crm.planner import services as planner
-
-    away = set(planner.users_away(on)) if hasattr(planner, "users_away") else set()
-    away.update(
-        get_user_model()
-        .objects.filter(away_from__lte=on)
-        .filter(Q(away_until__isnull=True) | Q(away_until__gte=on))
-        .values_list("pk", flat=True)
-    )
-    return away
 
 
 def _candidates(team_id: int, away: set[int]) -> list[int]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -44,7 +45,8 @@ def users_away(on: dt.date) -> set[int]:
     away = set(Absence.objects.on(on).values_list("user_id", flat=True))
     away.update(
         get_user_model()
-        .objects.filter(away_from__lte=on, away_until__gte=on)
+        .objects.filter(away_from__lte=on)
+        .filter(Q(away_until__isnull=True) | Q(away_until__gte=on))
         .values_list("pk", flat=True)
     )
     return away

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.accounts.models import Team, TeamMembership
+from crm.accounts.selectors import team_heads_of
 from crm.core.errors import PermissionDenied, ValidationFailed
 from crm.core.permissions import Role
 from crm.notifications.models import Notification
@@ -311,12 +312,7 @@ def _escalate(task: Task, *, now: dt.datetime, hours: float) -> int:
             url=link(substitute),
         )
         return int(row)
-    heads = list(
-        get_user_model()
-        .objects.filter(is_active=True, led_teams__members=owner)
-        .exclude(pk=owner.pk)
-        .distinct()
-    )
+    heads = team_heads_of(owner.pk)
     people = list(heads)
     colleague = _colleague(task, {owner.pk, *(head.pk for head in heads)}, users_away(day))
     if colleague is not None:

@@ -207,7 +207,7 @@ def deal_history(request: HttpRequest, deal_id: DatabaseId) -> Any:
 def line_list(request: HttpRequest, deal_id: DatabaseId) -> Any:
     """The lines in order with the total and the VAT by rate (prices include VAT)."""
     user = request_user(request)
-    deal = selectors_money.deal_visible_get(user=user, pk=deal_id)
+    deal = deal_services.deal_get(actor=user, pk=deal_id)
     money = selectors_money.deal_money(deal, user=user)
     return {
         "currency": money.currency,
@@ -225,7 +225,7 @@ def line_create(request: HttpRequest, deal_id: DatabaseId, payload: LineIn) -> A
     """Without ``product_id``, ``name`` and ``price`` are required. When the deal's amount
     follows the lines, it is recalculated in the same transaction."""
     actor = request_user(request)
-    deal = selectors_money.deal_visible_get(user=actor, pk=deal_id)
+    deal = deal_services.deal_get(actor=actor, pk=deal_id)
     values = payload.model_dump(exclude_unset=True)
     if "product_id" in values:
         values["product"] = values.pop("product_id")
@@ -242,7 +242,7 @@ def line_update(
 ) -> Any:
     """Change the fields sent (``null`` keeps a field)."""
     actor = request_user(request)
-    deal = selectors_money.deal_visible_get(user=actor, pk=deal_id)
+    deal = deal_services.deal_get(actor=actor, pk=deal_id)
     line = selectors_money.deal_line_get(deal=deal, pk=line_id)
     return line_services.deal_line_update(
         actor=actor, line=line, **payload.model_dump(exclude_unset=True)
@@ -256,7 +256,7 @@ def line_update(
 )
 def line_delete(request: HttpRequest, deal_id: DatabaseId, line_id: DatabaseId) -> Any:
     actor = request_user(request)
-    deal = selectors_money.deal_visible_get(user=actor, pk=deal_id)
+    deal = deal_services.deal_get(actor=actor, pk=deal_id)
     line = selectors_money.deal_line_get(deal=deal, pk=line_id)
     line_services.deal_line_remove(actor=actor, line=line)
     return Status(204, None)
@@ -272,7 +272,7 @@ def line_delete(request: HttpRequest, deal_id: DatabaseId, line_id: DatabaseId) 
 )
 def payment_list(request: HttpRequest, deal_id: DatabaseId) -> Any:
     user = request_user(request)
-    deal = selectors_money.deal_visible_get(user=user, pk=deal_id)
+    deal = deal_services.deal_get(actor=user, pk=deal_id)
     money = selectors_money.deal_money(deal, user=user)
     return {"currency": money.currency, "items": money.payments, "state": money.state}
 
@@ -286,7 +286,7 @@ def payment_create(request: HttpRequest, deal_id: DatabaseId, payload: PaymentIn
     """``kind`` and ``amount`` (> 0) are required; a received payment is dated ``paid_on``
     (default today, never in the future)."""
     actor = request_user(request)
-    deal = selectors_money.deal_visible_get(user=actor, pk=deal_id)
+    deal = deal_services.deal_get(actor=actor, pk=deal_id)
     # The service takes ``kind`` and ``amount`` always; the others keep its defaults when
     # not sent.
     values = {"kind": None, "amount": None, **payload.model_dump(exclude_unset=True)}
@@ -295,7 +295,7 @@ def payment_create(request: HttpRequest, deal_id: DatabaseId, payload: PaymentIn
 
 def _payment(request: HttpRequest, deal_id: int, payment_id: int) -> tuple[Any, Any]:
     actor = request_user(request)
-    deal = selectors_money.deal_visible_get(user=actor, pk=deal_id)
+    deal = deal_services.deal_get(actor=actor, pk=deal_id)
     return actor, selectors_money.deal_payment_get(deal=deal, pk=payment_id)
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from crm.accounts.models import Team
+from crm.accounts.selectors import team_heads_of as team_heads
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_record
 from crm.core.permissions import can_write
@@ -105,17 +105,6 @@ def clean_action_config(errors: Errors, kind: str, config: dict[str, Any]) -> di
 
 def deal_url(deal: Deal) -> str:
     return reverse("sales:deal_detail", args=[deal.pk])
-
-
-def team_heads(user_id: int) -> list[Any]:
-    """Active heads of the teams ``user_id`` belongs to (not the user themself)."""
-    teams = Team.objects.filter(members=user_id)
-    return list(
-        get_user_model()
-        .objects.filter(led_teams__in=teams, is_active=True)
-        .exclude(pk=user_id)
-        .distinct()
-    )
 
 
 def _due(config: dict[str, Any], now: dt.datetime) -> dt.datetime:

@@ -78,6 +78,14 @@ def deal_get(*, actor: ScopedUser, pk: Any, for_update: bool = False) -> Deal:
         raise NotFound(_("Not found.")) from None
 
 
+def deal_get_writable(*, actor: ScopedUser, pk: Any, for_update: bool = False) -> Deal:
+    """The deal ``pk`` if ``actor`` may see it (else ``NotFound``) and change it (else
+    ``PermissionDenied``)."""
+    deal = deal_get(actor=actor, pk=pk, for_update=for_update)
+    deal_check_writable(actor=actor, deal=deal)
+    return deal
+
+
 def deal_check_writable(*, actor: ScopedUser, deal: Deal | None) -> None:
     if not can_write(actor):
         raise PermissionDenied(_("Your role may not change deals."))

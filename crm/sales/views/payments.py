@@ -35,7 +35,7 @@ from crm.sales import selectors_money as selectors
 from crm.sales.forms_money import PaymentForm, PaymentReceiveForm
 from crm.sales.models import Deal, Payment
 from crm.sales.services import payments as services
-from crm.sales.services.deals import deal_check_writable
+from crm.sales.services.deals import deal_get, deal_get_writable
 from crm.sales.services.payment_providers import errors_in_provider_terms, notification_parse
 from crm.sales.views.products import deal_card_url, domain_errors, money_changed_header
 
@@ -78,12 +78,6 @@ def render_payments(
     )
 
 
-def _writable_deal(request: HttpRequest, deal_pk: int) -> Deal:
-    deal = selectors.deal_visible_get(user=request.user, pk=deal_pk)
-    deal_check_writable(actor=request.user, deal=deal)
-    return deal
-
-
 def _after_change(request: HttpRequest, deal: Deal) -> HttpResponse:
     if not request.htmx:
         return redirect(deal_card_url(deal))
@@ -111,7 +105,7 @@ def _id(value: str) -> int | None:
 def deal_payments(request: HttpRequest, deal_pk: int) -> HttpResponse:
     """The payments panel; ``?edit=<payment>`` and ``?receive=<payment>`` open a payment's
     edit or "mark received" form."""
-    deal = selectors.deal_visible_get(user=request.user, pk=deal_pk)
+    deal = deal_get(actor=request.user, pk=deal_pk)
     editing = _id(request.GET.get("edit", ""))
     receiving = _id(request.GET.get("receive", ""))
     edit_form = receive_form = None
@@ -135,7 +129,7 @@ def deal_payments(request: HttpRequest, deal_pk: int) -> HttpResponse:
 @require_POST
 @domain_errors
 def deal_payment_add(request: HttpRequest, deal_pk: int) -> HttpResponse:
-    deal = _writable_deal(request, deal_pk)
+    deal = deal_get_writable(actor=request.user, pk=deal_pk)
     form = PaymentForm(request.POST)
     if form.is_valid():
         try:
@@ -155,7 +149,7 @@ def deal_payment_add(request: HttpRequest, deal_pk: int) -> HttpResponse:
 def deal_payment_edit(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
     """GET opens the payment for editing in the panel; POST saves it."""
     if request.method != "POST":
-        deal = selectors.deal_visible_get(user=request.user, pk=deal_pk)
+        deal = deal_get(actor=request.user, pk=deal_pk)
         payment = selectors.deal_payment_get(deal=deal, pk=pk)
         return render_payments(
             request,
@@ -163,7 +157,7 @@ def deal_payment_edit(request: HttpRequest, deal_pk: int, pk: int) -> HttpRespon
             edit_form=PaymentForm(initial=_payment_initial(payment)),
             editing_payment_id=payment.pk,
         )
-    deal = _writable_deal(request, deal_pk)
+    deal = deal_get_writable(actor=request.user, pk=deal_pk)
     payment = selectors.deal_payment_get(deal=deal, pk=pk)
     form = PaymentForm(request.POST, initial={"status": payment.status})
     form.fields["status"].required = False
@@ -184,7 +178,7 @@ def deal_payment_edit(request: HttpRequest, deal_pk: int, pk: int) -> HttpRespon
 @domain_errors
 def deal_payment_receive(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
     """Mark an expected payment received (on ``paid_on``, today when empty)."""
-    deal = _writable_deal(request, deal_pk)
+    deal = deal_get_writable(actor=request.user, pk=deal_pk)
     payment = selectors.deal_payment_get(deal=deal, pk=pk)
     form = PaymentReceiveForm(request.POST)
     if form.is_valid():
@@ -205,7 +199,7 @@ def deal_payment_receive(request: HttpRequest, deal_pk: int, pk: int) -> HttpRes
 @require_POST
 @domain_errors
 def deal_payment_cancel(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
-    deal = _writable_deal(request, deal_pk)
+    deal = deal_get_writable(actor=request.user, pk=deal_pk)
     payment = selectors.deal_payment_get(deal=deal, pk=pk)
     payment = services.payment_cancel(actor=request.user, payment=payment)
     return _after_change(request, payment.deal)

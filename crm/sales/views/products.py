@@ -31,7 +31,7 @@ from crm.sales.forms_money import DealLineForm, ProductForm
 from crm.sales.models import Deal, DealLine
 from crm.sales.services import lines as line_services
 from crm.sales.services import products as product_services
-from crm.sales.services.deals import deal_check_writable
+from crm.sales.services.deals import deal_get, deal_get_writable
 
 LIST_LIMIT = 50
 PICKER_LIMIT = 10
@@ -222,13 +222,6 @@ def render_lines(
     return HttpResponse(html, status=status)
 
 
-def _writable_deal(request: HttpRequest, deal_pk: int) -> Deal:
-    """The deal if the user may change its money (404 when unseen, 403 when read-only)."""
-    deal = selectors.deal_visible_get(user=request.user, pk=deal_pk)
-    deal_check_writable(actor=request.user, deal=deal)
-    return deal
-
-
 def _line(deal: Deal, pk: int) -> DealLine:
     return selectors.deal_line_get(deal=deal, pk=pk)
 
@@ -245,7 +238,7 @@ def _after_change(request: HttpRequest, deal: Deal) -> HttpResponse:
 def deal_lines(request: HttpRequest, deal_pk: int) -> HttpResponse:
     """The lines panel: ``?edit=<line>`` opens a line for editing, ``?q=`` searches the
     catalogue, ``?pick=<product>`` fills the add form from a product."""
-    deal = selectors.deal_visible_get(user=request.user, pk=deal_pk)
+    deal = deal_get(actor=request.user, pk=deal_pk)
     editing = request.GET.get("edit", "")
     editing_line_id = None
     edit_form = None
@@ -298,7 +291,7 @@ def _line_initial(line: DealLine) -> dict[str, Any]:
 def deal_line_picker(request: HttpRequest, deal_pk: int) -> HttpResponse:
     """Typeahead for the add form: products matching ``?q=`` (or ``?name=``, the add
     form's input) as a list of choices (HTML fragment; ``?format=json`` answers JSON)."""
-    deal = selectors.deal_visible_get(user=request.user, pk=deal_pk)
+    deal = deal_get(actor=request.user, pk=deal_pk)
     query = (request.GET.get("q") or request.GET.get("name") or "").strip()
     products = selectors.product_suggestions(user=request.user, query=query, limit=PICKER_LIMIT)
     if request.GET.get("format") == "json":
@@ -316,7 +309,7 @@ def deal_line_picker(request: HttpRequest, deal_pk: int) -> HttpResponse:
 @require_POST
 @domain_errors
 def deal_line_add(request: HttpRequest, deal_pk: int) -> HttpResponse:
-    deal = _writable_deal(request, deal_pk)
+    deal = deal_get_writable(actor=request.user, pk=deal_pk)
     form = DealLineForm(request.POST)
     if form.is_valid():
         try:
@@ -336,7 +329,7 @@ def deal_line_add(request: HttpRequest, deal_pk: int) -> HttpResponse:
 def deal_line_edit(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
     """GET opens the line for editing in the panel; POST saves it."""
     if request.method != "POST":
-        deal = selectors.deal_visible_get(user=request.user, pk=deal_pk)
+        deal = deal_get(actor=request.user, pk=deal_pk)
         line = _line(deal, pk)
         return render_lines(
             request,
@@ -344,7 +337,7 @@ def deal_line_edit(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
             editing_line_id=line.pk,
             edit_form=DealLineForm(initial=_line_initial(line)),
         )
-    deal = _writable_deal(request, deal_pk)
+    deal = deal_get_writable(actor=request.user, pk=deal_pk)
     line = _line(deal, pk)
     form = DealLineForm(request.POST)
     if form.is_valid():
@@ -363,7 +356,7 @@ def deal_line_edit(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
 @require_POST
 @domain_errors
 def deal_line_remove(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
-    deal = _writable_deal(request, deal_pk)
+    deal = deal_get_writable(actor=request.user, pk=deal_pk)
     deal = line_services.deal_line_remove(actor=request.user, line=_line(deal, pk))
     return _after_change(request, deal)
 
@@ -374,7 +367,7 @@ def deal_line_remove(request: HttpRequest, deal_pk: int, pk: int) -> HttpRespons
 def deal_lines_reorder(request: HttpRequest, deal_pk: int) -> HttpResponse:
     """Save the order of the lines (``line`` repeated, in the new order), e.g. after a
     drag and drop or the up/down buttons."""
-    deal = _writable_deal(request, deal_pk)
+    deal = deal_get_writable(actor=request.user, pk=deal_pk)
     raw = request.POST.getlist("line")
     line_ids = [int(value) for value in raw if value.isdigit() and len(value) < 19]
     if len(line_ids) != len(raw):
