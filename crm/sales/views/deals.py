@@ -28,8 +28,8 @@ from crm.sales.choices import DealStatus, StageKind
 from crm.sales.documents.selectors import document_panel
 from crm.sales.forms import DealForm, LoseForm
 from crm.sales.models import LostReason
+from crm.sales.selectors_money import deal_money
 from crm.sales.services import deals as services
-from crm.sales.services.deals import missing_fields, requirement_label
 
 LIST_LIMIT = 50
 TIMELINE_PAGE_SIZE = 25
@@ -76,19 +76,11 @@ def _custom_values(deal: Any) -> list[tuple[str, str]]:
 
 
 def _card_context(request: HttpRequest, deal: Any) -> dict[str, Any]:
-    from crm.sales.selectors_money import deal_money
-
     stages = list(deal.pipeline.stages.all())
-    blocked = {
-        stage.pk: [requirement_label(name) for name in missing_fields(deal, stage)]
-        for stage in stages
-        if stage.required_fields
-    }
     writable = can_write(request.user) and can_change_owned(request.user, deal.owner_id)
     return {
         "deal": deal,
         "stages": stages,
-        "blocked": blocked,
         "visits": list(deal.visits.all()),
         "custom_values": _custom_values(deal),
         "tasks": selectors.deal_tasks(deal=deal),
