@@ -448,9 +448,13 @@ def absence_create(request: HttpRequest, payload: AbsenceIn) -> Any:
 
 @absences_router.get("/away", response={200: AwayOut, **READ_ERRORS}, summary="Who is away")
 def away(request: HttpRequest, on: dt.date | None = None) -> Any:
-    """Ids of the users away on ``on`` (today if none), by absence or profile dates."""
+    """Ids of the users away on ``on`` (today if none), by absence or profile dates, among
+    those whose absences the caller sees (their teams', their own, the ones they cover)."""
     day = on or timezone.localdate()
-    return {"on": day, "user_ids": sorted(services.users_away(day))}
+    return {
+        "on": day,
+        "user_ids": sorted(selectors.away_user_ids(user=request_user(request), on=day)),
+    }
 
 
 @absences_router.get(

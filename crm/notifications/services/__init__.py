@@ -13,6 +13,7 @@ sign, POST), ``outbox`` (the sweep), ``queue`` (enqueueing the jobs).
 """
 
 from crm.notifications.services.notifications import (
+    COVERED_KINDS,
     EMAIL_MAX_ATTEMPTS,
     MARK_READ_IDS_MAX,
     Text,
@@ -24,6 +25,7 @@ from crm.notifications.services.notifications import (
     notification_open,
     notify,
     notify_many,
+    register_cover,
 )
 from crm.notifications.services.outbox import SWEEP_GRACE, outbox_sweep
 from crm.notifications.services.webhooks import (
@@ -35,6 +37,7 @@ from crm.notifications.services.webhooks import (
 )
 
 __all__ = [
+    "COVERED_KINDS",
     "EMAIL_MAX_ATTEMPTS",
     "MARK_READ_IDS_MAX",
     "SWEEP_GRACE",
@@ -49,6 +52,7 @@ __all__ = [
     "notify",
     "notify_many",
     "outbox_sweep",
+    "register_cover",
     "webhook_delivery_send",
     "webhook_enqueue",
     "webhook_retry_delay",

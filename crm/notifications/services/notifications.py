@@ -37,6 +37,32 @@ EMAIL_TIMEOUT_SECONDS = 30
 Text = str | Callable[[User], str]
 """A title or body: the text, or a function of the recipient called in their language."""
 
+CoverLookup = Callable[[Collection[int]], dict[int, User]]
+"""Given recipients' ids, the substitute of each one who is away today (the others left out)."""
+
+COVERED_KINDS = frozenset(
+    {
+        Notification.Kind.LEAD,
+        Notification.Kind.ASSIGNED,
+        Notification.Kind.STAGE,
+        Notification.Kind.STALE,
+    }
+)
+"""Notices about a recipient's clients, which their substitute must see too while they are
+away (reminders and tasks are not here: the planner sends the substitute its own version)."""
+
+COVER_KEY_PREFIX = "cover:"
+_cover_lookups: list[CoverLookup] = []
+
+
+def register_cover(lookup: CoverLookup) -> None:
+    """Let an upper app (the planner, which records absences) name substitutes.
+
+    Called from ``AppConfig.ready``; registering the same function twice keeps one.
+    """
+    if lookup not in _cover_lookups:
+        _cover_lookups.append(lookup)
+
 
 @contextmanager
 def in_language(user: User) -> Iterator[None]:
@@ -162,6 +188,7 @@ def notify(
         row.save(force_insert=True)
     if row.email_wanted:
         transaction.on_commit(lambda: enqueue_emails([row.pk]), robust=True)
+    _cover([row], kind=kind, url=url, email=email, now=row.created_at)
     return row
 
 
@@ -217,7 +244,57 @@ def notify_many(
     wanted = [row.pk for row in rows if row.email_wanted]
     if wanted:
         transaction.on_commit(lambda: enqueue_emails(wanted), robust=True)
+    _cover(rows, kind=kind, url=url, email=email, now=now)
     return rows
+
+
+def _cover(
+    originals: list[Notification], *, kind: str, url: str, email: bool, now: datetime
+) -> None:
+    """Copy client notices of recipients who are away to their substitutes, at once.
+
+    One query for the substitutes (none for other kinds), one INSERT for the copies. Each copy
+    has the ``dedupe_key`` ``cover:<original id>`` and names whom it is for; a substitute who
+    got the notice directly gets no copy.
+    """
+    if kind not in COVERED_KINDS or not originals or not _cover_lookups:
+        return
+    recipients = {row.recipient_id for row in originals}
+    substitutes: dict[int, User] = {}
+    for lookup in _cover_lookups:
+        substitutes.update(lookup(recipients))
+    copies = [
+        _build(
+            substitute,
+            kind=kind,
+            title=_text(_cover_title(row), substitute),
+            body=row.body,
+            url=url,
+            dedupe_key=f"{COVER_KEY_PREFIX}{row.pk}",
+            email=email,
+            now=now,
+        )
+        for row in originals
+        if (substitute := substitutes.get(row.recipient_id)) is not None
+        and substitute.is_active
+        and substitute.pk not in recipients
+    ]
+    if not copies:
+        return
+    copies = Notification.objects.bulk_create(copies)
+    wanted = [row.pk for row in copies if row.email_wanted]
+    if wanted:
+        transaction.on_commit(lambda: enqueue_emails(wanted), robust=True)
+
+
+def _cover_title(original: Notification) -> Callable[[User], str]:
+    def title(_substitute: User) -> str:
+        return _("For %(user)s, whom you cover: %(title)s") % {
+            "user": original.recipient,
+            "title": original.title,
+        }
+
+    return title
 
 
 def notification_mark_read(

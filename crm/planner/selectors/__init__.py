@@ -9,6 +9,7 @@ from crm.planner.selectors.absences import (
     absence_board,
     absence_people,
     absences_visible_to,
+    away_user_ids,
     user_teams,
 )
 from crm.planner.selectors.calendar import (
@@ -59,6 +60,7 @@ __all__ = [
     "absences_visible_to",
     "assignable_users",
     "attach_subjects",
+    "away_user_ids",
     "calendar_owner_ids",
     "calendar_view",
     "my_day",

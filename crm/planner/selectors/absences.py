@@ -18,6 +18,15 @@ from crm.planner.querysets import AbsenceQuerySet
 # --- absences ------------------------------------------------------------------------------
 
 
+def _team_mates(user: Any) -> Any:
+    """Ids (a subquery) of the members of the teams ``user`` is in or leads."""
+    teams = TeamMembership.objects.filter(user=user).values("team_id")
+    led = Team.objects.filter(heads=user).values("pk")
+    return TeamMembership.objects.filter(Q(team_id__in=teams) | Q(team_id__in=led)).values(
+        "user_id"
+    )
+
+
 def absences_visible_to(user: Any) -> AbsenceQuerySet:
     """Absences of the user's teams (whoever is in them sees who is away), their own, the
     ones they cover, and every absence for an administrator."""
@@ -26,12 +35,25 @@ def absences_visible_to(user: Any) -> AbsenceQuerySet:
         return absences.none()
     if sees_everything(user):
         return absences
-    teams = TeamMembership.objects.filter(user=user).values("team_id")
-    led = Team.objects.filter(heads=user).values("pk")
-    mates = TeamMembership.objects.filter(Q(team_id__in=teams) | Q(team_id__in=led)).values(
-        "user_id"
+    return absences.filter(Q(user=user) | Q(substitute=user) | Q(user_id__in=_team_mates(user)))
+
+
+def away_user_ids(*, user: Any, on: dt.date) -> set[int]:
+    """Of the users away on ``on`` (``users_away``: an absence or the profile's dates), those
+    whose absences ``user`` may see: themselves, their teams', the ones they cover; all for
+    an administrator."""
+    from crm.planner.services.absences import users_away
+
+    if not user.is_active:
+        return set()
+    away = users_away(on)
+    if not away or sees_everything(user):
+        return away
+    covered = Absence.objects.on(on).filter(substitute=user).values("user_id")
+    visible = get_user_model().objects.filter(
+        Q(pk=user.pk) | Q(pk__in=_team_mates(user)) | Q(pk__in=covered), pk__in=away
     )
-    return absences.filter(Q(user=user) | Q(substitute=user) | Q(user_id__in=mates))
+    return set(visible.values_list("pk", flat=True))
 
 
 @dataclass

@@ -2,7 +2,8 @@
 digests and escalation, calendar-feed tokens.
 
 Modules: ``tasks`` (create, edit, complete, reopen, cancel, reschedule, reassign),
-``subjects`` (the records tasks belong to), ``movers`` (tasks moved on a merge), ``reminders`` (moments and the delivery sweep), ``absences`` (who is away, cover),
+``subjects`` (the records tasks belong to), ``movers`` (tasks moved on a merge),
+``reminders`` (moments and the delivery sweep), ``absences`` (who is away, cover),
 ``overdue`` (digests, escalation), ``feeds`` (secret calendar URLs). Other apps import from
 here.
 """
@@ -12,8 +13,10 @@ from crm.planner.services.absences import (
     absence_cancel,
     absence_create,
     absence_get,
+    absence_manageable_user_ids,
     covered_user_ids,
     substitutes_on,
+    substitutes_today,
     users_away,
 )
 from crm.planner.services.feeds import (
@@ -57,6 +60,7 @@ __all__ = [
     "absence_cancel",
     "absence_create",
     "absence_get",
+    "absence_manageable_user_ids",
     "covered_user_ids",
     "digests_send",
     "escalations_run",
@@ -74,6 +78,7 @@ __all__ = [
     "subject_url",
     "subject_visible_to",
     "substitutes_on",
+    "substitutes_today",
     "task_can_change",
     "task_cancel",
     "task_complete",

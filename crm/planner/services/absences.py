@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -69,6 +69,11 @@ def substitutes_on(*, day: dt.date, user_ids: Iterable[int]) -> dict[int, Any]:
     return {absence.user_id: absence.substitute for absence in absences}
 
 
+def substitutes_today(user_ids: Collection[int]) -> dict[int, Any]:
+    """``substitutes_on`` today: the notifications app's cover lookup."""
+    return substitutes_on(day=timezone.localdate(), user_ids=user_ids)
+
+
 def covered_user_ids(user: Any) -> set[int]:
     """Ids of the users ``user`` covers today (the extension of ``scope_owner_ids``)."""
     if not getattr(user, "pk", None) or not user.is_active:
@@ -79,14 +84,25 @@ def covered_user_ids(user: Any) -> set[int]:
 
 def absence_can_manage(actor: Any, user: Any) -> bool:
     """The user themselves, a head of one of their teams, or an administrator."""
-    if not actor.is_active:
-        return False
-    if sees_everything(actor) or actor.pk == user.pk:
-        return True
-    return (
-        actor.role == Role.HEAD
-        and TeamMembership.objects.filter(user=user, team__heads=actor).exists()
-    )
+    return user.pk in absence_manageable_user_ids(actor, [user.pk])
+
+
+def absence_manageable_user_ids(actor: Any, user_ids: Iterable[int]) -> set[int]:
+    """Those of ``user_ids`` whose absences ``actor`` may manage (``absence_can_manage``),
+    in one query at most: for a page listing many people's absences."""
+    ids = set(user_ids)
+    if not actor.is_active or not ids:
+        return set()
+    if sees_everything(actor):
+        return ids
+    allowed = {actor.pk} & ids
+    if actor.role == Role.HEAD:
+        allowed.update(
+            TeamMembership.objects.filter(user_id__in=ids, team__heads=actor).values_list(
+                "user_id", flat=True
+            )
+        )
+    return allowed
 
 
 def _errors(errors: dict[str, list[str]]) -> ValidationFailed:
@@ -108,16 +124,19 @@ def _away_problem(user: Any, starts_on: dt.date, ends_on: dt.date) -> str:
             "user": user,
             "period": _period(clash.starts_on, clash.ends_on),
         }
-    if (
-        user.away_from
-        and user.away_until
-        and user.away_from <= ends_on
-        and user.away_until >= starts_on
-    ):
-        return _("%(user)s is away %(period)s too.") % {
-            "user": user,
-            "period": _period(user.away_from, user.away_until),
-        }
+    # The profile's away dates, read as ``users_away`` reads them: no end means until further
+    # notice.
+    if user.away_from and user.away_from <= ends_on:
+        if user.away_until is None:
+            return _("%(user)s is away from %(start)s until further notice.") % {
+                "user": user,
+                "start": formats.date_format(user.away_from, "SHORT_DATE_FORMAT"),
+            }
+        if user.away_until >= starts_on:
+            return _("%(user)s is away %(period)s too.") % {
+                "user": user,
+                "period": _period(user.away_from, user.away_until),
+            }
     return ""
 
 

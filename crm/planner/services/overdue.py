@@ -94,16 +94,21 @@ def _claim_run(key: str, day: dt.date) -> bool:
     return True
 
 
-def _line(task: Task) -> str:
-    when = formats.date_format(
-        timezone.localtime(task.due_at), "DATE_FORMAT" if task.all_day else "SHORT_DATETIME_FORMAT"
-    )
+def _line(task: Task, zone: ZoneInfo) -> str:
+    """A task of the digest, its due time told in the team's time zone (an all-day task's
+    day in the site's, where it was set)."""
+    due = task.due_at
+    assert due is not None  # an overdue task has a due time
+    if task.all_day:
+        when = formats.date_format(timezone.localtime(due), "DATE_FORMAT")
+    else:
+        when = formats.date_format(due.astimezone(zone), "SHORT_DATETIME_FORMAT")
     subject = getattr(task, "subject_record", None)
     return f"• {task.title} — {when}" + (f" ({subject})" if subject is not None else "")
 
 
-def _lines(tasks: list[Task]) -> str:
-    shown = [_line(task) for task in tasks[:DIGEST_LINES]]
+def _lines(tasks: list[Task], zone: ZoneInfo) -> str:
+    shown = [_line(task, zone) for task in tasks[:DIGEST_LINES]]
     if len(tasks) > DIGEST_LINES:
         shown.append(_("… and %(n)d more") % {"n": len(tasks) - DIGEST_LINES})
     return "\n".join(shown)
@@ -133,8 +138,8 @@ def _cover_title(count: int, owner: Any) -> Callable[[Any], str]:
     return title
 
 
-def _lines_of(tasks: list[Task]) -> Callable[[Any], str]:
-    return lambda user: _lines(tasks)
+def _lines_of(tasks: list[Task], zone: ZoneInfo) -> Callable[[Any], str]:
+    return lambda user: _lines(tasks, zone)
 
 
 def _send_digests(
@@ -142,6 +147,7 @@ def _send_digests(
 ) -> dict[str, int]:
     """The digests of one team's run: each member's own, cover ones, the heads' summary."""
     counts = {"users": 0, "heads": 0}
+    zone = team_zone(team)
     member_ids = {member.pk for member in members}
     tasks = list(
         Task.objects.filter(overdue_filter(now), owner_id__in=member_ids)
@@ -158,7 +164,7 @@ def _send_digests(
             recipients=[people[owner_id]],
             kind=Notification.Kind.TASK,
             title=_own_title(len(owned)),
-            body=_lines_of(owned),
+            body=_lines_of(owned, zone),
             url=_list_url(view="overdue"),
             dedupe_key=f"overdue-digest:{day}",
         )
@@ -170,7 +176,7 @@ def _send_digests(
             recipients=[substitute],
             kind=Notification.Kind.TASK,
             title=_cover_title(len(owned), people[owner_id]),
-            body=_lines_of(owned),
+            body=_lines_of(owned, zone),
             url=_list_url(view="overdue", owner=owner_id),
             dedupe_key=f"overdue-digest:{day}:cover:{owner_id}",
         )

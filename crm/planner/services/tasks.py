@@ -28,6 +28,7 @@ from crm.notifications.services import in_language, notify
 from crm.planner.choices import CallOutcome, Priority, TaskStatus
 from crm.planner.models import Task, TaskType
 from crm.planner.selectors import tasks_visible_to
+from crm.planner.services.absences import substitutes_on
 from crm.planner.services.reminders import (
     REMINDERS_MAX,
     ReminderSpec,
@@ -210,6 +211,29 @@ def _tell_owner(actor: Any, task: Task, *, reassigned: bool = False) -> None:
     )
 
 
+def _tell_substitute(actor: Any, task: Task) -> None:
+    """While the responsible is away, the colleague covering for them hears of a task given
+    to them (by a person or by a rule, e.g. a missed call's call-back) in the app at once."""
+    substitute = substitutes_on(day=timezone.localdate(), user_ids=[task.owner_id]).get(
+        task.owner_id
+    )
+    if substitute is None or substitute.pk == getattr(actor, "pk", None):
+        return
+    with in_language(substitute):
+        title = _("New task for %(user)s, whom you cover: %(title)s") % {
+            "user": task.owner,
+            "title": task.title,
+        }
+    notify(
+        recipient=substitute,
+        kind=Notification.Kind.TASK,
+        title=title,
+        url=task_url(task),
+        email=False,
+        dedupe_key=f"task-cover:{task.pk}:{task.owner_id}",
+    )
+
+
 # --- writes --------------------------------------------------------------------------------
 
 
@@ -292,6 +316,7 @@ def task_create(
         )
     if check_actor:
         _tell_owner(actor, task)
+    _tell_substitute(actor, task)
     return task
 
 
@@ -505,6 +530,7 @@ def task_reassign(*, actor: Any, pk: int, owner_id: int) -> Task:
     task.escalated_at = None
     task.save(update_fields=["owner", "escalated_at", "updated_at"])
     _tell_owner(actor, task, reassigned=True)
+    _tell_substitute(actor, task)
     return task
 
 

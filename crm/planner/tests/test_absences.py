@@ -140,3 +140,39 @@ def test_substitutes_on(org):
     assert services.substitutes_on(
         day=TODAY, user_ids=[org.manager.pk, org.outsider.pk, org.head.pk]
     ) == {org.manager.pk: org.colleague}
+
+
+def test_a_substitute_away_until_further_notice_is_refused(org):
+    # The profile's away dates with no end: ``users_away`` counts them away from then on.
+    org.colleague.away_from, org.colleague.away_until = TODAY - dt.timedelta(days=30), None
+    org.colleague.save()
+    assert org.colleague.pk in services.users_away(TODAY + dt.timedelta(days=100))
+    with pytest.raises(ValidationFailed) as caught:
+        services.absence_create(
+            actor=org.manager, user=org.manager, kind="vacation", starts_on=TODAY,
+            ends_on=TODAY + dt.timedelta(days=2), substitute=org.colleague,
+        )  # fmt: skip
+    assert list(caught.value.field_errors) == ["substitute_id"]
+    assert not Absence.objects.exists()
+    # Before the away date they may still cover.
+    org.colleague.away_from = TODAY + dt.timedelta(days=3)
+    org.colleague.save()
+    services.absence_create(
+        actor=org.manager, user=org.manager, kind="vacation", starts_on=TODAY,
+        ends_on=TODAY + dt.timedelta(days=2), substitute=org.colleague,
+    )  # fmt: skip
+
+
+def test_the_grant_and_its_end_are_recorded(org, caplog):
+    with caplog.at_level("INFO", logger="crm.security"):
+        absence = services.absence_create(
+            actor=org.head, user=org.manager, kind="sick", starts_on=timezone.localdate(),
+            ends_on=timezone.localdate(), substitute=org.colleague,
+        )  # fmt: skip
+        services.absence_cancel(actor=org.head, pk=absence.pk)
+    granted, revoked = (r.getMessage() for r in caplog.records if r.name == "crm.security")
+    assert granted.startswith("cover_granted") and f"substitute={org.colleague.pk}" in granted
+    assert f"user={org.manager.pk}" in granted and f"by={org.head.pk}" in granted
+    assert revoked.startswith("cover_revoked")
+    absence.refresh_from_db()
+    assert (absence.created_by, absence.cancelled_by) == (org.head, org.head)

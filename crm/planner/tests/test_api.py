@@ -191,6 +191,10 @@ def test_absences_api(org):
     assert body["user"]["id"] == org.manager.pk and body["substitute"]["id"] == org.head.pk
     away = client.get("/absences/away", on=today.isoformat()).json()
     assert away["user_ids"] == [org.manager.pk]
+    # Who is away is told within the teams, like the absences themselves.
+    assert api(org.head).get("/absences/away").json()["user_ids"] == [org.manager.pk]
+    assert api(org.admin).get("/absences/away").json()["user_ids"] == [org.manager.pk]
+    assert api(org.outsider).get("/absences/away").json()["user_ids"] == []
     listed = api(org.head).get("/absences").json()
     assert {item["user"]["id"] for item in listed} == {org.manager.pk, org.colleague.pk}
     assert api(org.outsider).get(f"/absences/{body['id']}").status_code == 404
@@ -206,3 +210,81 @@ def test_absences_api(org):
     assert other.status_code == 403
     assert _delete(api(org.colleague), f"/absences/{body['id']}").status_code == 403
     assert _delete(client, f"/absences/{body['id']}").status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("", {"due_at": "2026-02-30T10:00:00+03:00"}, "due_at"),
+        ("", {"due_at": "послезавтра"}, "due_at"),
+        ("", {"reminders": [{"minutes_before": -1}]}, "reminders[0]"),
+        ("", {"reminders": [{"at": "2099-01-01T00:00:00+03:00"}]}, "reminders[0]"),
+        ("", {"coworker_ids": ["OUTSIDER"]}, "coworker_ids"),
+        ("", {"title": "Новое", "priority": 9}, "priority"),
+        ("/reschedule", {"due_at": "2026-13-01T09:00:00+03:00"}, "due_at"),
+        ("/reschedule", {"due_at": "2026-12-01T09:00:00"}, "due_at"),  # no offset
+        ("/reassign", {"owner_id": "OUTSIDER"}, "owner_id"),
+    ],
+)
+def test_bad_changes_answer_422_naming_the_field_and_change_nothing(
+    org, contact, path, body, field
+):
+    task = make_task(org.manager, subject=contact, reminders=[15])
+    before = (task.title, task.due_at, task.owner_id, task.priority)
+    reminders = list(TaskReminder.objects.values_list("id", "minutes_before", "fire_at"))
+    for name, value in body.items():
+        if value == "OUTSIDER":
+            body[name] = org.outsider.pk
+        elif value == ["OUTSIDER"]:
+            body[name] = [org.outsider.pk]
+    client = api(org.manager)
+    if path:
+        response = client.post(f"/tasks/{task.pk}{path}", body)
+    else:
+        response = client.patch(f"/tasks/{task.pk}", body)
+    assert response.status_code == 422, response.json()
+    assert field in response.json()["errors"], response.json()
+    task.refresh_from_db()
+    assert (task.title, task.due_at, task.owner_id, task.priority) == before
+    assert list(TaskReminder.objects.values_list("id", "minutes_before", "fire_at")) == reminders
+    assert not task.coworkers.exists()
+
+
+def test_absence_bad_input_answers_422_and_writes_nothing(org):
+    client = api(org.manager)
+    org.colleague.away_from = timezone.localdate()
+    org.colleague.save()
+    today = timezone.localdate().isoformat()
+    cases = [
+        ({"kind": "trip", "starts_on": "2026-02-30", "ends_on": today}, "starts_on"),
+        ({"kind": "trip", "starts_on": today, "ends_on": "завтра"}, "ends_on"),
+        ({"kind": "holiday", "starts_on": today, "ends_on": today}, "kind"),
+        ({"kind": "trip", "starts_on": today, "ends_on": today,
+          "substitute_id": org.colleague.pk}, "substitute_id"),
+        ({"kind": "trip", "starts_on": today, "ends_on": today, "substitute_id": 999999},
+         "substitute_id"),
+    ]  # fmt: skip
+    for body, field in cases:
+        response = client.post("/absences", body)
+        assert response.status_code == 422, body
+        assert field in response.json()["errors"], response.json()
+    assert not Absence.objects.exists()
+
+
+def test_absence_list_query_count_does_not_grow(org):
+    today = timezone.localdate()
+    make_absence(org.manager, starts_on=today, substitute=org.colleague, created_by=org.head)
+    client = api(org.head)
+    client.get("/absences")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/absences")
+    for index in range(1, 6):
+        for user in (org.manager, org.colleague, org.viewer):
+            make_absence(
+                user, starts_on=today + dt.timedelta(days=10 * index), days=3,
+                substitute=org.head, created_by=org.head,
+            )  # fmt: skip
+    with CaptureQueriesContext(connection) as many:
+        response = client.get("/absences")
+    assert len(response.json()) == 16
+    assert len(many.captured_queries) == len(one.captured_queries)

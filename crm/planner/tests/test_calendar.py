@@ -172,3 +172,20 @@ def test_absence_form_shows_the_substitute_refusal(org):
     )  # fmt: skip
     assert response.status_code == 422
     assert response.context["form"].errors["substitute_id"]
+
+
+def test_absence_board_query_count_does_not_grow(org):
+    today = timezone.localdate()
+    make_absence(org.manager, starts_on=today, days=2, substitute=org.colleague)
+    client = client_for(org.head)
+    client.get("/tasks/absences/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/tasks/absences/")
+    for index in range(1, 4):
+        for user in (org.colleague, org.viewer, org.head):
+            make_absence(user, starts_on=today + dt.timedelta(days=7 * index), days=2,
+                         substitute=org.manager)  # fmt: skip
+    with CaptureQueriesContext(connection) as many:
+        response = client.get("/tasks/absences/")
+    assert len(response.context["absences"]) == 10 and len(response.context["rows"]) == 4
+    assert len(many.captured_queries) == len(one.captured_queries)

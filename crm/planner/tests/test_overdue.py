@@ -141,3 +141,35 @@ def test_a_head_sets_the_teams_digest_time_and_zone(org):
     other = Team.objects.get(name="Питер")
     assert client.post("/tasks/digests/", {"team": other.pk}).status_code == 404
     assert client_for(org.manager).get("/tasks/digests/").status_code == 403
+
+
+def test_escalation_skips_a_colleague_who_is_away(org, settings):
+    settings.CRM_TASK_ESCALATE_AFTER_HOURS = 1
+    make_absence(org.colleague)  # no substitute needed: it is the manager's task
+    _overdue(org.manager, hours=5, title="Забытый звонок")
+    assert services.escalations_run()["escalated"] == 1
+    assert any("Забытый звонок" in title for title in _titles(org.head))
+    assert _titles(org.colleague) == []
+
+
+def test_an_absent_user_without_a_substitute_escalates_as_usual(org, settings):
+    settings.CRM_TASK_ESCALATE_AFTER_HOURS = 1
+    make_absence(org.manager)  # recorded, but nobody covers
+    _overdue(org.manager, hours=5, title="Без замены")
+    services.escalations_run()
+    assert any("Без замены" in title for title in _titles(org.head))
+
+
+def test_the_digest_tells_due_times_in_the_teams_zone(org):
+    team = Team.objects.get(name="Москва")
+    team.digest_time, team.time_zone = dt.time(9, 0), "Asia/Vladivostok"
+    team.save()
+    vladivostok = ZoneInfo("Asia/Vladivostok")
+    at = dt.datetime.combine(timezone.localdate(), dt.time(9, 0), vladivostok)
+    task = _overdue(org.manager, title="Счёт", now=at)
+    due = at - dt.timedelta(hours=20)
+    Task.objects.filter(pk=task.pk).update(due_at=due)
+    services.digests_send(now=at)
+    body = Notification.objects.get(recipient=org.manager).body
+    assert due.astimezone(vladivostok).strftime("%H:%M") in body
+    assert due.astimezone(MOSCOW).strftime("%H:%M") not in body

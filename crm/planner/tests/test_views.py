@@ -300,3 +300,108 @@ def test_other_apps_add_sections_to_my_day(org, monkeypatch):
     )
     html = client_for(org.manager).get("/tasks/").content.decode()
     assert 'id="day-leads"' in html and "Заявка с сайта" in html
+
+
+def test_completing_with_bad_input_is_refused_and_changes_nothing(org, contact):
+    from crm.activities.models import TimelineEntry
+
+    task = make_task(org.manager, subject=contact)  # a to-do: no outcome needed
+    client = client_for(org.manager)
+    too_long = client.post(f"/tasks/{task.pk}/complete/", {"result": "х" * 5001})
+    assert too_long.status_code == 422
+    assert too_long.context["complete_form"].errors["result"]
+    unknown = client.post(f"/tasks/{task.pk}/complete/", {"result": "ok", "outcome": "maybe"})
+    assert unknown.status_code == 422
+    assert unknown.context["complete_form"].errors["outcome"]
+    task.refresh_from_db()
+    assert task.is_open and task.result == ""
+    assert not TimelineEntry.objects.filter(subject_id=contact.pk, title="Task done").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"due_date": "31.02.2026"}, "due_date"),
+        ({"due_time": "25:61"}, "due_time"),
+        ({"reminders": ["-15"]}, "reminders"),  # after the due time: not a choice
+        ({"owner_id": "OUTSIDER"}, "owner_id"),  # no access to the contact
+        ({"coworker_ids": ["OUTSIDER"]}, "coworker_ids"),
+        ({"type_code": "telegram"}, "type_code"),
+    ],
+)
+def test_bad_input_on_the_form_names_the_field_and_writes_nothing(org, contact, change, field):
+    data = {
+        "subject": f"contact:{contact.pk}",
+        "title": "Позвонить",
+        "type_code": "call",
+        "due_date": (timezone.localdate() + dt.timedelta(days=1)).isoformat(),
+        "due_time": "10:00",
+        "owner_id": org.manager.pk,
+        "priority": 2,
+        "reminders": ["15"],
+    }
+    data.update(change)
+    for name, value in list(data.items()):
+        if value == "OUTSIDER":
+            data[name] = org.outsider.pk
+        elif value == ["OUTSIDER"]:
+            data[name] = [str(org.outsider.pk)]
+    response = client_for(org.manager).post("/tasks/new/", data)
+    assert response.status_code == 422
+    assert field in response.context["form"].errors
+    assert not Task.objects.exists()
+
+
+def test_reassign_on_the_card_to_someone_without_access_is_refused(org, contact):
+    task = make_task(org.manager, subject=contact)
+    response = client_for(org.manager).post(
+        f"/tasks/{task.pk}/reassign/", {"owner_id": org.outsider.pk}
+    )
+    assert response.status_code == 422
+    assert response.context["reassign_form"].errors["owner_id"]
+    task.refresh_from_db()
+    assert task.owner == org.manager
+
+
+def test_a_task_for_a_record_one_may_not_see_is_not_found(org, contact):
+    client = client_for(org.outsider)
+    assert client.get(f"/tasks/new/?subject=contact:{contact.pk}").status_code == 404
+    response = client.post(
+        "/tasks/new/",
+        {"subject": f"contact:{contact.pk}", "title": "x", "type_code": "todo",
+         "owner_id": org.outsider.pk, "priority": 2},
+    )  # fmt: skip
+    assert response.status_code == 404
+    assert not Task.objects.exists()
+    hidden = make_task(org.manager, subject=contact)
+    for path in ("", "edit/"):
+        assert client.get(f"/tasks/{hidden.pk}/{path}").status_code == 404
+    for action in ("complete", "reopen", "cancel", "reassign"):
+        assert client.post(f"/tasks/{hidden.pk}/{action}/").status_code == 404, action
+    listed = client.get("/tasks/list/", {"scope": "all", "view": "all"}).context["page"].items
+    assert hidden not in listed
+
+
+def test_my_day_query_count_does_not_grow_with_tasks(org, contact, company):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    deal = make_deal(org.manager)
+    soon = timezone.now() + dt.timedelta(hours=1)
+    for subject in (contact, company, deal, None):
+        _overdue(make_task(org.manager, subject=subject))
+        make_task(org.manager, subject=subject, due_at=soon)
+    make_absence(org.colleague, substitute=org.manager)
+    client = client_for(org.manager)
+    client.get("/tasks/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/tasks/")
+    for subject in (contact, company, deal, None) * 4:
+        _overdue(make_task(org.manager, subject=subject, coworker_ids=[org.head.pk]))
+        make_task(org.colleague, subject=None, due_at=soon)
+        make_task(org.manager, subject=subject, due_at=None)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get("/tasks/")
+    day = response.context["day"]
+    assert len(day.overdue) == 20 and len(day.undated) == 16
+    assert len(many.captured_queries) == len(one.captured_queries)

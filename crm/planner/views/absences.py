@@ -35,6 +35,9 @@ def absence_list(request: HttpRequest) -> HttpResponse:
     dates, rows, absences = selectors.absence_board(
         user=request.user, start=start, days=BOARD_DAYS, team_id=team_id
     )
+    managed = services.absence_manageable_user_ids(
+        request.user, {absence.user_id for absence in absences}
+    )
     context = {
         "dates": dates,
         "rows": rows,
@@ -50,7 +53,7 @@ def absence_list(request: HttpRequest) -> HttpResponse:
             for absence in absences
             if absence.cancelled_at is None
             and absence.ends_on >= timezone.localdate()
-            and services.absence_can_manage(request.user, absence.user)
+            and absence.user_id in managed
         },
     }
     return render(request, "planner/absence_list.html", context)

@@ -260,7 +260,16 @@ def _refused(
 @require_POST
 def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
     form = CompleteForm(request.POST)
-    form.is_valid()
+    if not form.is_valid():
+        # A result too long or an unknown outcome is refused, never dropped silently.
+        exc = errors.ValidationFailed(
+            _("Check the task."),
+            field_errors={
+                name: [str(message) for message in messages_]
+                for name, messages_ in form.errors.items()
+            },
+        )
+        return _refused(request, pk, exc, complete_form=form, open_panel="complete")
     data = form.cleaned_data
     try:
         services.task_complete(
