@@ -6,6 +6,7 @@ the response-deadline sweep.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ from crm.leads.models import Inbound, Lead, PartnerCode, RoutingRule
 from crm.leads.services.intake import LeadInput
 from crm.leads.services.routing import assignee_for, rule_for
 from crm.notifications.models import Notification
-from crm.notifications.services import in_language, notify
+from crm.notifications.services import in_language, notify, notify_many
 from crm.planner.calendars import default_calendar
 
 CHANNEL_SOURCE = {
@@ -541,6 +542,13 @@ def lead_convert(
 # --- response deadlines --------------------------------------------------------------------------
 
 
+def _escalation_title(lead: Lead) -> Callable[[Any], str]:
+    def title(_user: Any) -> str:
+        return _("Nobody answered the lead “%(title)s” in time") % {"title": lead.title}
+
+    return title
+
+
 def lead_response_sweep(*, now: dt.datetime | None = None, batch: int = 200) -> dict[str, int]:
     """Escalate leads nobody reacted to by their deadline: notify the heads of the team and
     a colleague, optionally reassign; once per lead, recorded on its timeline. Late rather
@@ -576,18 +584,13 @@ def lead_response_sweep(*, now: dt.datetime | None = None, batch: int = 200) -> 
                 colleague = get_user_model().objects.get(pk=colleague_id)
                 recipients[colleague.pk] = colleague
             recipients.pop(lead.owner_id or 0, None)
-            for user in recipients.values():
-                with in_language(user):
-                    title = _("Nobody answered the lead “%(title)s” in time") % {
-                        "title": lead.title
-                    }
-                notify(
-                    recipient=user,
-                    kind=Notification.Kind.LEAD,
-                    title=title,
-                    url=lead_url(lead),
-                    dedupe_key=f"lead:{lead.pk}:escalated",
-                )
+            notify_many(
+                recipients=recipients.values(),
+                kind=Notification.Kind.LEAD,
+                title=_escalation_title(lead),
+                url=lead_url(lead),
+                dedupe_key=f"lead:{lead.pk}:escalated",
+            )
             data: dict[str, Any] = {"notified": sorted(str(user) for user in recipients.values())}
             if lead.rule is not None and lead.rule.reassign_on_escalation and colleague_id:
                 data["reassigned"] = {

@@ -144,8 +144,8 @@ def notify(
     *,
     recipient: User,
     kind: str,
-    title: str,
-    body: str = "",
+    title: Text,
+    body: Text = "",
     url: str = "",
     dedupe_key: str = "",
     email: bool = True,
@@ -156,8 +156,9 @@ def notify(
     already has a notification with this ``dedupe_key``. The duplicate is caught by the
     unique constraint inside a savepoint, so the caller's transaction goes on.
 
-    ``title`` and ``body`` are stored as given (build them inside ``in_language``), cut to
-    300 and 5000 characters. ``url`` is a path on this site. The e-mail is enqueued on commit
+    ``title`` and ``body`` are stored as given (build them inside ``in_language``) or, when
+    they are functions of the recipient, as they return inside ``in_language(recipient)``;
+    cut to 300 and 5000 characters. ``url`` is a path on this site. The e-mail is enqueued on commit
     only when ``email`` is true and the recipient has an address.
 
     Raises ``ValueError`` for an unknown ``kind``, a ``url`` that is not a local path or a
@@ -169,8 +170,8 @@ def notify(
     row = _build(
         recipient,
         kind=kind,
-        title=title,
-        body=body,
+        title=_text(title, recipient),
+        body=_text(body, recipient),
         url=url,
         dedupe_key=dedupe_key,
         email=email,

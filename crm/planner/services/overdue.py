@@ -339,16 +339,12 @@ def _escalate(task: Task, *, now: dt.datetime, hours: float) -> int:
 
 
 def _notify_escalation(person: Any, task: Task, *, title: Any, body: Any, url: str) -> bool:
-    from crm.notifications.services import in_language
-
-    with in_language(person):
-        text, details = title(person), body(person)
     return (
         notify(
             recipient=person,
             kind=Notification.Kind.TASK,
-            title=text,
-            body=details,
+            title=title,
+            body=body,
             url=url,
             dedupe_key=f"escalation:{task.pk}",
         )

@@ -24,7 +24,7 @@ from crm.activities.services import timeline_record
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import can_write, sees_everything
 from crm.notifications.models import Notification
-from crm.notifications.services import in_language, notify
+from crm.notifications.services import notify
 from crm.planner.choices import CallOutcome, Priority, TaskStatus
 from crm.planner.models import Task, TaskType
 from crm.planner.selectors import tasks_visible_to
@@ -195,17 +195,17 @@ def _tell_owner(actor: Any, task: Task, *, reassigned: bool = False) -> None:
     """The new responsible hears of a task someone else gave them (in the app only)."""
     if actor is None or task.owner_id == getattr(actor, "pk", None):
         return
-    owner = task.owner
-    with in_language(owner):
-        title = (
-            _("%(user)s passed a task to you: %(title)s")
-            if reassigned
-            else _("%(user)s gave you a task: %(title)s")
-        ) % {"user": actor, "title": task.title}
     notify(
-        recipient=owner,
+        recipient=task.owner,
         kind=Notification.Kind.TASK,
-        title=title,
+        title=lambda _owner: (
+            (
+                _("%(user)s passed a task to you: %(title)s")
+                if reassigned
+                else _("%(user)s gave you a task: %(title)s")
+            )
+            % {"user": actor, "title": task.title}
+        ),
         url=task_url(task),
         email=False,
     )
@@ -219,15 +219,13 @@ def _tell_substitute(actor: Any, task: Task) -> None:
     )
     if substitute is None or substitute.pk == getattr(actor, "pk", None):
         return
-    with in_language(substitute):
-        title = _("New task for %(user)s, whom you cover: %(title)s") % {
-            "user": task.owner,
-            "title": task.title,
-        }
     notify(
         recipient=substitute,
         kind=Notification.Kind.TASK,
-        title=title,
+        title=lambda _substitute: (
+            _("New task for %(user)s, whom you cover: %(title)s")
+            % {"user": task.owner, "title": task.title}
+        ),
         url=task_url(task),
         email=False,
         dedupe_key=f"task-cover:{task.pk}:{task.owner_id}",

@@ -8,6 +8,7 @@ no trace and an accepted one never loses its follow-up work.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +25,7 @@ from crm.activities.services import timeline_record
 from crm.core.permissions import can_write
 from crm.customers.services.cleaning import Errors, clean_text
 from crm.notifications.models import Notification
-from crm.notifications.services import in_language, notify, webhook_enqueue
+from crm.notifications.services import notify_many, webhook_enqueue
 from crm.planner.calendars import default_calendar
 from crm.planner.models import TaskType
 from crm.planner.services import subject_visible_to, task_create
@@ -166,21 +167,20 @@ def _recipients(deal: Deal, values: list[Any]) -> list[Any]:
 
 
 def _run_notify(deal: Deal, stage: Stage, config: dict[str, Any], actor: Any) -> None:
-    for user in _recipients(deal, config.get("recipients") or []):
-        if actor is not None and user.pk == actor.pk:
-            continue
-        with in_language(user):
-            title = _("Deal “%(deal)s” moved to “%(stage)s”") % {
-                "deal": deal.title,
-                "stage": stage.name,
-            }
-        notify(
-            recipient=user,
-            kind=Notification.Kind.STAGE,
-            title=title,
-            body=config.get("message") or "",
-            url=deal_url(deal),
-        )
+    recipients = [
+        user
+        for user in _recipients(deal, config.get("recipients") or [])
+        if actor is None or user.pk != actor.pk
+    ]
+    notify_many(
+        recipients=recipients,
+        kind=Notification.Kind.STAGE,
+        title=lambda _user: (
+            _("Deal “%(deal)s” moved to “%(stage)s”") % {"deal": deal.title, "stage": stage.name}
+        ),
+        body=config.get("message") or "",
+        url=deal_url(deal),
+    )
 
 
 def _run_set_owner(deal: Deal, config: dict[str, Any], actor: Any) -> None:
@@ -253,6 +253,13 @@ def run_stage_actions(*, deal: Deal, stage: Stage, actor: Any) -> int:
 # --- stale deals --------------------------------------------------------------------------------
 
 
+def _stale_title(deal: Deal, days: int) -> Callable[[Any], str]:
+    def title(_user: Any) -> str:
+        return _("No activity on “%(deal)s” for %(days)d days") % {"deal": deal.title, "days": days}
+
+    return title
+
+
 def stale_deals_sweep(*, now: dt.datetime | None = None, batch: int = 500) -> dict[str, int]:
     """Notify the manager of a deal idle for its stage's limit; if it is still idle after
     as long again, notify the heads of the manager's teams. Each step happens once per idle
@@ -274,20 +281,14 @@ def stale_deals_sweep(*, now: dt.datetime | None = None, batch: int = 500) -> di
             days = deal.stage.stale_after_days or 0
             escalate = deal.stale_notified_at is not None
             recipients = team_heads(deal.owner_id) if escalate else [deal.owner]
-            for user in recipients:
-                with in_language(user):
-                    title = _("No activity on “%(deal)s” for %(days)d days") % {
-                        "deal": deal.title,
-                        "days": days * (2 if escalate else 1),
-                    }
-                notify(
-                    recipient=user,
-                    kind=Notification.Kind.STALE,
-                    title=title,
-                    url=deal_url(deal),
-                    dedupe_key=f"stale:{deal.pk}:{'head' if escalate else 'owner'}:"
-                    f"{deal.last_activity_at.isoformat()}",
-                )
+            notify_many(
+                recipients=recipients,
+                kind=Notification.Kind.STALE,
+                title=_stale_title(deal, days * (2 if escalate else 1)),
+                url=deal_url(deal),
+                dedupe_key=f"stale:{deal.pk}:{'head' if escalate else 'owner'}:"
+                f"{deal.last_activity_at.isoformat()}",
+            )
             if escalate:
                 deal.stale_escalated_at, deal.stale_due_at = now, None
                 counts["escalated"] += 1
