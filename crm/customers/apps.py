@@ -18,6 +18,7 @@ class CustomersConfig(AppConfig):
                 Contact,
                 Contact.objects.visible_to,
                 lambda record: reverse("customers:contact_detail", args=[record.pk]),
+                shareable=True,
             )
         )
         register(
@@ -25,5 +26,6 @@ class CustomersConfig(AppConfig):
                 Company,
                 Company.objects.visible_to,
                 lambda record: reverse("customers:company_detail", args=[record.pk]),
+                shareable=True,
             )
         )

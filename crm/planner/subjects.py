@@ -14,9 +14,14 @@ from django.db import models
 
 @dataclass(frozen=True)
 class SubjectKind:
+    """``shareable``: the model has a ``shared_with`` many-to-many to users that widens
+    ``visible_to``, so the planner may let one more person see a record (the colleague an
+    overdue task escalates to)."""
+
     model: type[models.Model]
     visible_to: Callable[[Any], models.QuerySet[Any]]
     url: Callable[[models.Model], str]
+    shareable: bool = False
 
 
 SUBJECT_KINDS: dict[str, SubjectKind] = {}

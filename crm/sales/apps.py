@@ -22,6 +22,7 @@ class SalesConfig(AppConfig):
                 Deal,
                 Deal.objects.visible_to,
                 lambda deal: reverse("sales:deal_detail", args=[deal.pk]),
+                shareable=True,
             )
         )
         periodic.register("sales.stale_deals", 600, stale_deals_sweep)

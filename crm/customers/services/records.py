@@ -522,7 +522,7 @@ def customer_share(*, actor: ScopedUser, record: Customer, user_ids: list[int]) 
             changes=[
                 {
                     "field": "shared_with",
-                    "label": str(_("Shared with")),
+                    "label": gettext_noop("shared with"),
                     "old": before,
                     "new": after,
                 }

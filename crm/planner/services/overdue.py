@@ -37,7 +37,7 @@ from crm.planner.choices import TaskStatus
 from crm.planner.models import DigestRun, Task
 from crm.planner.selectors import attach_subjects, overdue_filter
 from crm.planner.services.absences import substitutes_on
-from crm.planner.services.subjects import subject_url, subject_visible_to
+from crm.planner.services.subjects import subject_share, subject_url, subject_visible_to
 
 logger = logging.getLogger("crm.planner")
 
@@ -324,6 +324,10 @@ def _escalate(task: Task, *, now: dt.datetime, hours: float) -> int:
     if colleague is not None:
         people.append(colleague)
         task.watchers.add(colleague)
+        if subject is not None:
+            # The client's history one click away: a manager does not see a team-mate's
+            # clients, so the record is shared with them (on its timeline, revocable).
+            subject_share(subject, colleague)
     for person in people:
         written += _notify_escalation(
             person,

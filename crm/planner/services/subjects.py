@@ -9,7 +9,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from crm.activities.services import timeline_record_changes
 from crm.core.errors import NotFound, ValidationFailed
 from crm.planner.models import Task
 from crm.planner.subjects import SUBJECT_KINDS, kind_for
@@ -25,6 +27,31 @@ def subject_visible_to(user: Any, subject: models.Model) -> bool:
     if kind is None:
         return False
     return kind.visible_to(user).filter(pk=subject.pk).exists()
+
+
+def subject_share(subject: models.Model, user: Any) -> bool:
+    """Let ``user`` see ``subject`` too, on the system's behalf, with a "shared with" change on
+    its timeline. False, changing nothing, when they already see it or its kind cannot be
+    shared (a lead)."""
+    kind = kind_for(type(subject))
+    if kind is None or not kind.shareable or subject_visible_to(user, subject):
+        return False
+    shared_with = subject.shared_with  # type: ignore[attr-defined]
+    before = sorted(str(person) for person in shared_with.all())
+    shared_with.add(user)
+    timeline_record_changes(
+        subject=subject,
+        author=None,
+        changes=[
+            {
+                "field": "shared_with",
+                "label": gettext_noop("shared with"),
+                "old": ", ".join(before),
+                "new": ", ".join(sorted([*before, str(user)])),
+            }
+        ],
+    )
+    return True
 
 
 def subject_url(subject: models.Model | None) -> str:

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from crm.accounts.models import Team
+from crm.activities.models import TimelineEntry
 from crm.notifications.models import Notification
 from crm.planner import services
 from crm.planner.models import DigestRun, Task
@@ -85,14 +86,42 @@ def test_escalation_of_an_absent_users_task_goes_to_the_substitute(org, settings
     assert not any("Во время отпуска" in title for title in _titles(org.head))
 
 
-def test_escalation_links_the_head_to_the_clients_history(org, contact, settings):
+def test_escalation_puts_the_clients_history_one_click_from_head_and_colleague(
+    org, contact, client, settings
+):
     settings.CRM_TASK_ESCALATE_AFTER_HOURS = 1
     _overdue(org.manager, hours=5, subject=contact)
+    client.force_login(org.colleague)
+    assert client.get(f"/customers/contacts/{contact.pk}/").status_code == 404
     services.escalations_run()
-    note = Notification.objects.get(recipient=org.head, kind="task")
-    assert note.url == f"/customers/contacts/{contact.pk}/"
-    colleague_note = Notification.objects.get(recipient=org.colleague, kind="task")
-    assert colleague_note.url.startswith("/tasks/")
+    card = f"/customers/contacts/{contact.pk}/"
+    assert Notification.objects.get(recipient=org.head, kind="task").url == card
+    # A manager does not see a team-mate's clients: the escalation shares the record.
+    assert Notification.objects.get(recipient=org.colleague, kind="task").url == card
+    assert client.get(card).status_code == 200
+    assert list(contact.shared_with.all()) == [org.colleague]
+    entry = TimelineEntry.objects.filter(kind="field_change").latest("id")
+    assert entry.subject_id == contact.pk and entry.author is None
+    assert entry.data["changes"][0]["field"] == "shared_with"
+    assert str(org.colleague) in entry.data["changes"][0]["new"]
+
+
+def test_escalation_shares_nothing_with_a_colleague_who_sees_the_record(org, contact, settings):
+    settings.CRM_TASK_ESCALATE_AFTER_HOURS = 1
+    contact.shared_with.add(org.colleague)
+    _overdue(org.manager, hours=5, subject=contact)
+    services.escalations_run()
+    assert list(contact.shared_with.all()) == [org.colleague]
+    assert not TimelineEntry.objects.filter(kind="field_change").exists()
+
+
+def test_a_watcher_who_may_not_open_the_record_sees_its_name_without_a_link(org, contact, client):
+    task = make_task(org.manager, subject=contact, title="Позвонить")
+    task.watchers.add(org.outsider)
+    client.force_login(org.outsider)
+    page = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "Клиентова" in page
+    assert f"/customers/contacts/{contact.pk}/" not in page
 
 
 def test_rescheduling_lets_a_task_escalate_again(org, settings):

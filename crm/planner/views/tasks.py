@@ -96,7 +96,10 @@ def _detail_context(request: HttpRequest, task: Any, **forms: Any) -> dict[str, 
     local_due = timezone.localtime(task.due_at) if task.due_at else None
     return {
         "task": task,
-        "subject_url": services.subject_url(task.subject_record),
+        "subject_url": services.subject_url(task.subject_record)
+        if task.subject_record is not None
+        and services.subject_visible_to(request.user, task.subject_record)
+        else "",
         "can_change": services.task_can_change(request.user, task),
         "is_overdue": task.is_overdue(),
         "complete_form": forms.get("complete_form") or CompleteForm(),
