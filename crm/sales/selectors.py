@@ -21,8 +21,6 @@ from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import ScopedUser
 from crm.core.text import fold
 from crm.customers.models import Tag
-from crm.planner.models import Task
-from crm.planner.services import open_tasks_for
 from crm.sales.choices import DealStatus
 from crm.sales.models import Deal, Pipeline, Stage, StageVisit
 
@@ -217,10 +215,6 @@ def deal_timeline(
     lead_ids = list(lead_model.objects.filter(deal_id=deal.pk).values_list("id", flat=True))
     entries = timeline_for(subjects=[(Deal, [deal.pk]), (lead_model, lead_ids)], kinds=kinds)
     return keyset_page(entries, order=["-occurred_at", "-id"], cursor=cursor, limit=limit)
-
-
-def deal_tasks(*, deal: Deal) -> list[Task]:
-    return list(open_tasks_for(deal)[:20])
 
 
 def pipelines_live() -> list[Pipeline]:

@@ -11,6 +11,7 @@ from conftest import client_for
 from crm.accounts.models import Team
 from crm.leads.models import Lead, RoutingRule
 from crm.leads.services import intake
+from crm.planner.services import task_create
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,21 @@ def test_list_board_and_card_follow_the_scope(org, routed):
     assert client_for(org.head).get(url).status_code == 200
     assert client_for(org.outsider).get(url).status_code == 404
     assert client_for(None).get(url).status_code == 302
+
+
+def test_the_card_lists_the_leads_open_tasks_with_a_new_task_button(org, routed):
+    lead = arrive(name="Анна", phone="+79123456789")
+    task_create(
+        actor=org.manager, owner=org.manager, subject=lead, title="Перезвонить Анне", due_at=None
+    )
+    page = client_for(org.manager).get(reverse("leads:lead_detail", args=[lead.pk]))
+    html = page.content.decode()
+    assert 'id="record-tasks"' in html and "Перезвонить Анне" in html
+    assert f"?subject=lead%3A{lead.pk}" in html
+    new_task = client_for(org.manager).get(
+        reverse("planner:task_create"), {"subject": f"lead:{lead.pk}"}
+    )
+    assert new_task.status_code == 200 and "Анна" in new_task.content.decode()
 
 
 def test_list_query_count_is_constant(org, routed):

@@ -26,6 +26,7 @@ from crm.leads.forms import ConvertForm, LeadForm
 from crm.leads.models import Lead
 from crm.leads.selectors import LeadFilters, lead_page, lead_timeline
 from crm.leads.services import leads as services
+from crm.planner.selectors import tasks_panel
 
 BOARD_COLUMNS = (LeadStatus.NEW, LeadStatus.IN_PROGRESS, LeadStatus.QUALIFIED)
 BOARD_LIMIT = 30
@@ -93,6 +94,7 @@ def _card(
         "record": lead,
         "entity": "lead",
         "timeline_page": lead_timeline(lead=lead),
+        "tasks": tasks_panel(user=request.user, subject=lead),
         "writable": writable,
         "convert_form": convert_form
         or ConvertForm(

@@ -23,6 +23,7 @@ from crm.customers.choices import FieldEntity
 from crm.customers.models import Company, Contact
 from crm.customers.selectors import users_owner_filter
 from crm.customers.services.cleaning import custom_field_definitions
+from crm.planner.selectors import tasks_panel
 from crm.sales import selectors
 from crm.sales.choices import DealStatus, StageKind
 from crm.sales.documents.selectors import document_panel
@@ -83,7 +84,7 @@ def _card_context(request: HttpRequest, deal: Any) -> dict[str, Any]:
         "stages": stages,
         "visits": list(deal.visits.all()),
         "custom_values": _custom_values(deal),
-        "tasks": selectors.deal_tasks(deal=deal),
+        "tasks": tasks_panel(user=request.user, subject=deal),
         "money": deal_money(deal, user=request.user),
         **document_panel(user=request.user, deal=deal),
         "writable": writable,
