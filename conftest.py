@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.db import close_old_connections, connection
 from django.test import Client
 
 from crm.accounts.models import User
@@ -67,3 +70,28 @@ def client_for(user: User | None) -> Client:
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+def run_together(target: Callable[..., object], args_list: list[tuple]) -> None:
+    """Run ``target(*args)`` for each ``args`` in a thread of its own, with its own database
+    connection (transactional tests of concurrent requests): the threads start together (a
+    barrier); waits for all and re-raises any error."""
+    barrier = threading.Barrier(len(args_list))
+    errors: list[BaseException] = []
+
+    def run(*args):
+        try:
+            barrier.wait(timeout=10)
+            target(*args)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=args) for args in args_list]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors

@@ -4,12 +4,12 @@ database connection, in a transactional test so their commits are real."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 
+from conftest import run_together
 from crm.accounts.models import Team
 from crm.leads.models import Inbound, Lead, RoutingRule
 from crm.leads.services import intake
@@ -24,29 +24,6 @@ pytestmark = [
 ]
 
 WORKERS = 4
-
-
-def run_together(target, args_list):
-    """Start the threads together (a barrier) and wait for all; re-raise any error."""
-    barrier = threading.Barrier(len(args_list))
-    errors: list[BaseException] = []
-
-    def run(*args):
-        try:
-            barrier.wait(timeout=10)
-            target(*args)
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=args) for args in args_list]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
 
 
 @pytest.fixture

@@ -175,6 +175,12 @@ def absence_create(
         errors["note"] = [_("At most %(n)d characters.") % {"n": NOTE_MAX}]
     if errors:
         raise _errors(errors)
+    # Two requests at once must not both pass the checks below (two overlapping absences,
+    # or a substitute who becomes away meanwhile): lock the people involved, in id order so
+    # that crossed requests wait for each other instead of deadlocking. SQLite's immediate
+    # transactions already run one at a time.
+    people = {user.pk} | ({substitute.pk} if substitute is not None else set())
+    list(get_user_model().objects.select_for_update().filter(pk__in=people).order_by("pk"))
     if ends_on < starts_on:
         errors["ends_on"] = [_("The absence cannot end before it starts.")]
     elif (ends_on - starts_on).days >= ABSENCE_MAX_DAYS:
