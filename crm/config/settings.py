@@ -212,6 +212,10 @@ CRM_LEADS_INBOUND_EMAIL_SECRET = env_str("CRM_LEADS_INBOUND_EMAIL_SECRET")
 CRM_TELEPHONY_SECRET = env_str("CRM_TELEPHONY_SECRET")
 CRM_TELEPHONY_ZADARMA_SECRET = env_str("CRM_TELEPHONY_ZADARMA_SECRET")
 
+# Outgoing webhooks (stage actions) may reach addresses on this machine or the private network
+# only when this is on: off in production, so a webhook cannot probe internal services.
+CRM_WEBHOOK_ALLOW_PRIVATE = env_bool("CRM_WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
+
 # Tasks: a task overdue by more than this many hours goes to the head of sales and a
 # colleague (0: never); users in no team get the overdue digest at this time (teams set
 # their own time and zone).

@@ -29,7 +29,9 @@ from crm.notifications.services.notifications import (
 )
 from crm.notifications.services.outbox import SWEEP_GRACE, outbox_sweep
 from crm.notifications.services.webhooks import (
+    PRIVATE_ADDRESS,
     WEBHOOK_MAX_ATTEMPTS,
+    webhook_address_allowed,
     webhook_delivery_send,
     webhook_enqueue,
     webhook_retry_delay,
@@ -40,6 +42,7 @@ __all__ = [
     "COVERED_KINDS",
     "EMAIL_MAX_ATTEMPTS",
     "MARK_READ_IDS_MAX",
+    "PRIVATE_ADDRESS",
     "SWEEP_GRACE",
     "WEBHOOK_MAX_ATTEMPTS",
     "Text",
@@ -53,6 +56,7 @@ __all__ = [
     "notify_many",
     "outbox_sweep",
     "register_cover",
+    "webhook_address_allowed",
     "webhook_delivery_send",
     "webhook_enqueue",
     "webhook_retry_delay",

@@ -5,20 +5,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import logging
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.core.errors import ValidationFailed
 from crm.notifications.models import WebhookDelivery
@@ -30,6 +37,7 @@ URL_MAX = 500
 WEBHOOK_MAX_ATTEMPTS = 8
 WEBHOOK_LEASE = timedelta(minutes=2)
 WEBHOOK_TIMEOUT_SECONDS = 10
+PRIVATE_ADDRESS = gettext_lazy("Webhooks may not go to this machine or a private network address.")
 
 
 def webhook_enqueue(*, url: str, event: str, payload: Any, secret: str) -> WebhookDelivery:
@@ -46,6 +54,9 @@ def webhook_enqueue(*, url: str, event: str, payload: Any, secret: str) -> Webho
         URLValidator(schemes=["http", "https"])(url)
     except DjangoValidationError:
         errors["url"] = [_("Enter an http:// or https:// address of at most 500 characters.")]
+    else:
+        if not webhook_address_allowed(urlsplit(url).hostname or ""):
+            errors["url"] = [str(PRIVATE_ADDRESS)]
     if not (0 < len(event) <= 100 and event.isascii() and event.isprintable()):
         errors["event"] = [_("Name the event in at most 100 Latin characters.")]
     if len(secret) > 200:
@@ -72,6 +83,67 @@ def webhook_retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=30 * 2 ** (attempts - 1))
 
 
+def webhook_address_allowed(host: str) -> bool:
+    """Whether a webhook may go to ``host`` (a name or an IP address): with
+    ``CRM_WEBHOOK_ALLOW_PRIVATE`` off, an address must be public (not loopback, private,
+    link-local such as the cloud metadata service, or reserved). A name passes here; the
+    address it resolves to is checked when connecting (``_GuardedConnection``)."""
+    if settings.CRM_WEBHOOK_ALLOW_PRIVATE:
+        return True
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return False
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return True
+    return _public(address)
+
+
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+def _guarded_create_connection(
+    address: tuple[str, int], *args: Any, **kwargs: Any
+) -> socket.socket:
+    """``socket.create_connection`` that refuses a peer ``webhook_address_allowed`` would
+    refuse: the check is on the address actually connected to, so a name that resolves (or
+    is re-pointed) to an internal address is caught too."""
+    sock = socket.create_connection(address, *args, **kwargs)
+    peer = sock.getpeername()[0]
+    if not settings.CRM_WEBHOOK_ALLOW_PRIVATE and not _public(ipaddress.ip_address(peer)):
+        sock.close()
+        raise ConnectionRefusedError(
+            f"{peer} is not a public address (CRM_WEBHOOK_ALLOW_PRIVATE is off)"
+        )
+    return sock
+
+
+class _GuardedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _guarded_create_connection
+
+
+class _GuardedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _guarded_create_connection
+
+
+class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_GuardedHTTPConnection, req)
+
+
+class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_GuardedHTTPSConnection, req, context=ssl.create_default_context())
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A redirect is an answer that is not 2xx: the receiver fixes its URL, we never follow."""
 
@@ -79,7 +151,10 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+# No proxy from the environment: the guard must see the receiver's address, not a proxy's.
+_opener = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), _GuardedHTTPHandler, _GuardedHTTPSHandler, _NoRedirects
+)
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:

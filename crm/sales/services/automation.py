@@ -25,7 +25,12 @@ from crm.activities.services import timeline_record
 from crm.core.permissions import can_write
 from crm.customers.services.cleaning import Errors, clean_text
 from crm.notifications.models import Notification
-from crm.notifications.services import notify_many, webhook_enqueue
+from crm.notifications.services import (
+    PRIVATE_ADDRESS,
+    notify_many,
+    webhook_address_allowed,
+    webhook_enqueue,
+)
 from crm.planner.calendars import default_calendar
 from crm.planner.models import TaskType
 from crm.planner.services import subject_visible_to, task_create
@@ -100,6 +105,8 @@ def clean_action_config(errors: Errors, kind: str, config: dict[str, Any]) -> di
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
         errors.add("config.url", _("Enter an http(s) address."))
+    elif not webhook_address_allowed(parts.hostname or ""):
+        errors.add("config.url", str(PRIVATE_ADDRESS))
     secret = clean_text(errors, "config.secret", config.get("secret"), max_length=200)
     return {"url": url, "secret": secret}
 

@@ -553,6 +553,22 @@ def test_webhook_config_needs_an_http_address(org, url):
     assert "config.url" in _clean("webhook", {"url": url})[1]
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:6379/",
+        "http://localhost/x",
+        "http://169.254.169.254/latest",
+        "http://[::1]/",
+    ],
+)
+def test_webhook_config_refuses_internal_addresses_in_production(org, settings, url):
+    settings.CRM_WEBHOOK_ALLOW_PRIVATE = False
+    assert "config.url" in _clean("webhook", {"url": url})[1]
+    settings.CRM_WEBHOOK_ALLOW_PRIVATE = True
+    assert _clean("webhook", {"url": url})[1] == {}
+
+
 def test_webhook_config(org):
     clean, errors = _clean("webhook", {"url": "https://hooks.example.com/x?a=1", "secret": "k"})
     assert errors == {}
