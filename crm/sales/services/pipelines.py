@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import Role
@@ -111,7 +112,7 @@ def pipeline_save(
             [
                 Stage(
                     pipeline=pipeline,
-                    name=_("New"),
+                    name=pgettext("stage of a deal", "New"),
                     kind=StageKind.OPEN,
                     probability=10,
                     position=0,
