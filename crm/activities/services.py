@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from crm.activities.choices import MANUAL_KINDS, CallDirection, EntryKind
 from crm.activities.models import Attachment, TimelineEntry
@@ -61,6 +62,23 @@ def timeline_record_changes(
         return None
     return timeline_record(
         subject=subject, kind=EntryKind.FIELD_CHANGE, author=author, data={"changes": list(changes)}
+    )
+
+
+def timeline_record_sharing(
+    *, subject: models.Model, author: Any, before: Iterable[Any], after: Iterable[Any]
+) -> TimelineEntry | None:
+    """Record a change of who else sees ``subject`` (people, by name); nothing if the same."""
+    old = ", ".join(sorted(str(person) for person in before))
+    new = ", ".join(sorted(str(person) for person in after))
+    if old == new:
+        return None
+    return timeline_record_changes(
+        subject=subject,
+        author=author,
+        changes=[
+            {"field": "shared_with", "label": gettext_noop("shared with"), "old": old, "new": new}
+        ],
     )
 
 

@@ -17,7 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from crm.activities.choices import EntryKind
-from crm.activities.services import timeline_record, timeline_record_changes
+from crm.activities.services import (
+    timeline_record,
+    timeline_record_changes,
+    timeline_record_sharing,
+)
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.matching import MAX_KEY_LENGTH, company_block_keys, person_block_keys
 from crm.core.permissions import ScopedUser, can_change_owned, can_write
@@ -512,20 +516,7 @@ def customer_share(*, actor: ScopedUser, record: Customer, user_ids: list[int]) 
     users = list(user_model.objects.filter(pk__in=user_ids, is_active=True))
     if len(users) != len(set(user_ids)):
         raise ValidationFailed(field_errors={"shared_with": [_("No such active user.")]})
-    before = ", ".join(sorted(str(user) for user in record.shared_with.all()))
+    before = list(record.shared_with.all())
     record.shared_with.set(users)
-    after = ", ".join(sorted(str(user) for user in users))
-    if before != after:
-        timeline_record_changes(
-            subject=record,
-            author=actor,
-            changes=[
-                {
-                    "field": "shared_with",
-                    "label": gettext_noop("shared with"),
-                    "old": before,
-                    "new": after,
-                }
-            ],
-        )
+    timeline_record_sharing(subject=record, author=actor, before=before, after=users)
     return record

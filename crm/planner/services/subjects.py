@@ -9,9 +9,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
-from crm.activities.services import timeline_record_changes
+from crm.activities.services import timeline_record_sharing
 from crm.core.errors import NotFound, ValidationFailed
 from crm.planner.models import Task
 from crm.planner.subjects import SUBJECT_KINDS, kind_for
@@ -37,20 +36,9 @@ def subject_share(subject: models.Model, user: Any) -> bool:
     if kind is None or not kind.shareable or subject_visible_to(user, subject):
         return False
     shared_with = subject.shared_with  # type: ignore[attr-defined]
-    before = sorted(str(person) for person in shared_with.all())
+    before = list(shared_with.all())
     shared_with.add(user)
-    timeline_record_changes(
-        subject=subject,
-        author=None,
-        changes=[
-            {
-                "field": "shared_with",
-                "label": gettext_noop("shared with"),
-                "old": ", ".join(before),
-                "new": ", ".join(sorted([*before, str(user)])),
-            }
-        ],
-    )
+    timeline_record_sharing(subject=subject, author=None, before=before, after=[*before, user])
     return True
 
 

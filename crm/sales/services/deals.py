@@ -20,7 +20,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from crm.activities.choices import EntryKind
-from crm.activities.services import timeline_record, timeline_record_changes
+from crm.activities.services import (
+    timeline_record,
+    timeline_record_changes,
+    timeline_record_sharing,
+)
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import ScopedUser, can_change_owned, can_write
 from crm.core.text import fold
@@ -628,20 +632,7 @@ def deal_share(*, actor: ScopedUser, pk: Any, user_ids: list[int]) -> Deal:
     from django.contrib.auth import get_user_model
 
     users = list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
-    before = sorted(str(user) for user in deal.shared_with.all())
+    before = list(deal.shared_with.all())
     deal.shared_with.set(users)
-    after = sorted(str(user) for user in users)
-    if before != after:
-        timeline_record_changes(
-            subject=deal,
-            author=actor,
-            changes=[
-                {
-                    "field": "shared_with",
-                    "label": gettext_noop("shared with"),
-                    "old": ", ".join(before),
-                    "new": ", ".join(after),
-                }
-            ],
-        )
+    timeline_record_sharing(subject=deal, author=actor, before=before, after=users)
     return deal
