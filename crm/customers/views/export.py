@@ -8,10 +8,11 @@ from collections.abc import Iterable, Iterator
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.accounts.http import SignedInRequest
 from crm.customers.choices import ContactPointKind
 from crm.customers.models import Company, Contact, ContactPoint, Employment
 from crm.customers.selectors import CustomerFilters, company_queryset, contact_queryset
@@ -60,7 +61,7 @@ def _response(filename: str, stream: Iterator[str]) -> StreamingHttpResponse:
 
 
 @login_required
-def contact_export(request: HttpRequest) -> StreamingHttpResponse:
+def contact_export(request: SignedInRequest) -> StreamingHttpResponse:
     filters = CustomerFilters.from_params(request.GET)
     contacts = (
         contact_queryset(user=request.user, filters=filters)
@@ -109,7 +110,7 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @login_required
-def company_export(request: HttpRequest) -> StreamingHttpResponse:
+def company_export(request: SignedInRequest) -> StreamingHttpResponse:
     filters = CustomerFilters.from_params(request.GET)
     companies = (
         company_queryset(user=request.user, filters=filters)
