@@ -27,3 +27,11 @@ def excluding(queryset: QuerySet[M], record: models.Model | None) -> QuerySet[M]
     For uniqueness checks that must not count the record being edited.
     """
     return queryset if record is None else queryset.exclude(pk=record.pk)
+
+
+def field_verbose_name(model: type[models.Model], name: str) -> str:
+    """The verbose name of the field ``name`` of ``model`` (declared on it, not a reverse
+    relation, which has none)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{name} is not a field of {model.__name__}"
+    return str(field.verbose_name)
