@@ -55,7 +55,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy crm/core
+	$(VENV)/bin/mypy crm
 	$(PY) manage.py makemigrations --check --dry-run
 
 clean:

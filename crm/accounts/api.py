@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
+from pydantic import StringConstraints
 
 from crm.accounts import selectors
-from crm.core.api import READ_ERRORS, DatabaseId, request_user, text
+from crm.accounts.models import User
+from crm.core.api import READ_ERRORS, DatabaseId, Storable, request_user
 from crm.core.pagination import MAX_LIMIT
 
 router = Router(tags=["Users"])
 
-Query100 = text(100)
-Cursor = text(1000)
+Query100 = Annotated[str, StringConstraints(max_length=100), Storable]
+Cursor = Annotated[str, StringConstraints(max_length=1000), Storable]
 
 
 class TeamRefOut(Schema):
@@ -36,7 +38,7 @@ class UserOut(Schema):
     is_active: bool
 
     @staticmethod
-    def resolve_full_name(obj: Any) -> str:
+    def resolve_full_name(obj: User) -> str:
         return obj.get_full_name() or obj.username
 
     @staticmethod

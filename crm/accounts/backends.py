@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from crm.accounts import throttle
-from crm.accounts.models import SecurityEvent
+from crm.accounts.models import SecurityEvent, User
 from crm.accounts.services import client_ip, security_event_record
 
 
@@ -23,8 +25,8 @@ class ThrottledModelBackend(ModelBackend):
         request: HttpRequest | None,
         username: str | None = None,
         password: str | None = None,
-        **kwargs: object,
-    ):  # type: ignore[override]
+        **kwargs: Any,
+    ) -> User | None:
         username = (username or "").strip()
         address = client_ip(request)
         if throttle.is_throttled(username=username, ip_address=address):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,13 +29,13 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         "throttled": _("Too many failed sign-in attempts. Wait a few minutes and try again."),
     }
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.is_throttled = False
         self.fields["username"].widget.attrs.update({"class": "form-control", "autofocus": True})
         self.fields["password"].widget.attrs.update({"class": "form-control"})
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         username = (self.cleaned_data.get("username") or "").strip()
         if throttle.is_throttled(username=username, ip_address=client_ip(self.request)):
             self.is_throttled = True
@@ -112,15 +113,16 @@ class UserForm(BootstrapForm):
                 "teams": list(instance.teams.all()),
             }
         super().__init__(*args, **kwargs)
-        self.fields["teams"].queryset = team_choices()
+        cast("forms.ModelMultipleChoiceField[Team]", self.fields["teams"]).queryset = team_choices()
         if instance is None:
             self.fields["password1"].help_text = _(
                 "Without a password the user cannot sign in until one is set."
             )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        first, second = data.get("password1"), data.get("password2")
+        super().clean()
+        data = self.cleaned_data
+        first, second = data.get("password1", ""), data.get("password2", "")
         if first or second:
             if first != second:
                 self.add_error("password2", _("The two passwords differ."))
@@ -158,7 +160,9 @@ class TeamForm(BootstrapForm):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args: Any, users: Any, instance: Team | None = None, **kwargs: Any):
+    def __init__(
+        self, *args: Any, users: QuerySet[User], instance: Team | None = None, **kwargs: Any
+    ) -> None:
         if instance is not None and "initial" not in kwargs:
             kwargs["initial"] = {
                 "name": instance.name,
@@ -166,8 +170,8 @@ class TeamForm(BootstrapForm):
                 "heads": list(instance.heads.all()),
             }
         super().__init__(*args, **kwargs)
-        self.fields["members"].queryset = users
-        self.fields["heads"].queryset = users
+        cast("forms.ModelMultipleChoiceField[User]", self.fields["members"]).queryset = users
+        cast("forms.ModelMultipleChoiceField[User]", self.fields["heads"]).queryset = users
 
 
 class TokenForm(BootstrapForm):
@@ -205,7 +209,8 @@ class SecurityFilterForm(BootstrapForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = User.objects.order_by("username")
+        user_field = cast("forms.ModelChoiceField[User]", self.fields["user"])
+        user_field.queryset = User.objects.order_by("username")
 
 
 def add_bootstrap_classes(form: forms.Form) -> None:

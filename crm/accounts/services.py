@@ -9,6 +9,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.contrib.sessions.models import Session
 from django.db import transaction
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from crm.accounts.models import APIToken, SecurityEvent, Team, TeamMembership, User
 from crm.core.errors import PermissionDenied, ValidationFailed
+from crm.core.models import excluding
 from crm.core.permissions import Role
 
 security_log = logging.getLogger("crm.security")
@@ -55,7 +57,7 @@ def security_event_record(
     user: User | None = None,
     actor: User | None = None,
     username: str = "",
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
 ) -> SecurityEvent:
     """Store a security event and write it to the ``crm.security`` log. Never logs secrets."""
     event = SecurityEvent.objects.create(
@@ -82,7 +84,7 @@ def _require_admin(actor: User) -> None:
         raise PermissionDenied(_("Only an administrator may manage users and teams."))
 
 
-def _validate_user_fields(fields: dict, *, instance: User | None) -> None:
+def _validate_user_fields(fields: dict[str, Any], *, instance: User | None) -> None:
     errors: dict[str, list[str]] = {}
     if "username" in fields:
         fields["username"] = User.normalize_username(str(fields["username"] or ""))
@@ -93,11 +95,7 @@ def _validate_user_fields(fields: dict, *, instance: User | None) -> None:
         errors["username"] = [
             _("Up to 150 letters, digits and @ . + - _ characters, without spaces.")
         ]
-    elif (
-        User.objects.filter(username=username)
-        .exclude(pk=instance.pk if instance else None)
-        .exists()
-    ):
+    elif excluding(User.objects.filter(username=username), instance).exists():
         errors["username"] = [_("This user name is taken.")]
     if "role" in fields and fields["role"] not in Role.values:
         errors["role"] = [_("Unknown role.")]
@@ -244,7 +242,7 @@ def team_save(
     if len(name) > 120:
         raise ValidationFailed(field_errors={"name": [_("At most 120 characters.")]})
     # Compared in Python: SQLite folds the case of ASCII letters only (Москва ≠ москва).
-    others = Team.objects.exclude(pk=team.pk if team else None).values_list("name", flat=True)
+    others = excluding(Team.objects.all(), team).values_list("name", flat=True)
     if name.casefold() in {other.casefold() for other in others}:
         raise ValidationFailed(field_errors={"name": [_("A team with this name exists.")]})
     team = team or Team()

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import (
     Http404,
@@ -35,6 +36,7 @@ from crm.accounts.forms import (
     UserForm,
     apply_domain_errors,
 )
+from crm.accounts.http import SignedInRequest
 from crm.accounts.models import SecurityEvent, Team, User
 from crm.accounts.services import security_event_record, user_set_language
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -45,7 +47,8 @@ class LoginView(auth_views.LoginView):
     authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
 
-    def form_invalid(self, form: ThrottledAuthenticationForm) -> HttpResponse:
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        assert isinstance(form, ThrottledAuthenticationForm)  # the authentication_form above
         response = super().form_invalid(form)
         if form.is_throttled:
             response.status_code = 429
@@ -61,7 +64,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def language(request: HttpRequest) -> HttpResponse:
+def language(request: SignedInRequest) -> HttpResponse:
     """Save the user's interface language and return to the page they were on."""
     try:
         user_set_language(user=request.user, language=request.POST.get("language", ""))
@@ -104,7 +107,7 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 @login_required
 @_domain_errors
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: SignedInRequest) -> HttpResponse:
     """All users with role, teams, absence and last sign-in (administrators only)."""
     users = selectors.user_list(actor=request.user)
     return render(
@@ -114,7 +117,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @_domain_errors
-def user_create(request: HttpRequest) -> HttpResponse:
+def user_create(request: SignedInRequest) -> HttpResponse:
     selectors.require_admin(actor=request.user)
     form = UserForm(request.POST or None)
     status = 200
@@ -149,7 +152,7 @@ def _render_user_edit(
 
 @login_required
 @_domain_errors
-def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def user_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     """A user's profile, role, teams, absence and password, with their API tokens."""
     user = selectors.user_get(actor=request.user, pk=pk)
     form = UserForm(request.POST or None, instance=user)
@@ -169,7 +172,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 @_domain_errors
-def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def user_deactivate(request: SignedInRequest, pk: int) -> HttpResponse:
     """Lock a user out: sessions ended, API tokens revoked, sign-in refused."""
     user = selectors.user_get(actor=request.user, pk=pk)
     try:
@@ -186,7 +189,7 @@ def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 @_domain_errors
-def user_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def user_reactivate(request: SignedInRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     services.user_reactivate(actor=request.user, user=user)
     messages.success(request, _("%(user)s may sign in again.") % {"user": user})
@@ -198,12 +201,12 @@ def user_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @_domain_errors
-def team_list(request: HttpRequest) -> HttpResponse:
+def team_list(request: SignedInRequest) -> HttpResponse:
     teams = selectors.team_list(actor=request.user)
     return render(request, "accounts/team_list.html", {"teams": teams})
 
 
-def _team_form_page(request: HttpRequest, team: Team | None) -> HttpResponse:
+def _team_form_page(request: SignedInRequest, team: Team | None) -> HttpResponse:
     form = TeamForm(
         request.POST or None, users=selectors.user_choices(actor=request.user), instance=team
     )
@@ -228,13 +231,13 @@ def _team_form_page(request: HttpRequest, team: Team | None) -> HttpResponse:
 
 @login_required
 @_domain_errors
-def team_create(request: HttpRequest) -> HttpResponse:
+def team_create(request: SignedInRequest) -> HttpResponse:
     return _team_form_page(request, None)
 
 
 @login_required
 @_domain_errors
-def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def team_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     return _team_form_page(request, selectors.team_get(actor=request.user, pk=pk))
 
 
@@ -242,7 +245,7 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: SignedInRequest) -> HttpResponse:
     """The user's API tokens and the form that issues a new one (its secret shown once)."""
     form = TokenForm(request.POST or None)
     secret = ""
@@ -278,7 +281,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 @_domain_errors
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
     token = selectors.token_get(actor=request.user, pk=pk)
     services.api_token_revoke(actor=request.user, token=token)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
@@ -290,7 +293,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @_domain_errors
-def security_log(request: HttpRequest) -> HttpResponse:
+def security_log(request: SignedInRequest) -> HttpResponse:
     """The security log, newest first, filtered by kind of event and user."""
     form = SecurityFilterForm(request.GET or None)
     kind, user_id = "", None

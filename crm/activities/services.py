@@ -37,7 +37,7 @@ def timeline_record(
     author: Any = None,
     title: str = "",
     body: str = "",
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
     **extra: Any,
 ) -> TimelineEntry:
@@ -103,7 +103,7 @@ def timeline_entry_validate(
         raise ValidationFailed(_("Check the entry."), field_errors=errors)
 
 
-def attachment_store(*, upload: UploadedFile, author: Any) -> Attachment:
+def attachment_store(*, upload: UploadedFile[Any], author: Any) -> Attachment:
     """Check an upload by content and store it; raises 400/413 domain errors."""
     checked = check_upload(upload)
     attachment = Attachment(
@@ -144,7 +144,7 @@ def timeline_entry_build(
     subject_id: int,
     kind: str,
     author: Any = None,
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
     title: str = "",
     body: str = "",
 ) -> TimelineEntry:

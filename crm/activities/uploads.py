@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Any
 
 import filetype
 from django.conf import settings
@@ -76,7 +77,7 @@ def _looks_like_text(head: bytes) -> bool:
     return False
 
 
-def check_upload(upload: UploadedFile) -> CheckedFile:
+def check_upload(upload: UploadedFile[Any]) -> CheckedFile:
     """Validate an upload's size, type and name; raise a domain error naming ``file``."""
     size = upload.size or 0
     if size > settings.UPLOAD_MAX_BYTES:

@@ -5,6 +5,10 @@ None for now: the timeline and file downloads are served by the apps that own th
 who may see a subject, and this app may not import them.
 """
 
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
 app_name = "activities"
 
-urlpatterns: list = []
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -36,8 +36,8 @@ class TokenAuth(HttpBearer):
         # A token request has no session, so the user's language is applied here.
         if user.language:
             translation.activate(user.language)
-            request.LANGUAGE_CODE = user.language  # type: ignore[attr-defined]
-        request.user = user  # type: ignore[assignment]
+            request.LANGUAGE_CODE = user.language
+        request.user = user
         return user
 
 

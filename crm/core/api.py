@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field
 
 # The largest primary key the databases store (a signed 64-bit integer).
 MAX_ID = 2**63 - 1
@@ -32,13 +32,13 @@ def _storable(value: str) -> str:
     return value
 
 
-def text(max_length: int) -> Any:
-    """A string field type of at most ``max_length`` characters, storable in any database.
+Storable = AfterValidator(_storable)
+"""The last part of every text field type: refuses what no database stores.
 
-    The cap only throws out garbage early; the services apply the real (lower) limits
-    with their own messages, so the UI and the API share one set of rules.
-    """
-    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_storable)]
+A text type is ``Annotated[str, StringConstraints(max_length=N), Storable]``. The cap only
+throws out garbage early; the services apply the real (lower) limits with their own
+messages, so the UI and the API share one set of rules.
+"""
 
 
 class InputSchema(Schema):

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast
 
 from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404
+from django.http.response import HttpResponseBase
 
 from crm.core.errors import DomainError, NotFound, PermissionDenied
+
+P = ParamSpec("P")
+R = TypeVar("R", bound=HttpResponseBase)
 
 
 class ColorInput(forms.TextInput):
@@ -49,6 +53,10 @@ class BootstrapForm(forms.Form):
                 if "is-invalid" not in widget.attrs.get("class", ""):
                     widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
 
+    def choice_field(self, name: str) -> forms.ChoiceField:
+        """The declared choice field ``name``, to set its choices when they are known."""
+        return cast(forms.ChoiceField, self.fields[name])
+
     def field_for(self, name: str) -> str | None:
         """The form field that shows a service error keyed ``name`` (``None``: on top)."""
         return name if name in self.fields else None
@@ -62,13 +70,13 @@ class BootstrapForm(forms.Form):
             self.add_error(None, error.message or str(error))
 
 
-def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def domain_errors(view: Callable[P, R]) -> Callable[P, R]:
     """Turn refusals that are not about form input into Django's 403 and 404 answers."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return view(request, *args, **kwargs)
+            return view(*args, **kwargs)
         except PermissionDenied as error:
             raise DjangoPermissionDenied(error.message) from error
         except NotFound as error:

@@ -1,9 +1,14 @@
-"""Abstract base models shared by the domain apps."""
+"""Abstract base models shared by the domain apps, and small query helpers."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.db import models
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+
+M = TypeVar("M", bound=models.Model)
 
 
 class TimeStampedModel(models.Model):
@@ -14,3 +19,19 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def excluding(queryset: QuerySet[M], record: models.Model | None) -> QuerySet[M]:
+    """The rows of ``queryset`` other than ``record`` (all of them when there is none yet).
+
+    For uniqueness checks that must not count the record being edited.
+    """
+    return queryset if record is None else queryset.exclude(pk=record.pk)
+
+
+def field_verbose_name(model: type[models.Model], name: str) -> str:
+    """The verbose name of the field ``name`` of ``model`` (declared on it, not a reverse
+    relation, which has none)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{name} is not a field of {model.__name__}"
+    return str(field.verbose_name)

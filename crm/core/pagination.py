@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext as _
 
 from crm.core.errors import ValidationFailed
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 MAX_LIMIT = 200
 
 
@@ -95,8 +96,8 @@ def _cursor_values(
 
 
 def keyset_page(
-    queryset: QuerySet[Any], *, order: Sequence[str], cursor: str | None, limit: int
-) -> Page[Any]:
+    queryset: QuerySet[M], *, order: Sequence[str], cursor: str | None, limit: int
+) -> Page[M]:
     """Return ``limit`` rows of ``queryset`` ordered by ``order`` after ``cursor``.
 
     ``order`` lists field names, each with ``-`` for descending; the last one must be

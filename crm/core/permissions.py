@@ -78,9 +78,9 @@ class SystemActor:
     """The CRM acting on its own (processing an incoming lead, a rule): sees everything,
     changes nothing by role. Never a signed-in user."""
 
-    pk = 0
-    role = Role.ADMIN
-    is_active = True
+    pk: int = 0
+    role: str = Role.ADMIN
+    is_active: bool = True
     username = "system"
 
     @property

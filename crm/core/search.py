@@ -9,13 +9,15 @@ match on the start of the text.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 
 from django.db import connection
 from django.db.models import Model, QuerySet
 from django.db.models.expressions import RawSQL
 
 from crm.core.text import search_query
+
+M = TypeVar("M", bound=Model)
 
 MIN_TRIGRAM = 3
 
@@ -24,7 +26,7 @@ def fts_table(model: type[Model]) -> str:
     return f"{model._meta.db_table}_fts"
 
 
-def filter_by_text(queryset: QuerySet[Any], fragment: str) -> QuerySet[Any]:
+def filter_by_text(queryset: QuerySet[M], fragment: str) -> QuerySet[M]:
     """Narrow ``queryset`` to rows whose ``search_text`` contains ``fragment`` (folded)."""
     query = search_query(fragment)
     if not query:

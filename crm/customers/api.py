@@ -18,17 +18,18 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 
+from crm.activities.models import Attachment, TimelineEntry
 from crm.core.api import (
     READ_ERRORS,
     WRITE_ERRORS,
     DatabaseId,
     ErrorOut,
     InputSchema,
+    Storable,
     UserRefOut,
     request_user,
-    text,
 )
 from crm.core.pagination import MAX_LIMIT
 from crm.customers import selectors, services
@@ -48,12 +49,12 @@ LONG_TEXT_CAP = 50000
 SHORT_CAP = 100
 PAGE_DEFAULT = 50
 
-Short = text(SHORT_CAP)
-Name = text(NAME_CAP)
-Medium = text(5000)
-Long = text(LONG_TEXT_CAP)
-Cursor = text(1000)
-Query200 = text(200)
+Short = Annotated[str, StringConstraints(max_length=SHORT_CAP), Storable]
+Name = Annotated[str, StringConstraints(max_length=NAME_CAP), Storable]
+Medium = Annotated[str, StringConstraints(max_length=5000), Storable]
+Long = Annotated[str, StringConstraints(max_length=LONG_TEXT_CAP), Storable]
+Cursor = Annotated[str, StringConstraints(max_length=1000), Storable]
+Query200 = Annotated[str, StringConstraints(max_length=200), Storable]
 
 
 # --- input ------------------------------------------------------------------------------------
@@ -294,7 +295,7 @@ class CompanyOut(CustomerOut):
     industry: str
 
     @staticmethod
-    def resolve_name(obj: Any) -> str:
+    def resolve_name(obj: Company) -> str:
         return obj.display_name
 
 
@@ -345,7 +346,7 @@ class AttachmentOut(Schema):
     url: str | None
 
     @staticmethod
-    def resolve_name(obj: Any) -> str:
+    def resolve_name(obj: Attachment) -> str:
         return obj.original_name
 
     @staticmethod
@@ -371,7 +372,7 @@ class TimelineEntryOut(Schema):
     attachment: AttachmentOut | None
 
     @staticmethod
-    def resolve_subject(obj: Any) -> str:
+    def resolve_subject(obj: TimelineEntry) -> str:
         return obj.subject_type.model
 
 

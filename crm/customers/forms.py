@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.forms.utils import ErrorDict
 from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.normalize import normalize_email, normalize_inn, normalize_phone
@@ -154,7 +155,7 @@ class CustomerForm(forms.Form):
     type_field = "client_type"
 
     source = forms.ChoiceField(
-        label=_("Source"), required=False, choices=BLANK + Source.choices, widget=_select()
+        label=_("Source"), required=False, choices=[*BLANK, *Source.choices], widget=_select()
     )
     owner_id = forms.ChoiceField(label=_("Responsible"), required=False, widget=_select())
     tags = forms.CharField(
@@ -182,7 +183,9 @@ class CustomerForm(forms.Form):
         self.other_errors: list[tuple[str, list[str]]] = []
         self.record = record
         self.definitions = definitions
-        self.fields["owner_id"].choices = [(str(user.pk), str(user)) for user in owners]
+        cast(forms.ChoiceField, self.fields["owner_id"]).choices = [
+            (str(user.pk), str(user)) for user in owners
+        ]
         for definition in definitions:
             self.fields[f"custom.{definition.key}"] = custom_form_field(definition)
         if post is not None:
@@ -237,7 +240,7 @@ class CustomerForm(forms.Form):
 
     def _custom_for_service(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        assert self.data is not None
+        assert isinstance(self.data, MultiValueDict)
         for definition in self.definitions:
             name = f"custom.{definition.key}"
             if definition.field_type == CustomFieldType.MULTI_CHOICE:
@@ -262,7 +265,8 @@ class CustomerForm(forms.Form):
         return [name for name in self.fields if not name.startswith("custom.")]
 
     @property
-    def client_type(self) -> str:
+    def type_value(self) -> str:
+        """The client type (a contact's) or kind (a company's) the form holds."""
         if self.is_bound:
             return str(self.data.get(self.type_field, ""))
         return str(self.initial.get(self.type_field, ""))
@@ -389,7 +393,10 @@ class CompanyForm(CustomerForm):
         label=_("Short name"), required=False, widget=_text(maxlength=150, autocomplete="off")
     )
     legal_form = forms.ChoiceField(
-        label=_("Legal form"), required=False, choices=BLANK + LegalForm.choices, widget=_select()
+        label=_("Legal form"),
+        required=False,
+        choices=[*BLANK, *LegalForm.choices],
+        widget=_select(),
     )
     kind = forms.ChoiceField(
         label=_("Client type"),
@@ -437,7 +444,7 @@ class CompanyForm(CustomerForm):
 
 def _lenient_points(post: QueryDict) -> list[tuple[str, str]]:
     """Phones and e-mails that normalise; anything malformed is skipped, never an error."""
-    points = []
+    points: list[tuple[str, str]] = []
     for prefix, kind, normalizer in (
         ("phone", ContactPointKind.PHONE, normalize_phone),
         ("email", ContactPointKind.EMAIL, normalize_email),
@@ -498,9 +505,11 @@ class ShareForm(forms.Form):
 
     def __init__(self, *args: Any, users: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user_ids"].choices = [(str(user.pk), str(user)) for user in users]
+        cast(forms.MultipleChoiceField, self.fields["user_ids"]).choices = [
+            (str(user.pk), str(user)) for user in users
+        ]
         self._errors = ErrorDict()
 
     def chosen_ids(self) -> list[int]:
-        assert self.data is not None
+        assert isinstance(self.data, MultiValueDict)
         return [number for value in self.data.getlist("user_ids") if (number := parse_id(value))]

@@ -7,6 +7,8 @@ Phones, e-mails and messenger handles of both contacts and companies live in one
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -68,6 +70,11 @@ class Customer(TimeStampedModel):
     notes = models.TextField(_("notes"), blank=True, max_length=10000)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     search_text = models.TextField(editable=False, default="")
+
+    # Display lists that some pages set on the rows they show (not columns): the contact
+    # list (``selectors.contact_table``) and the duplicate pairs (``duplicate_pair_list``).
+    phone_list: list[Any]
+    email_list: list[Any]
 
     class Meta:
         abstract = True
@@ -146,6 +153,10 @@ class Contact(Customer):
     ``merged_into`` is set when the contact was merged into another one; such a row is
     kept for undo and hidden everywhere else.
     """
+
+    # More display lists of the contact list's rows (see ``Customer.phone_list``).
+    tag_list: list[str]
+    employment_list: list[dict[str, Any]]
 
     client_type = models.CharField(
         _("client type"), max_length=16, choices=ClientType.choices, default=ClientType.PRIVATE
@@ -353,6 +364,11 @@ class MatchKey(models.Model):
 
 class DuplicatePair(models.Model):
     """Two records the background scan found alike, with the score and the reasons."""
+
+    # Set by ``duplicate_pair_list`` for display (not columns): both records, in order.
+    first: Contact | Company
+    second: Contact | Company
+    records: list[Contact | Company]
 
     entity = models.CharField(max_length=12, choices=Entity.choices)
     contact_a = models.ForeignKey(

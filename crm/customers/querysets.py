@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from django.db import models
 
 from crm.core.permissions import ScopedUser, owner_scope
 
+if TYPE_CHECKING:
+    from crm.customers.models import Company, Contact
 
-class CustomerQuerySet(models.QuerySet[Any]):
+CustomerT = TypeVar("CustomerT", "Contact", "Company")
+
+
+class CustomerQuerySet(models.QuerySet[CustomerT]):
     """Shared by ``Contact`` and ``Company``: live rows and what a user may see."""
 
-    def live(self) -> CustomerQuerySet:
+    def live(self) -> Self:
         """Rows not merged into another record."""
         return self.filter(merged_into__isnull=True)
 
-    def visible_to(self, user: ScopedUser) -> CustomerQuerySet:
+    def visible_to(self, user: ScopedUser) -> Self:
         """Live rows ``user`` may see: owned within their scope or shared with them.
 
         The shared-with test is a subquery so a row shared with several users is not
@@ -31,5 +36,5 @@ class CustomerQuerySet(models.QuerySet[Any]):
         shared_ids = through.objects.filter(user_id=user.pk).values(own_field)
         return qs.filter(scope | models.Q(pk__in=shared_ids))
 
-    def owned_by(self, user_id: int) -> CustomerQuerySet:
+    def owned_by(self, user_id: int) -> Self:
         return self.filter(owner_id=user_id)

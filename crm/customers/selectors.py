@@ -25,6 +25,7 @@ from crm.core.permissions import ScopedUser
 from crm.core.search import filter_by_text
 from crm.customers.choices import ClientType, ContactPointKind, Entity
 from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment, Tag
+from crm.customers.querysets import CustomerT
 from crm.planner.subjects import SUBJECT_KINDS
 
 CONTACT_ORDERS = {"new": ["-created_at", "-id"], "name": ["last_name", "first_name", "id"]}
@@ -105,19 +106,24 @@ def _text_prefix(prefix: str) -> dict[str, str]:
     return {"value__gte": prefix, "value__lt": prefix + "\U0010ffff"}
 
 
-def _points_suffix(digits: str, owner_field: str) -> QuerySet:
+# The contact or company ids of contact points (a flat ``values_list`` of one column).
+PointIds = QuerySet[ContactPoint, int]
+
+
+def _points_suffix(digits: str, owner_field: str) -> PointIds:
     """Ids of contacts/companies with a phone ending in ``digits`` (indexed prefix)."""
-    return ContactPoint.objects.filter(
+    ids: PointIds = ContactPoint.objects.filter(
         kind=ContactPointKind.PHONE,
         **_digits_prefix_range(digits[::-1]),
         **{f"{owner_field}__isnull": False},
-    ).values(f"{owner_field}_id")
+    ).values_list(f"{owner_field}_id", flat=True)
+    return ids
 
 
 POINT_IDS_INLINE = 2000
 
 
-def _few_ids_or_subquery(ids: QuerySet) -> QuerySet | list[int]:
+def _few_ids_or_subquery(ids: PointIds) -> PointIds | list[int]:
     """The owner ids of matching contact points, as a list when there are few of them.
 
     A short list lets the database walk the few matching rows; as a subquery, the planner
@@ -129,7 +135,7 @@ def _few_ids_or_subquery(ids: QuerySet) -> QuerySet | list[int]:
     return found if len(found) <= POINT_IDS_INLINE else ids
 
 
-def _apply_query(queryset: QuerySet, q: str, owner_field: str) -> QuerySet:
+def _apply_query(queryset: QuerySet[CustomerT], q: str, owner_field: str) -> QuerySet[CustomerT]:
     q = (q or "").strip()[:100]
     if not q:
         return queryset
@@ -138,7 +144,7 @@ def _apply_query(queryset: QuerySet, q: str, owner_field: str) -> QuerySet:
             kind=ContactPointKind.EMAIL,
             **_text_prefix(q.lower()),
             **{f"{owner_field}__isnull": False},
-        ).values(f"{owner_field}_id")
+        ).values_list(f"{owner_field}_id", flat=True)
         return queryset.filter(pk__in=_few_ids_or_subquery(email_ids))
     if _looks_like_phone(q):
         digits = _digits(q)
@@ -151,7 +157,9 @@ def _apply_query(queryset: QuerySet, q: str, owner_field: str) -> QuerySet:
     return filter_by_text(queryset, q)
 
 
-def _filter(queryset: QuerySet, filters: CustomerFilters, owner_field: str) -> QuerySet:
+def _filter(
+    queryset: QuerySet[CustomerT], filters: CustomerFilters, owner_field: str
+) -> QuerySet[CustomerT]:
     queryset = _apply_query(queryset, filters.q, owner_field)
     if filters.owner_id:
         queryset = queryset.filter(owner_id=filters.owner_id)
@@ -174,12 +182,16 @@ def _list_prefetch() -> list[Any]:
     ]
 
 
-def contact_queryset(*, user: ScopedUser, filters: CustomerFilters | None = None) -> QuerySet:
+def contact_queryset(
+    *, user: ScopedUser, filters: CustomerFilters | None = None
+) -> QuerySet[Contact]:
     """Contacts ``user`` may see, narrowed by ``filters`` (no ordering, no prefetch)."""
     return _filter(Contact.objects.visible_to(user), filters or CustomerFilters(), "contact")
 
 
-def company_queryset(*, user: ScopedUser, filters: CustomerFilters | None = None) -> QuerySet:
+def company_queryset(
+    *, user: ScopedUser, filters: CustomerFilters | None = None
+) -> QuerySet[Company]:
     """Companies ``user`` may see, narrowed by ``filters`` (no ordering, no prefetch)."""
     return _filter(Company.objects.visible_to(user), filters or CustomerFilters(), "company")
 
@@ -191,7 +203,7 @@ def contact_list(
     order: str = "new",
     cursor: str | None = None,
     limit: int = 50,
-) -> Page:
+) -> Page[Contact]:
     """A page of contacts with owner, phones, e-mails, addresses, tags and companies loaded."""
     queryset = (
         contact_queryset(user=user, filters=filters)
@@ -214,7 +226,7 @@ def company_list(
     order: str = "new",
     cursor: str | None = None,
     limit: int = 50,
-) -> Page:
+) -> Page[Company]:
     """A page of companies with owner, phones, e-mails, addresses and tags loaded."""
     queryset = (
         company_queryset(user=user, filters=filters)
@@ -241,7 +253,7 @@ def _user_name(relation: str) -> list[str]:
     return [relation, *(f"{relation}__{name}" for name in USER_NAME_FIELDS)]
 
 
-def _users_by_name() -> QuerySet:
+def _users_by_name() -> QuerySet[User]:
     return User.objects.only("id", *USER_NAME_FIELDS)
 
 
@@ -254,7 +266,7 @@ def _deferred_user_fields(relation: str) -> list[str]:
     ]
 
 
-def _primary_points(*kinds: str) -> Prefetch:
+def _primary_points(*kinds: str) -> Prefetch[str, QuerySet[ContactPoint], str]:
     return Prefetch(
         "points",
         queryset=ContactPoint.objects.filter(is_primary=True, kind__in=kinds)
@@ -264,11 +276,11 @@ def _primary_points(*kinds: str) -> Prefetch:
     )
 
 
-def _tag_names() -> Prefetch:
+def _tag_names() -> Prefetch[str, QuerySet[Tag], str]:
     return Prefetch("tags", queryset=Tag.objects.only("id", "name"), to_attr="tag_list")
 
 
-def _employments_by_company_name() -> QuerySet:
+def _employments_by_company_name() -> QuerySet[Employment]:
     return Employment.objects.select_related("company").only(
         "id",
         "contact",
@@ -286,7 +298,7 @@ def contact_table(
     order: str = "new",
     cursor: str | None = None,
     limit: int = 50,
-) -> Page:
+) -> Page[Contact]:
     """A page of contacts for the list page: the columns it shows and nothing else.
 
     Each row carries plain lists: ``phone_list`` (``value`` and ``display`` of the primary
@@ -354,9 +366,9 @@ def _attach_table_lists(contacts: list[Contact]) -> None:
         .values_list("contact_id", "company_id", *(f"company__{f}" for f in COMPANY_NAME_FIELDS))
     )
     for contact_id, company_id, legal_name, short_name, legal_form in employments:
-        name = Company(legal_name=legal_name, short_name=short_name, legal_form=legal_form)
+        company = Company(legal_name=legal_name, short_name=short_name, legal_form=legal_form)
         by_id[contact_id].employment_list.append(
-            {"company_id": company_id, "name": name.display_name}
+            {"company_id": company_id, "name": company.display_name}
         )
 
 
@@ -367,7 +379,7 @@ def company_table(
     order: str = "new",
     cursor: str | None = None,
     limit: int = 50,
-) -> Page:
+) -> Page[Company]:
     """A page of companies for the list page: the columns it shows and nothing else.
 
     Each row carries ``primary_points`` (primary phones) and ``tag_list`` as lists; the
@@ -553,7 +565,9 @@ def attachment_get(*, user: ScopedUser, pk: int) -> Attachment:
     return attachment
 
 
-def customer_search(*, user: ScopedUser, q: str, limit: int = 8) -> dict[str, list]:
+def customer_search(
+    *, user: ScopedUser, q: str, limit: int = 8
+) -> dict[str, list[Contact] | list[Company]]:
     """Contacts and companies matching ``q`` (name fragment, phone digits, e-mail, ИНН)."""
     filters = CustomerFilters(q=q)
     if not (q or "").strip():

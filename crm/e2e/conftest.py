@@ -11,8 +11,15 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+    from pytest_django.live_server_helper import LiveServer
+
+    from crm.accounts.models import User
 
 CHROMIUM = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
@@ -22,7 +29,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if Path(CHROMIUM).exists():
         return
     if os.environ.get("CI"):
@@ -33,8 +40,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+class Org(Protocol):
+    """The users of the root conftest's ``org`` fixture."""
+
+    admin: User
+    head: User
+    manager: User
+    colleague: User
+    outsider: User
+    viewer: User
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator:
+def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -56,7 +74,7 @@ def browser() -> Iterator:
 class Shots:
     """Numbered screenshots of one test."""
 
-    def __init__(self, page, name: str):
+    def __init__(self, page: Page, name: str) -> None:
         self.page = page
         self.folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", name)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -69,20 +87,38 @@ class Shots:
         return path
 
 
+if TYPE_CHECKING:
+
+    class ShotPage(Page):
+        """A Playwright page given ``shots`` by ``with_shots`` (for annotations only)."""
+
+        shots: Shots
+
+
+def with_shots(page: Page, name: str) -> ShotPage:
+    """``page`` with ``page.shots`` saving screenshots under ``name``."""
+    shot_page = cast("ShotPage", page)
+    shot_page.shots = Shots(page, name)
+    return shot_page
+
+
 @pytest.fixture
-def page(browser, live_server, request):
+def page(
+    browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[ShotPage]:
     context = browser.new_context(
         viewport={"width": 1280, "height": 900}, locale="ru-RU", base_url=live_server.url
     )
     context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.shots = Shots(page, request.node.name)
+    page = with_shots(context.new_page(), request.node.name)
     yield page
     context.close()
 
 
 @pytest.fixture
-def phone_page(browser, live_server, request):
+def phone_page(
+    browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[ShotPage]:
     context = browser.new_context(
         viewport={"width": 390, "height": 844},
         locale="ru-RU",
@@ -91,13 +127,12 @@ def phone_page(browser, live_server, request):
         base_url=live_server.url,
     )
     context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.shots = Shots(page, request.node.name)
+    page = with_shots(context.new_page(), request.node.name)
     yield page
     context.close()
 
 
-def sign_in(page, username: str, password: str) -> None:
+def sign_in(page: Page, username: str, password: str) -> None:
     page.goto("/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)

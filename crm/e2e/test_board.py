@@ -5,6 +5,7 @@ and move; drop on "lost" with a reason; the board on a phone."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 from django.utils import translation
@@ -13,6 +14,11 @@ from crm.e2e.conftest import sign_in
 from crm.sales.models import Deal, LostReason, Pipeline, Stage
 from crm.sales.services.deals import requirement_label
 from crm.sales.tests.factories import make_deal
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
+
+    from crm.e2e.conftest import Org, ShotPage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -42,16 +48,18 @@ def make_pipeline() -> tuple[Pipeline, dict[str, Stage]]:
     return pipeline, stages
 
 
-def drag(page, card, target) -> None:
+def drag(page: Page, card: Locator, target: Locator) -> None:
     """Press on the card, move in small steps onto the target column, release (SortableJS
     runs on mouse events with ``forceFallback``)."""
     card.scroll_into_view_if_needed()
     box = card.bounding_box()
+    assert box is not None
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] - 8
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + 12, y + 12, steps=4)
     goal = target.bounding_box()
+    assert goal is not None
     x, y = goal["x"] + goal["width"] / 2, goal["y"] + 30
     page.mouse.move(x, y, steps=20)
     # Hover a moment, as a hand does: SortableJS handles moves on a timer, and a release
@@ -61,11 +69,13 @@ def drag(page, card, target) -> None:
     page.mouse.up()
 
 
-def in_column(page, deal: Deal, stage: Stage):
+def in_column(page: Page, deal: Deal, stage: Stage) -> Locator:
     return page.locator(f"#board-cards-{stage.pk} #deal-{deal.pk}")
 
 
-def test_drag_move_refusal_and_the_missing_fields_dialog(page, org, password):
+def test_drag_move_refusal_and_the_missing_fields_dialog(
+    page: ShotPage, org: Org, password: str
+) -> None:
     pipeline, stages = make_pipeline()
     kitchen = make_deal(
         org.manager, pipeline="Кухни", title="Кухня Петровых", stage=stages["Новая"]
@@ -128,7 +138,9 @@ def test_drag_move_refusal_and_the_missing_fields_dialog(page, org, password):
     page.wait_for_url(f"**/sales/deals/{kitchen.pk}/")
 
 
-def test_a_long_column_loads_more_cards_when_scrolled(page, org, password):
+def test_a_long_column_loads_more_cards_when_scrolled(
+    page: ShotPage, org: Org, password: str
+) -> None:
     pipeline, stages = make_pipeline()
     for index in range(27):
         make_deal(org.manager, pipeline="Кухни", title=f"Заявка {index}", stage=stages["Новая"])
@@ -147,7 +159,7 @@ def test_a_long_column_loads_more_cards_when_scrolled(page, org, password):
     viewport_shot(page, "column-scrolled-to-the-end")
 
 
-def test_drop_on_lost_asks_for_the_reason(page, org, password):
+def test_drop_on_lost_asks_for_the_reason(page: ShotPage, org: Org, password: str) -> None:
     pipeline, stages = make_pipeline()
     reason = LostReason.objects.create(name="Дорого")
     wardrobe = make_deal(org.manager, pipeline="Кухни", title="Гардероб", stage=stages["Новая"])
@@ -170,7 +182,7 @@ def test_drop_on_lost_asks_for_the_reason(page, org, password):
     assert wardrobe.status == "lost" and wardrobe.lost_reason == reason
 
 
-def test_read_only_user_cannot_drag(page, org, password):
+def test_read_only_user_cannot_drag(page: ShotPage, org: Org, password: str) -> None:
     pipeline, stages = make_pipeline()
     deal = make_deal(org.manager, pipeline="Кухни", title="Кухня", stage=stages["Новая"])
     sign_in(page, "viewer", password)
@@ -182,7 +194,7 @@ def test_read_only_user_cannot_drag(page, org, password):
     assert Deal.objects.get(pk=deal.pk).stage == stages["Новая"]
 
 
-def test_board_on_a_phone(phone_page, org, password):
+def test_board_on_a_phone(phone_page: ShotPage, org: Org, password: str) -> None:
     pipeline, stages = make_pipeline()
     for index, name in enumerate(["Новая", "Новая", "Замер", "Счёт"]):
         make_deal(
@@ -209,16 +221,16 @@ def test_board_on_a_phone(phone_page, org, password):
     assert board.evaluate("el => el.scrollWidth > el.clientWidth")
     assert board.evaluate("el => getComputedStyle(el).scrollSnapType").startswith("x")
     column = phone_page.locator(".board-column").first.bounding_box()
-    assert 300 <= column["width"] <= 390
+    assert column is not None and 300 <= column["width"] <= 390
     # A swipe's worth of scrolling snaps the next column to the left edge.
     board.evaluate("el => el.scrollBy({left: el.clientWidth * 0.8, behavior: 'instant'})")
     phone_page.wait_for_timeout(300)
     second = phone_page.locator(".board-column").nth(1).bounding_box()
-    assert 0 <= second["x"] <= 16, second
+    assert second is not None and 0 <= second["x"] <= 16, second
     viewport_shot(phone_page, "phone-board-second-column")
 
 
-def viewport_shot(page, label: str) -> None:
+def viewport_shot(page: ShotPage, label: str) -> None:
     """What the screen shows (a full-page shot re-lays the page out and loses the scroll)."""
     page.shots.count += 1
     page.screenshot(path=str(page.shots.folder / f"{page.shots.count:02d}-{label}.png"))

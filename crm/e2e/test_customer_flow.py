@@ -1,7 +1,10 @@
 """The main customer-base flow in a real browser: sign in, create a contact, hit the
 duplicate warning, save anyway, merge the two, undo, add a note, search by phone."""
 
+from __future__ import annotations
+
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -9,10 +12,13 @@ from crm.customers.models import Contact
 from crm.customers.tests.factories import make_contact
 from crm.e2e.conftest import sign_in
 
+if TYPE_CHECKING:
+    from crm.e2e.conftest import Org, ShotPage
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_create_duplicate_merge_note_and_search(page, org, password):
+def test_create_duplicate_merge_note_and_search(page: ShotPage, org: Org, password: str) -> None:
     existing = make_contact(
         org.manager, last_name="Петров", first_name="Иван", phones=["+79161234567"]
     )
@@ -71,7 +77,7 @@ def test_create_duplicate_merge_note_and_search(page, org, password):
     page.shots("search-by-phone")
 
 
-def test_contact_list_on_a_phone(phone_page, org, password):
+def test_contact_list_on_a_phone(phone_page: ShotPage, org: Org, password: str) -> None:
     make_contact(org.manager, last_name="Смирнова", first_name="Анна", phones=["+79031112233"])
     sign_in(phone_page, "manager", password)
     phone_page.goto("/customers/contacts/")

@@ -18,14 +18,21 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from crm.accounts.models import Team
-from crm.e2e.conftest import Shots, sign_in
+from crm.e2e.conftest import sign_in, with_shots
 from crm.leads.models import Inbound, Lead, PartnerCode, RoutingRule, WebForm
 from crm.leads.services.webforms import snippet, webform_save
 from crm.sales.models import Pipeline, Stage
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+    from pytest_django.live_server_helper import LiveServer
+
+    from crm.e2e.conftest import Org, ShotPage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -33,12 +40,12 @@ THANKS = "Спасибо, мы перезвоним за 15 минут!"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
 @pytest.fixture
-def static_site(tmp_path) -> Iterator[tuple[str, Path]]:
+def static_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A plain HTTP server on 127.0.0.1 serving ``tmp_path``: the company's site, on an
     origin other than the CRM's."""
     handler = functools.partial(_QuietHandler, directory=str(tmp_path))
@@ -52,7 +59,7 @@ def static_site(tmp_path) -> Iterator[tuple[str, Path]]:
         server.server_close()
 
 
-def shot(page, label: str) -> None:
+def shot(page: ShotPage, label: str) -> None:
     """A full-page screenshot from the top (the sticky navbar would cover a scrolled one)."""
     page.evaluate("window.scrollTo(0, 0)")
     page.shots(label)
@@ -80,8 +87,13 @@ def default_rule(pipeline: Pipeline) -> RoutingRule:
 
 
 def test_snippet_on_a_static_site_becomes_the_managers_lead(
-    page, browser, live_server, org, password, static_site
-):
+    page: ShotPage,
+    browser: Browser,
+    live_server: LiveServer,
+    org: Org,
+    password: str,
+    static_site: tuple[str, Path],
+) -> None:
     origin, site_root = static_site
     retail = make_pipeline("Розница E2E")
     default_rule(retail)
@@ -159,8 +171,7 @@ def test_snippet_on_a_static_site_becomes_the_managers_lead(
         encoding="utf-8",
     )
     visitor = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
-    site = visitor.new_page()
-    site.shots = Shots(site, "test_snippet_site")
+    site = with_shots(visitor.new_page(), "test_snippet_site")
     cross_origin = []
     site.on(
         "response",
@@ -204,8 +215,7 @@ def test_snippet_on_a_static_site_becomes_the_managers_lead(
     manager = browser.new_context(
         viewport={"width": 1280, "height": 900}, locale="ru-RU", base_url=live_server.url
     )
-    manager_page = manager.new_page()
-    manager_page.shots = Shots(manager_page, "test_snippet_manager")
+    manager_page = with_shots(manager.new_page(), "test_snippet_manager")
     sign_in(manager_page, "manager", password)
     manager_page.goto("/leads/")
     manager_page.locator("#notification-badge .badge", has_text="1").wait_for()
@@ -221,7 +231,7 @@ def test_snippet_on_a_static_site_becomes_the_managers_lead(
     manager.close()
 
 
-def test_lead_settings_on_a_phone(phone_page, org, password):
+def test_lead_settings_on_a_phone(phone_page: ShotPage, org: Org, password: str) -> None:
     page = phone_page
     retail, wholesale = make_pipeline("Розница"), make_pipeline("Опт")
     default_rule(retail)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 from django.utils import timezone
@@ -14,11 +15,14 @@ from crm.e2e.conftest import sign_in
 from crm.planner.models import Task, TaskType
 from crm.planner.tests.factories import make_absence, make_task
 
+if TYPE_CHECKING:
+    from crm.e2e.conftest import Org, ShotPage
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
-def _task_types(db):
+def _task_types(db: None) -> None:
     """The built-in task types come from a data migration, which the flush after an earlier
     transactional test removed."""
     for code, position in (("call", 10), ("meeting", 20), ("email", 30), ("todo", 40)):
@@ -32,7 +36,7 @@ def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
 
 
-def test_my_day(page, org, password):
+def test_my_day(page: ShotPage, org: Org, password: str) -> None:
     client = make_contact(org.manager, last_name="Клиентова", first_name="Анна")
     now = timezone.localtime()
     late = make_task(org.manager, title="Отправить счёт", subject=client)
@@ -89,7 +93,7 @@ def test_my_day(page, org, password):
     page.shots("on-the-timeline")
 
 
-def test_reschedule_by_dragging_on_the_calendar(page, org, password):
+def test_reschedule_by_dragging_on_the_calendar(page: ShotPage, org: Org, password: str) -> None:
     task = make_task(org.manager, title="Встреча с клиентом", due_at=_at(DAY, 10, 30),
                      type_code="meeting")  # fmt: skip
     make_absence(org.colleague, starts_on=DAY, days=1)

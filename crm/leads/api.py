@@ -14,15 +14,16 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import StringConstraints
 
 from crm.core.api import (
     READ_ERRORS,
     WRITE_ERRORS,
     DatabaseId,
     InputSchema,
+    Storable,
     UserRefOut,
     request_user,
-    text,
 )
 from crm.core.errors import PermissionDenied
 from crm.core.pagination import MAX_LIMIT
@@ -35,9 +36,10 @@ from crm.leads.services.intake import clean_lead_input, inbound_store
 
 router = Router(tags=["Leads"])
 
-Short = text(200)
-Medium = text(1000)
-Long = text(20000)
+Short = Annotated[str, StringConstraints(max_length=200), Storable]
+Medium = Annotated[str, StringConstraints(max_length=1000), Storable]
+Long = Annotated[str, StringConstraints(max_length=20000), Storable]
+Cursor = Annotated[str, StringConstraints(max_length=1000), Storable]
 
 
 class LeadIn(InputSchema):
@@ -106,7 +108,7 @@ class ListParams(Schema):
     owner: DatabaseId | None = None
     overdue: bool = False
     unassigned: bool = False
-    cursor: text(1000) | None = None  # type: ignore[valid-type]
+    cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
 
 
@@ -131,7 +133,8 @@ class ConvertIn(InputSchema):
 
 def _intake_answer(inbound: Inbound) -> IntakeOut:
     inbound.refresh_from_db()
-    return IntakeOut(request_id=inbound.pk, status=inbound.status, lead=inbound.lead)
+    lead = LeadOut.from_orm(inbound.lead) if inbound.lead is not None else None
+    return IntakeOut(request_id=inbound.pk, status=inbound.status, lead=lead)
 
 
 @router.post("", response={200: IntakeOut, 202: IntakeOut, **WRITE_ERRORS}, summary="Submit a lead")

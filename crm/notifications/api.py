@@ -11,15 +11,16 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
+from pydantic import StringConstraints
 
-from crm.core.api import READ_ERRORS, WRITE_ERRORS, DatabaseId, InputSchema, request_user, text
+from crm.core.api import READ_ERRORS, WRITE_ERRORS, DatabaseId, InputSchema, Storable, request_user
 from crm.core.pagination import MAX_LIMIT
 from crm.notifications import selectors, services
 from crm.notifications.services import MARK_READ_IDS_MAX
 
 router = Router(tags=["Notifications"])
 
-Cursor = text(1000)
+Cursor = Annotated[str, StringConstraints(max_length=1000), Storable]
 
 
 class NotificationListParams(Schema):

@@ -13,22 +13,14 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.middleware import HtmxDetails
 
-from crm.accounts.models import User
+from crm.accounts.http import SignedInRequest
 from crm.core.errors import NotFound, ValidationFailed
 from crm.core.pagination import Page
 from crm.notifications import selectors, services
 
 CHANGED_EVENT = "notifications-changed"  # the badge listens for it and refreshes at once
 STOP_POLLING = 286  # HTMX stops polling on this status
-
-
-class SignedInRequest(HttpRequest):
-    """A request past ``login_required``, through django-htmx's middleware."""
-
-    user: User
-    htmx: HtmxDetails
 
 
 @require_GET

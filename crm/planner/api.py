@@ -16,16 +16,16 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import model_validator
+from pydantic import StringConstraints, model_validator
 
 from crm.core.api import (
     READ_ERRORS,
     WRITE_ERRORS,
     DatabaseId,
     InputSchema,
+    Storable,
     UserRefOut,
     request_user,
-    text,
 )
 from crm.core.errors import NotFound, ValidationFailed
 from crm.core.pagination import MAX_LIMIT
@@ -36,10 +36,10 @@ router = Router()
 tasks_router = Router(tags=["Tasks"])
 absences_router = Router(tags=["Absences"])
 
-Short = text(100)
-Title = text(1000)
-Long = text(50000)
-Cursor = text(1000)
+Short = Annotated[str, StringConstraints(max_length=100), Storable]
+Title = Annotated[str, StringConstraints(max_length=1000), Storable]
+Long = Annotated[str, StringConstraints(max_length=50000), Storable]
+Cursor = Annotated[str, StringConstraints(max_length=1000), Storable]
 PEOPLE_CAP = 100
 REMINDERS_CAP = 20
 

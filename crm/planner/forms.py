@@ -71,7 +71,8 @@ class DueFields(PlannerForm):
     all_day = forms.BooleanField(label=_("All day"), required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["due_at"] = combine_due(
             self, data.get("due_date"), data.get("due_time"), bool(data.get("all_day"))
         )
@@ -118,11 +119,13 @@ class TaskForm(DueFields):
         self, *args: Any, types: list[Any], owners: list[Any], people: list[Any], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["type_code"].choices = [(kind.code, kind.label) for kind in types]
-        self.fields["owner_id"].choices = [(str(user.pk), _user_label(user)) for user in owners]
+        self.choice_field("type_code").choices = [(kind.code, kind.label) for kind in types]
+        self.choice_field("owner_id").choices = [
+            (str(user.pk), _user_label(user)) for user in owners
+        ]
         choices = [(str(user.pk), _user_label(user)) for user in people]
-        self.fields["coworker_ids"].choices = choices
-        self.fields["watcher_ids"].choices = choices
+        self.choice_field("coworker_ids").choices = choices
+        self.choice_field("watcher_ids").choices = choices
 
 
 class CompleteForm(PlannerForm):
@@ -146,7 +149,9 @@ class ReassignForm(PlannerForm):
 
     def __init__(self, *args: Any, owners: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner_id"].choices = [(str(user.pk), _user_label(user)) for user in owners]
+        self.choice_field("owner_id").choices = [
+            (str(user.pk), _user_label(user)) for user in owners
+        ]
 
 
 class AbsenceForm(PlannerForm):
@@ -163,8 +168,10 @@ class AbsenceForm(PlannerForm):
         self, *args: Any, people: list[Any], substitutes: list[Any], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user_id"].choices = [(str(user.pk), _user_label(user)) for user in people]
-        self.fields["substitute_id"].choices = [("", "—")] + [
+        self.choice_field("user_id").choices = [
+            (str(user.pk), _user_label(user)) for user in people
+        ]
+        self.choice_field("substitute_id").choices = [("", "—")] + [
             (str(user.pk), _user_label(user)) for user in substitutes
         ]
 

@@ -55,10 +55,12 @@ def calendar_feed(*, user: Any, base_url: str, now: dt.datetime | None = None) -
         calendar.add("x-published-ttl", dt.timedelta(minutes=15))
         for task in tasks:
             calendar.add_component(_event(task, host=host, base_url=base_url, now=now))
-    return calendar.to_ical()
+    document: bytes = calendar.to_ical()
+    return document
 
 
 def _event(task: Task, *, host: str, base_url: str, now: dt.datetime) -> Event:
+    assert task.due_at is not None  # the feed selects tasks by their due time
     event = Event()
     event.add("uid", f"task-{task.pk}@{host}")
     event.add("dtstamp", now.astimezone(dt.UTC))

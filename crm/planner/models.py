@@ -50,6 +50,10 @@ class Task(TimeStampedModel):
     """One thing to do. ``due_at`` is an aware moment; an ``all_day`` task is due on the
     date of ``due_at`` in the responsible user's time zone and has no time."""
 
+    # The record the task is about, loaded by ``selectors.attach_subjects`` (not a column;
+    # only tasks passed through it have the attribute).
+    subject_record: models.Model | None
+
     subject_type = models.ForeignKey(
         ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

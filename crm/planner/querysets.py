@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Self
 
 from django.db import models
 
@@ -12,17 +12,17 @@ if TYPE_CHECKING:
 
 
 class AbsenceQuerySet(models.QuerySet["Absence"]):
-    def live(self) -> AbsenceQuerySet:
+    def live(self) -> Self:
         """Not cancelled."""
         return self.filter(cancelled_at__isnull=True)
 
-    def on(self, day: dt.date) -> AbsenceQuerySet:
+    def on(self, day: dt.date) -> Self:
         """Live absences that include ``day``."""
         return self.live().filter(starts_on__lte=day, ends_on__gte=day)
 
-    def overlapping(self, starts_on: dt.date, ends_on: dt.date) -> AbsenceQuerySet:
+    def overlapping(self, starts_on: dt.date, ends_on: dt.date) -> Self:
         """Live absences sharing at least one day with ``starts_on``..``ends_on``."""
         return self.live().filter(starts_on__lte=ends_on, ends_on__gte=starts_on)
 
-    def with_people(self) -> Any:
+    def with_people(self) -> Self:
         return self.select_related("user", "substitute", "created_by")

@@ -19,7 +19,7 @@ class SubjectKind:
     overdue task escalates to)."""
 
     model: type[models.Model]
-    visible_to: Callable[[Any], models.QuerySet[Any]]
+    visible_to: Callable[[Any], models.QuerySet[models.Model]]
     url: Callable[[models.Model], str]
     shareable: bool = False
 

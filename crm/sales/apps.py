@@ -34,14 +34,13 @@ def _register_card_panel() -> None:
     """Contact and company cards list the client's deals with a "new deal" button."""
     from typing import Any
 
-    from django.http import HttpRequest
-
+    from crm.accounts.http import SignedInRequest
     from crm.core.permissions import can_write
     from crm.customers.models import Company
     from crm.customers.views.customer_pages import CARD_PANELS
     from crm.sales.selectors import deals_of_client
 
-    def deals_panel(request: HttpRequest, record: Any) -> tuple[str, dict[str, Any]]:
+    def deals_panel(request: SignedInRequest, record: Any) -> tuple[str, dict[str, Any]]:
         is_company = isinstance(record, Company)
         deals = deals_of_client(
             user=request.user,

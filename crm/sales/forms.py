@@ -52,13 +52,13 @@ class DealForm(BootstrapForm):
         self.definitions = definitions or []
         for definition in self.definitions:
             self.fields[f"custom.{definition.key}"] = custom_form_field(definition)
-        self.fields["pipeline_id"].choices = [("", _("By client type"))] + [
+        self.choice_field("pipeline_id").choices = [("", _("By client type"))] + [
             (p.pk, p.name) for p in pipelines
         ]
-        self.fields["stage_id"].choices = [("", _("First stage"))] + [
+        self.choice_field("stage_id").choices = [("", _("First stage"))] + [
             (p.name, [(s.pk, s.name) for s in p.stages.all()]) for p in pipelines
         ]
-        self.fields["owner_id"].choices = [("", _("Me"))] + [
+        self.choice_field("owner_id").choices = [("", _("Me"))] + [
             (u.pk, u.get_full_name() or u.username) for u in owners if u.is_active
         ]
         if not creating:
@@ -95,4 +95,6 @@ class LoseForm(BootstrapForm):
 
     def __init__(self, *args: Any, reasons: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["lost_reason_id"].choices = [("", "—")] + [(r.pk, r.name) for r in reasons]
+        self.choice_field("lost_reason_id").choices = [("", "—")] + [
+            (r.pk, r.name) for r in reasons
+        ]

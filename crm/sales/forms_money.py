@@ -87,7 +87,7 @@ class DealLineForm(MoneyForm):
         required=False,
         widget=_number(),
     )
-    unit = forms.ChoiceField(label=_("Unit"), choices=BLANK + Unit.choices, required=False)
+    unit = forms.ChoiceField(label=_("Unit"), choices=[*BLANK, *Unit.choices], required=False)
     price = forms.CharField(
         label=_("Price"),
         required=False,
@@ -98,7 +98,7 @@ class DealLineForm(MoneyForm):
         required=False,
         widget=_number(),
     )
-    vat_rate = forms.ChoiceField(label=_("VAT"), choices=BLANK + VatRate.choices, required=False)
+    vat_rate = forms.ChoiceField(label=_("VAT"), choices=[*BLANK, *VatRate.choices], required=False)
 
     def service_arguments(self, *, for_update: bool = False) -> dict[str, Any]:
         """Arguments of ``deal_line_add`` (or ``deal_line_update``: no product, and an empty
@@ -142,7 +142,7 @@ class PaymentForm(MoneyForm):
     due_date = forms.CharField(label=_("Expected on"), required=False, widget=_date())
     paid_on = forms.CharField(label=_("Received on"), required=False, widget=_date())
     method = forms.ChoiceField(
-        label=_("Method"), choices=BLANK + PaymentMethod.choices, required=False
+        label=_("Method"), choices=[*BLANK, *PaymentMethod.choices], required=False
     )
     comment = forms.CharField(label=_("Comment"), required=False)
 
@@ -162,7 +162,7 @@ class PaymentForm(MoneyForm):
 class PaymentReceiveForm(MoneyForm):
     paid_on = forms.CharField(label=_("Received on"), required=False, widget=_date())
     method = forms.ChoiceField(
-        label=_("Method"), choices=BLANK + PaymentMethod.choices, required=False
+        label=_("Method"), choices=[*BLANK, *PaymentMethod.choices], required=False
     )
 
     def service_arguments(self) -> dict[str, Any]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Self
 
 from django.db import models
 
 from crm.core.permissions import ScopedUser, owner_scope
 
+if TYPE_CHECKING:
+    from crm.sales.models import Deal  # noqa: F401
 
-class DealQuerySet(models.QuerySet[Any]):
-    def visible_to(self, user: ScopedUser) -> DealQuerySet:
+
+class DealQuerySet(models.QuerySet["Deal"]):
+    def visible_to(self, user: ScopedUser) -> Self:
         """Deals ``user`` may see: owned within their scope or shared with them.
 
         The shared-with test is a subquery so a deal shared with several users is not
@@ -24,5 +27,5 @@ class DealQuerySet(models.QuerySet[Any]):
         )
         return self.filter(scope | models.Q(pk__in=shared_ids))
 
-    def open(self) -> DealQuerySet:
+    def open(self) -> Self:
         return self.filter(status="open")

@@ -232,7 +232,12 @@ def deals_of_client(
 ) -> list[Deal]:
     """A client's deals the user may see, open first (the client card's deals panel)."""
     qs = Deal.objects.visible_to(user).select_related("stage", "owner")
-    qs = qs.filter(contact_id=contact_id) if contact_id else qs.filter(company_id=company_id)
+    if contact_id:
+        qs = qs.filter(contact_id=contact_id)
+    elif company_id:
+        qs = qs.filter(company_id=company_id)
+    else:
+        return []
     return list(
         qs.order_by(models.Case(models.When(status="open", then=0), default=1), "-created_at")[:50]
     )

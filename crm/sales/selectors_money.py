@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
@@ -21,6 +21,9 @@ from crm.sales.choices import PaymentKind, PaymentMethod, Unit, VatRate
 from crm.sales.models import ZERO, Deal, DealLine, Payment, Product
 from crm.sales.services.payments import PaymentState, payment_state_compute
 from crm.sales.services.products import product_can_edit
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 QUERY_MAX = 100
 
@@ -143,19 +146,19 @@ class DealMoney:
     # Choice lists for the panels' selects (the panels render their inputs by hand, so the
     # card needs no form objects to include them).
     @property
-    def units(self) -> list[tuple[str, str]]:
+    def units(self) -> list[tuple[str, StrOrPromise]]:
         return list(Unit.choices)
 
     @property
-    def vat_rates(self) -> list[tuple[str, str]]:
+    def vat_rates(self) -> list[tuple[str, StrOrPromise]]:
         return list(VatRate.choices)
 
     @property
-    def payment_kinds(self) -> list[tuple[str, str]]:
+    def payment_kinds(self) -> list[tuple[str, StrOrPromise]]:
         return list(PaymentKind.choices)
 
     @property
-    def payment_methods(self) -> list[tuple[str, str]]:
+    def payment_methods(self) -> list[tuple[str, StrOrPromise]]:
         return list(PaymentMethod.choices)
 
 
@@ -190,7 +193,8 @@ def deal_money(deal: Deal, user: ScopedUser | None = None) -> DealMoney:
     payments = list(
         Payment.objects.filter(deal_id=deal.pk).order_by(F("due_date").asc(nulls_last=True), "id")
     )
-    for item in (*lines, *payments):
+    items: list[DealLine | Payment] = [*lines, *payments]
+    for item in items:
         item.deal = deal  # templates may follow the relation without a query
     state = payment_state_compute(
         amount=deal.amount, payments=[(p.kind, p.status, p.amount) for p in payments]

@@ -142,6 +142,7 @@ def clean_date(errors: Errors, name: str, value: Any) -> dt.date | None:
         return None
     if isinstance(value, dt.datetime):
         return value.date()
+    parsed: dt.date | None
     if isinstance(value, dt.date):
         parsed = value
     else:
@@ -384,7 +385,7 @@ CONTACT_TEXT_FIELDS = {"last_name": 150, "first_name": 150, "middle_name": 150}
 def clean_contact(
     data: dict[str, Any],
     *,
-    previous_custom: dict | None = None,
+    previous_custom: dict[str, Any] | None = None,
     client_type_default: str = ClientType.PRIVATE,
     partial: bool = False,
 ) -> CleanCustomer:
@@ -433,7 +434,7 @@ def clean_contact(
 def clean_company(
     data: dict[str, Any],
     *,
-    previous_custom: dict | None = None,
+    previous_custom: dict[str, Any] | None = None,
     kind_default: str = ClientType.BUSINESS,
     partial: bool = False,
 ) -> CleanCustomer:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.models import excluding
 from crm.core.permissions import Role
 from crm.core.text import fold, transliterate
 from crm.customers.choices import ClientType, CustomFieldType, Entity, FieldEntity
@@ -71,7 +72,7 @@ def _model_for(entity: str) -> type[models.Model]:
 
 def custom_field_has_values(field: CustomField) -> bool:
     """Whether any contact or company (as the field's entity says) stores a value for it."""
-    return _model_for(field.entity).objects.filter(custom__has_key=field.key).exists()
+    return _model_for(field.entity)._default_manager.filter(custom__has_key=field.key).exists()
 
 
 def _clean_options(raw: Any, errors: dict[str, list[str]]) -> list[str]:
@@ -129,9 +130,7 @@ def _clean(data: dict[str, Any], field: CustomField | None) -> dict[str, Any]:
         )
     elif (
         entity in FieldEntity.values
-        and CustomField.objects.filter(entity=entity, key__iexact=key)
-        .exclude(pk=field.pk if field else None)
-        .exists()
+        and excluding(CustomField.objects.filter(entity=entity, key__iexact=key), field).exists()
     ):
         errors.setdefault("key", []).append(_("Another field already uses this key."))
 

@@ -52,7 +52,7 @@ class DuplicateCandidate:
     score: int
     reasons: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "entity": self.entity,
             "id": self.record_id,
@@ -167,7 +167,8 @@ def _candidate_rows(
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *visible_params])  # the CTEs come first in the text
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def _point_reason(kind: str, value: str) -> str:
@@ -284,12 +285,10 @@ def company_duplicates_find(
     same_inn: dict[int, list[str]] = {}
     branches: dict[int, list[str]] = {}
     if inn:
-        for record_id, other_kpp in (
-            Company.objects.live()
-            .filter(inn=inn)
-            .exclude(pk=exclude_id)
-            .values_list("pk", "kpp")[:50]
-        ):
+        same_inn_rows = Company.objects.live().filter(inn=inn)
+        if exclude_id is not None:
+            same_inn_rows = same_inn_rows.exclude(pk=exclude_id)
+        for record_id, other_kpp in same_inn_rows.values_list("pk", "kpp")[:50]:
             if kpp and other_kpp and kpp != other_kpp:
                 branches.setdefault(record_id, []).append(
                     _("Same ИНН %(inn)s, another КПП (a branch?)") % {"inn": inn}

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_move, timeline_move_back, timeline_record
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.models import field_verbose_name
 from crm.core.permissions import Role, ScopedUser, can_write, owner_scope, sees_everything
 from crm.core.text import fold
 from crm.customers.choices import ContactPointKind, DuplicateStatus, Entity
@@ -172,7 +173,7 @@ def field_label(record: Customer | CustomerModel, name: str, custom_labels: dict
     if name.startswith("custom."):
         key = name.split(".", 1)[1]
         return custom_labels.get(key, key)
-    return str(model._meta.get_field(name).verbose_name).capitalize()
+    return field_verbose_name(model, name).capitalize()
 
 
 def field_display(record: Customer, name: str) -> str:
@@ -235,7 +236,7 @@ def _rebuild_derived(record: Customer) -> None:
 # --- moving rows -------------------------------------------------------------------------------
 
 
-def _move_points(survivor: Customer, merged: Customer) -> dict[str, list]:
+def _move_points(survivor: Customer, merged: Customer) -> dict[str, list[Any]]:
     owner = _owner_field(survivor)
     kept = list(ContactPoint.objects.filter(**{owner: survivor}))
     have = {(point.kind, point.value) for point in kept}
@@ -270,7 +271,7 @@ def _move_points(survivor: Customer, merged: Customer) -> dict[str, list]:
     return {"moved": moved, "deleted": deleted}
 
 
-def _move_addresses(survivor: Customer, merged: Customer) -> dict[str, list]:
+def _move_addresses(survivor: Customer, merged: Customer) -> dict[str, list[Any]]:
     owner = _owner_field(survivor)
     have = {
         (kind, fold(text))
@@ -299,7 +300,7 @@ def _employment_row(employment: Employment) -> dict[str, Any]:
     }
 
 
-def _move_employments(survivor: Customer, merged: Customer) -> dict[str, list]:
+def _move_employments(survivor: Customer, merged: Customer) -> dict[str, list[Any]]:
     """A person's places of work, or a company's people; a link the survivor already has
     is dropped (and remembered for undo)."""
     owner, other = (
@@ -345,7 +346,7 @@ def _pair_sides(entity: str) -> tuple[str, str]:
     )
 
 
-def _move_pairs(actor: ScopedUser, survivor: Customer, merged: Customer) -> list[dict]:
+def _move_pairs(actor: ScopedUser, survivor: Customer, merged: Customer) -> list[dict[str, Any]]:
     """Re-point duplicate pairs of the merged record at the survivor; the pair of the two
     merged records, and pairs the survivor already has, become "merged"."""
     entity = survivor.entity
@@ -557,7 +558,9 @@ def customer_merge(
     survivor = _visible_record(actor, model, survivor_id)
     merged = _visible_record(actor, model, merged_id)
     if isinstance(survivor, Contact):
+        assert isinstance(merged, Contact)  # both are rows of ``model``
         return contact_merge(actor=actor, survivor=survivor, merged=merged, choices=choices)
+    assert isinstance(merged, Company)
     return company_merge(actor=actor, survivor=survivor, merged=merged, choices=choices)
 
 
@@ -574,9 +577,14 @@ def _entity_model(entity: str) -> CustomerModel:
 
 def merge_records(merge: MergeRecord) -> tuple[Customer, Customer]:
     """The (survivor, merged) records of a merge."""
-    if merge.entity == Entity.CONTACT:
-        return merge.contact_survivor, merge.contact_merged
-    return merge.company_survivor, merge.company_merged
+    records: tuple[Customer | None, Customer | None] = (
+        (merge.contact_survivor, merge.contact_merged)
+        if merge.entity == Entity.CONTACT
+        else (merge.company_survivor, merge.company_merged)
+    )
+    survivor, merged = records
+    assert survivor is not None and merged is not None  # the merge's entity has both
+    return survivor, merged
 
 
 def merge_check_undoable(*, actor: ScopedUser, merge: MergeRecord) -> None:
@@ -609,7 +617,7 @@ def merge_check_undoable(*, actor: ScopedUser, merge: MergeRecord) -> None:
         )
 
 
-def _restore_points(survivor: Customer, merged: Customer, data: dict[str, list]) -> None:
+def _restore_points(survivor: Customer, merged: Customer, data: dict[str, list[Any]]) -> None:
     owner = _owner_field(survivor)
     saved = {row["id"]: row for row in data["moved"]}
     points = list(ContactPoint.objects.filter(pk__in=saved, **{owner: survivor}))
@@ -623,7 +631,7 @@ def _restore_points(survivor: Customer, merged: Customer, data: dict[str, list])
     )
 
 
-def _restore_addresses(survivor: Customer, merged: Customer, data: dict[str, list]) -> None:
+def _restore_addresses(survivor: Customer, merged: Customer, data: dict[str, list[Any]]) -> None:
     owner = _owner_field(survivor)
     Address.objects.filter(pk__in=data["moved"], **{owner: survivor}).update(**{owner: merged})
     Address.objects.bulk_create(
@@ -631,7 +639,7 @@ def _restore_addresses(survivor: Customer, merged: Customer, data: dict[str, lis
     )
 
 
-def _restore_employments(survivor: Customer, merged: Customer, data: dict[str, list]) -> None:
+def _restore_employments(survivor: Customer, merged: Customer, data: dict[str, list[Any]]) -> None:
     owner = _owner_field(survivor)
     saved = {row["id"]: row for row in data["moved"]}
     rows = list(Employment.objects.filter(pk__in=saved, **{owner: survivor}))
@@ -653,7 +661,7 @@ def _restore_employments(survivor: Customer, merged: Customer, data: dict[str, l
     )
 
 
-def _restore_pairs(entity: str, rows: list[dict]) -> None:
+def _restore_pairs(entity: str, rows: list[dict[str, Any]]) -> None:
     side_a, side_b = _pair_sides(entity)
     for row in rows:
         DuplicatePair.objects.filter(pk=row["id"]).update(

@@ -109,7 +109,7 @@ def _clean_filters(filters: CustomerFilters | dict[str, Any] | None) -> dict[str
 
 
 def _clean_entities(entities: Iterable[str]) -> list[str]:
-    chosen = [entity for entity in ENTITIES if entity in set(entities or ())]
+    chosen: list[str] = [entity for entity in ENTITIES if entity in set(entities or ())]
     if not chosen or set(entities) - set(ENTITIES):
         raise ValidationFailed(
             field_errors={"entities": [_("Choose contacts, companies or both.")]}
@@ -117,12 +117,22 @@ def _clean_entities(entities: Iterable[str]) -> list[str]:
     return chosen
 
 
+# A model and the queryset of its records to move.
+Selected = tuple[type[Contact], QuerySet[Contact]] | tuple[type[Company], QuerySet[Company]]
+
+
 def _selection(
     *, actor: User, from_user_id: int, entities: list[str], filters: dict[str, str]
-) -> list[tuple[type[Contact] | type[Company], QuerySet]]:
+) -> list[Selected]:
     """The querysets of the records to move: the actor's scope, the filters, the owner."""
-    customer_filters = CustomerFilters(**filters, owner_id=from_user_id)
-    selection: list[tuple[type[Contact] | type[Company], QuerySet]] = []
+    customer_filters = CustomerFilters(
+        q=filters.get("q", ""),
+        client_type=filters.get("client_type", ""),
+        tag=filters.get("tag", ""),
+        source=filters.get("source", ""),
+        owner_id=from_user_id,
+    )
+    selection: list[Selected] = []
     if Entity.CONTACT in entities:
         selection.append((Contact, contact_queryset(user=actor, filters=customer_filters)))
     if Entity.COMPANY in entities:
@@ -141,7 +151,7 @@ def reassignment_preview(
     reassignment_check_allowed(actor=actor)
     if not _in_scope(actor, from_user):
         raise ValidationFailed(field_errors={"from_user": [_("This user is not in your teams.")]})
-    counts = {entity: 0 for entity in ENTITIES}
+    counts: dict[str, int] = {entity: 0 for entity in ENTITIES}
     selection = _selection(
         actor=actor,
         from_user_id=from_user.pk,

@@ -24,6 +24,7 @@ from crm.activities.services import (
 )
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.matching import MAX_KEY_LENGTH, company_block_keys, person_block_keys
+from crm.core.models import field_verbose_name
 from crm.core.permissions import ScopedUser, can_change_owned, can_write
 from crm.core.text import search_text
 from crm.customers.choices import ContactPointKind
@@ -78,19 +79,19 @@ def resolve_owner(actor: ScopedUser, owner_id: Any, current: int | None) -> int:
     if owner_id in (None, ""):
         return current or actor.pk
     try:
-        owner_id = int(owner_id)
+        chosen = int(owner_id)
     except (TypeError, ValueError):
         raise ValidationFailed(field_errors={"owner_id": [_("Choose a user.")]}) from None
-    if owner_id == current:
-        return owner_id
+    if chosen == current:
+        return chosen
     user_model = get_user_model()
-    if not user_model.objects.filter(pk=owner_id, is_active=True).exists():
+    if not user_model.objects.filter(pk=chosen, is_active=True).exists():
         raise ValidationFailed(field_errors={"owner_id": [_("No such active user.")]})
-    if actor.role != "admin" and owner_id not in actor.scope_owner_ids and owner_id != actor.pk:
+    if actor.role != "admin" and chosen not in actor.scope_owner_ids and chosen != actor.pk:
         raise ValidationFailed(
             field_errors={"owner_id": [_("You may assign records only to yourself or your teams.")]}
         )
-    return owner_id
+    return chosen
 
 
 # --- derived data -----------------------------------------------------------------------------
@@ -304,10 +305,12 @@ def _label(model: type[Customer], name: str) -> str:
     }
     if name in labels:
         return str(labels[name])
-    return str(model._meta.get_field(name).verbose_name).capitalize()
+    return field_verbose_name(model, name).capitalize()
 
 
-def _diff(model: type[Customer], before: dict[str, Any], after: dict[str, Any]) -> list[dict]:
+def _diff(
+    model: type[Customer], before: dict[str, Any], after: dict[str, Any]
+) -> list[dict[str, Any]]:
     changes = []
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name, ""), after.get(name, "")

@@ -226,9 +226,9 @@ def _collect(entity: str) -> _Candidates:
     return candidates
 
 
-def _load_in_batches(model: Model, ids: set[int], fields: list[str]) -> dict[int, tuple]:
+def _load_in_batches(model: Model, ids: set[int], fields: list[str]) -> dict[int, tuple[Any, ...]]:
     ordered = sorted(ids)
-    loaded: dict[int, tuple] = {}
+    loaded: dict[int, tuple[Any, ...]] = {}
     for start in range(0, len(ordered), BATCH):
         batch = ordered[start : start + BATCH]
         for row in model.objects.filter(pk__in=batch).values_list("pk", *fields):
@@ -262,7 +262,7 @@ def _score(entity: str, candidates: _Candidates) -> dict[PairKey, tuple[int, lis
     return scored
 
 
-def _score_companies(first: tuple, second: tuple) -> tuple[int, list[str]]:
+def _score_companies(first: tuple[Any, ...], second: tuple[Any, ...]) -> tuple[int, list[str]]:
     legal_a, short_a, inn_a, kpp_a = first
     legal_b, short_b, inn_b, kpp_b = second
     matches = [
@@ -281,7 +281,7 @@ def _score_companies(first: tuple, second: tuple) -> tuple[int, list[str]]:
 
 
 def _merged_ids(model: Model, ids: set[int]) -> set[int]:
-    ordered, gone = sorted(ids), set()
+    ordered, gone = sorted(ids), set[int]()
     for start in range(0, len(ordered), BATCH):
         batch = ordered[start : start + BATCH]
         gone.update(
@@ -324,15 +324,15 @@ def _write(entity: str, scored: dict[PairKey, tuple[int, list[str]]], result: Sc
         ):
             pair.status, pair.score, pair.reasons = DuplicateStatus.OPEN, score, reasons
             to_update.append(pair)
-    stale = [
-        pair
+    stale = {
+        key: pair
         for key, pair in existing.items()
         if key not in scored and pair.status == DuplicateStatus.OPEN
-    ]
-    stale_ids = {record_id for pair in stale for record_id in (pair.a, pair.b)}
+    }
+    stale_ids = {record_id for key in stale for record_id in key}
     gone = _merged_ids(model, stale_ids)
-    merged_pairs = [pair for pair in stale if pair.a in gone or pair.b in gone]
-    removed_ids = [pair.pk for pair in stale if not (pair.a in gone or pair.b in gone)]
+    merged_pairs = [pair for (a, b), pair in stale.items() if a in gone or b in gone]
+    removed_ids = [pair.pk for (a, b), pair in stale.items() if not (a in gone or b in gone)]
     for pair in merged_pairs:
         pair.status = DuplicateStatus.MERGED
     with transaction.atomic():
@@ -414,9 +414,9 @@ def duplicate_pair_list(
         pair.second = getattr(pair, side_b)
         pair.records = [pair.first, pair.second]
         for record in pair.records:
-            points = list(record.points.all())
-            record.phone_list = [p.display for p in points if p.kind == ContactPointKind.PHONE]
-            record.email_list = [p.display for p in points if p.kind == ContactPointKind.EMAIL]
+            shown = list(record.points.all())
+            record.phone_list = [p.display for p in shown if p.kind == ContactPointKind.PHONE]
+            record.email_list = [p.display for p in shown if p.kind == ContactPointKind.EMAIL]
     return page
 
 

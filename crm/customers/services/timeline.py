@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from crm.activities.choices import EntryKind
@@ -20,23 +21,24 @@ from crm.customers.services.records import Customer, customer_check_writable
 def customer_timeline_add(
     *,
     actor: ScopedUser,
-    record: Customer,
+    record: models.Model,
     kind: str,
     title: str = "",
     body: str = "",
     direction: str = "",
     duration_seconds: int | None = None,
     occurred_at: datetime | None = None,
-    upload: UploadedFile | None = None,
+    upload: UploadedFile[Any] | None = None,
     check: bool = True,
 ) -> TimelineEntry:
     """Add a manual entry (note, call, e-mail, meeting, file) to a record's timeline.
 
     A file is checked by content before anything is written; a refused file writes nothing.
-    ``check=False`` is for other apps' services that checked the actor's rights on their
-    own record (a deal) before calling this.
+    ``record`` is a contact or a company; ``check=False`` is for other apps' services that
+    checked the actor's rights on their own record (a deal, a lead) before calling this.
     """
     if check:
+        assert isinstance(record, Customer), "other apps' records pass check=False"
         customer_check_writable(actor=actor, record=record)
     title, body = (title or "").strip(), (body or "").strip()
     if upload is not None:

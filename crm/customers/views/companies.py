@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.customers import selectors, services
 from crm.customers.choices import ClientType
 from crm.customers.forms import CompanyForm, company_check_input
+from crm.customers.models import Company
 from crm.customers.views.customer_pages import (
     Pages,
     create_page,
@@ -20,12 +22,12 @@ from crm.customers.views.customer_pages import (
 )
 from crm.customers.views.timeline import PAGE_SIZE as TIMELINE_PAGE_SIZE
 
-PAGES = Pages(
+PAGES: Pages[Company] = Pages(
     entity="company",
     form_class=CompanyForm,
     get=selectors.company_get,
     card=selectors.company_card,
-    list=selectors.company_table,
+    table=selectors.company_table,
     timeline=lambda record, user: selectors.company_timeline(
         company=record, user=user, limit=TIMELINE_PAGE_SIZE
     ),
@@ -41,34 +43,34 @@ PAGES = Pages(
 
 
 @login_required
-def company_list(request: HttpRequest) -> HttpResponse:
+def company_list(request: SignedInRequest) -> HttpResponse:
     return list_page(request, PAGES)
 
 
 @login_required
-def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def company_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     return detail_page(request, PAGES, pk)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def company_create(request: HttpRequest) -> HttpResponse:
+def company_create(request: SignedInRequest) -> HttpResponse:
     return create_page(request, PAGES, initial={"kind": ClientType.BUSINESS, "legal_form": "ООО"})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def company_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     return edit_page(request, PAGES, pk)
 
 
 @login_required
 @require_POST
-def company_duplicate_check(request: HttpRequest) -> HttpResponse:
+def company_duplicate_check(request: SignedInRequest) -> HttpResponse:
     return duplicate_check(request, PAGES)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def company_share(request: HttpRequest, pk: int) -> HttpResponse:
+def company_share(request: SignedInRequest, pk: int) -> HttpResponse:
     return share_page(request, PAGES, pk)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.customers import selectors, services
 from crm.customers.choices import ClientType
 from crm.customers.forms import ContactForm, contact_check_input
+from crm.customers.models import Contact
 from crm.customers.views.customer_pages import (
     Pages,
     create_page,
@@ -20,12 +22,12 @@ from crm.customers.views.customer_pages import (
 )
 from crm.customers.views.timeline import PAGE_SIZE as TIMELINE_PAGE_SIZE
 
-PAGES = Pages(
+PAGES: Pages[Contact] = Pages(
     entity="contact",
     form_class=ContactForm,
     get=selectors.contact_get,
     card=selectors.contact_card,
-    list=selectors.contact_table,
+    table=selectors.contact_table,
     timeline=lambda record, _user: selectors.contact_timeline(
         contact=record, limit=TIMELINE_PAGE_SIZE
     ),
@@ -38,18 +40,18 @@ PAGES = Pages(
 
 
 @login_required
-def contact_list(request: HttpRequest) -> HttpResponse:
+def contact_list(request: SignedInRequest) -> HttpResponse:
     return list_page(request, PAGES)
 
 
 @login_required
-def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     return detail_page(request, PAGES, pk)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def contact_create(request: HttpRequest) -> HttpResponse:
+def contact_create(request: SignedInRequest) -> HttpResponse:
     """The new-contact form; ``?company=<id>`` preselects a place of work."""
     company_id = request.GET.get("company", "")
     if company_id.isdigit():
@@ -64,17 +66,17 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     return edit_page(request, PAGES, pk)
 
 
 @login_required
 @require_POST
-def contact_duplicate_check(request: HttpRequest) -> HttpResponse:
+def contact_duplicate_check(request: SignedInRequest) -> HttpResponse:
     return duplicate_check(request, PAGES)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def contact_share(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_share(request: SignedInRequest, pk: int) -> HttpResponse:
     return share_page(request, PAGES, pk)

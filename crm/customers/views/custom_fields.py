@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from crm.accounts.http import SignedInRequest
 from crm.core.errors import ValidationFailed
 from crm.core.forms import BootstrapForm, domain_errors
 from crm.customers.choices import ClientType, CustomFieldType, FieldEntity
@@ -79,7 +80,7 @@ def _entity(request: HttpRequest) -> str:
 
 @login_required
 @domain_errors
-def custom_field_list(request: HttpRequest) -> HttpResponse:
+def custom_field_list(request: SignedInRequest) -> HttpResponse:
     """The custom fields of contacts or companies, in form order (administrators only)."""
     entity = _entity(request)
     fields = services.custom_field_list(actor=request.user, entity=entity)
@@ -104,7 +105,7 @@ def _list_url(entity: str) -> str:
 
 @login_required
 @domain_errors
-def custom_field_create(request: HttpRequest) -> HttpResponse:
+def custom_field_create(request: SignedInRequest) -> HttpResponse:
     services.custom_field_check_admin(actor=request.user)
     if request.method != "POST":
         form = CustomFieldForm(
@@ -125,7 +126,7 @@ def custom_field_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @domain_errors
-def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def custom_field_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     """Change a field; the "deactivate" button hides it from forms and keeps its values."""
     field = services.custom_field_get(actor=request.user, pk=pk)
     if request.method != "POST":

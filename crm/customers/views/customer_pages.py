@@ -7,17 +7,18 @@ and expose plain view functions built on the helpers here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.pagination import Page
 from crm.core.permissions import can_change_owned
@@ -33,30 +34,34 @@ from crm.customers.forms import CustomerForm, ShareForm, parse_id, wants
 from crm.customers.models import Company, Contact, CustomField
 from crm.planner.selectors import tasks_panel
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 LIST_LIMIT = 50
 Record = Contact | Company
+RecordT = TypeVar("RecordT", Contact, Company)
 
 # Panels that apps above this one add to contact and company cards (deals, leads): each
 # returns the template and its context for one record, or ``None`` to show nothing.
-CardPanel = Callable[[HttpRequest, "Contact | Company"], "tuple[str, dict[str, Any]] | None"]
+CardPanel = Callable[[SignedInRequest, "Contact | Company"], "tuple[str, dict[str, Any]] | None"]
 CARD_PANELS: list[CardPanel] = []
 
 
 @dataclass(frozen=True)
-class Pages:
+class Pages(Generic[RecordT]):
     """What differs between the contact pages and the company pages."""
 
     entity: str
     form_class: type[CustomerForm]
-    get: Callable[..., Record]  # the whole record: edit form, sharing
-    card: Callable[..., Record]  # what the card shows
-    list: Callable[..., Page]  # rows of the list page
-    timeline: Callable[[Record, Any], Page]
-    create: Callable[..., Record]
-    update: Callable[..., Record]
+    get: Callable[..., RecordT]  # the whole record: edit form, sharing
+    card: Callable[..., RecordT]  # what the card shows
+    table: Callable[..., Page[Any]]  # rows of the list page
+    timeline: Callable[[RecordT, Any], Page[Any]]
+    create: Callable[..., RecordT]
+    update: Callable[..., RecordT]
     duplicates_find: Callable[..., list[services.DuplicateCandidate]]
     check_input: Callable[[Any], dict[str, Any]]
-    type_choices: list[tuple[str, str]]
+    type_choices: Sequence[tuple[str, StrOrPromise]]
 
     @property
     def detail_url(self) -> str:
@@ -66,12 +71,12 @@ class Pages:
         return f"customers/{self.entity}_{page}.html"
 
 
-def _require_writer(request: HttpRequest) -> None:
+def _require_writer(request: SignedInRequest) -> None:
     if not request.user.can_write:
         raise PermissionDenied(_("Your role may not change customer data."))
 
 
-def _check_writable(request: HttpRequest, record: Record) -> None:
+def _check_writable(request: SignedInRequest, record: Record) -> None:
     try:
         services.customer_check_writable(actor=request.user, record=record)
     except errors.NotFound:
@@ -83,7 +88,7 @@ def _check_writable(request: HttpRequest, record: Record) -> None:
 # --- list ------------------------------------------------------------------------------------
 
 
-def list_page(request: HttpRequest, pages: Pages) -> HttpResponse:
+def list_page(request: SignedInRequest, pages: Pages[Any]) -> HttpResponse:
     """A page of records under the filters in the query string, with a "next page" link."""
     params = request.GET
     filters = selectors.CustomerFilters.from_params(params)
@@ -92,7 +97,7 @@ def list_page(request: HttpRequest, pages: Pages) -> HttpResponse:
     order = params.get("sort") if params.get("sort") in {"new", "name"} else "new"
     status, error = 200, ""
     try:
-        page = pages.list(
+        page = pages.table(
             user=request.user,
             filters=filters,
             order=order,
@@ -101,7 +106,7 @@ def list_page(request: HttpRequest, pages: Pages) -> HttpResponse:
         )
     except errors.ValidationFailed as exc:
         page, status, error = Page([], None), 400, exc.message or str(exc)
-    kept = {key: value for key, value in params.items() if key != "cursor" and value}
+    kept = {key: value for key, value in params.dict().items() if key != "cursor" and value}
     next_url = f"?{urlencode({**kept, 'cursor': page.next_cursor})}" if page.next_cursor else ""
     context = {
         "page": page,
@@ -123,8 +128,8 @@ def list_page(request: HttpRequest, pages: Pages) -> HttpResponse:
 # --- card ------------------------------------------------------------------------------------
 
 
-def _custom_values(record: Record, definitions: list[CustomField]) -> list[tuple[str, str]]:
-    """Custom values in display order with their labels (values of retired fields last)."""
+def _custom_values(record: Record, definitions: list[CustomField]) -> list[tuple[str, str, str]]:
+    """Custom values in display order: label, text and field type (retired fields last)."""
     values = dict(record.custom or {})
     shown = []
     for definition in definitions:
@@ -141,7 +146,7 @@ def _custom_values(record: Record, definitions: list[CustomField]) -> list[tuple
     ]
 
 
-def detail_page(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
+def detail_page(request: SignedInRequest, pages: Pages[Any], pk: int) -> HttpResponse:
     """The card: every field, completeness, people or places of work, and the timeline."""
     record = pages.card(user=request.user, pk=pk)
     definitions = selectors.custom_fields_active(entity=pages.entity)
@@ -162,7 +167,7 @@ def detail_page(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
 
 
 def _form_context(
-    request: HttpRequest, pages: Pages, form: CustomerForm, **extra: Any
+    request: SignedInRequest, pages: Pages[Any], form: CustomerForm, **extra: Any
 ) -> dict[str, Any]:
     candidates = extra.pop("candidates", None) or []
     context = {
@@ -194,7 +199,7 @@ def _form_context(
 
 
 def _make_form(
-    request: HttpRequest, pages: Pages, record: Record | None, **kwargs: Any
+    request: SignedInRequest, pages: Pages[Any], record: Record | None, **kwargs: Any
 ) -> CustomerForm:
     owners = selectors.users_assignable(
         actor=request.user, include_id=record.owner_id if record else None
@@ -207,7 +212,7 @@ def _make_form(
 
 
 def _save(
-    request: HttpRequest, pages: Pages, form: CustomerForm, record: Record | None
+    request: SignedInRequest, pages: Pages[Any], form: CustomerForm, record: Record | None
 ) -> HttpResponse:
     """Hand the posted form to the create or update service; re-render what it refuses."""
     data = form.data_for_service()
@@ -254,7 +259,11 @@ def _save(
 
 
 def create_page(
-    request: HttpRequest, pages: Pages, *, initial: dict[str, Any] | None = None, **kwargs: Any
+    request: SignedInRequest,
+    pages: Pages[Any],
+    *,
+    initial: dict[str, Any] | None = None,
+    **kwargs: Any,
 ) -> HttpResponse:
     _require_writer(request)
     form = _make_form(
@@ -269,7 +278,7 @@ def create_page(
     return render(request, pages.template("form"), _form_context(request, pages, form))
 
 
-def edit_page(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
+def edit_page(request: SignedInRequest, pages: Pages[Any], pk: int) -> HttpResponse:
     record = pages.get(user=request.user, pk=pk)
     _check_writable(request, record)
     form = _make_form(request, pages, record)
@@ -281,7 +290,7 @@ def edit_page(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
 # --- duplicate check and sharing -------------------------------------------------------------
 
 
-def duplicate_check(request: HttpRequest, pages: Pages) -> HttpResponse:
+def duplicate_check(request: SignedInRequest, pages: Pages[Any]) -> HttpResponse:
     """The live warning under a half-typed form: records it would duplicate, if any."""
     _require_writer(request)
     candidates = pages.duplicates_find(actor=request.user, **pages.check_input(request.POST))
@@ -292,7 +301,7 @@ def duplicate_check(request: HttpRequest, pages: Pages) -> HttpResponse:
     return render(request, "customers/partials/duplicate_panel.html", context)
 
 
-def share_page(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
+def share_page(request: SignedInRequest, pages: Pages[Any], pk: int) -> HttpResponse:
     """Choose the users who see the record besides its responsible and their heads."""
     record = pages.get(user=request.user, pk=pk)
     _check_writable(request, record)

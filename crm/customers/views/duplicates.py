@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import escape, format_html
@@ -16,6 +16,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.core.errors import DomainError, NotFound, ValidationFailed
 from crm.core.permissions import Role, can_write
 from crm.customers.choices import Entity
@@ -38,7 +39,7 @@ def _card_url(entity: str, pk: int) -> str:
     return reverse(name, args=[pk])
 
 
-def _error(request: HttpRequest, error: DomainError) -> HttpResponse:
+def _error(request: SignedInRequest, error: DomainError) -> HttpResponse:
     if isinstance(error, NotFound):
         raise Http404(error.message)
     if request.htmx:
@@ -52,7 +53,7 @@ def _can_scan(user: object) -> bool:
     return getattr(user, "role", None) in {Role.ADMIN, Role.HEAD}
 
 
-def _status_response(request: HttpRequest, entity: str, *, refresh: bool) -> HttpResponse:
+def _status_response(request: SignedInRequest, entity: str, *, refresh: bool) -> HttpResponse:
     scan = scan_services.duplicates_scan_status(entity=entity)
     response = render(
         request,
@@ -67,7 +68,7 @@ def _status_response(request: HttpRequest, entity: str, *, refresh: bool) -> Htt
 
 @login_required
 @require_GET
-def duplicate_list(request: HttpRequest) -> HttpResponse:
+def duplicate_list(request: SignedInRequest) -> HttpResponse:
     """Open pairs of possible duplicates the user may see, highest score first."""
     entity = _entity(request.GET.get("entity"))
     if request.GET.get("poll"):
@@ -96,7 +97,7 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def duplicate_scan(request: HttpRequest) -> HttpResponse:
+def duplicate_scan(request: SignedInRequest) -> HttpResponse:
     """Start a scan (admins and heads of sales); the page then polls its status."""
     entity = _entity(request.POST.get("entity") or request.GET.get("entity"))
     try:
@@ -111,7 +112,7 @@ def duplicate_scan(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def duplicate_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+def duplicate_dismiss(request: SignedInRequest, pk: int) -> HttpResponse:
     """Mark a pair "not a duplicate"."""
     try:
         pair = scan_services.duplicate_pair_dismiss(actor=request.user, pair_id=pk)
@@ -132,7 +133,7 @@ def _int(value: str | None) -> int | None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def merge(request: HttpRequest, entity: str, first: int, second: int) -> HttpResponse:
+def merge(request: SignedInRequest, entity: str, first: int, second: int) -> HttpResponse:
     """Compare two records side by side; on POST merge them with the chosen values."""
     try:
         preview = merge_services.merge_preview(
@@ -207,12 +208,12 @@ def merge(request: HttpRequest, entity: str, first: int, second: int) -> HttpRes
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
+def merge_undo(request: SignedInRequest, pk: int) -> HttpResponse:
     """Confirm (GET) and undo (POST) a merge."""
     try:
         record = merge_services.merge_get(user=request.user, pk=pk)
-    except DomainError as error:
-        return _error(request, error)
+    except DomainError as refused:
+        return _error(request, refused)
     error: DomainError | None = None
     if request.method == "POST":
         try:

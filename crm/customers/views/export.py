@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.accounts.http import SignedInRequest
 from crm.customers.choices import ContactPointKind
 from crm.customers.models import Company, Contact, ContactPoint, Employment
 from crm.customers.selectors import CustomerFilters, company_queryset, contact_queryset
@@ -44,7 +45,7 @@ def _safe(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _stream(header: list[str], rows: Iterable[list[object]]) -> Iterator[str]:
+def _stream(header: list[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"  # Excel opens UTF-8 CSV correctly only with a byte-order mark
     yield writer.writerow(header)
@@ -60,7 +61,7 @@ def _response(filename: str, stream: Iterator[str]) -> StreamingHttpResponse:
 
 
 @login_required
-def contact_export(request: HttpRequest) -> StreamingHttpResponse:
+def contact_export(request: SignedInRequest) -> StreamingHttpResponse:
     filters = CustomerFilters.from_params(request.GET)
     contacts = (
         contact_queryset(user=request.user, filters=filters)
@@ -109,7 +110,7 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @login_required
-def company_export(request: HttpRequest) -> StreamingHttpResponse:
+def company_export(request: SignedInRequest) -> StreamingHttpResponse:
     filters = CustomerFilters.from_params(request.GET)
     companies = (
         company_queryset(user=request.user, filters=filters)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
+from crm.accounts.http import SignedInRequest
+from crm.accounts.models import User
 from crm.core.errors import ValidationFailed
 from crm.core.forms import BootstrapForm, domain_errors
 from crm.customers.choices import ClientType, Entity, Source
@@ -24,11 +26,25 @@ ENTITY_CHOICES = [
 ]
 
 
+if TYPE_CHECKING:
+    _UserChoiceBase = forms.ModelChoiceField[User]
+else:  # Django's form fields are not generic at run time
+    _UserChoiceBase = forms.ModelChoiceField
+
+
+class UserChoiceField(_UserChoiceBase):
+    """A user to pick, deactivated ones marked as such."""
+
+    def label_from_instance(self, obj: User) -> str:
+        label = str(obj)
+        return label if obj.is_active else f"{label} ({_('deactivated')})"
+
+
 class ReassignForm(BootstrapForm):
     """Whose records go to whom, which kinds, and the optional list filters."""
 
-    from_user = forms.ModelChoiceField(label=_("From"), queryset=None)
-    to_user = forms.ModelChoiceField(label=_("To"), queryset=None)
+    from_user = UserChoiceField(label=_("From"), queryset=None)
+    to_user = UserChoiceField(label=_("To"), queryset=None)
     entities = forms.ChoiceField(
         label=_("Records"), choices=ENTITY_CHOICES, initial=BOTH, widget=forms.RadioSelect
     )
@@ -46,12 +62,10 @@ class ReassignForm(BootstrapForm):
         help_text=_("Name, phone, e-mail or ИНН fragment."),
     )
 
-    def __init__(self, *args: Any, users: QuerySet, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, users: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["from_user"].queryset = users
-        self.fields["to_user"].queryset = users.filter(is_active=True)
-        self.fields["from_user"].label_from_instance = _user_label
-        self.fields["to_user"].label_from_instance = _user_label
+        cast(UserChoiceField, self.fields["from_user"]).queryset = users
+        cast(UserChoiceField, self.fields["to_user"]).queryset = users.filter(is_active=True)
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -63,12 +77,7 @@ class ReassignForm(BootstrapForm):
         }
 
 
-def _user_label(user: Any) -> str:
-    label = str(user)
-    return label if user.is_active else f"{label} ({_('deactivated')})"
-
-
-def _preview(request: HttpRequest, form: ReassignForm) -> HttpResponse:
+def _preview(request: SignedInRequest, form: ReassignForm) -> HttpResponse:
     counts = None
     form.fields["to_user"].required = False
     if form.is_valid():
@@ -82,7 +91,7 @@ def _preview(request: HttpRequest, form: ReassignForm) -> HttpResponse:
 
 @login_required
 @domain_errors
-def reassign(request: HttpRequest) -> HttpResponse:
+def reassign(request: SignedInRequest) -> HttpResponse:
     """The reassignment form (GET ?preview=1 answers the live count) and its submission."""
     users = services.reassignment_users(actor=request.user)
     if request.method == "POST":
@@ -116,7 +125,7 @@ def reassign(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @domain_errors
-def reassign_status(request: HttpRequest, pk: int) -> HttpResponse:
+def reassign_status(request: SignedInRequest, pk: int) -> HttpResponse:
     """Progress of one reassignment; HTMX polls the fragment every second until it ends."""
     reassignment, progress = services.reassignment_status(actor=request.user, pk=pk)
     template = (

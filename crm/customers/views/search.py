@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from crm.accounts.http import SignedInRequest
 from crm.customers import selectors
 
 PAGE_LIMIT = 50
@@ -17,7 +18,7 @@ def _query(request: HttpRequest) -> str:
 
 
 @login_required
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: SignedInRequest) -> HttpResponse:
     """Every visible contact and company matching ``?q=`` (up to 50 of each)."""
     q = _query(request)
     results = selectors.customer_search(user=request.user, q=q, limit=PAGE_LIMIT)
@@ -26,7 +27,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def search_suggest(request: HttpRequest) -> HttpResponse:
+def search_suggest(request: SignedInRequest) -> HttpResponse:
     """The typeahead fragment under the navbar box; empty for an empty query."""
     q = _query(request)
     if not q:

@@ -14,13 +14,15 @@ from typing import Any
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.activities.choices import CallDirection, EntryKind
+from crm.activities.models import TimelineEntry
 from crm.core import errors
 from crm.core.pagination import Page
 from crm.core.permissions import can_write
@@ -54,16 +56,16 @@ class TimelineOwner:
     add theirs to ``ENTITIES`` in ``AppConfig.ready`` to reuse these views."""
 
     get: Callable[..., Any]
-    timeline: Callable[..., Page]
+    timeline: Callable[..., Page[TimelineEntry]]
     detail_url: str
     add: Callable[..., Any] = services.customer_timeline_add
 
 
-def _contact_timeline(record: Contact, user: Any, **kwargs: Any) -> Page:
+def _contact_timeline(record: Contact, user: Any, **kwargs: Any) -> Page[TimelineEntry]:
     return selectors.contact_timeline(contact=record, **kwargs)
 
 
-def _company_timeline(record: Company, user: Any, **kwargs: Any) -> Page:
+def _company_timeline(record: Company, user: Any, **kwargs: Any) -> Page[TimelineEntry]:
     return selectors.company_timeline(company=record, user=user, **kwargs)
 
 
@@ -118,7 +120,8 @@ class TimelineEntryForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("File"), required=False, allow_empty_file=True)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("kind") == EntryKind.FILE and not data.get("file"):
             self.add_error("file", _("Choose a file."))
         return data
@@ -152,7 +155,7 @@ class TimelineEntryForm(forms.Form):
 def _context(
     record: Contact | Company,
     entity: str,
-    page: Page,
+    page: Page[TimelineEntry],
     *,
     form: TimelineEntryForm | None = None,
     kind: str = "",
@@ -168,7 +171,7 @@ def _context(
 
 @login_required
 @require_GET
-def timeline_page(request: HttpRequest, entity: str, pk: int) -> HttpResponse:
+def timeline_page(request: SignedInRequest, entity: str, pk: int) -> HttpResponse:
     """A page of the timeline: the list after a filter change, or older entries (cursor)."""
     handler = _entity(entity)
     record = handler.get(user=request.user, pk=pk)
@@ -194,13 +197,14 @@ def timeline_page(request: HttpRequest, entity: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def timeline_add(request: HttpRequest, entity: str, pk: int) -> HttpResponse:
+def timeline_add(request: SignedInRequest, entity: str, pk: int) -> HttpResponse:
     """Add a note, call, e-mail, meeting or file; answer with the refreshed timeline."""
     handler = _entity(entity)
     record = handler.get(user=request.user, pk=pk)
     if not can_write(request.user):
         raise PermissionDenied(_("Your role may not change customer data."))
     form = TimelineEntryForm(request.POST, request.FILES)
+    shown_form: TimelineEntryForm | None = form  # none once the entry is added
     status = 422
     if form.is_valid():
         try:
@@ -215,19 +219,19 @@ def timeline_add(request: HttpRequest, entity: str, pk: int) -> HttpResponse:
         else:
             if not request.htmx:
                 return redirect(handler.detail_url, pk=record.pk)
-            form, status = None, 200
+            shown_form, status = None, 200
     page = handler.timeline(record, request.user, limit=PAGE_SIZE)
     template = (
         "customers/partials/timeline.html"
         if request.htmx
         else "customers/partials/timeline_standalone.html"
     )
-    return render(request, template, _context(record, entity, page, form=form), status=status)
+    return render(request, template, _context(record, entity, page, form=shown_form), status=status)
 
 
 @login_required
 @require_GET
-def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+def attachment_download(request: SignedInRequest, pk: int) -> FileResponse:
     """Send a file from a timeline the user may see, always as a download, never rendered."""
     attachment = selectors.attachment_get(user=request.user, pk=pk)
     try:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from crm.accounts.models import User
 from crm.accounts.selectors import team_heads_of
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_record
@@ -35,7 +36,7 @@ from crm.notifications.models import Notification
 from crm.notifications.services import in_language, notify, notify_many
 from crm.planner.calendars import default_calendar
 
-CHANNEL_SOURCE = {
+CHANNEL_SOURCE: dict[str, str] = {
     Channel.WEB_FORM: "website",
     Channel.API: "other",
     Channel.EMAIL: "email",
@@ -188,7 +189,7 @@ def _attach_to_open_lead(lead: Lead, lead_input: LeadInput, inbound: Inbound) ->
         body=lead_input.message,
         data={"channel": inbound.channel, "inbound_id": inbound.pk},
     )
-    if lead.owner_id:
+    if lead.owner is not None:
         with in_language(lead.owner):
             title = _("The lead “%(title)s” wrote again") % {"title": lead.title}
         notify(
@@ -443,7 +444,7 @@ def lead_create_manual(
 @transaction.atomic
 def lead_convert(
     *,
-    actor: ScopedUser,
+    actor: User,
     pk: Any,
     contact_id: Any = None,
     company_id: Any = None,
@@ -571,7 +572,7 @@ def lead_response_sweep(*, now: dt.datetime | None = None, batch: int = 200) -> 
             recipients: dict[int, Any] = {}
             if lead.owner_id:
                 recipients.update({head.pk: head for head in team_heads_of(lead.owner_id)})
-            elif lead.team_id:
+            elif lead.team is not None:
                 recipients.update(
                     {head.pk: head for head in lead.team.heads.filter(is_active=True)}
                 )

@@ -14,13 +14,14 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.forms import domain_errors
 from crm.core.pagination import Page
@@ -51,7 +52,7 @@ def _pretty(value: Any) -> str:
 
 @login_required
 @domain_errors
-def inbound_list(request: HttpRequest) -> HttpResponse:
+def inbound_list(request: SignedInRequest) -> HttpResponse:
     filters = selectors.InboundFilters.from_params(request.GET)
     status = 200
     try:
@@ -87,7 +88,7 @@ def inbound_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def inbound_retry(request: HttpRequest, pk: int) -> HttpResponse:
+def inbound_retry(request: SignedInRequest, pk: int) -> HttpResponse:
     """Process a failed or waiting request again and say how it went."""
     inbound = selectors.inbound_get(actor=request.user, pk=pk)
     try:

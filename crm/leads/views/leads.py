@@ -9,12 +9,13 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.forms import domain_errors
 from crm.core.pagination import Page
@@ -32,7 +33,7 @@ BOARD_COLUMNS = (LeadStatus.NEW, LeadStatus.IN_PROGRESS, LeadStatus.QUALIFIED)
 BOARD_LIMIT = 30
 
 
-def _filter_context(request: HttpRequest, filters: LeadFilters) -> dict[str, Any]:
+def _filter_context(request: SignedInRequest, filters: LeadFilters) -> dict[str, Any]:
     return {
         "filters": filters,
         "owners": users_owner_filter(user=request.user),
@@ -43,7 +44,7 @@ def _filter_context(request: HttpRequest, filters: LeadFilters) -> dict[str, Any
 
 
 @login_required
-def lead_list(request: HttpRequest) -> HttpResponse:
+def lead_list(request: SignedInRequest) -> HttpResponse:
     filters = LeadFilters.from_params(request.GET)
     status = 200
     try:
@@ -65,7 +66,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def lead_board(request: HttpRequest) -> HttpResponse:
+def lead_board(request: SignedInRequest) -> HttpResponse:
     """Open leads in three columns by status, newest first (one query per column)."""
     filters = LeadFilters.from_params(request.GET)
     filters.status = ""
@@ -84,7 +85,11 @@ def lead_board(request: HttpRequest) -> HttpResponse:
 
 
 def _card(
-    request: HttpRequest, lead: Lead, *, convert_form: ConvertForm | None = None, status: int = 200
+    request: SignedInRequest,
+    lead: Lead,
+    *,
+    convert_form: ConvertForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     writable = can_write(request.user) and (
         lead.owner_id is None or can_change_owned(request.user, lead.owner_id)
@@ -113,14 +118,14 @@ def _card(
 
 @login_required
 @domain_errors
-def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     return _card(request, services.lead_get(actor=request.user, pk=pk))
 
 
 @login_required
 @domain_errors
 @require_http_methods(["GET", "POST"])
-def lead_create(request: HttpRequest) -> HttpResponse:
+def lead_create(request: SignedInRequest) -> HttpResponse:
     if not can_write(request.user):
         raise PermissionDenied(_("Your role may not change leads."))
     form = LeadForm(request.POST or None)
@@ -138,7 +143,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/lead_form.html", {"form": form}, status=status)
 
 
-def _back(request: HttpRequest, pk: int, error: errors.DomainError) -> HttpResponse:
+def _back(request: SignedInRequest, pk: int, error: errors.DomainError) -> HttpResponse:
     text = error.message or " ".join(m for ms in error.field_errors.values() for m in ms)
     messages.error(request, text)
     return redirect("leads:lead_detail", pk=pk)
@@ -147,7 +152,7 @@ def _back(request: HttpRequest, pk: int, error: errors.DomainError) -> HttpRespo
 @login_required
 @domain_errors
 @require_POST
-def lead_status(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_status(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         services.lead_set_status(
             actor=request.user,
@@ -165,7 +170,7 @@ def lead_status(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_assign(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         services.lead_assign(actor=request.user, pk=pk, owner_id=request.POST.get("owner_id"))
     except errors.ValidationFailed as error:
@@ -177,7 +182,7 @@ def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_convert(request: SignedInRequest, pk: int) -> HttpResponse:
     lead = services.lead_get(actor=request.user, pk=pk)
     form = ConvertForm(request.POST)
     if form.is_valid():

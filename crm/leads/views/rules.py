@@ -20,6 +20,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.core.errors import Conflict, ValidationFailed
 from crm.core.forms import domain_errors
 from crm.core.permissions import Role
@@ -95,7 +96,7 @@ def _rule_test(request: HttpRequest) -> tuple[RuleTestForm, selectors.RuleTest |
 
 @login_required
 @domain_errors
-def routing_rule_list(request: HttpRequest) -> HttpResponse:
+def routing_rule_list(request: SignedInRequest) -> HttpResponse:
     """The rules in the order they are tried, and the tester (``?client_type=…``)."""
     rules = selectors.routing_rule_list(actor=request.user)
     test_form, test = _rule_test(request)
@@ -119,7 +120,7 @@ def routing_rule_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @domain_errors
-def routing_rule_test(request: HttpRequest) -> HttpResponse:
+def routing_rule_test(request: SignedInRequest) -> HttpResponse:
     """The tester's answer alone (for the box on the rules page)."""
     selectors.rules_require_viewer(actor=request.user)
     test_form, test = _rule_test(request)
@@ -152,21 +153,21 @@ def _rule_form_page(request: HttpRequest, rule: RoutingRule | None) -> HttpRespo
 
 @login_required
 @domain_errors
-def routing_rule_create(request: HttpRequest) -> HttpResponse:
+def routing_rule_create(request: SignedInRequest) -> HttpResponse:
     selectors.settings_require_admin(actor=request.user)
     return _rule_form_page(request, None)
 
 
 @login_required
 @domain_errors
-def routing_rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def routing_rule_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     return _rule_form_page(request, selectors.routing_rule_get(actor=request.user, pk=pk))
 
 
 @login_required
 @domain_errors
 @require_POST
-def routing_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def routing_rule_delete(request: SignedInRequest, pk: int) -> HttpResponse:
     rule = selectors.routing_rule_get(actor=request.user, pk=pk)
     try:
         services.routing_rule_delete(actor=request.user, rule=rule)
@@ -180,7 +181,7 @@ def routing_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def routing_rule_move(request: HttpRequest, pk: int) -> HttpResponse:
+def routing_rule_move(request: SignedInRequest, pk: int) -> HttpResponse:
     """Move a rule one place up or down (the buttons that work without JavaScript)."""
     rule = selectors.routing_rule_get(actor=request.user, pk=pk)
     services.routing_rule_move(
@@ -192,7 +193,7 @@ def routing_rule_move(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def routing_rule_reorder(request: HttpRequest) -> HttpResponse:
+def routing_rule_reorder(request: SignedInRequest) -> HttpResponse:
     """Save the order of the rules (``rule_ids``, each once), as dragged."""
     selectors.settings_require_admin(actor=request.user)
     try:
@@ -241,7 +242,7 @@ def _partner_page(
 
 @login_required
 @domain_errors
-def partner_code_list(request: HttpRequest) -> HttpResponse:
+def partner_code_list(request: SignedInRequest) -> HttpResponse:
     """The partner codes; the form on top adds one."""
     selectors.settings_require_admin(actor=request.user)
     if request.method != "POST":
@@ -261,7 +262,7 @@ def partner_code_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def partner_code_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def partner_code_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     partner = selectors.partner_code_get(actor=request.user, pk=pk)
     form = PartnerCodeForm(request.POST, auto_id=f"id_partner_{partner.pk}_%s")
     if form.is_valid():
@@ -278,7 +279,7 @@ def partner_code_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def partner_code_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def partner_code_delete(request: SignedInRequest, pk: int) -> HttpResponse:
     partner = selectors.partner_code_get(actor=request.user, pk=pk)
     services.partner_code_delete(actor=request.user, partner=partner)
     messages.success(request, _("Partner code “%(code)s” deleted.") % {"code": partner.code})

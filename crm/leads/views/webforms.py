@@ -18,6 +18,7 @@ from django.templatetags.static import static
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 
+from crm.accounts.http import SignedInRequest
 from crm.core.errors import ValidationFailed
 from crm.core.forms import domain_errors
 from crm.leads import selectors_admin as selectors
@@ -38,7 +39,7 @@ from crm.leads.services.webforms import STANDARD_FIELDS
 
 @login_required
 @domain_errors
-def webform_list(request: HttpRequest) -> HttpResponse:
+def webform_list(request: SignedInRequest) -> HttpResponse:
     return render(
         request,
         "leads/admin/webform_list.html",
@@ -108,14 +109,14 @@ def _editor_page(request: HttpRequest, webform: WebForm | None) -> HttpResponse:
 
 @login_required
 @domain_errors
-def webform_create(request: HttpRequest) -> HttpResponse:
+def webform_create(request: SignedInRequest) -> HttpResponse:
     selectors.settings_require_admin(actor=request.user)
     return _editor_page(request, None)
 
 
 @login_required
 @domain_errors
-def webform_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def webform_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     return _editor_page(request, selectors.webform_get(actor=request.user, pk=pk))
 
 

@@ -166,7 +166,7 @@ def calendar_view(
     )  # fmt: skip
     # How many tasks each cell holds, shown or not (every cell with tasks has a shown row).
     # The cell: (day,) in a month, (day, all-day?, hour) in a week or a day.
-    counts = {
+    counts: dict[tuple[Any, ...], int] = {
         (row[9],) if view == "month" else (row[9], bool(row[3]), row[10]): row[-1] for row in shown
     }
     # Names and type codes for the few shown rows, not joined into the windowed scan.

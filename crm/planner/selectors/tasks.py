@@ -77,9 +77,9 @@ def attach_subjects(tasks: Iterable[Task]) -> None:
     tasks = list(tasks)
     wanted: dict[int, set[int]] = defaultdict(set)
     for task in tasks:
-        if task.subject_type_id:
+        if task.subject_type_id and task.subject_id is not None:
             wanted[task.subject_type_id].add(task.subject_id)
-    found: dict[tuple[int, int], Any] = {}
+    found: dict[tuple[int | None, int | None], models.Model] = {}
     for type_id, ids in wanted.items():
         model = ContentType.objects.get_for_id(type_id).model_class()
         if model is None:
@@ -87,7 +87,7 @@ def attach_subjects(tasks: Iterable[Task]) -> None:
         for record in model._default_manager.filter(pk__in=ids):
             found[(type_id, record.pk)] = record
     for task in tasks:
-        task.subject_record = found.get((task.subject_type_id, task.subject_id))  # type: ignore[attr-defined]
+        task.subject_record = found.get((task.subject_type_id, task.subject_id))
 
 
 # --- "My day" ------------------------------------------------------------------------------
@@ -302,7 +302,7 @@ def task_table(
     next_cursor = (
         encode_cursor([items[-1].due_sort.isoformat(), items[-1].pk]) if more and items else None
     )
-    return Page(items, next_cursor)
+    return Page(list(items), next_cursor)  # a Page[Task]: due_sort is internal
 
 
 def task_detail(*, user: Any, pk: int) -> Task:

@@ -125,7 +125,8 @@ def reminders_replace(*, task: Task, offsets: Sequence[int]) -> list[TaskReminde
     gone = [reminder.pk for offset, reminder in existing.items() if offset not in offsets]
     if gone:
         TaskReminder.objects.filter(pk__in=gone).delete()
-    kept, new = [], []
+    kept: list[TaskReminder] = []
+    new: list[TaskReminder] = []
     for offset in offsets:
         reminder = existing.get(offset) or TaskReminder(task=task, minutes_before=offset)
         _plan(reminder, task, now)

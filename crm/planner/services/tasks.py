@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -38,6 +38,9 @@ from crm.planner.services.reminders import (
     reminders_replace,
 )
 from crm.planner.services.subjects import subject_of, subject_visible_to, task_url
+
+if TYPE_CHECKING:
+    from crm.accounts.models import User
 
 TITLE_MAX = 300
 DESCRIPTION_MAX = 10000
@@ -87,10 +90,12 @@ def _owner_problem(owner: Any, subject: models.Model | None) -> str:
     return ""
 
 
-def _check_owner(owner: Any, subject: models.Model | None) -> None:
+def _checked_owner(owner: User | None, subject: models.Model | None) -> User:
+    """``owner`` if they may be responsible for a task on ``subject``; refused otherwise."""
     problem = _owner_problem(owner, subject)
-    if problem:
+    if problem or owner is None:
         raise _errors("owner_id", problem)
+    return owner
 
 
 def _people(
@@ -268,7 +273,7 @@ def task_create(
         if subject is not None and not subject_visible_to(actor, subject):
             raise NotFound(_("Not found."))
     errors = Errors()
-    title, description = _clean_text(errors, title=title, description=description or "")
+    clean_title, clean_description = _clean_text(errors, title=title, description=description or "")
     _clean_numbers(errors, priority=priority, duration_minutes=duration_minutes)
     due_at = _clean_due(errors, due_at, all_day)
     task_type = _type_or_error(errors, type_code)
@@ -284,12 +289,13 @@ def task_create(
         reminders=[0] if reminders is None and due_at else reminders or [],
     )
     errors.raise_if_any()
+    assert clean_title is not None and task_type is not None  # refused above otherwise
     task = Task.objects.create(
         subject_type=ContentType.objects.get_for_model(subject) if subject is not None else None,
         subject_id=subject.pk if subject is not None else None,
         type=task_type,
-        title=title,
-        description=description or "",
+        title=clean_title,
+        description=clean_description or "",
         due_at=due_at,
         all_day=all_day,
         duration_minutes=duration_minutes,
@@ -396,6 +402,7 @@ def task_update(
         task.priority = priority
     if duration_minutes is not UNSET:
         task.duration_minutes = duration_minutes
+    assert task_type is not None  # an unknown type was refused above
     task.type = task_type
     if due_changed:
         if new_due != task.due_at:
@@ -521,10 +528,10 @@ def task_reassign(*, actor: Any, pk: int, owner_id: int) -> Task:
         owner = get_user_model().objects.filter(pk=int(owner_id)).first()
     except (TypeError, ValueError):
         owner = None
-    _check_owner(owner, subject_of(task))
-    if owner.pk == task.owner_id:
+    new_owner = _checked_owner(owner, subject_of(task))
+    if new_owner.pk == task.owner_id:
         return task
-    task.owner = owner
+    task.owner = new_owner
     task.escalated_at = None
     task.save(update_fields=["owner", "escalated_at", "updated_at"])
     _tell_owner(actor, task, reassigned=True)

@@ -7,12 +7,13 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.forms import domain_errors
 from crm.planner import selectors, services
@@ -22,7 +23,7 @@ BOARD_DAYS = 28
 
 
 @login_required
-def absence_list(request: HttpRequest) -> HttpResponse:
+def absence_list(request: SignedInRequest) -> HttpResponse:
     """Who is away over four weeks from ``?from=`` (today by default), by person and day."""
     try:
         start = dt.date.fromisoformat(request.GET.get("from") or "")
@@ -62,7 +63,7 @@ def absence_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @domain_errors
 @require_http_methods(["GET", "POST"])
-def absence_create(request: HttpRequest) -> HttpResponse:
+def absence_create(request: SignedInRequest) -> HttpResponse:
     people = selectors.absence_people(actor=request.user)
     form = AbsenceForm(
         request.POST if request.method == "POST" else None,
@@ -98,7 +99,7 @@ def absence_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def absence_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def absence_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         services.absence_cancel(actor=request.user, pk=pk)
     except errors.ValidationFailed as exc:

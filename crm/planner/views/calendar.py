@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from crm.accounts.http import SignedInRequest
 from crm.core.permissions import can_write
 from crm.planner import ical, selectors, services
 
@@ -31,9 +32,10 @@ def _anchor(value: str | None) -> dt.date:
 
 @login_required
 @require_GET
-def calendar(request: HttpRequest) -> HttpResponse:
+def calendar(request: SignedInRequest) -> HttpResponse:
     """The grid of the chosen period; open tasks the user may change can be dragged."""
-    view = request.GET.get("view") if request.GET.get("view") in VIEWS else "month"
+    requested_view = request.GET.get("view", "")
+    view = requested_view if requested_view in VIEWS else "month"
     teams = selectors.teams_led(request.user)
     scope = "team" if request.GET.get("scope") == "team" and teams else "mine"
     try:
@@ -65,7 +67,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def feed_settings(request: HttpRequest) -> HttpResponse:
+def feed_settings(request: SignedInRequest) -> HttpResponse:
     """Make a new secret feed URL (the old one stops working) or revoke it."""
     url = ""
     if request.method == "POST":

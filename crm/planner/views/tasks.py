@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.forms import domain_errors
 from crm.core.pagination import Page
@@ -44,7 +45,7 @@ def wants_json(request: HttpRequest) -> bool:
 
 
 @login_required
-def my_day(request: HttpRequest) -> HttpResponse:
+def my_day(request: SignedInRequest) -> HttpResponse:
     """Overdue, today's and tomorrow's open tasks of the user and those they cover."""
     day = selectors.my_day(user=request.user)
     sections = [
@@ -58,7 +59,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def task_list(request: HttpRequest) -> HttpResponse:
+def task_list(request: SignedInRequest) -> HttpResponse:
     """Tasks under the filters of the query string, a keyset page at a time."""
     filters = selectors.TaskFilters.from_params(request.GET)
     status, error = 200, ""
@@ -124,7 +125,7 @@ def _detail_context(request: HttpRequest, task: Any, **forms: Any) -> dict[str, 
 
 @login_required
 @domain_errors
-def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def task_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     task = selectors.task_detail(user=request.user, pk=pk)
     return render(request, "planner/task_detail.html", _detail_context(request, task))
 
@@ -149,7 +150,7 @@ def _subject_from(request: HttpRequest, value: str) -> Any:
 @login_required
 @domain_errors
 @require_http_methods(["GET", "POST"])
-def task_create(request: HttpRequest) -> HttpResponse:
+def task_create(request: SignedInRequest) -> HttpResponse:
     """A new task, for a record (``?subject=contact:12``) or a personal to-do."""
     if not can_write(request.user):
         raise PermissionDenied(_("Your role may not create tasks."))
@@ -196,7 +197,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @domain_errors
 @require_http_methods(["GET", "POST"])
-def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def task_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     task = selectors.task_detail(user=request.user, pk=pk)
     if not services.task_can_change(request.user, task):
         raise PermissionDenied(_("You may not change this task."))
@@ -261,7 +262,7 @@ def _refused(
 @login_required
 @domain_errors
 @require_POST
-def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
+def task_complete(request: SignedInRequest, pk: int) -> HttpResponse:
     form = CompleteForm(request.POST)
     if not form.is_valid():
         # A result too long or an unknown outcome is refused, never dropped silently.
@@ -291,7 +292,7 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def task_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+def task_reopen(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         services.task_reopen(actor=request.user, pk=pk)
     except errors.ValidationFailed as exc:
@@ -303,7 +304,7 @@ def task_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def task_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def task_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         services.task_cancel(actor=request.user, pk=pk)
     except errors.ValidationFailed as exc:
@@ -315,7 +316,7 @@ def task_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def task_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+def task_reschedule(request: SignedInRequest, pk: int) -> HttpResponse:
     """Move the task (the card's form, or a drop on the calendar asking for JSON)."""
     form = RescheduleForm(request.POST)
     exc: errors.ValidationFailed | None = None
@@ -333,7 +334,10 @@ def task_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         exc = errors.ValidationFailed(
             _("Check the task."),
-            field_errors={name: list(messages_) for name, messages_ in form.errors.items()},
+            field_errors={
+                name: [str(message) for message in messages_]
+                for name, messages_ in form.errors.items()
+            },
         )
     if exc is not None:
         if wants_json(request):
@@ -350,7 +354,7 @@ def task_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def task_reassign(request: HttpRequest, pk: int) -> HttpResponse:
+def task_reassign(request: SignedInRequest, pk: int) -> HttpResponse:
     form = ReassignForm(request.POST, owners=selectors.assignable_users(actor=request.user))
     if not form.is_valid():
         exc = errors.ValidationFailed(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.forms import domain_errors
 from crm.planner import selectors, services
@@ -19,7 +20,7 @@ from crm.planner.forms import TeamDigestForm
 @login_required
 @domain_errors
 @require_http_methods(["GET", "POST"])
-def team_digests(request: HttpRequest) -> HttpResponse:
+def team_digests(request: SignedInRequest) -> HttpResponse:
     """The teams the user leads (every team for an administrator), each with its digest
     time and time zone; a POST changes one (``team`` in the form)."""
     teams = selectors.teams_led(request.user)

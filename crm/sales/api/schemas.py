@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, PlainSerializer, Strict
+from pydantic import AfterValidator, PlainSerializer, Strict, StringConstraints
 
-from crm.core.api import DatabaseId, InputSchema, UserRefOut, text
+from crm.core.api import DatabaseId, InputSchema, Storable, UserRefOut
 from crm.core.pagination import MAX_LIMIT
 
 # Caps that only throw garbage out early; the services enforce the real limits.
@@ -28,14 +28,18 @@ IDS_MAX = 500
 CUSTOM_KEYS_MAX = 200
 PAGE_DEFAULT = 50
 
-Short = text(100)
-Name = text(1000)
-Medium = text(5000)
-Long = text(50000)
-Cursor = text(1000)
-Query100 = text(100)
+Short = Annotated[str, StringConstraints(max_length=100), Storable]
+Name = Annotated[str, StringConstraints(max_length=1000), Storable]
+Medium = Annotated[str, StringConstraints(max_length=5000), Storable]
+Long = Annotated[str, StringConstraints(max_length=50000), Storable]
+Cursor = Annotated[str, StringConstraints(max_length=1000), Storable]
+Query100 = Annotated[str, StringConstraints(max_length=100), Storable]
 
-Amount = text(40) | Annotated[int, Strict()] | Annotated[float, Strict()]
+Amount = (
+    Annotated[str, StringConstraints(max_length=40), Storable]
+    | Annotated[int, Strict()]
+    | Annotated[float, Strict()]
+)
 """A number as a string or a JSON number (not a boolean); the services parse it."""
 
 Money = Annotated[

@@ -28,7 +28,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
-from docx.table import Table, _Cell
+from docx.table import Table, _Cell, _Row
 from docx.text.paragraph import Paragraph
 
 HERE = Path(__file__).resolve().parent
@@ -172,9 +172,15 @@ def grid(document: Document | _Cell, rows: int, columns: int, *, borders: bool =
     return table
 
 
+def add_row(table: Table) -> _Row:
+    """A new bottom row of ``table``."""
+    row: _Row = table.add_row()  # type: ignore[no-untyped-call]  # unannotated in python-docx
+    return row
+
+
 def loop_row(table: Table, tag: str) -> None:
     """A row holding only a docxtpl row tag; docxtpl removes it when rendering."""
-    row = table.add_row()
+    row = add_row(table)
     first = row.cells[0].merge(row.cells[-1])
     set_cell(first, tag)
 
@@ -191,7 +197,7 @@ def lines_table(
     for cell, (header, _value, _width, _align) in zip(table.rows[0].cells, columns, strict=True):
         set_cell(cell, header, bold=True, size=9, align=CENTER)
     loop_row(table, LINE_ROW)
-    row = table.add_row()
+    row = add_row(table)
     for cell, (_header, value, _width, align) in zip(row.cells, columns, strict=True):
         set_cell(cell, value, size=9, align=align)
     loop_row(table, END_ROW)
@@ -274,11 +280,11 @@ def build_invoice() -> Document:
         ("Поставщик\n(Исполнитель):", "{{ seller.requisites }}"),
         ("Покупатель\n(Заказчик):", "{{ client.requisites }}"),
     ):
-        row = parties.add_row()
+        row = add_row(parties)
         set_cell(row.cells[0], label)
         set_cell(row.cells[1], value, bold=True)
     loop_row(parties, "{%tr if document.basis %}")
-    row = parties.add_row()
+    row = add_row(parties)
     set_cell(row.cells[0], "Основание:")
     set_cell(row.cells[1], "{{ document.basis }}", bold=True)
     loop_row(parties, "{%tr endif %}")

@@ -133,10 +133,8 @@ def _task_owner(deal: Deal, config: dict[str, Any]) -> Any:
     if assignee == "head":
         heads = team_heads(deal.owner_id)
         candidate = heads[0] if heads else None
-    elif assignee == "user":
-        candidate = (
-            get_user_model().objects.filter(pk=config.get("user_id"), is_active=True).first()
-        )
+    elif assignee == "user" and (user_id := config.get("user_id")) is not None:
+        candidate = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if candidate is not None and can_write(candidate) and subject_visible_to(candidate, deal):
         return candidate
     return deal.owner
@@ -191,7 +189,10 @@ def _run_notify(deal: Deal, stage: Stage, config: dict[str, Any], actor: Any) ->
 
 
 def _run_set_owner(deal: Deal, config: dict[str, Any], actor: Any) -> None:
-    new_owner = get_user_model().objects.filter(pk=config.get("user_id"), is_active=True).first()
+    user_id = config.get("user_id")
+    if user_id is None:
+        return
+    new_owner = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if new_owner is None or new_owner.pk == deal.owner_id or not can_write(new_owner):
         return
     old = deal.owner

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from crm.accounts.models import User
 from crm.activities.choices import EntryKind
 from crm.activities.services import (
     timeline_record,
@@ -26,6 +27,7 @@ from crm.activities.services import (
     timeline_record_sharing,
 )
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.models import field_verbose_name
 from crm.core.permissions import ScopedUser, can_change_owned, can_write
 from crm.core.text import fold
 from crm.customers.choices import ClientType, FieldEntity
@@ -309,7 +311,7 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> list[dict[str, str]]
     return [
         {
             "field": name,
-            "label": str(Deal._meta.get_field(name).verbose_name),
+            "label": field_verbose_name(Deal, name),
             "old": before[name],
             "new": after[name],
         }
@@ -351,9 +353,8 @@ def _active(deal: Deal, now: dt.datetime) -> None:
 
 def _enter(deal: Deal, stage: Stage, actor: Any, now: dt.datetime) -> None:
     deal.stage = stage
-    deal.status = {StageKind.WON: DealStatus.WON, StageKind.LOST: DealStatus.LOST}.get(
-        stage.kind, DealStatus.OPEN
-    )
+    closed: dict[str, str] = {StageKind.WON: DealStatus.WON, StageKind.LOST: DealStatus.LOST}
+    deal.status = closed.get(stage.kind, DealStatus.OPEN)
     deal.stage_entered_at = now
     _active(deal, now)
     deal.closed_at = now if deal.status != DealStatus.OPEN else None
@@ -363,7 +364,7 @@ def _enter(deal: Deal, stage: Stage, actor: Any, now: dt.datetime) -> None:
 
 
 @transaction.atomic
-def deal_create(*, actor: ScopedUser, data: dict[str, Any]) -> Deal:
+def deal_create(*, actor: User, data: dict[str, Any]) -> Deal:
     """Create a deal in the given (or the client type's default) pipeline and stage."""
     deal_check_writable(actor=actor, deal=None)
     clean = clean_deal(actor, data)
@@ -402,7 +403,7 @@ def deal_create(*, actor: ScopedUser, data: dict[str, Any]) -> Deal:
 
 
 @transaction.atomic
-def deal_update(*, actor: ScopedUser, pk: Any, data: dict[str, Any]) -> Deal:
+def deal_update(*, actor: User, pk: Any, data: dict[str, Any]) -> Deal:
     """Change a deal's fields; a new ``stage_id`` (or ``pipeline_id``) moves it."""
     deal = deal_get(actor=actor, pk=pk, for_update=True)
     deal_check_writable(actor=actor, deal=deal)
@@ -457,7 +458,7 @@ def _clean_lost(
 
 def _move(
     *,
-    actor: ScopedUser,
+    actor: User,
     deal: Deal,
     stage: Stage,
     lost_reason_id: Any = None,
@@ -513,7 +514,7 @@ def _move(
 @transaction.atomic
 def deal_move(
     *,
-    actor: ScopedUser,
+    actor: User,
     pk: Any,
     stage_id: Any,
     lost_reason_id: Any = None,
@@ -568,14 +569,14 @@ def _closing_stage(deal: Deal, kind: str) -> Stage:
 
 
 @transaction.atomic
-def deal_win(*, actor: ScopedUser, pk: Any) -> Deal:
+def deal_win(*, actor: User, pk: Any) -> Deal:
     deal = deal_get(actor=actor, pk=pk, for_update=True)
     deal_check_writable(actor=actor, deal=deal)
     return _move(actor=actor, deal=deal, stage=_closing_stage(deal, StageKind.WON))
 
 
 @transaction.atomic
-def deal_lose(*, actor: ScopedUser, pk: Any, lost_reason_id: Any, lost_comment: Any = "") -> Deal:
+def deal_lose(*, actor: User, pk: Any, lost_reason_id: Any, lost_comment: Any = "") -> Deal:
     deal = deal_get(actor=actor, pk=pk, for_update=True)
     deal_check_writable(actor=actor, deal=deal)
     stage = _closing_stage(deal, StageKind.LOST)
@@ -589,7 +590,7 @@ def deal_lose(*, actor: ScopedUser, pk: Any, lost_reason_id: Any, lost_comment: 
 
 
 @transaction.atomic
-def deal_reopen(*, actor: ScopedUser, pk: Any) -> Deal:
+def deal_reopen(*, actor: User, pk: Any) -> Deal:
     """Back to the last open stage the deal was in (or the pipeline's first)."""
     deal = deal_get(actor=actor, pk=pk, for_update=True)
     deal_check_writable(actor=actor, deal=deal)

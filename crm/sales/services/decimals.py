@@ -52,11 +52,8 @@ def clean_decimal(
     if number > maximum:
         errors.add(name, _("Must not exceed %(max)s.") % {"max": maximum})
         return None
-    if (
-        -number.as_tuple().exponent > places
-        if isinstance(number.as_tuple().exponent, int)
-        else True
-    ):
+    exponent = number.as_tuple().exponent  # an int: the number is finite
+    if not isinstance(exponent, int) or -exponent > places:
         errors.add(name, _("At most %(n)d digits after the point.") % {"n": places})
         return None
     return number.quantize(Decimal(1).scaleb(-places))

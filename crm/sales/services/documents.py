@@ -21,6 +21,7 @@ from crm.activities.choices import EntryKind
 from crm.activities.models import Attachment
 from crm.activities.services import attachment_store, timeline_record, timeline_record_changes
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.models import field_verbose_name
 from crm.core.permissions import Role, ScopedUser, can_change_owned
 from crm.sales.choices import DocumentKind
 from crm.sales.documents.context import NUMBER_PREFIXES, TITLES, deal_context, sample_context
@@ -176,9 +177,11 @@ def _render(
 def _remember_number(deal: Deal, kind: str, number: str, actor: Any) -> None:
     """An invoice or a contract gives the deal its number if it has none yet (the stage
     rules often require one)."""
-    field = {DocumentKind.INVOICE: "invoice_number", DocumentKind.CONTRACT: "contract_number"}.get(
-        kind
-    )
+    fields: dict[str, str] = {
+        DocumentKind.INVOICE: "invoice_number",
+        DocumentKind.CONTRACT: "contract_number",
+    }
+    field = fields.get(kind)
     if field is None or getattr(deal, field):
         return
     setattr(deal, field, number)
@@ -189,7 +192,7 @@ def _remember_number(deal: Deal, kind: str, number: str, actor: Any) -> None:
         changes=[
             {
                 "field": field,
-                "label": str(Deal._meta.get_field(field).verbose_name),
+                "label": field_verbose_name(Deal, field),
                 "old": "",
                 "new": number,
             }

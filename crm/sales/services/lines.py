@@ -206,7 +206,7 @@ def deal_line_add(
     *,
     actor: ScopedUser,
     deal: Deal,
-    product: Product | int | None = None,
+    product: Product | int | str | None = None,  # an id may come as (malformed) text
     name: str | None = None,
     quantity: Any = 1,
     price: Any = None,
@@ -275,7 +275,7 @@ def deal_line_add(
     return line
 
 
-def _product(product: Product | int | None, errors: Errors) -> Product | None:
+def _product(product: Product | int | str | None, errors: Errors) -> Product | None:
     if product in (None, ""):
         return None
     pk = product.pk if isinstance(product, Product) else product

@@ -101,6 +101,8 @@ def yookassa_notification(payload: dict[str, Any]) -> ProviderNotification | Non
         )
     amount = _dict(payment.get("amount"))
     method = _dict(payment.get("payment_method")).get("type")
+    if not isinstance(method, str):  # absent, or not a string: nothing to map
+        method = ""
     return ProviderNotification(
         provider="yookassa",
         payment_id=payment.get("id"),

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.models import excluding
 from crm.core.permissions import Role
 from crm.customers.choices import ClientType, FieldEntity
 from crm.customers.models import CustomField
@@ -73,10 +74,8 @@ def _clean_client_types(errors: Errors, raw: Any, pipeline: Pipeline | None) -> 
     if raw and pipeline is not None and pipeline.archived:
         errors.add("client_types", _("An archived pipeline cannot be a default."))
         return []
-    taken = (
-        Pipeline.objects.filter(archived=False)
-        .exclude(pk=pipeline.pk if pipeline else None)
-        .values_list("name", "client_types")
+    taken = excluding(Pipeline.objects.filter(archived=False), pipeline).values_list(
+        "name", "client_types"
     )
     for name, types in taken:
         for value in raw:

@@ -75,7 +75,7 @@ def _clean(data: dict[str, Any], product: Product | None) -> dict[str, Any]:
             multiline=True,
         ),
     }
-    if values["sku"] and "sku" not in errors.fields and _sku_taken(values["sku"], product):
+    if values["sku"] and "sku" not in errors.fields and _sku_taken(str(values["sku"]), product):
         errors.add("sku", _("Another product already has this SKU."))
     errors.raise_if_any()
     return values

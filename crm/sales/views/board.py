@@ -13,13 +13,14 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.customers.selectors import users_owner_filter
 from crm.sales.selectors_board import (
@@ -41,7 +42,7 @@ def _query(filters: BoardFilters) -> str:
 
 @login_required
 @require_GET
-def board(request: HttpRequest) -> HttpResponse:
+def board(request: SignedInRequest) -> HttpResponse:
     """The board of one pipeline under the filters in the query string."""
     filters = BoardFilters.from_params(request.GET)
     data = deal_board(user=request.user, filters=filters)
@@ -56,7 +57,7 @@ def board(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def board_column(request: HttpRequest, stage_id: int) -> HttpResponse:
+def board_column(request: SignedInRequest, stage_id: int) -> HttpResponse:
     """The next page of one column's cards, with the button for the page after it."""
     try:
         stage = board_stage(pk=stage_id)
@@ -78,7 +79,7 @@ def board_column(request: HttpRequest, stage_id: int) -> HttpResponse:
     return render(request, "sales/board/partials/column_page.html", context)
 
 
-def _back(request: HttpRequest, pipeline_id: int | None) -> HttpResponse:
+def _back(request: SignedInRequest, pipeline_id: int | None) -> HttpResponse:
     target = request.POST.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -95,7 +96,7 @@ def _refusal_message(exc: errors.ValidationFailed) -> str:
 
 
 def _refused(
-    request: HttpRequest, before: Any, exc: errors.ValidationFailed, filters: BoardFilters
+    request: SignedInRequest, before: Any, exc: errors.ValidationFailed, filters: BoardFilters
 ) -> HttpResponse:
     message = _refusal_message(exc)
     if not request.htmx:
@@ -131,7 +132,7 @@ def _refused(
 
 @login_required
 @require_POST
-def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_move(request: SignedInRequest, pk: int) -> HttpResponse:
     """Move a deal to ``stage_id`` (a drop on the board, the dialog, or a plain form).
 
     The dialog's inputs (``amount``, ``custom.<key>`` …) are applied with the move in one

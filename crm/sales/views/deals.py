@@ -9,12 +9,13 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.forms import domain_errors
 from crm.core.pagination import Page
@@ -37,7 +38,7 @@ TIMELINE_PAGE_SIZE = 25
 
 
 @login_required
-def deal_list(request: HttpRequest) -> HttpResponse:
+def deal_list(request: SignedInRequest) -> HttpResponse:
     filters = selectors.DealFilters.from_params(request.GET)
     status = 200
     try:
@@ -76,7 +77,7 @@ def _custom_values(deal: Any) -> list[tuple[str, str]]:
     return values
 
 
-def _card_context(request: HttpRequest, deal: Any) -> dict[str, Any]:
+def _card_context(request: SignedInRequest, deal: Any) -> dict[str, Any]:
     stages = list(deal.pipeline.stages.all())
     writable = can_write(request.user) and can_change_owned(request.user, deal.owner_id)
     return {
@@ -99,12 +100,12 @@ def _card_context(request: HttpRequest, deal: Any) -> dict[str, Any]:
 
 @login_required
 @domain_errors
-def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     deal = selectors.deal_card(user=request.user, pk=pk)
     return render(request, "sales/deal_detail.html", _card_context(request, deal))
 
 
-def _form_kwargs(request: HttpRequest, creating: bool) -> dict[str, Any]:
+def _form_kwargs(request: SignedInRequest, creating: bool) -> dict[str, Any]:
     return {
         "pipelines": selectors.pipelines_live(),
         "owners": users_owner_filter(user=request.user),
@@ -113,7 +114,7 @@ def _form_kwargs(request: HttpRequest, creating: bool) -> dict[str, Any]:
     }
 
 
-def _client_names(request: HttpRequest, form: DealForm) -> dict[str, str]:
+def _client_names(request: SignedInRequest, form: DealForm) -> dict[str, str]:
     """The names of the chosen contact and company, for the form's client pickers."""
     names = {}
     for key, model in (("contact_id", Contact), ("company_id", Company)):
@@ -132,7 +133,7 @@ def _client_names(request: HttpRequest, form: DealForm) -> dict[str, str]:
 
 
 def _render_form(
-    request: HttpRequest, form: DealForm, deal: Any = None, status: int = 200
+    request: SignedInRequest, form: DealForm, deal: Any = None, status: int = 200
 ) -> HttpResponse:
     context = {"form": form, "deal": deal, "client_names": _client_names(request, form)}
     return render(request, "sales/deal_form.html", context, status=status)
@@ -141,7 +142,7 @@ def _render_form(
 @login_required
 @domain_errors
 @require_http_methods(["GET", "POST"])
-def deal_create(request: HttpRequest) -> HttpResponse:
+def deal_create(request: SignedInRequest) -> HttpResponse:
     if not can_write(request.user):
         raise PermissionDenied(_("Your role may not change deals."))
     if request.method == "GET":
@@ -166,7 +167,7 @@ def deal_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @domain_errors
 @require_http_methods(["GET", "POST"])
-def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     deal = services.deal_get(actor=request.user, pk=pk)
     services.deal_check_writable(actor=request.user, deal=deal)
     if request.method == "GET":
@@ -203,7 +204,9 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_form(request, form, deal, status=422)
 
 
-def _back_with_error(request: HttpRequest, pk: int, error: errors.ValidationFailed) -> HttpResponse:
+def _back_with_error(
+    request: SignedInRequest, pk: int, error: errors.ValidationFailed
+) -> HttpResponse:
     text = error.message or " ".join(
         message for messages_ in error.field_errors.values() for message in messages_
     )
@@ -214,7 +217,7 @@ def _back_with_error(request: HttpRequest, pk: int, error: errors.ValidationFail
 @login_required
 @domain_errors
 @require_POST
-def deal_stage(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_stage(request: SignedInRequest, pk: int) -> HttpResponse:
     """Move to the stage chosen on the card (a form post; the board has its own endpoint)."""
     try:
         services.deal_move(actor=request.user, pk=pk, stage_id=request.POST.get("stage_id"))
@@ -226,7 +229,7 @@ def deal_stage(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def deal_win(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_win(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         services.deal_win(actor=request.user, pk=pk)
     except errors.ValidationFailed as error:
@@ -238,7 +241,7 @@ def deal_win(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def deal_lose(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_lose(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         services.deal_lose(
             actor=request.user,
@@ -255,7 +258,7 @@ def deal_lose(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @domain_errors
 @require_POST
-def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_reopen(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         services.deal_reopen(actor=request.user, pk=pk)
     except errors.ValidationFailed as error:
@@ -264,7 +267,7 @@ def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def client_suggest(request: HttpRequest) -> HttpResponse:
+def client_suggest(request: SignedInRequest) -> HttpResponse:
     """Contacts and companies matching the typed text, for the deal form's client picker."""
     from crm.customers.selectors import customer_search
 

@@ -13,13 +13,14 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, URLPattern, path, re_path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.activities.models import Attachment
 from crm.core.errors import ValidationFailed
 from crm.core.forms import BootstrapForm, domain_errors
@@ -114,7 +115,7 @@ def _message(error: ValidationFailed) -> str:
 @login_required
 @require_POST
 @domain_errors
-def document_generate(request: HttpRequest, deal_id: int) -> HttpResponse:
+def document_generate(request: SignedInRequest, deal_id: int) -> HttpResponse:
     """Make a document of the posted ``kind`` (and optional ``template`` id) for a deal and
     go back to the deal card with a message."""
     deal = Deal.objects.filter(pk=deal_id).only("pk", "owner_id").first()
@@ -151,14 +152,14 @@ def document_generate(request: HttpRequest, deal_id: int) -> HttpResponse:
 @login_required
 @require_GET
 @domain_errors
-def document_download(request: HttpRequest, pk: int, file_format: str) -> FileResponse:
+def document_download(request: SignedInRequest, pk: int, file_format: str) -> FileResponse:
     """The DOCX or PDF of a document of a deal the user may see."""
     document = document_get(user=request.user, pk=pk)
     return _send(document.docx if file_format == "docx" else document.pdf)
 
 
 def _list_page(
-    request: HttpRequest, form: TemplateUploadForm | None = None, status: int = 200
+    request: SignedInRequest, form: TemplateUploadForm | None = None, status: int = 200
 ) -> HttpResponse:
     templates = services.document_template_list(actor=request.user)
     return render(
@@ -176,7 +177,7 @@ def _list_page(
 @login_required
 @require_GET
 @domain_errors
-def document_template_list(request: HttpRequest) -> HttpResponse:
+def document_template_list(request: SignedInRequest) -> HttpResponse:
     """The templates of every kind and the upload form (administrators only)."""
     return _list_page(request)
 
@@ -184,7 +185,7 @@ def document_template_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 @domain_errors
-def document_template_upload(request: HttpRequest) -> HttpResponse:
+def document_template_upload(request: SignedInRequest) -> HttpResponse:
     services.document_template_check_admin(actor=request.user)
     form = TemplateUploadForm(request.POST, request.FILES)
     status = 422
@@ -209,7 +210,7 @@ def document_template_upload(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 @domain_errors
-def document_template_make_default(request: HttpRequest, pk: int) -> HttpResponse:
+def document_template_make_default(request: SignedInRequest, pk: int) -> HttpResponse:
     template = services.document_template_get(actor=request.user, pk=pk)
     try:
         services.document_template_make_default(actor=request.user, template=template)
@@ -227,7 +228,7 @@ def document_template_make_default(request: HttpRequest, pk: int) -> HttpRespons
 @login_required
 @require_POST
 @domain_errors
-def document_template_archive(request: HttpRequest, pk: int) -> HttpResponse:
+def document_template_archive(request: SignedInRequest, pk: int) -> HttpResponse:
     template = services.document_template_get(actor=request.user, pk=pk)
     try:
         services.document_template_archive(actor=request.user, template=template)
@@ -241,7 +242,7 @@ def document_template_archive(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 @domain_errors
-def document_template_download(request: HttpRequest, pk: int) -> FileResponse:
+def document_template_download(request: SignedInRequest, pk: int) -> FileResponse:
     """The template's DOCX (the shipped file for a builtin one), to edit and upload again."""
     template = services.document_template_get(actor=request.user, pk=pk)
     try:
@@ -254,7 +255,7 @@ def document_template_download(request: HttpRequest, pk: int) -> FileResponse:
 @login_required
 @require_GET
 @domain_errors
-def document_template_placeholders(request: HttpRequest) -> HttpResponse:
+def document_template_placeholders(request: SignedInRequest) -> HttpResponse:
     """Every placeholder a template may use, with what it prints in a sample invoice."""
     services.document_template_check_admin(actor=request.user)
     return render(

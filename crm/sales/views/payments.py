@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.sales import selectors_money as selectors
 from crm.sales.forms_money import PaymentForm, PaymentReceiveForm
@@ -50,7 +51,7 @@ SIGNATURE_PREFIX = "sha256="
 
 
 def render_payments(
-    request: HttpRequest,
+    request: SignedInRequest,
     deal: Deal,
     *,
     status: int = 200,
@@ -78,7 +79,7 @@ def render_payments(
     )
 
 
-def _after_change(request: HttpRequest, deal: Deal) -> HttpResponse:
+def _after_change(request: SignedInRequest, deal: Deal) -> HttpResponse:
     if not request.htmx:
         return redirect(deal_card_url(deal))
     return money_changed_header(render_payments(request, deal), deal)
@@ -102,7 +103,7 @@ def _id(value: str) -> int | None:
 @login_required
 @require_GET
 @domain_errors
-def deal_payments(request: HttpRequest, deal_pk: int) -> HttpResponse:
+def deal_payments(request: SignedInRequest, deal_pk: int) -> HttpResponse:
     """The payments panel; ``?edit=<payment>`` and ``?receive=<payment>`` open a payment's
     edit or "mark received" form."""
     deal = deal_get(actor=request.user, pk=deal_pk)
@@ -128,7 +129,7 @@ def deal_payments(request: HttpRequest, deal_pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @domain_errors
-def deal_payment_add(request: HttpRequest, deal_pk: int) -> HttpResponse:
+def deal_payment_add(request: SignedInRequest, deal_pk: int) -> HttpResponse:
     deal = deal_get_writable(actor=request.user, pk=deal_pk)
     form = PaymentForm(request.POST)
     if form.is_valid():
@@ -146,7 +147,7 @@ def deal_payment_add(request: HttpRequest, deal_pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
-def deal_payment_edit(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
+def deal_payment_edit(request: SignedInRequest, deal_pk: int, pk: int) -> HttpResponse:
     """GET opens the payment for editing in the panel; POST saves it."""
     if request.method != "POST":
         deal = deal_get(actor=request.user, pk=deal_pk)
@@ -176,7 +177,7 @@ def deal_payment_edit(request: HttpRequest, deal_pk: int, pk: int) -> HttpRespon
 @login_required
 @require_POST
 @domain_errors
-def deal_payment_receive(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
+def deal_payment_receive(request: SignedInRequest, deal_pk: int, pk: int) -> HttpResponse:
     """Mark an expected payment received (on ``paid_on``, today when empty)."""
     deal = deal_get_writable(actor=request.user, pk=deal_pk)
     payment = selectors.deal_payment_get(deal=deal, pk=pk)
@@ -198,7 +199,7 @@ def deal_payment_receive(request: HttpRequest, deal_pk: int, pk: int) -> HttpRes
 @login_required
 @require_POST
 @domain_errors
-def deal_payment_cancel(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
+def deal_payment_cancel(request: SignedInRequest, deal_pk: int, pk: int) -> HttpResponse:
     deal = deal_get_writable(actor=request.user, pk=deal_pk)
     payment = selectors.deal_payment_get(deal=deal, pk=pk)
     payment = services.payment_cancel(actor=request.user, payment=payment)

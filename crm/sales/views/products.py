@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.pagination import Page
 from crm.sales import selectors_money as selectors
@@ -57,7 +58,7 @@ def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 
 @login_required
 @require_GET
-def product_list(request: HttpRequest) -> HttpResponse:
+def product_list(request: SignedInRequest) -> HttpResponse:
     """The catalogue by name with a search over name and SKU; ``?format=json`` answers the
     rows as JSON (for pickers)."""
     params = request.GET
@@ -82,7 +83,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
             },
             status=status,
         )
-    kept = {key: value for key, value in params.items() if key != "cursor" and value}
+    kept = {key: value for key, value in params.dict().items() if key != "cursor" and value}
     context = {
         "page": page,
         "query": query,
@@ -98,7 +99,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 
 def _product_form_page(
-    request: HttpRequest, form: ProductForm, product: Any, status: int = 200
+    request: SignedInRequest, form: ProductForm, product: Any, status: int = 200
 ) -> HttpResponse:
     return render(
         request,
@@ -111,7 +112,7 @@ def _product_form_page(
 @login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
-def product_create(request: HttpRequest) -> HttpResponse:
+def product_create(request: SignedInRequest) -> HttpResponse:
     product_services.product_check_editor(actor=request.user)
     if request.method != "POST":
         return _product_form_page(request, ProductForm(), None)
@@ -132,7 +133,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
-def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def product_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     product_services.product_check_editor(actor=request.user)
     product = selectors.product_get(user=request.user, pk=pk)
     if request.method != "POST":
@@ -154,7 +155,7 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @domain_errors
-def product_archive(request: HttpRequest, pk: int) -> HttpResponse:
+def product_archive(request: SignedInRequest, pk: int) -> HttpResponse:
     """Archive a product (``action=restore`` brings it back)."""
     product_services.product_check_editor(actor=request.user)
     product = selectors.product_get(user=request.user, pk=pk)
@@ -189,7 +190,7 @@ def money_changed_header(response: HttpResponse, deal: Deal) -> HttpResponse:
 
 
 def render_lines(
-    request: HttpRequest,
+    request: SignedInRequest,
     deal: Deal,
     *,
     status: int = 200,
@@ -226,7 +227,7 @@ def _line(deal: Deal, pk: int) -> DealLine:
     return selectors.deal_line_get(deal=deal, pk=pk)
 
 
-def _after_change(request: HttpRequest, deal: Deal) -> HttpResponse:
+def _after_change(request: SignedInRequest, deal: Deal) -> HttpResponse:
     if not request.htmx:
         return redirect(deal_card_url(deal))
     return money_changed_header(render_lines(request, deal, with_payments=True), deal)
@@ -235,7 +236,7 @@ def _after_change(request: HttpRequest, deal: Deal) -> HttpResponse:
 @login_required
 @require_GET
 @domain_errors
-def deal_lines(request: HttpRequest, deal_pk: int) -> HttpResponse:
+def deal_lines(request: SignedInRequest, deal_pk: int) -> HttpResponse:
     """The lines panel: ``?edit=<line>`` opens a line for editing, ``?q=`` searches the
     catalogue, ``?pick=<product>`` fills the add form from a product."""
     deal = deal_get(actor=request.user, pk=deal_pk)
@@ -288,7 +289,7 @@ def _line_initial(line: DealLine) -> dict[str, Any]:
 @login_required
 @require_GET
 @domain_errors
-def deal_line_picker(request: HttpRequest, deal_pk: int) -> HttpResponse:
+def deal_line_picker(request: SignedInRequest, deal_pk: int) -> HttpResponse:
     """Typeahead for the add form: products matching ``?q=`` (or ``?name=``, the add
     form's input) as a list of choices (HTML fragment; ``?format=json`` answers JSON)."""
     deal = deal_get(actor=request.user, pk=deal_pk)
@@ -308,7 +309,7 @@ def deal_line_picker(request: HttpRequest, deal_pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @domain_errors
-def deal_line_add(request: HttpRequest, deal_pk: int) -> HttpResponse:
+def deal_line_add(request: SignedInRequest, deal_pk: int) -> HttpResponse:
     deal = deal_get_writable(actor=request.user, pk=deal_pk)
     form = DealLineForm(request.POST)
     if form.is_valid():
@@ -326,7 +327,7 @@ def deal_line_add(request: HttpRequest, deal_pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
-def deal_line_edit(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
+def deal_line_edit(request: SignedInRequest, deal_pk: int, pk: int) -> HttpResponse:
     """GET opens the line for editing in the panel; POST saves it."""
     if request.method != "POST":
         deal = deal_get(actor=request.user, pk=deal_pk)
@@ -355,7 +356,7 @@ def deal_line_edit(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @domain_errors
-def deal_line_remove(request: HttpRequest, deal_pk: int, pk: int) -> HttpResponse:
+def deal_line_remove(request: SignedInRequest, deal_pk: int, pk: int) -> HttpResponse:
     deal = deal_get_writable(actor=request.user, pk=deal_pk)
     deal = line_services.deal_line_remove(actor=request.user, line=_line(deal, pk))
     return _after_change(request, deal)
@@ -364,7 +365,7 @@ def deal_line_remove(request: HttpRequest, deal_pk: int, pk: int) -> HttpRespons
 @login_required
 @require_POST
 @domain_errors
-def deal_lines_reorder(request: HttpRequest, deal_pk: int) -> HttpResponse:
+def deal_lines_reorder(request: SignedInRequest, deal_pk: int) -> HttpResponse:
     """Save the order of the lines (``line`` repeated, in the new order), e.g. after a
     drag and drop or the up/down buttons."""
     deal = deal_get_writable(actor=request.user, pk=deal_pk)

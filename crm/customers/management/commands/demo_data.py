@@ -539,7 +539,8 @@ class DemoLoader:
         self._changes(contacts)
         self._sharing(companies, contacts)
         self._duplicates()
-        for record in [*companies, *contacts]:
+        records: list[Contact | Company] = [*companies, *contacts]
+        for record in records:
             self._history(record)
         for entity in Entity.values:  # fill the "Possible duplicates" page
             duplicates_scan(entity=entity)
@@ -735,7 +736,11 @@ class DemoLoader:
             "head": "ivanova",
             "smirnov": "petrov",
         }
-        for record in [*self.rng.sample(companies, k=5), *self.rng.sample(contacts, k=8)]:
+        shared: list[Contact | Company] = [
+            *self.rng.sample(companies, k=5),
+            *self.rng.sample(contacts, k=8),
+        ]
+        for record in shared:
             other = self.users[colleagues[record.owner.username]]
             services.customer_share(actor=record.owner, record=record, user_ids=[other.pk])
 

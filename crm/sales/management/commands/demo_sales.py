@@ -171,7 +171,7 @@ class Command(BaseCommand):
         )
         companies = list(Company.objects.filter(merged_into__isnull=True).order_by("id")[:30])
         count = 0
-        for index, client in enumerate(contacts[:24] + companies[:24]):
+        for index, client in enumerate([*contacts[:24], *companies[:24]]):
             owner = (
                 client.owner if client.owner.role != "readonly" else managers[index % len(managers)]
             )
