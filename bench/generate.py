@@ -262,27 +262,19 @@ class Sink:
         """Restore what ``prepare`` dropped and refresh the planner's statistics."""
 
 
-class PostgresSink(Sink):
-    TIMESTAMP_SUFFIX = "+00"  # moments are naive UTC without microseconds
+class PostgresBulk:
+    """COPY into ``tables`` of PostgreSQL with their secondary indexes and foreign keys
+    dropped first (``prepare``) and rebuilt after (``finish``). Also used by
+    ``sales_generate.py``. ``columns`` maps a table to its COPY columns, space-separated."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, tables: Sequence[str], columns: dict[str, str], log: Callable[[str], None]
+    ) -> None:
         connection.ensure_connection()
         self.raw = connection.connection
+        self.tables, self.columns, self.log = list(tables), columns, log
         self.saved_indexes: list[tuple[str, str]] = []
         self.saved_foreign_keys: list[tuple[str, str, str]] = []
-
-    def encode(self, table: str, lines: list[str]) -> bytes:
-        return "".join(lines).encode()
-
-    def write_chunk(self, tables: dict[str, object]) -> None:
-        """One transaction per chunk: all its tables together."""
-        with self.raw.transaction(), self.raw.cursor() as cursor:
-            for table, data in tables.items():
-                if not data:
-                    continue
-                columns = ", ".join(COLUMNS[table].split())
-                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    copy.write(data)
 
     def prepare(self) -> None:
         with self.raw.cursor() as cursor:
@@ -294,7 +286,7 @@ class PostgresSink(Sink):
                 FROM pg_constraint c
                 WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY(%s)
                 """,
-                [BULK_TABLES],
+                [self.tables],
             )
             self.saved_foreign_keys = cursor.fetchall()
             for table, name, _definition in self.saved_foreign_keys:
@@ -307,37 +299,73 @@ class PostgresSink(Sink):
                     SELECT 1 FROM pg_constraint c
                     WHERE c.conindid = (quote_ident(i.indexname))::regclass)
                 """,
-                [BULK_TABLES],
+                [self.tables],
             )
             self.saved_indexes = cursor.fetchall()
             for name, _definition in self.saved_indexes:
                 cursor.execute(f'DROP INDEX "{name}"')
 
+    def write(self, tables: dict[str, bytes]) -> None:
+        """One transaction per chunk: all its tables together."""
+        with self.raw.transaction(), self.raw.cursor() as cursor:
+            for table, data in tables.items():
+                if data:
+                    columns = ", ".join(self.columns[table].split())
+                    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                        copy.write(data)
+
     def reset_sequences(self) -> None:
         with self.raw.cursor() as cursor:
-            for table in BULK_TABLES:
+            for table in self.tables:
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"COALESCE((SELECT MAX(id) FROM {table}), 1))"
                 )
 
-    def finish(self, log: Callable[[str], None]) -> None:
+    def finish(self) -> None:
         with self.raw.cursor() as cursor:
             cursor.execute("SET maintenance_work_mem = '1GB'")
             for name, definition in self.saved_indexes:
                 started = time.perf_counter()
                 cursor.execute(definition)
                 if time.perf_counter() - started > 1:
-                    log(f"  index {name}: {time.perf_counter() - started:.1f} s")
+                    self.log(f"  index {name}: {time.perf_counter() - started:.1f} s")
+            started = time.perf_counter()
             for table, name, definition in self.saved_foreign_keys:
                 cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-            log("  foreign keys restored and validated")
+            self.log(
+                f"  foreign keys restored and validated: {time.perf_counter() - started:.1f} s"
+            )
             # VACUUM as well as ANALYZE: autovacuum would do it on a live database (it is
             # off on the bench server), and until it has run the visibility map is empty, so
-            # every "index-only" scan (the duplicate check's key count) reads the heap too.
+            # every "index-only" scan (the duplicate check's key count, the board's counts)
+            # reads the heap too. Django keeps the connection in autocommit, so VACUUM runs.
             started = time.perf_counter()
             cursor.execute("VACUUM (ANALYZE)")
-            log(f"  VACUUM (ANALYZE): {time.perf_counter() - started:.1f} s")
+            self.log(f"  VACUUM (ANALYZE): {time.perf_counter() - started:.1f} s")
+
+
+class PostgresSink(Sink):
+    TIMESTAMP_SUFFIX = "+00"  # moments are naive UTC without microseconds
+
+    def __init__(self) -> None:
+        self.bulk = PostgresBulk(BULK_TABLES, COLUMNS, log=print)
+
+    def encode(self, table: str, lines: list[str]) -> bytes:
+        return "".join(lines).encode()
+
+    def write_chunk(self, tables: dict[str, object]) -> None:
+        self.bulk.write(tables)  # type: ignore[arg-type]  (bytes from ``encode``)
+
+    def prepare(self) -> None:
+        self.bulk.prepare()
+
+    def reset_sequences(self) -> None:
+        self.bulk.reset_sequences()
+
+    def finish(self, log: Callable[[str], None]) -> None:
+        self.bulk.log = log
+        self.bulk.finish()
 
 
 class SqliteSink(Sink):

@@ -69,7 +69,7 @@ django.setup()
 from django.contrib.contenttypes.models import ContentType  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import translation  # noqa: E402
-from generate import _database_cpu_seconds, _in_order, _load  # noqa: E402  (bench/generate.py)
+from generate import PostgresBulk, _database_cpu_seconds, _in_order, _load  # noqa: E402
 
 from crm.accounts.models import Team, User  # noqa: E402
 from crm.core.permissions import Role  # noqa: E402
@@ -670,80 +670,6 @@ def _chunk(index: int) -> tuple[dict[str, bytes], int, int]:
     return _GENERATOR.chunk(index)
 
 
-# --- the load --------------------------------------------------------------------------------
-
-
-class Loader:
-    """COPY into the bulk tables with their secondary indexes and foreign keys dropped."""
-
-    def __init__(self) -> None:
-        connection.ensure_connection()
-        self.raw = connection.connection
-        self.indexes: list[tuple[str, str]] = []
-        self.foreign_keys: list[tuple[str, str, str]] = []
-
-    def prepare(self) -> None:
-        with self.raw.cursor() as cursor:
-            cursor.execute("SET synchronous_commit = off")
-            cursor.execute(
-                """
-                SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
-                FROM pg_constraint c
-                WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY(%s)
-                """,
-                [BULK_TABLES],
-            )
-            self.foreign_keys = cursor.fetchall()
-            for table, name, _definition in self.foreign_keys:
-                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-            cursor.execute(
-                """
-                SELECT i.indexname, i.indexdef FROM pg_indexes i
-                WHERE i.schemaname = 'public' AND i.tablename = ANY(%s)
-                  AND NOT EXISTS (
-                    SELECT 1 FROM pg_constraint c
-                    WHERE c.conindid = (quote_ident(i.indexname))::regclass)
-                """,
-                [BULK_TABLES],
-            )
-            self.indexes = cursor.fetchall()
-            for name, _definition in self.indexes:
-                cursor.execute(f'DROP INDEX "{name}"')
-
-    def write(self, tables: dict[str, bytes]) -> None:
-        with self.raw.transaction(), self.raw.cursor() as cursor:
-            for table, data in tables.items():
-                if data:
-                    columns = ", ".join(COLUMNS[table].split())
-                    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                        copy.write(data)
-
-    def finish(self) -> None:
-        with self.raw.cursor() as cursor:
-            for table in BULK_TABLES:
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM {table}), 1))"
-                )
-            cursor.execute("SET maintenance_work_mem = '1GB'")
-            for name, definition in self.indexes:
-                started = time.perf_counter()
-                cursor.execute(definition)
-                if time.perf_counter() - started > 1:
-                    log(f"  index {name}: {time.perf_counter() - started:.1f} s")
-            started = time.perf_counter()
-            for table, name, definition in self.foreign_keys:
-                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-            log(f"  foreign keys restored and validated: {time.perf_counter() - started:.1f} s")
-            # Autovacuum would do it on a live database; without it the visibility map is
-            # empty and every index-only scan (the board's counts) reads the heap. (Django
-            # keeps the connection in autocommit mode, so VACUUM may run here.)
-            started = time.perf_counter()
-            for table in BULK_TABLES:
-                cursor.execute(f"VACUUM (ANALYZE) {table}")
-        log(f"  VACUUM (ANALYZE): {time.perf_counter() - started:.1f} s")
-
-
 def main(argv: list[str] | None = None) -> None:
     global _GENERATOR
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -776,7 +702,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(generator.companies):,} companies as clients "
         f"({time.perf_counter() - started:.1f} s)"
     )
-    loader = Loader()
+    loader = PostgresBulk(BULK_TABLES, COLUMNS, log)  # bench/generate.py
     loader.prepare()
     _GENERATOR = generator
     pool = (
@@ -830,6 +756,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     finish_started = time.perf_counter()
     log("indexes, constraints, statistics:")
+    loader.reset_sequences()
     loader.finish()
     log(f"done in {time.perf_counter() - started:.1f} s "
         f"(indexes {time.perf_counter() - finish_started:.1f} s); load {_load()}")  # fmt: skip
