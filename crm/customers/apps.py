@@ -11,6 +11,7 @@ class CustomersConfig(AppConfig):
         from django.urls import reverse
 
         from crm.customers.models import Company, Contact
+        from crm.customers.selectors import company_timeline, contact_timeline
         from crm.planner.subjects import SubjectKind, register
 
         register(
@@ -19,6 +20,9 @@ class CustomersConfig(AppConfig):
                 Contact.objects.visible_to,
                 lambda record: reverse("customers:contact_detail", args=[record.pk]),
                 shareable=True,
+                history=lambda record, user, limit: (
+                    contact_timeline(contact=record, limit=limit).items
+                ),
             )
         )
         register(
@@ -27,5 +31,8 @@ class CustomersConfig(AppConfig):
                 Company.objects.visible_to,
                 lambda record: reverse("customers:company_detail", args=[record.pk]),
                 shareable=True,
+                history=lambda record, user, limit: (
+                    company_timeline(company=record, user=user, limit=limit).items
+                ),
             )
         )

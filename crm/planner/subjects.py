@@ -5,7 +5,7 @@ may see and how to name and link one, so the planner checks access without impor
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +16,14 @@ from django.db import models
 class SubjectKind:
     """``shareable``: the model has a ``shared_with`` many-to-many to users that widens
     ``visible_to``, so the planner may let one more person see a record (the colleague an
-    overdue task escalates to)."""
+    overdue task escalates to). ``history(record, user, limit)``: the newest entries of the
+    record's timeline as ``user`` sees it (the task page shows them)."""
 
     model: type[models.Model]
     visible_to: Callable[[Any], models.QuerySet[models.Model]]
     url: Callable[[models.Model], str]
     shareable: bool = False
+    history: Callable[[Any, Any, int], Sequence[Any]] | None = None
 
 
 SUBJECT_KINDS: dict[str, SubjectKind] = {}

@@ -14,6 +14,7 @@ class SalesConfig(AppConfig):
         from crm.planner.subjects import SubjectKind, register
         from crm.sales import movers
         from crm.sales.models import Deal
+        from crm.sales.selectors import deal_timeline
         from crm.sales.services.automation import stale_deals_sweep
 
         movers.register()
@@ -23,6 +24,7 @@ class SalesConfig(AppConfig):
                 Deal.objects.visible_to,
                 lambda deal: reverse("sales:deal_detail", args=[deal.pk]),
                 shareable=True,
+                history=lambda deal, user, limit: deal_timeline(deal=deal, limit=limit).items,
             )
         )
         periodic.register("sales.stale_deals", 600, stale_deals_sweep)

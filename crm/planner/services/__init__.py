@@ -33,6 +33,7 @@ from crm.planner.services.reminders import (
 )
 from crm.planner.services.subjects import (
     subject_find,
+    subject_history,
     subject_of,
     subject_url,
     subject_visible_to,
@@ -74,6 +75,7 @@ __all__ = [
     "reminders_deliver",
     "reminders_replace",
     "subject_find",
+    "subject_history",
     "subject_of",
     "subject_url",
     "subject_visible_to",

@@ -42,6 +42,15 @@ def subject_share(subject: models.Model, user: Any) -> bool:
     return True
 
 
+def subject_history(subject: models.Model, user: Any, *, limit: int = 8) -> list[Any]:
+    """The newest ``limit`` entries of a record's timeline as ``user`` sees it, for a record
+    they may see (the caller checks); empty for a kind that registered no history."""
+    kind = kind_for(type(subject))
+    if kind is None or kind.history is None:
+        return []
+    return list(kind.history(subject, user, limit))
+
+
 def subject_url(subject: models.Model | None) -> str:
     """The card of a registered record ("" for none)."""
     kind = kind_for(type(subject)) if subject is not None else None

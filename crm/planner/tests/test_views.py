@@ -6,9 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import client_for
+from crm.activities.services import timeline_record
 from crm.planner.models import Task
 from crm.planner.tests.factories import make_absence, make_task
 from crm.sales.tests.factories import make_deal
@@ -97,9 +100,6 @@ def test_list_query_count_does_not_grow_with_rows(org, contact, company, django_
         make_task(org.manager, subject=subject)
     client = client_for(org.manager)
     client.get("/tasks/list/")  # warm the content-type cache
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as one:
         client.get("/tasks/list/")
     for subject in (contact, company, deal, None) * 5:
@@ -383,9 +383,6 @@ def test_a_task_for_a_record_one_may_not_see_is_not_found(org, contact):
 
 
 def test_my_day_query_count_does_not_grow_with_tasks(org, contact, company):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     deal = make_deal(org.manager)
     soon = timezone.now() + dt.timedelta(hours=1)
     for subject in (contact, company, deal, None):
@@ -405,3 +402,37 @@ def test_my_day_query_count_does_not_grow_with_tasks(org, contact, company):
     day = response.context["day"]
     assert len(day.overdue) == 20 and len(day.undated) == 16
     assert len(many.captured_queries) == len(one.captured_queries)
+
+
+def test_the_task_card_shows_the_records_latest_history(org, contact, company):
+    timeline_record(subject=contact, kind="call", author=org.manager, body="Просил счёт к пятнице")
+    task = make_task(org.manager, title="Выставить счёт", subject=contact)
+    html = client_for(org.manager).get(f"/tasks/{task.pk}/").content.decode()
+    assert 'id="task-history"' in html and "Просил счёт к пятнице" in html
+    # a company's history takes in its people's entries, as on its card
+    timeline_record(subject=company, kind="note", author=org.manager, body="Тендер в марте")
+    company_task = make_task(org.manager, title="Подготовить тендер", subject=company)
+    page = client_for(org.head).get(f"/tasks/{company_task.pk}/").content.decode()
+    assert "Тендер в марте" in page
+
+
+def test_a_watcher_who_may_not_see_the_record_gets_no_history(org, contact):
+    timeline_record(subject=contact, kind="note", author=org.manager, body="Тайная заметка")
+    task = make_task(org.manager, title="Позвонить", subject=contact)
+    task.watchers.add(org.outsider)
+    html = client_for(org.outsider).get(f"/tasks/{task.pk}/").content.decode()
+    assert "Позвонить" in html
+    assert "Тайная заметка" not in html and 'id="task-history"' not in html
+
+
+def test_the_task_card_costs_the_same_queries_with_a_long_history(org, contact):
+    task = make_task(org.manager, title="Позвонить", subject=contact)
+    client = client_for(org.manager)
+    timeline_record(subject=contact, kind="note", author=org.manager, body="1")
+    with CaptureQueriesContext(connection) as one:
+        client.get(f"/tasks/{task.pk}/")
+    for number in range(30):
+        timeline_record(subject=contact, kind="note", author=org.colleague, body=str(number))
+    with CaptureQueriesContext(connection) as many:
+        client.get(f"/tasks/{task.pk}/")
+    assert len(many) == len(one)

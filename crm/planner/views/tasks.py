@@ -95,12 +95,13 @@ def task_list(request: SignedInRequest) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, task: Any, **forms: Any) -> dict[str, Any]:
     local_due = timezone.localtime(task.due_at) if task.due_at else None
+    subject = task.subject_record
+    visible = subject is not None and services.subject_visible_to(request.user, subject)
     return {
         "task": task,
-        "subject_url": services.subject_url(task.subject_record)
-        if task.subject_record is not None
-        and services.subject_visible_to(request.user, task.subject_record)
-        else "",
+        "subject_url": services.subject_url(subject) if visible else "",
+        # The record's latest history beside the task: what was said before the call.
+        "history": services.subject_history(subject, request.user) if visible else [],
         "can_change": services.task_can_change(request.user, task),
         "is_overdue": task.is_overdue(),
         "complete_form": forms.get("complete_form") or CompleteForm(),
