@@ -7,6 +7,7 @@ user may not see answers 404; a refused change re-renders the form with 422.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -290,28 +291,30 @@ def task_complete(request: SignedInRequest, pk: int) -> HttpResponse:
     return redirect(safe_next(request, reverse("planner:task_detail", args=[pk])))
 
 
+def _one_click(
+    request: SignedInRequest, pk: int, change: Callable[..., object], done: str
+) -> HttpResponse:
+    """A change of the task without a form (reopen, cancel): back where the user was."""
+    try:
+        change(actor=request.user, pk=pk)
+    except errors.ValidationFailed as exc:
+        return _refused(request, pk, exc)
+    messages.success(request, done)
+    return redirect(safe_next(request, reverse("planner:task_detail", args=[pk])))
+
+
 @login_required
 @domain_errors
 @require_POST
 def task_reopen(request: SignedInRequest, pk: int) -> HttpResponse:
-    try:
-        services.task_reopen(actor=request.user, pk=pk)
-    except errors.ValidationFailed as exc:
-        return _refused(request, pk, exc)
-    messages.success(request, _("Task reopened."))
-    return redirect(safe_next(request, reverse("planner:task_detail", args=[pk])))
+    return _one_click(request, pk, services.task_reopen, _("Task reopened."))
 
 
 @login_required
 @domain_errors
 @require_POST
 def task_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
-    try:
-        services.task_cancel(actor=request.user, pk=pk)
-    except errors.ValidationFailed as exc:
-        return _refused(request, pk, exc)
-    messages.success(request, _("Task cancelled."))
-    return redirect(safe_next(request, reverse("planner:task_detail", args=[pk])))
+    return _one_click(request, pk, services.task_cancel, _("Task cancelled."))
 
 
 @login_required
