@@ -284,6 +284,7 @@ def _escalate(task: Task, *, now: dt.datetime, hours: float) -> int:
     owner = task.owner
     subject = getattr(task, "subject_record", None)
     task_link = reverse("planner:task_detail", args=[task.pk])
+    shared_with: set[int] = set()
 
     def link(user: Any) -> str:
         if subject is not None and subject_visible_to(user, subject):
@@ -302,6 +303,8 @@ def _escalate(task: Task, *, now: dt.datetime, hours: float) -> int:
         ]
         if subject is not None:
             lines.append(_("Client: %(name)s") % {"name": subject})
+        if user.pk in shared_with:
+            lines.append(_("The record is now shared with you, so you can see its history."))
         return "\n".join(lines)
 
     substitute = substitutes_on(day=day, user_ids=[owner.pk]).get(owner.pk)
@@ -327,7 +330,8 @@ def _escalate(task: Task, *, now: dt.datetime, hours: float) -> int:
         if subject is not None:
             # The client's history one click away: a manager does not see a team-mate's
             # clients, so the record is shared with them (on its timeline, revocable).
-            subject_share(subject, colleague)
+            if subject_share(subject, colleague):
+                shared_with.add(colleague.pk)
     for person in people:
         written += _notify_escalation(
             person,

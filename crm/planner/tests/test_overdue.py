@@ -97,7 +97,11 @@ def test_escalation_puts_the_clients_history_one_click_from_head_and_colleague(
     card = f"/customers/contacts/{contact.pk}/"
     assert Notification.objects.get(recipient=org.head, kind="task").url == card
     # A manager does not see a team-mate's clients: the escalation shares the record.
-    assert Notification.objects.get(recipient=org.colleague, kind="task").url == card
+    colleague_note = Notification.objects.get(recipient=org.colleague, kind="task")
+    assert colleague_note.url == card
+    told = "Вам открыт доступ к записи"  # in the colleague's language (the site's, Russian)
+    assert told in colleague_note.body
+    assert told not in Notification.objects.get(recipient=org.head, kind="task").body
     assert client.get(card).status_code == 200
     assert list(contact.shared_with.all()) == [org.colleague]
     entry = TimelineEntry.objects.filter(kind="field_change").latest("id")
