@@ -327,11 +327,10 @@ def _escalate(task: Task, *, now: dt.datetime, hours: float) -> int:
     if colleague is not None:
         people.append(colleague)
         task.watchers.add(colleague)
-        if subject is not None:
-            # The client's history one click away: a manager does not see a team-mate's
-            # clients, so the record is shared with them (on its timeline, revocable).
-            if subject_share(subject, colleague):
-                shared_with.add(colleague.pk)
+        # The client's history one click away: a manager does not see a team-mate's
+        # clients, so the record is shared with them (on its timeline, revocable).
+        if subject is not None and subject_share(subject, colleague):
+            shared_with.add(colleague.pk)
     for person in people:
         written += _notify_escalation(
             person,
