@@ -87,7 +87,7 @@ def webhook_address_allowed(host: str) -> bool:
     """Whether a webhook may go to ``host`` (a name or an IP address): with
     ``CRM_WEBHOOK_ALLOW_PRIVATE`` off, an address must be public (not loopback, private,
     link-local such as the cloud metadata service, or reserved). A name passes here; the
-    address it resolves to is checked when connecting (``_GuardedConnection``)."""
+    address it resolves to is checked when connecting (``_guarded_create_connection``)."""
     if settings.CRM_WEBHOOK_ALLOW_PRIVATE:
         return True
     name = host.strip("[]").lower()
