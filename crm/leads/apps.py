@@ -29,6 +29,7 @@ class LeadsConfig(AppConfig):
                 Lead,
                 Lead.objects.visible_to,
                 lambda lead: reverse("leads:lead_detail", args=[lead.pk]),
+                shareable=True,
                 history=lambda lead, user, limit: lead_timeline(lead=lead, limit=limit).items,
             )
         )

@@ -231,6 +231,12 @@ class Lead(TimeStampedModel):
         related_name="leads",
         verbose_name=_("responsible"),
     )
+    shared_with = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="shared_leads",
+        verbose_name=_("shared with"),
+    )
     assigned_at = models.DateTimeField(null=True, blank=True)
     respond_by = models.DateTimeField(_("respond by"), null=True, blank=True)
     responded_at = models.DateTimeField(_("first response"), null=True, blank=True)

@@ -1,5 +1,6 @@
 """The row-level scope of leads: the foundation's rule on the lead's responsible; a lead
-nobody has yet is seen by the administrator and the heads of the team it was routed to."""
+nobody has yet is seen by the administrator and the heads of the team it was routed to; a
+lead shared with someone (the colleague an overdue task on it escalated to) by them too."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ class LeadQuerySet(models.QuerySet["Lead"]):
             return self.all()
         scope = owner_scope(user, shared_field=None)
         unassigned = models.Q(owner__isnull=True, team__heads=user.pk)
-        return self.filter(scope | unassigned)
+        # A subquery, so a lead shared with several users is not repeated.
+        shared_ids = self.model.shared_with.through.objects.filter(user_id=user.pk).values(
+            "lead_id"
+        )
+        return self.filter(scope | unassigned | models.Q(pk__in=shared_ids))
 
     def open(self) -> Self:
         return self.filter(status__in=["new", "in_progress", "qualified"])

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from crm.accounts.models import Team
 from crm.activities.models import TimelineEntry
+from crm.leads.models import RoutingRule
+from crm.leads.services import intake
 from crm.notifications.models import Notification
 from crm.planner import services
 from crm.planner.models import DigestRun, Task
@@ -206,3 +208,26 @@ def test_the_digest_tells_due_times_in_the_teams_zone(org):
     body = Notification.objects.get(recipient=org.manager).body
     assert due.astimezone(vladivostok).strftime("%H:%M") in body
     assert due.astimezone(MOSCOW).strftime("%H:%M") not in body
+
+
+def test_escalation_of_a_task_on_a_lead_shares_the_lead_with_the_colleague(org, client, settings):
+    RoutingRule.objects.update(
+        team=Team.objects.get(name="Москва"), strategy="fixed_user", fixed_user=org.manager
+    )
+    inbound, _created = intake.inbound_store(channel="api", payload={"phone": "+79123456789"})
+    lead = intake.inbound_process(inbound.pk)
+    assert lead.owner == org.manager
+    settings.CRM_TASK_ESCALATE_AFTER_HOURS = 1
+    _overdue(org.manager, hours=5, subject=lead)
+    card = f"/leads/{lead.pk}/"
+    client.force_login(org.colleague)
+    assert client.get(card).status_code == 404
+    services.escalations_run()
+    assert Notification.objects.get(recipient=org.colleague, kind="task").url == card
+    page = client.get(card)
+    assert page.status_code == 200 and str(org.colleague) in page.content.decode()
+    # the colleague sees that one lead, not the manager's others
+    other = intake.inbound_process(
+        intake.inbound_store(channel="api", payload={"phone": "+79120000002"})[0].pk
+    )
+    assert client.get(f"/leads/{other.pk}/").status_code == 404
