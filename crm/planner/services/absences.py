@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -24,10 +24,11 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import TeamMembership
+from crm.accounts.selectors import team_heads_of
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import Role, can_write, sees_everything
 from crm.notifications.models import Notification
-from crm.notifications.services import in_language, notify
+from crm.notifications.services import in_language, notify, notify_many
 from crm.planner.choices import AbsenceKind
 from crm.planner.models import Absence
 
@@ -242,7 +243,43 @@ def absence_create(
             url=reverse("planner:absence_list"),
             dedupe_key=f"cover:{absence.pk}",
         )
+    _tell_of_lost_cover(absence)
     return absence
+
+
+def _tell_of_lost_cover(absence: Absence) -> None:
+    """Someone who covers for a colleague is recorded away during that cover (sick leave
+    cannot wait): the colleague and the heads of their teams hear that the cover has a gap,
+    so that someone else is chosen. The absence itself is not refused."""
+    covers = (
+        Absence.objects.overlapping(absence.starts_on, absence.ends_on)
+        .filter(substitute_id=absence.user_id)
+        .select_related("user")
+    )
+    for cover in covers:
+        people = [cover.user, *team_heads_of(cover.user_id)]
+        notify_many(
+            recipients=[person for person in people if person.pk != absence.user_id],
+            kind=Notification.Kind.SYSTEM,
+            title=_lost_cover_title(absence, cover),
+            url=reverse("planner:absence_list"),
+            dedupe_key=f"cover-lost:{cover.pk}:{absence.pk}",
+        )
+
+
+def _lost_cover_title(absence: Absence, cover: Absence) -> Callable[[Any], str]:
+    def title(_person: Any) -> str:
+        return _(
+            "%(substitute)s, who covers for %(user)s %(cover)s, is away %(period)s: "
+            "choose another substitute"
+        ) % {
+            "substitute": absence.user,
+            "user": cover.user,
+            "cover": _period(cover.starts_on, cover.ends_on),
+            "period": _period(absence.starts_on, absence.ends_on),
+        }
+
+    return title
 
 
 def absence_get(*, actor: Any, pk: int) -> Absence:

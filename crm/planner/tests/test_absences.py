@@ -176,3 +176,21 @@ def test_the_grant_and_its_end_are_recorded(org, caplog):
     assert revoked.startswith("cover_revoked")
     absence.refresh_from_db()
     assert (absence.created_by, absence.cancelled_by) == (org.head, org.head)
+
+
+def test_a_substitute_going_away_during_the_cover_is_recorded_and_the_gap_reported(org):
+    cover = make_absence(org.manager, starts_on=TODAY, days=10, substitute=org.colleague)
+    make_absence(org.outsider, starts_on=TODAY + dt.timedelta(days=30), substitute=org.colleague)
+    sick = services.absence_create(
+        actor=org.colleague,
+        user=org.colleague,
+        kind="sick",
+        starts_on=TODAY + dt.timedelta(days=3),
+        ends_on=TODAY + dt.timedelta(days=4),
+    )
+    assert sick.pk  # sick leave is never refused for a cover
+    told = Notification.objects.filter(dedupe_key=f"cover-lost:{cover.pk}:{sick.pk}")
+    assert sorted(note.recipient_id for note in told) == sorted([org.manager.pk, org.head.pk])
+    assert all(str(org.colleague) in note.title for note in told)
+    # the outsider's later cover is untouched by these dates: nobody there is told
+    assert Notification.objects.filter(dedupe_key__startswith="cover-lost:").count() == 2
