@@ -182,6 +182,23 @@ class TaskReminder(models.Model):
         return f"{self.task_id} −{self.minutes_before} min"
 
 
+class EscalationShare(models.Model):
+    """The task's record, shared with the colleague its escalation went to, for as long as the
+    task is open: closing the task (done or cancelled) takes the share back."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="escalation_shares")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "user"], name="escalation_share_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} → {self.user_id}"
+
+
 class Absence(models.Model):
     """A user's vacation, sick leave or business trip, both dates included, with the
     colleague who covers for them.

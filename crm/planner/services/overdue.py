@@ -34,7 +34,7 @@ from crm.core.permissions import Role
 from crm.notifications.models import Notification
 from crm.notifications.services import notify, notify_many
 from crm.planner.choices import TaskStatus
-from crm.planner.models import DigestRun, Task
+from crm.planner.models import DigestRun, EscalationShare, Task
 from crm.planner.selectors import attach_subjects, overdue_filter
 from crm.planner.services.absences import substitutes_on
 from crm.planner.services.subjects import subject_share, subject_url, subject_visible_to
@@ -304,7 +304,12 @@ def _escalate(task: Task, *, now: dt.datetime, hours: float) -> int:
         if subject is not None:
             lines.append(_("Client: %(name)s") % {"name": subject})
         if user.pk in shared_with:
-            lines.append(_("The record is now shared with you, so you can see its history."))
+            lines.append(
+                _(
+                    "The record is shared with you until the task is closed, so you can see "
+                    "its history."
+                )
+            )
         return "\n".join(lines)
 
     substitute = substitutes_on(day=day, user_ids=[owner.pk]).get(owner.pk)
@@ -331,6 +336,7 @@ def _escalate(task: Task, *, now: dt.datetime, hours: float) -> int:
         # clients, so the record is shared with them (on its timeline, revocable).
         if subject is not None and subject_share(subject, colleague):
             shared_with.add(colleague.pk)
+            EscalationShare.objects.get_or_create(task=task, user=colleague)
     for person in people:
         written += _notify_escalation(
             person,

@@ -42,6 +42,26 @@ def subject_share(subject: models.Model, user: Any) -> bool:
     return True
 
 
+def subject_unshare(subject: models.Model, user: Any) -> bool:
+    """Take back ``subject_share``: ``user`` no longer sees ``subject`` through sharing (a
+    "shared with" change on its timeline). False when it was not shared with them."""
+    kind = kind_for(type(subject))
+    if kind is None or not kind.shareable:
+        return False
+    shared_with = subject.shared_with  # type: ignore[attr-defined]
+    before = list(shared_with.all())
+    if user not in before:
+        return False
+    shared_with.remove(user)
+    timeline_record_sharing(
+        subject=subject,
+        author=None,
+        before=before,
+        after=[person for person in before if person.pk != user.pk],
+    )
+    return True
+
+
 def subject_history(subject: models.Model, user: Any, *, limit: int = 8) -> list[Any]:
     """The newest ``limit`` entries of a record's timeline as ``user`` sees it, for a record
     they may see (the caller checks); empty for a kind that registered no history."""

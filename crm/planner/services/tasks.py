@@ -37,7 +37,12 @@ from crm.planner.services.reminders import (
     reminders_recompute,
     reminders_replace,
 )
-from crm.planner.services.subjects import subject_of, subject_visible_to, task_url
+from crm.planner.services.subjects import (
+    subject_of,
+    subject_unshare,
+    subject_visible_to,
+    task_url,
+)
 
 if TYPE_CHECKING:
     from crm.accounts.models import User
@@ -447,6 +452,7 @@ def task_complete(*, actor: Any, pk: int, result: str = "", outcome: str = "") -
     task.save(
         update_fields=["status", "completed_at", "completed_by", "result", "outcome", "updated_at"]
     )
+    _end_escalation_shares(task)
     reminders_close(task=task)
     subject = subject_of(task)
     if subject is not None:
@@ -459,6 +465,18 @@ def task_complete(*, actor: Any, pk: int, result: str = "", outcome: str = "") -
             data={**_timeline_data(task), "outcome": outcome, "result": result},
         )
     return task
+
+
+def _end_escalation_shares(task: Task) -> None:
+    """The task is closed: the records its escalation shared are taken back."""
+    shares = list(task.escalation_shares.select_related("user"))
+    if not shares:
+        return
+    subject = subject_of(task)
+    if subject is not None:
+        for share in shares:
+            subject_unshare(subject, share.user)
+    task.escalation_shares.all().delete()
 
 
 @transaction.atomic
@@ -492,6 +510,7 @@ def task_cancel(*, actor: Any, pk: int) -> Task:
     task.completed_at = timezone.now()
     task.completed_by = actor
     task.save(update_fields=["status", "completed_at", "completed_by", "updated_at"])
+    _end_escalation_shares(task)
     reminders_close(task=task)
     return task
 

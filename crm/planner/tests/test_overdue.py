@@ -112,6 +112,28 @@ def test_escalation_puts_the_clients_history_one_click_from_head_and_colleague(
     assert str(org.colleague) in entry.data["changes"][0]["new"]
 
 
+@pytest.mark.parametrize("close", ["complete", "cancel"])
+def test_closing_the_escalated_task_takes_the_share_back(org, contact, client, settings, close):
+    settings.CRM_TASK_ESCALATE_AFTER_HOURS = 1
+    task = _overdue(org.manager, hours=5, subject=contact)
+    contact.shared_with.add(org.head)  # shared by hand before: stays
+    services.escalations_run()
+    assert set(contact.shared_with.all()) == {org.head, org.colleague}
+    if close == "complete":
+        services.task_complete(actor=org.manager, pk=task.pk, result="Сделано")
+    else:
+        services.task_cancel(actor=org.manager, pk=task.pk)
+    assert list(contact.shared_with.all()) == [org.head]
+    client.force_login(org.colleague)
+    assert client.get(f"/customers/contacts/{contact.pk}/").status_code == 404
+    change = TimelineEntry.objects.filter(kind="field_change").latest("id").data["changes"][0]
+    assert change["field"] == "shared_with" and str(org.colleague) not in change["new"]
+    # reopening does not share it again; nothing is left to take back
+    services.task_reopen(actor=org.manager, pk=task.pk)
+    assert list(contact.shared_with.all()) == [org.head]
+    assert not task.escalation_shares.exists()
+
+
 def test_escalation_shares_nothing_with_a_colleague_who_sees_the_record(org, contact, settings):
     settings.CRM_TASK_ESCALATE_AFTER_HOURS = 1
     contact.shared_with.add(org.colleague)
