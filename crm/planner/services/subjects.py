@@ -28,14 +28,21 @@ def subject_visible_to(user: Any, subject: models.Model) -> bool:
     return kind.visible_to(user).filter(pk=subject.pk).exists()
 
 
+def _sharing(subject: models.Model) -> Any:
+    """The ``shared_with`` manager of a record whose kind is registered ``shareable``, else None."""
+    kind = kind_for(type(subject))
+    if kind is None or not kind.shareable:
+        return None
+    return subject.shared_with  # type: ignore[attr-defined]
+
+
 def subject_share(subject: models.Model, user: Any) -> bool:
     """Let ``user`` see ``subject`` too, on the system's behalf, with a "shared with" change on
     its timeline. False, changing nothing, when they already see it or its kind cannot be
     shared (a lead)."""
-    kind = kind_for(type(subject))
-    if kind is None or not kind.shareable or subject_visible_to(user, subject):
+    shared_with = _sharing(subject)
+    if shared_with is None or subject_visible_to(user, subject):
         return False
-    shared_with = subject.shared_with  # type: ignore[attr-defined]
     before = list(shared_with.all())
     shared_with.add(user)
     timeline_record_sharing(subject=subject, author=None, before=before, after=[*before, user])
@@ -45,10 +52,9 @@ def subject_share(subject: models.Model, user: Any) -> bool:
 def subject_unshare(subject: models.Model, user: Any) -> bool:
     """Take back ``subject_share``: ``user`` no longer sees ``subject`` through sharing (a
     "shared with" change on its timeline). False when it was not shared with them."""
-    kind = kind_for(type(subject))
-    if kind is None or not kind.shareable:
+    shared_with = _sharing(subject)
+    if shared_with is None:
         return False
-    shared_with = subject.shared_with  # type: ignore[attr-defined]
     before = list(shared_with.all())
     if user not in before:
         return False

@@ -452,9 +452,9 @@ def task_complete(*, actor: Any, pk: int, result: str = "", outcome: str = "") -
     task.save(
         update_fields=["status", "completed_at", "completed_by", "result", "outcome", "updated_at"]
     )
-    _end_escalation_shares(task)
-    reminders_close(task=task)
     subject = subject_of(task)
+    _end_escalation_shares(task, subject)
+    reminders_close(task=task)
     if subject is not None:
         timeline_record(
             subject=subject,
@@ -467,12 +467,13 @@ def task_complete(*, actor: Any, pk: int, result: str = "", outcome: str = "") -
     return task
 
 
-def _end_escalation_shares(task: Task) -> None:
-    """The task is closed: the records its escalation shared are taken back."""
+def _end_escalation_shares(task: Task, subject: models.Model | None = None) -> None:
+    """The task is closed: its record, shared by its escalation, is taken back. ``subject``
+    is the task's record when the caller has read it already."""
     shares = list(task.escalation_shares.select_related("user"))
     if not shares:
         return
-    subject = subject_of(task)
+    subject = subject or subject_of(task)
     if subject is not None:
         for share in shares:
             subject_unshare(subject, share.user)

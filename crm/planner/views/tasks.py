@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -252,6 +253,16 @@ def task_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     return render(request, "planner/task_form.html", context, status=status)
 
 
+def _form_refusal(form: forms.Form) -> errors.ValidationFailed:
+    """A form's own errors as the domain refusal (the 422 page and its JSON)."""
+    return errors.ValidationFailed(
+        _("Check the task."),
+        field_errors={
+            name: [str(message) for message in found] for name, found in form.errors.items()
+        },
+    )
+
+
 def _refused(
     request: HttpRequest, pk: int, exc: errors.ValidationFailed, **forms: Any
 ) -> HttpResponse:
@@ -268,13 +279,7 @@ def task_complete(request: SignedInRequest, pk: int) -> HttpResponse:
     form = CompleteForm(request.POST)
     if not form.is_valid():
         # A result too long or an unknown outcome is refused, never dropped silently.
-        exc = errors.ValidationFailed(
-            _("Check the task."),
-            field_errors={
-                name: [str(message) for message in messages_]
-                for name, messages_ in form.errors.items()
-            },
-        )
+        exc = _form_refusal(form)
         return _refused(request, pk, exc, complete_form=form, open_panel="complete")
     data = form.cleaned_data
     try:
@@ -336,13 +341,7 @@ def task_reschedule(request: SignedInRequest, pk: int) -> HttpResponse:
             exc = error
             form.apply_domain_errors(error)
     else:
-        exc = errors.ValidationFailed(
-            _("Check the task."),
-            field_errors={
-                name: [str(message) for message in messages_]
-                for name, messages_ in form.errors.items()
-            },
-        )
+        exc = _form_refusal(form)
     if exc is not None:
         if wants_json(request):
             return JsonResponse(exc.as_dict(), status=422)
