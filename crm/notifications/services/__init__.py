@@ -29,20 +29,19 @@ from crm.notifications.services.notifications import (
 )
 from crm.notifications.services.outbox import SWEEP_GRACE, outbox_sweep
 from crm.notifications.services.webhooks import (
-    PRIVATE_ADDRESS,
     WEBHOOK_MAX_ATTEMPTS,
     webhook_address_allowed,
     webhook_delivery_send,
     webhook_enqueue,
     webhook_retry_delay,
     webhook_signature,
+    webhook_url_problem,
 )
 
 __all__ = [
     "COVERED_KINDS",
     "EMAIL_MAX_ATTEMPTS",
     "MARK_READ_IDS_MAX",
-    "PRIVATE_ADDRESS",
     "SWEEP_GRACE",
     "WEBHOOK_MAX_ATTEMPTS",
     "Text",
@@ -61,4 +60,5 @@ __all__ = [
     "webhook_enqueue",
     "webhook_retry_delay",
     "webhook_signature",
+    "webhook_url_problem",
 ]

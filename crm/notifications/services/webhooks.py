@@ -48,15 +48,8 @@ def webhook_enqueue(*, url: str, event: str, payload: Any, secret: str) -> Webho
     longer than their columns.
     """
     errors: dict[str, list[str]] = {}
-    try:
-        if len(url) > URL_MAX:
-            raise DjangoValidationError("too long")
-        URLValidator(schemes=["http", "https"])(url)
-    except DjangoValidationError:
-        errors["url"] = [_("Enter an http:// or https:// address of at most 500 characters.")]
-    else:
-        if not webhook_address_allowed(urlsplit(url).hostname or ""):
-            errors["url"] = [str(PRIVATE_ADDRESS)]
+    if problem := webhook_url_problem(url):
+        errors["url"] = [problem]
     if not (0 < len(event) <= 100 and event.isascii() and event.isprintable()):
         errors["event"] = [_("Name the event in at most 100 Latin characters.")]
     if len(secret) > 200:
@@ -66,6 +59,21 @@ def webhook_enqueue(*, url: str, event: str, payload: Any, secret: str) -> Webho
     delivery = WebhookDelivery.objects.create(url=url, event=event, payload=payload, secret=secret)
     transaction.on_commit(lambda: enqueue_webhooks([delivery.pk]), robust=True)
     return delivery
+
+
+def webhook_url_problem(url: str) -> str:
+    """Why ``url`` cannot take webhooks ("" when it can): not an http(s) address of at most
+    500 characters, or one ``webhook_address_allowed`` refuses. The stage actions check their
+    URL with it when saved, so a saved webhook is never refused when it is sent."""
+    try:
+        if len(url) > URL_MAX:
+            raise DjangoValidationError("too long")
+        URLValidator(schemes=["http", "https"])(url)
+    except DjangoValidationError:
+        return _("Enter an http(s) address of at most 500 characters.")
+    if not webhook_address_allowed(urlsplit(url).hostname or ""):
+        return str(PRIVATE_ADDRESS)
+    return ""
 
 
 def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:

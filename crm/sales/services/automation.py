@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -25,12 +24,7 @@ from crm.activities.services import timeline_record
 from crm.core.permissions import can_write
 from crm.customers.services.cleaning import Errors, clean_text
 from crm.notifications.models import Notification
-from crm.notifications.services import (
-    PRIVATE_ADDRESS,
-    notify_many,
-    webhook_address_allowed,
-    webhook_enqueue,
-)
+from crm.notifications.services import notify_many, webhook_enqueue, webhook_url_problem
 from crm.planner.calendars import default_calendar
 from crm.planner.models import TaskType
 from crm.planner.services import subject_visible_to, task_create
@@ -102,11 +96,8 @@ def clean_action_config(errors: Errors, kind: str, config: dict[str, Any]) -> di
     if kind == ActionKind.SET_OWNER:
         return {"user_id": _clean_user_id(errors, "config.user_id", config.get("user_id"))}
     url = str(config.get("url") or "")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
-        errors.add("config.url", _("Enter an http(s) address."))
-    elif not webhook_address_allowed(parts.hostname or ""):
-        errors.add("config.url", str(PRIVATE_ADDRESS))
+    if problem := webhook_url_problem(url):
+        errors.add("config.url", problem)
     secret = clean_text(errors, "config.secret", config.get("secret"), max_length=200)
     return {"url": url, "secret": secret}
 
