@@ -195,8 +195,8 @@ class TokenForm(BootstrapForm):
         return timezone.now() + timedelta(days=days) if days else None
 
 
-class SecurityFilterForm(BootstrapForm):
-    """Filters of the security log: the kind of event and the user it concerns."""
+class AuditFilterForm(BootstrapForm):
+    """Filters of the audit log: event, the user it concerns, who did it, period, address."""
 
     kind = forms.ChoiceField(
         label=_("Event"),
@@ -206,11 +206,100 @@ class SecurityFilterForm(BootstrapForm):
     user = forms.ModelChoiceField(
         label=_("User"), required=False, queryset=User.objects.none(), empty_label=_("All users")
     )
+    actor = forms.ModelChoiceField(
+        label=_("By"), required=False, queryset=User.objects.none(), empty_label=_("Anyone")
+    )
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    address = forms.GenericIPAddressField(label=_("Address"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        user_field = cast("forms.ModelChoiceField[User]", self.fields["user"])
-        user_field.queryset = User.objects.order_by("username")
+        for name in ("user", "actor"):
+            field = cast("forms.ModelChoiceField[User]", self.fields[name])
+            field.queryset = User.objects.order_by("username")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end of the period is before its start."))
+        return data
+
+    def filters(self) -> dict[str, Any]:
+        """The cleaned filters as keyword arguments of ``security_event_list``."""
+        data = self.cleaned_data
+        return {
+            "kind": data.get("kind") or "",
+            "user_id": data["user"].pk if data.get("user") else None,
+            "actor_id": data["actor"].pk if data.get("actor") else None,
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+            "address": data.get("address") or "",
+        }
+
+
+# The old name, kept for code written before the audit log had more filters.
+SecurityFilterForm = AuditFilterForm
+
+
+class TwoFactorCodeForm(BootstrapForm):
+    """A six-digit code from the authenticator (or, where allowed, a recovery code)."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )
+
+
+class TwoFactorDisableForm(BootstrapForm):
+    """Turning two-factor sign-in off: the password and a current code."""
+
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label=_("Code from the app or a recovery code"),
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false"}),
+    )
+
+
+class PasswordChangeForm(BootstrapForm):
+    """A user's own password change: the current password and the new one twice."""
+
+    old_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password1 = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label=_("Repeat the password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("new_password1") != data.get("new_password2"):
+            self.add_error("new_password2", _("The two passwords differ."))
+        return data
 
 
 def add_bootstrap_classes(form: forms.Form) -> None:

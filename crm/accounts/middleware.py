@@ -1,12 +1,20 @@
-"""Per-user interface language and the instant lock-out of deactivated users."""
+"""Per-user interface language, the instant lock-out of deactivated users and the
+obligation to set up two-factor sign-in."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
+
+from crm.accounts.models import User
+from crm.accounts.two_factor import two_factor_is_enabled, two_factor_is_required
 
 
 class UserLanguageMiddleware:
@@ -38,3 +46,37 @@ class ActiveUserMiddleware:
         if user is not None and user.is_authenticated and not user.is_active:
             logout(request)
         return self.get_response(request)
+
+
+class TwoFactorRequiredMiddleware:
+    """Send a signed-in user who must use two-factor sign-in but has not set it up to the
+    set-up page; until it is done only that page, signing out and the language switch work.
+
+    Who must is ``CRM_2FA_REQUIRED`` (``two_factor_is_required``). API calls with a token do
+    not go through a session and are not affected; a session's API call answers 403.
+    """
+
+    ALLOWED = ("accounts:two_factor", "accounts:logout", "accounts:language", "set_language")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            isinstance(user, User)
+            and user.is_authenticated
+            and two_factor_is_required(user=user)
+            and not self._allowed(request.path_info)
+            and not two_factor_is_enabled(user=user)
+        ):
+            if request.path_info.startswith("/api/"):
+                message = _("Turn on two-factor sign-in first.")
+                return JsonResponse({"detail": message}, status=403)
+            return redirect("accounts:two_factor")
+        return self.get_response(request)
+
+    def _allowed(self, path: str) -> bool:
+        if path.startswith(settings.STATIC_URL):
+            return True
+        return any(path == reverse(name) for name in self.ALLOWED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from functools import cached_property
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -193,27 +194,75 @@ class APIToken(TimeStampedModel):
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or delete a row of the audit log."""
+
+
+class SecurityEventQuerySet(models.QuerySet["SecurityEvent"]):
+    """The audit log's rows: read and append, never changed or deleted in bulk."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("The audit log is append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("The audit log is append-only.")
+
+
 class SecurityEvent(models.Model):
-    """One security-relevant event: sign-ins, throttling, deactivation, tokens, roles."""
+    """One row of the append-only audit log: who did what, when, from which address.
+
+    Invariant: a row is written once and never changed or deleted by the application —
+    ``save()`` of a stored row, ``delete()`` and the queryset's ``update()``/``delete()``
+    raise ``AppendOnlyError``, and database triggers refuse ``UPDATE`` (both databases) and
+    ``DELETE`` (PostgreSQL; see migration 0005). The user and actor columns keep the id of a
+    deleted user (no foreign-key constraint), so deleting a user never rewrites the log.
+    ``data`` never holds a secret.
+    """
 
     class Kind(models.TextChoices):
         LOGIN = "login", _("Signed in")
         LOGIN_FAILED = "login_failed", _("Failed sign-in")
         LOGIN_THROTTLED = "login_throttled", _("Sign-in throttled")
         LOGOUT = "logout", _("Signed out")
+        TWO_FACTOR_PASSED = "2fa_passed", _("Second factor accepted")
+        TWO_FACTOR_FAILED = "2fa_failed", _("Wrong second-factor code")
+        TWO_FACTOR_THROTTLED = "2fa_throttled", _("Second factor throttled")
+        RECOVERY_CODE_USED = "recovery_code_used", _("Recovery code used")
+        TWO_FACTOR_ENABLED = "2fa_enabled", _("Two-factor sign-in turned on")
+        TWO_FACTOR_DISABLED = "2fa_disabled", _("Two-factor sign-in turned off")
+        TWO_FACTOR_RESET = "2fa_reset", _("Two-factor sign-in reset by an administrator")
+        RECOVERY_CODES_REGENERATED = "recovery_codes_new", _("New recovery codes")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        PASSWORD_RESET = "password_reset", _("Password set by an administrator")
         USER_CREATED = "user_created", _("User created")
         USER_CHANGED = "user_changed", _("User changed")
         USER_DEACTIVATED = "user_deactivated", _("User deactivated")
         USER_REACTIVATED = "user_reactivated", _("User reactivated")
+        TEAM_CREATED = "team_created", _("Team created")
+        TEAM_CHANGED = "team_changed", _("Team changed")
         TOKEN_CREATED = "token_created", _("API token created")
         TOKEN_REVOKED = "token_revoked", _("API token revoked")
+        EXPORT = "export", _("Data exported")
+        IMPORT = "import", _("Data imported")
+        MERGE = "merge", _("Records merged")
+        REASSIGN = "reassign", _("Records reassigned in bulk")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     user = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     actor = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     username = models.CharField(_("user name"), max_length=150, blank=True)
     ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
@@ -221,7 +270,57 @@ class SecurityEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
+    objects = SecurityEventQuerySet.as_manager()
+
     class Meta:
-        verbose_name = _("security event")
-        verbose_name_plural = _("security events")
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
         ordering = ["-created_at"]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("The audit log is append-only.")
+
+
+class TwoFactorDevice(TimeStampedModel):
+    """A user's authenticator (TOTP, RFC 6238: 30-second steps, 6 digits).
+
+    The shared secret is stored encrypted (``crm.accounts.twofactor``) and never shown again
+    after set-up. ``confirmed_at`` is empty while the user has not yet proved the app works;
+    only a confirmed device makes sign-in two steps. ``last_used_step`` is the time step of
+    the last accepted code: a code of that step or an earlier one is refused (no replay).
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="two_factor")
+    secret_encrypted = models.TextField()
+    confirmed_at = models.DateTimeField(_("turned on"), null=True, blank=True)
+    last_used_step = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("two-factor device")
+        verbose_name_plural = _("two-factor devices")
+
+    def __str__(self) -> str:
+        return f"{self.user} (2FA)"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class RecoveryCode(models.Model):
+    """A single-use code that stands in for the authenticator. Only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "code_hash"], name="recovery_code_unique")
+        ]

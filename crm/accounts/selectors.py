@@ -1,4 +1,4 @@
-"""Reads for the administration pages: users, teams, API tokens and the security log.
+"""Reads for the administration pages: users, teams, API tokens and the audit log.
 
 Every selector that shows other people's accounts checks that the viewer is an
 administrator and owns its ``prefetch_related``, so a list costs the same number of queries
@@ -7,7 +7,12 @@ for one row and for a hundred.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import APIToken, SecurityEvent, Team, User
@@ -96,22 +101,89 @@ def token_get(*, actor: User, pk: int) -> APIToken:
     return token
 
 
-def security_event_list(
+def _audit_events(
     *,
-    actor: User,
     kind: str = "",
     user_id: int | None = None,
-    cursor: str | None = None,
-    limit: int = SECURITY_PAGE_SIZE,
-) -> Page[SecurityEvent]:
-    """A page of the security log, newest first, narrowed by kind and user (administrators)."""
-    require_admin(actor=actor)
+    actor_id: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    address: str = "",
+) -> QuerySet[SecurityEvent]:
     events = SecurityEvent.objects.select_related("user", "actor")
     if kind:
         events = events.filter(kind=kind)
     if user_id:
         events = events.filter(user_id=user_id)
+    if actor_id:
+        events = events.filter(actor_id=actor_id)
+    zone = timezone.get_current_timezone()
+    if date_from:
+        events = events.filter(
+            created_at__gte=dt.datetime.combine(date_from, dt.time.min, tzinfo=zone)
+        )
+    if date_to:
+        day_after = date_to + dt.timedelta(days=1)
+        events = events.filter(
+            created_at__lt=dt.datetime.combine(day_after, dt.time.min, tzinfo=zone)
+        )
+    if address:
+        events = events.filter(ip_address=address)
+    return events
+
+
+def security_event_list(
+    *,
+    actor: User,
+    kind: str = "",
+    user_id: int | None = None,
+    actor_id: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    address: str = "",
+    cursor: str | None = None,
+    limit: int = SECURITY_PAGE_SIZE,
+) -> Page[SecurityEvent]:
+    """A page of the audit log, newest first, narrowed by kind, the user concerned, who did
+    it, a period of local dates (both ends included) and the address (administrators)."""
+    require_admin(actor=actor)
+    events = _audit_events(
+        kind=kind,
+        user_id=user_id,
+        actor_id=actor_id,
+        date_from=date_from,
+        date_to=date_to,
+        address=address,
+    )
     return keyset_page(events, order=["-created_at", "-id"], cursor=cursor, limit=limit)
+
+
+def security_event_export(
+    *,
+    actor: User,
+    kind: str = "",
+    user_id: int | None = None,
+    actor_id: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    address: str = "",
+) -> Iterator[SecurityEvent]:
+    """Every event the filters select, newest first, read in chunks (administrators only)."""
+    require_admin(actor=actor)
+    events = _audit_events(
+        kind=kind,
+        user_id=user_id,
+        actor_id=actor_id,
+        date_from=date_from,
+        date_to=date_to,
+        address=address,
+    )
+    return events.order_by("-created_at", "-id").iterator(chunk_size=2000)
+
+
+def security_event_count(**filters: Any) -> int:
+    """How many events the filters select (for the export's own audit record)."""
+    return _audit_events(**filters).count()
 
 
 # --- the user directory (added with the REST API) --------------------------------------------

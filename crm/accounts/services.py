@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import password_validation
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -50,6 +52,17 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def _without_nul(value: Any) -> Any:
+    """``value`` with NUL characters dropped from its strings (PostgreSQL refuses them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(item) for item in value]
+    return value
+
+
 def security_event_record(
     *,
     kind: str,
@@ -58,16 +71,22 @@ def security_event_record(
     actor: User | None = None,
     username: str = "",
     data: dict[str, Any] | None = None,
+    ip_address: str | None = None,
 ) -> SecurityEvent:
-    """Store a security event and write it to the ``crm.security`` log. Never logs secrets."""
+    """Append an event to the audit log and write it to the ``crm.security`` log.
+
+    The address is the request's client address, or ``ip_address`` for a service that has
+    no request (its view passes ``client_ip(request)`` down). Never logs secrets: ``data``
+    holds names, ids and counts only.
+    """
     event = SecurityEvent.objects.create(
         kind=kind,
         user=user,
         actor=actor,
-        username=(username or (user.username if user else ""))[:150],
-        ip_address=client_ip(request),
-        user_agent=(request.META.get("HTTP_USER_AGENT", "") if request else "")[:300],
-        data=data or {},
+        username=_without_nul(username or (user.username if user else ""))[:150],
+        ip_address=client_ip(request) if request is not None else (ip_address or None),
+        user_agent=_without_nul(request.META.get("HTTP_USER_AGENT", "") if request else "")[:300],
+        data=_without_nul(data or {}),
     )
     security_log.info(
         "%s user=%s actor=%s ip=%s",
@@ -109,7 +128,12 @@ def _validate_user_fields(fields: dict[str, Any], *, instance: User | None) -> N
 
 @transaction.atomic
 def user_create(
-    *, actor: User, password: str | None = None, teams: Iterable[Team] = (), **fields: object
+    *,
+    actor: User,
+    password: str | None = None,
+    teams: Iterable[Team] = (),
+    ip_address: str | None = None,
+    **fields: object,
 ) -> User:
     """Create a user (administrators only). Without a password the user cannot sign in yet."""
     _require_admin(actor)
@@ -127,7 +151,11 @@ def user_create(
     for team in teams:
         TeamMembership.objects.get_or_create(team=team, user=user)
     security_event_record(
-        kind=SecurityEvent.Kind.USER_CREATED, user=user, actor=actor, data={"role": user.role}
+        kind=SecurityEvent.Kind.USER_CREATED,
+        user=user,
+        actor=actor,
+        ip_address=ip_address,
+        data={"role": user.role, "teams": sorted(team.name for team in teams)},
     )
     return user
 
@@ -139,9 +167,15 @@ def user_update(
     user: User,
     password: str | None = None,
     teams: Iterable[Team] | None = None,
+    ip_address: str | None = None,
     **fields: object,
 ) -> User:
-    """Change a user's profile, role, teams or password (administrators only)."""
+    """Change a user's profile, role, teams or password (administrators only).
+
+    The audit log gets a "user changed" event naming the changed fields, with the old and
+    new role and team names when those changed, and a "password set by an administrator"
+    event when a password was given (never the password itself).
+    """
     _require_admin(actor)
     unknown = set(fields) - set(USER_FIELDS)
     if unknown:
@@ -150,6 +184,9 @@ def user_update(
     if user.pk == actor.pk and fields.get("role", user.role) != Role.ADMIN:
         raise ValidationFailed(field_errors={"role": [_("You cannot demote yourself.")]})
     changed = {name: str(value) for name, value in fields.items() if getattr(user, name) != value}
+    data: dict[str, Any] = {}
+    if "role" in changed:
+        data["role"] = {"old": user.role, "new": fields["role"]}
     for name, value in fields.items():
         setattr(user, name, value)
     user.is_superuser = user.is_staff = user.role == Role.ADMIN
@@ -158,17 +195,53 @@ def user_update(
         changed["password"] = "***"  # noqa: S105 - a mask, not a secret
     user.save()
     if teams is not None:
+        old_teams = sorted(Team.objects.filter(members=user).values_list("name", flat=True))
         team_ids = {team.pk for team in teams}
         TeamMembership.objects.filter(user=user).exclude(team_id__in=team_ids).delete()
         for team_id in team_ids:
             TeamMembership.objects.get_or_create(team_id=team_id, user=user)
+        new_teams = sorted(Team.objects.filter(members=user).values_list("name", flat=True))
+        if new_teams != old_teams:
+            changed["teams"] = ""
+            data["teams"] = {"old": old_teams, "new": new_teams}
     if changed:
         security_event_record(
             kind=SecurityEvent.Kind.USER_CHANGED,
             user=user,
             actor=actor,
-            data={"fields": sorted(changed)},
+            ip_address=ip_address,
+            data={"fields": sorted(changed), **data},
         )
+    if password:
+        security_event_record(
+            kind=SecurityEvent.Kind.PASSWORD_RESET, user=user, actor=actor, ip_address=ip_address
+        )
+    return user
+
+
+def password_change(
+    *, user: User, old_password: str, new_password: str, request: HttpRequest | None = None
+) -> User:
+    """A user changes their own password: the old one is checked, the new one validated.
+
+    Side effect: a "password changed" audit event. The caller keeps the session signed in
+    (``update_session_auth_hash``); the user's other sessions end as Django's hash changes.
+    """
+    errors: dict[str, list[str]] = {}
+    if not user.check_password(old_password or ""):
+        errors["old_password"] = [_("Wrong password.")]
+    else:
+        try:
+            password_validation.validate_password(new_password or "", user)
+        except DjangoValidationError as error:
+            errors["new_password1"] = list(error.messages)
+    if errors:
+        raise ValidationFailed(_("Check the passwords."), field_errors=errors)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    security_event_record(
+        kind=SecurityEvent.Kind.PASSWORD_CHANGED, request=request, user=user, actor=user
+    )
     return user
 
 
@@ -193,7 +266,7 @@ def _end_sessions(user: User) -> int:
 
 
 @transaction.atomic
-def user_deactivate(*, actor: User, user: User) -> User:
+def user_deactivate(*, actor: User, user: User, ip_address: str | None = None) -> User:
     """Lock a user out at once: sessions deleted, API tokens revoked, sign-in refused.
 
     The user's records stay; move them to a colleague with the bulk reassignment.
@@ -211,17 +284,20 @@ def user_deactivate(*, actor: User, user: User) -> User:
         kind=SecurityEvent.Kind.USER_DEACTIVATED,
         user=user,
         actor=actor,
+        ip_address=ip_address,
         data={"sessions_ended": sessions, "tokens_revoked": revoked},
     )
     return user
 
 
 @transaction.atomic
-def user_reactivate(*, actor: User, user: User) -> User:
+def user_reactivate(*, actor: User, user: User, ip_address: str | None = None) -> User:
     _require_admin(actor)
     user.is_active = True
     user.save(update_fields=["is_active"])
-    security_event_record(kind=SecurityEvent.Kind.USER_REACTIVATED, user=user, actor=actor)
+    security_event_record(
+        kind=SecurityEvent.Kind.USER_REACTIVATED, user=user, actor=actor, ip_address=ip_address
+    )
     return user
 
 
@@ -233,8 +309,13 @@ def team_save(
     members: Iterable[User],
     heads: Iterable[User],
     team: Team | None = None,
+    ip_address: str | None = None,
 ) -> Team:
-    """Create or change a team with its members and heads (administrators only)."""
+    """Create or change a team with its members and heads (administrators only).
+
+    The audit log gets "team created" or "team changed" with the name and the user names
+    added to and removed from the members and the heads.
+    """
     _require_admin(actor)
     name = (name or "").strip()
     if not name:
@@ -245,7 +326,10 @@ def team_save(
     others = excluding(Team.objects.all(), team).values_list("name", flat=True)
     if name.casefold() in {other.casefold() for other in others}:
         raise ValidationFailed(field_errors={"name": [_("A team with this name exists.")]})
+    creating = team is None
     team = team or Team()
+    before = _team_people(team) if not creating else {"members": set(), "heads": set()}
+    old_name = team.name
     team.name = name
     team.save()
     member_ids = {member.pk for member in members}
@@ -255,7 +339,33 @@ def team_save(
         [TeamMembership(team=team, user_id=uid) for uid in member_ids - existing]
     )
     team.heads.set(list(heads))
+    after = _team_people(team)
+    data: dict[str, Any] = {"team": team.name, "team_id": team.pk}
+    if not creating and old_name != name:
+        data["old_name"] = old_name
+    for side in ("members", "heads"):
+        added, removed = after[side] - before[side], before[side] - after[side]
+        if added:
+            data[f"{side}_added"] = sorted(added)
+        if removed:
+            data[f"{side}_removed"] = sorted(removed)
+    if creating or len(data) > 2:
+        security_event_record(
+            kind=SecurityEvent.Kind.TEAM_CREATED if creating else SecurityEvent.Kind.TEAM_CHANGED,
+            actor=actor,
+            ip_address=ip_address,
+            data=data,
+        )
     return team
+
+
+def _team_people(team: Team) -> dict[str, set[str]]:
+    return {
+        "members": set(
+            TeamMembership.objects.filter(team=team).values_list("user__username", flat=True)
+        ),
+        "heads": set(team.heads.values_list("username", flat=True)),
+    }
 
 
 def _hash_token(token: str) -> str:
@@ -285,7 +395,9 @@ def api_token_create(
     return token, secret
 
 
-def api_token_revoke(*, actor: User, token: APIToken) -> APIToken:
+def api_token_revoke(
+    *, actor: User, token: APIToken, request: HttpRequest | None = None
+) -> APIToken:
     if token.user_id != actor.pk and actor.role != Role.ADMIN:
         raise PermissionDenied(_("This is not your token."))
     token.revoked_at = timezone.now()
@@ -294,6 +406,7 @@ def api_token_revoke(*, actor: User, token: APIToken) -> APIToken:
         kind=SecurityEvent.Kind.TOKEN_REVOKED,
         user=token.user,
         actor=actor,
+        request=request,
         data={"prefix": token.prefix},
     )
     return token

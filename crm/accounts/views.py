@@ -1,14 +1,18 @@
-"""Sign-in, sign-out, the language switch and the administration pages (users, teams, API
-tokens, the security log). Every view parses input, calls one service or selector and renders.
+"""Sign-in (with its second step), sign-out, the language switch, the user's own security
+(two-factor sign-in, password) and the administration pages (users, teams, API tokens, the
+audit log). Every view parses input, calls one service or selector and renders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+import json
+from collections.abc import Callable, Iterator
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -19,7 +23,9 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseRedirect,
+    StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,25 +33,48 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.accounts import selectors, services
+from crm.accounts import selectors, services, two_factor
 from crm.accounts.forms import (
-    SecurityFilterForm,
+    AuditFilterForm,
+    PasswordChangeForm,
     TeamForm,
     ThrottledAuthenticationForm,
     TokenForm,
+    TwoFactorCodeForm,
+    TwoFactorDisableForm,
     UserForm,
     apply_domain_errors,
 )
 from crm.accounts.http import SignedInRequest
 from crm.accounts.models import SecurityEvent, Team, User
-from crm.accounts.services import security_event_record, user_set_language
+from crm.accounts.services import client_ip, security_event_record, user_set_language
+from crm.accounts.two_factor import TwoFactorThrottled
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+
+ResponseT = TypeVar("ResponseT", bound=HttpResponseBase)
 
 
 class LoginView(auth_views.LoginView):
+    """The first step of signing in: user name and password.
+
+    For a user with two-factor sign-in the right password does not sign in: the session
+    remembers who is signing in (``pending_sign_in_start``) and the second page asks for a
+    code.
+    """
+
     template_name = "accounts/login.html"
     authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        user = form.get_user()
+        assert isinstance(user, User)  # our backend returns the project's user model
+        if two_factor.two_factor_is_enabled(user=user):
+            two_factor.pending_sign_in_start(
+                request=self.request, user=user, next_url=self.get_success_url()
+            )
+            return redirect("accounts:login_code")
+        return super().form_valid(form)
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         assert isinstance(form, ThrottledAuthenticationForm)  # the authentication_form above
@@ -53,6 +82,29 @@ class LoginView(auth_views.LoginView):
         if form.is_throttled:
             response.status_code = 429
         return response
+
+
+def login_code(request: HttpRequest) -> HttpResponse:
+    """The second step of signing in: a code from the authenticator or a recovery code."""
+    if two_factor.pending_sign_in_user(request=request) is None:
+        return redirect("accounts:login")
+    form = TwoFactorCodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                target = two_factor.pending_sign_in_complete(
+                    request=request, code=form.cleaned_data["code"]
+                )
+            except TwoFactorThrottled as error:
+                form.add_error(None, error.message)
+                status = 429
+            except ValidationFailed as error:
+                apply_domain_errors(form, error)
+            else:
+                return HttpResponseRedirect(target)
+    return render(request, "accounts/login_code.html", {"form": form}, status=status)
 
 
 @require_POST
@@ -78,11 +130,11 @@ def language(request: SignedInRequest) -> HttpResponse:
     return HttpResponseRedirect(target)
 
 
-def _domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def _domain_errors(view: Callable[..., ResponseT]) -> Callable[..., ResponseT]:
     """Turn refusals that are not about form input into Django's 403 and 404 answers."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> ResponseT:
         try:
             return view(request, *args, **kwargs)
         except PermissionDenied as error:
@@ -124,7 +176,9 @@ def user_create(request: SignedInRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                user = services.user_create(actor=request.user, **form.service_arguments())
+                user = services.user_create(
+                    actor=request.user, ip_address=client_ip(request), **form.service_arguments()
+                )
             except ValidationFailed as error:
                 apply_domain_errors(form, error)
             else:
@@ -146,6 +200,7 @@ def _render_user_edit(
         "subject": user,
         "tokens": list(user.api_tokens.all()),
         "access_errors": access_errors or [],
+        "two_factor_on": two_factor.two_factor_is_enabled(user=user),
     }
     return render(request, "accounts/user_form.html", context, status=status)
 
@@ -160,7 +215,12 @@ def user_edit(request: SignedInRequest, pk: int) -> HttpResponse:
         return _render_user_edit(request, user, form)
     if form.is_valid():
         try:
-            services.user_update(actor=request.user, user=user, **form.service_arguments())
+            services.user_update(
+                actor=request.user,
+                user=user,
+                ip_address=client_ip(request),
+                **form.service_arguments(),
+            )
         except ValidationFailed as error:
             apply_domain_errors(form, error)
         else:
@@ -176,7 +236,7 @@ def user_deactivate(request: SignedInRequest, pk: int) -> HttpResponse:
     """Lock a user out: sessions ended, API tokens revoked, sign-in refused."""
     user = selectors.user_get(actor=request.user, pk=pk)
     try:
-        services.user_deactivate(actor=request.user, user=user)
+        services.user_deactivate(actor=request.user, user=user, ip_address=client_ip(request))
     except ValidationFailed as error:
         problems = [m for field in error.field_errors.values() for m in field] or [str(error)]
         return _render_user_edit(
@@ -191,9 +251,133 @@ def user_deactivate(request: SignedInRequest, pk: int) -> HttpResponse:
 @_domain_errors
 def user_reactivate(request: SignedInRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
-    services.user_reactivate(actor=request.user, user=user)
+    services.user_reactivate(actor=request.user, user=user, ip_address=client_ip(request))
     messages.success(request, _("%(user)s may sign in again.") % {"user": user})
     return redirect("accounts:user_edit", pk=user.pk)
+
+
+@require_POST
+@login_required
+@_domain_errors
+def user_two_factor_reset(request: SignedInRequest, pk: int) -> HttpResponse:
+    """An administrator removes a user's authenticator (a lost phone); audited."""
+    user = selectors.user_get(actor=request.user, pk=pk)
+    two_factor.two_factor_reset(actor=request.user, user=user, request=request)
+    messages.success(
+        request,
+        _("Two-factor sign-in of %(user)s is reset: they sign in with the password.")
+        % {"user": user},
+    )
+    return redirect("accounts:user_edit", pk=user.pk)
+
+
+# --- the user's own security: two-factor sign-in and password ---------------------------------
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def two_factor_page(request: SignedInRequest) -> HttpResponse:
+    """Set up, confirm, renew recovery codes for, or turn off two-factor sign-in.
+
+    POST ``action``: ``begin`` (a new secret, shown as a QR code), ``confirm`` (a code from
+    the app turns it on and shows the recovery codes once), ``regenerate`` (new recovery
+    codes after a code) or ``disable`` (password and a code).
+    """
+    user = request.user
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    code_form = TwoFactorCodeForm(request.POST if action in {"confirm", "regenerate"} else None)
+    disable_form = TwoFactorDisableForm(request.POST if action == "disable" else None)
+    recovery_codes: list[str] = []
+    status = 200
+    if action == "begin":
+        try:
+            two_factor.two_factor_begin(user=user)
+        except ValidationFailed as error:
+            messages.error(request, error.message)
+        return redirect("accounts:two_factor")
+    if action in {"confirm", "regenerate"}:
+        status = 422
+        if code_form.is_valid():
+            service = (
+                two_factor.two_factor_confirm
+                if action == "confirm"
+                else two_factor.recovery_codes_regenerate
+            )
+            try:
+                recovery_codes = service(
+                    user=user, code=code_form.cleaned_data["code"], request=request
+                )
+            except TwoFactorThrottled as error:
+                code_form.add_error(None, error.message)
+                status = 429
+            except ValidationFailed as error:
+                apply_domain_errors(code_form, error)
+            else:
+                code_form, status = TwoFactorCodeForm(), 200
+    elif action == "disable":
+        status = 422
+        if disable_form.is_valid():
+            try:
+                two_factor.two_factor_disable(
+                    user=user,
+                    password=disable_form.cleaned_data["password"],
+                    code=disable_form.cleaned_data["code"],
+                    request=request,
+                )
+            except TwoFactorThrottled as error:
+                disable_form.add_error(None, error.message)
+                status = 429
+            except ValidationFailed as error:
+                apply_domain_errors(disable_form, error)
+            else:
+                messages.success(request, _("Two-factor sign-in is off."))
+                return redirect("accounts:two_factor")
+    elif request.method == "POST":
+        return HttpResponseBadRequest(_("Unknown action."))
+    device = two_factor.two_factor_device(user=user)
+    context: dict[str, Any] = {
+        "device": device,
+        "enabled": bool(device and device.is_confirmed),
+        "required": two_factor.two_factor_is_required(user=user),
+        "code_form": code_form,
+        "disable_form": disable_form,
+        "recovery_codes": recovery_codes,
+        "codes_left": two_factor.recovery_codes_left(user=user),
+    }
+    if device is not None and not device.is_confirmed:
+        context["qr_code"] = two_factor.qr_data_uri(
+            two_factor.two_factor_provisioning_uri(device=device)
+        )
+        context["secret"] = two_factor.two_factor_secret(device=device)
+    return _no_store(render(request, "accounts/two_factor.html", context, status=status))
+
+
+@login_required
+def password_change(request: SignedInRequest) -> HttpResponse:
+    """The user changes their own password; other sessions end, this one stays."""
+    form = PasswordChangeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                services.password_change(
+                    user=request.user,
+                    old_password=form.cleaned_data["old_password"],
+                    new_password=form.cleaned_data["new_password1"],
+                    request=request,
+                )
+            except ValidationFailed as error:
+                apply_domain_errors(form, error)
+            else:
+                update_session_auth_hash(request, request.user)
+                messages.success(request, _("Your password is changed."))
+                return redirect("accounts:password_change")
+    return render(request, "accounts/password_change.html", {"form": form}, status=status)
 
 
 # --- teams ------------------------------------------------------------------------------------
@@ -219,6 +403,7 @@ def _team_form_page(request: SignedInRequest, team: Team | None) -> HttpResponse
                     name=form.cleaned_data["name"],
                     members=form.cleaned_data["members"],
                     heads=form.cleaned_data["heads"],
+                    ip_address=client_ip(request),
                 )
             except ValidationFailed as error:
                 apply_domain_errors(form, error)
@@ -283,33 +468,109 @@ def token_list(request: SignedInRequest) -> HttpResponse:
 @_domain_errors
 def token_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
     token = selectors.token_get(actor=request.user, pk=pk)
-    services.api_token_revoke(actor=request.user, token=token)
+    services.api_token_revoke(actor=request.user, token=token, request=request)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return HttpResponseRedirect(_safe_next(request, reverse("accounts:token_list")))
 
 
-# --- security log -----------------------------------------------------------------------------
+# --- audit log --------------------------------------------------------------------------------
 
 
 @login_required
 @_domain_errors
 def security_log(request: SignedInRequest) -> HttpResponse:
-    """The security log, newest first, filtered by kind of event and user."""
-    form = SecurityFilterForm(request.GET or None)
-    kind, user_id = "", None
-    if form.is_valid():
-        kind = form.cleaned_data["kind"]
-        user_id = form.cleaned_data["user"].pk if form.cleaned_data["user"] else None
-    try:
-        page = selectors.security_event_list(
-            actor=request.user, kind=kind, user_id=user_id, cursor=request.GET.get("cursor")
-        )
-    except ValidationFailed:
-        return HttpResponseBadRequest(_("Invalid cursor."))
+    """The audit log, newest first, with filters; invalid filters answer 400 naming them."""
+    selectors.require_admin(actor=request.user)
+    form = AuditFilterForm(request.GET or None)
+    filters: dict[str, Any] = {}
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            filters = form.filters()
+        else:
+            status = 400
+    page = None
+    if status == 200:
+        try:
+            page = selectors.security_event_list(
+                actor=request.user, cursor=request.GET.get("cursor"), **filters
+            )
+        except ValidationFailed:
+            return HttpResponseBadRequest(_("Invalid cursor."))
     query = request.GET.copy()
     query.pop("cursor", None)
     return render(
         request,
         "accounts/security_log.html",
         {"form": form, "page": page, "query": query.urlencode()},
+        status=status,
     )
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value: object) -> str:
+    """Neutralise spreadsheet formulas (CSV injection): a cell may not start with = + - @."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _audit_csv(events: Iterator[SecurityEvent]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # Excel opens UTF-8 CSV correctly only with a byte-order mark
+    yield writer.writerow(
+        [_("Time"), _("Event"), _("User"), _("By"), _("Address"), _("Browser"), _("Details")]
+    )
+    for event in events:
+        yield writer.writerow(
+            [
+                _csv_cell(value)
+                for value in (
+                    timezone.localtime(event.created_at).isoformat(timespec="seconds"),
+                    event.get_kind_display(),
+                    event.user.username if event.user else event.username,
+                    event.actor.username if event.actor else "",
+                    event.ip_address or "",
+                    event.user_agent,
+                    json.dumps(event.data, ensure_ascii=False, sort_keys=True),
+                )
+            ]
+        )
+
+
+@login_required
+@_domain_errors
+def security_log_export(request: SignedInRequest) -> HttpResponseBase:
+    """The filtered audit log as CSV (UTF-8 with BOM), streamed; the export is audited."""
+    selectors.require_admin(actor=request.user)
+    form = AuditFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return HttpResponseBadRequest(
+            "; ".join(
+                f"{name}: {' '.join(str(error) for error in errors)}"
+                for name, errors in form.errors.items()
+            )
+        )
+    filters = form.filters() if form.is_bound else {}
+    rows = selectors.security_event_count(**filters)
+    security_event_record(
+        kind=SecurityEvent.Kind.EXPORT,
+        request=request,
+        actor=request.user,
+        data={
+            "what": "audit_log",
+            "rows": rows,
+            "filters": {key: str(value) for key, value in filters.items() if value},
+        },
+    )
+    events = selectors.security_event_export(actor=request.user, **filters)
+    response = StreamingHttpResponse(_audit_csv(events), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y-%m-%d")
+    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response

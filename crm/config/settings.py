@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from crm.config.env import env_bool, env_int, env_list, env_str, secret_key
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm.accounts.middleware.UserLanguageMiddleware",
     "crm.accounts.middleware.ActiveUserMiddleware",
+    "crm.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -161,6 +163,15 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_THROTTLE_ACCOUNT_LIMIT = env_int("CRM_LOGIN_THROTTLE_ACCOUNT_LIMIT", 5)
 LOGIN_THROTTLE_ADDRESS_LIMIT = env_int("CRM_LOGIN_THROTTLE_ADDRESS_LIMIT", 20)
 LOGIN_THROTTLE_WINDOW_SECONDS = env_int("CRM_LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
+# Two-factor sign-in (TOTP): who must turn it on — "none", "admins" or "all". Production
+# requires it of administrators; a laptop or demo install (make run, the tests) of nobody.
+CRM_2FA_REQUIRED = env_str("CRM_2FA_REQUIRED", "admins" if PRODUCTION else "none").strip().lower()
+if CRM_2FA_REQUIRED not in {"none", "admins", "all"}:
+    raise ImproperlyConfigured("CRM_2FA_REQUIRED must be none, admins or all")
+# The name the authenticator app shows; wrong codes allowed per user per window (then 429).
+CRM_2FA_ISSUER = env_str("CRM_2FA_ISSUER", "CRM")
+CRM_2FA_THROTTLE_LIMIT = env_int("CRM_2FA_THROTTLE_LIMIT", 5)
+CRM_2FA_THROTTLE_WINDOW_SECONDS = env_int("CRM_2FA_THROTTLE_WINDOW_SECONDS", 15 * 60)
 
 # --- e-mail -----------------------------------------------------------------------------------
 # Outgoing mail (notifications, reminders). Without CRM_EMAIL_HOST on a laptop the messages are

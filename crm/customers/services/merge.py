@@ -25,6 +25,8 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.accounts.models import SecurityEvent, User
+from crm.accounts.services import security_event_record
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_move, timeline_move_back, timeline_record
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -456,7 +458,12 @@ def _lock_pair(survivor: Customer, merged: Customer) -> tuple[Customer, Customer
 
 
 def _merge(
-    *, actor: ScopedUser, survivor: Customer, merged: Customer, choices: dict[str, str]
+    *,
+    actor: ScopedUser,
+    survivor: Customer,
+    merged: Customer,
+    choices: dict[str, str],
+    ip_address: str | None,
 ) -> MergeRecord:
     if type(survivor) is not type(merged):
         raise ValidationFailed(_("Only records of the same kind can be merged."))
@@ -507,12 +514,28 @@ def _merge(
             "changes": changes,
         },
     )
+    security_event_record(
+        kind=SecurityEvent.Kind.MERGE,
+        actor=actor if isinstance(actor, User) else None,
+        ip_address=ip_address,
+        data={
+            "entity": survivor.entity,
+            "merge_id": merge.pk,
+            "survivor": {"id": survivor.pk, "name": str(survivor)},
+            "merged": {"id": merged.pk, "name": str(merged)},
+        },
+    )
     return merge
 
 
 @transaction.atomic
 def contact_merge(
-    *, actor: ScopedUser, survivor: Contact, merged: Contact, choices: dict[str, str]
+    *,
+    actor: ScopedUser,
+    survivor: Contact,
+    merged: Contact,
+    choices: dict[str, str],
+    ip_address: str | None = None,
 ) -> MergeRecord:
     """Merge contact ``merged`` into ``survivor``.
 
@@ -524,18 +547,27 @@ def contact_merge(
     and remembered). Both records must be visible to and changeable by the actor. One
     transaction; returns the ``MergeRecord`` that ``merge_undo`` reverses.
     """
-    return _merge(actor=actor, survivor=survivor, merged=merged, choices=choices)
+    return _merge(
+        actor=actor, survivor=survivor, merged=merged, choices=choices, ip_address=ip_address
+    )
 
 
 @transaction.atomic
 def company_merge(
-    *, actor: ScopedUser, survivor: Company, merged: Company, choices: dict[str, str]
+    *,
+    actor: ScopedUser,
+    survivor: Company,
+    merged: Company,
+    choices: dict[str, str],
+    ip_address: str | None = None,
 ) -> MergeRecord:
     """Merge company ``merged`` into ``survivor``; the people working at it move along.
 
     Same contract as ``contact_merge``.
     """
-    return _merge(actor=actor, survivor=survivor, merged=merged, choices=choices)
+    return _merge(
+        actor=actor, survivor=survivor, merged=merged, choices=choices, ip_address=ip_address
+    )
 
 
 def _visible_record(actor: ScopedUser, model: CustomerModel, pk: int) -> Customer:
@@ -552,16 +584,24 @@ def customer_merge(
     survivor_id: int,
     merged_id: int,
     choices: dict[str, str],
+    ip_address: str | None = None,
 ) -> MergeRecord:
-    """Merge by ids (for the views and the API); invisible records are ``NotFound``."""
+    """Merge by ids (for the views and the API); invisible records are ``NotFound``.
+
+    Every merge is recorded in the audit log with ``ip_address`` (the view's client address).
+    """
     model = _entity_model(entity)
     survivor = _visible_record(actor, model, survivor_id)
     merged = _visible_record(actor, model, merged_id)
     if isinstance(survivor, Contact):
         assert isinstance(merged, Contact)  # both are rows of ``model``
-        return contact_merge(actor=actor, survivor=survivor, merged=merged, choices=choices)
+        return contact_merge(
+            actor=actor, survivor=survivor, merged=merged, choices=choices, ip_address=ip_address
+        )
     assert isinstance(merged, Company)
-    return company_merge(actor=actor, survivor=survivor, merged=merged, choices=choices)
+    return company_merge(
+        actor=actor, survivor=survivor, merged=merged, choices=choices, ip_address=ip_address
+    )
 
 
 def _entity_model(entity: str) -> CustomerModel:

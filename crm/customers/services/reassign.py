@@ -22,7 +22,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.accounts.models import User
+from crm.accounts.models import SecurityEvent, User
+from crm.accounts.services import security_event_record
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_bulk_record, timeline_entry_build
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -172,8 +173,12 @@ def reassignment_start(
     to_user: User,
     entities: Iterable[str],
     filters: CustomerFilters | dict[str, Any] | None = None,
+    ip_address: str | None = None,
 ) -> BulkReassignment:
     """Queue moving ``from_user``'s records (narrowed by ``filters``) to ``to_user``.
+
+    The request goes to the audit log with the actor's address (``ip_address``, passed by
+    the view); the job adds a second event with the number of records moved.
 
     Administrators may move anyone's records; a head of sales only between users of the teams
     they lead (``actor.scope_owner_ids``). The receiver must be active; the giver may be a
@@ -214,6 +219,19 @@ def reassignment_start(
         from_user.username,
         to_user.username,
         reassignment.filters,
+    )
+    security_event_record(
+        kind=SecurityEvent.Kind.REASSIGN,
+        actor=actor,
+        user=from_user,
+        ip_address=ip_address,
+        data={
+            "reassignment_id": reassignment.pk,
+            "status": "queued",
+            "from": from_user.username,
+            "to": to_user.username,
+            "filters": reassignment.filters,
+        },
     )
     transaction.on_commit(lambda: _enqueue(reassignment.pk))
     return reassignment
@@ -353,6 +371,18 @@ def reassignment_execute(*, reassignment_id: int) -> BulkReassignment | None:
         reassignment.finished_at = timezone.now()
         reassignment.save(update_fields=["status", "error", "total", "done", "finished_at"])
     else:
+        security_event_record(
+            kind=SecurityEvent.Kind.REASSIGN,
+            actor=reassignment.actor,
+            user=reassignment.from_user,
+            data={
+                "reassignment_id": reassignment.pk,
+                "status": "done",
+                "from": reassignment.from_user.username,
+                "to": reassignment.to_user.username,
+                "moved": moved,
+            },
+        )
         audit_log.info(
             "reassignment_done id=%s actor=%s from=%s to=%s moved=%s",
             reassignment.pk,

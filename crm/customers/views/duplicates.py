@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
+from crm.accounts.services import client_ip
 from crm.core.errors import DomainError, NotFound, ValidationFailed
 from crm.core.permissions import Role, can_write
 from crm.customers.choices import Entity
@@ -173,6 +174,7 @@ def merge(request: SignedInRequest, entity: str, first: int, second: int) -> Htt
                     survivor_id=survivor_id,
                     merged_id=merged_id,
                     choices=choices,
+                    ip_address=client_ip(request),
                 )
             except ValidationFailed as error:
                 errors = error.field_errors or {"": [error.message]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
@@ -13,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.accounts.http import SignedInRequest
+from crm.accounts.models import SecurityEvent
+from crm.accounts.services import security_event_record
 from crm.customers.choices import ContactPointKind
 from crm.customers.models import Company, Contact, ContactPoint, Employment
 from crm.customers.selectors import CustomerFilters, company_queryset, contact_queryset
@@ -58,6 +61,20 @@ def _response(filename: str, stream: Iterator[str]) -> StreamingHttpResponse:
     stamp = timezone.localtime().strftime("%Y-%m-%d")
     response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
     return response
+
+
+def _audit(request: SignedInRequest, what: str, rows: int, filters: CustomerFilters) -> None:
+    """Record the export in the audit log: who, from where, which list, filters, row count."""
+    security_event_record(
+        kind=SecurityEvent.Kind.EXPORT,
+        request=request,
+        actor=request.user,
+        data={
+            "what": what,
+            "rows": rows,
+            "filters": {key: value for key, value in asdict(filters).items() if value},
+        },
+    )
 
 
 @login_required
@@ -106,6 +123,7 @@ def contact_export(request: SignedInRequest) -> StreamingHttpResponse:
         ]
         for c in contacts.iterator(chunk_size=CHUNK)
     )
+    _audit(request, "contacts", contacts.count(), filters)
     return _response("contacts", _stream([str(h) for h in header], rows))
 
 
@@ -157,4 +175,5 @@ def company_export(request: SignedInRequest) -> StreamingHttpResponse:
         ]
         for c in companies.iterator(chunk_size=CHUNK)
     )
+    _audit(request, "companies", companies.count(), filters)
     return _response("companies", _stream([str(h) for h in header], rows))

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.http import SignedInRequest
 from crm.accounts.models import User
+from crm.accounts.services import client_ip
 from crm.core.errors import ValidationFailed
 from crm.core.forms import BootstrapForm, domain_errors
 from crm.customers.choices import ClientType, Entity, Source
@@ -101,6 +102,7 @@ def reassign(request: SignedInRequest) -> HttpResponse:
                 reassignment = services.reassignment_start(
                     actor=request.user,
                     to_user=form.cleaned_data["to_user"],
+                    ip_address=client_ip(request),
                     **form.service_arguments(),
                 )
             except ValidationFailed as error:
