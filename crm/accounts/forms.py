@@ -12,6 +12,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.accounts import throttle
 from crm.accounts.models import SecurityEvent, Team, User
@@ -210,10 +211,14 @@ class AuditFilterForm(BootstrapForm):
         label=_("By"), required=False, queryset=User.objects.none(), empty_label=_("Anyone")
     )
     date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("period", "From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("period", "To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     address = forms.GenericIPAddressField(label=_("Address"), required=False)
 
