@@ -50,10 +50,11 @@ class ActiveUserMiddleware:
 
 class TwoFactorRequiredMiddleware:
     """Send a signed-in user who must use two-factor sign-in but has not set it up to the
-    set-up page; until it is done only that page, signing out and the language switch work.
+        set-up page; until it is done only that page, signing out and the language switch work.
 
-    Who must is ``CRM_2FA_REQUIRED`` (``two_factor_is_required``). API calls with a token do
-    not go through a session and are not affected; a session's API call answers 403.
+        Who must is ``CRM_2FA_REQUIRED`` (``two_factor_is_required``). API calls with a token do
+        not go through a session and are not affected; a session's API call and an HTMX fragment
+    answer 403.
     """
 
     ALLOWED = ("accounts:two_factor", "accounts:logout", "accounts:language", "set_language")
@@ -70,9 +71,12 @@ class TwoFactorRequiredMiddleware:
             and not self._allowed(request.path_info)
             and not two_factor_is_enabled(user=user)
         ):
+            message = _("Turn on two-factor sign-in first.")
             if request.path_info.startswith("/api/"):
-                message = _("Turn on two-factor sign-in first.")
                 return JsonResponse({"detail": message}, status=403)
+            if request.headers.get("HX-Request"):
+                # A fragment (the notification badge) must not swap the set-up page in.
+                return HttpResponse(message, status=403)
             return redirect("accounts:two_factor")
         return self.get_response(request)
 

@@ -407,6 +407,8 @@ def test_an_admin_without_two_factor_is_sent_to_set_up(org, settings, clock):
         response = client.get(url)
         assert response.status_code == 302 and response.url == reverse("accounts:two_factor")
     assert client.get(reverse("accounts:two_factor")).status_code == 200
+    fragment = client.get(reverse("notifications:notification_badge"), headers={"HX-Request": "1"})
+    assert fragment.status_code == 403  # never the set-up page swapped into a fragment
     assert client.post(reverse("accounts:logout")).status_code == 302
     # a manager is not obliged
     assert client_for(org.manager).get(reverse("accounts:token_list")).status_code == 200
