@@ -249,10 +249,6 @@ class AuditFilterForm(BootstrapForm):
         }
 
 
-# The old name, kept for code written before the audit log had more filters.
-SecurityFilterForm = AuditFilterForm
-
-
 class TwoFactorCodeForm(BootstrapForm):
     """A six-digit code from the authenticator (or, where allowed, a recovery code)."""
 
