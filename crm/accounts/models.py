@@ -1,4 +1,4 @@
-"""Users, teams, personal API tokens and the security log."""
+"""Users, teams, personal API tokens, two-factor devices and the append-only audit log."""
 
 from __future__ import annotations
 

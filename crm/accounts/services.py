@@ -1,4 +1,4 @@
-"""Writes for users, teams, API tokens and the security log."""
+"""Writes for users, teams, API tokens and the append-only audit log."""
 
 from __future__ import annotations
 

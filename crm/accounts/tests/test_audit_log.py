@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conftest import client_for
-from crm.accounts.models import AppendOnlyError, SecurityEvent, Team
+from crm.accounts.models import AppendOnlyError, SecurityEvent, Team, User
 from crm.accounts.services import security_event_record, team_save, user_update
 from crm.accounts.tests.factories import UserFactory
 from crm.customers.models import BulkReassignment
@@ -369,3 +369,27 @@ def test_export_neutralises_formulas(org):
     SecurityEvent.objects.create(kind="login_failed", username="=HYPERLINK(1)")
     rows = _csv(client_for(org.admin).get(EXPORT_URL, {"kind": "login_failed"}))
     assert rows[1][2] == "'=HYPERLINK(1)"
+
+
+def test_user_and_token_events_from_the_pages_carry_actor_and_address(org):
+    admin = client_for(org.admin)
+    admin.post(reverse("accounts:user_create"), {"username": "newbie", "role": "manager"})
+    newbie = User.objects.get(username="newbie")
+    admin.post(reverse("accounts:user_deactivate", args=[newbie.pk]))
+    admin.post(reverse("accounts:user_reactivate", args=[newbie.pk]))
+    manager = client_for(org.manager)
+    manager.post(reverse("accounts:token_list"), {"name": "script"})
+    token = org.manager.api_tokens.get()
+    manager.post(reverse("accounts:token_revoke", args=[token.pk]))
+    events = {event.kind: event for event in SecurityEvent.objects.all()}
+    for kind in ("user_created", "user_deactivated", "user_reactivated"):
+        event = events[kind]
+        assert (event.user, event.actor, event.ip_address) == (newbie, org.admin, "127.0.0.1")
+    for kind in ("token_created", "token_revoked"):
+        event = events[kind]
+        assert (event.user, event.actor, event.ip_address) == (
+            org.manager,
+            org.manager,
+            "127.0.0.1",
+        )
+        assert event.data == {"prefix": token.prefix}
