@@ -31,6 +31,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from crm.accounts import selectors, services, two_factor
@@ -84,6 +86,8 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+@sensitive_post_parameters("code")
+@never_cache
 def login_code(request: HttpRequest) -> HttpResponse:
     """The second step of signing in: a code from the authenticator or a recovery code."""
     if two_factor.pending_sign_in_user(request=request) is None:
@@ -279,6 +283,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
+@sensitive_post_parameters("code", "password")
 @login_required
 def two_factor_page(request: SignedInRequest) -> HttpResponse:
     """Set up, confirm, renew recovery codes for, or turn off two-factor sign-in.
@@ -356,6 +361,7 @@ def two_factor_page(request: SignedInRequest) -> HttpResponse:
     return _no_store(render(request, "accounts/two_factor.html", context, status=status))
 
 
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @login_required
 def password_change(request: SignedInRequest) -> HttpResponse:
     """The user changes their own password; other sessions end, this one stays."""
