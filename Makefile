@@ -30,11 +30,14 @@ node_modules/.installed: package.json package-lock.json
 
 assets: $(VENDOR)/.copied
 
-$(VENDOR)/.copied: node_modules/.installed
+# The files are copied as npm ships them, each with the source map its sourceMappingURL
+# names: the hashed static storage of production follows every reference and refuses a
+# missing one, which is how a broken reference is caught at collectstatic, not in a browser.
+$(VENDOR)/.copied: node_modules/.installed Makefile
 	@mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
-	cp node_modules/bootstrap/dist/css/bootstrap.min.css $(VENDOR)/
-	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js $(VENDOR)/
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.min.css.map $(VENDOR)/
+	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map $(VENDOR)/
 	cp node_modules/sortablejs/Sortable.min.js $(VENDOR)/
 	@touch $@
 
