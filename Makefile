@@ -8,10 +8,15 @@ TEST_WORKERS ?= auto
 HOST ?= 127.0.0.1
 VENDOR := crm/static/vendor
 
-.PHONY: run test setup assets migrate demo lint check bench clean messages
+.PHONY: run port test setup assets migrate demo lint check bench clean messages
 
-run: setup migrate demo
+# A busy port stops make run before anything migrates or starts; a second start migrates
+# only when a migration is pending and keeps the demo data it finds.
+run: port setup demo
 	@PORT=$(PORT) HOST=$(HOST) scripts/run.sh
+
+port:
+	@$(PYTHON_SYSTEM) scripts/check_port.py "$(HOST)" "$(PORT)"
 
 test: setup
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
@@ -45,10 +50,8 @@ migrate: setup
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py createcachetable
 
-demo: migrate
-	$(PY) manage.py demo_data
-	$(PY) manage.py demo_sales
-	$(PY) manage.py demo_leads
+demo: setup
+	$(PY) manage.py demo
 
 messages:
 	cd crm && ../$(PY) ../manage.py makemessages -l ru -l en --no-obsolete
