@@ -3,7 +3,9 @@
 Run by ``scripts/production_check.sh`` against nginx in front of gunicorn; it reads the
 settings of the deployment from the environment (``DATABASE_URL`` and the ``CRM_*``
 variables) to look at the security log afterwards. The password comes from
-``PRODUCTION_CHECK_PASSWORD``, never from the command line::
+``PRODUCTION_CHECK_PASSWORD``, never from the command line; when the account has two-factor
+sign-in, ``PRODUCTION_CHECK_TOTP_FILE`` names the file with its TOTP secret (written by
+``manage.py two_factor_setup``) and the sign-in code is computed from it::
 
     PRODUCTION_CHECK_PASSWORD=... .venv/bin/python scripts/production_check.py \\
         --base-url https://crm.example.com:8443 --address 192.0.2.2 --username ci-admin
@@ -16,10 +18,14 @@ mapped to it in Chromium): nginx sees the browser connect from it and passes it 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import datetime as dt
+import hmac
 import os
+import struct
 import sys
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +62,17 @@ document.addEventListener("securitypolicyviolation", (event) => {
   console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
 });
 """
+
+
+def totp_now(secret: str, *, at: float | None = None) -> str:
+    """The current six-digit TOTP code of a base32 ``secret`` (RFC 6238: SHA-1, 30 s)."""
+    secret = secret.strip().replace(" ", "").upper()
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    counter = int(time.time() if at is None else at) // 30
+    digest = hmac.new(key, struct.pack(">Q", counter), "sha1").digest()
+    offset = digest[-1] & 0x0F
+    code = (struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
+    return f"{code:06d}"
 
 
 def header_checks(*, signed_in: bool) -> list[tuple[str, Callable[[dict[str, str]], bool]]]:
@@ -130,7 +147,7 @@ def check_page(
     # Let the page finish what it loads after "load": htmx fragments (the notification
     # badge), the API docs' schema. A page that keeps polling is not waited for longer.
     with contextlib.suppress(PlaywrightTimeout):
-        page.wait_for_load_state("networkidle", timeout=5_000)
+        page.wait_for_load_state("networkidle", timeout=3_000)
     status = response.status if response else 0
     report.verdict(
         status == 200, f"{name} {urllib.parse.urlsplit(url).path} answers 200", str(status)
@@ -193,7 +210,15 @@ def browse(options: argparse.Namespace, password: str, report: Report) -> None:
         page.fill("input[name=password]", password)
         page.click("button[type=submit]")
         page.wait_for_load_state("load")
-        signed_in = "/accounts/login/" not in page.url
+        code_field = page.locator("input[name=code]")
+        if code_field.count():
+            totp_file = os.environ.get("PRODUCTION_CHECK_TOTP_FILE")
+            report.verdict(bool(totp_file), "a sign-in code asked: PRODUCTION_CHECK_TOTP_FILE set")
+            if totp_file:
+                code_field.fill(totp_now(Path(totp_file).read_text()))
+                page.click("button[type=submit]")
+                page.wait_for_load_state("load")
+        signed_in = "/accounts/login" not in page.url
         report.verdict(signed_in, "signed in through nginx", page.url)
         if signed_in:
             for name, path in PAGES:

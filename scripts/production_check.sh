@@ -89,6 +89,12 @@ step "migrate, collectstatic, check --deploy, the first administrator"
 ADMIN_PASSWORD="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')"
 DJANGO_SUPERUSER_PASSWORD="$ADMIN_PASSWORD" "$PY" manage.py createsuperuser --no-input \
   --username ci-admin --email ci-admin@example.com >/dev/null
+# Administrators sign in with a second factor in production: the check computes the codes
+# from the secret this writes (mode 0600, never printed).
+if "$PY" manage.py help two_factor_setup >/dev/null 2>&1; then
+  "$PY" manage.py two_factor_setup ci-admin --secret-file "$WORK/totp-secret" >/dev/null
+  export PRODUCTION_CHECK_TOTP_FILE="$WORK/totp-secret"
+fi
 
 step "TLS: a self-signed certificate for $SITE"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$SITE" \
