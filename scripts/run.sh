@@ -16,9 +16,11 @@ $PY scripts/check_port.py "$HOST" "$PORT"
 
 . scripts/dev_env.sh
 
-$PY manage.py db_worker --interval 1 --no-reload &
+# manage.py demo (make run) has just run the system checks. The worker and the scheduler start
+# at a lower priority, so the web server is up first on a busy laptop.
+nice -n 10 $PY manage.py db_worker --interval 1 --no-reload --skip-checks &
 WORKER=$!
-$PY manage.py scheduler &
+nice -n 10 $PY manage.py scheduler --skip-checks &
 SCHEDULER=$!
 trap 'kill $WORKER $SCHEDULER 2>/dev/null || true; wait $WORKER $SCHEDULER 2>/dev/null || true' EXIT INT TERM
 
@@ -35,5 +37,4 @@ cat <<INFO
   Stop with Ctrl+C.
 
 INFO
-# manage.py demo has just run the system checks.
 $PY manage.py runserver "$BIND" "${RUNSERVER_ARGS[@]}" --skip-checks
