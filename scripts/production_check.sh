@@ -25,15 +25,23 @@ DB_SERVER="${DB_URL%/*}"
 
 step() { echo "--- production: $*"; }
 
-if [ ! -x /usr/sbin/nginx ]; then
-  step "installing Debian's nginx"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+MISSING=()
+[ -x /usr/sbin/nginx ] || MISSING+=(nginx)
+command -v openssl >/dev/null || MISSING+=(openssl)
+command -v curl >/dev/null || MISSING+=(curl)
+if [ "${#MISSING[@]}" != 0 ]; then
+  step "installing Debian's ${MISSING[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${MISSING[@]}" >/dev/null
 fi
 
 # The browser reaches nginx at this machine's own address, so nginx sees a client address
 # that is not its own (127.0.0.1, from which it connects to gunicorn).
 CLIENT_ADDRESS="$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9.]+$' | grep -v '^127\.' | head -1 || true)"
-CLIENT_ADDRESS="${CLIENT_ADDRESS:-127.0.0.1}"
+if [ -z "$CLIENT_ADDRESS" ]; then
+  echo "WARNING: no address but 127.0.0.1 on this machine; the security log's address check"
+  echo "         cannot tell the browser from nginx."
+  CLIENT_ADDRESS=127.0.0.1
+fi
 
 WORK="$(mktemp -d /tmp/crm-production-check.XXXXXX)"
 chmod 755 "$WORK"
