@@ -8,10 +8,15 @@ TEST_WORKERS ?= auto
 HOST ?= 127.0.0.1
 VENDOR := crm/static/vendor
 
-.PHONY: run test setup assets migrate demo lint check bench clean messages
+.PHONY: run port test setup assets migrate demo lint check bench clean messages
 
-run: setup migrate demo
+# A busy port stops make run before anything migrates or starts; a second start migrates
+# only when a migration is pending and keeps the demo data it finds.
+run: port setup demo
 	@PORT=$(PORT) HOST=$(HOST) scripts/run.sh
+
+port:
+	@$(PYTHON_SYSTEM) scripts/check_port.py "$(HOST)" "$(PORT)"
 
 test: setup
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
@@ -30,11 +35,14 @@ node_modules/.installed: package.json package-lock.json
 
 assets: $(VENDOR)/.copied
 
-$(VENDOR)/.copied: node_modules/.installed
+# The files are copied as npm ships them, each with the source map its sourceMappingURL
+# names: the hashed static storage of production follows every reference and refuses a
+# missing one, which is how a broken reference is caught at collectstatic, not in a browser.
+$(VENDOR)/.copied: node_modules/.installed Makefile
 	@mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
-	cp node_modules/bootstrap/dist/css/bootstrap.min.css $(VENDOR)/
-	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js $(VENDOR)/
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.min.css.map $(VENDOR)/
+	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map $(VENDOR)/
 	cp node_modules/sortablejs/Sortable.min.js $(VENDOR)/
 	@touch $@
 
@@ -42,10 +50,8 @@ migrate: setup
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py createcachetable
 
-demo: migrate
-	$(PY) manage.py demo_data
-	$(PY) manage.py demo_sales
-	$(PY) manage.py demo_leads
+demo: setup
+	$(PY) manage.py demo
 
 messages:
 	cd crm && ../$(PY) ../manage.py makemessages -l ru -l en --no-obsolete

@@ -20,7 +20,9 @@ VAR_DIR = Path(env_str("CRM_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 PRODUCTION = env_bool("CRM_PRODUCTION")
-DEBUG = env_bool("CRM_DEBUG", default=not PRODUCTION)
+# Debug pages show tracebacks and settings to whoever triggers an error: only when asked for
+# (``make run`` asks on a loopback address only), never by default.
+DEBUG = env_bool("CRM_DEBUG")
 SECRET_KEY = secret_key(VAR_DIR)
 ALLOWED_HOSTS = env_list("CRM_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CRM_CSRF_TRUSTED_ORIGINS")
@@ -91,7 +93,17 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # A connection is kept between requests only when asked for: that suits servers whose
+    # threads live long (gunicorn's sync and gthread workers, bounded by workers x threads),
+    # never the development server, which starts a thread per connection. A kept connection
+    # is checked before reuse, so a restarted database costs no failed request.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("CRM_DB_CONN_MAX_AGE", 0),
+            conn_health_checks=True,
+        )
+    }
 else:
     DATABASES = {
         "default": {
