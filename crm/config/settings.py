@@ -23,6 +23,8 @@ DEBUG = env_bool("CRM_DEBUG", default=not PRODUCTION)
 SECRET_KEY = secret_key(VAR_DIR)
 ALLOWED_HOSTS = env_list("CRM_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CRM_CSRF_TRUSTED_ORIGINS")
+# Reverse proxies (addresses, CIDR networks) whose X-Forwarded-For is believed (crm.core.http).
+TRUSTED_PROXIES = env_list("CRM_TRUSTED_PROXIES")
 # Where users reach the CRM: links in e-mails (no request to take the host from) start here.
 CRM_BASE_URL = env_str("CRM_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -57,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm.accounts.middleware.UserLanguageMiddleware",
     "crm.accounts.middleware.ActiveUserMiddleware",
+    "crm.accounts.devices.KnownDeviceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -158,9 +161,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttle (crm.accounts.throttle): strict limits per account and address and per
+# address; past the per-account limit only the owner's known devices and addresses may try.
 LOGIN_THROTTLE_ACCOUNT_LIMIT = env_int("CRM_LOGIN_THROTTLE_ACCOUNT_LIMIT", 5)
 LOGIN_THROTTLE_ADDRESS_LIMIT = env_int("CRM_LOGIN_THROTTLE_ADDRESS_LIMIT", 20)
+LOGIN_THROTTLE_ACCOUNT_WIDE_LIMIT = env_int("CRM_LOGIN_THROTTLE_ACCOUNT_WIDE_LIMIT", 10)
 LOGIN_THROTTLE_WINDOW_SECONDS = env_int("CRM_LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
+LOGIN_KNOWN_DEVICE_DAYS = env_int("CRM_LOGIN_KNOWN_DEVICE_DAYS", 180)
+LOGIN_KNOWN_ADDRESS_DAYS = env_int("CRM_LOGIN_KNOWN_ADDRESS_DAYS", 30)
 
 # --- e-mail -----------------------------------------------------------------------------------
 # Outgoing mail (notifications, reminders). Without CRM_EMAIL_HOST on a laptop the messages are

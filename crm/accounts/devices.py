@@ -1,0 +1,90 @@
+"""Known devices and addresses of a user: where the owner has signed in before.
+
+While an account is under attack (``crm.accounts.throttle``), only a known device or address
+may still try its password. A device is known by a signed, long-lived cookie that the
+middleware below gives a browser once a user is signed in on it; the cookie is bound to the
+user and to the password (it stops working when the password changes). An address is known
+when the security log has a sign-in of the user from it in the last
+``LOGIN_KNOWN_ADDRESS_DAYS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from crm.accounts.models import SecurityEvent, User
+
+DEVICE_COOKIE = "crm_device"
+_SALT = "crm.accounts.devices.known-device"
+
+
+def _device_value(user: User) -> str:
+    """The cookie's content for ``user``: the id and a digest of the password hash."""
+    digest = salted_hmac(_SALT, f"{user.pk}:{user.password}", algorithm="sha256").hexdigest()
+    return f"{user.pk}:{digest[:24]}"
+
+
+def _max_age() -> int:
+    return settings.LOGIN_KNOWN_DEVICE_DAYS * 24 * 60 * 60
+
+
+def device_is_known(*, request: HttpRequest | None, user: User) -> bool:
+    """Whether the browser of ``request`` carries a valid known-device cookie of ``user``."""
+    if request is None:
+        return False
+    value = request.get_signed_cookie(DEVICE_COOKIE, default=None, salt=_SALT, max_age=_max_age())
+    return value is not None and constant_time_compare(value, _device_value(user))
+
+
+def device_remember(*, response: HttpResponse, user: User) -> None:
+    """Give the browser a known-device cookie of ``user``."""
+    response.set_signed_cookie(
+        DEVICE_COOKIE,
+        _device_value(user),
+        salt=_SALT,
+        max_age=_max_age(),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def address_is_known(*, user: User, address: str | None) -> bool:
+    """Whether ``user`` signed in from ``address`` within ``LOGIN_KNOWN_ADDRESS_DAYS``."""
+    if not address:
+        return False
+    since = timezone.now() - timedelta(days=settings.LOGIN_KNOWN_ADDRESS_DAYS)
+    return SecurityEvent.objects.filter(
+        kind=SecurityEvent.Kind.LOGIN, user=user, ip_address=address, created_at__gte=since
+    ).exists()
+
+
+class KnownDeviceMiddleware:
+    """Mark the browser of a user signed in with a session as one of the user's devices.
+
+    Runs after the view: a sign-in (with every step it needs) has completed when the
+    session holds the user, so the cookie is only ever given to a browser that signed in.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if (
+            isinstance(user, User)
+            and session is not None
+            and session.get(SESSION_KEY) == str(user.pk)
+            and not device_is_known(request=request, user=user)
+        ):
+            device_remember(response=response, user=user)
+        return response
