@@ -276,3 +276,16 @@ def test_success_takes_its_attempt_back_from_the_account_counter(db, limits):
     response = _login(Client(), "anna", PASSWORD, address="192.0.2.11")
     # then: successes never count as an attack
     assert response.status_code == 302
+
+
+def test_the_refusal_is_translated(db, limits):
+    UserFactory(username="anna")
+    _attack("anna", 20)
+    response = Client().post(
+        LOGIN,
+        {"username": "anna", "password": PASSWORD},
+        REMOTE_ADDR="192.0.2.77",
+        HTTP_ACCEPT_LANGUAGE="ru",
+    )
+    assert response.status_code == 429
+    assert "Войдите с устройства или из сети, откуда уже входили" in response.content.decode()
