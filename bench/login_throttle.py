@@ -108,8 +108,10 @@ print(user.password.split("$")[0])
 COUNT = f"""
 import collections
 from crm.accounts.models import SecurityEvent
-rows = SecurityEvent.objects.filter(username={USERNAME!r}).values_list("kind", flat=True)
-print(dict(collections.Counter(rows)))
+rows = SecurityEvent.objects.filter(username={USERNAME!r})
+kinds = dict(collections.Counter(rows.values_list("kind", flat=True)))
+addresses = rows.order_by().values_list("ip_address", flat=True).distinct().count()
+print(f"{{kinds}} from {{addresses}} address(es)")
 """
 
 
