@@ -206,9 +206,7 @@ def test_an_unknown_device_is_refused_during_an_attack_whatever_the_password(db,
     assert right.status_code == wrong.status_code == 429
     message = "Sign in from a device or network you have used before"
     assert message in right.content.decode()
-    assert right.content.decode().replace("192.0.2.77", "") == wrong.content.decode().replace(
-        "192.0.2.78", ""
-    ) or (message in wrong.content.decode())
+    assert message in wrong.content.decode()
     assert hasher.checked == 0
     refused = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.LOGIN_THROTTLED)
     assert {event.data["reason"] for event in refused} == {"unknown_device"}

@@ -58,6 +58,12 @@ def test_decrement_and_reset(db):
     assert not Counter.objects.exists()
 
 
+def test_the_sweep_is_registered_with_the_scheduler():
+    from crm.core import periodic
+
+    assert periodic.SWEEPS["core.counters"].run is counters_sweep
+
+
 def test_sweep_deletes_only_expired_counters(db):
     counter_increment(key="live", window_seconds=60)
     Counter.objects.create(key="old", count=3, expires_at=timezone.now() - timedelta(seconds=1))
