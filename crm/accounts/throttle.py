@@ -6,7 +6,7 @@ when a count after its own increment is over its limit. So N requests in flight 
 check at most the limit's worth of passwords, never N.
 
 - **account and address** (``LOGIN_THROTTLE_ACCOUNT_LIMIT``, strict): guesses at one account
-  from one address;
+  from one address (an IPv6 address counts with its /64, ``crm.core.http.address_bucket``);
 - **address** (``LOGIN_THROTTLE_ADDRESS_LIMIT``, strict): guesses from one address at any
   accounts;
 - **account** (``LOGIN_THROTTLE_ACCOUNT_WIDE_LIMIT``, soft): guesses at one account from
@@ -29,6 +29,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from crm.core.counters import counter_decrement, counter_increment, counter_reset
+from crm.core.http import address_bucket
 
 # Where the backend leaves its refusal for the sign-in form (a WSGI environ key).
 _REFUSAL_KEY = "crm.login_refusal"
@@ -64,13 +65,14 @@ def attempt_begin(*, username: str, address: str | None, is_known: Callable[[], 
     refused ones too, until ``attempt_succeeded`` takes a successful one back.
     """
     window = settings.LOGIN_THROTTLE_WINDOW_SECONDS
-    pair_key = _key("account-address", username, address or "")
+    bucket = address_bucket(address) if address else ""
+    pair_key = _key("account-address", username, bucket)
     account_key = _key("account", username)
     shared_keys: tuple[str, ...] = (account_key,)
     pair = counter_increment(key=pair_key, window_seconds=window)
     from_address = 0
-    if address:
-        address_key = _key("address", address)
+    if bucket:
+        address_key = _key("address", bucket)
         shared_keys = (account_key, address_key)
         from_address = counter_increment(key=address_key, window_seconds=window)
     account = counter_increment(key=account_key, window_seconds=window)

@@ -46,6 +46,17 @@ def client_address(request: HttpRequest | None) -> str | None:
     return str(forwarded_client(remote, forwarded.split(","), networks))
 
 
+def address_bucket(address: str) -> str:
+    """The block a per-address limit counts ``address`` in: an IPv4 address alone, an IPv6
+    address with its /64 (one subscriber's network: anyone holding one has 2**64 addresses)."""
+    parsed = parse_address(address)
+    if parsed is None:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
 def forwarded_client(
     remote: IPAddress, hops: Sequence[str], networks: Sequence[Network]
 ) -> IPAddress:

@@ -287,3 +287,16 @@ def test_the_refusal_is_translated(db, limits):
     )
     assert response.status_code == 429
     assert "Войдите с устройства или из сети, откуда уже входили" in response.content.decode()
+
+
+def test_an_ipv6_attacker_cannot_escape_the_strict_limit_by_changing_address(db, limits):
+    # given: five guesses, each from another address of the same /64
+    UserFactory(username="anna")
+    for number in range(5):
+        _login(Client(), "anna", "wrong", address=f"2001:db8:1:2::{number + 1:x}")
+    # when
+    same_network = _login(Client(), "anna", PASSWORD, address="2001:db8:1:2::99")
+    other_network = _login(Client(), "anna", PASSWORD, address="2001:db8:1:3::1")
+    # then
+    assert same_network.status_code == 429
+    assert other_network.status_code == 302

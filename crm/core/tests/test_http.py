@@ -12,6 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from crm.core.http import (
+    address_bucket,
     check_trusted_proxies,
     client_address,
     forwarded_client,
@@ -160,3 +161,17 @@ def test_any_header_gives_an_address_and_never_raises(header):
     result = forwarded_client(remote, header.split(","), NETWORKS)
     assert isinstance(result, ipaddress.IPv4Address | ipaddress.IPv6Address)
     assert result == remote or str(result) in {str(parse_address(e)) for e in header.split(",")}
+
+
+@pytest.mark.parametrize(
+    ("address", "bucket"),
+    [
+        ("203.0.113.5", "203.0.113.5"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.5", "203.0.113.5"),
+        ("garbage", "garbage"),
+    ],
+)
+def test_per_address_limits_count_an_ipv6_address_with_its_64(address, bucket):
+    assert address_bucket(address) == bucket

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from crm.core.errors import ValidationFailed
-from crm.core.http import client_address
+from crm.core.http import address_bucket, client_address
 from crm.leads.models import WebForm
 from crm.leads.services import webforms
 
@@ -103,7 +103,7 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
             {"detail": _("The form is too large."), "errors": {"body": [_("At most 64 KB.")]}},
         )
     address = client_address(request)
-    if webforms.rate_limited(address):
+    if webforms.rate_limited(address_bucket(address) if address else None):
         response = _answer(
             request,
             form,
