@@ -2,7 +2,7 @@
 
 While an account is under attack (``crm.accounts.throttle``), only a known device or address
 may still try its password. A device is known by a signed, long-lived cookie that the
-middleware below gives a browser once a user is signed in on it; the cookie is bound to the
+middleware below gives a browser when a user signs in on it; the cookie is bound to the
 user and to the password (it stops working when the password changes). An address is known
 when the security log has a sign-in of the user from it in the last
 ``LOGIN_KNOWN_ADDRESS_DAYS``.
@@ -67,22 +67,25 @@ def address_is_known(*, user: User, address: str | None) -> bool:
 
 
 class KnownDeviceMiddleware:
-    """Mark the browser of a user signed in with a session as one of the user's devices.
+    """Mark a browser as one of the user's devices when a sign-in completes on it.
 
-    Runs after the view: a sign-in (with every step it needs) has completed when the
-    session holds the user, so the cookie is only ever given to a browser that signed in.
+    Runs after the view. ``django.contrib.auth.login`` always gives the session a new key,
+    so a response whose session key changed and whose session now holds the user closes a
+    sign-in, with every step it needed; other responses (a badge poll) set no cookie.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        key_before = session.session_key if session is not None else None
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        session = getattr(request, "session", None)
         if (
-            isinstance(user, User)
-            and session is not None
+            session is not None
+            and session.session_key != key_before
+            and isinstance(user, User)
             and session.get(SESSION_KEY) == str(user.pk)
             and not device_is_known(request=request, user=user)
         ):
