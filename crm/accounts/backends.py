@@ -33,10 +33,12 @@ class ThrottledModelBackend(ModelBackend):
         if not username or password is None:
             return None
         address = client_address(request)
+        owner = _user(username) if request and devices.DEVICE_COOKIE in request.COOKIES else None
         attempt = throttle.attempt_begin(
             username=username,
             address=address,
-            is_known=lambda: _is_known(request, username=username, address=address),
+            device=devices.known_device(request=request, user=owner) if owner else None,
+            is_known=lambda: _address_is_known(username=username, address=address),
         )
         if attempt.refusal is not None:
             throttle.refusal_note(request, attempt.refusal)
@@ -58,12 +60,14 @@ class ThrottledModelBackend(ModelBackend):
         return user
 
 
-def _is_known(request: HttpRequest | None, *, username: str, address: str | None) -> bool:
-    """Whether the attempt comes from a known device or address of the account ``username``."""
+def _user(username: str) -> User | None:
     try:
-        user = User._default_manager.get_by_natural_key(username)
+        return User._default_manager.get_by_natural_key(username)
     except User.DoesNotExist:
-        return False
-    return devices.device_is_known(request=request, user=user) or devices.address_is_known(
-        user=user, address=address
-    )
+        return None
+
+
+def _address_is_known(*, username: str, address: str | None) -> bool:
+    """Whether the account ``username`` was signed in to from ``address`` recently."""
+    user = _user(username)
+    return user is not None and devices.address_is_known(user=user, address=address)

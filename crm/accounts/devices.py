@@ -3,13 +3,15 @@
 While an account is under attack (``crm.accounts.throttle``), only a known device or address
 may still try its password. A device is known by a signed, long-lived cookie that the
 middleware below gives a browser when a user signs in on it; the cookie is bound to the
-user and to the password (it stops working when the password changes). An address is known
-when the security log has a sign-in of the user from it in the last
+user and to the password (it stops working when the password changes) and carries an id of
+its own, so the throttle counts a known device's attempts apart from its address's. An
+address is known when the security log has a sign-in of the user from it in the last
 ``LOGIN_KNOWN_ADDRESS_DAYS``.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -25,29 +27,43 @@ DEVICE_COOKIE = "crm_device"
 _SALT = "crm.accounts.devices.known-device"
 
 
-def _device_value(user: User) -> str:
-    """The cookie's content for ``user``: the id and a digest of the password hash."""
-    digest = salted_hmac(_SALT, f"{user.pk}:{user.password}", algorithm="sha256").hexdigest()
-    return f"{user.pk}:{digest[:24]}"
+def _digest(user: User, device: str) -> str:
+    """Binds a device id to the user and to the password hash (a new password, a new digest)."""
+    text = f"{user.pk}:{device}:{user.password}"
+    return salted_hmac(_SALT, text, algorithm="sha256").hexdigest()[:32]
 
 
 def _max_age() -> int:
     return settings.LOGIN_KNOWN_DEVICE_DAYS * 24 * 60 * 60
 
 
-def device_is_known(*, request: HttpRequest | None, user: User) -> bool:
-    """Whether the browser of ``request`` carries a valid known-device cookie of ``user``."""
-    if request is None:
-        return False
+def known_device(*, request: HttpRequest | None, user: User) -> str | None:
+    """The id of the browser of ``request`` when it is a known device of ``user``, else None.
+
+    The cookie is ``<user id>:<device id>:<digest>``, signed with a timestamp; a cookie older
+    than ``LOGIN_KNOWN_DEVICE_DAYS``, of another user or from before a password change does
+    not count.
+    """
+    if request is None or DEVICE_COOKIE not in request.COOKIES:
+        return None
     value = request.get_signed_cookie(DEVICE_COOKIE, default=None, salt=_SALT, max_age=_max_age())
-    return value is not None and constant_time_compare(value, _device_value(user))
+    user_id, _, rest = (value or "").partition(":")
+    device, _, digest = rest.partition(":")
+    if (
+        not device
+        or user_id != str(user.pk)
+        or not constant_time_compare(digest, _digest(user, device))
+    ):
+        return None
+    return device
 
 
 def device_remember(*, response: HttpResponse, user: User) -> None:
-    """Give the browser a known-device cookie of ``user``."""
+    """Give the browser a known-device cookie of ``user`` with a new device id."""
+    device = secrets.token_urlsafe(12)
     response.set_signed_cookie(
         DEVICE_COOKIE,
-        _device_value(user),
+        f"{user.pk}:{device}:{_digest(user, device)}",
         salt=_SALT,
         max_age=_max_age(),
         secure=settings.SESSION_COOKIE_SECURE,
@@ -87,7 +103,7 @@ class KnownDeviceMiddleware:
             and session.session_key != key_before
             and isinstance(user, User)
             and session.get(SESSION_KEY) == str(user.pk)
-            and not device_is_known(request=request, user=user)
+            and known_device(request=request, user=user) is None
         ):
             device_remember(response=response, user=user)
         return response

@@ -1,21 +1,23 @@
 """Sign-in throttling: counted atomically before the password is checked, with a soft lockout.
 
-Every attempt first adds one to three counters (``crm.core.counters``: one ``UPDATE`` each,
+Every attempt first adds one to its counters (``crm.core.counters``: one ``UPDATE`` each,
 shared by every process whatever the cache) and is refused, before the slow password hash,
 when a count after its own increment is over its limit. So N requests in flight at once
 check at most the limit's worth of passwords, never N.
 
 - **account and address** (``LOGIN_THROTTLE_ACCOUNT_LIMIT``, strict): guesses at one account
   from one address (an IPv6 address counts with its /64, ``crm.core.http.address_bucket``);
+  from a known device of the account (``crm.accounts.devices``) the same limit counts per
+  account and device instead, so nobody else behind the same address can lock it out;
 - **address** (``LOGIN_THROTTLE_ADDRESS_LIMIT``, strict): guesses from one address at any
-  accounts;
+  accounts (not counted for a known device);
 - **account** (``LOGIN_THROTTLE_ACCOUNT_WIDE_LIMIT``, soft): guesses at one account from
-  anywhere. Over it only the owner's known devices and addresses (``crm.accounts.devices``)
-  may still try, so an attacker spread over many addresses cannot lock the owner out.
+  anywhere. Over it only the owner's known devices and addresses may still try, so an
+  attacker spread over many addresses cannot lock the owner out.
 
-A successful sign-in takes its own attempt back from the counters and clears the account and
-address one. The refusal is decided before the password is looked at, so it says nothing
-about whether the password was right.
+A successful sign-in takes its own attempt back from the counters and clears its strict
+one. The refusal is decided before the password is looked at, so it says nothing about
+whether the password was right.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Refusal(enum.StrEnum):
     """Why an attempt was refused."""
 
     ACCOUNT_ADDRESS = "account_address"
+    ACCOUNT_DEVICE = "account_device"
     ADDRESS = "address"
     UNKNOWN_DEVICE = "unknown_device"
 
@@ -57,38 +60,46 @@ def _key(kind: str, *values: str) -> str:
     return f"login:{kind}:{hashlib.sha256(text.encode()).hexdigest()[:40]}"
 
 
-def attempt_begin(*, username: str, address: str | None, is_known: Callable[[], bool]) -> Attempt:
+def attempt_begin(
+    *, username: str, address: str | None, device: str | None, is_known: Callable[[], bool]
+) -> Attempt:
     """Count an attempt to sign in to ``username`` from ``address`` and decide if it may go on.
 
-    ``is_known`` answers whether the attempt comes from a known device or address of the
-    account; it is only called while the account is over its limit. Every attempt counts,
-    refused ones too, until ``attempt_succeeded`` takes a successful one back.
+    ``device`` is the id of the browser when it is a known device of the account
+    (``crm.accounts.devices.known_device``), else None. ``is_known`` answers whether the
+    address is a known one of the account; it is only called while the account is over its
+    limit and the device is not known. Every attempt counts, refused ones too, until
+    ``attempt_succeeded`` takes a successful one back.
     """
     window = settings.LOGIN_THROTTLE_WINDOW_SECONDS
     bucket = address_bucket(address) if address else ""
-    pair_key = _key("account-address", username, bucket)
     account_key = _key("account", username)
     shared_keys: tuple[str, ...] = (account_key,)
-    pair = counter_increment(key=pair_key, window_seconds=window)
     from_address = 0
-    if bucket:
-        address_key = _key("address", bucket)
-        shared_keys = (account_key, address_key)
-        from_address = counter_increment(key=address_key, window_seconds=window)
+    if device:
+        pair_key = _key("account-device", username, device)
+        pair = counter_increment(key=pair_key, window_seconds=window)
+    else:
+        pair_key = _key("account-address", username, bucket)
+        pair = counter_increment(key=pair_key, window_seconds=window)
+        if bucket:
+            address_key = _key("address", bucket)
+            shared_keys = (account_key, address_key)
+            from_address = counter_increment(key=address_key, window_seconds=window)
     account = counter_increment(key=account_key, window_seconds=window)
     refusal = None
     if pair > settings.LOGIN_THROTTLE_ACCOUNT_LIMIT:
-        refusal = Refusal.ACCOUNT_ADDRESS
+        refusal = Refusal.ACCOUNT_DEVICE if device else Refusal.ACCOUNT_ADDRESS
     elif from_address > settings.LOGIN_THROTTLE_ADDRESS_LIMIT:
         refusal = Refusal.ADDRESS
-    elif account > settings.LOGIN_THROTTLE_ACCOUNT_WIDE_LIMIT and not is_known():
+    elif account > settings.LOGIN_THROTTLE_ACCOUNT_WIDE_LIMIT and not (device or is_known()):
         refusal = Refusal.UNKNOWN_DEVICE
     return Attempt(pair_key=pair_key, shared_keys=shared_keys, refusal=refusal)
 
 
 def attempt_succeeded(attempt: Attempt) -> None:
-    """The attempt signed in: clear its account-and-address counter and take it back from the
-    per-account and per-address ones (failures of others there still count)."""
+    """The attempt signed in: clear its strict counter (account and address or device) and
+    take it back from the per-account and per-address ones (others' failures still count)."""
     counter_reset(key=attempt.pair_key)
     for key in attempt.shared_keys:
         counter_decrement(key=key)

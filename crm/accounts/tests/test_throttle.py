@@ -222,19 +222,55 @@ def test_below_the_account_limit_a_new_device_signs_in(db, limits):
     assert response.status_code == 302
 
 
-def test_the_strict_limit_per_account_and_address_holds_for_a_known_device(db, limits):
-    # given: the owner's device, then five wrong passwords from its address
+def test_the_strict_limit_per_account_and_address_holds(db, limits):
+    # given: five wrong passwords from one address, in a browser never signed in
+    UserFactory(username="anna")
+    for number in range(limits.LOGIN_THROTTLE_ACCOUNT_LIMIT):
+        _login(Client(), "anna", f"wrong-{number}", address="10.0.0.1")
+    # when
+    same_address = _login(Client(), "anna", PASSWORD, address="10.0.0.1")
+    other_address = _login(Client(), "anna", PASSWORD, address="10.0.0.2")
+    # then
+    assert same_address.status_code == 429
+    assert "Too many failed sign-in attempts. Wait a few minutes" in same_address.content.decode()
+    assert other_address.status_code == 302
+
+
+def test_someone_behind_the_owners_address_cannot_lock_out_the_owners_device(db, limits):
+    # given: the owner's browser in the office; a colleague behind the same NAT guesses
     UserFactory(username="anna")
     owner = Client()
     _login(owner, "anna", PASSWORD, address="10.0.0.1")
     owner.post("/accounts/logout/")
-    for number in range(limits.LOGIN_THROTTLE_ACCOUNT_LIMIT):
-        _login(owner, "anna", f"wrong-{number}", address="10.0.0.1")
+    for number in range(limits.LOGIN_THROTTLE_ACCOUNT_LIMIT + 3):
+        _login(Client(), "anna", f"wrong-{number}", address="10.0.0.1")
     # when
-    same_address = _login(owner, "anna", PASSWORD, address="10.0.0.1")
+    stranger = _login(Client(), "anna", PASSWORD, address="10.0.0.1")
+    device = _login(owner, "anna", PASSWORD, address="10.0.0.1")
     # then
-    assert same_address.status_code == 429
-    assert "Too many failed sign-in attempts. Wait a few minutes" in same_address.content.decode()
+    assert stranger.status_code == 429
+    assert device.status_code == 302
+    assert _signed_in(owner)
+
+
+def test_a_known_device_has_its_own_strict_limit(db, limits, hasher):
+    # given: two browsers of the owner, then five wrong passwords from the first one
+    UserFactory(username="anna")
+    owner, laptop = Client(), Client()
+    for browser in (owner, laptop):
+        _login(browser, "anna", PASSWORD, address="10.0.0.1")
+        browser.post("/accounts/logout/")
+    for number in range(limits.LOGIN_THROTTLE_ACCOUNT_LIMIT):
+        _login(owner, "anna", f"wrong-{number}", address=f"192.0.2.{number}")
+    hasher.checked = 0
+    # when: the right password from each, from yet another address
+    refused = _login(owner, "anna", PASSWORD, address="192.0.2.99")
+    checked_before = hasher.checked
+    other_device = _login(laptop, "anna", PASSWORD, address="192.0.2.99")
+    # then: the first is refused without a password check, the other device is not affected
+    assert refused.status_code == 429
+    assert checked_before == 0
+    assert other_device.status_code == 302
 
 
 def test_the_device_cookie_is_bound_to_the_user_and_the_password(db, limits):
