@@ -56,7 +56,7 @@ class Attempt:
 
 
 def _key(kind: str, *values: str) -> str:
-    text = "\n".join(value.strip().lower() for value in values)
+    text = "\n".join(values)
     return f"login:{kind}:{hashlib.sha256(text.encode()).hexdigest()[:40]}"
 
 
@@ -72,20 +72,20 @@ def attempt_begin(
     ``attempt_succeeded`` takes a successful one back.
     """
     window = settings.LOGIN_THROTTLE_WINDOW_SECONDS
+    username = username.strip().lower()  # as the user model looks it up
     bucket = address_bucket(address) if address else ""
     account_key = _key("account", username)
-    shared_keys: tuple[str, ...] = (account_key,)
-    from_address = 0
     if device:
         pair_key = _key("account-device", username, device)
-        pair = counter_increment(key=pair_key, window_seconds=window)
     else:
         pair_key = _key("account-address", username, bucket)
-        pair = counter_increment(key=pair_key, window_seconds=window)
-        if bucket:
-            address_key = _key("address", bucket)
-            shared_keys = (account_key, address_key)
-            from_address = counter_increment(key=address_key, window_seconds=window)
+    pair = counter_increment(key=pair_key, window_seconds=window)
+    shared_keys: tuple[str, ...] = (account_key,)
+    from_address = 0
+    if bucket and not device:
+        address_key = _key("address", bucket)
+        shared_keys = (account_key, address_key)
+        from_address = counter_increment(key=address_key, window_seconds=window)
     account = counter_increment(key=account_key, window_seconds=window)
     refusal = None
     if pair > settings.LOGIN_THROTTLE_ACCOUNT_LIMIT:

@@ -336,3 +336,14 @@ def test_an_ipv6_attacker_cannot_escape_the_strict_limit_by_changing_address(db,
     # then
     assert same_network.status_code == 429
     assert other_network.status_code == 302
+
+
+def test_the_user_name_is_counted_as_the_account_is_looked_up(db, limits):
+    # given: guesses at the same account spelt differently
+    UserFactory(username="anna")
+    for number, spelling in enumerate(["ANNA", " Anna", "anna ", "aNNa", "Anna"]):
+        _login(Client(), spelling, f"wrong-{number}")
+    # when
+    response = _login(Client(), "anna", PASSWORD)
+    # then
+    assert response.status_code == 429
