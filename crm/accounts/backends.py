@@ -1,4 +1,5 @@
-"""Authentication backend that refuses throttled sign-ins and records each attempt."""
+"""Authentication backend that counts each attempt before the password is checked and
+records it in the security log."""
 
 from __future__ import annotations
 
@@ -8,17 +9,18 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from crm.accounts import throttle
+from crm.accounts import devices, throttle
 from crm.accounts.models import SecurityEvent, User
-from crm.accounts.services import client_ip, security_event_record
+from crm.accounts.services import security_event_record
+from crm.core.http import client_address
 
 
 class LoginThrottled(PermissionDenied):
-    """Raised when an account or an address has failed too often; stops the backend chain."""
+    """Raised when an attempt is refused by the throttle; stops the backend chain."""
 
 
 class ThrottledModelBackend(ModelBackend):
-    """Django's model backend behind a per-account and per-address failure counter."""
+    """Django's model backend behind the sign-in throttle (``crm.accounts.throttle``)."""
 
     def authenticate(
         self,
@@ -28,19 +30,44 @@ class ThrottledModelBackend(ModelBackend):
         **kwargs: Any,
     ) -> User | None:
         username = (username or "").strip()
-        address = client_ip(request)
-        if throttle.is_throttled(username=username, ip_address=address):
+        if not username or password is None:
+            return None
+        address = client_address(request)
+        owner = _user(username) if request and devices.DEVICE_COOKIE in request.COOKIES else None
+        attempt = throttle.attempt_begin(
+            username=username,
+            address=address,
+            device=devices.known_device(request=request, user=owner) if owner else None,
+            is_known=lambda: _address_is_known(username=username, address=address),
+        )
+        if attempt.refusal is not None:
+            throttle.refusal_note(request, attempt.refusal)
             security_event_record(
-                kind=SecurityEvent.Kind.LOGIN_THROTTLED, request=request, username=username
+                kind=SecurityEvent.Kind.LOGIN_THROTTLED,
+                request=request,
+                username=username,
+                data={"reason": str(attempt.refusal)},
             )
             raise LoginThrottled
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
-            throttle.record_failure(username=username, ip_address=address)
             security_event_record(
                 kind=SecurityEvent.Kind.LOGIN_FAILED, request=request, username=username
             )
             return None
-        throttle.clear_account(username=username)
+        throttle.attempt_succeeded(attempt)
         security_event_record(kind=SecurityEvent.Kind.LOGIN, request=request, user=user)
         return user
+
+
+def _user(username: str) -> User | None:
+    try:
+        return User._default_manager.get_by_natural_key(username)
+    except User.DoesNotExist:
+        return None
+
+
+def _address_is_known(*, username: str, address: str | None) -> bool:
+    """Whether the account ``username`` was signed in to from ``address`` recently."""
+    user = _user(username)
+    return user is not None and devices.address_is_known(user=user, address=address)

@@ -17,17 +17,25 @@ from django.utils.translation import pgettext_lazy
 from crm.accounts import throttle
 from crm.accounts.models import SecurityEvent, Team, User
 from crm.accounts.selectors import team_choices
-from crm.accounts.services import USER_FIELDS, client_ip, security_event_record
+from crm.accounts.services import USER_FIELDS
 from crm.core.errors import DomainError
 from crm.core.permissions import Role
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
-    """The sign-in form; refuses at once when the account or address is throttled."""
+    """The sign-in form; says so when the throttle refused the attempt (``is_throttled``).
+
+    The backend counts the attempt and refuses it before the password is checked
+    (``crm.accounts.throttle``); the form only turns its refusal into the message.
+    """
 
     error_messages = {
         **AuthenticationForm.error_messages,
         "throttled": _("Too many failed sign-in attempts. Wait a few minutes and try again."),
+        "unknown_device": _(
+            "Too many failed sign-in attempts to this account. Sign in from a device or "
+            "network you have used before, or wait a few minutes and try again."
+        ),
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -37,14 +45,15 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         self.fields["password"].widget.attrs.update({"class": "form-control"})
 
     def clean(self) -> dict[str, Any]:
-        username = (self.cleaned_data.get("username") or "").strip()
-        if throttle.is_throttled(username=username, ip_address=client_ip(self.request)):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            refusal = throttle.refusal_of(self.request)
+            if refusal is None:
+                raise
             self.is_throttled = True
-            security_event_record(
-                kind=SecurityEvent.Kind.LOGIN_THROTTLED, request=self.request, username=username
-            )
-            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
-        return super().clean()
+            code = "unknown_device" if refusal == throttle.Refusal.UNKNOWN_DEVICE else "throttled"
+            raise forms.ValidationError(self.error_messages[code], code="throttled") from None
 
 
 class BootstrapForm(forms.Form):

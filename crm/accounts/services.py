@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from crm.accounts.models import APIToken, SecurityEvent, Team, TeamMembership, User
 from crm.core.errors import PermissionDenied, ValidationFailed
+from crm.core.http import client_address
 from crm.core.models import excluding
 from crm.core.permissions import Role
 
@@ -42,14 +43,8 @@ USER_FIELDS = (
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The client's address as the server saw it (``REMOTE_ADDR``).
-
-    Behind a reverse proxy, configure the proxy to set ``REMOTE_ADDR`` (e.g. gunicorn's
-    ``--forwarded-allow-ips``); a client-supplied ``X-Forwarded-For`` is never trusted here.
-    """
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: ``crm.core.http.client_address`` (kept for older callers)."""
+    return client_address(request)
 
 
 def _without_nul(value: Any) -> Any:
@@ -84,7 +79,7 @@ def security_event_record(
         user=user,
         actor=actor,
         username=_without_nul(username or (user.username if user else ""))[:150],
-        ip_address=client_ip(request) if request is not None else (ip_address or None),
+        ip_address=client_address(request) if request is not None else (ip_address or None),
         user_agent=_without_nul(request.META.get("HTTP_USER_AGENT", "") if request else "")[:300],
         data=_without_nul(data or {}),
     )

@@ -26,6 +26,8 @@ DEBUG = env_bool("CRM_DEBUG")
 SECRET_KEY = secret_key(VAR_DIR)
 ALLOWED_HOSTS = env_list("CRM_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CRM_CSRF_TRUSTED_ORIGINS")
+# Reverse proxies (addresses, CIDR networks) whose X-Forwarded-For is believed (crm.core.http).
+TRUSTED_PROXIES = env_list("CRM_TRUSTED_PROXIES")
 # Where users reach the CRM: links in e-mails (no request to take the host from) start here.
 CRM_BASE_URL = env_str("CRM_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -60,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm.accounts.middleware.UserLanguageMiddleware",
     "crm.accounts.middleware.ActiveUserMiddleware",
+    "crm.accounts.devices.KnownDeviceMiddleware",
     "crm.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -172,9 +175,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttle (crm.accounts.throttle): strict limits per account and address and per
+# address; past the per-account limit only the owner's known devices and addresses may try.
 LOGIN_THROTTLE_ACCOUNT_LIMIT = env_int("CRM_LOGIN_THROTTLE_ACCOUNT_LIMIT", 5)
 LOGIN_THROTTLE_ADDRESS_LIMIT = env_int("CRM_LOGIN_THROTTLE_ADDRESS_LIMIT", 20)
+LOGIN_THROTTLE_ACCOUNT_WIDE_LIMIT = env_int("CRM_LOGIN_THROTTLE_ACCOUNT_WIDE_LIMIT", 10)
 LOGIN_THROTTLE_WINDOW_SECONDS = env_int("CRM_LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
+LOGIN_KNOWN_DEVICE_DAYS = env_int("CRM_LOGIN_KNOWN_DEVICE_DAYS", 180)
+LOGIN_KNOWN_ADDRESS_DAYS = env_int("CRM_LOGIN_KNOWN_ADDRESS_DAYS", 30)
 # Two-factor sign-in (TOTP): who must turn it on — "none", "admins" or "all". Production
 # requires it of administrators; a laptop or demo install (make run, the tests) of nobody.
 CRM_2FA_REQUIRED = env_str("CRM_2FA_REQUIRED", "admins" if PRODUCTION else "none").strip().lower()

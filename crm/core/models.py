@@ -35,3 +35,23 @@ def field_verbose_name(model: type[models.Model], name: str) -> str:
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field), f"{name} is not a field of {model.__name__}"
     return str(field.verbose_name)
+
+
+class Counter(models.Model):
+    """A named count within a time window, shared by every process through the database.
+
+    Changed only by single conditional ``UPDATE``s (``crm.core.counters``), so concurrent
+    increments from several workers never lose one, whatever the cache backend. A row whose
+    ``expires_at`` has passed counts as zero and is deleted by the ``core.counters`` sweep.
+    """
+
+    key = models.CharField(max_length=100, primary_key=True)
+    count = models.IntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("counter")
+        verbose_name_plural = _("counters")
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.count}"

@@ -77,9 +77,12 @@ def test_throttle_message_is_clear(limits, client, settings):
     UserFactory(username="anna")
     for attempt in range(limits.LOGIN_THROTTLE_ACCOUNT_LIMIT):
         _login(client, "anna", f"wrong-{attempt}")
-    # when
+    # when: from the same address (the strict limit is per account and address)
     response = client.post(
-        LOGIN, {"username": "anna", "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="en"
+        LOGIN,
+        {"username": "anna", "password": PASSWORD},
+        HTTP_ACCEPT_LANGUAGE="en",
+        REMOTE_ADDR="10.0.0.1",
     )
     # then
     assert response.status_code == 429

@@ -167,3 +167,22 @@ def test_snippet_posts_to_the_form_and_escapes_labels(org):
     html = snippet(form, base_url="https://crm.example.ru/")
     assert f'action="https://crm.example.ru/f/{form.key}"' in html
     assert "&lt;script&gt;" in html and 'name="_hp"' in html
+
+
+def test_rate_limit_is_per_visitor_behind_the_proxy(form, settings):
+    # given: nginx on 127.0.0.1 forwards every visitor; one of them has used up the limit
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    settings.LEADS_FORM_RATE_LIMIT = 2
+    proxy = {"address": "127.0.0.1"}
+    busy = [
+        post(form, {"name": "А", "phone": f"+7912345670{i}"}, **proxy, HTTP_X_FORWARDED_FOR=ip)
+        for i, ip in enumerate(["203.0.113.5"] * 3)
+    ]
+    # when
+    other = post(
+        form, {"name": "Б", "phone": "+79123456711"}, **proxy, HTTP_X_FORWARDED_FOR="198.51.100.7"
+    )
+    # then
+    assert [response.status_code for response in busy] == [200, 200, 429]
+    assert other.status_code == 200
+    assert Inbound.objects.filter(meta__ip="198.51.100.7").exists()

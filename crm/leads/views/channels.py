@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.core.errors import ValidationFailed
+from crm.core.http import client_address
 from crm.leads.services import email_channel, telephony
 
 security_log = logging.getLogger("crm.security")
@@ -63,9 +64,7 @@ def _read_body(request: HttpRequest, limit: int) -> bytes | None:
 
 
 def _unauthenticated(request: HttpRequest, endpoint: str) -> JsonResponse:
-    security_log.warning(
-        "%s_unauthenticated address=%s", endpoint, request.META.get("REMOTE_ADDR", "")
-    )
+    security_log.warning("%s_unauthenticated address=%s", endpoint, client_address(request) or "")
     return _answer(401, _("Bad or missing secret."))
 
 
@@ -99,7 +98,7 @@ def inbound_email(request: HttpRequest) -> HttpResponse:
     except ValidationFailed as error:
         return _answer(400, error.message, error.field_errors)
     inbound, created = email_channel.email_store(
-        raw=body, source="webhook", meta={"ip": request.META.get("REMOTE_ADDR", "")}
+        raw=body, source="webhook", meta={"ip": client_address(request) or ""}
     )
     return _accepted(inbound.pk, created)
 
@@ -138,7 +137,7 @@ def inbound_telephony(request: HttpRequest) -> HttpResponse:
     except ValidationFailed as error:
         return _answer(422, error.message, error.field_errors)
     inbound, created = telephony.call_event_store(
-        event=event, raw=text, meta={"ip": request.META.get("REMOTE_ADDR", "")}
+        event=event, raw=text, meta={"ip": client_address(request) or ""}
     )
     return _accepted(inbound.pk, created)
 
@@ -176,7 +175,7 @@ def inbound_zadarma(request: HttpRequest) -> HttpResponse:
     if event is None:
         return JsonResponse({"ok": True, "ignored": True})
     inbound, created = telephony.call_event_store(
-        event=event, raw=text, meta={"ip": request.META.get("REMOTE_ADDR", "")}
+        event=event, raw=text, meta={"ip": client_address(request) or ""}
     )
     return _accepted(inbound.pk, created)
 

@@ -17,8 +17,8 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from crm.accounts.services import client_ip
 from crm.core.errors import ValidationFailed
+from crm.core.http import address_bucket, client_address
 from crm.leads.models import WebForm
 from crm.leads.services import webforms
 
@@ -102,8 +102,8 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
             413,
             {"detail": _("The form is too large."), "errors": {"body": [_("At most 64 KB.")]}},
         )
-    address = client_ip(request)
-    if webforms.rate_limited(address):
+    address = client_address(request)
+    if webforms.rate_limited(address_bucket(address) if address else None):
         response = _answer(
             request,
             form,

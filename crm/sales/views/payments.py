@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
+from crm.core.http import client_address
 from crm.sales import selectors_money as selectors
 from crm.sales.forms_money import PaymentForm, PaymentReceiveForm
 from crm.sales.models import Deal, Payment
@@ -263,7 +264,7 @@ def payment_webhook(request: HttpRequest) -> JsonResponse:
         return _answer(413, _("The body is too large."))
     if not _authenticated(request, body, secret):
         security_log.warning(
-            "payment_webhook_unauthenticated address=%s", request.META.get("REMOTE_ADDR", "")
+            "payment_webhook_unauthenticated address=%s", client_address(request) or ""
         )
         return _answer(401, _("Bad or missing signature."))
     try:
