@@ -241,7 +241,9 @@ def check_security_log(options: argparse.Namespace, since: dt.datetime, report: 
         report.verdict(False, "security log: the model accounts.SecurityEvent exists")
         return
     event = (
-        event_model.objects.filter(kind="login", username=options.username, created_at__gte=since)
+        event_model.objects.filter(
+            kind__in=["login", "2fa_passed"], username=options.username, created_at__gte=since
+        )
         .order_by("-created_at")
         .first()
     )

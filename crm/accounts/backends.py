@@ -9,7 +9,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from crm.accounts import devices, throttle
+from crm.accounts import devices, throttle, two_factor
 from crm.accounts.models import SecurityEvent, User
 from crm.accounts.services import security_event_record
 from crm.core.http import client_address
@@ -56,7 +56,14 @@ class ThrottledModelBackend(ModelBackend):
             )
             return None
         throttle.attempt_succeeded(attempt)
-        security_event_record(kind=SecurityEvent.Kind.LOGIN, request=request, user=user)
+        # With a second factor the password alone signs nobody in: its own kind keeps the
+        # address out of the known ones until the code is accepted too (2fa_passed).
+        kind = (
+            SecurityEvent.Kind.LOGIN_PASSWORD
+            if two_factor.two_factor_is_enabled(user=user)
+            else SecurityEvent.Kind.LOGIN
+        )
+        security_event_record(kind=kind, request=request, user=user)
         return user
 
 

@@ -73,12 +73,19 @@ def device_remember(*, response: HttpResponse, user: User) -> None:
 
 
 def address_is_known(*, user: User, address: str | None) -> bool:
-    """Whether ``user`` signed in from ``address`` within ``LOGIN_KNOWN_ADDRESS_DAYS``."""
+    """Whether ``user`` signed in from ``address`` within ``LOGIN_KNOWN_ADDRESS_DAYS``.
+
+    A sign-in counts when it completed: the password of a user without a second factor, or
+    the second factor (a password alone, ``login_password``, does not make an address known).
+    """
     if not address:
         return False
     since = timezone.now() - timedelta(days=settings.LOGIN_KNOWN_ADDRESS_DAYS)
     return SecurityEvent.objects.filter(
-        kind=SecurityEvent.Kind.LOGIN, user=user, ip_address=address, created_at__gte=since
+        kind__in=[SecurityEvent.Kind.LOGIN, SecurityEvent.Kind.TWO_FACTOR_PASSED],
+        user=user,
+        ip_address=address,
+        created_at__gte=since,
     ).exists()
 
 

@@ -221,6 +221,7 @@ class SecurityEvent(models.Model):
 
     class Kind(models.TextChoices):
         LOGIN = "login", _("Signed in")
+        LOGIN_PASSWORD = "login_password", _("Password accepted, second factor asked")
         LOGIN_FAILED = "login_failed", _("Failed sign-in")
         LOGIN_THROTTLED = "login_throttled", _("Sign-in throttled")
         LOGOUT = "logout", _("Signed out")

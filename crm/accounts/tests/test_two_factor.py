@@ -155,6 +155,23 @@ def test_sign_in_takes_a_code_and_the_session_is_not_signed_in_before(org, passw
     assert SecurityEvent.objects.filter(kind="2fa_passed", user=org.manager).count() == 1
 
 
+def test_the_password_alone_does_not_make_the_address_known(org, password, clock):
+    """The soft lockout trusts addresses of completed sign-ins only (issue 11, finding 4)."""
+    from crm.accounts import devices
+
+    _enable(org.manager, clock)
+    client = Client(REMOTE_ADDR="198.51.100.7")
+    _sign_in(client, org.manager, password)
+
+    assert SecurityEvent.objects.filter(kind="login_password", user=org.manager).count() == 1
+    assert not SecurityEvent.objects.filter(kind="login", user=org.manager).exists()
+    assert not devices.address_is_known(user=org.manager, address="198.51.100.7")
+
+    client.post(reverse("accounts:login_code"), {"code": _code(org.manager, clock)})
+
+    assert devices.address_is_known(user=org.manager, address="198.51.100.7")
+
+
 def test_sign_in_keeps_the_next_page(org, password, clock):
     _enable(org.manager, clock)
     client = Client()
