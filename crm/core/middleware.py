@@ -220,14 +220,15 @@ def session_expired(session: Any, *, now: int) -> bool:
 
 
 def _touch(session: Any, *, now: int, background: bool) -> None:
-    """Record the sign-in time once and the activity at most once a minute."""
+    """Record the sign-in time once and the activity at most once a minute; a background
+    request writes nothing."""
+    if background:
+        return
     if not isinstance(session.get(SIGNED_IN_AT), int):
         session[SIGNED_IN_AT] = now
         session[SEEN_AT] = now
         return
     seen_at = session.get(SEEN_AT)
-    if background and isinstance(seen_at, int):
-        return
     if not isinstance(seen_at, int) or now - seen_at >= SEEN_AT_RESOLUTION_SECONDS:
         session[SEEN_AT] = now
 
@@ -264,7 +265,8 @@ class SessionLifetimeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        was_signed_in = user is not None and user.is_authenticated
+        if was_signed_in:
             now = _now()
             if session_expired(request.session, now=now):
                 return self._sign_out(request)
@@ -275,7 +277,7 @@ class SessionLifetimeMiddleware:
             )
         response = self.get_response(request)
         after = getattr(request, "user", None)
-        if after is not None and after.is_authenticated and SIGNED_IN_AT not in request.session:
+        if not was_signed_in and after is not None and after.is_authenticated:
             _touch(request.session, now=_now(), background=False)  # signed in by this request
         if _is_htmx(request) and _is_login_redirect(response):
             return _htmx_redirect(response["Location"])

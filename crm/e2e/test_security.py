@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -74,6 +75,7 @@ def make_records(org: Org) -> dict[str, str]:
         "task": f"/tasks/{task.pk}/",
         "lead": f"/leads/{lead.pk}/",
         "board": f"/sales/board/?pipeline={pipeline.pk}",
+        "pipeline": str(pipeline.pk),
     }
 
 
@@ -123,11 +125,34 @@ def test_main_pages_send_the_headers_and_break_no_policy(
         "duplicates": "/customers/duplicates/",
         "api-docs": "/api/v1/docs",
     }
+    more = [
+        "accounts:team_list",
+        "customers:custom_field_list",
+        "customers:reassign",
+        "sales:lost_reason_list",
+        "sales:seller_details",
+        "sales:document_template_list",
+        "sales:deal_create",
+        "leads:webform_list",
+        "leads:webform_create",
+        "leads:partner_code_list",
+        "leads:inbound_list",
+        "leads:routing_rule_list",
+        "leads:lead_board",
+        "leads:lead_create",
+        "planner:task_create",
+        "planner:absence_list",
+        "planner:feed_settings",
+        "planner:team_digests",
+    ]
+    pages.update({name: reverse(name) for name in more})
+    pages["pipeline"] = reverse("sales:pipeline_detail", args=[cards["pipeline"]])
+    pages["user"] = reverse("accounts:user_edit", args=[org.manager.pk])
     for label, url in pages.items():
         response = page.goto(url)
         assert_headers(response, url)
         settle(page)
-        if label in {"board", "calendar", "deal-card", "contact-card", "api-docs"}:
+        if label in {"board", "calendar", "deal-card", "contact-card", "api-docs", "pipeline"}:
             page.shots(label)
         assert not csp_violations, f"{url}: {csp_violations}"
 
