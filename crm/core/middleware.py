@@ -190,7 +190,9 @@ class SecurityHeadersMiddleware:
             if settings.CRM_CSP_REPORT_ONLY
             else "Content-Security-Policy"
         )
-        if "Content-Security-Policy" not in response.headers:
+        # Django's technical error pages (DEBUG only) are styled inline; leave them readable.
+        technical_error = settings.DEBUG and response.status_code in (404, 500)
+        if "Content-Security-Policy" not in response.headers and not technical_error:
             response.headers[header] = build_policy(
                 nonce=nonce, extra=extra, report_uri=settings.CRM_CSP_REPORT_URI
             )

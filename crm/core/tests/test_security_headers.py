@@ -146,3 +146,27 @@ def test_only_the_origin_of_a_stored_address_reaches_the_header():
     ]
     assert csp_origin("javascript:alert(1)") == []
     assert csp_origin("https://bad host;/") == []
+
+
+@override_settings(DEBUG=True)
+def test_debug_error_pages_keep_their_inline_styles_but_stay_uncached():
+    response = Client().get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "Content-Security-Policy" not in response
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_a_policy_set_by_the_view_is_kept():
+    """Downloads carry ``sandbox``; the middleware does not replace a view's own policy."""
+
+    def download(request: HttpRequest) -> HttpResponse:
+        answer = HttpResponse(b"x", content_type="application/octet-stream")
+        answer["Content-Security-Policy"] = "sandbox"
+        answer["Cache-Control"] = "private, max-age=0"
+        return answer
+
+    response = SecurityHeadersMiddleware(download)(RequestFactory().get("/sales/documents/1/"))
+
+    assert response["Content-Security-Policy"] == "sandbox"
+    assert "no-store" in response["Cache-Control"]
