@@ -13,6 +13,7 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from crm.config.env import env_bool, env_int, env_list, env_str, secret_key
+from crm.core.csp import parse_policy, parse_report_uri
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("CRM_VAR_DIR", str(BASE_DIR / "var")))
@@ -253,13 +254,13 @@ SESSION_COOKIE_HTTPONLY = True
 CRM_SESSION_IDLE_SECONDS = env_int("CRM_SESSION_IDLE_SECONDS", 4 * 3600)
 CRM_SESSION_AGE_SECONDS = env_int("CRM_SESSION_AGE_SECONDS", 12 * 3600)
 SESSION_COOKIE_AGE = CRM_SESSION_AGE_SECONDS or 14 * 24 * 3600
-# Content-Security-Policy (crm.core.middleware): the strict default plus CRM_CSP_EXTRA
+# Content-Security-Policy (crm.core.csp): the strict default plus CRM_CSP_EXTRA
 # ("img-src https://maps.example; connect-src …", added to the default, never replacing it);
 # CRM_CSP_REPORT_ONLY=1 sends it as Content-Security-Policy-Report-Only, CRM_CSP_REPORT_URI
 # collects the violation reports.
-CRM_CSP_EXTRA = env_str("CRM_CSP_EXTRA")
+CRM_CSP_EXTRA = parse_policy(env_str("CRM_CSP_EXTRA"))
 CRM_CSP_REPORT_ONLY = env_bool("CRM_CSP_REPORT_ONLY")
-CRM_CSP_REPORT_URI = env_str("CRM_CSP_REPORT_URI")
+CRM_CSP_REPORT_URI = parse_report_uri(env_str("CRM_CSP_REPORT_URI"))
 # The API's interactive docs and schema: public on a laptop, behind sign-in (a session or an
 # API token) in production.
 CRM_API_DOCS_PUBLIC = env_bool("CRM_API_DOCS_PUBLIC", not PRODUCTION)

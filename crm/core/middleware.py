@@ -10,7 +10,6 @@ HTMX request into ``HX-Redirect`` so the whole page goes there, not the fragment
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,46 +20,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
-GetResponse = Callable[[HttpRequest], HttpResponse]
+from crm.core.csp import build_policy
 
-# The strict policy. No inline script or style anywhere: behaviour lives in static files
-# (crm.js handles data-confirm, data-autosubmit …), dynamic colours and widths are applied
-# by script through the CSSOM, which style-src does not govern. A page that truly needs an
-# inline block gives it ``nonce="{{ request.csp_nonce }}"``.
-CSP_DEFAULT: dict[str, tuple[str, ...]] = {
-    "default-src": ("'self'",),
-    "script-src": ("'self'",),
-    "style-src": ("'self'",),
-    "img-src": ("'self'", "data:"),
-    "connect-src": ("'self'",),
-    "font-src": ("'self'",),
-    "object-src": ("'none'",),
-    "base-uri": ("'self'",),
-    "form-action": ("'self'",),
-    "frame-ancestors": ("'none'",),
-}
-NONCE_DIRECTIVES = ("script-src", "style-src")
-KNOWN_DIRECTIVES = frozenset(
-    {
-        *CSP_DEFAULT,
-        "child-src",
-        "frame-src",
-        "manifest-src",
-        "media-src",
-        "worker-src",
-        "script-src-elem",
-        "script-src-attr",
-        "style-src-elem",
-        "style-src-attr",
-        "upgrade-insecure-requests",
-    }
-)
+GetResponse = Callable[[HttpRequest], HttpResponse]
 
 # Powerful browser features the CRM never uses, refused to the page and to any frame.
 PERMISSIONS_POLICY = ", ".join(
@@ -95,66 +62,6 @@ SEEN_AT_RESOLUTION_SECONDS = 60
 BACKGROUND_HEADER = "X-CRM-Background"
 
 
-def parse_policy(text: str) -> dict[str, list[str]]:
-    """``"img-src https://maps.example; connect-src wss://x"`` → directive → sources.
-
-    Raises ``ImproperlyConfigured`` on a directive this module does not know (a typo would
-    otherwise silently widen nothing and hide the mistake).
-    """
-    policy: dict[str, list[str]] = {}
-    for part in text.split(";"):
-        words = part.split()
-        if not words:
-            continue
-        directive = words[0].lower()
-        if directive not in KNOWN_DIRECTIVES:
-            raise ImproperlyConfigured(f"CRM_CSP_EXTRA: unknown directive {directive!r}")
-        policy.setdefault(directive, []).extend(words[1:])
-    return policy
-
-
-def csp_origin(url: str) -> list[str]:
-    """The origin of ``url`` as a CSP source list (``[]`` if it is no plain http(s) origin).
-
-    Only scheme and host go in: a path would be ignored after a redirect anyway, and a
-    ``;`` or space from a stored address must never reach the header.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not _HOST.fullmatch(parts.netloc):
-        return []
-    return [f"{parts.scheme}://{parts.netloc}"]
-
-
-_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
-
-
-def build_policy(
-    *, nonce: str, extra: Sequence[Mapping[str, Sequence[str]]] = (), report_uri: str = ""
-) -> str:
-    """The Content-Security-Policy value: the strict default, the nonce, then ``extra``.
-
-    A source listed in ``extra`` for a directive is added to it (never replaces it);
-    ``'none'`` is dropped when a directive gains a real source.
-    """
-    directives: dict[str, list[str]] = {
-        name: list(sources) for name, sources in CSP_DEFAULT.items()
-    }
-    for name in NONCE_DIRECTIVES:
-        directives[name].append(f"'nonce-{nonce}'")
-    for additions in extra:
-        for name, sources in additions.items():
-            current = directives.setdefault(name, [])
-            for source in sources:
-                if source not in current:
-                    current.append(source)
-            if len(current) > 1 and "'none'" in current:
-                current.remove("'none'")
-    parts = [" ".join([name, *sources]) for name, sources in directives.items()]
-    if report_uri:
-        parts.append(f"report-uri {report_uri}")
-    return "; ".join(parts)
-
-
 def _is_static(path: str) -> bool:
     static_url = settings.STATIC_URL or "/static/"
     if "://" in static_url:  # static files on another host never pass through here
@@ -181,7 +88,7 @@ class SecurityHeadersMiddleware:
         nonce = secrets.token_urlsafe(18)
         request.csp_nonce = nonce  # type: ignore[attr-defined]
         response = self.get_response(request)
-        extra: list[Mapping[str, Sequence[str]]] = [parse_policy(settings.CRM_CSP_EXTRA)]
+        extra: list[Mapping[str, Sequence[str]]] = [settings.CRM_CSP_EXTRA]
         view_extra = getattr(request, "csp_extra", None)
         if view_extra:
             extra.append(view_extra)

@@ -3,14 +3,17 @@ no-store on every answer but static files."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory, override_settings
 
 from conftest import client_for
-from crm.core.middleware import SecurityHeadersMiddleware, build_policy, csp_origin, parse_policy
+from crm.core.csp import build_policy, csp_origin, parse_policy, parse_report_uri
+from crm.core.middleware import SecurityHeadersMiddleware
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +110,9 @@ def test_static_files_stay_cacheable():
 
 
 @override_settings(
-    CRM_CSP_EXTRA="img-src https://maps.example.org; connect-src wss://live.example.org"
+    CRM_CSP_EXTRA=parse_policy(
+        "img-src https://maps.example.org; connect-src wss://live.example.org"
+    )
 )
 def test_extra_sources_widen_the_policy_without_replacing_it():
     policy = directives(Client().get("/accounts/login/")["Content-Security-Policy"])
@@ -132,6 +137,27 @@ def test_a_typo_in_the_extra_policy_is_refused():
 
     with pytest.raises(ImproperlyConfigured, match="imgsrc"):
         parse_policy("imgsrc https://x.example")
+    with pytest.raises(ImproperlyConfigured, match="malformed"):
+        parse_policy('img-src "https://x.example"')
+    with pytest.raises(ImproperlyConfigured, match="not one address"):
+        parse_report_uri("/r/; script-src *")
+
+
+def test_a_typo_in_the_extra_policy_stops_the_start():
+    import subprocess
+    import sys
+
+    environment = {"CRM_CSP_EXTRA": "img-scr https://maps.example.org"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+
+    assert result.returncode != 0
+    assert "unknown directive 'img-scr'" in result.stderr
 
 
 def test_none_gives_way_to_a_real_source():

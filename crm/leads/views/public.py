@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from crm.accounts.services import client_ip
+from crm.core.csp import csp_origin
 from crm.core.errors import ValidationFailed
-from crm.core.middleware import csp_origin
 from crm.leads.models import WebForm
 from crm.leads.services import webforms
 
