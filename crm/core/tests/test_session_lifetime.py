@@ -185,7 +185,7 @@ def _settings_under(environment: dict[str, str]) -> dict[str, object]:
     script = (
         "import json, django; django.setup(); from django.conf import settings as s; "
         "print(json.dumps([s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SESSION_COOKIE_AGE, "
-        "s.CRM_SESSION_IDLE_SECONDS, s.CRM_API_DOCS_PUBLIC]))"
+        "s.CRM_SESSION_IDLE_SECONDS, s.CRM_API_DOCS_PUBLIC, s.MIDDLEWARE]))"
     )
     env = {
         key: value
@@ -202,7 +202,7 @@ def _settings_under(environment: dict[str, str]) -> dict[str, object]:
         text=True,
         check=True,
     ).stdout
-    names = ["session", "csrf", "age", "idle", "docs_public"]
+    names = ["session", "csrf", "age", "idle", "docs_public", "middleware"]
     return dict(zip(names, json.loads(output.strip().splitlines()[-1]), strict=True))
 
 
@@ -215,5 +215,11 @@ def test_production_settings_use_host_prefixed_cookies_and_short_sessions():
     assert production["age"] == AGE
     assert production["idle"] == IDLE
     assert production["docs_public"] is False
+    middleware = production["middleware"]
+    assert isinstance(middleware, list)
+    # WhiteNoise answers static files before the headers middleware sees them (cacheable).
+    assert middleware.index("whitenoise.middleware.WhiteNoiseMiddleware") < middleware.index(
+        "crm.core.middleware.SecurityHeadersMiddleware"
+    )
     assert laptop["session"] == "sessionid"
     assert laptop["docs_public"] is True
