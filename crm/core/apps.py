@@ -5,3 +5,12 @@ class CoreConfig(AppConfig):
     name = "crm.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from crm.core.middleware import session_signed_in
+
+        # Session bookkeeping, not domain logic: every sign-in (the form, two-factor, the
+        # tests' force_login) starts the session's clocks in the same save as the sign-in.
+        user_logged_in.connect(session_signed_in, dispatch_uid="crm.core.session_signed_in")

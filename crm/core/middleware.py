@@ -129,8 +129,11 @@ def session_expired(session: Any, *, now: int) -> bool:
 
 
 def _touch(session: Any, *, now: int, background: bool) -> None:
-    """Record the sign-in time once and the activity at most once a minute; a background
-    request writes nothing."""
+    """Record the activity at most once a minute; a background request writes nothing.
+
+    A sign-in sets both times (``session_signed_in``); a session from before this check
+    existed gets them on its first request.
+    """
     if background:
         return
     if not isinstance(session.get(SIGNED_IN_AT), int):
@@ -140,6 +143,15 @@ def _touch(session: Any, *, now: int, background: bool) -> None:
     seen_at = session.get(SEEN_AT)
     if not isinstance(seen_at, int) or now - seen_at >= SEEN_AT_RESOLUTION_SECONDS:
         session[SEEN_AT] = now
+
+
+def session_signed_in(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
+    """``user_logged_in`` receiver: a sign-in restarts both clocks of the session."""
+    if request is None or not hasattr(request, "session"):
+        return
+    now = _now()
+    request.session[SIGNED_IN_AT] = now
+    request.session[SEEN_AT] = now
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -174,8 +186,7 @@ class SessionLifetimeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        was_signed_in = user is not None and user.is_authenticated
-        if was_signed_in:
+        if user is not None and user.is_authenticated:
             now = _now()
             if session_expired(request.session, now=now):
                 return self._sign_out(request)
@@ -185,9 +196,6 @@ class SessionLifetimeMiddleware:
                 background=request.headers.get(BACKGROUND_HEADER) == "1",
             )
         response = self.get_response(request)
-        after = getattr(request, "user", None)
-        if not was_signed_in and after is not None and after.is_authenticated:
-            _touch(request.session, now=_now(), background=False)  # signed in by this request
         if _is_htmx(request) and _is_login_redirect(response):
             return _htmx_redirect(response["Location"])
         return response

@@ -41,6 +41,37 @@ def manager_client(org) -> Client:
     return client
 
 
+def test_signing_in_records_both_times_without_a_request(org):
+    client = client_for(org.manager)  # force_login runs Django's login()
+
+    session = client.session
+    assert isinstance(session[SIGNED_IN_AT], int)
+    assert session[SEEN_AT] == session[SIGNED_IN_AT]
+
+
+@override_settings(CRM_SESSION_IDLE_SECONDS=IDLE, CRM_SESSION_AGE_SECONDS=AGE)
+def test_signing_in_again_restarts_the_clock(manager_client, org):
+    shift(manager_client, crm_signed_in_at=AGE - 60)
+    old = manager_client.session[SIGNED_IN_AT]
+
+    manager_client.force_login(org.manager)
+
+    assert manager_client.session[SIGNED_IN_AT] > old
+
+
+@override_settings(CRM_SESSION_IDLE_SECONDS=IDLE, CRM_SESSION_AGE_SECONDS=AGE)
+def test_a_session_from_before_the_check_gets_its_times_on_the_first_request(org):
+    client = client_for(org.manager)
+    session = client.session
+    del session[SIGNED_IN_AT]
+    del session[SEEN_AT]
+    session.save()
+
+    assert client.get(PAGE).status_code == 200
+
+    assert isinstance(client.session[SIGNED_IN_AT], int)
+
+
 @override_settings(CRM_SESSION_IDLE_SECONDS=IDLE, CRM_SESSION_AGE_SECONDS=AGE)
 def test_first_request_records_sign_in_and_activity(manager_client):
     session = manager_client.session
