@@ -205,11 +205,19 @@ class SessionLifetimeMiddleware:
         if request.path_info.startswith("/api/"):
             return self.get_response(request)
         messages.info(request, _("Your session has expired. Please sign in again."))
-        next_url = request.get_full_path() if request.method == "GET" else request.path
         if _is_htmx(request):
             # The fragment's address is no page to come back to; the page that asked is.
-            current = urlsplit(request.headers.get("HX-Current-URL", ""))
-            if current.path:
-                next_url = current.path + (f"?{current.query}" if current.query else "")
-            return _htmx_redirect(redirect_to_login(next_url)["Location"])
-        return redirect_to_login(next_url)
+            next_url = _local_path(request.headers.get("HX-Current-URL", ""))
+            return _htmx_redirect(redirect_to_login(next_url or "/")["Location"])
+        if request.method in ("GET", "HEAD"):
+            return redirect_to_login(request.get_full_path())
+        # A form sent after the timeout is lost; come back to the page it was on.
+        return redirect_to_login(_local_path(request.headers.get("Referer", "")) or "/")
+
+
+def _local_path(url: str) -> str:
+    """The path and query of ``url`` (never its host: ``next`` stays on this site)."""
+    parts = urlsplit(url)
+    if not parts.path.startswith("/"):
+        return ""
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -94,6 +94,21 @@ def test_idle_session_is_signed_out_and_sent_to_sign_in_with_a_message(manager_c
 
 
 @override_settings(CRM_SESSION_IDLE_SECONDS=IDLE, CRM_SESSION_AGE_SECONDS=AGE)
+def test_a_form_sent_after_the_timeout_comes_back_to_its_page(manager_client):
+    shift(manager_client, crm_seen_at=IDLE + 5)
+
+    response = manager_client.post(
+        "/customers/contacts/new/",
+        {"last_name": "Новый"},
+        headers={"Referer": "http://testserver/customers/contacts/new/?from=list"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/customers/contacts/new/%3Ffrom%3Dlist"
+    assert not signed_in(manager_client)
+
+
+@override_settings(CRM_SESSION_IDLE_SECONDS=IDLE, CRM_SESSION_AGE_SECONDS=AGE)
 def test_activity_within_the_idle_timeout_keeps_the_session(manager_client):
     shift(manager_client, crm_seen_at=IDLE - 60)
 
