@@ -78,6 +78,10 @@ document.addEventListener("click", (event) => {
   if (navigator.clipboard) navigator.clipboard.writeText(field.value);
   if (button.dataset.done) button.textContent = button.dataset.done;
 });
+document.addEventListener("visibilitychange", () => {
+  // Back on the tab: pollers listening for "crm-visible from:body" refresh at once.
+  if (document.visibilityState === "visible") document.body.dispatchEvent(new Event("crm-visible"));
+});
 document.addEventListener("htmx:beforeRequest", (event) => {
   // data-poll-visible-only: a polling element does not ask while its tab is hidden.
   const element = event.detail && event.detail.elt;
