@@ -18,7 +18,7 @@ from crm.accounts.models import User
 from crm.core.middleware import SEEN_AT
 from crm.customers.tests.factories import make_company, make_contact
 from crm.e2e.conftest import sign_in
-from crm.leads.models import RoutingRule
+from crm.leads.models import RoutingRule, WebForm
 from crm.leads.services.leads import lead_create_manual
 from crm.planner.models import TaskType
 from crm.planner.tests.factories import make_task
@@ -234,3 +234,29 @@ def test_expired_session_sends_an_htmx_request_to_sign_in(
     page.wait_for_url(re.compile(r"/accounts/login/\?next=/customers/contacts/"))
     expect(page.locator(".alert")).to_contain_text(re.compile("Сеанс|session", re.IGNORECASE))
     page.shots("signed-out")
+
+
+def test_hosted_web_form_passes_its_policy(page: ShotPage, org: Org) -> None:
+    """The public form page (its own <style> with the nonce) and its answer page."""
+    make_records(org)
+    form = WebForm.objects.create(
+        key="e2e-csp",
+        name="Заявка на кухню",
+        fields=[
+            {"name": "name", "label": "Имя", "type": "text", "required": True},
+            {"name": "phone", "label": "Телефон", "type": "tel", "required": True},
+        ],
+        min_fill_seconds=0,
+    )
+
+    response = page.goto(f"/f/{form.key}")
+
+    assert_headers(response, f"/f/{form.key}")
+    width = page.locator("body").evaluate("e => getComputedStyle(e).maxWidth")
+    assert width == "512px"  # 32rem: the nonce'd <style> applied
+    page.fill("input[name=name]", "Анна")
+    page.fill("input[name=phone]", "+7 912 345-67-89")
+    page.click("button[type=submit]")
+    page.locator("[role=status]").wait_for()
+    settle(page)
+    page.shots("web-form-answer")
