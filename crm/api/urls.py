@@ -6,10 +6,11 @@ signed-in browser session (with CSRF for unsafe methods). The schema is served a
 files that django-ninja ships (no CDN).
 """
 
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 
 from crm.accounts.api import router as users_router
 from crm.api.auth import session_auth, token_auth
+from crm.api.docs import docs_access
 from crm.api.errors import install_error_handlers
 from crm.api.transport import JsonParser, Utf8JsonRenderer
 from crm.customers.api import companies_router, contacts_router, custom_fields_router
@@ -43,6 +44,10 @@ api = NinjaAPI(
     auth=[token_auth, session_auth],
     parser=JsonParser(),
     renderer=Utf8JsonRenderer(),
+    # No online validator badge: it would load an image from swagger.io, which the page's
+    # Content-Security-Policy refuses (and which would leak the schema's address).
+    docs=Swagger(settings={"validatorUrl": None}),
+    docs_decorator=docs_access,
 )
 install_error_handlers(api)
 

@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from crm.config.env import env_bool, env_int, env_list, env_str, secret_key
+from crm.core.csp import parse_policy, parse_report_uri
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("CRM_VAR_DIR", str(BASE_DIR / "var")))
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "crm.core.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -65,6 +67,7 @@ MIDDLEWARE = [
     "crm.accounts.devices.KnownDeviceMiddleware",
     "crm.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "crm.core.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -274,13 +277,34 @@ STORAGES = {
 
 # --- security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("CRM_SESSION_AGE_SECONDS", 14 * 24 * 3600)
+# A session ends after CRM_SESSION_IDLE_SECONDS without activity (4 h: lunch or a long meeting
+# does not sign anyone out, a computer left for the afternoon is) and at the latest
+# CRM_SESSION_AGE_SECONDS after signing in (12 h: one working day, so a stolen cookie dies
+# by the evening and everyone signs in, with the second factor, once a day). 0 turns either
+# off. Enforced by crm.core.middleware.SessionLifetimeMiddleware.
+CRM_SESSION_IDLE_SECONDS = env_int("CRM_SESSION_IDLE_SECONDS", 4 * 3600)
+CRM_SESSION_AGE_SECONDS = env_int("CRM_SESSION_AGE_SECONDS", 12 * 3600)
+SESSION_COOKIE_AGE = CRM_SESSION_AGE_SECONDS or 14 * 24 * 3600
+# Content-Security-Policy (crm.core.csp): the strict default plus CRM_CSP_EXTRA
+# ("img-src https://maps.example; connect-src …", added to the default, never replacing it);
+# CRM_CSP_REPORT_ONLY=1 sends it as Content-Security-Policy-Report-Only, CRM_CSP_REPORT_URI
+# collects the violation reports.
+CRM_CSP_EXTRA = parse_policy(env_str("CRM_CSP_EXTRA"))
+CRM_CSP_REPORT_ONLY = env_bool("CRM_CSP_REPORT_ONLY")
+CRM_CSP_REPORT_URI = parse_report_uri(env_str("CRM_CSP_REPORT_URI"))
+# The API's interactive docs and schema: public on a laptop, behind sign-in (a session or an
+# API token) in production.
+CRM_API_DOCS_PUBLIC = env_bool("CRM_API_DOCS_PUBLIC", not PRODUCTION)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # __Host-: the browser keeps these cookies only if Secure, Path=/ and without Domain,
+    # so neither a sibling subdomain nor plain HTTP can plant or read them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = env_bool("CRM_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("CRM_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -11,12 +11,12 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
     from pytest_django.live_server_helper import LiveServer
 
     from crm.accounts.models import User
@@ -102,34 +102,88 @@ def with_shots(page: Page, name: str) -> ShotPage:
     return shot_page
 
 
+# Every document the browser opens reports Content-Security-Policy violations to the
+# console with this mark (an init script is not itself subject to the page's policy). The
+# browser's own console message about a violation is counted too, in case a violation
+# happens before the listener is in place.
+CSP_MARK = "CSP-VIOLATION "
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("CSP-VIOLATION " + JSON.stringify({
+    directive: event.effectiveDirective, blocked: event.blockedURI,
+    document: event.documentURI, source: event.sourceFile, line: event.lineNumber,
+    sample: event.sample,
+  }));
+});
+"""
+BROWSER_CSP_MESSAGE = re.compile(r"Content Security Policy|Refused to")
+
+
+class CspViolations(list[str]):
+    """The CSP violations seen by one browser context; the page fixtures fail the test at
+    teardown if there are any."""
+
+    def watch(self, context: BrowserContext) -> None:
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", self._record)
+
+    def _record(self, message: ConsoleMessage) -> None:
+        if message.text.startswith(CSP_MARK):
+            self.append(message.text.removeprefix(CSP_MARK))
+        elif BROWSER_CSP_MESSAGE.search(message.text):
+            self.append(message.text)
+
+
 @pytest.fixture
-def page(
-    browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
+def csp_violations() -> CspViolations:
+    """The violations of this test's pages (tests that look at them use this fixture)."""
+    return CspViolations()
+
+
+def _new_page(
+    browser: Browser,
+    live_server: LiveServer,
+    request: pytest.FixtureRequest,
+    violations: CspViolations,
+    **options: Any,
 ) -> Iterator[ShotPage]:
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="ru-RU", base_url=live_server.url
-    )
+    context = browser.new_context(locale="ru-RU", base_url=live_server.url, **options)
     context.set_default_timeout(10_000)
+    violations.watch(context)
     page = with_shots(context.new_page(), request.node.name)
     yield page
     context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
+@pytest.fixture
+def page(
+    browser: Browser,
+    live_server: LiveServer,
+    request: pytest.FixtureRequest,
+    csp_violations: CspViolations,
+) -> Iterator[ShotPage]:
+    yield from _new_page(
+        browser, live_server, request, csp_violations, viewport={"width": 1280, "height": 900}
+    )
 
 
 @pytest.fixture
 def phone_page(
-    browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
+    browser: Browser,
+    live_server: LiveServer,
+    request: pytest.FixtureRequest,
+    csp_violations: CspViolations,
 ) -> Iterator[ShotPage]:
-    context = browser.new_context(
+    yield from _new_page(
+        browser,
+        live_server,
+        request,
+        csp_violations,
         viewport={"width": 390, "height": 844},
-        locale="ru-RU",
         is_mobile=True,
         has_touch=True,
-        base_url=live_server.url,
     )
-    context.set_default_timeout(10_000)
-    page = with_shots(context.new_page(), request.node.name)
-    yield page
-    context.close()
 
 
 def sign_in(page: Page, username: str, password: str) -> None:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
     from pytest_django.live_server_helper import LiveServer
 
-    from crm.e2e.conftest import Org, ShotPage
+    from crm.e2e.conftest import CspViolations, Org, ShotPage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -93,6 +93,7 @@ def test_snippet_on_a_static_site_becomes_the_managers_lead(
     org: Org,
     password: str,
     static_site: tuple[str, Path],
+    csp_violations: CspViolations,
 ) -> None:
     origin, site_root = static_site
     retail = make_pipeline("Розница E2E")
@@ -215,6 +216,7 @@ def test_snippet_on_a_static_site_becomes_the_managers_lead(
     manager = browser.new_context(
         viewport={"width": 1280, "height": 900}, locale="ru-RU", base_url=live_server.url
     )
+    csp_violations.watch(manager)  # the CRM's pages (the company's site has its own policy)
     manager_page = with_shots(manager.new_page(), "test_snippet_manager")
     sign_in(manager_page, "manager", password)
     manager_page.goto("/leads/")

@@ -294,7 +294,7 @@ def test_stage_editor_shows_stages_in_order_with_rules_and_actions(org):
     positions = [html.index(f"{name}</a>") for name in ("Новая", "Переговоры", "Успех", "Отказ")]
     assert positions == sorted(positions)
     assert "Бюджет" in html and "Amount" in html
-    assert "background-color: #abcdef" in html
+    assert 'data-stage-color="#abcdef"' in html  # crm.js applies it (no inline style: CSP)
     assert "Позвонить &lt;клиенту&gt;" in html and "<клиенту>" not in html
     assert "working days" in html and str(org.manager) in html
     assert str(org.colleague) in html and "the head of their team" in html
