@@ -65,9 +65,10 @@ MIDDLEWARE = [
     "crm.accounts.middleware.UserLanguageMiddleware",
     "crm.accounts.middleware.ActiveUserMiddleware",
     "crm.accounts.devices.KnownDeviceMiddleware",
-    "crm.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "crm.core.middleware.SessionLifetimeMiddleware",
+    # After the session's clocks: an expired session signs out before the obligation applies.
+    "crm.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
