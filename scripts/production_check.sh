@@ -34,14 +34,11 @@ if [ "${#MISSING[@]}" != 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${MISSING[@]}" >/dev/null
 fi
 
-# The browser reaches nginx at this machine's own address, so nginx sees a client address
-# that is not its own (127.0.0.1, from which it connects to gunicorn).
-CLIENT_ADDRESS="$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9.]+$' | grep -v '^127\.' | head -1 || true)"
-if [ -z "$CLIENT_ADDRESS" ]; then
-  echo "WARNING: no address but 127.0.0.1 on this machine; the security log's address check"
-  echo "         cannot tell the browser from nginx."
-  CLIENT_ADDRESS=127.0.0.1
-fi
+# Everything stays on the loopback: the browser connects from 127.0.0.1, nginx connects to
+# gunicorn from 127.0.0.2 (proxy_bind), which is the only trusted proxy. So the address the
+# security log records tells the browser (127.0.0.1) from the proxy (127.0.0.2).
+CLIENT_ADDRESS=127.0.0.1
+PROXY_ADDRESS=127.0.0.2
 
 WORK="$(mktemp -d /tmp/crm-production-check.XXXXXX)"
 chmod 755 "$WORK"
@@ -83,7 +80,7 @@ CRM_SECRET_KEY="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(64))')"
 export CRM_SECRET_KEY
 export CRM_ALLOWED_HOSTS="$SITE"
 export CRM_CSRF_TRUSTED_ORIGINS="https://$SITE:$TLS_PORT"
-export CRM_TRUSTED_PROXIES=127.0.0.1
+export CRM_TRUSTED_PROXIES="$PROXY_ADDRESS"
 export DATABASE_URL="$DB_URL"
 export CRM_DB_CONN_MAX_AGE=60
 export CRM_REDIS_URL="${CI_PRODUCTION_REDIS_URL:-redis://127.0.0.1:6379/1}"
@@ -119,7 +116,8 @@ from_docs() {
 }
 
 step "gunicorn, the worker and the scheduler"
-GUNICORN_LINE="$(from_docs gunicorn | sed "s/127\.0\.0\.1:8000/127.0.0.1:$APP_PORT/")"
+GUNICORN_LINE="$(from_docs gunicorn | sed -e "s/127\.0\.0\.1:8000/127.0.0.1:$APP_PORT/" \
+  -e "s/--forwarded-allow-ips=127\.0\.0\.1/--forwarded-allow-ips=$PROXY_ADDRESS/")"
 [ -n "$GUNICORN_LINE" ] || { echo "no gunicorn command in $DOCS"; exit 1; }
 echo "$GUNICORN_LINE"
 read -r -a GUNICORN_ARGS <<<"$GUNICORN_LINE"
@@ -147,7 +145,7 @@ mkdir -p "$WORK/nginx"
   from_docs nginx | sed \
     -e "s/listen 443 ssl;/listen $TLS_PORT ssl;/" \
     -e "s/listen 80;/listen $HTTP_PORT;/" \
-    -e "s#127\.0\.0\.1:8000#127.0.0.1:$APP_PORT#" \
+    -e "s#proxy_pass http://127\.0\.0\.1:8000;#proxy_pass http://127.0.0.1:$APP_PORT; proxy_bind $PROXY_ADDRESS;#" \
     -e "s#/etc/ssl/crm/#$WORK/#"
   echo "}"
 } >"$WORK/nginx.conf"
