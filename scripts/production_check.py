@@ -8,9 +8,9 @@ sign-in, ``PRODUCTION_CHECK_TOTP_FILE`` names the file with its TOTP secret (wri
 ``manage.py two_factor_setup``) and the sign-in code is computed from it::
 
     PRODUCTION_CHECK_PASSWORD=... .venv/bin/python scripts/production_check.py \\
-        --base-url https://crm.example.com:8443 --address 192.0.2.2 --username ci-admin
+        --base-url https://crm.example.com:8443 --address 127.0.0.1 --username ci-admin
 
-``--address`` is the machine address the browser reaches nginx at (``crm.example.com`` is
+``--address`` is the address the browser reaches nginx at (``crm.example.com`` is
 mapped to it in Chromium): nginx sees the browser connect from it and passes it on in
 ``X-Forwarded-For``. Prints one verdict per page and header, and exits 1 on any failure.
 """
