@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.core.errors import ValidationFailed
+from crm.core.text import raw_as_storable, without_controls
 from crm.leads.services import email_channel, telephony
 
 security_log = logging.getLogger("crm.security")
@@ -169,6 +170,9 @@ def inbound_zadarma(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"ok": True, "ignored": True})
     if not telephony.zadarma_signature_valid(fields, request.headers.get("Signature", ""), secret):
         return _unauthenticated(request, "inbound_zadarma")
+    # A stray control character (NUL, which PostgreSQL refuses) is dropped, not refused:
+    # the call happened, and the event is kept.
+    fields = {key: without_controls(value) for key, value in fields.items()}
     try:
         event = telephony.zadarma_event(fields)
     except ValidationFailed as error:
@@ -176,7 +180,7 @@ def inbound_zadarma(request: HttpRequest) -> HttpResponse:
     if event is None:
         return JsonResponse({"ok": True, "ignored": True})
     inbound, created = telephony.call_event_store(
-        event=event, raw=text, meta={"ip": request.META.get("REMOTE_ADDR", "")}
+        event=event, raw=raw_as_storable(body), meta={"ip": request.META.get("REMOTE_ADDR", "")}
     )
     return _accepted(inbound.pk, created)
 
