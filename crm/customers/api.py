@@ -27,6 +27,7 @@ from crm.core.api import (
     DatabaseId,
     ErrorOut,
     InputSchema,
+    IsoDateTime,
     Storable,
     UserRefOut,
     request_user,
@@ -147,7 +148,7 @@ class TimelineEntryIn(InputSchema):
     body: Long | None = None
     direction: Short | None = None
     duration_seconds: Annotated[int, Field(ge=-(2**31), le=2**31)] | None = None
-    occurred_at: Annotated[dt.datetime, AfterValidator(_in_range)] | None = None
+    occurred_at: Annotated[IsoDateTime, AfterValidator(_in_range)] | None = None
 
 
 class ListParams(Schema):

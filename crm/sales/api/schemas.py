@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import AfterValidator, PlainSerializer, Strict, StringConstraints
 
-from crm.core.api import DatabaseId, InputSchema, Storable, UserRefOut
+from crm.core.api import DatabaseId, InputSchema, IsoDate, Storable, UserRefOut
 from crm.core.pagination import MAX_LIMIT
 
 # Caps that only throw garbage out early; the services enforce the real limits.
@@ -58,7 +58,7 @@ def _in_range(value: dt.date | None) -> dt.date | None:
     return value
 
 
-FilterDate = Annotated[dt.date, AfterValidator(_in_range)]
+FilterDate = Annotated[IsoDate, AfterValidator(_in_range)]
 
 
 # --- pipelines, stages, reasons for loss ------------------------------------------------------
