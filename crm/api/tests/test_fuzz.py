@@ -3,8 +3,9 @@ administrator: no answer is a server error, and every answer is one the schema d
 (status code, content type, body schema).
 
 Marked ``fuzz`` and run by its own CI step (``.ci/run``), not by ``make test``: set
-``CRM_FUZZ=1`` to run it (``CRM_FUZZ_EXAMPLES``, 20 by default, sizes the run; a run of
-both roles takes about three minutes here). It runs in-process against the WSGI app, in
+``CRM_FUZZ=1`` to run it (``CRM_FUZZ_EXAMPLES``, 20 by default, sizes the run: both roles
+take 80 s on SQLite here, 60 examples 8 min on PostgreSQL). A failure exits non-zero, so
+the CI step fails on any finding. It runs in-process against the WSGI app, in
 the test's database transaction. Every failing operation is reported, not only the first.
 """
 
