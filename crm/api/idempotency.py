@@ -122,9 +122,12 @@ def idempotent_answer(
         assert row is not None
         response = respond()
         status = response.status_code
-        if status >= 500 or status in _NOT_STORED or not isinstance(response, HttpResponse):
+        if status >= 500 or status in _NOT_STORED:
             # Nothing is kept: the work (if any) and the key roll back, a retry does it again.
             transaction.set_rollback(True)
+            return response
+        if not isinstance(response, HttpResponse):  # a stream cannot be stored: keep the work
+            row.delete()
             return response
         row.status_code = status
         row.content_type = response.get("Content-Type", "application/json")[:100]

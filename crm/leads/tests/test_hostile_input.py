@@ -302,3 +302,23 @@ def test_inbound_email_deeply_nested_mime_answers_4xx_or_is_stored(settings):
     response = mail(b"".join(parts))
 
     assert response.status_code in (202, 400), response.content
+
+
+def test_web_form_a_lone_surrogate_is_stored_replaced(form, django_capture_on_commit_callbacks):
+    body = '{"name": "\\u0410\\u043d\\ud800\\u043d\\u0430", "phone": "+79123456789"}'
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = submit(form, body)
+
+    assert response.status_code == 200, response.content
+    assert Inbound.objects.get().payload["name"] == "Ан\ufffdна"
+    assert Lead.objects.count() == 1
+
+
+def test_web_form_a_huge_fill_time_mark_is_not_a_server_error(form):
+    body = {"name": "Анна", "phone": "+79123456789", "_ts": "9" * 5000}
+
+    response = submit(form, json.dumps(body))
+
+    assert response.status_code == 200, response.content
+    assert Inbound.objects.count() == 1
