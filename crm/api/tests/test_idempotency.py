@@ -259,3 +259,25 @@ def test_parallel_requests_with_one_key_do_the_work_once(org):
     assert {status for status, _body in answers} == {201}
     assert len({body for _status, body in answers}) == 1
     assert IdempotentRequest.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "path, body, model",
+    [
+        ("/api/v1/deals", {"title": "Шкаф", "amount": "1500.50"}, "sales.Deal"),
+        ("/api/v1/tasks", {"title": "Купить бумагу"}, "planner.Task"),
+        ("/api/v1/companies", {"legal_name": "Ромашка", "inn": "7707083893"}, "customers.Company"),
+    ],
+)
+def test_every_router_honours_the_key(org, path, body, model):
+    from django.apps import apps
+
+    token = token_for(org.manager)
+    before = apps.get_model(model).objects.count()
+
+    first = post(token, body, key=f"once-{path}", path=path)
+    again = post(token, body, key=f"once-{path}", path=path)
+
+    assert first.status_code == 201, first.json()
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert apps.get_model(model).objects.count() == before + 1
