@@ -12,6 +12,7 @@ import re
 from typing import Annotated, Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, Strict
 
@@ -26,11 +27,11 @@ def _storable(value: str) -> str:
     # PostgreSQL refuses NUL in text and no database stores a lone surrogate ("\ud800"
     # escaped in JSON): refuse both here, with the field's name, instead of failing later.
     if "\x00" in value:
-        raise ValueError("NUL characters are not allowed.")
+        raise ValueError(_("NUL characters are not allowed."))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("Invalid Unicode (a lone surrogate).") from None
+        raise ValueError(_("Invalid Unicode (a lone surrogate).")) from None
     return value
 
 
@@ -51,7 +52,7 @@ def _iso_text(value: Any) -> Any:
     # mistake. Dates and moments travel as ISO 8601 text only.
     if value is None or (isinstance(value, str) and _ISO_DATE_START.match(value.strip())):
         return value
-    raise ValueError("Expected an ISO 8601 date as text (YYYY-MM-DD…).")
+    raise ValueError(_("Expected a date as ISO 8601 text (YYYY-MM-DD)."))
 
 
 IsoDate = Annotated[dt.date, Strict(False), BeforeValidator(_iso_text)]

@@ -63,7 +63,7 @@ class ReminderIn(InputSchema):
     @model_validator(mode="after")
     def one_of(self) -> ReminderIn:
         if (self.minutes_before is None) == (self.at is None):
-            raise ValueError("Give either minutes_before or at.")
+            raise ValueError(_("Give either minutes_before or at."))
         return self
 
     def spec(self) -> int | dt.datetime:

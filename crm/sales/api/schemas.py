@@ -15,6 +15,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import AfterValidator, PlainSerializer, Strict, StringConstraints
 
@@ -54,7 +55,7 @@ CustomValue = CustomScalar | Annotated[list[CustomScalar], Field(max_length=LIST
 
 def _in_range(value: dt.date | None) -> dt.date | None:
     if value is not None and not 1900 <= value.year <= 2100:
-        raise ValueError("The date is out of range.")
+        raise ValueError(_("The date is out of range."))
     return value
 
 
