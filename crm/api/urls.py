@@ -30,10 +30,13 @@ REST API of the CRM: contacts, companies, their timelines, custom fields and use
 need the `X-CSRFToken` header.
 
 **Errors.** Every error is `{"detail": "…", "errors": {"field": ["message", …]}}`; field
-names follow the body (`phones[0]`, `custom.budget`). 401 — not authenticated, 403 — your
+names follow the body (`phones[0]`, `custom.budget`). 400 — the body is not JSON (or is
+nested too deep) or a malformed `Idempotency-Key`, 401 — not authenticated, 403 — your
 role may not do this, 404 — no such record or you may not see it, 409 — an exact duplicate
-(the answer lists `duplicates`; repeat with `"allow_duplicate": true` to save anyway),
-413 — body too large, 415 — body is not JSON, 422 — invalid input.
+(the answer lists `duplicates`; repeat with `"allow_duplicate": true` to save anyway), a
+business rule (an archived record, a stage with deals) or an `Idempotency-Key` reused for
+another request, 413 — body too large, 415 — body is not JSON, 422 — invalid input (types
+are strict: dates as ISO text, whole numbers without a fraction, `true`/`false`).
 
 **Retries.** Every POST takes an `Idempotency-Key` header (1–255 printable ASCII
 characters, e.g. a UUID): sent again with the same key and body, the request is not done
