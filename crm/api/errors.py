@@ -64,13 +64,53 @@ def field_name(loc: tuple[Any, ...] | list[Any]) -> tuple[str, bool]:
     return name or source or "body", False
 
 
+# Pydantic's error types whose English message is replaced by one in the user's language.
+TYPE_MESSAGES = {
+    "int_type": "whole",
+    "int_parsing": "whole",
+    "int_from_float": "whole",
+    "bool_type": "yes_no",
+    "bool_parsing": "yes_no",
+    "string_type": "text",
+    "date_type": "date",
+    "date_parsing": "date",
+    "date_from_datetime_parsing": "date",
+    "date_from_datetime_inexact": "date",
+    "datetime_type": "date",
+    "datetime_parsing": "date",
+    "datetime_from_date_parsing": "date",
+    "list_type": "list",
+    "dict_type": "object",
+    "model_type": "object",
+    "model_attributes_type": "object",
+}
+
+
+def _type_message(kind: str) -> str:
+    messages = {
+        "whole": _("Expected a whole number."),
+        "yes_no": _("Expected true or false."),
+        "text": _("Expected text."),
+        "date": _("Expected a date as ISO 8601 text (YYYY-MM-DD)."),
+        "list": _("Expected a list."),
+        "object": _("Expected an object."),
+    }
+    return messages[kind]
+
+
 def _schema_message(error: dict[str, Any], in_union: bool) -> str:
     if in_union:
         return _("Unexpected type of value.")
-    if error.get("type") == "missing":
+    kind = error.get("type")
+    if kind == "missing":
         return _("This field is required.")
-    if error.get("type") == "extra_forbidden":
+    if kind == "extra_forbidden":
         return _("Unknown field.")
+    if kind in TYPE_MESSAGES:
+        return _type_message(TYPE_MESSAGES[kind])
+    if kind == "value_error" and (error.get("ctx") or {}).get("error"):
+        # Our validators raise ValueError with a message already in the user's language.
+        return str(error["ctx"]["error"])
     return str(error.get("msg", _("Invalid value.")))
 
 

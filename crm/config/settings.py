@@ -325,6 +325,9 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+# How long the API keeps the answer of a POST sent with an Idempotency-Key (a retry within
+# this time gets the stored answer; the periodic sweep deletes older ones).
+CRM_API_IDEMPOTENCY_HOURS = env_int("CRM_API_IDEMPOTENCY_HOURS", 24)
 
 # --- payment webhook --------------------------------------------------------------------------
 # The shared secret of POST /sales/webhooks/payments/: the body's HMAC-SHA256 key

@@ -7,11 +7,14 @@ and the mounting live in ``crm.api``.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Annotated, Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, Strict
 
 # The largest primary key the databases store (a signed 64-bit integer).
 MAX_ID = 2**63 - 1
@@ -24,11 +27,11 @@ def _storable(value: str) -> str:
     # PostgreSQL refuses NUL in text and no database stores a lone surrogate ("\ud800"
     # escaped in JSON): refuse both here, with the field's name, instead of failing later.
     if "\x00" in value:
-        raise ValueError("NUL characters are not allowed.")
+        raise ValueError(_("NUL characters are not allowed."))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("Invalid Unicode (a lone surrogate).") from None
+        raise ValueError(_("Invalid Unicode (a lone surrogate).")) from None
     return value
 
 
@@ -41,10 +44,31 @@ messages, so the UI and the API share one set of rules.
 """
 
 
-class InputSchema(Schema):
-    """Base of request bodies: unknown keys are refused, never silently dropped."""
+_ISO_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-    model_config = ConfigDict(extra="forbid")
+
+def _iso_text(value: Any) -> Any:
+    # Pydantic reads a number (0, "0", 1.5e9) as a Unix time: an entry dated 1970-01-01 by
+    # mistake. Dates and moments travel as ISO 8601 text only.
+    if value is None or (isinstance(value, str) and _ISO_DATE_START.match(value.strip())):
+        return value
+    raise ValueError(_("Expected a date as ISO 8601 text (YYYY-MM-DD)."))
+
+
+IsoDate = Annotated[dt.date, Strict(False), BeforeValidator(_iso_text)]
+"""A date: ISO 8601 text (``"2026-03-01"``) only, never a number."""
+
+IsoDateTime = Annotated[dt.datetime, Strict(False), BeforeValidator(_iso_text)]
+"""A moment: ISO 8601 text (``"2026-03-01T10:00:00+03:00"``) only, never a number."""
+
+
+class InputSchema(Schema):
+    """Base of request bodies: unknown keys are refused, never silently dropped, and types
+    are strict — no number for a date, no text or number for a yes/no, no fraction, text
+    or yes/no for a whole number. Dates and moments are ``IsoDate``/``IsoDateTime`` (text,
+    as JSON carries them); amounts take text or a number by their own types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ErrorOut(Schema):

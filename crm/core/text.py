@@ -200,3 +200,26 @@ def search_text(*parts: str | None) -> str:
 def search_query(fragment: str) -> str:
     """Fold a typed fragment the same way ``search_text`` folds the stored text."""
     return fold(fragment)
+
+
+# C0 controls (and DEL) other than tab, line feed and carriage return: never typed by a
+# person, and NUL is refused by PostgreSQL in text and jsonb.
+_STRAY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def without_controls(text: str) -> str:
+    """``text`` without NUL and the other stray C0 controls (tab, LF and CR stay) and with
+    any lone surrogate replaced by U+FFFD: what every database stores.
+
+    For values of public submissions, which are kept (not refused) when a stray control
+    character slipped in.
+    """
+    return _SURROGATES.sub("\ufffd", _STRAY_CONTROLS.sub("", text))
+
+
+def raw_as_storable(body: bytes) -> str:
+    """A request body as text a ``TextField`` stores on every database: UTF-8 (invalid
+    bytes become U+FFFD) with NUL bytes as U+FFFD. A JSON or URL-encoded body holds its NUL
+    escaped (``\\u0000``, ``%00``), so what was sent stays readable as sent."""
+    return body.decode("utf-8", "replace").replace("\x00", "\ufffd")

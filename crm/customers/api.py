@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator, StringConstraints
 
@@ -27,6 +28,7 @@ from crm.core.api import (
     DatabaseId,
     ErrorOut,
     InputSchema,
+    IsoDateTime,
     Storable,
     UserRefOut,
     request_user,
@@ -137,7 +139,7 @@ def _in_range(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     if not 1900 <= value.year <= 2100:
-        raise ValueError("The date is out of range.")
+        raise ValueError(_("The date is out of range."))
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
@@ -147,7 +149,7 @@ class TimelineEntryIn(InputSchema):
     body: Long | None = None
     direction: Short | None = None
     duration_seconds: Annotated[int, Field(ge=-(2**31), le=2**31)] | None = None
-    occurred_at: Annotated[dt.datetime, AfterValidator(_in_range)] | None = None
+    occurred_at: Annotated[IsoDateTime, AfterValidator(_in_range)] | None = None
 
 
 class ListParams(Schema):

@@ -140,7 +140,9 @@ def _intake_answer(inbound: Inbound) -> IntakeOut:
 @router.post("", response={200: IntakeOut, 202: IntakeOut, **WRITE_ERRORS}, summary="Submit a lead")
 def lead_submit(request: HttpRequest, payload: LeadIn) -> Any:
     """Submit a lead from another system. Send an ``Idempotency-Key`` header to make retries
-    safe: the same key answers 200 with the first request's result."""
+    safe: the same key and body answer the first answer (as every POST does); the key is
+    also kept with the stored request, so the same key from another user's system answers
+    200 with the first request's result."""
     actor = request_user(request)
     if not can_write(actor):
         raise PermissionDenied("Your role may not submit leads.")

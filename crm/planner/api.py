@@ -23,6 +23,8 @@ from crm.core.api import (
     WRITE_ERRORS,
     DatabaseId,
     InputSchema,
+    IsoDate,
+    IsoDateTime,
     Storable,
     UserRefOut,
     request_user,
@@ -56,12 +58,12 @@ class ReminderIn(InputSchema):
     """Either ``minutes_before`` the due time (0: at it) or ``at``, a moment not after it."""
 
     minutes_before: int | None = Field(None, ge=-(10**9), le=10**9)
-    at: dt.datetime | None = None
+    at: IsoDateTime | None = None
 
     @model_validator(mode="after")
     def one_of(self) -> ReminderIn:
         if (self.minutes_before is None) == (self.at is None):
-            raise ValueError("Give either minutes_before or at.")
+            raise ValueError(_("Give either minutes_before or at."))
         return self
 
     def spec(self) -> int | dt.datetime:
@@ -72,7 +74,7 @@ class TaskIn(InputSchema):
     title: Title
     type: Short = Field("todo", description="call, meeting, email, todo or an added type's code")
     subject: SubjectIn | None = Field(None, description="The record; none for a personal to-do")
-    due_at: dt.datetime | None = Field(None, description="ISO 8601 with the offset")
+    due_at: IsoDateTime | None = Field(None, description="ISO 8601 with the offset")
     all_day: bool = False
     duration_minutes: int | None = Field(None, ge=-(10**9), le=10**9)
     description: Long = ""
@@ -90,7 +92,7 @@ class TaskPatch(InputSchema):
 
     title: Title | None = None
     type: Short | None = None
-    due_at: dt.datetime | None = None
+    due_at: IsoDateTime | None = None
     all_day: bool | None = None
     duration_minutes: int | None = Field(None, ge=-(10**9), le=10**9)
     description: Long | None = None
@@ -108,7 +110,7 @@ class CompleteIn(InputSchema):
 
 
 class RescheduleIn(InputSchema):
-    due_at: dt.datetime | None
+    due_at: IsoDateTime | None
     all_day: bool = False
 
 
@@ -200,8 +202,8 @@ class TaskListParams(Schema):
 class AbsenceIn(InputSchema):
     user_id: DatabaseId | None = Field(None, description="Who is away; the caller if none")
     kind: Short = Field(description="vacation, sick or trip")
-    starts_on: dt.date
-    ends_on: dt.date = Field(description="The last day away (included)")
+    starts_on: IsoDate
+    ends_on: IsoDate = Field(description="The last day away (included)")
     substitute_id: DatabaseId | None = None
     note: Title = ""
 
@@ -219,8 +221,8 @@ class AbsenceOut(Schema):
 
 
 class AbsenceListParams(Schema):
-    starts_on: dt.date | None = Field(None, description="From (today if none)")
-    ends_on: dt.date | None = Field(None, description="Until (60 days on if none)")
+    starts_on: IsoDate | None = Field(None, description="From (today if none)")
+    ends_on: IsoDate | None = Field(None, description="Until (60 days on if none)")
     user_id: DatabaseId | None = None
 
 

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from crm.core.errors import PermissionDenied, ValidationFailed
 from crm.core.permissions import Role
+from crm.core.text import without_controls
 from crm.customers.services.cleaning import Errors, clean_text
 from crm.leads.choices import Channel
 from crm.leads.models import Inbound, WebForm
@@ -180,7 +181,9 @@ def started_token() -> str:
 def _started_at(value: str) -> float | None:
     if not value:
         return None
-    if value.isdigit():  # set by the snippet's script (milliseconds)
+    if value.isascii() and value.isdigit():  # set by the snippet's script (milliseconds)
+        if len(value) > 15:
+            return 0.0
         number = int(value)
         return number / 1000 if number > 10**11 else float(number)
     try:
@@ -189,10 +192,24 @@ def _started_at(value: str) -> float | None:
         return 0.0
 
 
+def _scalar_text(value: Any) -> str | None:
+    """A submitted value as text (a list of values joined by commas); None when it is not
+    text, a number, a yes/no or a list of those (a nested object is nobody's typing)."""
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float | bool):
+        return str(value)
+    if isinstance(value, list) and all(
+        item is None or isinstance(item, str | int | float | bool) for item in value
+    ):
+        return ", ".join("" if item is None else str(item) for item in value)
+    return None
+
+
 def bot_check(form: WebForm, data: dict[str, Any], *, now: float | None = None) -> Verdict:
-    if str(data.get(HONEYPOT) or "").strip():
+    if (_scalar_text(data.get(HONEYPOT)) or "").strip():
         return Verdict(True, "honeypot")
-    started = _started_at(str(data.get(STARTED) or ""))
+    started = _started_at(_scalar_text(data.get(STARTED)) or "")
     if started is not None and (now or time.time()) - started < form.min_fill_seconds:
         return Verdict(True, "too fast")
     return Verdict(False)
@@ -216,16 +233,23 @@ def rate_limited(address: str | None) -> bool:
 
 def submission_values(form: WebForm, data: dict[str, Any]) -> dict[str, Any]:
     """What is read from a submission: the form's own fields and the tracking fields, as
-    text; anything else is ignored, so a form cannot write to fields it does not list."""
+    text; anything else is ignored, so a form cannot write to fields it does not list.
+
+    Stray control characters (NUL and the other C0 controls but tab and line breaks) are
+    dropped, so a real submission with one is kept rather than refused by the database.
+    Raises ``ValidationFailed`` naming a field whose value is an object or a nested list.
+    """
     values: dict[str, Any] = {}
-    for field in form.fields:
-        value = data.get(field["name"])
-        if isinstance(value, list):
-            value = ", ".join(str(item) for item in value)
-        values[field["name"]] = "" if value is None else str(value)
-    for name in TRACKING_FIELDS:
-        if data.get(name):
-            values[name] = str(data[name])
+    errors: dict[str, list[str]] = {}
+    names = [field["name"] for field in form.fields]
+    for name in (*names, *TRACKING_FIELDS):
+        text = _scalar_text(data.get(name))
+        if text is None:
+            errors[name] = [_("Expected text.")]
+        elif name in names or text:
+            values[name] = without_controls(text)
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     return values
 
 
@@ -255,10 +279,17 @@ def submission_validate(form: WebForm, values: dict[str, Any]) -> LeadInput:
 
 
 def submission_store(
-    *, form: WebForm, values: dict[str, Any], meta: dict[str, Any], is_bot: bool
+    *, form: WebForm, values: dict[str, Any], meta: dict[str, Any], is_bot: bool, raw: str = ""
 ) -> Inbound:
+    """Store a submission as it arrived (``raw``, the body as text) with the values read
+    from it; a person's submission is then processed into a lead, a bot's is rejected."""
     inbound, _created = inbound_store(
-        channel=Channel.WEB_FORM, payload=values, meta=meta, form=form, process=not is_bot
+        channel=Channel.WEB_FORM,
+        payload=values,
+        raw=raw,
+        meta=meta,
+        form=form,
+        process=not is_bot,
     )
     if is_bot:
         Inbound.objects.filter(pk=inbound.pk).update(

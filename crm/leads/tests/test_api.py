@@ -35,22 +35,25 @@ def submit(user, body, key=None, capture=None):
 
 
 def test_submit_is_idempotent_with_a_key(org, routed, django_capture_on_commit_callbacks):
-    first = submit(
-        org.admin,
-        {"name": "Анна", "phone": "+79123456789"},
-        key="k-1",
-        capture=django_capture_on_commit_callbacks,
-    )
+    body = {"name": "Анна", "phone": "+79123456789"}
+    first = submit(org.admin, body, key="k-1", capture=django_capture_on_commit_callbacks)
     assert first.status_code == 202
-    again = submit(
+    again = submit(org.admin, body, key="k-1", capture=django_capture_on_commit_callbacks)
+    assert again.status_code == 202 and again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    other = submit(
         org.admin,
         {"name": "Другая", "phone": "+79990000000"},
         key="k-1",
         capture=django_capture_on_commit_callbacks,
     )
-    assert again.status_code == 200 and again.json()["request_id"] == first.json()["request_id"]
+    assert other.status_code == 409
+    # Another user's system retrying with the same key gets the first request's result.
+    by_head = submit(org.head, body, key="k-1", capture=django_capture_on_commit_callbacks)
+    assert by_head.status_code == 200
+    assert by_head.json()["request_id"] == first.json()["request_id"]
     assert Inbound.objects.count() == 1 and Lead.objects.count() == 1
-    lead = again.json()["lead"]
+    lead = by_head.json()["lead"]
     assert lead["phone"] == "+79123456789" and lead["owner"]["id"] == org.manager.pk
 
 

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.core.errors import ValidationFailed
 from crm.core.http import client_address
+from crm.core.text import raw_as_storable, without_controls
 from crm.leads.services import email_channel, telephony
 
 security_log = logging.getLogger("crm.security")
@@ -168,6 +169,9 @@ def inbound_zadarma(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"ok": True, "ignored": True})
     if not telephony.zadarma_signature_valid(fields, request.headers.get("Signature", ""), secret):
         return _unauthenticated(request, "inbound_zadarma")
+    # A stray control character (NUL, which PostgreSQL refuses) is dropped, not refused:
+    # the call happened, and the event is kept.
+    fields = {key: without_controls(value) for key, value in fields.items()}
     try:
         event = telephony.zadarma_event(fields)
     except ValidationFailed as error:
@@ -175,7 +179,7 @@ def inbound_zadarma(request: HttpRequest) -> HttpResponse:
     if event is None:
         return JsonResponse({"ok": True, "ignored": True})
     inbound, created = telephony.call_event_store(
-        event=event, raw=text, meta={"ip": client_address(request) or ""}
+        event=event, raw=raw_as_storable(body), meta={"ip": client_address(request) or ""}
     )
     return _accepted(inbound.pk, created)
 

@@ -8,9 +8,11 @@ checks of ``services.webforms``.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
@@ -20,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from crm.core.csp import csp_origin
 from crm.core.errors import ValidationFailed
 from crm.core.http import address_bucket, client_address
+from crm.core.text import raw_as_storable, without_controls
 from crm.leads.models import WebForm
 from crm.leads.services import webforms
 
@@ -98,7 +101,10 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
                 "errors": {"origin": [_("Not allowed.")]},
             },
         )
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
     if length > webforms.MAX_BODY_BYTES:
         return _answer(
             request,
@@ -118,8 +124,8 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
         )
         response["Retry-After"] = str(webforms.RATE_WINDOW_SECONDS)
         return response
-    data = _read(request)
-    if data is None:
+    submission = _read(request)
+    if submission is None:
         return _answer(
             request,
             form,
@@ -130,30 +136,31 @@ def form_endpoint(request: HttpRequest, key: str) -> HttpResponse:
                 "errors": {"body": [_("Malformed.")]},
             },
         )
+    data, raw = submission
     verdict = webforms.bot_check(form, data)
-    values = webforms.submission_values(form, data)
-    if not verdict.is_bot:
-        try:
+    try:
+        values = webforms.submission_values(form, data)
+        if not verdict.is_bot:
             webforms.submission_validate(form, values)
-        except ValidationFailed as error:
-            return _answer(
-                request,
-                form,
-                origin,
-                422,
-                {"detail": error.message, "errors": error.field_errors},
-                template="leads/public/form.html",
-            )
+    except ValidationFailed as error:
+        return _answer(
+            request,
+            form,
+            origin,
+            422,
+            {"detail": error.message, "errors": error.field_errors},
+            template="leads/public/form.html",
+        )
     meta = {
         "ip": address or "",
-        "user_agent": request.headers.get("User-Agent", "")[:300],
-        "origin": origin[:200],
-        "referer": request.headers.get("Referer", "")[:500],
+        "user_agent": without_controls(request.headers.get("User-Agent", "")[:300]),
+        "origin": without_controls(origin[:200]),
+        "referer": without_controls(request.headers.get("Referer", "")[:500]),
     }
     if verdict.is_bot:
         meta["bot"] = verdict.reason
         logger.info("web form %s: bot submission (%s) from %s", form.key, verdict.reason, address)
-    webforms.submission_store(form=form, values=values, meta=meta, is_bot=verdict.is_bot)
+    webforms.submission_store(form=form, values=values, raw=raw, meta=meta, is_bot=verdict.is_bot)
     if form.redirect_url and not _wants_json(request):
         return redirect(form.redirect_url)
     message = form.thank_you_text or _("Thank you! We will contact you soon.")
@@ -165,21 +172,28 @@ def _same_site(request: HttpRequest, origin: str) -> bool:
     return origin.rstrip("/").lower() == request.build_absolute_uri("/").rstrip("/").lower()
 
 
-def _read(request: HttpRequest) -> dict[str, Any] | None:
-    if request.content_type == "application/json":
-        import json
-
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return data if isinstance(data, dict) else None
+def _read(request: HttpRequest) -> tuple[dict[str, Any], str] | None:
+    """The submitted fields and the body as storable text; None when the body is not a
+    form or a JSON object (malformed, or nested deeper than the parser goes)."""
     try:
-        return {
+        # Read first: a multipart body is then parsed from this copy and stays available.
+        body = request.body
+    except RequestDataTooBig:
+        return None
+    raw = raw_as_storable(body)
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(body or b"{}")
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return None
+        return (data, raw) if isinstance(data, dict) else None
+    try:
+        fields = {
             key: values if len(values) > 1 else values[0] for key, values in request.POST.lists()
         }
     except Exception:  # a broken multipart body
         return None
+    return fields, raw
 
 
 urlpatterns: list[URLPattern] = [path("<slug:key>", form_endpoint, name="webform_public")]

@@ -15,10 +15,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import AfterValidator, PlainSerializer, Strict, StringConstraints
 
-from crm.core.api import DatabaseId, InputSchema, Storable, UserRefOut
+from crm.core.api import DatabaseId, InputSchema, IsoDate, Storable, UserRefOut
 from crm.core.pagination import MAX_LIMIT
 
 # Caps that only throw garbage out early; the services enforce the real limits.
@@ -54,11 +55,11 @@ CustomValue = CustomScalar | Annotated[list[CustomScalar], Field(max_length=LIST
 
 def _in_range(value: dt.date | None) -> dt.date | None:
     if value is not None and not 1900 <= value.year <= 2100:
-        raise ValueError("The date is out of range.")
+        raise ValueError(_("The date is out of range."))
     return value
 
 
-FilterDate = Annotated[dt.date, AfterValidator(_in_range)]
+FilterDate = Annotated[IsoDate, AfterValidator(_in_range)]
 
 
 # --- pipelines, stages, reasons for loss ------------------------------------------------------
