@@ -21,10 +21,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from crm.core.counters import counter_increment
 from crm.core.errors import PermissionDenied, ValidationFailed
 from crm.core.permissions import Role
 from crm.core.text import without_controls
@@ -216,18 +216,15 @@ def bot_check(form: WebForm, data: dict[str, Any], *, now: float | None = None) 
 
 
 def rate_limited(address: str | None) -> bool:
-    """Count a submission from ``address``; true when it is over the per-minute limit."""
+    """Count a submission from ``address``; true when it is over the per-minute limit.
+
+    The count is one atomic ``UPDATE`` (``crm.core.counters``), so submissions arriving at
+    once on several processes never pass the limit together, whatever the cache.
+    """
     if not address:
         return False
     key = "webform-rate:" + hashlib.sha256(address.encode()).hexdigest()[:32]
-    if cache.add(key, 1, timeout=RATE_WINDOW_SECONDS):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            cache.add(key, 1, timeout=RATE_WINDOW_SECONDS)
-            count = 1
+    count = counter_increment(key=key, window_seconds=RATE_WINDOW_SECONDS)
     return count > settings.LEADS_FORM_RATE_LIMIT
 
 

@@ -3,14 +3,17 @@ lead that lands."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
+from django.db import connection
 from django.test import Client
 
+from conftest import run_together
 from crm.core.errors import ValidationFailed
 from crm.leads.models import Inbound, Lead
-from crm.leads.services.webforms import snippet, started_token, webform_save
+from crm.leads.services.webforms import rate_limited, snippet, started_token, webform_save
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +189,26 @@ def test_rate_limit_is_per_visitor_behind_the_proxy(form, settings):
     assert [response.status_code for response in busy] == [200, 200, 429]
     assert other.status_code == 200
     assert Inbound.objects.filter(meta__ip="198.51.100.7").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor == "sqlite" and not connection.settings_dict["TEST"].get("NAME"),
+    reason="concurrent writers need PostgreSQL or SQLite on a file (CRM_TEST_SQLITE_NAME)",
+)
+def test_rate_limit_holds_under_parallel_submissions(settings):
+    # given: a limit of 5 and 20 submissions from one visitor arriving at the same moment
+    settings.LEADS_FORM_RATE_LIMIT = 5
+    verdicts: list[bool] = []
+    lock = threading.Lock()
+
+    def submit() -> None:
+        limited = rate_limited("203.0.113.5")
+        with lock:
+            verdicts.append(limited)
+
+    # when
+    run_together(submit, [() for _ in range(20)])
+    # then: exactly the limit passed, whichever threads they were
+    assert verdicts.count(False) == 5
+    assert verdicts.count(True) == 15
