@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator, StringConstraints
 
+from crm.accounts.models import User
 from crm.activities.models import Attachment, TimelineEntry
 from crm.core.api import (
     READ_ERRORS,
@@ -407,7 +408,7 @@ def _with_duplicates(record: Contact | Company, candidates: list[Any]) -> Contac
     return record
 
 
-def _contact_duplicates(actor: Any, contact: Contact) -> list[Any]:
+def _contact_duplicates(actor: User, contact: Contact) -> list[Any]:
     """Records like the new contact (the save's exact matches were allowed, or none)."""
     return services.contact_duplicates_find(
         actor=actor,
@@ -419,7 +420,7 @@ def _contact_duplicates(actor: Any, contact: Contact) -> list[Any]:
     )
 
 
-def _company_duplicates(actor: Any, company: Company) -> list[Any]:
+def _company_duplicates(actor: User, company: Company) -> list[Any]:
     return services.company_duplicates_find(
         actor=actor,
         legal_name=company.legal_name,
@@ -431,7 +432,7 @@ def _company_duplicates(actor: Any, company: Company) -> list[Any]:
     )
 
 
-def _timeline_add(actor: Any, record: Contact | Company, payload: TimelineEntryIn) -> Any:
+def _timeline_add(actor: User, record: Contact | Company, payload: TimelineEntryIn) -> Any:
     return services.customer_timeline_add(
         actor=actor,
         record=record,

@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from crm.accounts.models import Team
+from crm.accounts.models import Team, User
 from crm.core.errors import NotFound, PermissionDenied
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import Role
@@ -28,13 +28,13 @@ from crm.leads.services.routing import assignee_for, rule_for
 from crm.sales.models import Pipeline
 
 
-def settings_require_admin(*, actor: Any) -> None:
+def settings_require_admin(*, actor: User) -> None:
     """Refuse anyone but an active administrator."""
     if not (actor.is_active and actor.role == Role.ADMIN):
         raise PermissionDenied(_("Only an administrator may change the lead settings."))
 
 
-def rules_require_viewer(*, actor: Any) -> None:
+def rules_require_viewer(*, actor: User) -> None:
     """Refuse anyone but an active administrator or head of sales (who reads the rules)."""
     if not (actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)):
         raise PermissionDenied(_("Only administrators and heads of sales see the routing."))
@@ -64,7 +64,7 @@ def _get(queryset: models.QuerySet[Row], pk: Any) -> Row:
 # --- routing rules --------------------------------------------------------------------------------
 
 
-def routing_rule_list(*, actor: Any) -> list[RoutingRule]:
+def routing_rule_list(*, actor: User) -> list[RoutingRule]:
     """Every rule in the order they are tried, the default one last."""
     rules_require_viewer(actor=actor)
     return list(
@@ -74,7 +74,7 @@ def routing_rule_list(*, actor: Any) -> list[RoutingRule]:
     )
 
 
-def routing_rule_get(*, actor: Any, pk: Any) -> RoutingRule:
+def routing_rule_get(*, actor: User, pk: Any) -> RoutingRule:
     settings_require_admin(actor=actor)
     return _get(RoutingRule.objects.select_related("pipeline", "team", "fixed_user"), pk)
 
@@ -121,7 +121,7 @@ class RuleTest:
 
 
 def routing_rule_test(
-    *, actor: Any, client_type: str, channel: str, utm_source: str, form_id: int | None = None
+    *, actor: User, client_type: str, channel: str, utm_source: str, form_id: int | None = None
 ) -> RuleTest:
     """Which rule a lead with these values meets, and who would get it now. Writes
     nothing: the round robin is only peeked at."""
@@ -148,14 +148,14 @@ def _with_counts(queryset: models.QuerySet[WebForm]) -> models.QuerySet[WebForm]
     )
 
 
-def webform_list(*, actor: Any) -> list[WebForm]:
+def webform_list(*, actor: User) -> list[WebForm]:
     """Every web form with ``submission_count`` (accepted), ``spam_count`` (refused as a
     bot's) and ``lead_count``."""
     settings_require_admin(actor=actor)
     return list(_with_counts(WebForm.objects.all()).order_by("-is_active", "name", "id"))
 
 
-def webform_get(*, actor: Any, pk: Any) -> WebForm:
+def webform_get(*, actor: User, pk: Any) -> WebForm:
     settings_require_admin(actor=actor)
     return _get(_with_counts(WebForm.objects.all()), pk)
 
@@ -163,7 +163,7 @@ def webform_get(*, actor: Any, pk: Any) -> WebForm:
 # --- partner codes --------------------------------------------------------------------------------
 
 
-def partner_code_list(*, actor: Any) -> list[PartnerCode]:
+def partner_code_list(*, actor: User) -> list[PartnerCode]:
     """Every partner code with ``lead_count``."""
     settings_require_admin(actor=actor)
     return list(
@@ -173,7 +173,7 @@ def partner_code_list(*, actor: Any) -> list[PartnerCode]:
     )
 
 
-def partner_code_get(*, actor: Any, pk: Any) -> PartnerCode:
+def partner_code_get(*, actor: User, pk: Any) -> PartnerCode:
     settings_require_admin(actor=actor)
     return _get(PartnerCode.objects.all(), pk)
 
@@ -201,7 +201,7 @@ class InboundFilters:
 
 
 def inbound_page(
-    *, actor: Any, filters: InboundFilters, cursor: str | None = None, limit: int = 50
+    *, actor: User, filters: InboundFilters, cursor: str | None = None, limit: int = 50
 ) -> Page[Inbound]:
     """Incoming requests, newest first, with their form and lead (one query a page; the
     raw message text is not loaded)."""
@@ -214,6 +214,6 @@ def inbound_page(
     return keyset_page(queryset, order=["-received_at", "-id"], cursor=cursor, limit=limit)
 
 
-def inbound_get(*, actor: Any, pk: Any) -> Inbound:
+def inbound_get(*, actor: User, pk: Any) -> Inbound:
     settings_require_admin(actor=actor)
     return _get(Inbound.objects.all(), pk)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import StringConstraints, model_validator
 
+from crm.accounts.models import User
 from crm.core.api import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -234,12 +235,12 @@ class AwayOut(Schema):
 # --- tasks ---------------------------------------------------------------------------------
 
 
-def _task_out(actor: Any, pk: int) -> Task:
+def _task_out(actor: User, pk: int) -> Task:
     """The task as the API shows it, read back through the caller's scope."""
     return selectors.task_detail(user=actor, pk=pk)
 
 
-def _user(pk: int | None, actor: Any, field: str) -> Any:
+def _user(pk: int | None, actor: User | None, field: str) -> Any:
     if pk is None:
         return actor
     user = selectors.user_by_id(pk)

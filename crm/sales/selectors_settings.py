@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.accounts.models import User
 from crm.core.errors import NotFound, PermissionDenied
 from crm.core.permissions import Role
 from crm.customers.choices import FieldEntity
@@ -31,7 +32,7 @@ DUE_UNIT_LABELS = {
 }
 
 
-def settings_require_admin(*, actor: Any) -> None:
+def settings_require_admin(*, actor: User) -> None:
     """Refuse anyone but an active administrator (the settings pages are theirs alone)."""
     if not (actor.is_active and actor.role == Role.ADMIN):
         raise PermissionDenied(_("Only an administrator may configure sales."))
@@ -49,7 +50,7 @@ def _count(queryset: models.QuerySet[Any], outer: str) -> Coalesce:
     return Coalesce(models.Subquery(counted, output_field=models.IntegerField()), 0)
 
 
-def pipeline_settings_list(*, actor: Any) -> list[Pipeline]:
+def pipeline_settings_list(*, actor: User) -> list[Pipeline]:
     """Every pipeline, archived ones last, with ``stage_count`` (live stages),
     ``deal_count`` and ``open_deal_count``."""
     settings_require_admin(actor=actor)
@@ -62,7 +63,7 @@ def pipeline_settings_list(*, actor: Any) -> list[Pipeline]:
     )
 
 
-def pipeline_settings_get(*, actor: Any, pk: Any) -> Pipeline:
+def pipeline_settings_get(*, actor: User, pk: Any) -> Pipeline:
     settings_require_admin(actor=actor)
     try:
         return Pipeline.objects.get(pk=int(pk))
@@ -166,7 +167,7 @@ def summarise_actions(actions: list[StageAction]) -> None:
         action.summary = action_summary(action, users, task_types)  # type: ignore[attr-defined]
 
 
-def pipeline_stage_editor(*, actor: Any, pipeline: Pipeline) -> list[Stage]:
+def pipeline_stage_editor(*, actor: User, pipeline: Pipeline) -> list[Stage]:
     """The stages of ``pipeline`` in order (archived ones too) with ``deal_count``,
     ``open_deal_count``, ``visit_count``, their actions (each with a ``summary``) and
     ``required_labels`` (the labels of the fields they require)."""
@@ -192,7 +193,7 @@ def pipeline_stage_editor(*, actor: Any, pipeline: Pipeline) -> list[Stage]:
     return stages
 
 
-def stage_settings_get(*, actor: Any, pk: Any) -> Stage:
+def stage_settings_get(*, actor: User, pk: Any) -> Stage:
     """A stage with its pipeline, its deal and visit counts and its summarised actions."""
     settings_require_admin(actor=actor)
     try:
@@ -226,7 +227,7 @@ def stage_move_targets(*, stage: Stage) -> list[Stage]:
     )
 
 
-def stage_action_settings_get(*, actor: Any, pk: Any) -> StageAction:
+def stage_action_settings_get(*, actor: User, pk: Any) -> StageAction:
     settings_require_admin(actor=actor)
     try:
         return StageAction.objects.select_related("stage__pipeline").get(pk=int(pk))
@@ -234,7 +235,7 @@ def stage_action_settings_get(*, actor: Any, pk: Any) -> StageAction:
         raise NotFound(_("Not found.")) from None
 
 
-def lost_reason_settings_list(*, actor: Any) -> list[LostReason]:
+def lost_reason_settings_list(*, actor: User) -> list[LostReason]:
     """Every reason for loss, archived ones last, with ``deal_count``."""
     settings_require_admin(actor=actor)
     return list(
@@ -244,7 +245,7 @@ def lost_reason_settings_list(*, actor: Any) -> list[LostReason]:
     )
 
 
-def lost_reason_settings_get(*, actor: Any, pk: Any) -> LostReason:
+def lost_reason_settings_get(*, actor: User, pk: Any) -> LostReason:
     settings_require_admin(actor=actor)
     try:
         return LostReason.objects.get(pk=int(pk))

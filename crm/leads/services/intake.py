@@ -19,8 +19,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.accounts.models import User
 from crm.core.errors import ValidationFailed
 from crm.core.normalize import normalize_email, normalize_inn, normalize_phone
+from crm.core.permissions import ScopedUser
 from crm.customers.choices import ClientType
 from crm.customers.services.cleaning import Errors, clean_text
 from crm.leads.choices import Channel, InboundStatus
@@ -133,7 +135,7 @@ def inbound_store(
     meta: dict[str, Any] | None = None,
     form: Any = None,
     idempotency_key: str = "",
-    actor: Any = None,
+    actor: ScopedUser | None = None,
     process: bool = True,
 ) -> tuple[Inbound, bool]:
     """Store one arrival; returns ``(row, created)``. A repeated idempotency key returns the
@@ -154,7 +156,7 @@ def inbound_store(
                 meta=meta or {},
                 form=form,
                 idempotency_key=key,
-                created_by=actor if getattr(actor, "pk", None) else None,
+                created_by=actor if isinstance(actor, User) and actor.pk else None,
             )
             if process:
                 transaction.on_commit(lambda: _enqueue(inbound.pk))

@@ -319,7 +319,7 @@ def _check_writable(actor: ScopedUser, lead: Lead) -> None:
         raise PermissionDenied(_("You may not change this lead."))
 
 
-def lead_mark_responded(*, lead: Lead, actor: Any, how: str) -> None:
+def lead_mark_responded(*, lead: Lead, actor: ScopedUser, how: str) -> None:
     """The first reaction to a lead (a call, an e-mail, a status change) stops its clock."""
     if lead.responded_at is not None:
         return

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from crm.accounts.models import Team
+from crm.accounts.models import Team, User
 from crm.core.errors import Conflict, PermissionDenied, ValidationFailed
 from crm.core.permissions import Role
 from crm.customers.choices import ClientType
@@ -37,7 +37,7 @@ MAX_RESPONSE_MINUTES = 60 * 24 * 30
 TEAM_STRATEGIES = (Strategy.ROUND_ROBIN, Strategy.LEAST_LOADED)
 
 
-def _require_admin(actor: Any) -> None:
+def _require_admin(actor: User) -> None:
     if not (actor.is_active and actor.role == Role.ADMIN):
         raise PermissionDenied(_("Only an administrator may change the lead settings."))
 
@@ -201,7 +201,7 @@ def _response_minutes(errors: Errors, value: Any) -> int:
 @transaction.atomic
 def routing_rule_save(
     *,
-    actor: Any,
+    actor: User,
     rule: RoutingRule | None = None,
     name: Any,
     conditions: Any = None,
@@ -258,7 +258,7 @@ def routing_rule_save(
 
 
 @transaction.atomic
-def routing_rule_delete(*, actor: Any, rule: RoutingRule) -> None:
+def routing_rule_delete(*, actor: User, rule: RoutingRule) -> None:
     """Delete a rule; leads it routed keep their pipeline and team. The default rule stays
     (``Conflict``)."""
     _require_admin(actor)
@@ -268,7 +268,7 @@ def routing_rule_delete(*, actor: Any, rule: RoutingRule) -> None:
 
 
 @transaction.atomic
-def routing_rule_reorder(*, actor: Any, rule_ids: list[int]) -> None:
+def routing_rule_reorder(*, actor: User, rule_ids: list[int]) -> None:
     """Put the rules in the given order: every rule but the default one exactly once (the
     default one may be named last); the default rule stays last."""
     _require_admin(actor)
@@ -289,7 +289,7 @@ def routing_rule_reorder(*, actor: Any, rule_ids: list[int]) -> None:
     RoutingRule.objects.bulk_update(rules.values(), ["position"])
 
 
-def routing_rule_move(*, actor: Any, rule: RoutingRule, direction: str) -> None:
+def routing_rule_move(*, actor: User, rule: RoutingRule, direction: str) -> None:
     """Move a rule one place up or down among the non-default rules."""
     _require_admin(actor)
     if rule.is_default:
@@ -311,7 +311,7 @@ def routing_rule_move(*, actor: Any, rule: RoutingRule, direction: str) -> None:
 
 @transaction.atomic
 def partner_code_save(
-    *, actor: Any, partner: PartnerCode | None = None, code: Any, name: Any
+    *, actor: User, partner: PartnerCode | None = None, code: Any, name: Any
 ) -> PartnerCode:
     """Create or change a partner code. The code is what arrives as ``partner`` or as
     ``utm_source``: one word, unique."""
@@ -332,7 +332,7 @@ def partner_code_save(
 
 
 @transaction.atomic
-def partner_code_delete(*, actor: Any, partner: PartnerCode) -> None:
+def partner_code_delete(*, actor: User, partner: PartnerCode) -> None:
     """Delete a partner code; leads marked with it keep their classification."""
     _require_admin(actor)
     partner.delete()
@@ -341,7 +341,7 @@ def partner_code_delete(*, actor: Any, partner: PartnerCode) -> None:
 # --- incoming requests ----------------------------------------------------------------------------
 
 
-def inbound_retry(*, actor: Any, inbound: Inbound) -> Lead | None:
+def inbound_retry(*, actor: User, inbound: Inbound) -> Lead | None:
     """Process a failed or still pending arrival again: its status goes back to pending,
     its attempts and error are cleared, then ``inbound_process`` runs (and may fail again,
     recording the new error). Processed and rejected arrivals are refused (``Conflict``).

@@ -24,6 +24,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from crm.accounts.models import User
 from crm.core.counters import counter_increment
 from crm.core.errors import PermissionDenied, ValidationFailed
 from crm.core.permissions import Role
@@ -60,7 +61,7 @@ class Verdict:
     reason: str = ""
 
 
-def _require_admin(actor: Any) -> None:
+def _require_admin(actor: User) -> None:
     if not (actor.is_active and actor.role == Role.ADMIN):
         raise PermissionDenied(_("Only an administrator may manage web forms."))
 
@@ -129,7 +130,7 @@ def _clean_origins(errors: Errors, raw: Any) -> list[str]:
 
 
 @transaction.atomic
-def webform_save(*, actor: Any, form: WebForm | None = None, **data: Any) -> WebForm:
+def webform_save(*, actor: User, form: WebForm | None = None, **data: Any) -> WebForm:
     _require_admin(actor)
     errors = Errors()
     name = clean_text(

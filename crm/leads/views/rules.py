@@ -76,7 +76,7 @@ def _conditions(rule: RoutingRule, form_names: dict[int, str]) -> list[tuple[str
     return lines
 
 
-def _rule_test(request: HttpRequest) -> tuple[RuleTestForm, selectors.RuleTest | None]:
+def _rule_test(request: SignedInRequest) -> tuple[RuleTestForm, selectors.RuleTest | None]:
     form_choices = selectors.web_form_choices()
     if "client_type" not in request.GET:
         return RuleTestForm(form_choices=form_choices, auto_id="test_%s"), None
@@ -131,7 +131,7 @@ def routing_rule_test(request: SignedInRequest) -> HttpResponse:
     )
 
 
-def _rule_form_page(request: HttpRequest, rule: RoutingRule | None) -> HttpResponse:
+def _rule_form_page(request: SignedInRequest, rule: RoutingRule | None) -> HttpResponse:
     form = RoutingRuleForm(_posted(request), rule=rule)
     status = 200
     if request.method == "POST":
@@ -215,7 +215,7 @@ def routing_rule_reorder(request: SignedInRequest) -> HttpResponse:
 
 
 def _partner_page(
-    request: HttpRequest,
+    request: SignedInRequest,
     *,
     add_form: PartnerCodeForm | None = None,
     edit_form: PartnerCodeForm | None = None,

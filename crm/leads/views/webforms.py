@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import URLPattern, path
@@ -58,7 +58,7 @@ def _hosted_url(form: WebForm) -> str:
     return f"{settings.CRM_BASE_URL}/f/{form.key}"
 
 
-def _editor_page(request: HttpRequest, webform: WebForm | None) -> HttpResponse:
+def _editor_page(request: SignedInRequest, webform: WebForm | None) -> HttpResponse:
     initial = WebFormForm.initial_for(webform) if webform else {"min_fill_seconds": 3}
     form = WebFormForm(request.POST if request.method == "POST" else None, initial=initial)
     rows: list[FieldRow] = field_rows_from_form(webform) if webform else default_field_rows()

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from crm.accounts.models import Team, TeamMembership
+from crm.accounts.models import Team, TeamMembership, User
 from crm.core.permissions import Role, sees_everything
 from crm.planner.choices import AbsenceKind
 from crm.planner.models import Absence
@@ -100,7 +100,7 @@ def user_teams(user: Any) -> list[Team]:
     return list(Team.objects.filter(Q(members=user) | Q(heads=user)).distinct().order_by("name"))
 
 
-def absence_people(*, actor: Any) -> list[Any]:
+def absence_people(*, actor: User) -> list[Any]:
     """Whose absence the actor may record: themselves, their teams' members if a head,
     everyone for an administrator."""
     users = get_user_model().objects.filter(is_active=True)

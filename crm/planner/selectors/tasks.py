@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.accounts.models import Team, TeamMembership
+from crm.accounts.models import Team, TeamMembership, User
 from crm.core.errors import ValidationFailed
 from crm.core.pagination import Page, decode_cursor, encode_cursor
 from crm.core.permissions import Role, sees_everything
@@ -353,7 +353,7 @@ def task_types() -> list[TaskType]:
     return list(TaskType.objects.filter(archived=False))
 
 
-def assignable_users(*, actor: Any) -> list[Any]:
+def assignable_users(*, actor: User) -> list[Any]:
     """Who the actor may pick as responsible: anyone active who may write (the service
     then checks that they see the record)."""
     users = get_user_model().objects.filter(is_active=True).exclude(role=Role.READONLY)

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from crm.accounts.models import TeamMembership
+from crm.accounts.models import TeamMembership, User
 from crm.accounts.selectors import team_heads_of
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import Role, can_write, sees_everything
@@ -83,12 +83,12 @@ def covered_user_ids(user: Any) -> set[int]:
     return set(Absence.objects.on(today).filter(substitute=user).values_list("user_id", flat=True))
 
 
-def absence_can_manage(actor: Any, user: Any) -> bool:
+def absence_can_manage(actor: User, user: Any) -> bool:
     """The user themselves, a head of one of their teams, or an administrator."""
     return user.pk in absence_manageable_user_ids(actor, [user.pk])
 
 
-def absence_manageable_user_ids(actor: Any, user_ids: Iterable[int]) -> set[int]:
+def absence_manageable_user_ids(actor: User, user_ids: Iterable[int]) -> set[int]:
     """Those of ``user_ids`` whose absences ``actor`` may manage (``absence_can_manage``),
     in one query at most: for a page listing many people's absences."""
     ids = set(user_ids)
@@ -144,7 +144,7 @@ def _away_problem(user: Any, starts_on: dt.date, ends_on: dt.date) -> str:
 @transaction.atomic
 def absence_create(
     *,
-    actor: Any,
+    actor: User,
     user: Any,
     kind: str,
     starts_on: dt.date,
@@ -282,7 +282,7 @@ def _lost_cover_title(absence: Absence, cover: Absence) -> Callable[[Any], str]:
     return title
 
 
-def absence_get(*, actor: Any, pk: int) -> Absence:
+def absence_get(*, actor: User, pk: int) -> Absence:
     from crm.planner.selectors import absences_visible_to
 
     absence = absences_visible_to(actor).with_people().filter(pk=pk).first()
@@ -292,7 +292,7 @@ def absence_get(*, actor: Any, pk: int) -> Absence:
 
 
 @transaction.atomic
-def absence_cancel(*, actor: Any, pk: int) -> Absence:
+def absence_cancel(*, actor: User, pk: int) -> Absence:
     """Cancel an absence that has not ended; the access it gave ends at once."""
     absence = absence_get(actor=actor, pk=pk)
     if not absence_can_manage(actor, absence.user):

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from crm.accounts.models import User
 from crm.planner.models import FeedToken
 
 PREFIX = "cal"
@@ -24,7 +25,7 @@ def _hash(token: str) -> str:
 
 
 @transaction.atomic
-def feed_token_create(*, actor: Any) -> tuple[FeedToken, str]:
+def feed_token_create(*, actor: User) -> tuple[FeedToken, str]:
     """A new feed token for ``actor`` (their previous ones revoked); returns the row and the
     secret, which is shown once."""
     feed_token_revoke(actor=actor)
@@ -34,7 +35,7 @@ def feed_token_create(*, actor: Any) -> tuple[FeedToken, str]:
     return token, secret
 
 
-def feed_token_revoke(*, actor: Any) -> int:
+def feed_token_revoke(*, actor: User) -> int:
     """Revoke every live feed token of ``actor``; their feed URLs answer 404 from now on."""
     return FeedToken.objects.filter(user=actor, revoked_at__isnull=True).update(
         revoked_at=timezone.now()

@@ -27,7 +27,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from crm.accounts.models import Team, TeamMembership
+from crm.accounts.models import Team, TeamMembership, User
 from crm.accounts.selectors import team_heads_of
 from crm.core.errors import PermissionDenied, ValidationFailed
 from crm.core.permissions import Role
@@ -56,7 +56,7 @@ def team_zone(team: Team | None) -> ZoneInfo:
         return ZoneInfo(settings.TIME_ZONE)
 
 
-def team_digest_set(*, actor: Any, team: Team, digest_time: dt.time, time_zone: str) -> Team:
+def team_digest_set(*, actor: User, team: Team, digest_time: dt.time, time_zone: str) -> Team:
     """Set when the team's overdue digest goes out: a time of day in a time zone ("" for the
     site's). An administrator, or a head of the team. Refuses an unknown zone
     (``time_zone``)."""

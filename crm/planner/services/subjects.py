@@ -10,6 +10,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from crm.accounts.models import User
 from crm.activities.services import timeline_record_sharing
 from crm.core.errors import NotFound, ValidationFailed
 from crm.planner.models import Task
@@ -83,7 +84,7 @@ def subject_url(subject: models.Model | None) -> str:
     return kind.url(subject) if kind is not None and subject is not None else ""
 
 
-def subject_find(*, actor: Any, kind: str, pk: Any, field: str = "subject") -> models.Model:
+def subject_find(*, actor: User, kind: str, pk: Any, field: str = "subject") -> models.Model:
     """The record ``kind`` (``contact``, ``customers.contact`` …) ``pk`` that ``actor`` sees.
 
     Raises ``ValidationFailed`` naming ``field`` for an unknown kind or a bad id, and

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from crm.accounts.models import User
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_record
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -180,7 +181,7 @@ def _type_or_error(errors: Errors, code: str) -> TaskType | None:
         return None
 
 
-def _check_change(actor: Any, task: Task) -> None:
+def _check_change(actor: User, task: Task) -> None:
     if not can_write(actor):
         raise PermissionDenied(_("Your role may not change tasks."))
     allowed = (
@@ -192,7 +193,7 @@ def _check_change(actor: Any, task: Task) -> None:
         raise PermissionDenied(_("You may not change this task."))
 
 
-def task_can_change(actor: Any, task: Task) -> bool:
+def task_can_change(actor: User, task: Task) -> bool:
     """Whether ``actor`` may change ``task`` (which they see): for the pages' buttons."""
     try:
         _check_change(actor, task)
@@ -201,9 +202,9 @@ def task_can_change(actor: Any, task: Task) -> bool:
     return True
 
 
-def _tell_owner(actor: Any, task: Task, *, reassigned: bool = False) -> None:
+def _tell_owner(actor: User | None, task: Task, *, reassigned: bool = False) -> None:
     """The new responsible hears of a task someone else gave them (in the app only)."""
-    if actor is None or task.owner_id == getattr(actor, "pk", None):
+    if actor is None or task.owner_id == actor.pk:
         return
     notify(
         recipient=task.owner,
@@ -221,13 +222,13 @@ def _tell_owner(actor: Any, task: Task, *, reassigned: bool = False) -> None:
     )
 
 
-def _tell_substitute(actor: Any, task: Task) -> None:
+def _tell_substitute(actor: User | None, task: Task) -> None:
     """While the responsible is away, the colleague covering for them hears of a task given
     to them (by a person or by a rule, e.g. a missed call's call-back) in the app at once."""
     substitute = substitutes_on(day=timezone.localdate(), user_ids=[task.owner_id]).get(
         task.owner_id
     )
-    if substitute is None or substitute.pk == getattr(actor, "pk", None):
+    if substitute is None or (actor is not None and substitute.pk == actor.pk):
         return
     notify(
         recipient=substitute,
@@ -248,7 +249,7 @@ def _tell_substitute(actor: Any, task: Task) -> None:
 @transaction.atomic
 def task_create(
     *,
-    actor: Any,
+    actor: User | None,
     title: str,
     owner: Any,
     type_code: str = "todo",
@@ -340,7 +341,7 @@ def _timeline_data(task: Task) -> dict[str, Any]:
     }
 
 
-def task_get(*, actor: Any, pk: int, for_update: bool = False) -> Task:
+def task_get(*, actor: User, pk: int, for_update: bool = False) -> Task:
     """A task ``actor`` may see (``NotFound`` otherwise), locked with ``for_update``."""
     qs = tasks_visible_to(actor).select_related("type", "owner")
     if for_update:
@@ -354,7 +355,7 @@ def task_get(*, actor: Any, pk: int, for_update: bool = False) -> Task:
 @transaction.atomic
 def task_update(
     *,
-    actor: Any,
+    actor: User,
     pk: int,
     title: str = UNSET,
     description: str = UNSET,
@@ -426,7 +427,7 @@ def task_update(
 
 
 @transaction.atomic
-def task_complete(*, actor: Any, pk: int, result: str = "", outcome: str = "") -> Task:
+def task_complete(*, actor: User, pk: int, result: str = "", outcome: str = "") -> Task:
     """Close the task with its result; a done call needs its outcome. The record's timeline
     gets the done task with its result; reminders not yet sent are dropped."""
     task = task_get(actor=actor, pk=pk, for_update=True)
@@ -481,7 +482,7 @@ def _end_escalation_shares(task: Task, subject: models.Model | None = None) -> N
 
 
 @transaction.atomic
-def task_reopen(*, actor: Any, pk: int) -> Task:
+def task_reopen(*, actor: User, pk: int) -> Task:
     """Open a done or cancelled task again; its reminders still ahead fire again."""
     task = task_get(actor=actor, pk=pk, for_update=True)
     _check_change(actor, task)
@@ -499,7 +500,7 @@ def task_reopen(*, actor: Any, pk: int) -> Task:
 
 
 @transaction.atomic
-def task_cancel(*, actor: Any, pk: int) -> Task:
+def task_cancel(*, actor: User, pk: int) -> Task:
     """Cancel an open task (kept, shown as cancelled); its reminders are dropped."""
     task = task_get(actor=actor, pk=pk, for_update=True)
     _check_change(actor, task)
@@ -518,7 +519,7 @@ def task_cancel(*, actor: Any, pk: int) -> Task:
 
 @transaction.atomic
 def task_reschedule(
-    *, actor: Any, pk: int, due_at: dt.datetime | None, all_day: bool = False
+    *, actor: User, pk: int, due_at: dt.datetime | None, all_day: bool = False
 ) -> Task:
     """Move an open task to another moment (or day); its reminders move with it."""
     task = task_get(actor=actor, pk=pk, for_update=True)
@@ -540,7 +541,7 @@ def task_reschedule(
 
 
 @transaction.atomic
-def task_reassign(*, actor: Any, pk: int, owner_id: int) -> Task:
+def task_reassign(*, actor: User, pk: int, owner_id: int) -> Task:
     """Give the task to another user who sees its record; they are told in the app."""
     task = task_get(actor=actor, pk=pk, for_update=True)
     _check_change(actor, task)
@@ -560,7 +561,7 @@ def task_reassign(*, actor: Any, pk: int, owner_id: int) -> Task:
 
 
 @transaction.atomic
-def reminder_add(*, actor: Any, task_pk: int, spec: ReminderSpec) -> Any:
+def reminder_add(*, actor: User, task_pk: int, spec: ReminderSpec) -> Any:
     """Add one reminder (minutes before, or a moment not after the due time) to a task.
 
     Refusals name the field the caller gave: ``minutes_before`` or ``at``. Adding an offset
@@ -589,7 +590,7 @@ def reminder_add(*, actor: Any, task_pk: int, spec: ReminderSpec) -> Any:
 
 
 @transaction.atomic
-def reminder_delete(*, actor: Any, task_pk: int, pk: int) -> None:
+def reminder_delete(*, actor: User, task_pk: int, pk: int) -> None:
     """Remove a reminder of a task the actor may change; ``NotFound`` if it is not there."""
     task = task_get(actor=actor, pk=task_pk, for_update=True)
     _check_change(actor, task)

@@ -95,7 +95,7 @@ def task_list(request: SignedInRequest) -> HttpResponse:
     return render(request, "planner/task_list.html", context, status=status)
 
 
-def _detail_context(request: HttpRequest, task: Any, **forms: Any) -> dict[str, Any]:
+def _detail_context(request: SignedInRequest, task: Any, **forms: Any) -> dict[str, Any]:
     local_due = timezone.localtime(task.due_at) if task.due_at else None
     subject = task.subject_record
     visible = subject is not None and services.subject_visible_to(request.user, subject)
@@ -133,7 +133,7 @@ def task_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     return render(request, "planner/task_detail.html", _detail_context(request, task))
 
 
-def _form(request: HttpRequest, **kwargs: Any) -> TaskForm:
+def _form(request: SignedInRequest, **kwargs: Any) -> TaskForm:
     return TaskForm(
         request.POST if request.method == "POST" else None,
         types=selectors.task_types(),
@@ -143,7 +143,7 @@ def _form(request: HttpRequest, **kwargs: Any) -> TaskForm:
     )
 
 
-def _subject_from(request: HttpRequest, value: str) -> Any:
+def _subject_from(request: SignedInRequest, value: str) -> Any:
     kind, _sep, number = (value or "").partition(":")
     if not kind:
         return None
@@ -264,7 +264,7 @@ def _form_refusal(form: forms.Form) -> errors.ValidationFailed:
 
 
 def _refused(
-    request: HttpRequest, pk: int, exc: errors.ValidationFailed, **forms: Any
+    request: SignedInRequest, pk: int, exc: errors.ValidationFailed, **forms: Any
 ) -> HttpResponse:
     task = selectors.task_detail(user=request.user, pk=pk)
     context = _detail_context(request, task, **forms)

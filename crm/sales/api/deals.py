@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
+from crm.accounts.models import User
 from crm.core.api import READ_ERRORS, WRITE_ERRORS, DatabaseId, request_user
 from crm.core.errors import NotFound, ValidationFailed
 from crm.core.pagination import keyset_page
@@ -54,7 +55,7 @@ def _deal_card(user: Any, pk: int) -> Deal:
         raise NotFound(error.message or _("Not found.")) from None
 
 
-def _deal_out(actor: Any, deal: Deal) -> Deal:
+def _deal_out(actor: User, deal: Deal) -> Deal:
     """The deal as its card loads it; a stage action may just have handed it to someone the
     caller cannot see, and then the service's own instance is the answer."""
     try:

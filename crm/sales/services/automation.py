@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from crm.accounts.models import User
 from crm.accounts.selectors import team_heads_of as team_heads
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_record
@@ -132,7 +133,7 @@ def _task_owner(deal: Deal, config: dict[str, Any]) -> Any:
 
 
 def _run_create_task(
-    deal: Deal, stage: Stage, config: dict[str, Any], actor: Any, now: dt.datetime
+    deal: Deal, stage: Stage, config: dict[str, Any], actor: User, now: dt.datetime
 ) -> None:
     owner = _task_owner(deal, config)
     task_create(
@@ -162,7 +163,7 @@ def _recipients(deal: Deal, values: list[Any]) -> list[Any]:
     return list(users.values())
 
 
-def _run_notify(deal: Deal, stage: Stage, config: dict[str, Any], actor: Any) -> None:
+def _run_notify(deal: Deal, stage: Stage, config: dict[str, Any], actor: User) -> None:
     recipients = [
         user
         for user in _recipients(deal, config.get("recipients") or [])
@@ -179,7 +180,7 @@ def _run_notify(deal: Deal, stage: Stage, config: dict[str, Any], actor: Any) ->
     )
 
 
-def _run_set_owner(deal: Deal, config: dict[str, Any], actor: Any) -> None:
+def _run_set_owner(deal: Deal, config: dict[str, Any], actor: User) -> None:
     user_id = config.get("user_id")
     if user_id is None:
         return
@@ -206,7 +207,7 @@ def _run_set_owner(deal: Deal, config: dict[str, Any], actor: Any) -> None:
     )
 
 
-def webhook_payload(deal: Deal, stage: Stage, actor: Any) -> dict[str, Any]:
+def webhook_payload(deal: Deal, stage: Stage, actor: User) -> dict[str, Any]:
     return {
         "event": "deal.stage_entered",
         "deal": {
@@ -227,7 +228,7 @@ def webhook_payload(deal: Deal, stage: Stage, actor: Any) -> dict[str, Any]:
     }
 
 
-def run_stage_actions(*, deal: Deal, stage: Stage, actor: Any) -> int:
+def run_stage_actions(*, deal: Deal, stage: Stage, actor: User) -> int:
     """Run the actions of ``stage`` for ``deal``, which has just entered it."""
     actions = list(StageAction.objects.filter(stage=stage).order_by("position", "id"))
     now = timezone.now()

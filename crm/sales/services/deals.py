@@ -351,7 +351,7 @@ def _active(deal: Deal, now: dt.datetime) -> None:
     deal.stale_due_at = stale_due(deal, now)
 
 
-def _enter(deal: Deal, stage: Stage, actor: Any, now: dt.datetime) -> None:
+def _enter(deal: Deal, stage: Stage, actor: User, now: dt.datetime) -> None:
     deal.stage = stage
     closed: dict[str, str] = {StageKind.WON: DealStatus.WON, StageKind.LOST: DealStatus.LOST}
     deal.status = closed.get(stage.kind, DealStatus.OPEN)

@@ -174,7 +174,7 @@ def _render(
     return docx_data, render_pdf(context)
 
 
-def _remember_number(deal: Deal, kind: str, number: str, actor: Any) -> None:
+def _remember_number(deal: Deal, kind: str, number: str, actor: ScopedUser) -> None:
     """An invoice or a contract gives the deal its number if it has none yet (the stage
     rules often require one)."""
     fields: dict[str, str] = {

@@ -14,6 +14,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from crm.accounts.models import User
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.models import excluding
 from crm.core.permissions import Role
@@ -28,7 +29,7 @@ NAME_MAX = 100
 MAX_STAGES = 50
 
 
-def _require_admin(actor: Any) -> None:
+def _require_admin(actor: User) -> None:
     if not (actor.is_active and actor.role == Role.ADMIN):
         raise PermissionDenied(_("Only an administrator may configure pipelines."))
 
@@ -90,7 +91,7 @@ def _clean_client_types(errors: Errors, raw: Any, pipeline: Pipeline | None) -> 
 
 @transaction.atomic
 def pipeline_save(
-    *, actor: Any, pipeline: Pipeline | None = None, name: Any, client_types: Any = None
+    *, actor: User, pipeline: Pipeline | None = None, name: Any, client_types: Any = None
 ) -> Pipeline:
     """Create a pipeline (with the stages «New», «Won», «Lost») or rename one.
 
@@ -143,7 +144,7 @@ def pipeline_save(
 
 
 @transaction.atomic
-def pipeline_archive(*, actor: Any, pipeline: Pipeline, archived: bool = True) -> Pipeline:
+def pipeline_archive(*, actor: User, pipeline: Pipeline, archived: bool = True) -> Pipeline:
     """Hide a pipeline from new deals; its deals stay. Refused while it has open deals."""
     _require_admin(actor)
     if archived and Deal.objects.filter(pipeline=pipeline, status="open").exists():
@@ -220,7 +221,9 @@ def _clean_stage(errors: Errors, data: dict[str, Any], stage: Stage | None) -> d
 
 
 @transaction.atomic
-def stage_save(*, actor: Any, pipeline: Pipeline, stage: Stage | None = None, **data: Any) -> Stage:
+def stage_save(
+    *, actor: User, pipeline: Pipeline, stage: Stage | None = None, **data: Any
+) -> Stage:
     """Add a stage at the end of the open stages, or change one."""
     _require_admin(actor)
     if stage is not None and stage.pipeline_id != pipeline.pk:
@@ -257,7 +260,7 @@ def _keep_an_open_stage(pipeline: Pipeline) -> None:
 
 
 @transaction.atomic
-def stage_reorder(*, actor: Any, pipeline: Pipeline, stage_ids: list[int]) -> None:
+def stage_reorder(*, actor: User, pipeline: Pipeline, stage_ids: list[int]) -> None:
     """Put the pipeline's stages in the given order (every stage id exactly once)."""
     _require_admin(actor)
     current = set(pipeline.stages.values_list("id", flat=True))
@@ -272,7 +275,7 @@ def stage_reorder(*, actor: Any, pipeline: Pipeline, stage_ids: list[int]) -> No
 
 
 @transaction.atomic
-def stage_archive(*, actor: Any, stage: Stage, archived: bool = True) -> Stage:
+def stage_archive(*, actor: User, stage: Stage, archived: bool = True) -> Stage:
     """Hide a stage from the board and from moves; refused while open deals sit in it."""
     _require_admin(actor)
     if archived and stage.deals.filter(status="open").exists():
@@ -284,7 +287,7 @@ def stage_archive(*, actor: Any, stage: Stage, archived: bool = True) -> Stage:
 
 
 @transaction.atomic
-def stage_delete(*, actor: Any, stage: Stage, move_to: Stage | None = None) -> None:
+def stage_delete(*, actor: User, stage: Stage, move_to: Stage | None = None) -> None:
     """Delete a stage; its deals (and their history) move to ``move_to`` first.
 
     A stage with deals, or one that deals have passed through (their ``StageVisit`` rows
@@ -329,7 +332,7 @@ def _clean_action(errors: Errors, kind: Any, config: Any) -> dict[str, Any]:
 
 @transaction.atomic
 def stage_action_save(
-    *, actor: Any, stage: Stage, kind: Any, config: Any, action: StageAction | None = None
+    *, actor: User, stage: Stage, kind: Any, config: Any, action: StageAction | None = None
 ) -> StageAction:
     _require_admin(actor)
     errors = Errors()
@@ -345,13 +348,13 @@ def stage_action_save(
 
 
 @transaction.atomic
-def stage_action_delete(*, actor: Any, action: StageAction) -> None:
+def stage_action_delete(*, actor: User, action: StageAction) -> None:
     _require_admin(actor)
     action.delete()
 
 
 @transaction.atomic
-def lost_reason_save(*, actor: Any, name: Any, reason: LostReason | None = None) -> LostReason:
+def lost_reason_save(*, actor: User, name: Any, reason: LostReason | None = None) -> LostReason:
     _require_admin(actor)
     errors = Errors()
     name = clean_text(errors, "name", name, max_length=150, required=True)
@@ -364,7 +367,7 @@ def lost_reason_save(*, actor: Any, name: Any, reason: LostReason | None = None)
 
 
 @transaction.atomic
-def lost_reason_archive(*, actor: Any, reason: LostReason, archived: bool = True) -> LostReason:
+def lost_reason_archive(*, actor: User, reason: LostReason, archived: bool = True) -> LostReason:
     _require_admin(actor)
     reason.archived = archived
     reason.save(update_fields=["archived"])

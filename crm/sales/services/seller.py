@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from crm.accounts.models import User
 from crm.core.errors import PermissionDenied
 from crm.core.normalize import normalize_email
 from crm.core.permissions import Role
@@ -125,7 +126,7 @@ def _check_accounts(errors: Errors, out: dict[str, Any]) -> None:
 
 
 @transaction.atomic
-def seller_details_save(*, actor: Any, **data: Any) -> SellerDetails:
+def seller_details_save(*, actor: User, **data: Any) -> SellerDetails:
     """Save the seller's requisites (administrators only); fields not given stay as they are.
 
     Raises ``ValidationFailed`` naming every bad field; nothing is written then.

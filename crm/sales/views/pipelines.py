@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import URLPattern, path, reverse
@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.accounts.http import SignedInRequest
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.customers.choices import ClientType
 from crm.sales import selectors_settings as selectors
@@ -49,7 +50,7 @@ def admin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     """Let only administrators in and turn the other refusals into 403 and 404 answers."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             selectors.settings_require_admin(actor=request.user)
             return view(request, *args, **kwargs)
@@ -61,7 +62,7 @@ def admin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return login_required(wrapper)
 
 
-def _back(request: HttpRequest, default: str) -> str:
+def _back(request: SignedInRequest, default: str) -> str:
     """The page the form came from (``next``) when it is on this site, else ``default``."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
@@ -85,12 +86,12 @@ def _detail_url(pipeline_id: int, stage_id: int | None = None) -> str:
     return f"{url}#stage-{stage_id}" if stage_id else url
 
 
-def _posted(request: HttpRequest) -> Any:
+def _posted(request: SignedInRequest) -> Any:
     """The form data of a POST (even an empty one, which must still bind the form)."""
     return request.POST if request.method == "POST" else None
 
 
-def _wants_fragment(request: HttpRequest) -> bool:
+def _wants_fragment(request: SignedInRequest) -> bool:
     return bool(
         request.headers.get("HX-Request")
         or request.headers.get("X-Requested-With") == "XMLHttpRequest"
@@ -101,7 +102,7 @@ def _wants_fragment(request: HttpRequest) -> bool:
 
 
 def _pipeline_list_page(
-    request: HttpRequest, *, error: str = "", status: int = 200
+    request: SignedInRequest, *, error: str = "", status: int = 200
 ) -> HttpResponse:
     return render(
         request,
@@ -116,12 +117,12 @@ def _pipeline_list_page(
 
 
 @admin_page
-def pipeline_list(request: HttpRequest) -> HttpResponse:
+def pipeline_list(request: SignedInRequest) -> HttpResponse:
     """The pipelines with the client types they are the default of and their counts."""
     return _pipeline_list_page(request)
 
 
-def _pipeline_form_page(request: HttpRequest, pipeline: Pipeline | None) -> HttpResponse:
+def _pipeline_form_page(request: SignedInRequest, pipeline: Pipeline | None) -> HttpResponse:
     initial = {"name": pipeline.name, "client_types": pipeline.client_types} if pipeline else None
     form = PipelineForm(_posted(request), initial=initial)
     status = 200
@@ -156,19 +157,19 @@ def _pipeline_form_page(request: HttpRequest, pipeline: Pipeline | None) -> Http
 
 
 @admin_page
-def pipeline_create(request: HttpRequest) -> HttpResponse:
+def pipeline_create(request: SignedInRequest) -> HttpResponse:
     return _pipeline_form_page(request, None)
 
 
 @admin_page
-def pipeline_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def pipeline_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     """Rename a pipeline and choose the client types it is the default of."""
     return _pipeline_form_page(request, selectors.pipeline_settings_get(actor=request.user, pk=pk))
 
 
 @require_POST
 @admin_page
-def pipeline_archive(request: HttpRequest, pk: int) -> HttpResponse:
+def pipeline_archive(request: SignedInRequest, pk: int) -> HttpResponse:
     """Archive (``archived=1``) or bring back (``archived=0``) a pipeline; a pipeline with
     open deals stays, and the list says why (409)."""
     pipeline = selectors.pipeline_settings_get(actor=request.user, pk=pk)
@@ -188,7 +189,7 @@ def pipeline_archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _pipeline_detail_page(
-    request: HttpRequest,
+    request: SignedInRequest,
     pipeline: Pipeline,
     *,
     stage_form: QuickStageForm | None = None,
@@ -212,7 +213,7 @@ def _pipeline_detail_page(
 
 
 @admin_page
-def pipeline_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def pipeline_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     """The stage editor: the stages in order with their rules and actions."""
     pipeline = selectors.pipeline_settings_get(actor=request.user, pk=pk)
     return _pipeline_detail_page(request, pipeline)
@@ -220,7 +221,7 @@ def pipeline_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @admin_page
-def pipeline_reorder(request: HttpRequest, pk: int) -> HttpResponse:
+def pipeline_reorder(request: SignedInRequest, pk: int) -> HttpResponse:
     """Save the order of the stages (``stage_ids``, each stage once), as dragged."""
     pipeline = selectors.pipeline_settings_get(actor=request.user, pk=pk)
     try:
@@ -240,7 +241,7 @@ def pipeline_reorder(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @admin_page
-def stage_move(request: HttpRequest, pk: int) -> HttpResponse:
+def stage_move(request: SignedInRequest, pk: int) -> HttpResponse:
     """Move a stage one place up or down (the buttons that work without JavaScript)."""
     stage = selectors.stage_settings_get(actor=request.user, pk=pk)
     order = list(stage.pipeline.stages.order_by("position", "id").values_list("id", flat=True))
@@ -254,7 +255,7 @@ def stage_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @admin_page
-def stage_create(request: HttpRequest, pk: int) -> HttpResponse:
+def stage_create(request: SignedInRequest, pk: int) -> HttpResponse:
     """Add a stage (after the last open one) from the form under the list."""
     pipeline = selectors.pipeline_settings_get(actor=request.user, pk=pk)
     form = QuickStageForm(request.POST)
@@ -270,7 +271,7 @@ def stage_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _stage_page(
-    request: HttpRequest, stage: Stage, form: StageForm, *, error: str = "", status: int = 200
+    request: SignedInRequest, stage: Stage, form: StageForm, *, error: str = "", status: int = 200
 ) -> HttpResponse:
     return render(
         request,
@@ -288,7 +289,7 @@ def _stage_page(
 
 
 @admin_page
-def stage_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def stage_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     """All of a stage's settings, and the actions it runs when a deal enters it."""
     stage = selectors.stage_settings_get(actor=request.user, pk=pk)
     choices = selectors.required_field_choices()
@@ -316,7 +317,7 @@ def stage_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @admin_page
-def stage_archive(request: HttpRequest, pk: int) -> HttpResponse:
+def stage_archive(request: SignedInRequest, pk: int) -> HttpResponse:
     """Archive (``archived=1``) or bring back (``archived=0``) a stage."""
     stage = selectors.stage_settings_get(actor=request.user, pk=pk)
     archived = request.POST.get("archived", "1") != "0"
@@ -334,7 +335,7 @@ def stage_archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @admin_page
-def stage_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def stage_delete(request: SignedInRequest, pk: int) -> HttpResponse:
     """Delete a stage. One with deals (or their history) asks where to move them (409)."""
     stage = selectors.stage_settings_get(actor=request.user, pk=pk)
     targets = selectors.stage_move_targets(stage=stage)
@@ -394,7 +395,7 @@ def _action_form(kind: str, data: Any = None, *, action: StageAction | None = No
 
 
 def _action_page(
-    request: HttpRequest,
+    request: SignedInRequest,
     stage: Stage,
     kind: str,
     action: StageAction | None,
@@ -439,7 +440,7 @@ def _action_page(
 
 
 @admin_page
-def stage_action_create(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+def stage_action_create(request: SignedInRequest, pk: int, kind: str) -> HttpResponse:
     """Add an action of ``kind`` to a stage."""
     stage = selectors.stage_settings_get(actor=request.user, pk=pk)
     if kind not in ACTION_FORMS:
@@ -448,7 +449,7 @@ def stage_action_create(request: HttpRequest, pk: int, kind: str) -> HttpRespons
 
 
 @admin_page
-def stage_action_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def stage_action_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     action = selectors.stage_action_settings_get(actor=request.user, pk=pk)
     if action.kind not in ACTION_FORMS:
         raise Http404(_("Not found."))
@@ -457,7 +458,7 @@ def stage_action_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @admin_page
-def stage_action_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def stage_action_delete(request: SignedInRequest, pk: int) -> HttpResponse:
     action = selectors.stage_action_settings_get(actor=request.user, pk=pk)
     stage = action.stage
     services.stage_action_delete(actor=request.user, action=action)
@@ -473,7 +474,7 @@ def stage_action_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _lost_reason_page(
-    request: HttpRequest,
+    request: SignedInRequest,
     *,
     add_form: LostReasonForm | None = None,
     edit_form: LostReasonForm | None = None,
@@ -496,7 +497,7 @@ def _lost_reason_page(
 
 
 @admin_page
-def lost_reason_list(request: HttpRequest) -> HttpResponse:
+def lost_reason_list(request: SignedInRequest) -> HttpResponse:
     """The reasons a manager picks when a deal is lost; the form on top adds one."""
     if request.method != "POST":
         return _lost_reason_page(request)
@@ -514,7 +515,7 @@ def lost_reason_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @admin_page
-def lost_reason_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def lost_reason_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     reason = selectors.lost_reason_settings_get(actor=request.user, pk=pk)
     form = LostReasonForm(request.POST, auto_id=f"id_reason_{reason.pk}_%s")
     if form.is_valid():
@@ -532,7 +533,7 @@ def lost_reason_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @admin_page
-def lost_reason_archive(request: HttpRequest, pk: int) -> HttpResponse:
+def lost_reason_archive(request: SignedInRequest, pk: int) -> HttpResponse:
     """Hide a reason from the choice (``archived=1``) or bring it back (``archived=0``);
     lost deals keep the reason they were given."""
     reason = selectors.lost_reason_settings_get(actor=request.user, pk=pk)
@@ -549,7 +550,7 @@ def lost_reason_archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @admin_page
-def seller_details(request: HttpRequest) -> HttpResponse:
+def seller_details(request: SignedInRequest) -> HttpResponse:
     """The company's own requisites, printed on invoices and contracts."""
     details = seller_details_get()
     form = SellerDetailsForm(_posted(request), instance=details)
