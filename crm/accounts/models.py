@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import TimeStampedModel
 from crm.core.permissions import Role
+from crm.core.permissions import can_write as may_write
 
 
 class CaseInsensitiveUserManager(UserManager["User"]):
@@ -104,7 +105,8 @@ class User(AbstractUser):
 
     @property
     def can_write(self) -> bool:
-        return self.is_active and self.role != Role.READONLY
+        """Whether the user may change data at all (the rule of ``crm.core.permissions``)."""
+        return may_write(self)
 
     def is_away(self, on: dt.date | None = None) -> bool:
         day = on or timezone.localdate()

@@ -16,22 +16,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import APIToken, SecurityEvent, Team, User
-from crm.core.errors import NotFound, PermissionDenied
+from crm.accounts.permissions import ADMIN_PAGES
+from crm.core.errors import NotFound
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import Role
 
 SECURITY_PAGE_SIZE = 50
 
 
-def require_admin(*, actor: User) -> None:
-    """Raise ``PermissionDenied`` unless ``actor`` is an active administrator."""
-    if not (actor.is_active and actor.role == Role.ADMIN):
-        raise PermissionDenied(_("Only an administrator may open this page."))
-
-
 def user_list(*, actor: User) -> list[User]:
     """Every user, active first, with their teams and led teams loaded (administrators only)."""
-    require_admin(actor=actor)
+    ADMIN_PAGES.check(actor)
     return list(
         User.objects.order_by("-is_active", "last_name", "first_name", "username").prefetch_related(
             Prefetch("teams", queryset=Team.objects.order_by("name")),
@@ -42,7 +37,7 @@ def user_list(*, actor: User) -> list[User]:
 
 def user_get(*, actor: User, pk: int) -> User:
     """One user with teams and API tokens loaded (administrators only); 404 if missing."""
-    require_admin(actor=actor)
+    ADMIN_PAGES.check(actor)
     user = (
         User.objects.prefetch_related(
             "teams", Prefetch("api_tokens", queryset=APIToken.objects.order_by("-created_at"))
@@ -57,7 +52,7 @@ def user_get(*, actor: User, pk: int) -> User:
 
 def team_list(*, actor: User) -> list[Team]:
     """Every team with its members and heads loaded (administrators only)."""
-    require_admin(actor=actor)
+    ADMIN_PAGES.check(actor)
     people = User.objects.order_by("last_name", "first_name", "username")
     return list(
         Team.objects.order_by("name").prefetch_related(
@@ -68,7 +63,7 @@ def team_list(*, actor: User) -> list[Team]:
 
 def team_get(*, actor: User, pk: int) -> Team:
     """One team with members and heads (administrators only); 404 if missing."""
-    require_admin(actor=actor)
+    ADMIN_PAGES.check(actor)
     team = Team.objects.prefetch_related("members", "heads").filter(pk=pk).first()
     if team is None:
         raise NotFound(_("Team not found."))
@@ -77,7 +72,7 @@ def team_get(*, actor: User, pk: int) -> Team:
 
 def user_choices(*, actor: User) -> QuerySet[User]:
     """Users an administrator may put into a team (active ones)."""
-    require_admin(actor=actor)
+    ADMIN_PAGES.check(actor)
     return User.objects.filter(is_active=True).order_by("last_name", "first_name", "username")
 
 
@@ -146,7 +141,7 @@ def security_event_list(
 ) -> Page[SecurityEvent]:
     """A page of the audit log, newest first, narrowed by kind, the user concerned, who did
     it, a period of local dates (both ends included) and the address (administrators)."""
-    require_admin(actor=actor)
+    ADMIN_PAGES.check(actor)
     events = _audit_events(
         kind=kind,
         user_id=user_id,
@@ -169,7 +164,7 @@ def security_event_export(
     address: str = "",
 ) -> Iterator[SecurityEvent]:
     """Every event the filters select, newest first, read in chunks (administrators only)."""
-    require_admin(actor=actor)
+    ADMIN_PAGES.check(actor)
     events = _audit_events(
         kind=kind,
         user_id=user_id,

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import APIToken, SecurityEvent, Team, TeamMembership, User
+from crm.accounts.permissions import USERS_AND_TEAMS
 from crm.core.errors import PermissionDenied, ValidationFailed
 from crm.core.http import client_address
 from crm.core.models import excluding
@@ -93,11 +94,6 @@ def security_event_record(
     return event
 
 
-def _require_admin(actor: User) -> None:
-    if not (actor.is_active and actor.role == Role.ADMIN):
-        raise PermissionDenied(_("Only an administrator may manage users and teams."))
-
-
 def _validate_user_fields(fields: dict[str, Any], *, instance: User | None) -> None:
     errors: dict[str, list[str]] = {}
     if "username" in fields:
@@ -131,7 +127,7 @@ def user_create(
     **fields: object,
 ) -> User:
     """Create a user (administrators only). Without a password the user cannot sign in yet."""
-    _require_admin(actor)
+    USERS_AND_TEAMS.check(actor)
     unknown = set(fields) - set(USER_FIELDS)
     if unknown:
         raise ValidationFailed(field_errors={name: [_("Unknown field.")] for name in unknown})
@@ -171,7 +167,7 @@ def user_update(
     new role and team names when those changed, and a "password set by an administrator"
     event when a password was given (never the password itself).
     """
-    _require_admin(actor)
+    USERS_AND_TEAMS.check(actor)
     unknown = set(fields) - set(USER_FIELDS)
     if unknown:
         raise ValidationFailed(field_errors={name: [_("Unknown field.")] for name in unknown})
@@ -266,7 +262,7 @@ def user_deactivate(*, actor: User, user: User, ip_address: str | None = None) -
 
     The user's records stay; move them to a colleague with the bulk reassignment.
     """
-    _require_admin(actor)
+    USERS_AND_TEAMS.check(actor)
     if user.pk == actor.pk:
         raise ValidationFailed(field_errors={"is_active": [_("You cannot deactivate yourself.")]})
     user.is_active = False
@@ -287,7 +283,7 @@ def user_deactivate(*, actor: User, user: User, ip_address: str | None = None) -
 
 @transaction.atomic
 def user_reactivate(*, actor: User, user: User, ip_address: str | None = None) -> User:
-    _require_admin(actor)
+    USERS_AND_TEAMS.check(actor)
     user.is_active = True
     user.save(update_fields=["is_active"])
     security_event_record(
@@ -311,7 +307,7 @@ def team_save(
     The audit log gets "team created" or "team changed" with the name and the user names
     added to and removed from the members and the heads.
     """
-    _require_admin(actor)
+    USERS_AND_TEAMS.check(actor)
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(field_errors={"name": [_("Enter the team's name.")]})

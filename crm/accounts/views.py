@@ -49,6 +49,7 @@ from crm.accounts.forms import (
 )
 from crm.accounts.http import SignedInRequest
 from crm.accounts.models import SecurityEvent, Team, User
+from crm.accounts.permissions import ADMIN_PAGES
 from crm.accounts.services import client_ip, security_event_record, user_set_language
 from crm.accounts.two_factor import TwoFactorThrottled
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -174,7 +175,7 @@ def user_list(request: SignedInRequest) -> HttpResponse:
 @login_required
 @_domain_errors
 def user_create(request: SignedInRequest) -> HttpResponse:
-    selectors.require_admin(actor=request.user)
+    ADMIN_PAGES.check(request.user)
     form = UserForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -486,7 +487,7 @@ def token_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
 @_domain_errors
 def security_log(request: SignedInRequest) -> HttpResponse:
     """The audit log, newest first, with filters; invalid filters answer 400 naming them."""
-    selectors.require_admin(actor=request.user)
+    ADMIN_PAGES.check(request.user)
     form = AuditFilterForm(request.GET or None)
     filters: dict[str, Any] = {}
     status = 200
@@ -553,7 +554,7 @@ def _audit_csv(events: Iterator[SecurityEvent]) -> Iterator[str]:
 @_domain_errors
 def security_log_export(request: SignedInRequest) -> HttpResponseBase:
     """The filtered audit log as CSV (UTF-8 with BOM), streamed; the export is audited."""
-    selectors.require_admin(actor=request.user)
+    ADMIN_PAGES.check(request.user)
     form = AuditFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return HttpResponseBadRequest(

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Self, TypeVar
 
 from django.db import models
 
-from crm.core.permissions import ScopedUser, owner_scope
+from crm.core.permissions import ScopedUser
+from crm.customers.permissions import CUSTOMER
 
 if TYPE_CHECKING:
     from crm.customers.models import Company, Contact
@@ -22,19 +23,8 @@ class CustomerQuerySet(models.QuerySet[CustomerT]):
         return self.filter(merged_into__isnull=True)
 
     def visible_to(self, user: ScopedUser) -> Self:
-        """Live rows ``user`` may see: owned within their scope or shared with them.
-
-        The shared-with test is a subquery so a row shared with several users is not
-        repeated.
-        """
-        scope = owner_scope(user, shared_field=None)
-        qs = self.live()
-        if scope == models.Q():
-            return qs
-        through = self.model.shared_with.through
-        own_field = f"{self.model._meta.model_name}_id"
-        shared_ids = through.objects.filter(user_id=user.pk).values(own_field)
-        return qs.filter(scope | models.Q(pk__in=shared_ids))
+        """Live rows ``user`` may see (the customer policy: owner rule and sharing)."""
+        return CUSTOMER.restrict(self.live(), user)
 
     def owned_by(self, user_id: int) -> Self:
         return self.filter(owner_id=user_id)

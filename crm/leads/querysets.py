@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Self
 
 from django.db import models
 
-from crm.core.permissions import ScopedUser, owner_scope, sees_everything
+from crm.core.permissions import ScopedUser
+from crm.leads.permissions import LEAD
 
 if TYPE_CHECKING:
     from crm.leads.models import Lead  # noqa: F401
@@ -16,17 +17,8 @@ if TYPE_CHECKING:
 
 class LeadQuerySet(models.QuerySet["Lead"]):
     def visible_to(self, user: ScopedUser) -> Self:
-        if not user.is_active:
-            return self.none()
-        if sees_everything(user):
-            return self.all()
-        scope = owner_scope(user, shared_field=None)
-        unassigned = models.Q(owner__isnull=True, team__heads=user.pk)
-        # A subquery, so a lead shared with several users is not repeated.
-        shared_ids = self.model.shared_with.through.objects.filter(user_id=user.pk).values(
-            "lead_id"
-        )
-        return self.filter(scope | unassigned | models.Q(pk__in=shared_ids))
+        """Leads ``user`` may see (the lead policy)."""
+        return LEAD.restrict(self, user)
 
     def open(self) -> Self:
         return self.filter(status__in=["new", "in_progress", "qualified"])

@@ -18,26 +18,15 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import Team, User
-from crm.core.errors import NotFound, PermissionDenied
+from crm.core.errors import NotFound
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import Role
 from crm.leads.choices import Channel, InboundStatus, Strategy
 from crm.leads.models import Inbound, Lead, PartnerCode, RoutingRule, WebForm
+from crm.leads.permissions import LEAD_SETTINGS, ROUTING_VIEW
 from crm.leads.services.intake import LeadInput
 from crm.leads.services.routing import assignee_for, rule_for
 from crm.sales.models import Pipeline
-
-
-def settings_require_admin(*, actor: User) -> None:
-    """Refuse anyone but an active administrator."""
-    if not (actor.is_active and actor.role == Role.ADMIN):
-        raise PermissionDenied(_("Only an administrator may change the lead settings."))
-
-
-def rules_require_viewer(*, actor: User) -> None:
-    """Refuse anyone but an active administrator or head of sales (who reads the rules)."""
-    if not (actor.is_active and actor.role in (Role.ADMIN, Role.HEAD)):
-        raise PermissionDenied(_("Only administrators and heads of sales see the routing."))
 
 
 def _count(queryset: models.QuerySet[Any], outer: str) -> Coalesce:
@@ -66,7 +55,7 @@ def _get(queryset: models.QuerySet[Row], pk: Any) -> Row:
 
 def routing_rule_list(*, actor: User) -> list[RoutingRule]:
     """Every rule in the order they are tried, the default one last."""
-    rules_require_viewer(actor=actor)
+    ROUTING_VIEW.check(actor)
     return list(
         RoutingRule.objects.select_related("pipeline", "team", "fixed_user").order_by(
             "is_default", "position", "id"
@@ -75,7 +64,7 @@ def routing_rule_list(*, actor: User) -> list[RoutingRule]:
 
 
 def routing_rule_get(*, actor: User, pk: Any) -> RoutingRule:
-    settings_require_admin(actor=actor)
+    LEAD_SETTINGS.check(actor)
     return _get(RoutingRule.objects.select_related("pipeline", "team", "fixed_user"), pk)
 
 
@@ -125,7 +114,7 @@ def routing_rule_test(
 ) -> RuleTest:
     """Which rule a lead with these values meets, and who would get it now. Writes
     nothing: the round robin is only peeked at."""
-    rules_require_viewer(actor=actor)
+    ROUTING_VIEW.check(actor)
     lead_input = LeadInput(
         client_type=client_type, utm={"source": utm_source} if utm_source else {}
     )
@@ -151,12 +140,12 @@ def _with_counts(queryset: models.QuerySet[WebForm]) -> models.QuerySet[WebForm]
 def webform_list(*, actor: User) -> list[WebForm]:
     """Every web form with ``submission_count`` (accepted), ``spam_count`` (refused as a
     bot's) and ``lead_count``."""
-    settings_require_admin(actor=actor)
+    LEAD_SETTINGS.check(actor)
     return list(_with_counts(WebForm.objects.all()).order_by("-is_active", "name", "id"))
 
 
 def webform_get(*, actor: User, pk: Any) -> WebForm:
-    settings_require_admin(actor=actor)
+    LEAD_SETTINGS.check(actor)
     return _get(_with_counts(WebForm.objects.all()), pk)
 
 
@@ -165,7 +154,7 @@ def webform_get(*, actor: User, pk: Any) -> WebForm:
 
 def partner_code_list(*, actor: User) -> list[PartnerCode]:
     """Every partner code with ``lead_count``."""
-    settings_require_admin(actor=actor)
+    LEAD_SETTINGS.check(actor)
     return list(
         PartnerCode.objects.annotate(lead_count=_count(Lead.objects.all(), "partner")).order_by(
             "code"
@@ -174,7 +163,7 @@ def partner_code_list(*, actor: User) -> list[PartnerCode]:
 
 
 def partner_code_get(*, actor: User, pk: Any) -> PartnerCode:
-    settings_require_admin(actor=actor)
+    LEAD_SETTINGS.check(actor)
     return _get(PartnerCode.objects.all(), pk)
 
 
@@ -205,7 +194,7 @@ def inbound_page(
 ) -> Page[Inbound]:
     """Incoming requests, newest first, with their form and lead (one query a page; the
     raw message text is not loaded)."""
-    settings_require_admin(actor=actor)
+    LEAD_SETTINGS.check(actor)
     queryset = Inbound.objects.select_related("form", "lead").defer("raw")
     if filters.status:
         queryset = queryset.filter(status=filters.status)
@@ -215,5 +204,5 @@ def inbound_page(
 
 
 def inbound_get(*, actor: User, pk: Any) -> Inbound:
-    settings_require_admin(actor=actor)
+    LEAD_SETTINGS.check(actor)
     return _get(Inbound.objects.all(), pk)

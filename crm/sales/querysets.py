@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Self
 
 from django.db import models
 
-from crm.core.permissions import ScopedUser, owner_scope
+from crm.core.permissions import ScopedUser
+from crm.sales.permissions import DEAL
 
 if TYPE_CHECKING:
     from crm.sales.models import Deal  # noqa: F401
@@ -14,18 +15,8 @@ if TYPE_CHECKING:
 
 class DealQuerySet(models.QuerySet["Deal"]):
     def visible_to(self, user: ScopedUser) -> Self:
-        """Deals ``user`` may see: owned within their scope or shared with them.
-
-        The shared-with test is a subquery so a deal shared with several users is not
-        repeated.
-        """
-        scope = owner_scope(user, shared_field=None)
-        if scope == models.Q():
-            return self.all()
-        shared_ids = self.model.shared_with.through.objects.filter(user_id=user.pk).values(
-            "deal_id"
-        )
-        return self.filter(scope | models.Q(pk__in=shared_ids))
+        """Deals ``user`` may see (the deal policy: owner rule and sharing)."""
+        return DEAL.restrict(self, user)
 
     def open(self) -> Self:
         return self.filter(status="open")

@@ -16,13 +16,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.accounts.models import User
-from crm.core.errors import NotFound, PermissionDenied
+from crm.core.errors import NotFound
 from crm.core.permissions import Role
 from crm.customers.choices import FieldEntity
 from crm.customers.models import CustomField
 from crm.planner.models import TaskType
 from crm.sales.choices import ActionKind, DealField, DealStatus
 from crm.sales.models import Deal, LostReason, Pipeline, Stage, StageAction, StageVisit
+from crm.sales.permissions import SALES_SETTINGS
 
 DUE_UNIT_LABELS = {
     "hours": gettext_lazy("hours"),
@@ -30,12 +31,6 @@ DUE_UNIT_LABELS = {
     "work_hours": gettext_lazy("working hours"),
     "work_days": gettext_lazy("working days"),
 }
-
-
-def settings_require_admin(*, actor: User) -> None:
-    """Refuse anyone but an active administrator (the settings pages are theirs alone)."""
-    if not (actor.is_active and actor.role == Role.ADMIN):
-        raise PermissionDenied(_("Only an administrator may configure sales."))
 
 
 def _count(queryset: models.QuerySet[Any], outer: str) -> Coalesce:
@@ -53,7 +48,7 @@ def _count(queryset: models.QuerySet[Any], outer: str) -> Coalesce:
 def pipeline_settings_list(*, actor: User) -> list[Pipeline]:
     """Every pipeline, archived ones last, with ``stage_count`` (live stages),
     ``deal_count`` and ``open_deal_count``."""
-    settings_require_admin(actor=actor)
+    SALES_SETTINGS.check(actor)
     return list(
         Pipeline.objects.annotate(
             stage_count=_count(Stage.objects.filter(archived=False), "pipeline"),
@@ -64,7 +59,7 @@ def pipeline_settings_list(*, actor: User) -> list[Pipeline]:
 
 
 def pipeline_settings_get(*, actor: User, pk: Any) -> Pipeline:
-    settings_require_admin(actor=actor)
+    SALES_SETTINGS.check(actor)
     try:
         return Pipeline.objects.get(pk=int(pk))
     except (Pipeline.DoesNotExist, TypeError, ValueError):
@@ -171,7 +166,7 @@ def pipeline_stage_editor(*, actor: User, pipeline: Pipeline) -> list[Stage]:
     """The stages of ``pipeline`` in order (archived ones too) with ``deal_count``,
     ``open_deal_count``, ``visit_count``, their actions (each with a ``summary``) and
     ``required_labels`` (the labels of the fields they require)."""
-    settings_require_admin(actor=actor)
+    SALES_SETTINGS.check(actor)
     stages: list[Stage] = list(
         pipeline.stages.annotate(
             deal_count=_count(Deal.objects.all(), "stage"),
@@ -195,7 +190,7 @@ def pipeline_stage_editor(*, actor: User, pipeline: Pipeline) -> list[Stage]:
 
 def stage_settings_get(*, actor: User, pk: Any) -> Stage:
     """A stage with its pipeline, its deal and visit counts and its summarised actions."""
-    settings_require_admin(actor=actor)
+    SALES_SETTINGS.check(actor)
     try:
         stage = (
             Stage.objects.select_related("pipeline")
@@ -228,7 +223,7 @@ def stage_move_targets(*, stage: Stage) -> list[Stage]:
 
 
 def stage_action_settings_get(*, actor: User, pk: Any) -> StageAction:
-    settings_require_admin(actor=actor)
+    SALES_SETTINGS.check(actor)
     try:
         return StageAction.objects.select_related("stage__pipeline").get(pk=int(pk))
     except (StageAction.DoesNotExist, TypeError, ValueError):
@@ -237,7 +232,7 @@ def stage_action_settings_get(*, actor: User, pk: Any) -> StageAction:
 
 def lost_reason_settings_list(*, actor: User) -> list[LostReason]:
     """Every reason for loss, archived ones last, with ``deal_count``."""
-    settings_require_admin(actor=actor)
+    SALES_SETTINGS.check(actor)
     return list(
         LostReason.objects.annotate(deal_count=_count(Deal.objects.all(), "lost_reason")).order_by(
             "archived", "position", "name"
@@ -246,7 +241,7 @@ def lost_reason_settings_list(*, actor: User) -> list[LostReason]:
 
 
 def lost_reason_settings_get(*, actor: User, pk: Any) -> LostReason:
-    settings_require_admin(actor=actor)
+    SALES_SETTINGS.check(actor)
     try:
         return LostReason.objects.get(pk=int(pk))
     except (LostReason.DoesNotExist, TypeError, ValueError):

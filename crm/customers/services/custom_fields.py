@@ -16,12 +16,12 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
-from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.errors import NotFound, ValidationFailed
 from crm.core.models import excluding
-from crm.core.permissions import Role
 from crm.core.text import fold, transliterate
 from crm.customers.choices import ClientType, CustomFieldType, Entity, FieldEntity
 from crm.customers.models import Company, Contact, CustomField
+from crm.customers.permissions import CUSTOM_FIELDS
 
 audit_log = logging.getLogger("crm.audit")
 
@@ -46,11 +46,6 @@ FIELDS = {
     "position",
     "is_active",
 }
-
-
-def _require_admin(actor: User) -> None:
-    if not (actor.is_active and actor.role == Role.ADMIN):
-        raise PermissionDenied(_("Only an administrator may manage custom fields."))
 
 
 def custom_field_key_from_label(label: str) -> str:
@@ -200,7 +195,7 @@ def custom_field_save(*, actor: User, field: CustomField | None = None, **data: 
     a slug or is taken within the entity, choice types without options or with repeated
     ones, and a change of key, entity or type once records store values.
     """
-    _require_admin(actor)
+    CUSTOM_FIELDS.check(actor)
     unknown = set(data) - FIELDS
     if unknown:
         raise ValidationFailed(field_errors={name: [_("Unknown field.")] for name in unknown})
@@ -223,7 +218,7 @@ def custom_field_save(*, actor: User, field: CustomField | None = None, **data: 
 @transaction.atomic
 def custom_field_deactivate(*, actor: User, field: CustomField) -> CustomField:
     """Hide a field from forms and stop requiring it; stored values are kept."""
-    _require_admin(actor)
+    CUSTOM_FIELDS.check(actor)
     if field.is_active:
         field.is_active = False
         field.save(update_fields=["is_active", "updated_at"])
@@ -238,13 +233,13 @@ def custom_field_deactivate(*, actor: User, field: CustomField) -> CustomField:
 
 def custom_field_list(*, actor: User, entity: str) -> list[CustomField]:
     """Every field of one entity in form order, inactive ones included (administrators)."""
-    _require_admin(actor)
+    CUSTOM_FIELDS.check(actor)
     return list(CustomField.objects.filter(entity=entity).order_by("position", "id"))
 
 
 def custom_field_get(*, actor: User, pk: int) -> CustomField:
     """One field definition (administrators only); ``NotFound`` if missing."""
-    _require_admin(actor)
+    CUSTOM_FIELDS.check(actor)
     field = CustomField.objects.filter(pk=pk).first()
     if field is None:
         raise NotFound(_("Custom field not found."))
@@ -253,4 +248,4 @@ def custom_field_get(*, actor: User, pk: int) -> CustomField:
 
 def custom_field_check_admin(*, actor: User) -> None:
     """Raise ``PermissionDenied`` unless ``actor`` may manage custom fields."""
-    _require_admin(actor)
+    CUSTOM_FIELDS.check(actor)

@@ -20,12 +20,13 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import Team, User
-from crm.core.errors import Conflict, PermissionDenied, ValidationFailed
+from crm.core.errors import Conflict, ValidationFailed
 from crm.core.permissions import Role
 from crm.customers.choices import ClientType
 from crm.customers.services.cleaning import Errors, clean_text
 from crm.leads.choices import Channel, InboundStatus, Strategy
 from crm.leads.models import Inbound, Lead, PartnerCode, RoutingRule, WebForm
+from crm.leads.permissions import LEAD_SETTINGS
 from crm.leads.services.intake import inbound_process
 from crm.leads.services.webforms import FIELD_NAME
 from crm.sales.models import Pipeline
@@ -35,11 +36,6 @@ CONDITION_KEYS = ("client_types", "channels", "forms", *UTM_CONDITIONS, "fields"
 MAX_VALUES = 50
 MAX_RESPONSE_MINUTES = 60 * 24 * 30
 TEAM_STRATEGIES = (Strategy.ROUND_ROBIN, Strategy.LEAST_LOADED)
-
-
-def _require_admin(actor: User) -> None:
-    if not (actor.is_active and actor.role == Role.ADMIN):
-        raise PermissionDenied(_("Only an administrator may change the lead settings."))
 
 
 # --- routing rules --------------------------------------------------------------------------------
@@ -220,7 +216,7 @@ def routing_rule_save(
     leads); a response time outside 1 minute – 30 days; malformed conditions; conditions
     on, or switching off, the default rule.
     """
-    _require_admin(actor)
+    LEAD_SETTINGS.check(actor)
     errors = Errors()
     clean_name = clean_text(errors, "name", name, max_length=150, required=True)
     clean = clean_conditions(errors, conditions)
@@ -261,7 +257,7 @@ def routing_rule_save(
 def routing_rule_delete(*, actor: User, rule: RoutingRule) -> None:
     """Delete a rule; leads it routed keep their pipeline and team. The default rule stays
     (``Conflict``)."""
-    _require_admin(actor)
+    LEAD_SETTINGS.check(actor)
     if rule.is_default:
         raise Conflict(_("The default rule cannot be deleted: it takes every other lead."))
     rule.delete()
@@ -271,7 +267,7 @@ def routing_rule_delete(*, actor: User, rule: RoutingRule) -> None:
 def routing_rule_reorder(*, actor: User, rule_ids: list[int]) -> None:
     """Put the rules in the given order: every rule but the default one exactly once (the
     default one may be named last); the default rule stays last."""
-    _require_admin(actor)
+    LEAD_SETTINGS.check(actor)
     rules = {rule.pk: rule for rule in RoutingRule.objects.select_for_update()}
     default_ids = [pk for pk, rule in rules.items() if rule.is_default]
     ids = list(rule_ids)
@@ -291,7 +287,7 @@ def routing_rule_reorder(*, actor: User, rule_ids: list[int]) -> None:
 
 def routing_rule_move(*, actor: User, rule: RoutingRule, direction: str) -> None:
     """Move a rule one place up or down among the non-default rules."""
-    _require_admin(actor)
+    LEAD_SETTINGS.check(actor)
     if rule.is_default:
         return
     order = list(
@@ -315,7 +311,7 @@ def partner_code_save(
 ) -> PartnerCode:
     """Create or change a partner code. The code is what arrives as ``partner`` or as
     ``utm_source``: one word, unique."""
-    _require_admin(actor)
+    LEAD_SETTINGS.check(actor)
     errors = Errors()
     clean_code = clean_text(errors, "code", code, max_length=100, required=True)
     if clean_code and any(ch.isspace() for ch in clean_code):
@@ -334,7 +330,7 @@ def partner_code_save(
 @transaction.atomic
 def partner_code_delete(*, actor: User, partner: PartnerCode) -> None:
     """Delete a partner code; leads marked with it keep their classification."""
-    _require_admin(actor)
+    LEAD_SETTINGS.check(actor)
     partner.delete()
 
 
@@ -349,7 +345,7 @@ def inbound_retry(*, actor: User, inbound: Inbound) -> Lead | None:
     Not atomic on purpose: the reset is committed first, so the processing (its own
     transaction) starts from a clean row even when it fails.
     """
-    _require_admin(actor)
+    LEAD_SETTINGS.check(actor)
     with transaction.atomic():
         locked = Inbound.objects.select_for_update().filter(pk=inbound.pk).first()
         if locked is None or locked.status not in (InboundStatus.FAILED, InboundStatus.PENDING):

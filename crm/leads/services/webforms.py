@@ -26,12 +26,12 @@ from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
 from crm.core.counters import counter_increment
-from crm.core.errors import PermissionDenied, ValidationFailed
-from crm.core.permissions import Role
+from crm.core.errors import ValidationFailed
 from crm.core.text import without_controls
 from crm.customers.services.cleaning import Errors, clean_text
 from crm.leads.choices import Channel
 from crm.leads.models import Inbound, WebForm
+from crm.leads.permissions import WEB_FORMS
 from crm.leads.services.intake import PARSERS, LeadInput, clean_lead_input, inbound_store
 
 HONEYPOT = "_hp"
@@ -59,11 +59,6 @@ RATE_WINDOW_SECONDS = 60
 class Verdict:
     is_bot: bool
     reason: str = ""
-
-
-def _require_admin(actor: User) -> None:
-    if not (actor.is_active and actor.role == Role.ADMIN):
-        raise PermissionDenied(_("Only an administrator may manage web forms."))
 
 
 def _clean_fields(errors: Errors, raw: Any) -> list[dict[str, Any]]:
@@ -131,7 +126,7 @@ def _clean_origins(errors: Errors, raw: Any) -> list[str]:
 
 @transaction.atomic
 def webform_save(*, actor: User, form: WebForm | None = None, **data: Any) -> WebForm:
-    _require_admin(actor)
+    WEB_FORMS.check(actor)
     errors = Errors()
     name = clean_text(
         errors, "name", data.get("name", form.name if form else ""), max_length=150, required=True

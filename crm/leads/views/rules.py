@@ -29,6 +29,7 @@ from crm.leads import selectors_admin as selectors
 from crm.leads.choices import Channel, Strategy
 from crm.leads.forms_admin import PartnerCodeForm, RoutingRuleForm, RuleTestForm
 from crm.leads.models import PartnerCode, RoutingRule
+from crm.leads.permissions import LEAD_SETTINGS, ROUTING_VIEW
 from crm.leads.services import rules as services
 
 
@@ -122,7 +123,7 @@ def routing_rule_list(request: SignedInRequest) -> HttpResponse:
 @domain_errors
 def routing_rule_test(request: SignedInRequest) -> HttpResponse:
     """The tester's answer alone (for the box on the rules page)."""
-    selectors.rules_require_viewer(actor=request.user)
+    ROUTING_VIEW.check(request.user)
     test_form, test = _rule_test(request)
     return render(
         request,
@@ -154,7 +155,7 @@ def _rule_form_page(request: SignedInRequest, rule: RoutingRule | None) -> HttpR
 @login_required
 @domain_errors
 def routing_rule_create(request: SignedInRequest) -> HttpResponse:
-    selectors.settings_require_admin(actor=request.user)
+    LEAD_SETTINGS.check(request.user)
     return _rule_form_page(request, None)
 
 
@@ -195,7 +196,7 @@ def routing_rule_move(request: SignedInRequest, pk: int) -> HttpResponse:
 @require_POST
 def routing_rule_reorder(request: SignedInRequest) -> HttpResponse:
     """Save the order of the rules (``rule_ids``, each once), as dragged."""
-    selectors.settings_require_admin(actor=request.user)
+    LEAD_SETTINGS.check(request.user)
     try:
         rule_ids = [int(value) for value in request.POST.getlist("rule_ids")]
         services.routing_rule_reorder(actor=request.user, rule_ids=rule_ids)
@@ -244,7 +245,7 @@ def _partner_page(
 @domain_errors
 def partner_code_list(request: SignedInRequest) -> HttpResponse:
     """The partner codes; the form on top adds one."""
-    selectors.settings_require_admin(actor=request.user)
+    LEAD_SETTINGS.check(request.user)
     if request.method != "POST":
         return _partner_page(request)
     form = PartnerCodeForm(request.POST, auto_id="id_new_%s")

@@ -33,6 +33,7 @@ from crm.leads.forms_admin import (
     field_rows_payload,
 )
 from crm.leads.models import WebForm
+from crm.leads.permissions import LEAD_SETTINGS
 from crm.leads.services import webforms as services
 from crm.leads.services.webforms import STANDARD_FIELDS
 
@@ -110,7 +111,7 @@ def _editor_page(request: SignedInRequest, webform: WebForm | None) -> HttpRespo
 @login_required
 @domain_errors
 def webform_create(request: SignedInRequest) -> HttpResponse:
-    selectors.settings_require_admin(actor=request.user)
+    LEAD_SETTINGS.check(request.user)
     return _editor_page(request, None)
 
 

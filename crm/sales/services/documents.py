@@ -22,7 +22,7 @@ from crm.activities.models import Attachment
 from crm.activities.services import attachment_store, timeline_record, timeline_record_changes
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.models import field_verbose_name
-from crm.core.permissions import Role, ScopedUser, can_change_owned
+from crm.core.permissions import ScopedUser, can_change_owned
 from crm.sales.choices import DocumentKind
 from crm.sales.documents.context import NUMBER_PREFIXES, TITLES, deal_context, sample_context
 from crm.sales.documents.docx_file import (
@@ -34,6 +34,7 @@ from crm.sales.documents.docx_file import (
 from crm.sales.documents.pdf_file import render_pdf
 from crm.sales.documents.selectors import document_template_source
 from crm.sales.models import Deal, Document, DocumentTemplate
+from crm.sales.permissions import DOCUMENT_TEMPLATES
 from crm.sales.services.deals import deal_touch
 
 TEMPLATE_MAX_BYTES = 5 * 2**20
@@ -51,12 +52,6 @@ class TemplateFileRejected(ValidationFailed):
 
 class TemplateTooLarge(ValidationFailed):
     status_code = 413
-
-
-def document_template_check_admin(*, actor: ScopedUser) -> None:
-    """Raise ``PermissionDenied`` unless ``actor`` may manage document templates."""
-    if not (actor.is_active and actor.role == Role.ADMIN):
-        raise PermissionDenied(_("Only an administrator may manage document templates."))
 
 
 def _deal_for_change(actor: ScopedUser, deal: Deal) -> Deal:
@@ -336,7 +331,7 @@ def document_template_upload(
 
     The file is checked before anything is written (see ``document_template_check``).
     """
-    document_template_check_admin(actor=actor)
+    DOCUMENT_TEMPLATES.check(actor)
     errors: dict[str, list[str]] = {}
     if kind not in DocumentKind.values:
         errors["kind"] = [_("Unknown kind of document.")]
@@ -367,7 +362,7 @@ def document_template_upload(
 
 
 def _admin_template(actor: ScopedUser, template: DocumentTemplate) -> DocumentTemplate:
-    document_template_check_admin(actor=actor)
+    DOCUMENT_TEMPLATES.check(actor)
     locked = DocumentTemplate.objects.select_for_update().filter(pk=template.pk).first()
     if locked is None:
         raise NotFound(_("Not found."))
@@ -424,7 +419,7 @@ def document_template_archive(*, actor: ScopedUser, template: DocumentTemplate) 
 
 def document_template_list(*, actor: ScopedUser) -> list[DocumentTemplate]:
     """Every template, live and archived, for the administrator's page."""
-    document_template_check_admin(actor=actor)
+    DOCUMENT_TEMPLATES.check(actor)
     order = {kind: index for index, kind in enumerate(DocumentKind.values)}
     templates = list(DocumentTemplate.objects.select_related("uploaded_by"))
     return sorted(
@@ -435,7 +430,7 @@ def document_template_list(*, actor: ScopedUser) -> list[DocumentTemplate]:
 
 def document_template_get(*, actor: ScopedUser, pk: Any) -> DocumentTemplate:
     """A template for the administrator; ``NotFound`` for an unknown id."""
-    document_template_check_admin(actor=actor)
+    DOCUMENT_TEMPLATES.check(actor)
     try:
         return DocumentTemplate.objects.get(pk=int(pk))
     except (TypeError, ValueError, DocumentTemplate.DoesNotExist):

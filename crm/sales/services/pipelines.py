@@ -15,23 +15,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from crm.accounts.models import User
-from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.errors import Conflict, NotFound, ValidationFailed
 from crm.core.models import excluding
-from crm.core.permissions import Role
 from crm.customers.choices import ClientType, FieldEntity
 from crm.customers.models import CustomField
 from crm.customers.services.cleaning import Errors, clean_text
 from crm.sales.choices import ActionKind, DealField, StageKind
 from crm.sales.models import Deal, LostReason, Pipeline, Stage, StageAction, StageVisit
+from crm.sales.permissions import PIPELINES
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 NAME_MAX = 100
 MAX_STAGES = 50
-
-
-def _require_admin(actor: User) -> None:
-    if not (actor.is_active and actor.role == Role.ADMIN):
-        raise PermissionDenied(_("Only an administrator may configure pipelines."))
 
 
 def pipeline_list(*, include_archived: bool = False) -> list[Pipeline]:
@@ -97,7 +92,7 @@ def pipeline_save(
 
     ``client_types=None`` keeps a pipeline's client types as they are (``[]`` clears them).
     """
-    _require_admin(actor)
+    PIPELINES.check(actor)
     errors = Errors()
     name = clean_text(errors, "name", name, max_length=NAME_MAX, required=True)
     if client_types is None and pipeline is not None:
@@ -146,7 +141,7 @@ def pipeline_save(
 @transaction.atomic
 def pipeline_archive(*, actor: User, pipeline: Pipeline, archived: bool = True) -> Pipeline:
     """Hide a pipeline from new deals; its deals stay. Refused while it has open deals."""
-    _require_admin(actor)
+    PIPELINES.check(actor)
     if archived and Deal.objects.filter(pipeline=pipeline, status="open").exists():
         raise Conflict(_("Close or move the open deals of this pipeline first."))
     pipeline.archived = archived
@@ -225,7 +220,7 @@ def stage_save(
     *, actor: User, pipeline: Pipeline, stage: Stage | None = None, **data: Any
 ) -> Stage:
     """Add a stage at the end of the open stages, or change one."""
-    _require_admin(actor)
+    PIPELINES.check(actor)
     if stage is not None and stage.pipeline_id != pipeline.pk:
         raise NotFound(_("Not found."))
     errors = Errors()
@@ -262,7 +257,7 @@ def _keep_an_open_stage(pipeline: Pipeline) -> None:
 @transaction.atomic
 def stage_reorder(*, actor: User, pipeline: Pipeline, stage_ids: list[int]) -> None:
     """Put the pipeline's stages in the given order (every stage id exactly once)."""
-    _require_admin(actor)
+    PIPELINES.check(actor)
     current = set(pipeline.stages.values_list("id", flat=True))
     if len(stage_ids) != len(set(stage_ids)) or set(stage_ids) != current:
         raise ValidationFailed(
@@ -277,7 +272,7 @@ def stage_reorder(*, actor: User, pipeline: Pipeline, stage_ids: list[int]) -> N
 @transaction.atomic
 def stage_archive(*, actor: User, stage: Stage, archived: bool = True) -> Stage:
     """Hide a stage from the board and from moves; refused while open deals sit in it."""
-    _require_admin(actor)
+    PIPELINES.check(actor)
     if archived and stage.deals.filter(status="open").exists():
         raise Conflict(_("Move the open deals of this stage first."))
     stage.archived = archived
@@ -294,7 +289,7 @@ def stage_delete(*, actor: User, stage: Stage, move_to: Stage | None = None) -> 
     protect it), and no ``move_to`` is refused (409); ``move_to`` must be another live
     stage of the same pipeline of the same kind.
     """
-    _require_admin(actor)
+    PIPELINES.check(actor)
     has_history = stage.deals.exists() or StageVisit.objects.filter(stage=stage).exists()
     if has_history and move_to is None:
         raise Conflict(_("This stage has deals: choose where to move them."))
@@ -334,7 +329,7 @@ def _clean_action(errors: Errors, kind: Any, config: Any) -> dict[str, Any]:
 def stage_action_save(
     *, actor: User, stage: Stage, kind: Any, config: Any, action: StageAction | None = None
 ) -> StageAction:
-    _require_admin(actor)
+    PIPELINES.check(actor)
     errors = Errors()
     clean = _clean_action(errors, kind, config)
     errors.raise_if_any()
@@ -349,13 +344,13 @@ def stage_action_save(
 
 @transaction.atomic
 def stage_action_delete(*, actor: User, action: StageAction) -> None:
-    _require_admin(actor)
+    PIPELINES.check(actor)
     action.delete()
 
 
 @transaction.atomic
 def lost_reason_save(*, actor: User, name: Any, reason: LostReason | None = None) -> LostReason:
-    _require_admin(actor)
+    PIPELINES.check(actor)
     errors = Errors()
     name = clean_text(errors, "name", name, max_length=150, required=True)
     errors.raise_if_any()
@@ -368,7 +363,7 @@ def lost_reason_save(*, actor: User, name: Any, reason: LostReason | None = None
 
 @transaction.atomic
 def lost_reason_archive(*, actor: User, reason: LostReason, archived: bool = True) -> LostReason:
-    _require_admin(actor)
+    PIPELINES.check(actor)
     reason.archived = archived
     reason.save(update_fields=["archived"])
     return reason

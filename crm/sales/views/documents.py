@@ -29,6 +29,7 @@ from crm.sales.documents.context import placeholder_rows
 from crm.sales.documents.docx_file import DOCX_MIME
 from crm.sales.documents.selectors import document_get, document_template_source
 from crm.sales.models import Deal, DocumentTemplate
+from crm.sales.permissions import DOCUMENT_TEMPLATES
 from crm.sales.services import documents as services
 
 # Files sent with their real type; anything else goes out as opaque bytes.
@@ -186,7 +187,7 @@ def document_template_list(request: SignedInRequest) -> HttpResponse:
 @require_POST
 @domain_errors
 def document_template_upload(request: SignedInRequest) -> HttpResponse:
-    services.document_template_check_admin(actor=request.user)
+    DOCUMENT_TEMPLATES.check(request.user)
     form = TemplateUploadForm(request.POST, request.FILES)
     status = 422
     if form.is_valid():
@@ -257,7 +258,7 @@ def document_template_download(request: SignedInRequest, pk: int) -> FileRespons
 @domain_errors
 def document_template_placeholders(request: SignedInRequest) -> HttpResponse:
     """Every placeholder a template may use, with what it prints in a sample invoice."""
-    services.document_template_check_admin(actor=request.user)
+    DOCUMENT_TEMPLATES.check(request.user)
     return render(
         request,
         "sales/documents/placeholders.html",

@@ -42,6 +42,7 @@ from crm.sales.forms_settings import (
     TaskActionForm,
 )
 from crm.sales.models import LostReason, Pipeline, Stage, StageAction
+from crm.sales.permissions import SALES_SETTINGS
 from crm.sales.services import pipelines as services
 from crm.sales.services.seller import seller_details_get, seller_details_save
 
@@ -52,7 +53,7 @@ def admin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     @wraps(view)
     def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            selectors.settings_require_admin(actor=request.user)
+            SALES_SETTINGS.check(request.user)
             return view(request, *args, **kwargs)
         except PermissionDenied as error:
             raise DjangoPermissionDenied(error.message) from error

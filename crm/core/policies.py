@@ -1,0 +1,146 @@
+"""Model access policies: one object per model says which rows a user may see and what they
+may do with them.
+
+Every app declares its models' policies in its own ``permissions.py`` and every scope and
+permission check of that model goes through them, so a list, a card, the API and a script
+answer alike. A policy has two methods:
+
+* ``restrict(queryset, user, action)`` — the rows of ``queryset`` that ``user`` may see
+  (``VIEW``) or change (``CHANGE``);
+* ``check(user, action, obj)`` — returns quietly or raises a domain error:
+  ``NotFound`` for a record outside the user's scope (never 403, so a hidden record looks
+  like a missing one), ``PermissionDenied`` for a record (or a settings area) the user may
+  see but not change.
+
+Two kinds serve every model today: ``OwnedRecordPolicy`` (the owner rule of
+``crm.core.permissions``: owner, the heads of the owner's teams, administrators, sharing)
+and ``RolePolicy`` / ``AdminOnlyPolicy`` for settings that belong to roles, not to owners.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from django.db import models
+from django.db.models import Q
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.errors import NotFound, PermissionDenied
+from crm.core.permissions import (
+    Role,
+    ScopedUser,
+    can_change_owned,
+    can_write,
+    owner_scope,
+    sees_everything,
+)
+
+VIEW = "view"
+CHANGE = "change"
+
+QuerySetT = TypeVar("QuerySetT", bound="models.QuerySet[Any]")
+
+
+class ModelPolicy(Protocol):
+    """What every model's policy offers (see the module's docstring)."""
+
+    def restrict(self, queryset: QuerySetT, user: ScopedUser, action: str = VIEW) -> QuerySetT: ...
+
+    def check(self, user: ScopedUser, action: str = VIEW, obj: Any = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class OwnedRecordPolicy:
+    """Records with a responsible user: the owner rule of ``crm.core.permissions``.
+
+    Seen by the administrator (all), a head of sales (the records owned by the members of the
+    teams they lead), a read-only user (their teams' records), the owner, and — when
+    ``shared_field`` names a many-to-many to users — everyone the record is shared with.
+    Changed by those who see it, except read-only users, and a head only within their
+    teams (``can_change_owned``). Who belongs to whose scope is the user's
+    ``scope_owner_ids``, computed by the accounts app.
+
+    The shared-with test is a subquery, so a record shared with several users is not
+    repeated. A user who sees everything gets the queryset unfiltered.
+    """
+
+    owner_field: str = "owner"
+    shared_field: str | None = "shared_with"
+    not_found: str | Promise = field(default=_("Not found."))
+    read_only: str | Promise = field(default=_("You may not change this record."))
+
+    def condition(self, user: ScopedUser) -> Q:
+        """The rows ``user`` sees by ownership, before sharing (the hook a subclass widens)."""
+        return owner_scope(user, owner_field=self.owner_field, shared_field=None)
+
+    def shared_ids(self, model: type[models.Model], user: ScopedUser) -> models.QuerySet[Any]:
+        """A subquery of the ids of ``model``'s rows shared with ``user``."""
+        assert self.shared_field is not None
+        relation: Any = model._meta.get_field(self.shared_field)
+        through: Any = relation.remote_field.through
+        rows: models.QuerySet[Any] = through.objects.filter(
+            **{f"{relation.m2m_reverse_field_name()}_id": user.pk}
+        )
+        return rows.values(f"{relation.m2m_field_name()}_id")
+
+    def restrict(self, queryset: QuerySetT, user: ScopedUser, action: str = VIEW) -> QuerySetT:
+        """The rows of ``queryset`` that ``user`` may see (``VIEW``) or change (``CHANGE``)."""
+        visible = self._visible(queryset, user)
+        if action == VIEW:
+            return visible
+        if not can_write(user):
+            return visible.none()
+        if sees_everything(user) or user.role == Role.MANAGER:
+            return visible
+        return visible.filter(**{f"{self.owner_field}_id__in": sorted(user.scope_owner_ids)})
+
+    def _visible(self, queryset: QuerySetT, user: ScopedUser) -> QuerySetT:
+        if sees_everything(user):
+            return queryset.all()
+        condition = self.condition(user)
+        if self.shared_field is not None:
+            condition |= Q(pk__in=self.shared_ids(queryset.model, user))
+        return queryset.filter(condition)
+
+    def check(self, user: ScopedUser, action: str = VIEW, obj: Any = None) -> None:
+        """``NotFound`` unless ``user`` sees ``obj``; for ``CHANGE`` also
+        ``PermissionDenied`` unless they may change it."""
+        manager = type(obj)._default_manager
+        if not self.restrict(manager.filter(pk=obj.pk), user).exists():
+            raise NotFound(str(self.not_found))
+        if action != VIEW and not can_change_owned(user, getattr(obj, f"{self.owner_field}_id")):
+            raise PermissionDenied(str(self.read_only))
+
+
+@dataclass(frozen=True)
+class RolePolicy:
+    """Rows and actions reserved to active users of some roles (settings areas, whose
+    records have no owner): everything for them, nothing for the others.
+
+    ``check`` raises ``PermissionDenied`` with ``denied`` (translated when raised) for
+    anyone else, whatever the action and the record.
+    """
+
+    denied: str | Promise
+    roles: tuple[str, ...] = (Role.ADMIN,)
+
+    def allows(self, user: ScopedUser) -> bool:
+        return bool(user.is_active and user.role in self.roles)
+
+    def restrict(self, queryset: QuerySetT, user: ScopedUser, action: str = VIEW) -> QuerySetT:
+        """All of ``queryset`` for an allowed user, none of it for the others."""
+        return queryset.all() if self.allows(user) else queryset.none()
+
+    def check(self, user: ScopedUser, action: str = CHANGE, obj: Any = None) -> None:
+        """``PermissionDenied`` unless ``user`` holds one of the roles."""
+        if not self.allows(user):
+            raise PermissionDenied(str(self.denied))
+
+
+class AdminOnlyPolicy(RolePolicy):
+    """A settings area of the administrator alone (an active user with the admin role)."""
+
+    def __init__(self, denied: str | Promise) -> None:
+        super().__init__(denied=denied, roles=(Role.ADMIN,))

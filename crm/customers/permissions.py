@@ -1,0 +1,15 @@
+"""The access policies of the customer base: contacts and companies follow the owner rule;
+custom fields are the administrator's."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.policies import AdminOnlyPolicy, OwnedRecordPolicy
+
+CUSTOMER = OwnedRecordPolicy()
+"""Contacts and companies: owner, the heads of the owner's teams, administrators, and the
+users a record is shared with."""
+
+CUSTOM_FIELDS = AdminOnlyPolicy(_("Only an administrator may manage custom fields."))
+"""The definitions of custom fields."""

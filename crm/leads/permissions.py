@@ -1,0 +1,50 @@
+"""The access policies of leads: a lead follows the owner rule, and one nobody has yet is
+seen by the heads of the team it was routed to; the lead settings are the administrator's,
+the routing is read by heads of sales too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.permissions import Role, ScopedUser
+from crm.core.policies import VIEW, AdminOnlyPolicy, OwnedRecordPolicy, QuerySetT, RolePolicy
+
+
+@dataclass(frozen=True)
+class UnassignedToTeamHeadsPolicy(OwnedRecordPolicy):
+    """The owner rule, and a record without an owner is seen by the heads of its team.
+
+    An inactive user sees nothing (not even what is shared with them).
+    """
+
+    team_field: str = "team"
+
+    def condition(self, user: ScopedUser) -> Q:
+        unassigned = Q(
+            **{f"{self.owner_field}__isnull": True, f"{self.team_field}__heads": user.pk}
+        )
+        return super().condition(user) | unassigned
+
+    def restrict(self, queryset: QuerySetT, user: ScopedUser, action: str = VIEW) -> QuerySetT:
+        if not user.is_active:
+            return queryset.none()
+        return super().restrict(queryset, user, action)
+
+
+LEAD = UnassignedToTeamHeadsPolicy()
+"""Leads: the owner rule; unassigned ones seen by their team's heads; shared ones by the
+users they are shared with (an escalated task's colleague)."""
+
+LEAD_SETTINGS = AdminOnlyPolicy(_("Only an administrator may change the lead settings."))
+"""Routing rules, partner codes, the inbound log and its retries."""
+
+WEB_FORMS = AdminOnlyPolicy(_("Only an administrator may manage web forms."))
+"""The definitions of web forms."""
+
+ROUTING_VIEW = RolePolicy(
+    _("Only administrators and heads of sales see the routing."), roles=(Role.ADMIN, Role.HEAD)
+)
+"""Reading the routing rules and testing where a lead would go."""
