@@ -69,7 +69,8 @@ class OwnedRecordPolicy:
     owner_field: str = "owner"
     shared_field: str | None = "shared_with"
     not_found: str | Promise = field(default=_("Not found."))
-    read_only: str | Promise = field(default=_("You may not change this record."))
+    role_denied: str | Promise = field(default=_("Your role may not change customer data."))
+    record_denied: str | Promise = field(default=_("You may not change this record."))
 
     def condition(self, user: ScopedUser) -> Q:
         """The rows ``user`` sees by ownership, before sharing (the hook a subclass widens)."""
@@ -94,7 +95,12 @@ class OwnedRecordPolicy:
             return visible.none()
         if sees_everything(user) or user.role == Role.MANAGER:
             return visible
-        return visible.filter(**{f"{self.owner_field}_id__in": sorted(user.scope_owner_ids)})
+        return visible.filter(self.change_condition(user))
+
+    def change_condition(self, user: ScopedUser) -> Q:
+        """The visible rows a head or a read-only user may change: their scope's (the hook a
+        subclass widens)."""
+        return Q(**{f"{self.owner_field}_id__in": sorted(user.scope_owner_ids)})
 
     def _visible(self, queryset: QuerySetT, user: ScopedUser) -> QuerySetT:
         if sees_everything(user):
@@ -104,14 +110,27 @@ class OwnedRecordPolicy:
             condition |= Q(pk__in=self.shared_ids(queryset.model, user))
         return queryset.filter(condition)
 
+    def may_change(self, user: ScopedUser, obj: Any) -> bool:
+        """Whether ``user`` may change ``obj``, which they see (for the pages' buttons)."""
+        return can_change_owned(user, getattr(obj, f"{self.owner_field}_id"))
+
     def check(self, user: ScopedUser, action: str = VIEW, obj: Any = None) -> None:
-        """``NotFound`` unless ``user`` sees ``obj``; for ``CHANGE`` also
-        ``PermissionDenied`` unless they may change it."""
-        manager = type(obj)._default_manager
-        if not self.restrict(manager.filter(pk=obj.pk), user).exists():
-            raise NotFound(str(self.not_found))
-        if action != VIEW and not can_change_owned(user, getattr(obj, f"{self.owner_field}_id")):
-            raise PermissionDenied(str(self.read_only))
+        """For ``VIEW``: ``NotFound`` unless ``user`` sees ``obj`` (one query).
+
+        For ``CHANGE`` (no query; the caller has checked that ``obj`` is visible):
+        ``PermissionDenied`` with ``role_denied`` when the user's role changes nothing, and
+        with ``record_denied`` when they may not change ``obj``; ``obj=None`` asks whether
+        they may create one.
+        """
+        if action == VIEW:
+            manager = type(obj)._default_manager
+            if not self.restrict(manager.filter(pk=obj.pk), user).exists():
+                raise NotFound(str(self.not_found))
+            return
+        if not can_write(user):
+            raise PermissionDenied(str(self.role_denied))
+        if obj is not None and not self.may_change(user, obj):
+            raise PermissionDenied(str(self.record_denied))
 
 
 @dataclass(frozen=True)

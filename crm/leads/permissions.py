@@ -5,11 +5,12 @@ the routing is read by heads of sales too."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.permissions import Role, ScopedUser
+from crm.core.permissions import Role, ScopedUser, can_write
 from crm.core.policies import VIEW, AdminOnlyPolicy, OwnedRecordPolicy, QuerySetT, RolePolicy
 
 
@@ -33,8 +34,20 @@ class UnassignedToTeamHeadsPolicy(OwnedRecordPolicy):
             return queryset.none()
         return super().restrict(queryset, user, action)
 
+    def change_condition(self, user: ScopedUser) -> Q:
+        return super().change_condition(user) | Q(**{f"{self.owner_field}__isnull": True})
 
-LEAD = UnassignedToTeamHeadsPolicy()
+    def may_change(self, user: ScopedUser, obj: Any) -> bool:
+        """Anyone who may write changes an unassigned record they see (to take it)."""
+        if getattr(obj, f"{self.owner_field}_id") is None:
+            return can_write(user)
+        return super().may_change(user, obj)
+
+
+LEAD = UnassignedToTeamHeadsPolicy(
+    role_denied=_("Your role may not change leads."),
+    record_denied=_("You may not change this lead."),
+)
 """Leads: the owner rule; unassigned ones seen by their team's heads; shared ones by the
 users they are shared with (an escalated task's colleague)."""
 

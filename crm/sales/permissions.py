@@ -7,7 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.core.policies import AdminOnlyPolicy, OwnedRecordPolicy
 
-DEAL = OwnedRecordPolicy()
+DEAL = OwnedRecordPolicy(
+    role_denied=_("Your role may not change deals."),
+    record_denied=_("You may not change this deal."),
+)
 """Deals: owner, the heads of the owner's teams, administrators, and the users a deal is
 shared with."""
 

@@ -34,12 +34,13 @@ from django.utils.translation import ngettext
 
 from crm.core.errors import NotFound
 from crm.core.pagination import Page, encode_cursor, keyset_page
-from crm.core.permissions import ScopedUser, can_change_owned, can_write
+from crm.core.permissions import ScopedUser, can_write
 from crm.customers.choices import CustomFieldType, FieldEntity
 from crm.customers.models import CustomField, Tag
 from crm.customers.selectors import CustomerFilters, company_queryset, contact_queryset
 from crm.sales.choices import DealField, DealStatus, StageKind
 from crm.sales.models import Deal, LostReason, Pipeline, Stage
+from crm.sales.permissions import DEAL
 from crm.sales.services.deals import missing_fields, requirement_label
 
 PAGE_SIZE = 20
@@ -338,7 +339,7 @@ def _cards(user: ScopedUser, deals: list[Deal]) -> list[Card]:
                     and deal.expected_close < today
                 ),
                 tags=[tag.name for tag in deal.tags.all()],
-                is_movable=can_change_owned(user, deal.owner_id),
+                is_movable=DEAL.may_change(user, deal),
             )
         )
     return cards

@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 
 from crm.core.errors import NotFound
 from crm.core.pagination import Page, keyset_page
-from crm.core.permissions import ScopedUser, can_change_owned, can_write
+from crm.core.permissions import ScopedUser
 from crm.sales.choices import PaymentKind, PaymentMethod, Unit, VatRate
 from crm.sales.models import ZERO, Deal, DealLine, Payment, Product
+from crm.sales.permissions import DEAL
 from crm.sales.services.payments import PaymentState, payment_state_compute
 from crm.sales.services.products import product_can_edit
 
@@ -208,9 +209,7 @@ def deal_money(deal: Deal, user: ScopedUser | None = None) -> DealMoney:
         vat_total=sum((group.vat for group in groups), ZERO),
         payments=payments,
         state=state,
-        can_change=bool(
-            user is not None and can_write(user) and can_change_owned(user, deal.owner_id)
-        ),
+        can_change=bool(user is not None and DEAL.may_change(user, deal)),
     )
 
 

@@ -22,10 +22,11 @@ from crm.activities.services import (
     timeline_record_changes,
     timeline_record_sharing,
 )
-from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.errors import NotFound, ValidationFailed
 from crm.core.matching import MAX_KEY_LENGTH, company_block_keys, person_block_keys
 from crm.core.models import field_verbose_name
-from crm.core.permissions import ScopedUser, can_change_owned, can_write
+from crm.core.permissions import ScopedUser
+from crm.core.policies import CHANGE
 from crm.core.text import search_text
 from crm.customers.choices import ContactPointKind
 from crm.customers.models import (
@@ -37,6 +38,7 @@ from crm.customers.models import (
     MatchKey,
     Tag,
 )
+from crm.customers.permissions import CUSTOMER
 from crm.customers.services.cleaning import (
     CleanCustomer,
     PointValue,
@@ -65,13 +67,11 @@ def customer_check_visible(*, actor: ScopedUser, record: Customer) -> None:
 
 def customer_check_writable(*, actor: ScopedUser, record: Customer | None) -> None:
     """Raise unless ``actor`` may change ``record`` (or create one when ``None``)."""
-    if not can_write(actor):
-        raise PermissionDenied(_("Your role may not change customer data."))
+    CUSTOMER.check(actor, CHANGE)
     if record is None:
         return
     customer_check_visible(actor=actor, record=record)
-    if not can_change_owned(actor, record.owner_id):
-        raise PermissionDenied(_("You may not change this record."))
+    CUSTOMER.check(actor, CHANGE, record)
 
 
 def resolve_owner(actor: ScopedUser, owner_id: Any, current: int | None) -> int:

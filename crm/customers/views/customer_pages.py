@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.pagination import Page
-from crm.core.permissions import can_change_owned
 from crm.customers import selectors, services
 from crm.customers.choices import (
     AddressKind,
@@ -32,6 +31,7 @@ from crm.customers.choices import (
 )
 from crm.customers.forms import CustomerForm, ShareForm, parse_id, wants
 from crm.customers.models import Company, Contact, CustomField
+from crm.customers.permissions import CUSTOMER
 from crm.planner.selectors import tasks_panel
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ def detail_page(request: SignedInRequest, pages: Pages[Any], pk: int) -> HttpRes
         "timeline_page": pages.timeline(record, request.user),
         "completeness": selectors.customer_completeness(record, definitions=definitions),
         "custom_values": _custom_values(record, definitions),
-        "can_edit": can_change_owned(request.user, record.owner_id),
+        "can_edit": CUSTOMER.may_change(request.user, record),
         "tasks": tasks_panel(user=request.user, subject=record),
         "card_panels": [panel for build in CARD_PANELS if (panel := build(request, record))],
     }

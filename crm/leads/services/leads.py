@@ -23,13 +23,15 @@ from crm.accounts.selectors import team_heads_of
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_record
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
-from crm.core.permissions import SYSTEM, ScopedUser, can_change_owned, can_write
+from crm.core.permissions import SYSTEM, ScopedUser, can_write
+from crm.core.policies import CHANGE
 from crm.core.text import fold
 from crm.customers.choices import ContactPointKind, Entity
 from crm.customers.models import Company, Contact, ContactPoint
 from crm.customers.services.duplicates import company_duplicates_find, contact_duplicates_find
 from crm.leads.choices import OPEN_STATUSES, Channel, LeadKind, LeadStatus
 from crm.leads.models import Inbound, Lead, PartnerCode, RoutingRule
+from crm.leads.permissions import LEAD
 from crm.leads.services.intake import LeadInput
 from crm.leads.services.routing import assignee_for, rule_for
 from crm.notifications.models import Notification
@@ -313,10 +315,7 @@ def lead_get(*, actor: ScopedUser, pk: Any, for_update: bool = False) -> Lead:
 
 
 def _check_writable(actor: ScopedUser, lead: Lead) -> None:
-    if not can_write(actor):
-        raise PermissionDenied(_("Your role may not change leads."))
-    if lead.owner_id is not None and not can_change_owned(actor, lead.owner_id):
-        raise PermissionDenied(_("You may not change this lead."))
+    LEAD.check(actor, CHANGE, lead)
 
 
 def lead_mark_responded(*, lead: Lead, actor: ScopedUser, how: str) -> None:

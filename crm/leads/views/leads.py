@@ -19,12 +19,13 @@ from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.forms import domain_errors
 from crm.core.pagination import Page
-from crm.core.permissions import can_change_owned, can_write
+from crm.core.permissions import can_write
 from crm.customers.selectors import users_owner_filter
 from crm.customers.services.duplicates import DuplicateFound
 from crm.leads.choices import Channel, LeadKind, LeadStatus
 from crm.leads.forms import ConvertForm, LeadForm
 from crm.leads.models import Lead
+from crm.leads.permissions import LEAD
 from crm.leads.selectors import LeadFilters, lead_page, lead_timeline
 from crm.leads.services import leads as services
 from crm.planner.selectors import tasks_panel
@@ -91,9 +92,7 @@ def _card(
     convert_form: ConvertForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    writable = can_write(request.user) and (
-        lead.owner_id is None or can_change_owned(request.user, lead.owner_id)
-    )
+    writable = LEAD.may_change(request.user, lead)
     context = {
         "lead": lead,
         "record": lead,

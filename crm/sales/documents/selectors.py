@@ -8,10 +8,11 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from crm.core.errors import NotFound
-from crm.core.permissions import ScopedUser, can_change_owned
+from crm.core.permissions import ScopedUser
 from crm.sales.choices import DocumentKind
 from crm.sales.documents.docx_file import builtin_template_path
 from crm.sales.models import Deal, Document, DocumentTemplate
+from crm.sales.permissions import DEAL
 
 # The documents panel lists this many of a deal's latest documents.
 PANEL_LIMIT = 50
@@ -70,7 +71,7 @@ def document_panel(*, user: ScopedUser, deal: Deal) -> dict[str, Any]:
     return {
         "documents": documents,
         "document_kinds": template_choices(),
-        "can_generate_documents": can_change_owned(user, deal.owner_id),
+        "can_generate_documents": DEAL.may_change(user, deal),
     }
 
 

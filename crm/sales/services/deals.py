@@ -26,9 +26,10 @@ from crm.activities.services import (
     timeline_record_changes,
     timeline_record_sharing,
 )
-from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.errors import NotFound, ValidationFailed
 from crm.core.models import field_verbose_name
-from crm.core.permissions import ScopedUser, can_change_owned, can_write
+from crm.core.permissions import ScopedUser
+from crm.core.policies import CHANGE
 from crm.core.text import fold
 from crm.customers.choices import ClientType, FieldEntity
 from crm.customers.models import Company, Contact, CustomField, Tag
@@ -44,6 +45,7 @@ from crm.customers.services.cleaning import (
 from crm.customers.services.records import resolve_owner
 from crm.sales.choices import Currency, DealField, DealStatus, StageKind
 from crm.sales.models import Deal, LostReason, Pipeline, Stage, StageVisit
+from crm.sales.permissions import DEAL
 from crm.sales.services.automation import run_stage_actions
 from crm.sales.services.decimals import clean_decimal
 from crm.sales.services.pipelines import first_open_stage, pipeline_for_client_type
@@ -93,10 +95,8 @@ def deal_get_writable(*, actor: ScopedUser, pk: Any, for_update: bool = False) -
 
 
 def deal_check_writable(*, actor: ScopedUser, deal: Deal | None) -> None:
-    if not can_write(actor):
-        raise PermissionDenied(_("Your role may not change deals."))
-    if deal is not None and not can_change_owned(actor, deal.owner_id):
-        raise PermissionDenied(_("You may not change this deal."))
+    """Raise unless ``actor`` may change ``deal`` (or create one when ``None``)."""
+    DEAL.check(actor, CHANGE, deal)
 
 
 # --- cleaning ------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from crm.activities.models import Attachment
 from crm.activities.services import attachment_store, timeline_record, timeline_record_changes
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.models import field_verbose_name
-from crm.core.permissions import ScopedUser, can_change_owned
+from crm.core.permissions import ScopedUser
 from crm.sales.choices import DocumentKind
 from crm.sales.documents.context import NUMBER_PREFIXES, TITLES, deal_context, sample_context
 from crm.sales.documents.docx_file import (
@@ -34,7 +34,7 @@ from crm.sales.documents.docx_file import (
 from crm.sales.documents.pdf_file import render_pdf
 from crm.sales.documents.selectors import document_template_source
 from crm.sales.models import Deal, Document, DocumentTemplate
-from crm.sales.permissions import DOCUMENT_TEMPLATES
+from crm.sales.permissions import DEAL, DOCUMENT_TEMPLATES
 from crm.sales.services.deals import deal_touch
 
 TEMPLATE_MAX_BYTES = 5 * 2**20
@@ -65,8 +65,8 @@ def _deal_for_change(actor: ScopedUser, deal: Deal) -> Deal:
     )
     if visible is None:
         raise NotFound(_("Not found."))
-    if not can_change_owned(actor, visible.owner_id):
-        raise PermissionDenied(_("You may not change this deal."))
+    if not DEAL.may_change(actor, visible):
+        raise PermissionDenied(str(DEAL.record_denied))
     return visible
 
 

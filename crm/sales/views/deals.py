@@ -19,7 +19,7 @@ from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.forms import domain_errors
 from crm.core.pagination import Page
-from crm.core.permissions import can_change_owned, can_write
+from crm.core.permissions import can_write
 from crm.customers.choices import FieldEntity
 from crm.customers.models import Company, Contact
 from crm.customers.selectors import users_owner_filter
@@ -30,6 +30,7 @@ from crm.sales.choices import DealStatus, StageKind
 from crm.sales.documents.selectors import document_panel
 from crm.sales.forms import DealForm, LoseForm
 from crm.sales.models import LostReason
+from crm.sales.permissions import DEAL
 from crm.sales.selectors_money import deal_money
 from crm.sales.services import deals as services
 
@@ -79,7 +80,7 @@ def _custom_values(deal: Any) -> list[tuple[str, str]]:
 
 def _card_context(request: SignedInRequest, deal: Any) -> dict[str, Any]:
     stages = list(deal.pipeline.stages.all())
-    writable = can_write(request.user) and can_change_owned(request.user, deal.owner_id)
+    writable = DEAL.may_change(request.user, deal)
     return {
         "deal": deal,
         "stages": stages,
