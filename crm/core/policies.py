@@ -57,17 +57,23 @@ class OwnedRecordPolicy:
 
     Seen by the administrator (all), a head of sales (the records owned by the members of the
     teams they lead), a read-only user (their teams' records), the owner, and — when
-    ``shared_field`` names a many-to-many to users — everyone the record is shared with.
+    ``shared_fields`` name many-to-many fields to users — everyone the record is shared with.
     Changed by those who see it, except read-only users, and a head only within their
     teams (``can_change_owned``). Who belongs to whose scope is the user's
-    ``scope_owner_ids``, computed by the accounts app.
+    ``scope_owner_ids``, computed by the accounts app (the planner's cover — a substitute
+    sees the records of whom they cover — comes in through it).
+
+    ``shared_fields`` name the many-to-many fields to users that share a record (none, one,
+    or several: a task's co-workers and watchers). With ``hidden_from_inactive`` an
+    inactive user sees nothing, not even what is shared with them.
 
     The shared-with test is a subquery, so a record shared with several users is not
     repeated. A user who sees everything gets the queryset unfiltered.
     """
 
     owner_field: str = "owner"
-    shared_field: str | None = "shared_with"
+    shared_fields: tuple[str, ...] = ("shared_with",)
+    hidden_from_inactive: bool = False
     not_found: str | Promise = field(default=_("Not found."))
     role_denied: str | Promise = field(default=_("Your role may not change customer data."))
     record_denied: str | Promise = field(default=_("You may not change this record."))
@@ -76,10 +82,11 @@ class OwnedRecordPolicy:
         """The rows ``user`` sees by ownership, before sharing (the hook a subclass widens)."""
         return owner_scope(user, owner_field=self.owner_field, shared_field=None)
 
-    def shared_ids(self, model: type[models.Model], user: ScopedUser) -> models.QuerySet[Any]:
-        """A subquery of the ids of ``model``'s rows shared with ``user``."""
-        assert self.shared_field is not None
-        relation: Any = model._meta.get_field(self.shared_field)
+    def shared_ids(
+        self, model: type[models.Model], user: ScopedUser, shared_field: str
+    ) -> models.QuerySet[Any]:
+        """A subquery of the ids of ``model``'s rows shared with ``user`` by ``shared_field``."""
+        relation: Any = model._meta.get_field(shared_field)
         through: Any = relation.remote_field.through
         rows: models.QuerySet[Any] = through.objects.filter(
             **{f"{relation.m2m_reverse_field_name()}_id": user.pk}
@@ -93,21 +100,25 @@ class OwnedRecordPolicy:
             return visible
         if not can_write(user):
             return visible.none()
-        if sees_everything(user) or user.role == Role.MANAGER:
+        if sees_everything(user):
             return visible
         return visible.filter(self.change_condition(user))
 
     def change_condition(self, user: ScopedUser) -> Q:
-        """The visible rows a head or a read-only user may change: their scope's (the hook a
-        subclass widens)."""
+        """Which of the rows they see a user who may write and does not see everything may
+        change: a manager all, a head their scope's (the hook a subclass changes)."""
+        if user.role == Role.MANAGER:
+            return Q()
         return Q(**{f"{self.owner_field}_id__in": sorted(user.scope_owner_ids)})
 
     def _visible(self, queryset: QuerySetT, user: ScopedUser) -> QuerySetT:
+        if self.hidden_from_inactive and not user.is_active:
+            return queryset.none()
         if sees_everything(user):
             return queryset.all()
         condition = self.condition(user)
-        if self.shared_field is not None:
-            condition |= Q(pk__in=self.shared_ids(queryset.model, user))
+        for shared_field in self.shared_fields:
+            condition |= Q(pk__in=self.shared_ids(queryset.model, user, shared_field))
         return queryset.filter(condition)
 
     def may_change(self, user: ScopedUser, obj: Any) -> bool:

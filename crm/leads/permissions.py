@@ -11,15 +11,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.permissions import Role, ScopedUser, can_write
-from crm.core.policies import VIEW, AdminOnlyPolicy, OwnedRecordPolicy, QuerySetT, RolePolicy
+from crm.core.policies import AdminOnlyPolicy, OwnedRecordPolicy, RolePolicy
 
 
 @dataclass(frozen=True)
 class UnassignedToTeamHeadsPolicy(OwnedRecordPolicy):
-    """The owner rule, and a record without an owner is seen by the heads of its team.
-
-    An inactive user sees nothing (not even what is shared with them).
-    """
+    """The owner rule, and a record without an owner is seen by the heads of its team and
+    may be changed (taken) by anyone who sees it and may write."""
 
     team_field: str = "team"
 
@@ -29,13 +27,11 @@ class UnassignedToTeamHeadsPolicy(OwnedRecordPolicy):
         )
         return super().condition(user) | unassigned
 
-    def restrict(self, queryset: QuerySetT, user: ScopedUser, action: str = VIEW) -> QuerySetT:
-        if not user.is_active:
-            return queryset.none()
-        return super().restrict(queryset, user, action)
-
     def change_condition(self, user: ScopedUser) -> Q:
-        return super().change_condition(user) | Q(**{f"{self.owner_field}__isnull": True})
+        scope = super().change_condition(user)
+        if scope == Q():  # a manager: every lead they see
+            return scope
+        return scope | Q(**{f"{self.owner_field}__isnull": True})
 
     def may_change(self, user: ScopedUser, obj: Any) -> bool:
         """Anyone who may write changes an unassigned record they see (to take it)."""
@@ -45,6 +41,7 @@ class UnassignedToTeamHeadsPolicy(OwnedRecordPolicy):
 
 
 LEAD = UnassignedToTeamHeadsPolicy(
+    hidden_from_inactive=True,
     role_denied=_("Your role may not change leads."),
     record_denied=_("You may not change this lead."),
 )

@@ -28,6 +28,7 @@ from crm.core.pagination import Page, decode_cursor, encode_cursor
 from crm.core.permissions import Role, sees_everything
 from crm.planner.choices import TaskStatus
 from crm.planner.models import Task, TaskReminder, TaskType
+from crm.planner.permissions import TASK
 
 FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 LIST_LIMIT = 50
@@ -38,16 +39,9 @@ PANEL_LIMIT = 20
 
 
 def tasks_visible_to(user: Any) -> models.QuerySet[Task]:
-    """Tasks ``user`` may see: in their scope's owners, shared as co-worker or watcher."""
-    if not user.is_active:
-        return Task.objects.none()
-    if sees_everything(user):
-        return Task.objects.all()
-    return Task.objects.filter(
-        Q(owner_id__in=sorted(user.scope_owner_ids))
-        | Q(pk__in=Task.coworkers.through.objects.filter(user_id=user.pk).values("task_id"))
-        | Q(pk__in=Task.watchers.through.objects.filter(user_id=user.pk).values("task_id"))
-    )
+    """Tasks ``user`` may see (the task policy): in their scope's owners, shared as
+    co-worker or watcher."""
+    return TASK.restrict(Task.objects.all(), user)
 
 
 def day_start(day: dt.date) -> dt.datetime:

@@ -23,11 +23,13 @@ from crm.accounts.models import User
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_record
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
-from crm.core.permissions import can_write, sees_everything
+from crm.core.permissions import can_write
+from crm.core.policies import CHANGE
 from crm.notifications.models import Notification
 from crm.notifications.services import notify
 from crm.planner.choices import CallOutcome, Priority, TaskStatus
 from crm.planner.models import Task, TaskType
+from crm.planner.permissions import TASK
 from crm.planner.selectors import tasks_visible_to
 from crm.planner.services.absences import substitutes_on
 from crm.planner.services.reminders import (
@@ -182,24 +184,12 @@ def _type_or_error(errors: Errors, code: str) -> TaskType | None:
 
 
 def _check_change(actor: User, task: Task) -> None:
-    if not can_write(actor):
-        raise PermissionDenied(_("Your role may not change tasks."))
-    allowed = (
-        sees_everything(actor)
-        or task.owner_id in actor.scope_owner_ids
-        or task.coworkers.filter(pk=actor.pk).exists()
-    )
-    if not allowed:
-        raise PermissionDenied(_("You may not change this task."))
+    TASK.check(actor, CHANGE, task)
 
 
 def task_can_change(actor: User, task: Task) -> bool:
     """Whether ``actor`` may change ``task`` (which they see): for the pages' buttons."""
-    try:
-        _check_change(actor, task)
-    except PermissionDenied:
-        return False
-    return True
+    return TASK.may_change(actor, task)
 
 
 def _tell_owner(actor: User | None, task: Task, *, reassigned: bool = False) -> None:
