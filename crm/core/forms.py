@@ -4,17 +4,76 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
+from django.shortcuts import resolve_url
 
-from crm.core.errors import DomainError, NotFound, PermissionDenied
+from crm.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 
 P = ParamSpec("P")
 R = TypeVar("R", bound=HttpResponseBase)
+T = TypeVar("T")
+
+
+@runtime_checkable
+class ShowsDomainErrors(Protocol):
+    """A form that places a service's refusal on its own fields (it may rename them)."""
+
+    def apply_domain_errors(self, error: DomainError) -> None: ...
+
+
+def apply_domain_errors(form: forms.Form, error: DomainError) -> None:
+    """Show a service's refusal on the form: field messages on fields, the rest on top.
+
+    A form with its own ``apply_domain_errors`` (one that maps service field names onto
+    its inputs) decides itself.
+    """
+    if isinstance(form, ShowsDomainErrors):
+        form.apply_domain_errors(error)
+        return
+    for name, messages_ in error.field_errors.items():
+        target = name if name in form.fields else None
+        for message in messages_:
+            form.add_error(target, message)
+    if not error.field_errors:
+        form.add_error(None, error.message or str(error))
+
+
+def form_post(
+    form: forms.Form,
+    save: Callable[[], T],
+    *,
+    success: Callable[[T], R],
+    failure: Callable[[], R],
+) -> R:
+    """The bound form's post: valid input goes to ``save`` (a service call) and its result
+    to ``success``; invalid input, or the service's ``ValidationFailed`` shown on the form,
+    to ``failure`` (the page again, as a rule with 422).
+
+    Other domain errors pass through (``domain_errors`` turns them into 403 and 404).
+    """
+    if form.is_valid():
+        try:
+            result = save()
+        except ValidationFailed as error:
+            apply_domain_errors(form, error)
+        else:
+            return success(result)
+    return failure()
+
+
+def saved(
+    request: HttpRequest, message: str, to: str, *args: Any, **kwargs: Any
+) -> HttpResponseRedirect:
+    """The usual success of a page's form: a flash ``message`` and a redirect to ``to``
+    (a URL name with its arguments, or a path)."""
+    messages.success(request, message)
+    return HttpResponseRedirect(resolve_url(to, *args, **kwargs))
 
 
 class ColorInput(forms.TextInput):
