@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import Conflict, ValidationFailed
-from crm.core.forms import domain_errors
+from crm.core.forms import domain_errors, form_post, saved
 from crm.core.permissions import Role
 from crm.customers.choices import ClientType
 from crm.leads import selectors_admin as selectors
@@ -133,21 +133,22 @@ def routing_rule_test(request: SignedInRequest) -> HttpResponse:
 
 def _rule_form_page(request: HttpRequest, rule: RoutingRule | None) -> HttpResponse:
     form = RoutingRuleForm(_posted(request), rule=rule)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                saved = services.routing_rule_save(
-                    actor=request.user, rule=rule, **form.service_data()
-                )
-            except ValidationFailed as error:
-                form.apply_domain_errors(error)
-            else:
-                messages.success(request, _("Rule “%(name)s” saved.") % {"name": saved.name})
-                return redirect(f"{reverse('leads:routing_rule_list')}#rule-{saved.pk}")
-    return render(
-        request, "leads/admin/rule_form.html", {"form": form, "rule": rule}, status=status
+
+    def page(status: int) -> HttpResponse:
+        context = {"form": form, "rule": rule}
+        return render(request, "leads/admin/rule_form.html", context, status=status)
+
+    if request.method != "POST":
+        return page(200)
+    return form_post(
+        form,
+        lambda: services.routing_rule_save(actor=request.user, rule=rule, **form.service_data()),
+        success=lambda stored: saved(
+            request,
+            _("Rule “%(name)s” saved.") % {"name": stored.name},
+            f"{reverse('leads:routing_rule_list')}#rule-{stored.pk}",
+        ),
+        failure=lambda: page(422),
     )
 
 
@@ -248,15 +249,16 @@ def partner_code_list(request: SignedInRequest) -> HttpResponse:
     if request.method != "POST":
         return _partner_page(request)
     form = PartnerCodeForm(request.POST, auto_id="id_new_%s")
-    if form.is_valid():
-        try:
-            partner = services.partner_code_save(actor=request.user, **form.cleaned_data)
-        except ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("Partner code “%(code)s” added.") % {"code": partner.code})
-            return redirect("leads:partner_code_list")
-    return _partner_page(request, add_form=form, status=422)
+    return form_post(
+        form,
+        lambda: services.partner_code_save(actor=request.user, **form.cleaned_data),
+        success=lambda partner: saved(
+            request,
+            _("Partner code “%(code)s” added.") % {"code": partner.code},
+            "leads:partner_code_list",
+        ),
+        failure=lambda: _partner_page(request, add_form=form, status=422),
+    )
 
 
 @login_required
@@ -265,15 +267,14 @@ def partner_code_list(request: SignedInRequest) -> HttpResponse:
 def partner_code_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     partner = selectors.partner_code_get(actor=request.user, pk=pk)
     form = PartnerCodeForm(request.POST, auto_id=f"id_partner_{partner.pk}_%s")
-    if form.is_valid():
-        try:
-            services.partner_code_save(actor=request.user, partner=partner, **form.cleaned_data)
-        except ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect("leads:partner_code_list")
-    return _partner_page(request, edit_form=form, editing=partner, status=422)
+    return form_post(
+        form,
+        lambda: services.partner_code_save(
+            actor=request.user, partner=partner, **form.cleaned_data
+        ),
+        success=lambda _partner: saved(request, _("Changes saved."), "leads:partner_code_list"),
+        failure=lambda: _partner_page(request, edit_form=form, editing=partner, status=422),
+    )
 
 
 @login_required
