@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 
 from django import forms
 from django.contrib import messages
@@ -14,6 +14,9 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import resolve_url
 
 from crm.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 P = ParamSpec("P")
 R = TypeVar("R", bound=HttpResponseBase)
@@ -68,7 +71,7 @@ def form_post(
 
 
 def saved(
-    request: HttpRequest, message: str, to: str, *args: Any, **kwargs: Any
+    request: HttpRequest, message: StrOrPromise, to: str, *args: Any, **kwargs: Any
 ) -> HttpResponseRedirect:
     """The usual success of a page's form: a flash ``message`` and a redirect to ``to``
     (a URL name with its arguments, or a path)."""
