@@ -48,7 +48,7 @@ from crm.accounts.models import SecurityEvent, Team, User
 from crm.accounts.services import client_ip, security_event_record, user_set_language
 from crm.accounts.two_factor import TwoFactorThrottled
 from crm.core.errors import ValidationFailed
-from crm.core.forms import apply_domain_errors, domain_errors, form_post, saved
+from crm.core.forms import apply_domain_errors, domain_errors, form_page, form_post, saved
 
 
 class LoginView(auth_views.LoginView):
@@ -160,9 +160,8 @@ def user_create(request: SignedInRequest) -> HttpResponse:
     def page(status: int) -> HttpResponse:
         return render(request, "accounts/user_form.html", {"form": form}, status=status)
 
-    if request.method != "POST":
-        return page(200)
-    return form_post(
+    return form_page(
+        request,
         form,
         lambda: services.user_create(
             actor=request.user, ip_address=client_ip(request), **form.service_arguments()
@@ -173,7 +172,7 @@ def user_create(request: SignedInRequest) -> HttpResponse:
             "accounts:user_edit",
             pk=user.pk,
         ),
-        failure=lambda: page(422),
+        page=page,
     )
 
 
@@ -356,9 +355,8 @@ def password_change(request: SignedInRequest) -> HttpResponse:
         update_session_auth_hash(request, request.user)
         return saved(request, _("Your password is changed."), "accounts:password_change")
 
-    if request.method != "POST":
-        return page(200)
-    return form_post(
+    return form_page(
+        request,
         form,
         lambda: services.password_change(
             user=request.user,
@@ -367,7 +365,7 @@ def password_change(request: SignedInRequest) -> HttpResponse:
             request=request,
         ),
         success=changed,
-        failure=lambda: page(422),
+        page=page,
     )
 
 
@@ -390,9 +388,8 @@ def _team_form_page(request: SignedInRequest, team: Team | None) -> HttpResponse
         context = {"form": form, "team": team}
         return render(request, "accounts/team_form.html", context, status=status)
 
-    if request.method != "POST":
-        return page(200)
-    return form_post(
+    return form_page(
+        request,
         form,
         lambda: services.team_save(
             actor=request.user,
@@ -405,7 +402,7 @@ def _team_form_page(request: SignedInRequest, team: Team | None) -> HttpResponse
         success=lambda stored: saved(
             request, _("Team “%(team)s” saved.") % {"team": stored}, "accounts:team_list"
         ),
-        failure=lambda: page(422),
+        page=page,
     )
 
 

@@ -70,6 +70,21 @@ def form_post(
     return failure()
 
 
+def form_page(
+    request: HttpRequest,
+    form: forms.Form,
+    save: Callable[[], T],
+    *,
+    success: Callable[[T], R],
+    page: Callable[[int], R],
+) -> R:
+    """A page of one form: GET shows it (``page(200)``), POST is ``form_post`` with the page
+    again at 422 when the input or the service refuses."""
+    if request.method != "POST":
+        return page(200)
+    return form_post(form, save, success=success, failure=lambda: page(422))
+
+
 def saved(
     request: HttpRequest, message: StrOrPromise, to: str, *args: Any, **kwargs: Any
 ) -> HttpResponseRedirect:

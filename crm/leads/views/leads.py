@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
-from crm.core.forms import domain_errors, form_post, saved
+from crm.core.forms import domain_errors, form_page, saved
 from crm.core.pagination import Page
 from crm.core.permissions import can_change_owned, can_write
 from crm.customers.selectors import users_owner_filter
@@ -133,15 +133,14 @@ def lead_create(request: SignedInRequest) -> HttpResponse:
     def page(status: int) -> HttpResponse:
         return render(request, "leads/lead_form.html", {"form": form}, status=status)
 
-    if request.method != "POST":
-        return page(200)
-    return form_post(
+    return form_page(
+        request,
         form,
         lambda: services.lead_create_manual(actor=request.user, data=form.cleaned_data),
         success=lambda lead: saved(
             request, _("The lead is saved."), "leads:lead_detail", pk=lead.pk
         ),
-        failure=lambda: page(422),
+        page=page,
     )
 
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import Conflict, ValidationFailed
-from crm.core.forms import domain_errors, form_post, saved
+from crm.core.forms import domain_errors, form_page, form_post, saved
 from crm.core.permissions import Role
 from crm.customers.choices import ClientType
 from crm.leads import selectors_admin as selectors
@@ -138,9 +138,8 @@ def _rule_form_page(request: HttpRequest, rule: RoutingRule | None) -> HttpRespo
         context = {"form": form, "rule": rule}
         return render(request, "leads/admin/rule_form.html", context, status=status)
 
-    if request.method != "POST":
-        return page(200)
-    return form_post(
+    return form_page(
+        request,
         form,
         lambda: services.routing_rule_save(actor=request.user, rule=rule, **form.service_data()),
         success=lambda stored: saved(
@@ -148,7 +147,7 @@ def _rule_form_page(request: HttpRequest, rule: RoutingRule | None) -> HttpRespo
             _("Rule “%(name)s” saved.") % {"name": stored.name},
             f"{reverse('leads:routing_rule_list')}#rule-{stored.pk}",
         ),
-        failure=lambda: page(422),
+        page=page,
     )
 
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
-from crm.core.forms import domain_errors, form_post, saved
+from crm.core.forms import domain_errors, form_page, saved
 from crm.planner import selectors, services
 from crm.planner.forms import AbsenceForm
 
@@ -89,13 +89,12 @@ def absence_create(request: SignedInRequest) -> HttpResponse:
             note=data["note"],
         )
 
-    if request.method != "POST":
-        return page(200)
-    return form_post(
+    return form_page(
+        request,
         form,
         save,
         success=lambda _absence: saved(request, _("Absence recorded."), "planner:absence_list"),
-        failure=lambda: page(422),
+        page=page,
     )
 
 

@@ -25,12 +25,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
-from crm.core.forms import domain_errors, form_post, saved
+from crm.core.forms import domain_errors, form_page, saved
 from crm.core.pagination import Page
 from crm.core.permissions import can_write, sees_everything
 from crm.planner import selectors, services
 from crm.planner.forms import CompleteForm, ReassignForm, RescheduleForm, TaskForm
-from crm.planner.models import Task
 
 
 def safe_next(request: HttpRequest, default: str) -> str:
@@ -134,6 +133,25 @@ def task_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     return render(request, "planner/task_detail.html", _detail_context(request, task))
 
 
+TASK_FIELDS = (
+    "title",
+    "type_code",
+    "due_at",
+    "all_day",
+    "duration_minutes",
+    "description",
+    "priority",
+    "coworker_ids",
+    "watcher_ids",
+    "reminders",
+)
+
+
+def _task_fields(form: TaskForm) -> dict[str, Any]:
+    """The fields that creating and changing a task both take, as the services name them."""
+    return {name: form.cleaned_data[name] for name in TASK_FIELDS}
+
+
 def _form(request: HttpRequest, **kwargs: Any) -> TaskForm:
     return TaskForm(
         request.POST if request.method == "POST" else None,
@@ -173,35 +191,21 @@ def task_create(request: SignedInRequest) -> HttpResponse:
         context = {"form": form, "subject": subject, "task": None, "next": safe_next(request, "")}
         return render(request, "planner/task_form.html", context, status=status)
 
-    def save() -> Task:
-        data = form.cleaned_data
-        return services.task_create(
-            actor=request.user,
-            title=data["title"],
-            owner=selectors.user_by_id(data["owner_id"]),
-            type_code=data["type_code"],
-            subject=subject,
-            due_at=data["due_at"],
-            all_day=data["all_day"],
-            duration_minutes=data["duration_minutes"],
-            description=data["description"],
-            priority=data["priority"],
-            coworker_ids=data["coworker_ids"],
-            watcher_ids=data["watcher_ids"],
-            reminders=data["reminders"],
-        )
-
-    if request.method != "POST":
-        return page(200)
-    return form_post(
+    return form_page(
+        request,
         form,
-        save,
+        lambda: services.task_create(
+            actor=request.user,
+            owner=selectors.user_by_id(form.cleaned_data["owner_id"]),
+            subject=subject,
+            **_task_fields(form),
+        ),
         success=lambda task: saved(
             request,
             _("Task created."),
             safe_next(request, reverse("planner:task_detail", args=[task.pk])),
         ),
-        failure=lambda: page(422),
+        page=page,
     )
 
 
@@ -237,30 +241,12 @@ def task_edit(request: SignedInRequest, pk: int) -> HttpResponse:
         context = {"form": form, "subject": task.subject_record, "task": task, "next": ""}
         return render(request, "planner/task_form.html", context, status=status)
 
-    def save() -> object:
-        data = form.cleaned_data
-        return services.task_update(
-            actor=request.user,
-            pk=task.pk,
-            title=data["title"],
-            type_code=data["type_code"],
-            due_at=data["due_at"],
-            all_day=data["all_day"],
-            duration_minutes=data["duration_minutes"],
-            description=data["description"],
-            priority=data["priority"],
-            coworker_ids=data["coworker_ids"],
-            watcher_ids=data["watcher_ids"],
-            reminders=data["reminders"],
-        )
-
-    if request.method != "POST":
-        return page(200)
-    return form_post(
+    return form_page(
+        request,
         form,
-        save,
+        lambda: services.task_update(actor=request.user, pk=task.pk, **_task_fields(form)),
         success=lambda _task: saved(request, _("Saved."), "planner:task_detail", pk=task.pk),
-        failure=lambda: page(422),
+        page=page,
     )
 
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from crm.core.forms import form_post, saved
+from crm.core.forms import form_page, form_post, saved
 from crm.customers.choices import ClientType
 from crm.sales import selectors_settings as selectors
 from crm.sales.choices import ActionKind
@@ -141,9 +141,8 @@ def _pipeline_form_page(request: HttpRequest, pipeline: Pipeline | None) -> Http
             )
         return saved(request, _("Changes saved."), "sales:pipeline_list")
 
-    if request.method != "POST":
-        return page(200)
-    return form_post(
+    return form_page(
+        request,
         form,
         lambda: services.pipeline_save(
             actor=request.user,
@@ -152,7 +151,7 @@ def _pipeline_form_page(request: HttpRequest, pipeline: Pipeline | None) -> Http
             client_types=form.cleaned_data["client_types"],
         ),
         success=success,
-        failure=lambda: page(422),
+        page=page,
     )
 
 
@@ -424,15 +423,14 @@ def _action_page(
         messages.success(request, message)
         return HttpResponseRedirect(_back(request, default))
 
-    if request.method != "POST":
-        return page(200)
-    return form_post(
+    return form_page(
+        request,
         form,
         lambda: services.stage_action_save(
             actor=request.user, stage=stage, kind=kind, config=form.config(), action=action
         ),
         success=success,
-        failure=lambda: page(422),
+        page=page,
     )
 
 
@@ -551,15 +549,14 @@ def seller_details(request: HttpRequest) -> HttpResponse:
     def page(status: int) -> HttpResponse:
         return render(request, "sales/settings/seller_form.html", {"form": form}, status=status)
 
-    if request.method != "POST":
-        return page(200)
-    return form_post(
+    return form_page(
+        request,
         form,
         lambda: seller_details_save(actor=request.user, **form.cleaned_data),
         success=lambda _details: saved(
             request, _("The seller's details are saved."), "sales:seller_details"
         ),
-        failure=lambda: page(422),
+        page=page,
     )
 
 
