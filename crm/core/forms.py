@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
-from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    cast,
+    runtime_checkable,
+)
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
-from django.shortcuts import resolve_url
+from django.shortcuts import render, resolve_url
 
 from crm.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 
@@ -160,3 +170,52 @@ def domain_errors(view: Callable[P, R]) -> Callable[P, R]:
             raise Http404(error.message) from error
 
     return wrapper
+
+
+F = TypeVar("F", bound=forms.Form)
+
+
+@dataclass(frozen=True)
+class InlineList(Generic[F]):
+    """A settings page that lists records, each with its own edit form in its row, under a
+    form that adds one (partner codes, reasons for loss).
+
+    The template gets the records as ``rows_name``, each with its form as ``.form``, and the
+    add form as ``add_form``. Each row's inputs have ids of their own
+    (``id_<row_prefix>_<pk>_<field>``; the add form's ``id_new_<field>``).
+    """
+
+    template: str
+    rows_name: str
+    form_class: type[F]
+    row_prefix: str
+    initial: Callable[[Any], dict[str, Any]]
+
+    def add_form(self, data: Any = None) -> F:
+        """The form on top, bound to ``data`` when it was sent."""
+        return self.form_class(data, auto_id="id_new_%s")
+
+    def row_form(self, row: Any, data: Any = None) -> F:
+        """The form of ``row``: bound to ``data`` when it was sent, else showing the row."""
+        auto_id = f"id_{self.row_prefix}_{row.pk}_%s"
+        if data is None:
+            return self.form_class(initial=self.initial(row), auto_id=auto_id)
+        return self.form_class(data, auto_id=auto_id)
+
+    def page(
+        self,
+        request: HttpRequest,
+        rows: list[Any],
+        *,
+        add_form: F | None = None,
+        edit_form: F | None = None,
+        editing: Any = None,
+        status: int = 200,
+    ) -> HttpResponse:
+        """The list; ``edit_form`` (a refused change of ``editing``) stays in its row."""
+        for row in rows:
+            row.form = (
+                edit_form if editing is not None and row.pk == editing.pk else self.row_form(row)
+            )
+        context = {self.rows_name: rows, "add_form": add_form or self.add_form()}
+        return render(request, self.template, context, status=status)

@@ -22,13 +22,13 @@ from django.views.decorators.http import require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import Conflict, ValidationFailed
-from crm.core.forms import domain_errors, form_page, form_post, saved
+from crm.core.forms import InlineList, domain_errors, form_page, form_post, saved
 from crm.core.permissions import Role
 from crm.customers.choices import ClientType
 from crm.leads import selectors_admin as selectors
 from crm.leads.choices import Channel, Strategy
 from crm.leads.forms_admin import PartnerCodeForm, RoutingRuleForm, RuleTestForm
-from crm.leads.models import PartnerCode, RoutingRule
+from crm.leads.models import RoutingRule
 from crm.leads.services import rules as services
 
 
@@ -214,30 +214,17 @@ def routing_rule_reorder(request: SignedInRequest) -> HttpResponse:
 # --- partner codes --------------------------------------------------------------------------------
 
 
-def _partner_page(
-    request: HttpRequest,
-    *,
-    add_form: PartnerCodeForm | None = None,
-    edit_form: PartnerCodeForm | None = None,
-    editing: PartnerCode | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    partners = selectors.partner_code_list(actor=request.user)
-    for partner in partners:
-        partner.form = (  # type: ignore[attr-defined]
-            edit_form
-            if editing is not None and partner.pk == editing.pk
-            else PartnerCodeForm(
-                initial={"code": partner.code, "name": partner.name},
-                auto_id=f"id_partner_{partner.pk}_%s",
-            )
-        )
-    return render(
-        request,
-        "leads/admin/partner_list.html",
-        {"partners": partners, "add_form": add_form or PartnerCodeForm(auto_id="id_new_%s")},
-        status=status,
-    )
+PARTNERS = InlineList(
+    template="leads/admin/partner_list.html",
+    rows_name="partners",
+    form_class=PartnerCodeForm,
+    row_prefix="partner",
+    initial=lambda partner: {"code": partner.code, "name": partner.name},
+)
+
+
+def _partner_page(request: HttpRequest, **shown: Any) -> HttpResponse:
+    return PARTNERS.page(request, selectors.partner_code_list(actor=request.user), **shown)
 
 
 @login_required
@@ -247,7 +234,7 @@ def partner_code_list(request: SignedInRequest) -> HttpResponse:
     selectors.settings_require_admin(actor=request.user)
     if request.method != "POST":
         return _partner_page(request)
-    form = PartnerCodeForm(request.POST, auto_id="id_new_%s")
+    form = PARTNERS.add_form(request.POST)
     return form_post(
         form,
         lambda: services.partner_code_save(actor=request.user, **form.cleaned_data),
@@ -265,7 +252,7 @@ def partner_code_list(request: SignedInRequest) -> HttpResponse:
 @require_POST
 def partner_code_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     partner = selectors.partner_code_get(actor=request.user, pk=pk)
-    form = PartnerCodeForm(request.POST, auto_id=f"id_partner_{partner.pk}_%s")
+    form = PARTNERS.row_form(partner, request.POST)
     return form_post(
         form,
         lambda: services.partner_code_save(

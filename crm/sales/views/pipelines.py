@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from crm.core.forms import form_page, form_post, saved
+from crm.core.forms import InlineList, form_page, form_post, saved
 from crm.customers.choices import ClientType
 from crm.sales import selectors_settings as selectors
 from crm.sales.choices import ActionKind
@@ -41,7 +41,7 @@ from crm.sales.forms_settings import (
     StageForm,
     TaskActionForm,
 )
-from crm.sales.models import LostReason, Pipeline, Stage, StageAction
+from crm.sales.models import Pipeline, Stage, StageAction
 from crm.sales.services import pipelines as services
 from crm.sales.services.seller import seller_details_get, seller_details_save
 
@@ -468,27 +468,17 @@ def stage_action_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # --- reasons for loss ---------------------------------------------------------------------------
 
 
-def _lost_reason_page(
-    request: HttpRequest,
-    *,
-    add_form: LostReasonForm | None = None,
-    edit_form: LostReasonForm | None = None,
-    editing: LostReason | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    reasons = selectors.lost_reason_settings_list(actor=request.user)
-    for reason in reasons:
-        reason.form = (  # type: ignore[attr-defined]
-            edit_form
-            if editing is not None and reason.pk == editing.pk
-            else LostReasonForm(initial={"name": reason.name}, auto_id=f"id_reason_{reason.pk}_%s")
-        )
-    return render(
-        request,
-        "sales/settings/lost_reason_list.html",
-        {"reasons": reasons, "add_form": add_form or LostReasonForm(auto_id="id_new_%s")},
-        status=status,
-    )
+REASONS = InlineList(
+    template="sales/settings/lost_reason_list.html",
+    rows_name="reasons",
+    form_class=LostReasonForm,
+    row_prefix="reason",
+    initial=lambda reason: {"name": reason.name},
+)
+
+
+def _lost_reason_page(request: HttpRequest, **shown: Any) -> HttpResponse:
+    return REASONS.page(request, selectors.lost_reason_settings_list(actor=request.user), **shown)
 
 
 @admin_page
@@ -496,7 +486,7 @@ def lost_reason_list(request: HttpRequest) -> HttpResponse:
     """The reasons a manager picks when a deal is lost; the form on top adds one."""
     if request.method != "POST":
         return _lost_reason_page(request)
-    form = LostReasonForm(request.POST, auto_id="id_new_%s")
+    form = REASONS.add_form(request.POST)
     return form_post(
         form,
         lambda: services.lost_reason_save(actor=request.user, name=form.cleaned_data["name"]),
@@ -511,7 +501,7 @@ def lost_reason_list(request: HttpRequest) -> HttpResponse:
 @admin_page
 def lost_reason_edit(request: HttpRequest, pk: int) -> HttpResponse:
     reason = selectors.lost_reason_settings_get(actor=request.user, pk=pk)
-    form = LostReasonForm(request.POST, auto_id=f"id_reason_{reason.pk}_%s")
+    form = REASONS.row_form(reason, request.POST)
     return form_post(
         form,
         lambda: services.lost_reason_save(
