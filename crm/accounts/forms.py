@@ -18,7 +18,6 @@ from crm.accounts import throttle
 from crm.accounts.models import SecurityEvent, Team, User
 from crm.accounts.selectors import team_choices
 from crm.accounts.services import USER_FIELDS
-from crm.core.errors import DomainError
 from crm.core.permissions import Role
 
 
@@ -325,13 +324,3 @@ def add_bootstrap_classes(form: forms.Form) -> None:
         else:
             css = "form-control"
         widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-
-def apply_domain_errors(form: forms.Form, error: DomainError) -> None:
-    """Show a service's refusal on the form: field messages on fields, the rest on top."""
-    for name, messages in error.field_errors.items():
-        target = name if name in form.fields else None
-        for message in messages:
-            form.add_error(target, message)
-    if not error.field_errors:
-        form.add_error(None, error.message or str(error))

@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator
-from functools import wraps
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -45,16 +42,14 @@ from crm.accounts.forms import (
     TwoFactorCodeForm,
     TwoFactorDisableForm,
     UserForm,
-    apply_domain_errors,
 )
 from crm.accounts.http import SignedInRequest
 from crm.accounts.models import SecurityEvent, Team, User
 from crm.accounts.permissions import ADMIN_PAGES
 from crm.accounts.services import client_ip, security_event_record, user_set_language
 from crm.accounts.two_factor import TwoFactorThrottled
-from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
-
-ResponseT = TypeVar("ResponseT", bound=HttpResponseBase)
+from crm.core.errors import ValidationFailed
+from crm.core.forms import apply_domain_errors, domain_errors, form_page, form_post, saved
 
 
 class LoginView(auth_views.LoginView):
@@ -135,21 +130,6 @@ def language(request: SignedInRequest) -> HttpResponse:
     return HttpResponseRedirect(target)
 
 
-def _domain_errors(view: Callable[..., ResponseT]) -> Callable[..., ResponseT]:
-    """Turn refusals that are not about form input into Django's 403 and 404 answers."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> ResponseT:
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as error:
-            raise DjangoPermissionDenied(error.message) from error
-        except NotFound as error:
-            raise Http404(error.message) from error
-
-    return wrapper
-
-
 def _safe_next(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
@@ -163,7 +143,7 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 
 @login_required
-@_domain_errors
+@domain_errors
 def user_list(request: SignedInRequest) -> HttpResponse:
     """All users with role, teams, absence and last sign-in (administrators only)."""
     users = selectors.user_list(actor=request.user)
@@ -173,24 +153,28 @@ def user_list(request: SignedInRequest) -> HttpResponse:
 
 
 @login_required
-@_domain_errors
+@domain_errors
 def user_create(request: SignedInRequest) -> HttpResponse:
     ADMIN_PAGES.check(request.user)
     form = UserForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                user = services.user_create(
-                    actor=request.user, ip_address=client_ip(request), **form.service_arguments()
-                )
-            except ValidationFailed as error:
-                apply_domain_errors(form, error)
-            else:
-                messages.success(request, _("User “%(user)s” created.") % {"user": user})
-                return redirect("accounts:user_edit", pk=user.pk)
-        status = 422
-    return render(request, "accounts/user_form.html", {"form": form}, status=status)
+
+    def page(status: int) -> HttpResponse:
+        return render(request, "accounts/user_form.html", {"form": form}, status=status)
+
+    return form_page(
+        request,
+        form,
+        lambda: services.user_create(
+            actor=request.user, ip_address=client_ip(request), **form.service_arguments()
+        ),
+        success=lambda user: saved(
+            request,
+            _("User “%(user)s” created.") % {"user": user},
+            "accounts:user_edit",
+            pk=user.pk,
+        ),
+        page=page,
+    )
 
 
 def _render_user_edit(
@@ -211,32 +195,29 @@ def _render_user_edit(
 
 
 @login_required
-@_domain_errors
+@domain_errors
 def user_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     """A user's profile, role, teams, absence and password, with their API tokens."""
     user = selectors.user_get(actor=request.user, pk=pk)
     form = UserForm(request.POST or None, instance=user)
     if request.method != "POST":
         return _render_user_edit(request, user, form)
-    if form.is_valid():
-        try:
-            services.user_update(
-                actor=request.user,
-                user=user,
-                ip_address=client_ip(request),
-                **form.service_arguments(),
-            )
-        except ValidationFailed as error:
-            apply_domain_errors(form, error)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect("accounts:user_edit", pk=user.pk)
-    return _render_user_edit(request, user, form, status=422)
+    return form_post(
+        form,
+        lambda: services.user_update(
+            actor=request.user,
+            user=user,
+            ip_address=client_ip(request),
+            **form.service_arguments(),
+        ),
+        success=lambda _user: saved(request, _("Changes saved."), "accounts:user_edit", pk=user.pk),
+        failure=lambda: _render_user_edit(request, user, form, status=422),
+    )
 
 
 @require_POST
 @login_required
-@_domain_errors
+@domain_errors
 def user_deactivate(request: SignedInRequest, pk: int) -> HttpResponse:
     """Lock a user out: sessions ended, API tokens revoked, sign-in refused."""
     user = selectors.user_get(actor=request.user, pk=pk)
@@ -253,7 +234,7 @@ def user_deactivate(request: SignedInRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-@_domain_errors
+@domain_errors
 def user_reactivate(request: SignedInRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     services.user_reactivate(actor=request.user, user=user, ip_address=client_ip(request))
@@ -263,7 +244,7 @@ def user_reactivate(request: SignedInRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-@_domain_errors
+@domain_errors
 def user_two_factor_reset(request: SignedInRequest, pk: int) -> HttpResponse:
     """An administrator removes a user's authenticator (a lost phone); audited."""
     user = selectors.user_get(actor=request.user, pk=pk)
@@ -367,31 +348,33 @@ def two_factor_page(request: SignedInRequest) -> HttpResponse:
 def password_change(request: SignedInRequest) -> HttpResponse:
     """The user changes their own password; other sessions end, this one stays."""
     form = PasswordChangeForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                services.password_change(
-                    user=request.user,
-                    old_password=form.cleaned_data["old_password"],
-                    new_password=form.cleaned_data["new_password1"],
-                    request=request,
-                )
-            except ValidationFailed as error:
-                apply_domain_errors(form, error)
-            else:
-                update_session_auth_hash(request, request.user)
-                messages.success(request, _("Your password is changed."))
-                return redirect("accounts:password_change")
-    return render(request, "accounts/password_change.html", {"form": form}, status=status)
+
+    def page(status: int) -> HttpResponse:
+        return render(request, "accounts/password_change.html", {"form": form}, status=status)
+
+    def changed(_result: object) -> HttpResponse:
+        update_session_auth_hash(request, request.user)
+        return saved(request, _("Your password is changed."), "accounts:password_change")
+
+    return form_page(
+        request,
+        form,
+        lambda: services.password_change(
+            user=request.user,
+            old_password=form.cleaned_data["old_password"],
+            new_password=form.cleaned_data["new_password1"],
+            request=request,
+        ),
+        success=changed,
+        page=page,
+    )
 
 
 # --- teams ------------------------------------------------------------------------------------
 
 
 @login_required
-@_domain_errors
+@domain_errors
 def team_list(request: SignedInRequest) -> HttpResponse:
     teams = selectors.team_list(actor=request.user)
     return render(request, "accounts/team_list.html", {"teams": teams})
@@ -401,34 +384,37 @@ def _team_form_page(request: SignedInRequest, team: Team | None) -> HttpResponse
     form = TeamForm(
         request.POST or None, users=selectors.user_choices(actor=request.user), instance=team
     )
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                saved = services.team_save(
-                    actor=request.user,
-                    team=team,
-                    name=form.cleaned_data["name"],
-                    members=form.cleaned_data["members"],
-                    heads=form.cleaned_data["heads"],
-                    ip_address=client_ip(request),
-                )
-            except ValidationFailed as error:
-                apply_domain_errors(form, error)
-            else:
-                messages.success(request, _("Team “%(team)s” saved.") % {"team": saved})
-                return redirect("accounts:team_list")
-        return render(request, "accounts/team_form.html", {"form": form, "team": team}, status=422)
-    return render(request, "accounts/team_form.html", {"form": form, "team": team})
+
+    def page(status: int) -> HttpResponse:
+        context = {"form": form, "team": team}
+        return render(request, "accounts/team_form.html", context, status=status)
+
+    return form_page(
+        request,
+        form,
+        lambda: services.team_save(
+            actor=request.user,
+            team=team,
+            name=form.cleaned_data["name"],
+            members=form.cleaned_data["members"],
+            heads=form.cleaned_data["heads"],
+            ip_address=client_ip(request),
+        ),
+        success=lambda stored: saved(
+            request, _("Team “%(team)s” saved.") % {"team": stored}, "accounts:team_list"
+        ),
+        page=page,
+    )
 
 
 @login_required
-@_domain_errors
+@domain_errors
 def team_create(request: SignedInRequest) -> HttpResponse:
     return _team_form_page(request, None)
 
 
 @login_required
-@_domain_errors
+@domain_errors
 def team_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     return _team_form_page(request, selectors.team_get(actor=request.user, pk=pk))
 
@@ -472,7 +458,7 @@ def token_list(request: SignedInRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-@_domain_errors
+@domain_errors
 def token_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
     token = selectors.token_get(actor=request.user, pk=pk)
     services.api_token_revoke(actor=request.user, token=token, request=request)
@@ -484,7 +470,7 @@ def token_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@_domain_errors
+@domain_errors
 def security_log(request: SignedInRequest) -> HttpResponse:
     """The audit log, newest first, with filters; invalid filters answer 400 naming them."""
     ADMIN_PAGES.check(request.user)
@@ -551,7 +537,7 @@ def _audit_csv(events: Iterator[SecurityEvent]) -> Iterator[str]:
 
 
 @login_required
-@_domain_errors
+@domain_errors
 def security_log_export(request: SignedInRequest) -> HttpResponseBase:
     """The filtered audit log as CSV (UTF-8 with BOM), streamed; the export is audited."""
     ADMIN_PAGES.check(request.user)

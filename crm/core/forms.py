@@ -3,18 +3,105 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    cast,
+    runtime_checkable,
+)
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
+from django.shortcuts import render, resolve_url
 
-from crm.core.errors import DomainError, NotFound, PermissionDenied
+from crm.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 P = ParamSpec("P")
 R = TypeVar("R", bound=HttpResponseBase)
+T = TypeVar("T")
+
+
+@runtime_checkable
+class ShowsDomainErrors(Protocol):
+    """A form that places a service's refusal on its own fields (it may rename them)."""
+
+    def apply_domain_errors(self, error: DomainError) -> None: ...
+
+
+def apply_domain_errors(form: forms.Form, error: DomainError) -> None:
+    """Show a service's refusal on the form: field messages on fields, the rest on top.
+
+    A form with its own ``apply_domain_errors`` (one that maps service field names onto
+    its inputs) decides itself.
+    """
+    if isinstance(form, ShowsDomainErrors):
+        form.apply_domain_errors(error)
+        return
+    for name, messages_ in error.field_errors.items():
+        target = name if name in form.fields else None
+        for message in messages_:
+            form.add_error(target, message)
+    if not error.field_errors:
+        form.add_error(None, error.message or str(error))
+
+
+def form_post(
+    form: forms.Form,
+    save: Callable[[], T],
+    *,
+    success: Callable[[T], R],
+    failure: Callable[[], R],
+) -> R:
+    """The bound form's post: valid input goes to ``save`` (a service call) and its result
+    to ``success``; invalid input, or the service's ``ValidationFailed`` shown on the form,
+    to ``failure`` (the page again, as a rule with 422).
+
+    Other domain errors pass through (``domain_errors`` turns them into 403 and 404).
+    """
+    if form.is_valid():
+        try:
+            result = save()
+        except ValidationFailed as error:
+            apply_domain_errors(form, error)
+        else:
+            return success(result)
+    return failure()
+
+
+def form_page(
+    request: HttpRequest,
+    form: forms.Form,
+    save: Callable[[], T],
+    *,
+    success: Callable[[T], R],
+    page: Callable[[int], R],
+) -> R:
+    """A page of one form: GET shows it (``page(200)``), POST is ``form_post`` with the page
+    again at 422 when the input or the service refuses."""
+    if request.method != "POST":
+        return page(200)
+    return form_post(form, save, success=success, failure=lambda: page(422))
+
+
+def saved(
+    request: HttpRequest, message: StrOrPromise, to: str, *args: Any, **kwargs: Any
+) -> HttpResponseRedirect:
+    """The usual success of a page's form: a flash ``message`` and a redirect to ``to``
+    (a URL name with its arguments, or a path)."""
+    messages.success(request, message)
+    return HttpResponseRedirect(resolve_url(to, *args, **kwargs))
 
 
 class ColorInput(forms.TextInput):
@@ -83,3 +170,52 @@ def domain_errors(view: Callable[P, R]) -> Callable[P, R]:
             raise Http404(error.message) from error
 
     return wrapper
+
+
+F = TypeVar("F", bound=forms.Form)
+
+
+@dataclass(frozen=True)
+class InlineList(Generic[F]):
+    """A settings page that lists records, each with its own edit form in its row, under a
+    form that adds one (partner codes, reasons for loss).
+
+    The template gets the records as ``rows_name``, each with its form as ``.form``, and the
+    add form as ``add_form``. Each row's inputs have ids of their own
+    (``id_<row_prefix>_<pk>_<field>``; the add form's ``id_new_<field>``).
+    """
+
+    template: str
+    rows_name: str
+    form_class: type[F]
+    row_prefix: str
+    initial: Callable[[Any], dict[str, Any]]
+
+    def add_form(self, data: Any = None) -> F:
+        """The form on top, bound to ``data`` when it was sent."""
+        return self.form_class(data, auto_id="id_new_%s")
+
+    def row_form(self, row: Any, data: Any = None) -> F:
+        """The form of ``row``: bound to ``data`` when it was sent, else showing the row."""
+        auto_id = f"id_{self.row_prefix}_{row.pk}_%s"
+        if data is None:
+            return self.form_class(initial=self.initial(row), auto_id=auto_id)
+        return self.form_class(data, auto_id=auto_id)
+
+    def page(
+        self,
+        request: HttpRequest,
+        rows: list[Any],
+        *,
+        add_form: F | None = None,
+        edit_form: F | None = None,
+        editing: Any = None,
+        status: int = 200,
+    ) -> HttpResponse:
+        """The list; ``edit_form`` (a refused change of ``editing``) stays in its row."""
+        for row in rows:
+            row.form = (
+                edit_form if editing is not None and row.pk == editing.pk else self.row_form(row)
+            )
+        context = {self.rows_name: rows, "add_form": add_form or self.add_form()}
+        return render(request, self.template, context, status=status)

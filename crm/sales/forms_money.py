@@ -11,14 +11,14 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.errors import DomainError
 from crm.sales.choices import Currency, PaymentKind, PaymentMethod, PaymentStatus, Unit, VatRate
 
 BLANK = [("", "—")]
 
 
 class MoneyForm(forms.Form):
-    """A form whose widgets carry Bootstrap classes and that shows a service's refusal."""
+    """A form whose widgets carry Bootstrap classes (``crm.core.forms.form_post`` shows a
+    service's refusal on it)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -34,14 +34,6 @@ class MoneyForm(forms.Form):
         if field in self.fields:
             widget = self.fields[field].widget
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-
-    def apply_domain_errors(self, error: DomainError) -> None:
-        """Field messages next to their inputs, the others (and a bare message) on top."""
-        for name, messages in error.field_errors.items():
-            for message in messages:
-                self.add_error(name if name in self.fields else None, message)
-        if not error.field_errors:
-            self.add_error(None, error.message or str(error))
 
 
 def _number() -> forms.TextInput:

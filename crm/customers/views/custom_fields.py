@@ -13,8 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.http import SignedInRequest
-from crm.core.errors import ValidationFailed
-from crm.core.forms import BootstrapForm, domain_errors
+from crm.core.forms import BootstrapForm, domain_errors, form_post, saved
 from crm.customers.choices import ClientType, CustomFieldType, FieldEntity
 from crm.customers.models import CustomField
 from crm.customers.services import custom_fields as services
@@ -113,15 +112,16 @@ def custom_field_create(request: SignedInRequest) -> HttpResponse:
         )
         return _form_page(request, form, None)
     form = CustomFieldForm(request.POST)
-    if form.is_valid():
-        try:
-            field = services.custom_field_save(actor=request.user, **form.cleaned_data)
-        except ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("Field “%(label)s” created.") % {"label": field.label})
-            return redirect(_list_url(field.entity))
-    return _form_page(request, form, None, status=422)
+    return form_post(
+        form,
+        lambda: services.custom_field_save(actor=request.user, **form.cleaned_data),
+        success=lambda field: saved(
+            request,
+            _("Field “%(label)s” created.") % {"label": field.label},
+            _list_url(field.entity),
+        ),
+        failure=lambda: _form_page(request, form, None, status=422),
+    )
 
 
 @login_required
@@ -139,12 +139,9 @@ def custom_field_edit(request: SignedInRequest, pk: int) -> HttpResponse:
         )
         return redirect(_list_url(field.entity))
     form = CustomFieldForm(request.POST, instance=field)
-    if form.is_valid():
-        try:
-            services.custom_field_save(actor=request.user, field=field, **form.cleaned_data)
-        except ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect(_list_url(field.entity))
-    return _form_page(request, form, field, status=422)
+    return form_post(
+        form,
+        lambda: services.custom_field_save(actor=request.user, field=field, **form.cleaned_data),
+        success=lambda stored: saved(request, _("Changes saved."), _list_url(stored.entity)),
+        failure=lambda: _form_page(request, form, field, status=422),
+    )

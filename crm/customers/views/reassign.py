@@ -15,7 +15,7 @@ from crm.accounts.http import SignedInRequest
 from crm.accounts.models import User
 from crm.accounts.services import client_ip
 from crm.core.errors import ValidationFailed
-from crm.core.forms import BootstrapForm, domain_errors
+from crm.core.forms import BootstrapForm, domain_errors, form_post
 from crm.customers.choices import ClientType, Entity, Source
 from crm.customers.services import reassign as services
 
@@ -95,34 +95,30 @@ def _preview(request: SignedInRequest, form: ReassignForm) -> HttpResponse:
 def reassign(request: SignedInRequest) -> HttpResponse:
     """The reassignment form (GET ?preview=1 answers the live count) and its submission."""
     users = services.reassignment_users(actor=request.user)
+
+    def page(form: ReassignForm, status: int) -> HttpResponse:
+        context = {"form": form, "recent": services.reassignment_recent(actor=request.user)}
+        return render(request, "customers/reassign.html", context, status=status)
+
     if request.method == "POST":
         form = ReassignForm(request.POST, users=users)
-        if form.is_valid():
-            try:
-                reassignment = services.reassignment_start(
-                    actor=request.user,
-                    to_user=form.cleaned_data["to_user"],
-                    ip_address=client_ip(request),
-                    **form.service_arguments(),
-                )
-            except ValidationFailed as error:
-                form.apply_domain_errors(error)
-            else:
-                return redirect("customers:reassign_status", pk=reassignment.pk)
-        status = 422
-    elif request.GET.get("preview"):
-        return _preview(request, ReassignForm(request.GET, users=users))
-    else:
-        form = ReassignForm(
-            initial={"entities": BOTH, "from_user": request.GET.get("from_user")}, users=users
+        return form_post(
+            form,
+            lambda: services.reassignment_start(
+                actor=request.user,
+                to_user=form.cleaned_data["to_user"],
+                ip_address=client_ip(request),
+                **form.service_arguments(),
+            ),
+            success=lambda reassignment: redirect("customers:reassign_status", pk=reassignment.pk),
+            failure=lambda: page(form, 422),
         )
-        status = 200
-    return render(
-        request,
-        "customers/reassign.html",
-        {"form": form, "recent": services.reassignment_recent(actor=request.user)},
-        status=status,
+    if request.GET.get("preview"):
+        return _preview(request, ReassignForm(request.GET, users=users))
+    form = ReassignForm(
+        initial={"entities": BOTH, "from_user": request.GET.get("from_user")}, users=users
     )
+    return page(form, 200)
 
 
 @login_required

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
-from crm.core.forms import domain_errors
+from crm.core.forms import domain_errors, form_page, saved
 from crm.core.pagination import Page
 from crm.core.permissions import can_write
 from crm.customers.selectors import users_owner_filter
@@ -128,18 +128,19 @@ def lead_create(request: SignedInRequest) -> HttpResponse:
     if not can_write(request.user):
         raise PermissionDenied(_("Your role may not change leads."))
     form = LeadForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                lead = services.lead_create_manual(actor=request.user, data=form.cleaned_data)
-            except errors.ValidationFailed as error:
-                form.apply_domain_errors(error)
-            else:
-                messages.success(request, _("The lead is saved."))
-                return redirect("leads:lead_detail", pk=lead.pk)
-    return render(request, "leads/lead_form.html", {"form": form}, status=status)
+
+    def page(status: int) -> HttpResponse:
+        return render(request, "leads/lead_form.html", {"form": form}, status=status)
+
+    return form_page(
+        request,
+        form,
+        lambda: services.lead_create_manual(actor=request.user, data=form.cleaned_data),
+        success=lambda lead: saved(
+            request, _("The lead is saved."), "leads:lead_detail", pk=lead.pk
+        ),
+        page=page,
+    )
 
 
 def _back(request: SignedInRequest, pk: int, error: errors.DomainError) -> HttpResponse:

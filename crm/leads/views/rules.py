@@ -22,13 +22,13 @@ from django.views.decorators.http import require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import Conflict, ValidationFailed
-from crm.core.forms import domain_errors
+from crm.core.forms import InlineList, domain_errors, form_page, form_post, saved
 from crm.core.permissions import Role
 from crm.customers.choices import ClientType
 from crm.leads import selectors_admin as selectors
 from crm.leads.choices import Channel, Strategy
 from crm.leads.forms_admin import PartnerCodeForm, RoutingRuleForm, RuleTestForm
-from crm.leads.models import PartnerCode, RoutingRule
+from crm.leads.models import RoutingRule
 from crm.leads.permissions import LEAD_SETTINGS, ROUTING_VIEW
 from crm.leads.services import rules as services
 
@@ -134,21 +134,21 @@ def routing_rule_test(request: SignedInRequest) -> HttpResponse:
 
 def _rule_form_page(request: SignedInRequest, rule: RoutingRule | None) -> HttpResponse:
     form = RoutingRuleForm(_posted(request), rule=rule)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                saved = services.routing_rule_save(
-                    actor=request.user, rule=rule, **form.service_data()
-                )
-            except ValidationFailed as error:
-                form.apply_domain_errors(error)
-            else:
-                messages.success(request, _("Rule “%(name)s” saved.") % {"name": saved.name})
-                return redirect(f"{reverse('leads:routing_rule_list')}#rule-{saved.pk}")
-    return render(
-        request, "leads/admin/rule_form.html", {"form": form, "rule": rule}, status=status
+
+    def page(status: int) -> HttpResponse:
+        context = {"form": form, "rule": rule}
+        return render(request, "leads/admin/rule_form.html", context, status=status)
+
+    return form_page(
+        request,
+        form,
+        lambda: services.routing_rule_save(actor=request.user, rule=rule, **form.service_data()),
+        success=lambda stored: saved(
+            request,
+            _("Rule “%(name)s” saved.") % {"name": stored.name},
+            f"{reverse('leads:routing_rule_list')}#rule-{stored.pk}",
+        ),
+        page=page,
     )
 
 
@@ -215,30 +215,17 @@ def routing_rule_reorder(request: SignedInRequest) -> HttpResponse:
 # --- partner codes --------------------------------------------------------------------------------
 
 
-def _partner_page(
-    request: SignedInRequest,
-    *,
-    add_form: PartnerCodeForm | None = None,
-    edit_form: PartnerCodeForm | None = None,
-    editing: PartnerCode | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    partners = selectors.partner_code_list(actor=request.user)
-    for partner in partners:
-        partner.form = (  # type: ignore[attr-defined]
-            edit_form
-            if editing is not None and partner.pk == editing.pk
-            else PartnerCodeForm(
-                initial={"code": partner.code, "name": partner.name},
-                auto_id=f"id_partner_{partner.pk}_%s",
-            )
-        )
-    return render(
-        request,
-        "leads/admin/partner_list.html",
-        {"partners": partners, "add_form": add_form or PartnerCodeForm(auto_id="id_new_%s")},
-        status=status,
-    )
+PARTNERS = InlineList(
+    template="leads/admin/partner_list.html",
+    rows_name="partners",
+    form_class=PartnerCodeForm,
+    row_prefix="partner",
+    initial=lambda partner: {"code": partner.code, "name": partner.name},
+)
+
+
+def _partner_page(request: SignedInRequest, **shown: Any) -> HttpResponse:
+    return PARTNERS.page(request, selectors.partner_code_list(actor=request.user), **shown)
 
 
 @login_required
@@ -248,16 +235,17 @@ def partner_code_list(request: SignedInRequest) -> HttpResponse:
     LEAD_SETTINGS.check(request.user)
     if request.method != "POST":
         return _partner_page(request)
-    form = PartnerCodeForm(request.POST, auto_id="id_new_%s")
-    if form.is_valid():
-        try:
-            partner = services.partner_code_save(actor=request.user, **form.cleaned_data)
-        except ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("Partner code “%(code)s” added.") % {"code": partner.code})
-            return redirect("leads:partner_code_list")
-    return _partner_page(request, add_form=form, status=422)
+    form = PARTNERS.add_form(request.POST)
+    return form_post(
+        form,
+        lambda: services.partner_code_save(actor=request.user, **form.cleaned_data),
+        success=lambda partner: saved(
+            request,
+            _("Partner code “%(code)s” added.") % {"code": partner.code},
+            "leads:partner_code_list",
+        ),
+        failure=lambda: _partner_page(request, add_form=form, status=422),
+    )
 
 
 @login_required
@@ -265,16 +253,15 @@ def partner_code_list(request: SignedInRequest) -> HttpResponse:
 @require_POST
 def partner_code_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     partner = selectors.partner_code_get(actor=request.user, pk=pk)
-    form = PartnerCodeForm(request.POST, auto_id=f"id_partner_{partner.pk}_%s")
-    if form.is_valid():
-        try:
-            services.partner_code_save(actor=request.user, partner=partner, **form.cleaned_data)
-        except ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect("leads:partner_code_list")
-    return _partner_page(request, edit_form=form, editing=partner, status=422)
+    form = PARTNERS.row_form(partner, request.POST)
+    return form_post(
+        form,
+        lambda: services.partner_code_save(
+            actor=request.user, partner=partner, **form.cleaned_data
+        ),
+        success=lambda _partner: saved(request, _("Changes saved."), "leads:partner_code_list"),
+        failure=lambda: _partner_page(request, edit_form=form, editing=partner, status=422),
+    )
 
 
 @login_required

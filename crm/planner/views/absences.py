@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
-from crm.core.forms import domain_errors
+from crm.core.forms import domain_errors, form_page, saved
 from crm.planner import selectors, services
 from crm.planner.forms import AbsenceForm
 
@@ -71,29 +71,31 @@ def absence_create(request: SignedInRequest) -> HttpResponse:
         substitutes=selectors.assignable_users(actor=request.user),
         initial={"user_id": str(request.user.pk), "starts_on": timezone.localdate()},
     )
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.absence_create(
-                    actor=request.user,
-                    user=selectors.user_by_id(data["user_id"]),
-                    kind=data["kind"],
-                    starts_on=data["starts_on"],
-                    ends_on=data["ends_on"],
-                    substitute=selectors.user_by_id(data["substitute_id"])
-                    if data["substitute_id"]
-                    else None,
-                    note=data["note"],
-                )
-            except errors.ValidationFailed as exc:
-                form.apply_domain_errors(exc)
-            else:
-                messages.success(request, _("Absence recorded."))
-                return redirect("planner:absence_list")
-    return render(request, "planner/absence_form.html", {"form": form}, status=status)
+
+    def page(status: int) -> HttpResponse:
+        return render(request, "planner/absence_form.html", {"form": form}, status=status)
+
+    def save() -> object:
+        data = form.cleaned_data
+        return services.absence_create(
+            actor=request.user,
+            user=selectors.user_by_id(data["user_id"]),
+            kind=data["kind"],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            substitute=selectors.user_by_id(data["substitute_id"])
+            if data["substitute_id"]
+            else None,
+            note=data["note"],
+        )
+
+    return form_page(
+        request,
+        form,
+        save,
+        success=lambda _absence: saved(request, _("Absence recorded."), "planner:absence_list"),
+        page=page,
+    )
 
 
 @login_required

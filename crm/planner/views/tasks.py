@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
-from crm.core.forms import domain_errors
+from crm.core.forms import domain_errors, form_page, saved
 from crm.core.pagination import Page
 from crm.core.permissions import can_write, sees_everything
 from crm.planner import selectors, services
@@ -133,6 +133,25 @@ def task_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     return render(request, "planner/task_detail.html", _detail_context(request, task))
 
 
+TASK_FIELDS = (
+    "title",
+    "type_code",
+    "due_at",
+    "all_day",
+    "duration_minutes",
+    "description",
+    "priority",
+    "coworker_ids",
+    "watcher_ids",
+    "reminders",
+)
+
+
+def _task_fields(form: TaskForm) -> dict[str, Any]:
+    """The fields that creating and changing a task both take, as the services name them."""
+    return {name: form.cleaned_data[name] for name in TASK_FIELDS}
+
+
 def _form(request: SignedInRequest, **kwargs: Any) -> TaskForm:
     return TaskForm(
         request.POST if request.method == "POST" else None,
@@ -167,34 +186,27 @@ def task_create(request: SignedInRequest) -> HttpResponse:
         "due_date": request.GET.get("due") or timezone.localdate(),
     }
     form = _form(request, initial=initial)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            task = services.task_create(
-                actor=request.user,
-                title=data["title"],
-                owner=selectors.user_by_id(data["owner_id"]),
-                type_code=data["type_code"],
-                subject=subject,
-                due_at=data["due_at"],
-                all_day=data["all_day"],
-                duration_minutes=data["duration_minutes"],
-                description=data["description"],
-                priority=data["priority"],
-                coworker_ids=data["coworker_ids"],
-                watcher_ids=data["watcher_ids"],
-                reminders=data["reminders"],
-            )
-        except errors.ValidationFailed as exc:
-            form.apply_domain_errors(exc)
-        else:
-            messages.success(request, _("Task created."))
-            return redirect(safe_next(request, reverse("planner:task_detail", args=[task.pk])))
-    if request.method == "POST":
-        status = 422
-    context = {"form": form, "subject": subject, "task": None, "next": safe_next(request, "")}
-    return render(request, "planner/task_form.html", context, status=status)
+
+    def page(status: int) -> HttpResponse:
+        context = {"form": form, "subject": subject, "task": None, "next": safe_next(request, "")}
+        return render(request, "planner/task_form.html", context, status=status)
+
+    return form_page(
+        request,
+        form,
+        lambda: services.task_create(
+            actor=request.user,
+            owner=selectors.user_by_id(form.cleaned_data["owner_id"]),
+            subject=subject,
+            **_task_fields(form),
+        ),
+        success=lambda task: saved(
+            request,
+            _("Task created."),
+            safe_next(request, reverse("planner:task_detail", args=[task.pk])),
+        ),
+        page=page,
+    )
 
 
 @login_required
@@ -224,33 +236,18 @@ def task_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     form = _form(request, initial=initial)
     form.fields["owner_id"].disabled = True
     form.fields["owner_id"].help_text = _("Use “Reassign” on the task to change it.")
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.task_update(
-                actor=request.user,
-                pk=task.pk,
-                title=data["title"],
-                type_code=data["type_code"],
-                due_at=data["due_at"],
-                all_day=data["all_day"],
-                duration_minutes=data["duration_minutes"],
-                description=data["description"],
-                priority=data["priority"],
-                coworker_ids=data["coworker_ids"],
-                watcher_ids=data["watcher_ids"],
-                reminders=data["reminders"],
-            )
-        except errors.ValidationFailed as exc:
-            form.apply_domain_errors(exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("planner:task_detail", pk=task.pk)
-    if request.method == "POST":
-        status = 422
-    context = {"form": form, "subject": task.subject_record, "task": task, "next": ""}
-    return render(request, "planner/task_form.html", context, status=status)
+
+    def page(status: int) -> HttpResponse:
+        context = {"form": form, "subject": task.subject_record, "task": task, "next": ""}
+        return render(request, "planner/task_form.html", context, status=status)
+
+    return form_page(
+        request,
+        form,
+        lambda: services.task_update(actor=request.user, pk=task.pk, **_task_fields(form)),
+        success=lambda _task: saved(request, _("Saved."), "planner:task_detail", pk=task.pk),
+        page=page,
+    )
 
 
 def _form_refusal(form: forms.Form) -> errors.ValidationFailed:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from crm.accounts.http import SignedInRequest
-from crm.core import errors
-from crm.core.forms import domain_errors
+from crm.core.forms import domain_errors, form_post, saved
 from crm.planner import selectors, services
 from crm.planner.forms import TeamDigestForm
 
@@ -33,7 +31,11 @@ def team_digests(request: SignedInRequest) -> HttpResponse:
         )
         for team in teams
     }
-    status = 200
+
+    def page(status: int) -> HttpResponse:
+        rows = [(team, forms[team.pk]) for team in teams]
+        return render(request, "planner/team_digests.html", {"rows": rows}, status=status)
+
     if request.method == "POST":
         try:
             team = next(team for team in teams if str(team.pk) == request.POST.get("team"))
@@ -41,19 +43,15 @@ def team_digests(request: SignedInRequest) -> HttpResponse:
             raise Http404(_("Not found.")) from None
         form = TeamDigestForm(request.POST, prefix=f"team{team.pk}")
         forms[team.pk] = form
-        if form.is_valid():
-            try:
-                services.team_digest_set(
-                    actor=request.user,
-                    team=team,
-                    digest_time=form.cleaned_data["digest_time"],
-                    time_zone=form.cleaned_data["time_zone"],
-                )
-            except errors.ValidationFailed as exc:
-                form.apply_domain_errors(exc)
-            else:
-                messages.success(request, _("Saved."))
-                return redirect("planner:team_digests")
-        status = 422
-    rows = [(team, forms[team.pk]) for team in teams]
-    return render(request, "planner/team_digests.html", {"rows": rows}, status=status)
+        return form_post(
+            form,
+            lambda: services.team_digest_set(
+                actor=request.user,
+                team=team,
+                digest_time=form.cleaned_data["digest_time"],
+                time_zone=form.cleaned_data["time_zone"],
+            ),
+            success=lambda _team: saved(request, _("Saved."), "planner:team_digests"),
+            failure=lambda: page(422),
+        )
+    return page(200)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
-from crm.core.forms import domain_errors
+from crm.core.forms import domain_errors, form_post, saved
 from crm.core.pagination import Page
 from crm.core.permissions import can_write
 from crm.customers.choices import FieldEntity
@@ -154,15 +154,14 @@ def deal_create(request: SignedInRequest) -> HttpResponse:
         }
         return _render_form(request, DealForm(initial=initial, **_form_kwargs(request, True)))
     form = DealForm(request.POST, **_form_kwargs(request, True))
-    if form.is_valid():
-        try:
-            deal = services.deal_create(actor=request.user, data=form.service_data())
-        except errors.ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("The deal is created."))
-            return redirect("sales:deal_detail", pk=deal.pk)
-    return _render_form(request, form, status=422)
+    return form_post(
+        form,
+        lambda: services.deal_create(actor=request.user, data=form.service_data()),
+        success=lambda deal: saved(
+            request, _("The deal is created."), "sales:deal_detail", pk=deal.pk
+        ),
+        failure=lambda: _render_form(request, form, status=422),
+    )
 
 
 @login_required
@@ -194,15 +193,12 @@ def deal_edit(request: SignedInRequest, pk: int) -> HttpResponse:
             request, DealForm(initial=initial, **_form_kwargs(request, False)), deal
         )
     form = DealForm(request.POST, **_form_kwargs(request, False))
-    if form.is_valid():
-        try:
-            services.deal_update(actor=request.user, pk=deal.pk, data=form.service_data())
-        except errors.ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("sales:deal_detail", pk=deal.pk)
-    return _render_form(request, form, deal, status=422)
+    return form_post(
+        form,
+        lambda: services.deal_update(actor=request.user, pk=deal.pk, data=form.service_data()),
+        success=lambda _deal: saved(request, _("Saved."), "sales:deal_detail", pk=deal.pk),
+        failure=lambda: _render_form(request, form, deal, status=422),
+    )
 
 
 def _back_with_error(

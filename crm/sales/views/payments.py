@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
+from crm.core.forms import domain_errors, form_post
 from crm.core.http import client_address
 from crm.sales import selectors_money as selectors
 from crm.sales.forms_money import PaymentForm, PaymentReceiveForm
@@ -39,7 +40,7 @@ from crm.sales.models import Deal, Payment
 from crm.sales.services import payments as services
 from crm.sales.services.deals import deal_get, deal_get_writable
 from crm.sales.services.payment_providers import errors_in_provider_terms, notification_parse
-from crm.sales.views.products import deal_card_url, domain_errors, money_changed_header
+from crm.sales.views.products import deal_card_url, money_changed_header
 
 security_log = logging.getLogger("crm.security")
 
@@ -133,16 +134,12 @@ def deal_payments(request: SignedInRequest, deal_pk: int) -> HttpResponse:
 def deal_payment_add(request: SignedInRequest, deal_pk: int) -> HttpResponse:
     deal = deal_get_writable(actor=request.user, pk=deal_pk)
     form = PaymentForm(request.POST)
-    if form.is_valid():
-        try:
-            payment = services.payment_add(
-                actor=request.user, deal=deal, **form.service_arguments()
-            )
-        except errors.ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            return _after_change(request, payment.deal)
-    return render_payments(request, deal, status=422, payment_form=form)
+    return form_post(
+        form,
+        lambda: services.payment_add(actor=request.user, deal=deal, **form.service_arguments()),
+        success=lambda payment: _after_change(request, payment.deal),
+        failure=lambda: render_payments(request, deal, status=422, payment_form=form),
+    )
 
 
 @login_required
@@ -163,16 +160,16 @@ def deal_payment_edit(request: SignedInRequest, deal_pk: int, pk: int) -> HttpRe
     payment = selectors.deal_payment_get(deal=deal, pk=pk)
     form = PaymentForm(request.POST, initial={"status": payment.status})
     form.fields["status"].required = False
-    if form.is_valid():
-        try:
-            payment = services.payment_update(
-                actor=request.user, payment=payment, **form.service_arguments(for_update=True)
-            )
-        except errors.ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            return _after_change(request, payment.deal)
-    return render_payments(request, deal, status=422, edit_form=form, editing_payment_id=payment.pk)
+    return form_post(
+        form,
+        lambda: services.payment_update(
+            actor=request.user, payment=payment, **form.service_arguments(for_update=True)
+        ),
+        success=lambda updated: _after_change(request, updated.deal),
+        failure=lambda: render_payments(
+            request, deal, status=422, edit_form=form, editing_payment_id=payment.pk
+        ),
+    )
 
 
 @login_required
@@ -183,17 +180,15 @@ def deal_payment_receive(request: SignedInRequest, deal_pk: int, pk: int) -> Htt
     deal = deal_get_writable(actor=request.user, pk=deal_pk)
     payment = selectors.deal_payment_get(deal=deal, pk=pk)
     form = PaymentReceiveForm(request.POST)
-    if form.is_valid():
-        try:
-            payment = services.payment_mark_received(
-                actor=request.user, payment=payment, **form.service_arguments()
-            )
-        except errors.ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            return _after_change(request, payment.deal)
-    return render_payments(
-        request, deal, status=422, receive_form=form, receiving_payment_id=payment.pk
+    return form_post(
+        form,
+        lambda: services.payment_mark_received(
+            actor=request.user, payment=payment, **form.service_arguments()
+        ),
+        success=lambda received: _after_change(request, received.deal),
+        failure=lambda: render_payments(
+            request, deal, status=422, receive_form=form, receiving_payment_id=payment.pk
+        ),
     )
 
 

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.forms import InlineList, form_page, form_post, saved
 from crm.customers.choices import ClientType
 from crm.sales import selectors_settings as selectors
 from crm.sales.choices import ActionKind
@@ -41,7 +42,7 @@ from crm.sales.forms_settings import (
     StageForm,
     TaskActionForm,
 )
-from crm.sales.models import LostReason, Pipeline, Stage, StageAction
+from crm.sales.models import Pipeline, Stage, StageAction
 from crm.sales.permissions import SALES_SETTINGS
 from crm.sales.services import pipelines as services
 from crm.sales.services.seller import seller_details_get, seller_details_save
@@ -126,34 +127,33 @@ def pipeline_list(request: SignedInRequest) -> HttpResponse:
 def _pipeline_form_page(request: SignedInRequest, pipeline: Pipeline | None) -> HttpResponse:
     initial = {"name": pipeline.name, "client_types": pipeline.client_types} if pipeline else None
     form = PipelineForm(_posted(request), initial=initial)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                saved = services.pipeline_save(
-                    actor=request.user,
-                    pipeline=pipeline,
-                    name=form.cleaned_data["name"],
-                    client_types=form.cleaned_data["client_types"],
-                )
-            except ValidationFailed as error:
-                form.apply_domain_errors(error)
-            else:
-                if pipeline is None:
-                    messages.success(
-                        request,
-                        _("Pipeline “%(name)s” created with three stages; add yours.")
-                        % {"name": saved.name},
-                    )
-                    return redirect("sales:pipeline_detail", pk=saved.pk)
-                messages.success(request, _("Changes saved."))
-                return redirect("sales:pipeline_list")
-    return render(
+
+    def page(status: int) -> HttpResponse:
+        context = {"form": form, "pipeline": pipeline}
+        return render(request, "sales/settings/pipeline_form.html", context, status=status)
+
+    def success(stored: Pipeline) -> HttpResponse:
+        if pipeline is None:
+            return saved(
+                request,
+                _("Pipeline “%(name)s” created with three stages; add yours.")
+                % {"name": stored.name},
+                "sales:pipeline_detail",
+                pk=stored.pk,
+            )
+        return saved(request, _("Changes saved."), "sales:pipeline_list")
+
+    return form_page(
         request,
-        "sales/settings/pipeline_form.html",
-        {"form": form, "pipeline": pipeline},
-        status=status,
+        form,
+        lambda: services.pipeline_save(
+            actor=request.user,
+            pipeline=pipeline,
+            name=form.cleaned_data["name"],
+            client_types=form.cleaned_data["client_types"],
+        ),
+        success=success,
+        page=page,
     )
 
 
@@ -260,15 +260,16 @@ def stage_create(request: SignedInRequest, pk: int) -> HttpResponse:
     """Add a stage (after the last open one) from the form under the list."""
     pipeline = selectors.pipeline_settings_get(actor=request.user, pk=pk)
     form = QuickStageForm(request.POST)
-    if form.is_valid():
-        try:
-            stage = services.stage_save(actor=request.user, pipeline=pipeline, **form.cleaned_data)
-        except ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("Stage “%(name)s” added.") % {"name": stage.name})
-            return redirect(_detail_url(pipeline.pk, stage.pk))
-    return _pipeline_detail_page(request, pipeline, stage_form=form, status=422)
+    return form_post(
+        form,
+        lambda: services.stage_save(actor=request.user, pipeline=pipeline, **form.cleaned_data),
+        success=lambda stage: saved(
+            request,
+            _("Stage “%(name)s” added.") % {"name": stage.name},
+            _detail_url(pipeline.pk, stage.pk),
+        ),
+        failure=lambda: _pipeline_detail_page(request, pipeline, stage_form=form, status=422),
+    )
 
 
 def _stage_page(
@@ -403,31 +404,9 @@ def _action_page(
 ) -> HttpResponse:
     form = _action_form(kind, _posted(request), action=action)
     default = _detail_url(stage.pipeline_id, stage.pk)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                services.stage_action_save(
-                    actor=request.user,
-                    stage=stage,
-                    kind=kind,
-                    config=form.config(),
-                    action=action,
-                )
-            except ValidationFailed as error:
-                form.apply_domain_errors(error)
-            else:
-                messages.success(
-                    request,
-                    _("Action “%(action)s” of the stage “%(stage)s” saved.")
-                    % {"action": ActionKind(kind).label, "stage": stage.name},
-                )
-                return HttpResponseRedirect(_back(request, default))
-    return render(
-        request,
-        "sales/settings/action_form.html",
-        {
+
+    def page(status: int) -> HttpResponse:
+        context = {
             "stage": stage,
             "pipeline": stage.pipeline,
             "form": form,
@@ -435,8 +414,25 @@ def _action_page(
             "kind_label": ActionKind(kind).label,
             "action": action,
             "next": _back(request, default),
-        },
-        status=status,
+        }
+        return render(request, "sales/settings/action_form.html", context, status=status)
+
+    def success(_action: StageAction) -> HttpResponse:
+        message = _("Action “%(action)s” of the stage “%(stage)s” saved.") % {
+            "action": ActionKind(kind).label,
+            "stage": stage.name,
+        }
+        messages.success(request, message)
+        return HttpResponseRedirect(_back(request, default))
+
+    return form_page(
+        request,
+        form,
+        lambda: services.stage_action_save(
+            actor=request.user, stage=stage, kind=kind, config=form.config(), action=action
+        ),
+        success=success,
+        page=page,
     )
 
 
@@ -474,27 +470,17 @@ def stage_action_delete(request: SignedInRequest, pk: int) -> HttpResponse:
 # --- reasons for loss ---------------------------------------------------------------------------
 
 
-def _lost_reason_page(
-    request: SignedInRequest,
-    *,
-    add_form: LostReasonForm | None = None,
-    edit_form: LostReasonForm | None = None,
-    editing: LostReason | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    reasons = selectors.lost_reason_settings_list(actor=request.user)
-    for reason in reasons:
-        reason.form = (  # type: ignore[attr-defined]
-            edit_form
-            if editing is not None and reason.pk == editing.pk
-            else LostReasonForm(initial={"name": reason.name}, auto_id=f"id_reason_{reason.pk}_%s")
-        )
-    return render(
-        request,
-        "sales/settings/lost_reason_list.html",
-        {"reasons": reasons, "add_form": add_form or LostReasonForm(auto_id="id_new_%s")},
-        status=status,
-    )
+REASONS = InlineList(
+    template="sales/settings/lost_reason_list.html",
+    rows_name="reasons",
+    form_class=LostReasonForm,
+    row_prefix="reason",
+    initial=lambda reason: {"name": reason.name},
+)
+
+
+def _lost_reason_page(request: SignedInRequest, **shown: Any) -> HttpResponse:
+    return REASONS.page(request, selectors.lost_reason_settings_list(actor=request.user), **shown)
 
 
 @admin_page
@@ -502,34 +488,30 @@ def lost_reason_list(request: SignedInRequest) -> HttpResponse:
     """The reasons a manager picks when a deal is lost; the form on top adds one."""
     if request.method != "POST":
         return _lost_reason_page(request)
-    form = LostReasonForm(request.POST, auto_id="id_new_%s")
-    if form.is_valid():
-        try:
-            reason = services.lost_reason_save(actor=request.user, name=form.cleaned_data["name"])
-        except ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("Reason “%(name)s” added.") % {"name": reason.name})
-            return redirect("sales:lost_reason_list")
-    return _lost_reason_page(request, add_form=form, status=422)
+    form = REASONS.add_form(request.POST)
+    return form_post(
+        form,
+        lambda: services.lost_reason_save(actor=request.user, name=form.cleaned_data["name"]),
+        success=lambda reason: saved(
+            request, _("Reason “%(name)s” added.") % {"name": reason.name}, "sales:lost_reason_list"
+        ),
+        failure=lambda: _lost_reason_page(request, add_form=form, status=422),
+    )
 
 
 @require_POST
 @admin_page
 def lost_reason_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     reason = selectors.lost_reason_settings_get(actor=request.user, pk=pk)
-    form = LostReasonForm(request.POST, auto_id=f"id_reason_{reason.pk}_%s")
-    if form.is_valid():
-        try:
-            services.lost_reason_save(
-                actor=request.user, reason=reason, name=form.cleaned_data["name"]
-            )
-        except ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect("sales:lost_reason_list")
-    return _lost_reason_page(request, edit_form=form, editing=reason, status=422)
+    form = REASONS.row_form(reason, request.POST)
+    return form_post(
+        form,
+        lambda: services.lost_reason_save(
+            actor=request.user, reason=reason, name=form.cleaned_data["name"]
+        ),
+        success=lambda _reason: saved(request, _("Changes saved."), "sales:lost_reason_list"),
+        failure=lambda: _lost_reason_page(request, edit_form=form, editing=reason, status=422),
+    )
 
 
 @require_POST
@@ -555,18 +537,19 @@ def seller_details(request: SignedInRequest) -> HttpResponse:
     """The company's own requisites, printed on invoices and contracts."""
     details = seller_details_get()
     form = SellerDetailsForm(_posted(request), instance=details)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                seller_details_save(actor=request.user, **form.cleaned_data)
-            except ValidationFailed as error:
-                form.apply_domain_errors(error)
-            else:
-                messages.success(request, _("The seller's details are saved."))
-                return redirect("sales:seller_details")
-    return render(request, "sales/settings/seller_form.html", {"form": form}, status=status)
+
+    def page(status: int) -> HttpResponse:
+        return render(request, "sales/settings/seller_form.html", {"form": form}, status=status)
+
+    return form_page(
+        request,
+        form,
+        lambda: seller_details_save(actor=request.user, **form.cleaned_data),
+        success=lambda _details: saved(
+            request, _("The seller's details are saved."), "sales:seller_details"
+        ),
+        page=page,
+    )
 
 
 urlpatterns: list[URLPattern] = [

@@ -9,14 +9,11 @@ the lines) and, without JavaScript, redirect back to the card or render a plain 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
@@ -26,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
+from crm.core.forms import domain_errors, form_post, saved
 from crm.core.pagination import Page
 from crm.sales import selectors_money as selectors
 from crm.sales.forms_money import DealLineForm, ProductForm
@@ -36,21 +34,6 @@ from crm.sales.services.deals import deal_get, deal_get_writable
 
 LIST_LIMIT = 50
 PICKER_LIMIT = 10
-
-
-def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Turn refusals that are not about form input into Django's 403 and 404 answers."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except errors.PermissionDenied as error:
-            raise DjangoPermissionDenied(error.message) from error
-        except errors.NotFound as error:
-            raise Http404(error.message) from error
-
-    return wrapper
 
 
 # --- the catalogue ----------------------------------------------------------------------------
@@ -117,17 +100,14 @@ def product_create(request: SignedInRequest) -> HttpResponse:
     if request.method != "POST":
         return _product_form_page(request, ProductForm(), None)
     form = ProductForm(request.POST)
-    if form.is_valid():
-        try:
-            product = product_services.product_create(
-                actor=request.user, **form.service_arguments()
-            )
-        except errors.ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("Product “%(name)s” added.") % {"name": product.name})
-            return redirect("sales:product_list")
-    return _product_form_page(request, form, None, status=422)
+    return form_post(
+        form,
+        lambda: product_services.product_create(actor=request.user, **form.service_arguments()),
+        success=lambda product: saved(
+            request, _("Product “%(name)s” added.") % {"name": product.name}, "sales:product_list"
+        ),
+        failure=lambda: _product_form_page(request, form, None, status=422),
+    )
 
 
 @login_required
@@ -139,17 +119,14 @@ def product_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return _product_form_page(request, ProductForm(instance=product), product)
     form = ProductForm(request.POST, instance=product)
-    if form.is_valid():
-        try:
-            product_services.product_update(
-                actor=request.user, product=product, **form.service_arguments()
-            )
-        except errors.ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect("sales:product_list")
-    return _product_form_page(request, form, product, status=422)
+    return form_post(
+        form,
+        lambda: product_services.product_update(
+            actor=request.user, product=product, **form.service_arguments()
+        ),
+        success=lambda _product: saved(request, _("Changes saved."), "sales:product_list"),
+        failure=lambda: _product_form_page(request, form, product, status=422),
+    )
 
 
 @login_required
@@ -312,16 +289,14 @@ def deal_line_picker(request: SignedInRequest, deal_pk: int) -> HttpResponse:
 def deal_line_add(request: SignedInRequest, deal_pk: int) -> HttpResponse:
     deal = deal_get_writable(actor=request.user, pk=deal_pk)
     form = DealLineForm(request.POST)
-    if form.is_valid():
-        try:
-            line = line_services.deal_line_add(
-                actor=request.user, deal=deal, **form.service_arguments()
-            )
-        except errors.ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            return _after_change(request, line.deal)
-    return render_lines(request, deal, status=422, line_form=form)
+    return form_post(
+        form,
+        lambda: line_services.deal_line_add(
+            actor=request.user, deal=deal, **form.service_arguments()
+        ),
+        success=lambda line: _after_change(request, line.deal),
+        failure=lambda: render_lines(request, deal, status=422, line_form=form),
+    )
 
 
 @login_required
@@ -341,16 +316,16 @@ def deal_line_edit(request: SignedInRequest, deal_pk: int, pk: int) -> HttpRespo
     deal = deal_get_writable(actor=request.user, pk=deal_pk)
     line = _line(deal, pk)
     form = DealLineForm(request.POST)
-    if form.is_valid():
-        try:
-            line = line_services.deal_line_update(
-                actor=request.user, line=line, **form.service_arguments(for_update=True)
-            )
-        except errors.ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            return _after_change(request, line.deal)
-    return render_lines(request, deal, status=422, edit_form=form, editing_line_id=line.pk)
+    return form_post(
+        form,
+        lambda: line_services.deal_line_update(
+            actor=request.user, line=line, **form.service_arguments(for_update=True)
+        ),
+        success=lambda updated: _after_change(request, updated.deal),
+        failure=lambda: render_lines(
+            request, deal, status=422, edit_form=form, editing_line_id=line.pk
+        ),
+    )
 
 
 @login_required
