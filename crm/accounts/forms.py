@@ -16,7 +16,7 @@ from django.utils.translation import pgettext_lazy
 
 from crm.accounts import throttle
 from crm.accounts.models import SecurityEvent, Team, User
-from crm.accounts.selectors import team_choices
+from crm.accounts.selectors import AuditFilter, team_choices
 from crm.accounts.services import USER_FIELDS
 from crm.core.permissions import Role
 
@@ -244,17 +244,17 @@ class AuditFilterForm(BootstrapForm):
             self.add_error("date_to", _("The end of the period is before its start."))
         return data
 
-    def filters(self) -> dict[str, Any]:
-        """The cleaned filters as keyword arguments of ``security_event_list``."""
+    def filters(self) -> AuditFilter:
+        """The cleaned filters, as the audit log's selectors take them."""
         data = self.cleaned_data
-        return {
-            "kind": data.get("kind") or "",
-            "user_id": data["user"].pk if data.get("user") else None,
-            "actor_id": data["actor"].pk if data.get("actor") else None,
-            "date_from": data.get("date_from"),
-            "date_to": data.get("date_to"),
-            "address": data.get("address") or "",
-        }
+        return AuditFilter(
+            kind=data.get("kind") or "",
+            user_id=data["user"].pk if data.get("user") else None,
+            actor_id=data["actor"].pk if data.get("actor") else None,
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            address=data.get("address") or "",
+        )
 
 
 class TwoFactorCodeForm(BootstrapForm):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import asdict, dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -96,89 +96,69 @@ def token_get(*, actor: User, pk: int) -> APIToken:
     return token
 
 
-def _audit_events(
-    *,
-    kind: str = "",
-    user_id: int | None = None,
-    actor_id: int | None = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
-    address: str = "",
-) -> QuerySet[SecurityEvent]:
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the audit log page and its export narrow the events by (each part optional): the
+    kind, the user concerned, who did it, a period of local dates (both ends included) and
+    the address."""
+
+    kind: str = ""
+    user_id: int | None = None
+    actor_id: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    address: str = ""
+
+    def as_text(self) -> dict[str, str]:
+        """The parts that are set, as text (what the export's own audit record keeps)."""
+        return {key: str(value) for key, value in asdict(self).items() if value}
+
+
+def _audit_events(filters: AuditFilter) -> QuerySet[SecurityEvent]:
     events = SecurityEvent.objects.select_related("user", "actor")
-    if kind:
-        events = events.filter(kind=kind)
-    if user_id:
-        events = events.filter(user_id=user_id)
-    if actor_id:
-        events = events.filter(actor_id=actor_id)
+    if filters.kind:
+        events = events.filter(kind=filters.kind)
+    if filters.user_id:
+        events = events.filter(user_id=filters.user_id)
+    if filters.actor_id:
+        events = events.filter(actor_id=filters.actor_id)
     zone = timezone.get_current_timezone()
-    if date_from:
+    if filters.date_from:
         events = events.filter(
-            created_at__gte=dt.datetime.combine(date_from, dt.time.min, tzinfo=zone)
+            created_at__gte=dt.datetime.combine(filters.date_from, dt.time.min, tzinfo=zone)
         )
-    if date_to:
-        day_after = date_to + dt.timedelta(days=1)
+    if filters.date_to:
+        day_after = filters.date_to + dt.timedelta(days=1)
         events = events.filter(
             created_at__lt=dt.datetime.combine(day_after, dt.time.min, tzinfo=zone)
         )
-    if address:
-        events = events.filter(ip_address=address)
+    if filters.address:
+        events = events.filter(ip_address=filters.address)
     return events
 
 
 def security_event_list(
     *,
     actor: User,
-    kind: str = "",
-    user_id: int | None = None,
-    actor_id: int | None = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
-    address: str = "",
+    filters: AuditFilter = AuditFilter(),
     cursor: str | None = None,
     limit: int = SECURITY_PAGE_SIZE,
 ) -> Page[SecurityEvent]:
-    """A page of the audit log, newest first, narrowed by kind, the user concerned, who did
-    it, a period of local dates (both ends included) and the address (administrators)."""
+    """A page of the audit log, newest first, narrowed by ``filters`` (administrators)."""
     ADMIN_PAGES.check(actor)
-    events = _audit_events(
-        kind=kind,
-        user_id=user_id,
-        actor_id=actor_id,
-        date_from=date_from,
-        date_to=date_to,
-        address=address,
+    return keyset_page(
+        _audit_events(filters), order=["-created_at", "-id"], cursor=cursor, limit=limit
     )
-    return keyset_page(events, order=["-created_at", "-id"], cursor=cursor, limit=limit)
 
 
 def security_event_export(
-    *,
-    actor: User,
-    kind: str = "",
-    user_id: int | None = None,
-    actor_id: int | None = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
-    address: str = "",
-) -> Iterator[SecurityEvent]:
-    """Every event the filters select, newest first, read in chunks (administrators only)."""
+    *, actor: User, filters: AuditFilter = AuditFilter()
+) -> tuple[int, Iterator[SecurityEvent]]:
+    """How many events ``filters`` select and all of them, newest first, read in chunks
+    (administrators only). The count is taken before the rows are streamed."""
     ADMIN_PAGES.check(actor)
-    events = _audit_events(
-        kind=kind,
-        user_id=user_id,
-        actor_id=actor_id,
-        date_from=date_from,
-        date_to=date_to,
-        address=address,
-    )
-    return events.order_by("-created_at", "-id").iterator(chunk_size=2000)
-
-
-def security_event_count(**filters: Any) -> int:
-    """How many events the filters select (for the export's own audit record)."""
-    return _audit_events(**filters).count()
+    events = _audit_events(filters)
+    return events.count(), events.order_by("-created_at", "-id").iterator(chunk_size=2000)
 
 
 # --- the user directory (added with the REST API) --------------------------------------------

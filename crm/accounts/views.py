@@ -46,6 +46,7 @@ from crm.accounts.forms import (
 from crm.accounts.http import SignedInRequest
 from crm.accounts.models import SecurityEvent, Team, User
 from crm.accounts.permissions import ADMIN_PAGES
+from crm.accounts.selectors import AuditFilter
 from crm.accounts.services import client_ip, security_event_record, user_set_language
 from crm.accounts.two_factor import TwoFactorThrottled
 from crm.core.errors import ValidationFailed
@@ -475,7 +476,7 @@ def security_log(request: SignedInRequest) -> HttpResponse:
     """The audit log, newest first, with filters; invalid filters answer 400 naming them."""
     ADMIN_PAGES.check(request.user)
     form = AuditFilterForm(request.GET or None)
-    filters: dict[str, Any] = {}
+    filters = AuditFilter()
     status = 200
     if form.is_bound:
         if form.is_valid():
@@ -486,7 +487,7 @@ def security_log(request: SignedInRequest) -> HttpResponse:
     if status == 200:
         try:
             page = selectors.security_event_list(
-                actor=request.user, cursor=request.GET.get("cursor"), **filters
+                actor=request.user, filters=filters, cursor=request.GET.get("cursor")
             )
         except ValidationFailed:
             return HttpResponseBadRequest(_("Invalid cursor."))
@@ -549,8 +550,8 @@ def security_log_export(request: SignedInRequest) -> HttpResponseBase:
                 for name, errors in form.errors.items()
             )
         )
-    filters = form.filters() if form.is_bound else {}
-    rows = selectors.security_event_count(**filters)
+    filters = form.filters() if form.is_bound else AuditFilter()
+    rows, events = selectors.security_event_export(actor=request.user, filters=filters)
     security_event_record(
         kind=SecurityEvent.Kind.EXPORT,
         request=request,
@@ -558,10 +559,9 @@ def security_log_export(request: SignedInRequest) -> HttpResponseBase:
         data={
             "what": "audit_log",
             "rows": rows,
-            "filters": {key: str(value) for key, value in filters.items() if value},
+            "filters": filters.as_text(),
         },
     )
-    events = selectors.security_event_export(actor=request.user, **filters)
     response = StreamingHttpResponse(_audit_csv(events), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y-%m-%d")
     response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
