@@ -13,8 +13,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from crm.accounts.models import User
+from crm.accounts.models import SecurityEvent, User
+from crm.accounts.services import security_event_record
 from crm.accounts.two_factor import two_factor_is_enabled, two_factor_is_required
+from crm.core.middleware import SESSION_ENDED
 
 
 class UserLanguageMiddleware:
@@ -46,6 +48,28 @@ class ActiveUserMiddleware:
         if user is not None and user.is_authenticated and not user.is_active:
             logout(request)
         return self.get_response(request)
+
+
+class SessionEndAuditMiddleware:
+    """Record in the audit log a sign-out by the session's idle timeout or lifetime.
+
+    ``crm.core.middleware.SessionLifetimeMiddleware`` (after this one) signs the user out and
+    leaves who and why on the request; this records it on the way out, as a ``logout``
+    event with the reason, from the client's address.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        ended = getattr(request, SESSION_ENDED, None)
+        if ended is not None:
+            user, reason = ended
+            security_event_record(
+                kind=SecurityEvent.Kind.LOGOUT, request=request, user=user, data={"reason": reason}
+            )
+        return response
 
 
 class TwoFactorRequiredMiddleware:

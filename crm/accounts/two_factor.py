@@ -12,8 +12,8 @@ recovery code is ever logged or stored in the clear:
   step is claimed with a conditional ``UPDATE``, so two requests racing with the same code
   cannot both win.
 
-Wrong codes are counted per user in the shared cache *before* the code is checked (an
-atomic ``add``/``incr``), so parallel guesses cannot slip past the limit.
+Wrong codes are counted per user *before* the code is checked, in a ``core.Counter`` row (one
+conditional ``UPDATE``), so parallel guesses cannot slip past the limit.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import segno
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.contrib.auth import login
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -39,6 +38,7 @@ from django.utils.translation import gettext as _
 
 from crm.accounts.models import RecoveryCode, SecurityEvent, TwoFactorDevice, User
 from crm.accounts.services import security_event_record
+from crm.core.counters import counter_increment, counter_reset
 from crm.core.errors import DomainError, PermissionDenied, ValidationFailed
 from crm.core.permissions import Role
 
@@ -149,16 +149,16 @@ def _throttle_key(user: User) -> str:
 
 
 def _count_attempt(user: User) -> bool:
-    """Count one attempt atomically before checking it; False when over the limit."""
-    key = _throttle_key(user)
-    window = settings.CRM_2FA_THROTTLE_WINDOW_SECONDS
-    cache.add(key, 0, timeout=window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window)
-        count = 1
-    return int(count) <= settings.CRM_2FA_THROTTLE_LIMIT
+    """Count one attempt atomically before checking it; False when over the limit.
+
+    The counter is a ``core.Counter`` row (one conditional ``UPDATE``), like the sign-in
+    throttle's: the database cache's ``incr`` reads and writes back, so codes guessed at
+    once on several processes could each see the count below the limit.
+    """
+    count = counter_increment(
+        key=_throttle_key(user), window_seconds=settings.CRM_2FA_THROTTLE_WINDOW_SECONDS
+    )
+    return count <= settings.CRM_2FA_THROTTLE_LIMIT
 
 
 def _matching_step(secret: str, code: str) -> int | None:
@@ -220,14 +220,14 @@ def _check(
         )
         raise TwoFactorThrottled(_("Too many wrong codes. Wait a few minutes and try again."))
     if _totp_accepts(device, code):
-        cache.delete(_throttle_key(user))
+        counter_reset(key=_throttle_key(user))
         return
     if (
         allow_recovery
         and len(_normalise_recovery(code)) == 16
         and _recovery_code_accepts(user, code)
     ):
-        cache.delete(_throttle_key(user))
+        counter_reset(key=_throttle_key(user))
         security_event_record(
             kind=SecurityEvent.Kind.RECOVERY_CODE_USED,
             request=request,
@@ -382,7 +382,7 @@ def two_factor_reset(*, actor: User, user: User, request: HttpRequest | None = N
         raise PermissionDenied(_("Only an administrator may reset two-factor sign-in."))
     removed, _details = TwoFactorDevice.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
-    cache.delete(_throttle_key(user))
+    counter_reset(key=_throttle_key(user))
     security_event_record(
         kind=SecurityEvent.Kind.TWO_FACTOR_RESET,
         request=request,

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "crm.accounts.middleware.UserLanguageMiddleware",
     "crm.accounts.middleware.ActiveUserMiddleware",
     "crm.accounts.devices.KnownDeviceMiddleware",
+    "crm.accounts.middleware.SessionEndAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "crm.core.middleware.SessionLifetimeMiddleware",
     # After the session's clocks: an expired session signs out before the obligation applies.

@@ -114,18 +114,28 @@ def _now() -> int:
     return int(time.time())
 
 
-def session_expired(session: Any, *, now: int) -> bool:
-    """Whether a signed-in session has been idle too long or lived too long.
+# Where the middleware leaves who was signed out and why, for the audit log (the accounts
+# app's middleware records it on the way out; the kernel imports no app).
+SESSION_ENDED = "crm_session_ended"
+
+
+def session_expired(session: Any, *, now: int) -> str:
+    """Why a signed-in session must end — ``"idle"`` (no activity for too long) or
+    ``"lifetime"`` (signed in too long ago) — or ``""`` while it may go on.
 
     Sessions signed in before this check existed carry no times; they start now.
     """
     signed_in_at = session.get(SIGNED_IN_AT)
     seen_at = session.get(SEEN_AT)
     if not isinstance(signed_in_at, int) or not isinstance(seen_at, int):
-        return False
+        return ""
     idle = settings.CRM_SESSION_IDLE_SECONDS
     age = settings.CRM_SESSION_AGE_SECONDS
-    return (idle > 0 and now - seen_at > idle) or (age > 0 and now - signed_in_at > age)
+    if age > 0 and now - signed_in_at > age:
+        return "lifetime"
+    if idle > 0 and now - seen_at > idle:
+        return "idle"
+    return ""
 
 
 def _touch(session: Any, *, now: int, background: bool) -> None:
@@ -188,7 +198,9 @@ class SessionLifetimeMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = _now()
-            if session_expired(request.session, now=now):
+            reason = session_expired(request.session, now=now)
+            if reason:
+                setattr(request, SESSION_ENDED, (user, reason))
                 return self._sign_out(request)
             _touch(
                 request.session,

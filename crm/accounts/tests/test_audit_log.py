@@ -393,3 +393,30 @@ def test_user_and_token_events_from_the_pages_carry_actor_and_address(org):
             "127.0.0.1",
         )
         assert event.data == {"prefix": token.prefix}
+
+
+@pytest.mark.parametrize(
+    ("stored", "reason"),
+    [({"crm_seen_at": 4 * 3600 + 5}, "idle"), ({"crm_signed_in_at": 12 * 3600 + 5}, "lifetime")],
+)
+def test_a_sign_out_by_the_session_timeout_is_audited_with_its_reason(org, stored, reason):
+    # given: a manager's session past its idle timeout or its lifetime
+    client = client_for(org.manager)
+    assert client.get("/customers/contacts/").status_code == 200
+    session = client.session
+    for key, ago in stored.items():
+        session[key] = session[key] - ago
+    session.save()
+    # when
+    response = client.get("/customers/contacts/", REMOTE_ADDR="198.51.100.23")
+    # then
+    assert response.status_code == 302
+    event = SecurityEvent.objects.get(kind="logout", user=org.manager)
+    assert event.data == {"reason": reason}
+    assert event.ip_address == "198.51.100.23"
+
+
+def test_an_active_session_writes_no_sign_out(org):
+    client = client_for(org.manager)
+    assert client.get("/customers/contacts/").status_code == 200
+    assert not SecurityEvent.objects.filter(kind="logout").exists()
