@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import APIToken, SecurityEvent, Team, User
 from crm.accounts.permissions import ADMIN_PAGES
+from crm.core.dates import local_dates
 from crm.core.errors import NotFound
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import Role
@@ -122,16 +122,8 @@ def _audit_events(filters: AuditFilter) -> QuerySet[SecurityEvent]:
         events = events.filter(user_id=filters.user_id)
     if filters.actor_id:
         events = events.filter(actor_id=filters.actor_id)
-    zone = timezone.get_current_timezone()
-    if filters.date_from:
-        events = events.filter(
-            created_at__gte=dt.datetime.combine(filters.date_from, dt.time.min, tzinfo=zone)
-        )
-    if filters.date_to:
-        day_after = filters.date_to + dt.timedelta(days=1)
-        events = events.filter(
-            created_at__lt=dt.datetime.combine(day_after, dt.time.min, tzinfo=zone)
-        )
+    if filters.date_from or filters.date_to:
+        events = events.filter(local_dates("created_at", filters.date_from, filters.date_to))
     if filters.address:
         events = events.filter(ip_address=filters.address)
     return events

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
+from crm.core.dates import local_dates
 from crm.core.errors import NotFound
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import ScopedUser
@@ -108,17 +109,8 @@ class DealFilters:
             qs = qs.filter(contact_id=self.contact)
         if self.company:
             qs = qs.filter(company_id=self.company)
-        zone = timezone.get_current_timezone()
-        if self.created_from:
-            qs = qs.filter(
-                created_at__gte=dt.datetime.combine(self.created_from, dt.time.min, zone)
-            )
-        if self.created_to:
-            qs = qs.filter(
-                created_at__lt=dt.datetime.combine(
-                    self.created_to + dt.timedelta(days=1), dt.time.min, zone
-                )
-            )
+        if self.created_from or self.created_to:
+            qs = qs.filter(local_dates("created_at", self.created_from, self.created_to))
         if self.close_from:
             qs = qs.filter(expected_close__gte=self.close_from)
         if self.close_to:
