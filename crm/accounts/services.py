@@ -43,11 +43,6 @@ USER_FIELDS = (
 )
 
 
-def client_ip(request: HttpRequest | None) -> str | None:
-    """The client's address: ``crm.core.http.client_address`` (kept for older callers)."""
-    return client_address(request)
-
-
 def _without_nul(value: Any) -> Any:
     """``value`` with NUL characters dropped from its strings (PostgreSQL refuses them)."""
     if isinstance(value, str):
@@ -72,7 +67,7 @@ def security_event_record(
     """Append an event to the audit log and write it to the ``crm.security`` log.
 
     The address is the request's client address, or ``ip_address`` for a service that has
-    no request (its view passes ``client_ip(request)`` down). Never logs secrets: ``data``
+    no request (its view passes ``client_address(request)`` down). Never logs secrets: ``data``
     holds names, ids and counts only.
     """
     event = SecurityEvent.objects.create(

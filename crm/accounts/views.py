@@ -47,10 +47,11 @@ from crm.accounts.http import SignedInRequest
 from crm.accounts.models import SecurityEvent, Team, User
 from crm.accounts.permissions import ADMIN_PAGES
 from crm.accounts.selectors import AuditFilter
-from crm.accounts.services import client_ip, security_event_record, user_set_language
+from crm.accounts.services import security_event_record, user_set_language
 from crm.accounts.two_factor import TwoFactorThrottled
 from crm.core.errors import ValidationFailed
 from crm.core.forms import apply_domain_errors, domain_errors, form_page, form_post, saved
+from crm.core.http import client_address
 
 
 class LoginView(auth_views.LoginView):
@@ -166,7 +167,7 @@ def user_create(request: SignedInRequest) -> HttpResponse:
         request,
         form,
         lambda: services.user_create(
-            actor=request.user, ip_address=client_ip(request), **form.service_arguments()
+            actor=request.user, ip_address=client_address(request), **form.service_arguments()
         ),
         success=lambda user: saved(
             request,
@@ -208,7 +209,7 @@ def user_edit(request: SignedInRequest, pk: int) -> HttpResponse:
         lambda: services.user_update(
             actor=request.user,
             user=user,
-            ip_address=client_ip(request),
+            ip_address=client_address(request),
             **form.service_arguments(),
         ),
         success=lambda _user: saved(request, _("Changes saved."), "accounts:user_edit", pk=user.pk),
@@ -223,7 +224,7 @@ def user_deactivate(request: SignedInRequest, pk: int) -> HttpResponse:
     """Lock a user out: sessions ended, API tokens revoked, sign-in refused."""
     user = selectors.user_get(actor=request.user, pk=pk)
     try:
-        services.user_deactivate(actor=request.user, user=user, ip_address=client_ip(request))
+        services.user_deactivate(actor=request.user, user=user, ip_address=client_address(request))
     except ValidationFailed as error:
         problems = [m for field in error.field_errors.values() for m in field] or [str(error)]
         return _render_user_edit(
@@ -238,7 +239,7 @@ def user_deactivate(request: SignedInRequest, pk: int) -> HttpResponse:
 @domain_errors
 def user_reactivate(request: SignedInRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
-    services.user_reactivate(actor=request.user, user=user, ip_address=client_ip(request))
+    services.user_reactivate(actor=request.user, user=user, ip_address=client_address(request))
     messages.success(request, _("%(user)s may sign in again.") % {"user": user})
     return redirect("accounts:user_edit", pk=user.pk)
 
@@ -399,7 +400,7 @@ def _team_form_page(request: SignedInRequest, team: Team | None) -> HttpResponse
             name=form.cleaned_data["name"],
             members=form.cleaned_data["members"],
             heads=form.cleaned_data["heads"],
-            ip_address=client_ip(request),
+            ip_address=client_address(request),
         ),
         success=lambda stored: saved(
             request, _("Team “%(team)s” saved.") % {"team": stored}, "accounts:team_list"

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
-from crm.accounts.services import client_ip
 from crm.core.errors import DomainError, NotFound, ValidationFailed
+from crm.core.http import client_address
 from crm.core.permissions import Role, can_write
 from crm.customers.choices import Entity
 from crm.customers.services import merge as merge_services
@@ -174,7 +174,7 @@ def merge(request: SignedInRequest, entity: str, first: int, second: int) -> Htt
                     survivor_id=survivor_id,
                     merged_id=merged_id,
                     choices=choices,
-                    ip_address=client_ip(request),
+                    ip_address=client_address(request),
                 )
             except ValidationFailed as error:
                 errors = error.field_errors or {"": [error.message]}

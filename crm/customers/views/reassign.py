@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.http import SignedInRequest
 from crm.accounts.models import User
-from crm.accounts.services import client_ip
 from crm.core.errors import ValidationFailed
 from crm.core.forms import BootstrapForm, domain_errors, form_post
+from crm.core.http import client_address
 from crm.customers.choices import ClientType, Entity, Source
 from crm.customers.services import reassign as services
 
@@ -107,7 +107,7 @@ def reassign(request: SignedInRequest) -> HttpResponse:
             lambda: services.reassignment_start(
                 actor=request.user,
                 to_user=form.cleaned_data["to_user"],
-                ip_address=client_ip(request),
+                ip_address=client_address(request),
                 **form.service_arguments(),
             ),
             success=lambda reassignment: redirect("customers:reassign_status", pk=reassignment.pk),
