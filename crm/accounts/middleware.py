@@ -74,10 +74,10 @@ class SessionEndAuditMiddleware:
 
 class TwoFactorRequiredMiddleware:
     """Send a signed-in user who must use two-factor sign-in but has not set it up to the
-        set-up page; until it is done only that page, signing out and the language switch work.
+    set-up page; until it is done only that page, signing out and the language switch work.
 
-        Who must is ``CRM_2FA_REQUIRED`` (``two_factor_is_required``). API calls with a token do
-        not go through a session and are not affected; a session's API call and an HTMX fragment
+    Who must is ``CRM_2FA_REQUIRED`` (``two_factor_is_required``). API calls with a token do
+    not go through a session and are not affected; a session's API call and an HTMX fragment
     answer 403.
     """
 
