@@ -25,7 +25,7 @@ calling ``ready`` twice changes nothing. This module imports no app.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
@@ -65,8 +65,7 @@ class RecordKind:
     record. ``rows`` gives the kind's live rows (contacts hide merged ones); by default the
     model's manager. ``shareable``: the model's ``shared_with`` many-to-many widens its
     policy, so the planner may let one more person see a record. ``has_tasks``: tasks may
-    belong to its records. ``history(record, user, limit)``: the newest timeline entries as
-    ``user`` sees them (the task page shows them).
+    belong to its records.
     """
 
     key: str
@@ -79,7 +78,6 @@ class RecordKind:
     timeline: Timeline | None = None
     shareable: bool = False
     has_tasks: bool = False
-    history: Callable[[Any, Any, int], Sequence[Any]] | None = None
 
     @property
     def label_lower(self) -> str:
@@ -90,6 +88,13 @@ class RecordKind:
         """The records of this kind ``user`` may see (``VIEW``) or change, by its policy."""
         rows = self.rows() if self.rows is not None else self.model._default_manager.all()
         return self.policy.restrict(rows, user, action)
+
+    def history(self, record: Any, user: Any, limit: int) -> list[Any]:
+        """The newest ``limit`` timeline entries of ``record`` as ``user`` sees them (the task
+        page shows them); empty for a kind without a timeline."""
+        if self.timeline is None:
+            return []
+        return list(self.timeline.read(record, user, limit=limit).items)
 
     def url_of(self, record: Any) -> str:
         """The address of ``record``'s page."""

@@ -3,7 +3,8 @@ company kinds, and what moves with them when two merge (their timeline and their
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +17,9 @@ from crm.customers.permissions import CUSTOMER
 from crm.customers.services import customer_timeline_add
 from crm.planner.services import task_move, task_move_back
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 def _contact_timeline(record: Contact, user: Any, **page: Any) -> Page[Any]:
     return selectors.contact_timeline(contact=record, **page)
@@ -23,14 +27,6 @@ def _contact_timeline(record: Contact, user: Any, **page: Any) -> Page[Any]:
 
 def _company_timeline(record: Company, user: Any, **page: Any) -> Page[Any]:
     return selectors.company_timeline(company=record, user=user, **page)
-
-
-def _contact_history(record: Contact, user: Any, limit: int) -> list[Any]:
-    return selectors.contact_timeline(contact=record, limit=limit).items
-
-
-def _company_history(record: Company, user: Any, limit: int) -> list[Any]:
-    return selectors.company_timeline(company=record, user=user, limit=limit).items
 
 
 def _timeline_move(model: type[Contact | Company], from_id: int, to_id: int) -> list[int]:
@@ -49,32 +45,35 @@ def _tasks_move_back(model: type[Contact | Company], ids: list[int], to_id: int)
     task_move_back(ids=ids, to_id=to_id)
 
 
+def _customer_kind(
+    model: type[Contact | Company],
+    labels: tuple[StrOrPromise, StrOrPromise],
+    read: Callable[..., Page[Any]],
+    get: Callable[..., Any],
+) -> RecordKind:
+    """Contacts and companies: the customer policy, live rows only, a timeline, shareable,
+    tasks may belong to them."""
+    key = model._meta.model_name or ""
+    return RecordKind(
+        key=key,
+        model=model,
+        policy=CUSTOMER,
+        label=labels[0],
+        plural_label=labels[1],
+        url=f"customers:{key}_detail",
+        rows=model.objects.live,
+        timeline=Timeline(read, customer_timeline_add, get),
+        shareable=True,
+        has_tasks=True,
+    )
+
+
 CONTRIBUTIONS = [
-    RecordKind(
-        key="contact",
-        model=Contact,
-        policy=CUSTOMER,
-        label=_("Contact"),
-        plural_label=_("Contacts"),
-        url="customers:contact_detail",
-        rows=Contact.objects.live,
-        timeline=Timeline(_contact_timeline, customer_timeline_add, selectors.contact_get),
-        shareable=True,
-        has_tasks=True,
-        history=_contact_history,
+    _customer_kind(
+        Contact, (_("Contact"), _("Contacts")), _contact_timeline, selectors.contact_get
     ),
-    RecordKind(
-        key="company",
-        model=Company,
-        policy=CUSTOMER,
-        label=_("Company"),
-        plural_label=_("Companies"),
-        url="customers:company_detail",
-        rows=Company.objects.live,
-        timeline=Timeline(_company_timeline, customer_timeline_add, selectors.company_get),
-        shareable=True,
-        has_tasks=True,
-        history=_company_history,
+    _customer_kind(
+        Company, (_("Company"), _("Companies")), _company_timeline, selectors.company_get
     ),
     *(
         mover

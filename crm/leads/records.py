@@ -19,21 +19,13 @@ from crm.leads.permissions import LEAD
 from crm.leads.selectors import lead_timeline
 from crm.leads.services.email_channel import mailbox_poll
 from crm.leads.services.intake import inbound_sweep
-from crm.leads.services.leads import lead_get, lead_response_sweep
+from crm.leads.services.leads import lead_response_sweep
 from crm.leads.services.telephony import call_event_sweep
 from crm.leads.services.timeline import lead_timeline_add
 
 
-def _get(*, user: Any, pk: int) -> Lead:
-    return lead_get(actor=user, pk=pk)
-
-
 def _timeline(record: Lead, user: Any, **page: Any) -> Page[Any]:
     return lead_timeline(lead=record, **page)
-
-
-def _history(record: Lead, user: Any, limit: int) -> list[Any]:
-    return lead_timeline(lead=record, limit=limit).items
 
 
 def leads_panel(request: Any, record: Contact | Company) -> tuple[str, dict[str, Any]]:
@@ -72,10 +64,9 @@ CONTRIBUTIONS = [
         label=_("Lead"),
         plural_label=_("Leads"),
         url="leads:lead_detail",
-        timeline=Timeline(_timeline, lead_timeline_add, _get),
+        timeline=Timeline(_timeline, lead_timeline_add),
         shareable=True,
         has_tasks=True,
-        history=_history,
     ),
     CardPanel("contact", "leads", leads_panel),
     CardPanel("company", "leads", leads_panel),

@@ -16,20 +16,11 @@ from crm.sales.models import Deal
 from crm.sales.permissions import DEAL
 from crm.sales.selectors import deal_timeline, deals_of_client
 from crm.sales.services.automation import stale_deals_sweep
-from crm.sales.services.deals import deal_get
 from crm.sales.services.timeline import deal_timeline_add
-
-
-def _get(*, user: Any, pk: int) -> Deal:
-    return deal_get(actor=user, pk=pk)
 
 
 def _timeline(record: Deal, user: Any, **page: Any) -> Page[Any]:
     return deal_timeline(deal=record, **page)
-
-
-def _history(record: Deal, user: Any, limit: int) -> list[Any]:
-    return deal_timeline(deal=record, limit=limit).items
 
 
 def deals_panel(request: Any, record: Contact | Company) -> tuple[str, dict[str, Any]]:
@@ -73,10 +64,9 @@ CONTRIBUTIONS = [
         label=_("Deal"),
         plural_label=_("Deals"),
         url="sales:deal_detail",
-        timeline=Timeline(_timeline, deal_timeline_add, _get),
+        timeline=Timeline(_timeline, deal_timeline_add),
         shareable=True,
         has_tasks=True,
-        history=_history,
     ),
     *(
         contribution

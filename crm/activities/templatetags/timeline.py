@@ -15,4 +15,5 @@ register = template.Library()
 @register.inclusion_tag("activities/partials/timeline.html", takes_context=True)
 def timeline(context: template.Context) -> dict[str, Any]:
     """The card's timeline: the add form for a user who may write, the filter and entries."""
-    return context.flatten()
+    values: dict[str, Any] = context.flatten()  # type: ignore[assignment]
+    return values

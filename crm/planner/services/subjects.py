@@ -77,11 +77,9 @@ def subject_unshare(subject: models.Model, user: Any) -> bool:
 
 def subject_history(subject: models.Model, user: Any, *, limit: int = 8) -> list[Any]:
     """The newest ``limit`` entries of a record's timeline as ``user`` sees it, for a record
-    they may see (the caller checks); empty for a kind that registered no history."""
+    they may see (the caller checks); empty for a kind without a timeline."""
     kind = _kind(subject)
-    if kind is None or kind.history is None:
-        return []
-    return list(kind.history(subject, user, limit))
+    return kind.history(subject, user, limit) if kind is not None else []
 
 
 def subject_url(subject: models.Model | None) -> str:
@@ -103,7 +101,7 @@ def subject_find(*, actor: User, kind: str, pk: Any, field: str = "subject") -> 
         number = int(pk)
     except (TypeError, ValueError):
         raise _errors(field, _("Invalid record id.")) from None
-    record = registered.visible_to(actor).filter(pk=number).first()
+    record: models.Model | None = registered.visible_to(actor).filter(pk=number).first()
     if record is None:
         raise NotFound(_("Not found."))
     return record

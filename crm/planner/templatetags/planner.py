@@ -52,4 +52,5 @@ def subject_link(record: Any) -> str:
 def tasks_panel(context: template.Context, subject: Any) -> dict[str, Any]:
     """A record's open tasks on its card (``tasks`` from the card's context): the planner's
     interface to the cards of other apps, which never include its templates themselves."""
-    return {**context.flatten(), "subject": subject}
+    values: dict[str, Any] = context.flatten()  # type: ignore[assignment]
+    return {**values, "subject": subject}
