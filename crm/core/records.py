@@ -25,7 +25,7 @@ calling ``ready`` twice changes nothing. This module imports no app.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,7 @@ from django.db import models
 from django.urls import reverse
 
 from crm.core.pagination import Page
+from crm.core.permissions import ScopedUser
 from crm.core.policies import VIEW, ModelPolicy
 
 if TYPE_CHECKING:
@@ -84,12 +85,12 @@ class RecordKind:
         """The model's ``app_label.model_name``, as content types and old links name it."""
         return self.model._meta.label_lower
 
-    def visible_to(self, user: Any, action: str = VIEW) -> models.QuerySet[Any]:
+    def visible_to(self, user: ScopedUser, action: str = VIEW) -> models.QuerySet[Any]:
         """The records of this kind ``user`` may see (``VIEW``) or change, by its policy."""
         rows = self.rows() if self.rows is not None else self.model._default_manager.all()
         return self.policy.restrict(rows, user, action)
 
-    def history(self, record: Any, user: Any, limit: int) -> list[Any]:
+    def history(self, record: Any, user: ScopedUser, limit: int) -> list[Any]:
         """The newest ``limit`` timeline entries of ``record`` as ``user`` sees them (the task
         page shows them); empty for a kind without a timeline."""
         if self.timeline is None:
@@ -260,10 +261,6 @@ class Registry:
     def movers(self, key: str) -> list[MergeMover]:
         """What moves when two records of kind ``key`` merge, in registration order."""
         return list(self._movers.get(key, ()))
-
-    def set_movers(self, key: str, movers: Iterable[MergeMover]) -> None:
-        """Replace the movers of kind ``key`` (tests put their own in)."""
-        self._movers[key] = list(movers)
 
 
 def _replace(items: list[Any], item: CardPanel | MergeMover) -> None:
