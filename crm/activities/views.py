@@ -55,14 +55,9 @@ def _timeline_kind(entity: str) -> tuple[RecordKind, Timeline]:
     return kind, kind.timeline
 
 
-def _record(kind: RecordKind, timeline: Timeline, user: Any, pk: int) -> Any:
+def _record(kind: RecordKind, user: Any, pk: int) -> Any:
     """The record ``pk`` of ``kind`` if ``user`` sees it; 404 otherwise."""
-    try:
-        if timeline.get is not None:
-            return timeline.get(user=user, pk=pk)
-        record = kind.visible_to(user).filter(pk=pk).first()
-    except errors.NotFound:
-        raise Http404(_("Not found.")) from None
+    record = kind.visible_to(user).filter(pk=pk).first()
     if record is None:
         raise Http404(_("Not found."))
     return record
@@ -91,7 +86,7 @@ def _context(
 def timeline_page(request: SignedInRequest, entity: str, pk: int) -> HttpResponse:
     """A page of the timeline: the list after a filter change, or older entries (cursor)."""
     kind, timeline = _timeline_kind(entity)
-    record = _record(kind, timeline, request.user, pk)
+    record = _record(kind, request.user, pk)
     filter_kind = request.GET.get("kind", "")
     if filter_kind not in KIND_FILTERS:
         filter_kind = ""
@@ -121,7 +116,7 @@ def timeline_page(request: SignedInRequest, entity: str, pk: int) -> HttpRespons
 def timeline_add(request: SignedInRequest, entity: str, pk: int) -> HttpResponse:
     """Add a note, call, e-mail, meeting or file; answer with the refreshed timeline."""
     kind, timeline = _timeline_kind(entity)
-    record = _record(kind, timeline, request.user, pk)
+    record = _record(kind, request.user, pk)
     if not can_write(request.user):
         raise PermissionDenied(_("Your role may not change customer data."))
     form = TimelineEntryForm(request.POST, request.FILES)

@@ -48,14 +48,12 @@ class Timeline:
 
     ``read(record, user, *, cursor=None, limit=…, kinds=None)`` answers one page of entries
     as ``user`` sees them; ``add(*, actor, record, **fields)`` records a manual entry (a
-    service: it checks, writes and raises domain errors); ``get(*, user, pk)`` loads the
-    record as the timeline pages show it, raising ``NotFound`` (or ``Http404``) when the user
-    may not see it — without it the kind's policy finds the record.
+    service: it checks, writes and raises domain errors). The timeline pages find the
+    record through the kind's policy.
     """
 
     read: Callable[..., Page[Any]]
     add: Callable[..., Any]
-    get: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,6 @@ def _customer_kind(
     model: type[Contact | Company],
     labels: tuple[StrOrPromise, StrOrPromise],
     read: Callable[..., Page[Any]],
-    get: Callable[..., Any],
 ) -> RecordKind:
     """Contacts and companies: the customer policy, live rows only, a timeline, shareable,
     tasks may belong to them."""
@@ -62,19 +61,15 @@ def _customer_kind(
         plural_label=labels[1],
         url=f"customers:{key}_detail",
         rows=model.objects.live,
-        timeline=Timeline(read, customer_timeline_add, get),
+        timeline=Timeline(read, customer_timeline_add),
         shareable=True,
         has_tasks=True,
     )
 
 
 CONTRIBUTIONS = [
-    _customer_kind(
-        Contact, (_("Contact"), _("Contacts")), _contact_timeline, selectors.contact_get
-    ),
-    _customer_kind(
-        Company, (_("Company"), _("Companies")), _company_timeline, selectors.company_get
-    ),
+    _customer_kind(Contact, (_("Contact"), _("Contacts")), _contact_timeline),
+    _customer_kind(Company, (_("Company"), _("Companies")), _company_timeline),
     *(
         mover
         for kind in ("contact", "company")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 
 from crm.activities.models import TimelineEntry
@@ -16,17 +14,7 @@ from crm.customers.services.records import Customer, customer_check_writable
 
 @transaction.atomic
 def customer_timeline_add(
-    *,
-    actor: ScopedUser,
-    record: models.Model,
-    kind: str,
-    title: str = "",
-    body: str = "",
-    direction: str = "",
-    duration_seconds: int | None = None,
-    occurred_at: datetime | None = None,
-    upload: UploadedFile[Any] | None = None,
-    check: bool = True,
+    *, actor: ScopedUser, record: models.Model, check: bool = True, **entry: Any
 ) -> TimelineEntry:
     """Add a manual entry (note, call, e-mail, meeting, file) to a record's timeline.
 
@@ -37,14 +25,4 @@ def customer_timeline_add(
     if check:
         assert isinstance(record, Customer), "other apps' records pass check=False"
         customer_check_writable(actor=actor, record=record)
-    return timeline_entry_add(
-        actor=actor,
-        subject=record,
-        kind=kind,
-        title=title,
-        body=body,
-        direction=direction,
-        duration_seconds=duration_seconds,
-        occurred_at=occurred_at,
-        upload=upload,
-    )
+    return timeline_entry_add(actor=actor, subject=record, **entry)
