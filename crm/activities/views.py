@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -55,14 +55,6 @@ def _timeline_kind(entity: str) -> tuple[RecordKind, Timeline]:
     return kind, kind.timeline
 
 
-def _record(kind: RecordKind, user: Any, pk: int) -> Any:
-    """The record ``pk`` of ``kind`` if ``user`` sees it; 404 otherwise."""
-    record = kind.visible_to(user).filter(pk=pk).first()
-    if record is None:
-        raise Http404(_("Not found."))
-    return record
-
-
 def _context(
     record: Any,
     kind: RecordKind,
@@ -86,7 +78,7 @@ def _context(
 def timeline_page(request: SignedInRequest, entity: str, pk: int) -> HttpResponse:
     """A page of the timeline: the list after a filter change, or older entries (cursor)."""
     kind, timeline = _timeline_kind(entity)
-    record = _record(kind, request.user, pk)
+    record = get_object_or_404(kind.visible_to(request.user), pk=pk)
     filter_kind = request.GET.get("kind", "")
     if filter_kind not in KIND_FILTERS:
         filter_kind = ""
@@ -116,7 +108,7 @@ def timeline_page(request: SignedInRequest, entity: str, pk: int) -> HttpRespons
 def timeline_add(request: SignedInRequest, entity: str, pk: int) -> HttpResponse:
     """Add a note, call, e-mail, meeting or file; answer with the refreshed timeline."""
     kind, timeline = _timeline_kind(entity)
-    record = _record(kind, request.user, pk)
+    record = get_object_or_404(kind.visible_to(request.user), pk=pk)
     if not can_write(request.user):
         raise PermissionDenied(_("Your role may not change customer data."))
     form = TimelineEntryForm(request.POST, request.FILES)
