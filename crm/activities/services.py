@@ -21,6 +21,7 @@ from crm.activities.choices import MANUAL_KINDS, CallDirection, EntryKind
 from crm.activities.models import Attachment, TimelineEntry
 from crm.activities.uploads import check_upload
 from crm.core.errors import ValidationFailed
+from crm.core.permissions import ScopedUser
 
 TITLE_MAX = 300
 BODY_MAX = 20000
@@ -116,6 +117,47 @@ def attachment_store(*, upload: UploadedFile[Any], author: Any) -> Attachment:
     attachment.file.save(checked.name, upload, save=False)
     attachment.save()
     return attachment
+
+
+@transaction.atomic
+def timeline_entry_add(
+    *,
+    actor: ScopedUser,
+    subject: models.Model,
+    kind: str,
+    title: str = "",
+    body: str = "",
+    direction: str = "",
+    duration_seconds: int | None = None,
+    occurred_at: datetime | None = None,
+    upload: UploadedFile[Any] | None = None,
+) -> TimelineEntry:
+    """Add a manual entry (note, call, e-mail, meeting, file) to ``subject``'s timeline.
+
+    Precondition: the caller (the service of the app that owns ``subject``) has checked that
+    ``actor`` may change it. A file is checked by content before anything is written; a
+    refused file writes nothing. Raises ``ValidationFailed`` naming the fields.
+    """
+    title, body = (title or "").strip(), (body or "").strip()
+    if upload is not None:
+        kind = EntryKind.FILE
+    elif kind == EntryKind.FILE:
+        raise ValidationFailed(_("Check the entry."), field_errors={"file": [_("Choose a file.")]})
+    timeline_entry_validate(
+        kind=kind, title=title, body=body, direction=direction, duration_seconds=duration_seconds
+    )
+    attachment = attachment_store(upload=upload, author=actor) if upload is not None else None
+    return timeline_record(
+        subject=subject,
+        kind=kind,
+        author=actor,
+        title=title or (attachment.original_name if attachment else ""),
+        body=body,
+        occurred_at=occurred_at,
+        direction=direction,
+        duration_seconds=duration_seconds,
+        attachment=attachment,
+    )
 
 
 def timeline_move(*, model: type[models.Model], from_id: int, to_id: int) -> list[int]:

@@ -7,7 +7,6 @@ class ApiConfig(AppConfig):
     verbose_name = "API"
 
     def ready(self) -> None:
-        from crm.api.idempotency import idempotency_prune
-        from crm.core import periodic
+        from crm.core.records import register_app
 
-        periodic.register("api.idempotency_prune", 3600, idempotency_prune)
+        register_app(self)  # what this app declares in its records.py

@@ -12,7 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("crm.accounts.urls")),
     path("customers/", include("crm.customers.urls")),
-    path("timeline/", include("crm.activities.urls")),
+    path("", include("crm.activities.urls")),
     path("sales/", include("crm.sales.urls")),
     path("leads/", include("crm.leads.urls")),
     path("f/", include(public_forms.urlpatterns)),

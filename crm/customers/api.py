@@ -355,7 +355,7 @@ class AttachmentOut(Schema):
     @staticmethod
     def resolve_url(obj: Any) -> str | None:
         try:
-            return reverse("customers:attachment_download", args=[obj.pk])
+            return reverse("activities:attachment_download", args=[obj.pk])
         except NoReverseMatch:
             return None
 

@@ -8,31 +8,6 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from django.urls import reverse
+        from crm.core.records import register_app
 
-        from crm.customers.models import Company, Contact
-        from crm.customers.selectors import company_timeline, contact_timeline
-        from crm.planner.subjects import SubjectKind, register
-
-        register(
-            SubjectKind(
-                Contact,
-                Contact.objects.visible_to,
-                lambda record: reverse("customers:contact_detail", args=[record.pk]),
-                shareable=True,
-                history=lambda record, user, limit: (
-                    contact_timeline(contact=record, limit=limit).items
-                ),
-            )
-        )
-        register(
-            SubjectKind(
-                Company,
-                Company.objects.visible_to,
-                lambda record: reverse("customers:company_detail", args=[record.pk]),
-                shareable=True,
-                history=lambda record, user, limit: (
-                    company_timeline(company=record, user=user, limit=limit).items
-                ),
-            )
-        )
+        register_app(self)  # what this app declares in its records.py

@@ -34,6 +34,7 @@ from crm.customers.choices import (
     Messenger,
     Source,
 )
+from crm.customers.custom_fields import custom_form_field
 from crm.customers.models import Company, Contact, CustomField
 
 NAME_CHECK_MAX = 150
@@ -304,42 +305,6 @@ class CustomerForm(forms.Form):
 
     def custom_bound_fields(self) -> list[tuple[forms.BoundField, CustomField]]:
         return [(self[f"custom.{d.key}"], d) for d in self.definitions]
-
-
-def custom_form_field(definition: CustomField) -> forms.Field:
-    common: dict[str, Any] = {
-        "label": definition.label,
-        "required": False,
-        "help_text": definition.help_text,
-    }
-    options = [(str(choice), str(choice)) for choice in definition.choices or []]
-    kind = definition.field_type
-    if kind == CustomFieldType.NUMBER:
-        return forms.CharField(widget=_text(inputmode="decimal"), **common)
-    if kind == CustomFieldType.DATE:
-        return forms.CharField(
-            widget=forms.DateInput(attrs={"class": "form-control", "type": "date"}), **common
-        )
-    if kind == CustomFieldType.URL:
-        return forms.CharField(
-            widget=forms.URLInput(attrs={"class": "form-control", "placeholder": "https://"}),
-            **common,
-        )
-    if kind == CustomFieldType.CHOICE:
-        return forms.ChoiceField(choices=BLANK + options, widget=_select(), **common)
-    if kind == CustomFieldType.MULTI_CHOICE:
-        return forms.MultipleChoiceField(
-            choices=options,
-            widget=forms.SelectMultiple(
-                attrs={"class": "form-select", "size": min(6, len(options) or 1)}
-            ),
-            **common,
-        )
-    if kind == CustomFieldType.BOOLEAN:
-        return forms.ChoiceField(
-            choices=[*BLANK, ("true", _("Yes")), ("false", _("No"))], widget=_select(), **common
-        )
-    return forms.CharField(widget=_area(2), **common)
 
 
 class ContactForm(CustomerForm):

@@ -12,12 +12,12 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
-from crm.activities.models import Attachment, TimelineEntry
+from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
 from crm.core.normalize import format_phone
 from crm.core.pagination import Page, keyset_page
@@ -26,7 +26,6 @@ from crm.core.search import filter_by_text
 from crm.customers.choices import ClientType, ContactPointKind, Entity
 from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment, Tag
 from crm.customers.querysets import CustomerT
-from crm.planner.subjects import SUBJECT_KINDS
 
 CONTACT_ORDERS = {"new": ["-created_at", "-id"], "name": ["last_name", "first_name", "id"]}
 COMPANY_ORDERS = {"new": ["-created_at", "-id"], "name": ["legal_name", "id"]}
@@ -547,22 +546,6 @@ def timeline_attach_via_contacts(entries: list[TimelineEntry]) -> None:
         entry.via_contact = (  # type: ignore[attr-defined]
             by_id.get(entry.subject_id) if entry.subject_type_id == contact_type.pk else None
         )
-
-
-def attachment_get(*, user: ScopedUser, pk: int) -> Attachment:
-    """An attachment on the timeline of a record ``user`` may see (a contact, a company, or
-    any record kind registered in ``crm.planner.subjects``); 404 otherwise."""
-    visible = Q(pk__in=[])
-    for kind in SUBJECT_KINDS.values():
-        visible |= Q(
-            subject_type=ContentType.objects.get_for_model(kind.model),
-            subject_id__in=kind.visible_to(user).values("pk"),
-        )
-    entries = TimelineEntry.objects.filter(attachment_id=OuterRef("pk")).filter(visible)
-    attachment = Attachment.objects.filter(pk=pk).filter(Exists(entries)).first()
-    if attachment is None:
-        raise Http404(_("File not found."))
-    return attachment
 
 
 def customer_search(

@@ -10,7 +10,6 @@ from crm.customers.views import (
     export,
     reassign,
     search,
-    timeline,
 )
 
 app_name = "customers"
@@ -32,9 +31,6 @@ urlpatterns = [
     path("companies/<int:pk>/share/", companies.company_share, name="company_share"),
     path("search/", search.search, name="search"),
     path("search/suggest/", search.search_suggest, name="search_suggest"),
-    path("<str:entity>/<int:pk>/timeline/", timeline.timeline_page, name="timeline_page"),
-    path("<str:entity>/<int:pk>/timeline/add/", timeline.timeline_add, name="timeline_add"),
-    path("files/<int:pk>/", timeline.attachment_download, name="attachment_download"),
     path("duplicates/", duplicates.duplicate_list, name="duplicates"),
     path("duplicates/scan/", duplicates.duplicate_scan, name="duplicate_scan"),
     path("duplicates/<int:pk>/dismiss/", duplicates.duplicate_dismiss, name="duplicate_dismiss"),

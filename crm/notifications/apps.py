@@ -8,13 +8,6 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from crm.core import periodic
+        from crm.core.records import register_app
 
-        periodic.register("notifications.outbox", 120, _outbox_sweep)
-
-
-def _outbox_sweep() -> dict[str, int]:
-    """The sweep, answering only the non-zero counts (the scheduler logs a non-empty answer)."""
-    from crm.notifications.services import outbox_sweep
-
-    return {name: count for name, count in outbox_sweep().items() if count}
+        register_app(self)  # what this app declares in its records.py

@@ -3,7 +3,7 @@ calendar-feed tokens.
 
 A task belongs to a contact, company, deal or lead through a content type and an id, as a
 timeline entry does, so this app sits below the apps whose records it serves; those apps
-register how to find and check their records (``crm.planner.subjects``). A task with no
+declare their record kinds in the registry (``crm.core.records``). A task with no
 subject is a personal to-do.
 """
 

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.forms import BootstrapForm
-from crm.customers.forms import custom_form_field
+from crm.customers.custom_fields import custom_form_field
 from crm.customers.models import CustomField
 from crm.sales.choices import Currency
 

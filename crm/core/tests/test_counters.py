@@ -59,9 +59,9 @@ def test_decrement_and_reset(db):
 
 
 def test_the_sweep_is_registered_with_the_scheduler():
-    from crm.core import periodic
+    from crm.core.records import registry
 
-    assert periodic.SWEEPS["core.counters"].run is counters_sweep
+    assert registry.sweeps["core.counters"].run is counters_sweep
 
 
 def test_sweep_deletes_only_expired_counters(db):

@@ -7,8 +7,6 @@ from crm.customers.services.duplicates import (
     contact_duplicates_find,
 )
 from crm.customers.services.merge import (
-    MERGE_MOVERS,
-    MergeMover,
     company_merge,
     contact_merge,
     customer_merge,
@@ -31,10 +29,8 @@ from crm.customers.services.scan import (
 from crm.customers.services.timeline import customer_timeline_add
 
 __all__ = [
-    "MERGE_MOVERS",
     "DuplicateCandidate",
     "DuplicateFound",
-    "MergeMover",
     "company_create",
     "company_duplicates_find",
     "company_merge",

@@ -6,17 +6,16 @@ chooses whose value survives; lists (phones, e-mails, messengers, addresses, tag
 work, shared-with users) are unioned. Everything needed to undo is stored in a
 ``MergeRecord``: the survivor's values before the merge and the ids of every row moved.
 
-Extension point: apps that own rows pointing at a contact or company (deals, tasks, leads)
-append a ``MergeMover`` to ``MERGE_MOVERS`` (in their ``AppConfig.ready``). A mover's
-``move(model, from_id, to_id)`` re-points the rows of one record to another inside the
-merge transaction and returns the moved ids; ``move_back(model, ids, to_id)`` re-points
-exactly those rows on undo.
+Rows of other apps pointing at a contact or company (the timeline, tasks, deals) follow
+through the merge movers declared for the ``contact`` and ``company`` kinds in the registry
+(``crm.core.records.MergeMover``): ``move(model, from_id, to_id)`` re-points the rows of one
+record to another inside the merge transaction and returns the moved ids;
+``move_back(model, ids, to_id)`` re-points exactly those rows on undo.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +27,11 @@ from django.utils.translation import gettext as _
 from crm.accounts.models import SecurityEvent, User
 from crm.accounts.services import security_event_record
 from crm.activities.choices import EntryKind
-from crm.activities.services import timeline_move, timeline_move_back, timeline_record
+from crm.activities.services import timeline_record
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.models import field_verbose_name
 from crm.core.permissions import Role, ScopedUser, can_write, owner_scope, sees_everything
+from crm.core.records import registry
 from crm.core.text import fold
 from crm.customers.choices import ContactPointKind, DuplicateStatus, Entity
 from crm.customers.models import (
@@ -52,7 +52,6 @@ from crm.customers.services.records import (
     _store_match_keys,
     customer_check_writable,
 )
-from crm.planner.services import task_move, task_move_back
 
 SURVIVOR, MERGED = "survivor", "merged"
 CONTACT_FIELDS = (
@@ -83,40 +82,6 @@ COMPANY_FIELDS = (
 REQUIRED_FIELDS = {"first_name", "legal_name"}
 
 CustomerModel = type[Contact] | type[Company]
-
-
-# --- the extension point -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MergeMover:
-    """Moves one app's rows from the merged record to the survivor, and back on undo."""
-
-    name: str
-    move: Callable[[CustomerModel, int, int], list[int]]
-    move_back: Callable[[CustomerModel, list[int], int], None]
-
-
-def _timeline_move(model: CustomerModel, from_id: int, to_id: int) -> list[int]:
-    return timeline_move(model=model, from_id=from_id, to_id=to_id)
-
-
-def _timeline_move_back(model: CustomerModel, ids: list[int], to_id: int) -> None:
-    timeline_move_back(entry_ids=ids, to_id=to_id)
-
-
-def _tasks_move(model: CustomerModel, from_id: int, to_id: int) -> list[int]:
-    return task_move(model=model, from_id=from_id, to_id=to_id)
-
-
-def _tasks_move_back(model: CustomerModel, ids: list[int], to_id: int) -> None:
-    task_move_back(ids=ids, to_id=to_id)
-
-
-MERGE_MOVERS: list[MergeMover] = [
-    MergeMover("timeline", _timeline_move, _timeline_move_back),
-    MergeMover("tasks", _tasks_move, _tasks_move_back),
-]
 
 
 # --- field values ---------------------------------------------------------------------------------
@@ -489,7 +454,10 @@ def _merge(
         "tags": _union_m2m(survivor, merged, "tags"),
         "shared_with": _union_m2m(survivor, merged, "shared_with"),
         "pairs": _move_pairs(actor, survivor, merged),
-        "movers": {mover.name: mover.move(model, merged.pk, survivor.pk) for mover in MERGE_MOVERS},
+        "movers": {
+            mover.name: mover.move(model, merged.pk, survivor.pk)
+            for mover in registry.movers(_owner_field(model))
+        },
     }
     merged.merged_into = survivor
     merged.save(update_fields=["merged_into", "updated_at"])
@@ -769,7 +737,7 @@ def merge_undo(*, actor: ScopedUser, merge: MergeRecord) -> MergeRecord:
     if snapshot["shared_with"]:
         survivor.shared_with.remove(*snapshot["shared_with"])
     _restore_pairs(merge.entity, snapshot["pairs"])
-    movers = {mover.name: mover for mover in MERGE_MOVERS}
+    movers = {mover.name: mover for mover in registry.movers(_owner_field(model))}
     for name, ids in snapshot["movers"].items():
         if name in movers and ids:
             movers[name].move_back(model, ids, merged.pk)

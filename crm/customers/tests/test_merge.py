@@ -12,6 +12,7 @@ from crm.activities.choices import EntryKind
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.records import MergeMover, registry
 from crm.customers.choices import DuplicateStatus, Entity
 from crm.customers.models import (
     Company,
@@ -30,7 +31,6 @@ from crm.customers.services import (
     duplicates_scan,
     merge_undo,
 )
-from crm.customers.services import merge as merge_module
 from crm.customers.tests.factories import make_company, make_contact
 
 
@@ -348,10 +348,11 @@ def test_registered_movers_run_on_merge_and_undo(org, monkeypatch):
     def move_back(model, ids, to_id):
         calls.append(("back", model, ids, to_id))
 
+    registered = registry.movers
     monkeypatch.setattr(
-        merge_module,
-        "MERGE_MOVERS",
-        [*merge_module.MERGE_MOVERS, merge_module.MergeMover("deals", move, move_back)],
+        registry,
+        "movers",
+        lambda kind: [*registered(kind), MergeMover(kind, "deals", move, move_back)],
     )
     first, second = make_contact(org.manager), make_contact(org.manager)
     # when

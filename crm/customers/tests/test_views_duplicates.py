@@ -284,12 +284,10 @@ def test_undo_page_permissions(org):
 def test_undo_button_partial_renders_a_form(org):
     from django.template.loader import render_to_string
 
-    html = render_to_string(
-        "customers/partials/merge_undo_button.html", {"entry": {"data": {"merge_id": 7}}}
-    )
+    html = render_to_string("partials/merge_undo_button.html", {"entry": {"data": {"merge_id": 7}}})
     assert reverse("customers:merge_undo", args=[7]) in html
     hidden = render_to_string(
-        "customers/partials/merge_undo_button.html",
+        "partials/merge_undo_button.html",
         {"entry": {"data": {"merge_id": 7, "undone": True}}},
     )
     assert "form" not in hidden

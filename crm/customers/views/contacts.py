@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
+from crm.activities.selectors import TIMELINE_PAGE_SIZE
 from crm.customers import selectors, services
 from crm.customers.choices import ClientType
 from crm.customers.forms import ContactForm, contact_check_input
@@ -20,7 +21,6 @@ from crm.customers.views.customer_pages import (
     list_page,
     share_page,
 )
-from crm.customers.views.timeline import PAGE_SIZE as TIMELINE_PAGE_SIZE
 
 PAGES: Pages[Contact] = Pages(
     entity="contact",

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.pagination import Page
+from crm.core.records import registry
 from crm.customers import selectors, services
 from crm.customers.choices import (
     AddressKind,
@@ -40,11 +41,6 @@ if TYPE_CHECKING:
 LIST_LIMIT = 50
 Record = Contact | Company
 RecordT = TypeVar("RecordT", Contact, Company)
-
-# Panels that apps above this one add to contact and company cards (deals, leads): each
-# returns the template and its context for one record, or ``None`` to show nothing.
-CardPanel = Callable[[SignedInRequest, "Contact | Company"], "tuple[str, dict[str, Any]] | None"]
-CARD_PANELS: list[CardPanel] = []
 
 
 @dataclass(frozen=True)
@@ -158,7 +154,11 @@ def detail_page(request: SignedInRequest, pages: Pages[Any], pk: int) -> HttpRes
         "custom_values": _custom_values(record, definitions),
         "can_edit": CUSTOMER.may_change(request.user, record),
         "tasks": tasks_panel(user=request.user, subject=record),
-        "card_panels": [panel for build in CARD_PANELS if (panel := build(request, record))],
+        "card_panels": [
+            shown
+            for panel in registry.panels(pages.entity)
+            if (shown := panel.build(request, record))
+        ],
     }
     return render(request, pages.template("detail"), context)
 

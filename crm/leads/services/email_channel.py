@@ -47,14 +47,13 @@ from django.utils.translation import gettext as _
 
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_record
-from crm.core import periodic
 from crm.core.errors import ValidationFailed
 from crm.core.normalize import normalize_email
 from crm.customers.choices import ContactPointKind
 from crm.customers.models import Company, Contact, ContactPoint
 from crm.leads.choices import OPEN_STATUSES, Channel
 from crm.leads.models import Inbound, Lead, MailboxCursor
-from crm.leads.services.intake import PARSERS, LeadInput, inbound_store
+from crm.leads.services.intake import LeadInput, inbound_store
 from crm.leads.services.leads import lead_url
 from crm.notifications.models import Notification
 from crm.notifications.services import in_language, notify
@@ -543,9 +542,6 @@ def email_lead_input(inbound: Inbound) -> LeadInput | None:
     return None
 
 
-PARSERS[Channel.EMAIL] = email_lead_input
-
-
 # --- the IMAP poller --------------------------------------------------------------------------
 
 
@@ -691,7 +687,3 @@ def mailbox_poll(*, limit: int = POLL_BATCH) -> dict[str, int]:
     finally:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             imap.logout()
-
-
-if settings.CRM_LEADS_IMAP_HOST:
-    periodic.register("leads.mailbox", 60, mailbox_poll)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,20 +112,6 @@ def clean_lead_input(raw: dict[str, Any], *, extra_fields: tuple[str, ...] = ())
     return out
 
 
-# Each channel says how its raw row becomes a ``LeadInput`` (web forms, e-mail and
-# telephony register theirs); the API and manual entry store already-clean fields.
-Parser = Callable[[Inbound], LeadInput | None]
-PARSERS: dict[str, Parser] = {}
-
-
-def _clean_payload(inbound: Inbound) -> LeadInput:
-    return clean_lead_input(inbound.payload)
-
-
-def parser_for(channel: str) -> Parser:
-    return PARSERS.get(channel, _clean_payload)
-
-
 def inbound_store(
     *,
     channel: str,
@@ -178,6 +163,7 @@ def _enqueue(inbound_id: int) -> None:
 def inbound_process(inbound_id: int) -> Lead | None:
     """Turn a stored arrival into a lead (or attach it to one). Idempotent."""
     from crm.leads.services.leads import lead_from_input
+    from crm.leads.services.parsers import parser_for
 
     with transaction.atomic():
         inbound = Inbound.objects.select_for_update().filter(pk=inbound_id).first()

@@ -38,7 +38,6 @@ from django.utils.translation import gettext as _
 from crm.activities.choices import CallDirection, EntryKind
 from crm.activities.models import TimelineEntry
 from crm.activities.services import timeline_record
-from crm.core import periodic
 from crm.core.errors import ValidationFailed
 from crm.core.normalize import format_phone, normalize_phone
 from crm.customers.choices import ContactPointKind
@@ -47,7 +46,7 @@ from crm.customers.services.cleaning import Errors
 from crm.leads.choices import OPEN_STATUSES, Channel, InboundStatus
 from crm.leads.models import Inbound, Lead
 from crm.leads.services.email_channel import known_client
-from crm.leads.services.intake import PARSERS, LeadInput, inbound_store
+from crm.leads.services.intake import LeadInput, inbound_store
 from crm.leads.services.leads import lead_mark_responded
 from crm.notifications.services import in_language
 from crm.planner.models import Task
@@ -418,9 +417,6 @@ def call_lead_input(inbound: Inbound) -> LeadInput | None:
     )
 
 
-PARSERS[Channel.PHONE] = call_lead_input
-
-
 def _user_of(extension: str) -> Any:
     """The active user whose phone field is this PBX extension, if any."""
     if not extension:
@@ -599,6 +595,3 @@ def call_event_sweep(*, hours: int = 24, batch: int = 200) -> dict[str, int]:
                 update["applied"] = "gave up"
             Inbound.objects.filter(pk=inbound_id).update(meta=update)
     return {"applied": applied, "failed": failed} if rows else {}
-
-
-periodic.register("leads.telephony", 60, call_event_sweep)

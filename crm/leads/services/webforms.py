@@ -32,7 +32,7 @@ from crm.customers.services.cleaning import Errors, clean_text
 from crm.leads.choices import Channel
 from crm.leads.models import Inbound, WebForm
 from crm.leads.permissions import WEB_FORMS
-from crm.leads.services.intake import PARSERS, LeadInput, clean_lead_input, inbound_store
+from crm.leads.services.intake import LeadInput, clean_lead_input, inbound_store
 
 HONEYPOT = "_hp"
 STARTED = "_ts"
@@ -291,7 +291,8 @@ def submission_store(
     return inbound
 
 
-def _parse(inbound: Inbound) -> LeadInput | None:
+def webform_lead_input(inbound: Inbound) -> LeadInput | None:
+    """A web form's stored submission as a lead's input, checked against the form's fields."""
     form = inbound.form
     if form is None:
         return clean_lead_input(inbound.payload)
@@ -301,9 +302,6 @@ def _parse(inbound: Inbound) -> LeadInput | None:
         or f"{form.name}: {lead_input.name or lead_input.email or lead_input.phone}"[:200]
     )
     return lead_input
-
-
-PARSERS[Channel.WEB_FORM] = _parse
 
 
 # --- the snippet ----------------------------------------------------------------------------------

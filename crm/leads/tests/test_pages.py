@@ -126,7 +126,7 @@ def test_manual_entry(org, routed):
 def test_a_call_on_the_lead_timeline_counts_as_the_first_response(org, routed):
     lead = arrive(phone="+79120000008")
     client_for(org.manager).post(
-        reverse("customers:timeline_add", args=["lead", lead.pk]),
+        reverse("activities:timeline_add", args=["lead", lead.pk]),
         {"kind": "call", "direction": "outgoing", "body": "Договорились о замере"},
     )
     lead.refresh_from_db()

@@ -25,7 +25,6 @@ from crm.notifications.services.notifications import (
     notification_open,
     notify,
     notify_many,
-    register_cover,
 )
 from crm.notifications.services.outbox import SWEEP_GRACE, outbox_sweep
 from crm.notifications.services.webhooks import (
@@ -54,7 +53,6 @@ __all__ = [
     "notify",
     "notify_many",
     "outbox_sweep",
-    "register_cover",
     "webhook_address_allowed",
     "webhook_delivery_send",
     "webhook_enqueue",

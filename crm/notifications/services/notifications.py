@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
 from crm.core.errors import NotFound, ValidationFailed
+from crm.core.records import registry
 from crm.notifications.models import Notification
 from crm.notifications.selectors import notification_get
 from crm.notifications.services.queue import enqueue_emails
@@ -37,9 +38,6 @@ EMAIL_TIMEOUT_SECONDS = 30
 Text = str | Callable[[User], str]
 """A title or body: the text, or a function of the recipient called in their language."""
 
-CoverLookup = Callable[[Collection[int]], dict[int, User]]
-"""Given recipients' ids, the substitute of each one who is away today (the others left out)."""
-
 COVERED_KINDS = frozenset(
     {
         Notification.Kind.LEAD,
@@ -52,16 +50,6 @@ COVERED_KINDS = frozenset(
 away (reminders and tasks are not here: the planner sends the substitute its own version)."""
 
 COVER_KEY_PREFIX = "cover:"
-_cover_lookups: list[CoverLookup] = []
-
-
-def register_cover(lookup: CoverLookup) -> None:
-    """Let an upper app (the planner, which records absences) name substitutes.
-
-    Called from ``AppConfig.ready``; registering the same function twice keeps one.
-    """
-    if lookup not in _cover_lookups:
-        _cover_lookups.append(lookup)
 
 
 @contextmanager
@@ -258,12 +246,13 @@ def _cover(
     has the ``dedupe_key`` ``cover:<original id>`` and names whom it is for; a substitute who
     got the notice directly gets no copy.
     """
-    if kind not in COVERED_KINDS or not originals or not _cover_lookups:
+    lookups = registry.cover_lookups.values()
+    if kind not in COVERED_KINDS or not originals or not lookups:
         return
     recipients = {row.recipient_id for row in originals}
     substitutes: dict[int, User] = {}
-    for lookup in _cover_lookups:
-        substitutes.update(lookup(recipients))
+    for cover in lookups:
+        substitutes.update(cover.lookup(recipients))
     copies = [
         _build(
             substitute,

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from crm.core.periodic import SWEEPS
+from crm.core.records import registry
 from crm.notifications.jobs import notification_email_job
 from crm.notifications.models import Notification
 from crm.notifications.services import (
@@ -190,7 +190,7 @@ def test_the_sweep_sends_an_email_whose_job_was_lost(
 
 
 def test_the_sweep_is_registered_with_the_scheduler(org, smtp_server):
-    sweep = SWEEPS["notifications.outbox"]
+    sweep = registry.sweeps["notifications.outbox"]
 
     assert sweep.every <= 300
     assert sweep.run() == {}  # nothing due: nothing to log

@@ -26,6 +26,7 @@ from crm.accounts.models import Team, TeamMembership, User
 from crm.core.errors import ValidationFailed
 from crm.core.pagination import Page, decode_cursor, encode_cursor
 from crm.core.permissions import Role, sees_everything
+from crm.core.records import registry
 from crm.planner.choices import TaskStatus
 from crm.planner.models import Task, TaskReminder, TaskType
 from crm.planner.permissions import TASK
@@ -95,7 +96,7 @@ class MyDay:
     undated: list[Task]
     covering: list[Any]  # the colleagues the user covers today
     now: dt.datetime
-    # Sections other apps registered (``crm.planner.myday``): (key, title, items).
+    # Sections other apps declared ("My day" sections of ``crm.core.records``): (key, title, items).
     extra: list[tuple[str, str, list[Any]]] = field(default_factory=list)
 
 
@@ -126,10 +127,9 @@ def my_day(*, user: Any, now: dt.datetime | None = None, limit: int = 100) -> My
         if covered
         else []
     )
-    from crm.planner.myday import SECTIONS
-
     extra = [
-        (section.key, str(section.title), section.items(user)) for section in SECTIONS.values()
+        (section.key, str(section.title), section.items(user))
+        for section in registry.day_sections.values()
     ]
     return MyDay(
         overdue[:limit], due_today[:limit], due_tomorrow[:limit], undated, people, now, extra
@@ -252,12 +252,10 @@ def _task_rows(user: Any, filters: TaskFilters, now: dt.datetime) -> models.Quer
 
 
 def _content_type(kind: str) -> ContentType | None:
-    from crm.planner.subjects import SUBJECT_KINDS
-
-    for label, registered in SUBJECT_KINDS.items():
-        if kind in (label, registered.model._meta.model_name):
-            return ContentType.objects.get_for_model(registered.model)
-    return None
+    registered = registry.find(kind)
+    if registered is None or not registered.has_tasks:
+        return None
+    return ContentType.objects.get_for_model(registered.model)
 
 
 def task_table(

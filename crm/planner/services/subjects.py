@@ -1,5 +1,5 @@
 """The records tasks belong to, through the registry of record kinds
-(``crm.planner.subjects``): finding one a user sees, its card's URL, a task's record."""
+(``crm.core.records``): finding one a user sees, its card's URL, a task's record."""
 
 from __future__ import annotations
 
@@ -13,17 +13,23 @@ from django.utils.translation import gettext as _
 from crm.accounts.models import User
 from crm.activities.services import timeline_record_sharing
 from crm.core.errors import NotFound, ValidationFailed
+from crm.core.records import RecordKind, registry
 from crm.planner.models import Task
-from crm.planner.subjects import SUBJECT_KINDS, kind_for
 
 
 def _errors(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(_("Check the task."), field_errors={field: [message]})
 
 
+def _kind(subject: models.Model) -> RecordKind | None:
+    """The registered kind of ``subject`` that tasks may belong to, or None."""
+    kind = registry.kind_for(type(subject))
+    return kind if kind is not None and kind.has_tasks else None
+
+
 def subject_visible_to(user: Any, subject: models.Model) -> bool:
     """Whether ``user`` may see ``subject`` (a registered record)."""
-    kind = kind_for(type(subject))
+    kind = _kind(subject)
     if kind is None:
         return False
     return kind.visible_to(user).filter(pk=subject.pk).exists()
@@ -31,7 +37,7 @@ def subject_visible_to(user: Any, subject: models.Model) -> bool:
 
 def _sharing(subject: models.Model) -> Any:
     """The ``shared_with`` manager of a record whose kind is registered ``shareable``, else None."""
-    kind = kind_for(type(subject))
+    kind = _kind(subject)
     if kind is None or not kind.shareable:
         return None
     return subject.shared_with  # type: ignore[attr-defined]
@@ -71,17 +77,15 @@ def subject_unshare(subject: models.Model, user: Any) -> bool:
 
 def subject_history(subject: models.Model, user: Any, *, limit: int = 8) -> list[Any]:
     """The newest ``limit`` entries of a record's timeline as ``user`` sees it, for a record
-    they may see (the caller checks); empty for a kind that registered no history."""
-    kind = kind_for(type(subject))
-    if kind is None or kind.history is None:
-        return []
-    return list(kind.history(subject, user, limit))
+    they may see (the caller checks); empty for a kind without a timeline."""
+    kind = _kind(subject)
+    return kind.history(subject, user, limit) if kind is not None else []
 
 
 def subject_url(subject: models.Model | None) -> str:
     """The card of a registered record ("" for none)."""
-    kind = kind_for(type(subject)) if subject is not None else None
-    return kind.url(subject) if kind is not None and subject is not None else ""
+    kind = _kind(subject) if subject is not None else None
+    return kind.url_of(subject) if kind is not None and subject is not None else ""
 
 
 def subject_find(*, actor: User, kind: str, pk: Any, field: str = "subject") -> models.Model:
@@ -90,16 +94,14 @@ def subject_find(*, actor: User, kind: str, pk: Any, field: str = "subject") -> 
     Raises ``ValidationFailed`` naming ``field`` for an unknown kind or a bad id, and
     ``NotFound`` for a record that is missing or hidden from the actor.
     """
-    registered = SUBJECT_KINDS.get(kind) or next(
-        (item for item in SUBJECT_KINDS.values() if item.model._meta.model_name == kind), None
-    )
-    if registered is None:
+    registered = registry.find(kind)
+    if registered is None or not registered.has_tasks:
         raise _errors(field, _("Unknown kind of record."))
     try:
         number = int(pk)
     except (TypeError, ValueError):
         raise _errors(field, _("Invalid record id.")) from None
-    record = registered.visible_to(actor).filter(pk=number).first()
+    record: models.Model | None = registered.visible_to(actor).filter(pk=number).first()
     if record is None:
         raise NotFound(_("Not found."))
     return record

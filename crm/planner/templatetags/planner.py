@@ -46,3 +46,11 @@ def subject_link(record: Any) -> str:
     from crm.planner.services import subject_url
 
     return subject_url(record)
+
+
+@register.inclusion_tag("planner/_tasks_panel.html", takes_context=True)
+def tasks_panel(context: template.Context, subject: Any) -> dict[str, Any]:
+    """A record's open tasks on its card (``tasks`` from the card's context): the planner's
+    interface to the cards of other apps, which never include its templates themselves."""
+    values: dict[str, Any] = context.flatten()  # type: ignore[assignment]
+    return {**values, "subject": subject}

@@ -288,14 +288,14 @@ def test_the_task_card_links_to_the_record(org, contact):
 
 
 def test_other_apps_add_sections_to_my_day(org, monkeypatch):
-    from crm.planner import myday
+    from crm.core.records import DayItem, DaySection, registry
 
-    monkeypatch.setattr(myday, "SECTIONS", {})
-    myday.register(
-        myday.DaySection(
+    monkeypatch.setattr(registry, "day_sections", {})
+    registry.add(
+        DaySection(
             "leads",
             "New leads waiting",
-            lambda user: [myday.DayItem("Заявка с сайта", "/leads/1/", "5 минут назад", True)],
+            lambda user: [DayItem("Заявка с сайта", "/leads/1/", "5 минут назад", True)],
         )
     )
     html = client_for(org.manager).get("/tasks/").content.decode()

@@ -7,8 +7,8 @@ from typing import Any
 from django.db import transaction
 
 from crm.activities.models import TimelineEntry
+from crm.activities.services import timeline_entry_add
 from crm.core.permissions import ScopedUser
-from crm.customers.services.timeline import customer_timeline_add
 from crm.sales.models import Deal
 from crm.sales.services.deals import deal_check_writable, deal_touch
 
@@ -17,6 +17,6 @@ from crm.sales.services.deals import deal_check_writable, deal_touch
 def deal_timeline_add(*, actor: ScopedUser, record: Deal, **entry: Any) -> TimelineEntry:
     """Add a manual entry to a (visible) deal's timeline; it counts as activity."""
     deal_check_writable(actor=actor, deal=record)
-    entry_row = customer_timeline_add(actor=actor, record=record, check=False, **entry)
+    entry_row = timeline_entry_add(actor=actor, subject=record, **entry)
     deal_touch(deal=record)
     return entry_row

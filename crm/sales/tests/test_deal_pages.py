@@ -152,7 +152,7 @@ def test_card_buttons_move_win_lose_reopen(org):
 def test_a_note_on_the_deal_timeline_counts_as_activity(org):
     deal = make(org.manager)
     client = client_for(org.manager)
-    url = reverse("customers:timeline_add", args=["deal", deal.pk])
+    url = reverse("activities:timeline_add", args=["deal", deal.pk])
     response = client.post(url, {"kind": "note", "body": "Клиент думает"})
     assert response.status_code == 302
     page = client.get(reverse("sales:deal_detail", args=[deal.pk])).content.decode()

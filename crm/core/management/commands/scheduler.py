@@ -1,4 +1,4 @@
-"""Run the registered periodic sweeps forever (or once with ``--once``)."""
+"""Run the sweeps of the registry (``crm.core.records``) forever (or once with ``--once``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from crm.core.periodic import SWEEPS
+from crm.core.records import registry
 
 logger = logging.getLogger("crm.scheduler")
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         last_run: dict[str, float] = {}
         while True:
             now = time.monotonic()
-            for sweep in list(SWEEPS.values()):
+            for sweep in list(registry.sweeps.values()):
                 if not options["once"] and now - last_run.get(sweep.name, -1e9) < sweep.every:
                     continue
                 last_run[sweep.name] = now

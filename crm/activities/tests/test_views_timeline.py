@@ -16,9 +16,9 @@ from django.utils import timezone
 from conftest import client_for
 from crm.activities.models import Attachment, TimelineEntry
 from crm.activities.services import timeline_record
+from crm.activities.views import PAGE_SIZE
 from crm.customers.services import contact_update, customer_timeline_add
 from crm.customers.tests.factories import make_company, make_contact
-from crm.customers.views.timeline import PAGE_SIZE
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 PDF = (
@@ -41,11 +41,11 @@ def _png() -> bytes:
 
 
 def _add_url(record, entity: str = "contact") -> str:
-    return reverse("customers:timeline_add", args=[entity, record.pk])
+    return reverse("activities:timeline_add", args=[entity, record.pk])
 
 
 def _page_url(record, entity: str = "contact") -> str:
-    return reverse("customers:timeline_page", args=[entity, record.pk])
+    return reverse("activities:timeline_page", args=[entity, record.pk])
 
 
 def _entries(record) -> list[TimelineEntry]:
@@ -217,9 +217,10 @@ def test_an_unknown_entity_is_404(org):
     contact = make_contact(org.manager)
     client = client_for(org.admin)
     assert (
-        client.get(reverse("customers:timeline_page", args=["deal", contact.pk])).status_code == 404
+        client.get(reverse("activities:timeline_page", args=["deal", contact.pk])).status_code
+        == 404
     )
-    response = client.post(reverse("customers:timeline_add", args=["deal", contact.pk]), {})
+    response = client.post(reverse("activities:timeline_add", args=["deal", contact.pk]), {})
     assert response.status_code == 404
 
 
@@ -313,7 +314,7 @@ def test_a_pdf_is_accepted_and_downloaded_as_an_attachment(org):
     )
     assert response.status_code == 200
     attachment = Attachment.objects.get()
-    url = reverse("customers:attachment_download", args=[attachment.pk])
+    url = reverse("activities:attachment_download", args=[attachment.pk])
     assert url in response.content.decode()
     assert attachment.content_type == "application/pdf"
     # when a colleague's head downloads it
@@ -336,7 +337,7 @@ def test_a_text_file_is_served_as_opaque_bytes(org):
     customer_timeline_add(actor=org.manager, record=contact, kind="file", upload=upload)
     attachment = Attachment.objects.get()
     download = client_for(org.manager).get(
-        reverse("customers:attachment_download", args=[attachment.pk])
+        reverse("activities:attachment_download", args=[attachment.pk])
     )
     assert download.status_code == 200
     assert download["Content-Type"] == "application/octet-stream"
@@ -348,11 +349,11 @@ def test_a_file_is_404_for_users_who_see_no_timeline_holding_it(org):
     contact = make_contact(org.manager)
     upload = SimpleUploadedFile("a.pdf", PDF, content_type="application/pdf")
     customer_timeline_add(actor=org.manager, record=contact, kind="file", upload=upload)
-    url = reverse("customers:attachment_download", args=[Attachment.objects.get().pk])
+    url = reverse("activities:attachment_download", args=[Attachment.objects.get().pk])
     # then the outsider gets 404, anonymous goes to sign in, an unknown id is 404
     assert client_for(org.outsider).get(url).status_code == 404
     assert client_for(None).get(url).status_code == 302
-    missing = reverse("customers:attachment_download", args=[999999])
+    missing = reverse("activities:attachment_download", args=[999999])
     assert client_for(org.admin).get(missing).status_code == 404
     assert client_for(org.viewer).get(url).status_code == 200
     assert client_for(org.admin).get(url).status_code == 200
@@ -366,7 +367,7 @@ def test_a_file_on_a_company_is_downloadable_by_whoever_sees_the_company(org):
     customer_share(actor=org.outsider, record=company, user_ids=[org.manager.pk])
     upload = SimpleUploadedFile("a.pdf", PDF, content_type="application/pdf")
     customer_timeline_add(actor=org.outsider, record=company, kind="file", upload=upload)
-    url = reverse("customers:attachment_download", args=[Attachment.objects.get().pk])
+    url = reverse("activities:attachment_download", args=[Attachment.objects.get().pk])
     # then the manager may download it and a colleague may not
     assert client_for(org.manager).get(url).status_code == 200
     assert client_for(org.colleague).get(url).status_code == 404

@@ -1,0 +1,275 @@
+"""The registry: the kinds of record the CRM knows, and what apps contribute to one another.
+
+A *record kind* (``RecordKind``) answers the questions every capability asks of a record —
+what it is (key, model, labels), who may see and change it (its model policy, see
+``crm.core.policies``), how to link to it, whether it has a timeline and how to read and add
+to it, whether it may be shared, what the task page shows of its history. Apps also
+contribute to kinds and to one another:
+
+* ``CardPanel`` — a panel on a kind's card (the deals of a contact);
+* ``MergeMover`` — rows that follow a record when two records of a kind merge (deals follow
+  their client);
+* ``Sweep`` — work due at a time, run by ``manage.py scheduler``;
+* ``DaySection`` — a section of the planner's "My day" (new leads waiting);
+* ``CoverLookup`` — who covers an absent recipient of a notice.
+
+A contribution by a HIGHER app to a LOWER app's kind (sales adding the deals panel to the
+contact card) names the lower kind by its key, so the lower app never imports the higher.
+
+Each app declares what it contributes in its own ``records.py`` as a module-level
+``CONTRIBUTIONS`` sequence; its ``AppConfig.ready`` only calls ``register_app(self)``.
+Registering is idempotent: a contribution replaces the one with the same identity (a kind's
+key, a panel's or mover's kind and name, a sweep's or section's key, a lookup's name), so
+calling ``ready`` twice changes nothing. This module imports no app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.urls import reverse
+
+from crm.core.pagination import Page
+from crm.core.permissions import ScopedUser
+from crm.core.policies import VIEW, ModelPolicy
+
+if TYPE_CHECKING:
+    from django.apps import AppConfig
+    from django_stubs_ext import StrOrPromise
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """How a kind's timeline is read and added to.
+
+    ``read(record, user, *, cursor=None, limit=…, kinds=None)`` answers one page of entries
+    as ``user`` sees them; ``add(*, actor, record, **fields)`` records a manual entry (a
+    service: it checks, writes and raises domain errors). The timeline pages find the
+    record through the kind's policy.
+    """
+
+    read: Callable[..., Page[Any]]
+    add: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """One kind of record: a contact, a company, a deal, a lead, a task.
+
+    ``url`` is the URL name of the record's page (taking its pk) or a function of the
+    record. ``rows`` gives the kind's live rows (contacts hide merged ones); by default the
+    model's manager. ``shareable``: the model's ``shared_with`` many-to-many widens its
+    policy, so the planner may let one more person see a record. ``has_tasks``: tasks may
+    belong to its records.
+    """
+
+    key: str
+    model: type[models.Model]
+    policy: ModelPolicy
+    label: StrOrPromise
+    plural_label: StrOrPromise
+    url: str | Callable[[Any], str]
+    rows: Callable[[], models.QuerySet[Any]] | None = None
+    timeline: Timeline | None = None
+    shareable: bool = False
+    has_tasks: bool = False
+
+    @property
+    def label_lower(self) -> str:
+        """The model's ``app_label.model_name``, as content types and old links name it."""
+        return self.model._meta.label_lower
+
+    def visible_to(self, user: ScopedUser, action: str = VIEW) -> models.QuerySet[Any]:
+        """The records of this kind ``user`` may see (``VIEW``) or change, by its policy."""
+        rows = self.rows() if self.rows is not None else self.model._default_manager.all()
+        return self.policy.restrict(rows, user, action)
+
+    def history(self, record: Any, user: ScopedUser, limit: int) -> list[Any]:
+        """The newest ``limit`` timeline entries of ``record`` as ``user`` sees them (the task
+        page shows them); empty for a kind without a timeline."""
+        if self.timeline is None:
+            return []
+        return list(self.timeline.read(record, user, limit=limit).items)
+
+    def url_of(self, record: Any) -> str:
+        """The address of ``record``'s page."""
+        if isinstance(self.url, str):
+            return reverse(self.url, args=[record.pk])
+        return self.url(record)
+
+
+# Panels: given the request and the record, the template and its context, or None.
+PanelBuilder = Callable[[Any, Any], "tuple[str, dict[str, Any]] | None"]
+
+
+@dataclass(frozen=True)
+class CardPanel:
+    """A panel on the card of the records of kind ``kind`` (``build(request, record)``)."""
+
+    kind: str
+    name: str
+    build: PanelBuilder
+
+
+@dataclass(frozen=True)
+class MergeMover:
+    """Moves one app's rows from a merged record of ``kind`` to the survivor, and back.
+
+    ``move(model, from_id, to_id)`` re-points the rows inside the merge transaction and
+    answers their ids; ``move_back(model, ids, to_id)`` re-points exactly those on undo.
+    """
+
+    kind: str
+    name: str
+    move: Callable[[Any, int, int], list[int]]
+    move_back: Callable[[Any, list[int], int], None]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Work due at a time, run by ``manage.py scheduler`` every ``every`` seconds.
+
+    A sweep must be idempotent and safe in two schedulers at once (claim rows with
+    conditional updates or ``select_for_update(skip_locked=True)``). What it answers, when
+    not empty, is logged.
+    """
+
+    name: str
+    every: float
+    run: Callable[[], object]
+
+
+@dataclass(frozen=True)
+class DayItem:
+    """One line of a "My day" section."""
+
+    title: str
+    url: str
+    detail: str = ""
+    is_urgent: bool = False
+
+
+@dataclass(frozen=True)
+class DaySection:
+    """A section of the planner's "My day": ``items(user)`` shown under ``title``."""
+
+    key: str
+    title: StrOrPromise
+    items: Callable[[Any], list[DayItem]]
+
+
+@dataclass(frozen=True)
+class CoverLookup:
+    """Names, for recipients' ids, the substitute of each one who is away today."""
+
+    name: str
+    lookup: Callable[[Any], dict[int, Any]]
+
+
+Contribution = RecordKind | CardPanel | MergeMover | Sweep | DaySection | CoverLookup
+
+
+class Registry:
+    """The kinds of record and the contributions of every app (see the module's docstring).
+
+    The sweeps, "My day" sections and cover lookups are plain attributes (``sweeps``,
+    ``day_sections``, ``cover_lookups``), read by their one consumer each.
+    """
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, RecordKind] = {}
+        self._panels: dict[str, list[CardPanel]] = {}
+        self._movers: dict[str, list[MergeMover]] = {}
+        self.sweeps: dict[str, Sweep] = {}
+        self.day_sections: dict[str, DaySection] = {}
+        self.cover_lookups: dict[str, CoverLookup] = {}
+
+    # --- registering -----------------------------------------------------------------------
+
+    def register_app(self, app: AppConfig) -> None:
+        """Add the ``CONTRIBUTIONS`` of ``app``'s ``records`` module (called by its ``ready``)."""
+        module = import_module(f"{app.name}.records")
+        self.add(*module.CONTRIBUTIONS)
+
+    def add(self, *contributions: Contribution) -> None:
+        """Add contributions, each replacing the one with the same identity."""
+        for item in contributions:
+            if isinstance(item, RecordKind):
+                self._kinds[item.key] = item
+            elif isinstance(item, CardPanel):
+                _replace(self._panels.setdefault(item.kind, []), item)
+            elif isinstance(item, MergeMover):
+                _replace(self._movers.setdefault(item.kind, []), item)
+            elif isinstance(item, Sweep):
+                self.sweeps[item.name] = item
+            elif isinstance(item, DaySection):
+                self.day_sections[item.key] = item
+            elif isinstance(item, CoverLookup):
+                self.cover_lookups[item.name] = item
+            else:
+                raise TypeError(f"Not a contribution: {item!r}")
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def kinds(self) -> list[RecordKind]:
+        """Every registered kind, in the order the apps registered them."""
+        return list(self._kinds.values())
+
+    def kind(self, key: str) -> RecordKind:
+        """The kind ``key``; ``LookupError`` for an unknown one."""
+        try:
+            return self._kinds[key]
+        except KeyError:
+            raise LookupError(f"No record kind {key!r}") from None
+
+    def find(self, name: str) -> RecordKind | None:
+        """The kind named ``name`` by its key, ``app_label.model_name`` or model name."""
+        if name in self._kinds:
+            return self._kinds[name]
+        return next(
+            (
+                kind
+                for kind in self._kinds.values()
+                if name in (kind.label_lower, kind.model._meta.model_name)
+            ),
+            None,
+        )
+
+    def kind_for(self, model: type[models.Model]) -> RecordKind | None:
+        """The kind of ``model``'s records, or None for a model that is no record kind."""
+        label = model._meta.label_lower
+        return next((kind for kind in self._kinds.values() if kind.label_lower == label), None)
+
+    def with_timeline(self) -> list[RecordKind]:
+        """The kinds whose records have a timeline."""
+        return [kind for kind in self._kinds.values() if kind.timeline is not None]
+
+    def task_subjects(self) -> list[RecordKind]:
+        """The kinds whose records tasks may belong to."""
+        return [kind for kind in self._kinds.values() if kind.has_tasks]
+
+    def panels(self, key: str) -> list[CardPanel]:
+        """The panels other apps add to the card of kind ``key``, in registration order."""
+        return list(self._panels.get(key, ()))
+
+    def movers(self, key: str) -> list[MergeMover]:
+        """What moves when two records of kind ``key`` merge, in registration order."""
+        return list(self._movers.get(key, ()))
+
+
+def _replace(items: list[Any], item: CardPanel | MergeMover) -> None:
+    for index, present in enumerate(items):
+        if present.name == item.name:
+            items[index] = item
+            return
+    items.append(item)
+
+
+registry = Registry()
+"""The one registry of the process."""
+
+register_app = registry.register_app

@@ -1,0 +1,81 @@
+"""What the customer base declares in the registry (``crm.core.records``): the contact and
+company kinds, and what moves with them when two merge (their timeline and their tasks)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext_lazy as _
+
+from crm.activities.services import timeline_move, timeline_move_back
+from crm.core.pagination import Page
+from crm.core.records import MergeMover, RecordKind, Timeline
+from crm.customers import selectors
+from crm.customers.models import Company, Contact
+from crm.customers.permissions import CUSTOMER
+from crm.customers.services import customer_timeline_add
+from crm.planner.services import task_move, task_move_back
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+def _contact_timeline(record: Contact, user: Any, **page: Any) -> Page[Any]:
+    return selectors.contact_timeline(contact=record, **page)
+
+
+def _company_timeline(record: Company, user: Any, **page: Any) -> Page[Any]:
+    return selectors.company_timeline(company=record, user=user, **page)
+
+
+def _timeline_move(model: type[Contact | Company], from_id: int, to_id: int) -> list[int]:
+    return timeline_move(model=model, from_id=from_id, to_id=to_id)
+
+
+def _timeline_move_back(model: type[Contact | Company], ids: list[int], to_id: int) -> None:
+    timeline_move_back(entry_ids=ids, to_id=to_id)
+
+
+def _tasks_move(model: type[Contact | Company], from_id: int, to_id: int) -> list[int]:
+    return task_move(model=model, from_id=from_id, to_id=to_id)
+
+
+def _tasks_move_back(model: type[Contact | Company], ids: list[int], to_id: int) -> None:
+    task_move_back(ids=ids, to_id=to_id)
+
+
+def _customer_kind(
+    model: type[Contact | Company],
+    labels: tuple[StrOrPromise, StrOrPromise],
+    read: Callable[..., Page[Any]],
+) -> RecordKind:
+    """Contacts and companies: the customer policy, live rows only, a timeline, shareable,
+    tasks may belong to them."""
+    key = model._meta.model_name or ""
+    return RecordKind(
+        key=key,
+        model=model,
+        policy=CUSTOMER,
+        label=labels[0],
+        plural_label=labels[1],
+        url=f"customers:{key}_detail",
+        rows=model.objects.live,
+        timeline=Timeline(read, customer_timeline_add),
+        shareable=True,
+        has_tasks=True,
+    )
+
+
+CONTRIBUTIONS = [
+    _customer_kind(Contact, (_("Contact"), _("Contacts")), _contact_timeline),
+    _customer_kind(Company, (_("Company"), _("Companies")), _company_timeline),
+    *(
+        mover
+        for kind in ("contact", "company")
+        for mover in (
+            MergeMover(kind, "timeline", _timeline_move, _timeline_move_back),
+            MergeMover(kind, "tasks", _tasks_move, _tasks_move_back),
+        )
+    ),
+]

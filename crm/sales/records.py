@@ -1,0 +1,80 @@
+"""What sales declares in the registry (``crm.core.records``): the deal kind, the deals
+panel on contact and company cards, deals following their client when two merge, and the
+stale-deals sweep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from crm.core.pagination import Page
+from crm.core.permissions import can_write
+from crm.core.records import CardPanel, MergeMover, RecordKind, Sweep, Timeline
+from crm.customers.models import Company, Contact
+from crm.sales.models import Deal
+from crm.sales.permissions import DEAL
+from crm.sales.selectors import deal_timeline, deals_of_client
+from crm.sales.services.automation import stale_deals_sweep
+from crm.sales.services.timeline import deal_timeline_add
+
+
+def _timeline(record: Deal, user: Any, **page: Any) -> Page[Any]:
+    return deal_timeline(deal=record, **page)
+
+
+def deals_panel(request: Any, record: Contact | Company) -> tuple[str, dict[str, Any]]:
+    """Contact and company cards list the client's deals with a "new deal" button."""
+    is_company = isinstance(record, Company)
+    deals = deals_of_client(
+        user=request.user,
+        contact_id=None if is_company else record.pk,
+        company_id=record.pk if is_company else None,
+    )
+    return "sales/partials/client_deals.html", {
+        "deals": deals,
+        "can_create": can_write(request.user),
+        "client_param": "company_id" if is_company else "contact_id",
+        "client_id": record.pk,
+    }
+
+
+def _client_field(model: type[Contact | Company]) -> str:
+    return "contact_id" if model is Contact else "company_id"
+
+
+def deals_move(model: type[Contact | Company], from_id: int, to_id: int) -> list[int]:
+    """Re-point the deals of a merged client to the survivor; answers their ids."""
+    field = _client_field(model)
+    ids = list(Deal.objects.filter(**{field: from_id}).values_list("id", flat=True))
+    Deal.objects.filter(id__in=ids).update(**{field: to_id})
+    return ids
+
+
+def deals_move_back(model: type[Contact | Company], ids: list[int], to_id: int) -> None:
+    """Undo ``deals_move`` for exactly the deals it moved."""
+    Deal.objects.filter(id__in=ids).update(**{_client_field(model): to_id})
+
+
+CONTRIBUTIONS = [
+    RecordKind(
+        key="deal",
+        model=Deal,
+        policy=DEAL,
+        label=_("Deal"),
+        plural_label=_("Deals"),
+        url="sales:deal_detail",
+        timeline=Timeline(_timeline, deal_timeline_add),
+        shareable=True,
+        has_tasks=True,
+    ),
+    *(
+        contribution
+        for client in ("contact", "company")
+        for contribution in (
+            CardPanel(client, "deals", deals_panel),
+            MergeMover(client, "deals", deals_move, deals_move_back),
+        )
+    ),
+    Sweep("sales.stale_deals", 600, stale_deals_sweep),
+]
