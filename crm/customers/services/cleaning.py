@@ -386,7 +386,7 @@ def clean_contact(
     data: dict[str, Any],
     *,
     previous_custom: dict[str, Any] | None = None,
-    client_type_default: str = ClientType.PRIVATE,
+    type_default: str = ClientType.PRIVATE,
     partial: bool = False,
 ) -> CleanCustomer:
     """Clean a contact's input. ``partial`` (API PATCH) leaves missing keys untouched."""
@@ -404,7 +404,7 @@ def clean_contact(
             "client_type",
             data.get("client_type"),
             ClientType.values,
-            default=client_type_default,
+            default=type_default,
         )
     if "birthday" in data or not partial:
         out["birthday"] = clean_date(errors, "birthday", data.get("birthday"))
@@ -418,7 +418,7 @@ def clean_contact(
     _clean_related(errors, data, clean, partial=partial)
     if "employments" in data:
         clean.employments = _clean_employments(errors, data["employments"])
-    client_type = out.get("client_type", client_type_default)
+    client_type = out.get("client_type", type_default)
     if "custom" in data or not partial:
         clean.custom = clean_custom_values(
             errors,
@@ -435,7 +435,7 @@ def clean_company(
     data: dict[str, Any],
     *,
     previous_custom: dict[str, Any] | None = None,
-    kind_default: str = ClientType.BUSINESS,
+    type_default: str = ClientType.BUSINESS,
     partial: bool = False,
 ) -> CleanCustomer:
     """Clean a company's input. ``partial`` (API PATCH) leaves missing keys untouched."""
@@ -455,7 +455,7 @@ def clean_company(
             "kind",
             data.get("kind"),
             [ClientType.BUSINESS, ClientType.GOVERNMENT],
-            default=kind_default,
+            default=type_default,
         )
     if "legal_form" in data or not partial:
         out["legal_form"] = clean_choice(
@@ -483,7 +483,7 @@ def clean_company(
     if out.get("kpp") and len(out.get("inn", "")) == 12:
         errors.add("kpp", _("An individual entrepreneur (12-digit ИНН) has no КПП."))
     _clean_related(errors, data, clean, partial=partial)
-    kind = out.get("kind", kind_default)
+    kind = out.get("kind", type_default)
     if "custom" in data or not partial:
         clean.custom = clean_custom_values(
             errors,

@@ -47,8 +47,7 @@ from crm.customers.models import (
 )
 from crm.customers.services.records import (
     Customer,
-    _company_search_text,
-    _contact_search_text,
+    _search_text,
     _store_match_keys,
     customer_check_writable,
 )
@@ -226,11 +225,7 @@ def _rebuild_derived(record: Customer) -> None:
             **{_owner_field(record): record}, kind=ContactPointKind.EMAIL
         ).values_list("value", flat=True)
     )
-    record.search_text = (
-        _contact_search_text(record, emails)
-        if isinstance(record, Contact)
-        else _company_search_text(record, emails)
-    )
+    record.search_text = _search_text(record, emails)
     type(record).objects.filter(pk=record.pk).update(search_text=record.search_text)
     _store_match_keys(record)
 
