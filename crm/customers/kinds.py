@@ -55,6 +55,8 @@ class CustomerKind(Generic[RecordT]):
     history_fields: tuple[str, ...]
     """The kind's own fields whose changes go on the timeline."""
     orders: dict[str, list[str]]
+    number_fields: dict[str, tuple[int, ...]]
+    """Fields a search for digits of these lengths also matches exactly (a company's ИНН)."""
     clean: Callable[..., CleanCustomer]
     block_keys: Callable[..., set[str]]
     duplicates_find: Callable[..., list[DuplicateCandidate]]
@@ -98,6 +100,7 @@ CONTACT: CustomerKind[Contact] = CustomerKind(
         "preferences",
     ),
     orders={"new": ["-created_at", "-id"], "name": ["last_name", "first_name", "id"]},
+    number_fields={},
     clean=clean_contact,
     block_keys=person_block_keys,
     duplicates_find=contact_duplicates_find,
@@ -124,6 +127,7 @@ COMPANY: CustomerKind[Company] = CustomerKind(
         "industry",
     ),
     orders={"new": ["-created_at", "-id"], "name": ["legal_name", "id"]},
+    number_fields={"inn": (10, 12)},
     clean=clean_company,
     block_keys=company_block_keys,
     duplicates_find=company_duplicates_find,

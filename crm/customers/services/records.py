@@ -8,7 +8,7 @@ each reader sees their own language.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -27,8 +27,8 @@ from crm.core.models import field_verbose_name
 from crm.core.permissions import ScopedUser
 from crm.core.policies import CHANGE
 from crm.core.text import search_text
+from crm.customers import kinds as customer_kinds  # a module: the kinds name these services
 from crm.customers.choices import ContactPointKind
-from crm.customers.kinds import COMPANY, CONTACT, KINDS, CustomerKind, RecordT, kind_of
 from crm.customers.models import (
     Address,
     Company,
@@ -43,6 +43,7 @@ from crm.customers.services.cleaning import CleanCustomer, PointValue
 from crm.customers.services.duplicates import DuplicateCandidate, DuplicateFound
 
 Customer = Contact | Company
+RecordT = TypeVar("RecordT", Contact, Company)
 
 
 # --- permission checks ----------------------------------------------------------------------
@@ -89,11 +90,13 @@ def resolve_owner(actor: ScopedUser, owner_id: Any, current: int | None) -> int:
 
 def _search_text(record: Customer, emails: list[str]) -> str:
     """The folded text the name search reads: the kind's search fields and the e-mails."""
-    return search_text(*(getattr(record, name) for name in kind_of(record).search_fields), *emails)
+    return search_text(
+        *(getattr(record, name) for name in customer_kinds.kind_of(record).search_fields), *emails
+    )
 
 
 def _store_match_keys(record: Customer) -> None:
-    kind = kind_of(record)
+    kind = customer_kinds.kind_of(record)
     keys = kind.block_keys(*(getattr(record, name) for name in kind.name_fields))
     MatchKey.objects.filter(**{kind.entity: record}).delete()
     MatchKey.objects.bulk_create(
@@ -109,10 +112,15 @@ def match_keys_rebuild(*, batch_size: int = 2000) -> dict[str, int]:
     once). Works in batches by primary key, each batch in its own transaction, so it may run
     on a live base and be restarted; merged records lose their keys, as in a merge.
     """
-    return {entity: _rebuild_keys(kind, batch_size) for entity, kind in KINDS.items()}
+    return {
+        entity: _rebuild_keys(kind, batch_size) for entity, kind in customer_kinds.KINDS.items()
+    }
 
 
-def _rebuild_keys(kind: CustomerKind[Contact] | CustomerKind[Company], batch_size: int) -> int:
+def _rebuild_keys(
+    kind: customer_kinds.CustomerKind[Contact] | customer_kinds.CustomerKind[Company],
+    batch_size: int,
+) -> int:
     owner = kind.entity
     last, done = 0, 0
     while True:
@@ -214,7 +222,9 @@ def _sync_employments(
 
 def _snapshot(record: Customer) -> dict[str, Any]:
     """The values whose change goes on the timeline, in display form."""
-    snap: dict[str, Any] = {name: _display(record, name) for name in kind_of(record).history_fields}
+    snap: dict[str, Any] = {
+        name: _display(record, name) for name in customer_kinds.kind_of(record).history_fields
+    }
     snap["source"] = _display(record, "source")
     snap["notes"] = record.notes
     snap["owner_id"] = str(record.owner) if record.owner_id else ""
@@ -349,7 +359,7 @@ def _point_pairs(clean: CleanCustomer) -> list[tuple[str, str]]:
 @transaction.atomic
 def customer_create(
     *,
-    kind: CustomerKind[RecordT],
+    kind: customer_kinds.CustomerKind[RecordT],
     actor: ScopedUser,
     data: dict[str, Any],
     allow_duplicate: bool = False,
@@ -373,7 +383,7 @@ def customer_create(
 @transaction.atomic
 def customer_update(
     *,
-    kind: CustomerKind[RecordT],
+    kind: customer_kinds.CustomerKind[RecordT],
     actor: ScopedUser,
     record: RecordT,
     data: dict[str, Any],
@@ -410,7 +420,9 @@ def contact_create(
     *, actor: ScopedUser, data: dict[str, Any], allow_duplicate: bool = False
 ) -> Contact:
     """Create a contact (``customer_create`` of the contact kind)."""
-    return customer_create(kind=CONTACT, actor=actor, data=data, allow_duplicate=allow_duplicate)
+    return customer_create(
+        kind=customer_kinds.CONTACT, actor=actor, data=data, allow_duplicate=allow_duplicate
+    )
 
 
 def contact_update(
@@ -423,7 +435,7 @@ def contact_update(
 ) -> Contact:
     """Change a contact (``customer_update`` of the contact kind)."""
     return customer_update(
-        kind=CONTACT,
+        kind=customer_kinds.CONTACT,
         actor=actor,
         record=contact,
         data=data,
@@ -436,7 +448,9 @@ def company_create(
     *, actor: ScopedUser, data: dict[str, Any], allow_duplicate: bool = False
 ) -> Company:
     """Create a company (``customer_create`` of the company kind)."""
-    return customer_create(kind=COMPANY, actor=actor, data=data, allow_duplicate=allow_duplicate)
+    return customer_create(
+        kind=customer_kinds.COMPANY, actor=actor, data=data, allow_duplicate=allow_duplicate
+    )
 
 
 def company_update(
@@ -449,7 +463,7 @@ def company_update(
 ) -> Company:
     """Change a company (``customer_update`` of the company kind)."""
     return customer_update(
-        kind=COMPANY,
+        kind=customer_kinds.COMPANY,
         actor=actor,
         record=company,
         data=data,
