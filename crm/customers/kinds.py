@@ -76,7 +76,9 @@ class CustomerKind(Generic[RecordT]):
             type_default=getattr(record, self.type_field),
         )
 
-    def duplicate_values(self, values: dict[str, Any], record: RecordT | None) -> dict[str, Any]:
+    def duplicate_values(
+        self, values: dict[str, Any], record: Contact | Company | None
+    ) -> dict[str, Any]:
         """The duplicate finder's arguments: from ``values``, else from ``record``."""
         return {
             name: values[name] if record is None else values.get(name, getattr(record, name))
