@@ -460,12 +460,27 @@ class CustomerEndpoints:
     """``customer_create`` of the kind, looked up when called (a test may replace it)."""
     update_service: Callable[..., Any]
     """``customer_update`` of the kind, taking the record as ``record``."""
-    summaries: dict[str, str]
+    plural: str
+    """The kind's name in the summaries: "List <plural>", "Create a <entity>" …"""
     descriptions: dict[str, str]
+    timeline_summary: str = ""
 
     @property
     def id_name(self) -> str:
         return f"{self.kind.entity}_id"
+
+    @property
+    def summaries(self) -> dict[str, str]:
+        name = self.kind.entity
+        return {
+            "list": f"List {self.plural}",
+            "create": f"Create a {name}",
+            "detail": f"One {name}",
+            "update": f"Change a {name}",
+            "share": f"Set who else sees a {name}",
+            "timeline": self.timeline_summary or f"A {name}'s timeline",
+            "timeline_add": f"Add a note, call, e-mail or meeting to a {name}",
+        }
 
     def get(self, request: HttpRequest, record_id: int) -> Any:
         return selectors.customer_get(kind=self.kind, user=request_user(request), pk=record_id)
@@ -593,15 +608,7 @@ CONTACT_ENDPOINTS = CustomerEndpoints(
     list_params=ContactListParams,
     create_service=lambda **kwargs: services.contact_create(**kwargs),
     update_service=lambda *, record, **kwargs: services.contact_update(contact=record, **kwargs),
-    summaries={
-        "list": "List contacts",
-        "create": "Create a contact",
-        "detail": "One contact",
-        "update": "Change a contact",
-        "share": "Set who else sees a contact",
-        "timeline": "A contact's timeline",
-        "timeline_add": "Add a note, call, e-mail or meeting to a contact",
-    },
+    plural="contacts",
     descriptions={
         "list": "Contacts the caller may see, newest first or by name, one page after ``cursor``.",
         "create": "Create a contact. An exact duplicate (same phone, e-mail or messenger) "
@@ -623,15 +630,8 @@ COMPANY_ENDPOINTS = CustomerEndpoints(
     list_params=ListParams,
     create_service=lambda **kwargs: services.company_create(**kwargs),
     update_service=lambda *, record, **kwargs: services.company_update(company=record, **kwargs),
-    summaries={
-        "list": "List companies",
-        "create": "Create a company",
-        "detail": "One company",
-        "update": "Change a company",
-        "share": "Set who else sees a company",
-        "timeline": "A company's timeline (with its people's entries)",
-        "timeline_add": "Add a note, call, e-mail or meeting to a company",
-    },
+    plural="companies",
+    timeline_summary="A company's timeline (with its people's entries)",
     descriptions={
         "create": "Create a company. The same ИНН (and КПП), phone or e-mail answers 409 "
         "unless\n``allow_duplicate``; similar names come back in ``possible_duplicates``.",

@@ -52,8 +52,9 @@ class CustomerKind(Generic[RecordT]):
     """The name fields whose blocking keys (``block_keys``) find near duplicates."""
     search_fields: tuple[str, ...]
     """The fields folded into ``search_text`` (with the e-mails)."""
-    history_fields: tuple[str, ...]
-    """The kind's own fields whose changes go on the timeline."""
+    fields: tuple[str, ...]
+    """The record's own scalar fields in display order: their changes go on the timeline,
+    the merge form offers a choice for each (with the responsible)."""
     orders: dict[str, list[str]]
     number_fields: dict[str, tuple[int, ...]]
     """Fields a search for digits of these lengths also matches exactly (a company's ИНН)."""
@@ -93,13 +94,15 @@ CONTACT: CustomerKind[Contact] = CustomerKind(
     duplicate_fields=("last_name", "first_name", "middle_name"),
     name_fields=("last_name", "first_name", "middle_name"),
     search_fields=("last_name", "first_name", "middle_name"),
-    history_fields=(
+    fields=(
         "client_type",
         "last_name",
         "first_name",
         "middle_name",
         "birthday",
+        "source",
         "preferences",
+        "notes",
     ),
     orders={"new": ["-created_at", "-id"], "name": ["last_name", "first_name", "id"]},
     number_fields={},
@@ -117,7 +120,7 @@ COMPANY: CustomerKind[Company] = CustomerKind(
     duplicate_fields=("legal_name", "short_name", "inn", "kpp"),
     name_fields=("legal_name", "short_name"),
     search_fields=("legal_name", "short_name", "inn"),
-    history_fields=(
+    fields=(
         "kind",
         "legal_name",
         "short_name",
@@ -127,6 +130,8 @@ COMPANY: CustomerKind[Company] = CustomerKind(
         "ogrn",
         "website",
         "industry",
+        "source",
+        "notes",
     ),
     orders={"new": ["-created_at", "-id"], "name": ["legal_name", "id"]},
     number_fields={"inn": (10, 12)},

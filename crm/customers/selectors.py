@@ -244,32 +244,14 @@ def customer_list(
     )
 
 
-def contact_list(
-    *,
-    user: ScopedUser,
-    filters: CustomerFilters | None = None,
-    order: str = "new",
-    cursor: str | None = None,
-    limit: int = 50,
-) -> Page[Contact]:
-    """A page of contacts (``customer_list`` of the contact kind)."""
-    return customer_list(
-        kind=CONTACT, user=user, filters=filters, order=order, cursor=cursor, limit=limit
-    )
+def contact_list(*, user: ScopedUser, **page: Any) -> Page[Contact]:
+    """A page of contacts: ``customer_list`` of the contact kind."""
+    return customer_list(kind=CONTACT, user=user, **page)
 
 
-def company_list(
-    *,
-    user: ScopedUser,
-    filters: CustomerFilters | None = None,
-    order: str = "new",
-    cursor: str | None = None,
-    limit: int = 50,
-) -> Page[Company]:
-    """A page of companies (``customer_list`` of the company kind)."""
-    return customer_list(
-        kind=COMPANY, user=user, filters=filters, order=order, cursor=cursor, limit=limit
-    )
+def company_list(*, user: ScopedUser, **page: Any) -> Page[Company]:
+    """A page of companies: ``customer_list`` of the company kind."""
+    return customer_list(kind=COMPANY, user=user, **page)
 
 
 # --- the list and card pages: only what they show --------------------------------------------

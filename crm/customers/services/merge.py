@@ -33,6 +33,7 @@ from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from crm.core.models import field_verbose_name
 from crm.core.permissions import Role, ScopedUser, can_write, owner_scope, sees_everything
 from crm.core.text import fold
+from crm.customers import kinds as customer_kinds  # a module: the kinds name these services
 from crm.customers.choices import ContactPointKind, DuplicateStatus, Entity
 from crm.customers.models import (
     Address,
@@ -54,31 +55,6 @@ from crm.customers.services.records import (
 from crm.planner.services import task_move, task_move_back
 
 SURVIVOR, MERGED = "survivor", "merged"
-CONTACT_FIELDS = (
-    "client_type",
-    "last_name",
-    "first_name",
-    "middle_name",
-    "birthday",
-    "source",
-    "preferences",
-    "notes",
-    "owner",
-)
-COMPANY_FIELDS = (
-    "kind",
-    "legal_name",
-    "short_name",
-    "legal_form",
-    "inn",
-    "kpp",
-    "ogrn",
-    "website",
-    "industry",
-    "source",
-    "notes",
-    "owner",
-)
 REQUIRED_FIELDS = {"first_name", "legal_name"}
 
 CustomerModel = type[Contact] | type[Company]
@@ -127,7 +103,7 @@ def _owner_field(record: Customer | CustomerModel) -> str:
 
 
 def _fields(record: Customer) -> tuple[str, ...]:
-    return CONTACT_FIELDS if isinstance(record, Contact) else COMPANY_FIELDS
+    return (*customer_kinds.kind_of(record).fields, "owner")
 
 
 def _attname(name: str) -> str:

@@ -223,10 +223,8 @@ def _sync_employments(
 def _snapshot(record: Customer) -> dict[str, Any]:
     """The values whose change goes on the timeline, in display form."""
     snap: dict[str, Any] = {
-        name: _display(record, name) for name in customer_kinds.kind_of(record).history_fields
+        name: _display(record, name) for name in customer_kinds.kind_of(record).fields
     }
-    snap["source"] = _display(record, "source")
-    snap["notes"] = record.notes
     snap["owner_id"] = str(record.owner) if record.owner_id else ""
     if record.pk:
         points = _points_display(list(record.points.all()))
@@ -416,60 +414,24 @@ def customer_update(
     return record
 
 
-def contact_create(
-    *, actor: ScopedUser, data: dict[str, Any], allow_duplicate: bool = False
-) -> Contact:
-    """Create a contact (``customer_create`` of the contact kind)."""
-    return customer_create(
-        kind=customer_kinds.CONTACT, actor=actor, data=data, allow_duplicate=allow_duplicate
-    )
+def contact_create(*, actor: ScopedUser, data: dict[str, Any], **options: bool) -> Contact:
+    """Create a contact: ``customer_create`` of the contact kind."""
+    return customer_create(kind=customer_kinds.CONTACT, actor=actor, data=data, **options)
 
 
-def contact_update(
-    *,
-    actor: ScopedUser,
-    contact: Contact,
-    data: dict[str, Any],
-    allow_duplicate: bool = False,
-    partial: bool = False,
-) -> Contact:
-    """Change a contact (``customer_update`` of the contact kind)."""
-    return customer_update(
-        kind=customer_kinds.CONTACT,
-        actor=actor,
-        record=contact,
-        data=data,
-        allow_duplicate=allow_duplicate,
-        partial=partial,
-    )
+def contact_update(*, contact: Contact, **arguments: Any) -> Contact:
+    """Change a contact: ``customer_update`` of the contact kind."""
+    return customer_update(kind=customer_kinds.CONTACT, record=contact, **arguments)
 
 
-def company_create(
-    *, actor: ScopedUser, data: dict[str, Any], allow_duplicate: bool = False
-) -> Company:
-    """Create a company (``customer_create`` of the company kind)."""
-    return customer_create(
-        kind=customer_kinds.COMPANY, actor=actor, data=data, allow_duplicate=allow_duplicate
-    )
+def company_create(*, actor: ScopedUser, data: dict[str, Any], **options: bool) -> Company:
+    """Create a company: ``customer_create`` of the company kind."""
+    return customer_create(kind=customer_kinds.COMPANY, actor=actor, data=data, **options)
 
 
-def company_update(
-    *,
-    actor: ScopedUser,
-    company: Company,
-    data: dict[str, Any],
-    allow_duplicate: bool = False,
-    partial: bool = False,
-) -> Company:
-    """Change a company (``customer_update`` of the company kind)."""
-    return customer_update(
-        kind=customer_kinds.COMPANY,
-        actor=actor,
-        record=company,
-        data=data,
-        allow_duplicate=allow_duplicate,
-        partial=partial,
-    )
+def company_update(*, company: Company, **arguments: Any) -> Company:
+    """Change a company: ``customer_update`` of the company kind."""
+    return customer_update(kind=customer_kinds.COMPANY, record=company, **arguments)
 
 
 @transaction.atomic
