@@ -44,6 +44,8 @@ class CustomerKind(Generic[RecordT]):
 
     entity: str
     model: type[RecordT]
+    plural: StrOrPromise
+    """The kind's name in titles: "Contacts"."""
     type_field: str
     """The column holding the client type (``client_type``, or a company's ``kind``)."""
     duplicate_fields: tuple[str, ...]
@@ -90,6 +92,7 @@ class CustomerKind(Generic[RecordT]):
 CONTACT: CustomerKind[Contact] = CustomerKind(
     entity=Entity.CONTACT,
     model=Contact,
+    plural=_("Contacts"),
     type_field="client_type",
     duplicate_fields=("last_name", "first_name", "middle_name"),
     name_fields=("last_name", "first_name", "middle_name"),
@@ -116,6 +119,7 @@ CONTACT: CustomerKind[Contact] = CustomerKind(
 COMPANY: CustomerKind[Company] = CustomerKind(
     entity=Entity.COMPANY,
     model=Company,
+    plural=_("Companies"),
     type_field="kind",
     duplicate_fields=("legal_name", "short_name", "inn", "kpp"),
     name_fields=("legal_name", "short_name"),
