@@ -64,27 +64,25 @@ class Labels:
     empty_filtered: StrOrPromise  # "No contacts match the filters."
 
 
-@dataclass(frozen=True)
-class Fragments:
-    """The kind's own template fragments, included by the shared list, card and form.
+FRAGMENTS = ("columns", "rows", "card_heading", "card_links", "form_identity", "form_details")
+OPTIONAL_FRAGMENTS = ("card_top", "card_details", "form_links", "form_text")
 
-    ``table``: the list's head and rows (inline, no include per row); ``card_heading``: the
-    card's title and type badge; ``card_top`` (optional): sections above the contact points
-    (a company's requisites); ``card_links``: the links to the other kind (places of work,
-    people); ``card_details`` (optional): rows of "Details" before the common ones;
-    ``form_identity``, ``form_links`` (optional), ``form_details``, ``form_text`` (optional):
-    the form's names, links, side fields and long texts.
+
+def fragments_of(entity: str, *optional: str) -> dict[str, str]:
+    """The kind's own template fragments, ``customers/partials/<entity>_<slot>.html``, by slot.
+
+    Every kind fills ``columns`` and ``rows`` (the list's own column heads and its rows,
+    inline: one include for the page, none per row, before the common tags, responsible
+    and date), ``card_heading`` (the card's title and type badge), ``card_links`` (the links
+    to the other kind: places of work, people), ``form_identity`` (the names or requisites
+    the duplicate check watches) and ``form_details`` (the form's side fields). ``optional``
+    names the other slots it fills: ``card_top`` (sections above the contact points: a
+    company's requisites), ``card_details`` (rows of "Details" before the common ones),
+    ``form_links`` and ``form_text`` (the form's links and long texts).
     """
-
-    table: str
-    card_heading: str
-    card_links: str
-    form_identity: str
-    form_details: str
-    card_top: str = ""
-    card_details: str = ""
-    form_links: str = ""
-    form_text: str = ""
+    if unknown := set(optional) - set(OPTIONAL_FRAGMENTS):
+        raise ValueError(f"No such fragment slot: {sorted(unknown)}")
+    return {slot: f"customers/partials/{entity}_{slot}.html" for slot in FRAGMENTS + optional}
 
 
 @dataclass(frozen=True)
@@ -98,7 +96,7 @@ class Pages(Generic[RecordT]):
     check_input: Callable[[Any], dict[str, Any]]
     type_choices: Sequence[tuple[str, StrOrPromise]]
     labels: Labels
-    fragments: Fragments
+    fragments: dict[str, str]  # ``fragments_of``: the shared templates include these
     new_form: Callable[[SignedInRequest], dict[str, Any]] = lambda _request: {}
     """The new record form's ``initial`` and ``initial_rows`` from the query string."""
 
@@ -243,7 +241,7 @@ def _form_context(
         "error": "",
         **extra,
     }
-    if pages.fragments.form_links:
+    if "form_links" in pages.fragments:
         chosen = [
             number
             for row in form.groups["employments"].rows

@@ -16,9 +16,7 @@ from crm.customers.choices import ClientType
 from crm.customers.forms import CompanyForm, ContactForm, company_check_input, contact_check_input
 from crm.customers.kinds import COMPANY, CONTACT
 from crm.customers.models import Company, Contact
-from crm.customers.views.customer_pages import Fragments, Labels, Pages
-
-PARTIALS = "customers/partials/"
+from crm.customers.views.customer_pages import Labels, Pages, fragments_of
 
 
 def _new_contact(request: SignedInRequest) -> dict[str, Any]:
@@ -45,16 +43,7 @@ CONTACT_PAGES: Pages[Contact] = Pages(
         empty=_("No contacts yet."),
         empty_filtered=_("No contacts match the filters."),
     ),
-    fragments=Fragments(
-        table=f"{PARTIALS}contact_table.html",
-        card_heading=f"{PARTIALS}contact_heading.html",
-        card_links=f"{PARTIALS}contact_places.html",
-        card_details=f"{PARTIALS}contact_details.html",
-        form_identity=f"{PARTIALS}contact_form_names.html",
-        form_links=f"{PARTIALS}contact_form_places.html",
-        form_details=f"{PARTIALS}contact_form_details.html",
-        form_text=f"{PARTIALS}contact_form_preferences.html",
-    ),
+    fragments=fragments_of("contact", "card_details", "form_links", "form_text"),
     new_form=_new_contact,
 )
 
@@ -74,14 +63,7 @@ COMPANY_PAGES: Pages[Company] = Pages(
         empty=_("No companies yet."),
         empty_filtered=_("No companies match the filters."),
     ),
-    fragments=Fragments(
-        table=f"{PARTIALS}company_table.html",
-        card_heading=f"{PARTIALS}company_heading.html",
-        card_top=f"{PARTIALS}company_requisites.html",
-        card_links=f"{PARTIALS}company_people.html",
-        form_identity=f"{PARTIALS}company_form_requisites.html",
-        form_details=f"{PARTIALS}company_form_details.html",
-    ),
+    fragments=fragments_of("company", "card_top"),
     new_form=lambda _request: {"initial": {"kind": ClientType.BUSINESS, "legal_form": "ООО"}},
 )
 
