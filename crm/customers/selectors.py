@@ -26,6 +26,7 @@ from crm.core.search import filter_by_text
 from crm.customers.choices import ClientType, ContactPointKind, Entity
 from crm.customers.kinds import COMPANY, CONTACT, CustomerKind, RecordT
 from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment, Tag
+from crm.customers.permissions import owners_in_scope
 from crm.customers.querysets import CustomerT
 from crm.planner.subjects import SUBJECT_KINDS
 
@@ -674,8 +675,8 @@ def users_assignable(*, actor: ScopedUser, include_id: int | None = None) -> lis
     ``include_id`` (the record's current owner) is always listed so an edit keeps it.
     """
     users = User.objects.filter(is_active=True)
-    if actor.role != "admin":
-        users = users.filter(Q(pk__in=sorted(actor.scope_owner_ids | {actor.pk})))
+    if (in_scope := owners_in_scope(actor)) is not None:
+        users = users.filter(Q(pk__in=sorted(in_scope | {actor.pk})))
     if include_id:
         users = User.objects.filter(Q(pk__in=users.values("pk")) | Q(pk=include_id))
     return list(users.order_by("last_name", "first_name", "username"))
@@ -684,8 +685,8 @@ def users_assignable(*, actor: ScopedUser, include_id: int | None = None) -> lis
 def users_owner_filter(*, user: ScopedUser) -> list[Any]:
     """Users whose records ``user`` may see by ownership: the "responsible" list filter."""
     users = User.objects.all()
-    if user.role != "admin":
-        users = users.filter(pk__in=sorted(user.scope_owner_ids))
+    if (in_scope := owners_in_scope(user)) is not None:
+        users = users.filter(pk__in=sorted(in_scope))
     return list(users.order_by("-is_active", "last_name", "first_name", "username"))
 
 

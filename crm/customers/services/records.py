@@ -38,7 +38,7 @@ from crm.customers.models import (
     MatchKey,
     Tag,
 )
-from crm.customers.permissions import CUSTOMER
+from crm.customers.permissions import CUSTOMER, owners_in_scope
 from crm.customers.services.cleaning import CleanCustomer, PointValue
 from crm.customers.services.duplicates import DuplicateCandidate, DuplicateFound
 
@@ -78,7 +78,8 @@ def resolve_owner(actor: ScopedUser, owner_id: Any, current: int | None) -> int:
     user_model = get_user_model()
     if not user_model.objects.filter(pk=chosen, is_active=True).exists():
         raise ValidationFailed(field_errors={"owner_id": [_("No such active user.")]})
-    if actor.role != "admin" and chosen not in actor.scope_owner_ids and chosen != actor.pk:
+    in_scope = owners_in_scope(actor)
+    if in_scope is not None and chosen not in in_scope | {actor.pk}:
         raise ValidationFailed(
             field_errors={"owner_id": [_("You may assign records only to yourself or your teams.")]}
         )

@@ -113,12 +113,8 @@ class Pages(Generic[RecordT]):
         return selectors.customer_get(kind=self.kind, user=request.user, pk=pk)
 
 
-def _require_writer(request: SignedInRequest) -> None:
-    if not request.user.can_write:
-        raise PermissionDenied(_("Your role may not change customer data."))
-
-
-def _check_writable(request: SignedInRequest, record: Record) -> None:
+def _check_writable(request: SignedInRequest, record: Record | None) -> None:
+    """403 or 404 unless the user may change ``record`` (or create one when ``None``)."""
     try:
         services.customer_check_writable(actor=request.user, record=record)
     except errors.NotFound:
@@ -330,7 +326,7 @@ def customer_form(
 ) -> HttpResponse:
     """The form of a new record (no ``pk``) or of an existing one: shown, then saved."""
     if pk is None:
-        _require_writer(request)
+        _check_writable(request, None)
         record = None
         new_form = pages.new_form(request)
         form = _make_form(
@@ -356,7 +352,7 @@ def customer_form(
 @require_POST
 def customer_duplicate_check(request: SignedInRequest, pages: Pages[Any]) -> HttpResponse:
     """The live warning under a half-typed form: records it would duplicate, if any."""
-    _require_writer(request)
+    _check_writable(request, None)
     candidates = pages.kind.duplicates_find(actor=request.user, **pages.check_input(request.POST))
     context = {
         "candidates": candidates,
