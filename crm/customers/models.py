@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.models import TimeStampedModel
+from crm.core.models import SharedOwnedModel, TimeStampedModel
 from crm.core.normalize import format_phone
 from crm.customers.choices import (
     AddressKind,
@@ -49,22 +49,15 @@ class Tag(models.Model):
         return self.name
 
 
-class Customer(TimeStampedModel):
-    """Fields common to contacts and companies: ownership, sharing, source, notes, custom."""
+class Customer(SharedOwnedModel):
+    """Fields common to contacts and companies: ownership and sharing (``SharedOwnedModel``;
+    no reverse accessor from the user to their customers), source, notes, custom."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("responsible"),
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
     )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
     notes = models.TextField(_("notes"), blank=True, max_length=10000)
@@ -174,12 +167,6 @@ class Contact(Customer):
         verbose_name=_("companies"),
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
-    shared_with = models.ManyToManyField(
-        settings.AUTH_USER_MODEL,
-        blank=True,
-        related_name="shared_contacts",
-        verbose_name=_("shared with"),
-    )
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
