@@ -51,7 +51,9 @@ class Tag(models.Model):
 
 class Customer(SharedOwnedModel):
     """Fields common to contacts and companies: ownership and sharing (``SharedOwnedModel``;
-    no reverse accessor from the user to their customers), source, notes, custom."""
+    no reverse accessor from the user to their customers), source, notes, custom, the
+    record it was merged into (``merged_into``: kept for undo, hidden everywhere else) and
+    the live rows and scope (``CustomerQuerySet``)."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -63,6 +65,11 @@ class Customer(SharedOwnedModel):
     notes = models.TextField(_("notes"), blank=True, max_length=10000)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     search_text = models.TextField(editable=False, default="")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = CustomerQuerySet.as_manager()
 
     # Display lists that some pages set on the rows they show (not columns): the contact
     # list (``selectors.contact_table``) and the duplicate pairs (``duplicate_pair_list``).
@@ -106,11 +113,6 @@ class Company(Customer):
         related_name="shared_companies",
         verbose_name=_("shared with"),
     )
-    merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    objects = CustomerQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("company")
@@ -167,11 +169,6 @@ class Contact(Customer):
         verbose_name=_("companies"),
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
-    merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    objects = CustomerQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("contact")
