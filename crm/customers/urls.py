@@ -33,13 +33,17 @@ def _customer_urls(pages: views.Pages[Any]) -> list[URLPattern]:
         path(f"{prefix}/<int:pk>/", views.customer_detail, kwargs, name=f"{entity}_detail"),
         path(f"{prefix}/<int:pk>/edit/", views.customer_form, kwargs, name=f"{entity}_edit"),
         path(f"{prefix}/<int:pk>/share/", views.customer_share, kwargs, name=f"{entity}_share"),
+        path(
+            f"{prefix}/export.csv",
+            export.customer_export,
+            {"export": pages.export},
+            name=f"{entity}_export",
+        ),
     ]
 
 
 urlpatterns = [
     *(pattern for pages in PAGES for pattern in _customer_urls(pages)),
-    path("contacts/export.csv", export.contact_export, name="contact_export"),
-    path("companies/export.csv", export.company_export, name="company_export"),
     path("search/", search.search, name="search"),
     path("search/suggest/", search.search_suggest, name="search_suggest"),
     path("<str:entity>/<int:pk>/timeline/", timeline.timeline_page, name="timeline_page"),
