@@ -410,25 +410,16 @@ def clean_contact(
         out["birthday"] = clean_date(errors, "birthday", data.get("birthday"))
         if out["birthday"] and out["birthday"] > dt.date.today():
             errors.add("birthday", _("The birthday is in the future."))
-    for name, limit in (("preferences", 5000), ("notes", 10000)):
-        if name in data or not partial:
-            out[name] = clean_text(errors, name, data.get(name), max_length=limit, multiline=True)
-    if "source" in data or not partial:
-        out["source"] = clean_choice(errors, "source", data.get("source"), Source.values)
+    if "preferences" in data or not partial:
+        out["preferences"] = clean_text(
+            errors, "preferences", data.get("preferences"), max_length=5000, multiline=True
+        )
+    _clean_notes_and_source(errors, data, out, partial=partial)
     _clean_related(errors, data, clean, partial=partial)
     if "employments" in data:
         clean.employments = _clean_employments(errors, data["employments"])
     client_type = out.get("client_type", type_default)
-    if "custom" in data or not partial:
-        clean.custom = clean_custom_values(
-            errors,
-            definitions=custom_field_definitions("contact"),
-            client_type=client_type,
-            values=data.get("custom"),
-            previous=previous_custom,
-        )
-    errors.raise_if_any()
-    return clean
+    return _with_custom(errors, data, clean, "contact", client_type, previous_custom, partial)
 
 
 def clean_company(
@@ -471,11 +462,7 @@ def clean_company(
             except DjangoValidationError:
                 errors.add("website", _("Enter a valid web address."))
         out["website"] = website
-    for name, limit in (("notes", 10000),):
-        if name in data or not partial:
-            out[name] = clean_text(errors, name, data.get(name), max_length=limit, multiline=True)
-    if "source" in data or not partial:
-        out["source"] = clean_choice(errors, "source", data.get("source"), Source.values)
+    _clean_notes_and_source(errors, data, out, partial=partial)
     clean_requisites(errors, data, out)
     if not partial:
         for name in ("inn", "kpp", "ogrn"):
@@ -484,11 +471,36 @@ def clean_company(
         errors.add("kpp", _("An individual entrepreneur (12-digit ИНН) has no КПП."))
     _clean_related(errors, data, clean, partial=partial)
     kind = out.get("kind", type_default)
+    return _with_custom(errors, data, clean, "company", kind, previous_custom, partial)
+
+
+def _clean_notes_and_source(
+    errors: Errors, data: dict[str, Any], out: dict[str, Any], *, partial: bool
+) -> None:
+    if "notes" in data or not partial:
+        out["notes"] = clean_text(
+            errors, "notes", data.get("notes"), max_length=10000, multiline=True
+        )
+    if "source" in data or not partial:
+        out["source"] = clean_choice(errors, "source", data.get("source"), Source.values)
+
+
+def _with_custom(
+    errors: Errors,
+    data: dict[str, Any],
+    clean: CleanCustomer,
+    entity: str,
+    client_type: str,
+    previous_custom: dict[str, Any] | None,
+    partial: bool,
+) -> CleanCustomer:
+    """Add the custom values (the entity's definitions for ``client_type``), then raise
+    every error found, or return ``clean``."""
     if "custom" in data or not partial:
         clean.custom = clean_custom_values(
             errors,
-            definitions=custom_field_definitions("company"),
-            client_type=kind,
+            definitions=custom_field_definitions(entity),
+            client_type=client_type,
             values=data.get("custom"),
             previous=previous_custom,
         )
