@@ -491,7 +491,7 @@ class CustomerEndpoints:
         record_id = {self.id_name: DatabaseId}
         query: Any = Query  # ``Query[...]`` of a class chosen at run time
         routes: list[tuple[str, str, str, Callable[..., Any], dict[int, Any], dict[str, Any]]] = [
-            ("", "GET", "list", self.list, {200: self.page_out, **READ_ERRORS},
+            ("", "GET", "list", self.list_page, {200: self.page_out, **READ_ERRORS},
              {"params": query[self.list_params]}),
             ("", "POST", "create", self.create, {201: self.created_out, **CREATE_RESPONSES},
              {"payload": self.schema_in}),
@@ -544,7 +544,7 @@ class CustomerEndpoints:
             description=self.descriptions.get(action),
         )
 
-    def list(self, request: HttpRequest, params: ListParams) -> Any:
+    def list_page(self, request: HttpRequest, params: ListParams) -> Any:
         return selectors.customer_list(
             kind=self.kind,
             user=request_user(request),
