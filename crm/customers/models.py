@@ -78,6 +78,10 @@ class Customer(SharedOwnedModel):
 
     class Meta:
         abstract = True
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="%(class)s_owner_created"),
+            models.Index(fields=["-created_at", "-id"], name="%(class)s_created_id"),
+        ]
 
 
 class Company(Customer):
@@ -114,14 +118,10 @@ class Company(Customer):
         verbose_name=_("shared with"),
     )
 
-    class Meta:
+    class Meta(Customer.Meta):
         verbose_name = _("company")
         verbose_name_plural = _("companies")
         ordering = ["legal_name", "id"]
-        indexes = [
-            models.Index(fields=["owner", "-created_at"], name="company_owner_created"),
-            models.Index(fields=["-created_at", "-id"], name="company_created_id"),
-        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -170,14 +170,10 @@ class Contact(Customer):
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
 
-    class Meta:
+    class Meta(Customer.Meta):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["last_name", "first_name", "id"]
-        indexes = [
-            models.Index(fields=["owner", "-created_at"], name="contact_owner_created"),
-            models.Index(fields=["-created_at", "-id"], name="contact_created_id"),
-        ]
 
     def __str__(self) -> str:
         return self.full_name
