@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +17,96 @@ class TimeStampedModel(models.Model):
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class _PerModelRelatedName:
+    """For a relation declared on an abstract model with a ``%(class)s`` related name: the
+    name is resolved per model in the migration state too, and the field deconstructs as
+    Django's own, so each model migrates exactly as if it declared ``related_name="deals"``
+    itself (no ``AlterField`` for the pattern, no migration when a model moves onto the
+    abstract base)."""
+
+    django_path: str  # the field class it deconstructs as
+    _related_name: str | None
+    remote_field: Any
+
+    def contribute_to_class(
+        self, cls: type[models.Model], name: str, private_only: bool = False, **kwargs: Any
+    ) -> None:
+        super().contribute_to_class(cls, name, private_only=private_only, **kwargs)  # type: ignore[misc]
+        if not cls._meta.abstract and self._related_name:
+            self._related_name = self.remote_field.related_name
+
+    def deconstruct(self) -> Any:
+        name, _path, args, kwargs = super().deconstruct()  # type: ignore[misc]
+        return name, self.django_path, args, kwargs
+
+
+class OwnerKey(_PerModelRelatedName, models.ForeignKey):  # type: ignore[type-arg]
+    """A ``ForeignKey`` with a per-model related name (see ``_PerModelRelatedName``)."""
+
+    django_path = "django.db.models.ForeignKey"
+
+
+class SharingField(_PerModelRelatedName, models.ManyToManyField):  # type: ignore[type-arg]
+    """A ``ManyToManyField`` with a per-model related name (see ``_PerModelRelatedName``)."""
+
+    django_path = "django.db.models.ManyToManyField"
+
+
+class SharedModel(models.Model):
+    """Adds ``shared_with``: the users a record is shared with besides those who see it by
+    ownership (the owner rule's sharing field, ``OwnedRecordPolicy.shared_fields``).
+
+    The reverse accessor on the user is ``shared_<model>s`` (``user.shared_deals``); a model
+    whose plural is not that (a company) redeclares the field with its own name.
+    """
+
+    shared_with = SharingField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="shared_%(class)ss",
+        verbose_name=_("shared with"),
+    )
+
+    class Meta:
+        abstract = True
+
+
+class OwnedModel(TimeStampedModel):
+    """A record with a responsible user (``owner``) and the user who created it, and the
+    timestamps: the fields the owner rule (``crm.core.policies.OwnedRecordPolicy``) reads.
+
+    The owner is protected (a user who owns records cannot be deleted, only deactivated);
+    the reverse accessor on the user is ``<model>s`` (``user.deals``, ``user.tasks``); a
+    model that wants none (contacts, companies) or another redeclares ``owner``.
+    """
+
+    owner = OwnerKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="%(class)ss",
+        verbose_name=_("responsible"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    class Meta:
+        abstract = True
+
+
+class SharedOwnedModel(OwnedModel, SharedModel):
+    """An owned record that may also be shared with other users (contacts, companies,
+    deals)."""
 
     class Meta:
         abstract = True

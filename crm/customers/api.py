@@ -12,6 +12,9 @@ caller's role may not make answers 403.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
@@ -37,6 +40,7 @@ from crm.core.api import (
 from crm.core.pagination import MAX_LIMIT
 from crm.customers import selectors, services
 from crm.customers.choices import ContactPointKind, Entity
+from crm.customers.kinds import COMPANY, CONTACT, CustomerKind, kind_of
 from crm.customers.models import Company, Contact
 
 contacts_router = Router(tags=["Contacts"])
@@ -163,19 +167,23 @@ class ListParams(Schema):
     cursor: Cursor | None = None
     limit: int = Field(PAGE_DEFAULT, ge=1, le=MAX_LIMIT)
 
-    def filters(self, **extra: Any) -> selectors.CustomerFilters:
+    def filters(self) -> selectors.CustomerFilters:
         return selectors.CustomerFilters(
             q=self.q,
             owner_id=self.owner_id,
             client_type=self.client_type,
             tag=self.tag,
             source=self.source,
-            **extra,
         )
 
 
 class ContactListParams(ListParams):
     company_id: DatabaseId | None = None
+
+    def filters(self) -> selectors.CustomerFilters:
+        filters = super().filters()
+        filters.company_id = self.company_id
+        return filters
 
 
 class PageParams(Schema):
@@ -408,27 +416,14 @@ def _with_duplicates(record: Contact | Company, candidates: list[Any]) -> Contac
     return record
 
 
-def _contact_duplicates(actor: User, contact: Contact) -> list[Any]:
-    """Records like the new contact (the save's exact matches were allowed, or none)."""
-    return services.contact_duplicates_find(
+def _duplicates_of(actor: User, record: Contact | Company) -> list[Any]:
+    """Records like the new one (the save's exact matches were allowed, or none)."""
+    kind = kind_of(record)
+    return kind.duplicates_find(
         actor=actor,
-        last_name=contact.last_name,
-        first_name=contact.first_name,
-        middle_name=contact.middle_name,
-        points=[(point.kind, point.value) for point in contact.points.all()],
-        exclude_id=contact.pk,
-    )
-
-
-def _company_duplicates(actor: User, company: Company) -> list[Any]:
-    return services.company_duplicates_find(
-        actor=actor,
-        legal_name=company.legal_name,
-        short_name=company.short_name,
-        inn=company.inn,
-        kpp=company.kpp,
-        points=[(point.kind, point.value) for point in company.points.all()],
-        exclude_id=company.pk,
+        points=[(point.kind, point.value) for point in record.points.all()],
+        exclude_id=record.pk,
+        **kind.duplicate_values({}, record),
     )
 
 
@@ -445,161 +440,206 @@ def _timeline_add(actor: User, record: Contact | Company, payload: TimelineEntry
     )
 
 
-# --- contacts ---------------------------------------------------------------------------------
+# --- contacts and companies: one set of endpoints per kind ------------------------------------
 
 
-@contacts_router.get("", response={200: ContactPageOut, **READ_ERRORS}, summary="List contacts")
-def contact_list(request: HttpRequest, params: Query[ContactListParams]) -> Any:
-    """Contacts the caller may see, newest first or by name, one page after ``cursor``."""
-    return selectors.contact_list(
-        user=request_user(request),
-        filters=params.filters(company_id=params.company_id),
-        order=params.order,
-        cursor=params.cursor,
-        limit=params.limit,
-    )
+@dataclass(frozen=True, eq=False)
+class CustomerEndpoints:
+    """What differs between the contact and the company endpoints: the kind, the router,
+    the schemas and the texts of the schema. ``mount`` adds the same endpoints for each, so
+    their paths, operation ids and shapes are those of hand-written twins."""
+
+    kind: CustomerKind[Any]
+    router: Router
+    schema_in: type[CustomerIn]
+    schema_out: type[CustomerOut]
+    created_out: type[CustomerOut]
+    page_out: type[Schema]
+    list_params: type[ListParams]
+    create_service: Callable[..., Any]
+    """``customer_create`` of the kind, looked up when called (a test may replace it)."""
+    update_service: Callable[..., Any]
+    """``customer_update`` of the kind, taking the record as ``record``."""
+    plural: str
+    """The kind's name in the summaries: "List <plural>", "Create a <entity>" …"""
+    descriptions: dict[str, str]
+    timeline_summary: str = ""
+
+    @property
+    def id_name(self) -> str:
+        return f"{self.kind.entity}_id"
+
+    @property
+    def summaries(self) -> dict[str, str]:
+        name = self.kind.entity
+        return {
+            "list": f"List {self.plural}",
+            "create": f"Create a {name}",
+            "detail": f"One {name}",
+            "update": f"Change a {name}",
+            "share": f"Set who else sees a {name}",
+            "timeline": self.timeline_summary or f"A {name}'s timeline",
+            "timeline_add": f"Add a note, call, e-mail or meeting to a {name}",
+        }
+
+    def get(self, request: HttpRequest, record_id: int) -> Any:
+        return selectors.customer_get(kind=self.kind, user=request_user(request), pk=record_id)
+
+    def mount(self) -> None:
+        """Add the list, create, detail, change, share and timeline endpoints."""
+        one = f"/{{{self.id_name}}}"
+        record_id = {self.id_name: DatabaseId}
+        query: Any = Query  # ``Query[...]`` of a class chosen at run time
+        routes: list[tuple[str, str, str, Callable[..., Any], dict[int, Any], dict[str, Any]]] = [
+            ("", "GET", "list", self.list_page, {200: self.page_out, **READ_ERRORS},
+             {"params": query[self.list_params]}),
+            ("", "POST", "create", self.create, {201: self.created_out, **CREATE_RESPONSES},
+             {"payload": self.schema_in}),
+            (one, "GET", "detail", self.detail, {200: self.schema_out, **READ_ERRORS}, record_id),
+            (one, "PATCH", "update", self.update, {200: self.schema_out, **UPDATE_RESPONSES},
+             {**record_id, "payload": self.schema_in}),
+            (f"{one}/share", "POST", "share", self.share, {200: SharedOut, **WRITE_ERRORS},
+             {**record_id, "payload": ShareIn}),
+            (f"{one}/timeline", "GET", "timeline", self.timeline,
+             {200: TimelinePageOut, **READ_ERRORS},
+             {**record_id, "params": query[TimelineParams]}),
+            (f"{one}/timeline", "POST", "timeline_add", self.timeline_add,
+             {201: TimelineEntryOut, **WRITE_ERRORS}, {**record_id, "payload": TimelineEntryIn}),
+        ]  # fmt: skip
+        for path, method, action, handler, response, params in routes:
+            self._add(path, method, action, handler, response, params)
+
+    def _add(
+        self,
+        path: str,
+        method: str,
+        action: str,
+        handler: Callable[..., Any],
+        response: dict[int, Any],
+        params: dict[str, Any],
+    ) -> None:
+        """Register ``handler`` as ``<entity>_<action>`` taking ``params`` (name → type)."""
+        id_name = self.id_name
+
+        def view(request: HttpRequest, **kwargs: Any) -> Any:
+            if id_name in kwargs:
+                kwargs["record_id"] = kwargs.pop(id_name)
+            return handler(request, **kwargs)
+
+        view.__name__ = view.__qualname__ = f"{self.kind.entity}_{action}"
+        view.__doc__ = None
+        view.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+            + [
+                inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
+                for name, annotation in params.items()
+            ]
+        )
+        self.router.add_api_operation(
+            path,
+            [method],
+            view,
+            response=response,
+            summary=self.summaries[action],
+            description=self.descriptions.get(action),
+        )
+
+    def list_page(self, request: HttpRequest, params: ListParams) -> Any:
+        return selectors.customer_list(
+            kind=self.kind,
+            user=request_user(request),
+            filters=params.filters(),
+            order=params.order,
+            cursor=params.cursor,
+            limit=params.limit,
+        )
+
+    def create(self, request: HttpRequest, payload: CustomerIn) -> Any:
+        actor = request_user(request)
+        record = self.create_service(
+            actor=actor,
+            data=payload.service_data(),
+            allow_duplicate=payload.allow_duplicate,
+        )
+        record = self.get(request, record.pk)
+        return Status(201, _with_duplicates(record, _duplicates_of(actor, record)))
+
+    def detail(self, request: HttpRequest, record_id: int) -> Any:
+        return self.get(request, record_id)
+
+    def update(self, request: HttpRequest, record_id: int, payload: CustomerIn) -> Any:
+        self.update_service(
+            actor=request_user(request),
+            record=self.get(request, record_id),
+            data=payload.service_data(),
+            allow_duplicate=payload.allow_duplicate,
+            partial=True,
+        )
+        return self.get(request, record_id)
+
+    def share(self, request: HttpRequest, record_id: int, payload: ShareIn) -> Any:
+        record = self.get(request, record_id)
+        services.customer_share(
+            actor=request_user(request), record=record, user_ids=payload.user_ids
+        )
+        return {"shared_with": list(record.shared_with.all())}
+
+    def timeline(self, request: HttpRequest, record_id: int, params: TimelineParams) -> Any:
+        return selectors.customer_timeline(
+            record=self.get(request, record_id),
+            user=request_user(request),
+            cursor=params.cursor,
+            limit=params.limit,
+            kinds=params.kind,
+        )
+
+    def timeline_add(self, request: HttpRequest, record_id: int, payload: TimelineEntryIn) -> Any:
+        record = self.get(request, record_id)
+        return Status(201, _timeline_add(request_user(request), record, payload))
 
 
-@contacts_router.post(
-    "", response={201: ContactCreatedOut, **CREATE_RESPONSES}, summary="Create a contact"
+CONTACT_ENDPOINTS = CustomerEndpoints(
+    kind=CONTACT,
+    router=contacts_router,
+    schema_in=ContactIn,
+    schema_out=ContactOut,
+    created_out=ContactCreatedOut,
+    page_out=ContactPageOut,
+    list_params=ContactListParams,
+    create_service=lambda **kwargs: services.contact_create(**kwargs),
+    update_service=lambda *, record, **kwargs: services.contact_update(contact=record, **kwargs),
+    plural="contacts",
+    descriptions={
+        "list": "Contacts the caller may see, newest first or by name, one page after ``cursor``.",
+        "create": "Create a contact. An exact duplicate (same phone, e-mail or messenger) "
+        "answers 409\nwith the duplicates unless ``allow_duplicate``; near matches come back "
+        "in\n``possible_duplicates``.",
+        "update": "Change the fields present in the body; a list sent (``phones`` …) replaces "
+        "the old one.",
+        "timeline": "Entries newest first; ``kind`` (repeatable) narrows to some kinds.",
+    },
 )
-def contact_create(request: HttpRequest, payload: ContactIn) -> Any:
-    """Create a contact. An exact duplicate (same phone, e-mail or messenger) answers 409
-    with the duplicates unless ``allow_duplicate``; near matches come back in
-    ``possible_duplicates``."""
-    actor = request_user(request)
-    contact = services.contact_create(
-        actor=actor, data=payload.service_data(), allow_duplicate=payload.allow_duplicate
-    )
-    contact = selectors.contact_get(user=actor, pk=contact.pk)
-    return Status(201, _with_duplicates(contact, _contact_duplicates(actor, contact)))
 
-
-@contacts_router.get(
-    "/{contact_id}", response={200: ContactOut, **READ_ERRORS}, summary="One contact"
+COMPANY_ENDPOINTS = CustomerEndpoints(
+    kind=COMPANY,
+    router=companies_router,
+    schema_in=CompanyIn,
+    schema_out=CompanyOut,
+    created_out=CompanyCreatedOut,
+    page_out=CompanyPageOut,
+    list_params=ListParams,
+    create_service=lambda **kwargs: services.company_create(**kwargs),
+    update_service=lambda *, record, **kwargs: services.company_update(company=record, **kwargs),
+    plural="companies",
+    timeline_summary="A company's timeline (with its people's entries)",
+    descriptions={
+        "create": "Create a company. The same ИНН (and КПП), phone or e-mail answers 409 "
+        "unless\n``allow_duplicate``; similar names come back in ``possible_duplicates``.",
+    },
 )
-def contact_detail(request: HttpRequest, contact_id: DatabaseId) -> Any:
-    return selectors.contact_get(user=request_user(request), pk=contact_id)
 
-
-@contacts_router.patch(
-    "/{contact_id}", response={200: ContactOut, **UPDATE_RESPONSES}, summary="Change a contact"
-)
-def contact_update(request: HttpRequest, contact_id: DatabaseId, payload: ContactIn) -> Any:
-    """Change the fields present in the body; a list sent (``phones`` …) replaces the old one."""
-    actor = request_user(request)
-    contact = selectors.contact_get(user=actor, pk=contact_id)
-    services.contact_update(
-        actor=actor,
-        contact=contact,
-        data=payload.service_data(),
-        allow_duplicate=payload.allow_duplicate,
-        partial=True,
-    )
-    return selectors.contact_get(user=actor, pk=contact_id)
-
-
-@contacts_router.post(
-    "/{contact_id}/share",
-    response={200: SharedOut, **WRITE_ERRORS},
-    summary="Set who else sees a contact",
-)
-def contact_share(request: HttpRequest, contact_id: DatabaseId, payload: ShareIn) -> Any:
-    actor = request_user(request)
-    contact = selectors.contact_get(user=actor, pk=contact_id)
-    services.customer_share(actor=actor, record=contact, user_ids=payload.user_ids)
-    return {"shared_with": list(contact.shared_with.all())}
-
-
-@contacts_router.get(
-    "/{contact_id}/timeline",
-    response={200: TimelinePageOut, **READ_ERRORS},
-    summary="A contact's timeline",
-)
-def contact_timeline(
-    request: HttpRequest, contact_id: DatabaseId, params: Query[TimelineParams]
-) -> Any:
-    """Entries newest first; ``kind`` (repeatable) narrows to some kinds."""
-    contact = selectors.contact_get(user=request_user(request), pk=contact_id)
-    return selectors.contact_timeline(
-        contact=contact, cursor=params.cursor, limit=params.limit, kinds=params.kind
-    )
-
-
-@contacts_router.post(
-    "/{contact_id}/timeline",
-    response={201: TimelineEntryOut, **WRITE_ERRORS},
-    summary="Add a note, call, e-mail or meeting to a contact",
-)
-def contact_timeline_add(
-    request: HttpRequest, contact_id: DatabaseId, payload: TimelineEntryIn
-) -> Any:
-    actor = request_user(request)
-    contact = selectors.contact_get(user=actor, pk=contact_id)
-    return Status(201, _timeline_add(actor, contact, payload))
-
-
-# --- companies --------------------------------------------------------------------------------
-
-
-@companies_router.get("", response={200: CompanyPageOut, **READ_ERRORS}, summary="List companies")
-def company_list(request: HttpRequest, params: Query[ListParams]) -> Any:
-    return selectors.company_list(
-        user=request_user(request),
-        filters=params.filters(),
-        order=params.order,
-        cursor=params.cursor,
-        limit=params.limit,
-    )
-
-
-@companies_router.post(
-    "", response={201: CompanyCreatedOut, **CREATE_RESPONSES}, summary="Create a company"
-)
-def company_create(request: HttpRequest, payload: CompanyIn) -> Any:
-    """Create a company. The same ИНН (and КПП), phone or e-mail answers 409 unless
-    ``allow_duplicate``; similar names come back in ``possible_duplicates``."""
-    actor = request_user(request)
-    company = services.company_create(
-        actor=actor, data=payload.service_data(), allow_duplicate=payload.allow_duplicate
-    )
-    company = selectors.company_get(user=actor, pk=company.pk)
-    return Status(201, _with_duplicates(company, _company_duplicates(actor, company)))
-
-
-@companies_router.get(
-    "/{company_id}", response={200: CompanyOut, **READ_ERRORS}, summary="One company"
-)
-def company_detail(request: HttpRequest, company_id: DatabaseId) -> Any:
-    return selectors.company_get(user=request_user(request), pk=company_id)
-
-
-@companies_router.patch(
-    "/{company_id}", response={200: CompanyOut, **UPDATE_RESPONSES}, summary="Change a company"
-)
-def company_update(request: HttpRequest, company_id: DatabaseId, payload: CompanyIn) -> Any:
-    actor = request_user(request)
-    company = selectors.company_get(user=actor, pk=company_id)
-    services.company_update(
-        actor=actor,
-        company=company,
-        data=payload.service_data(),
-        allow_duplicate=payload.allow_duplicate,
-        partial=True,
-    )
-    return selectors.company_get(user=actor, pk=company_id)
-
-
-@companies_router.post(
-    "/{company_id}/share",
-    response={200: SharedOut, **WRITE_ERRORS},
-    summary="Set who else sees a company",
-)
-def company_share(request: HttpRequest, company_id: DatabaseId, payload: ShareIn) -> Any:
-    actor = request_user(request)
-    company = selectors.company_get(user=actor, pk=company_id)
-    services.customer_share(actor=actor, record=company, user_ids=payload.user_ids)
-    return {"shared_with": list(company.shared_with.all())}
+CONTACT_ENDPOINTS.mount()
+COMPANY_ENDPOINTS.mount()
 
 
 @companies_router.get(
@@ -618,34 +658,6 @@ def company_people(request: HttpRequest, company_id: DatabaseId, params: Query[P
         cursor=params.cursor,
         limit=params.limit,
     )
-
-
-@companies_router.get(
-    "/{company_id}/timeline",
-    response={200: TimelinePageOut, **READ_ERRORS},
-    summary="A company's timeline (with its people's entries)",
-)
-def company_timeline(
-    request: HttpRequest, company_id: DatabaseId, params: Query[TimelineParams]
-) -> Any:
-    actor = request_user(request)
-    company = selectors.company_get(user=actor, pk=company_id)
-    return selectors.company_timeline(
-        company=company, user=actor, cursor=params.cursor, limit=params.limit, kinds=params.kind
-    )
-
-
-@companies_router.post(
-    "/{company_id}/timeline",
-    response={201: TimelineEntryOut, **WRITE_ERRORS},
-    summary="Add a note, call, e-mail or meeting to a company",
-)
-def company_timeline_add(
-    request: HttpRequest, company_id: DatabaseId, payload: TimelineEntryIn
-) -> Any:
-    actor = request_user(request)
-    company = selectors.company_get(user=actor, pk=company_id)
-    return Status(201, _timeline_add(actor, company, payload))
 
 
 # --- custom fields ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.models import TimeStampedModel
+from crm.core.models import SharedOwnedModel, TimeStampedModel
 from crm.core.normalize import format_phone
 from crm.customers.choices import (
     AddressKind,
@@ -49,8 +49,11 @@ class Tag(models.Model):
         return self.name
 
 
-class Customer(TimeStampedModel):
-    """Fields common to contacts and companies: ownership, sharing, source, notes, custom."""
+class Customer(SharedOwnedModel):
+    """Fields common to contacts and companies: ownership and sharing (``SharedOwnedModel``;
+    no reverse accessor from the user to their customers), source, notes, custom, the
+    record it was merged into (``merged_into``: kept for undo, hidden everywhere else) and
+    the live rows and scope (``CustomerQuerySet``)."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -58,18 +61,15 @@ class Customer(TimeStampedModel):
         related_name="+",
         verbose_name=_("responsible"),
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
     notes = models.TextField(_("notes"), blank=True, max_length=10000)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     search_text = models.TextField(editable=False, default="")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = CustomerQuerySet.as_manager()
 
     # Display lists that some pages set on the rows they show (not columns): the contact
     # list (``selectors.contact_table``) and the duplicate pairs (``duplicate_pair_list``).
@@ -78,6 +78,10 @@ class Customer(TimeStampedModel):
 
     class Meta:
         abstract = True
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="%(class)s_owner_created"),
+            models.Index(fields=["-created_at", "-id"], name="%(class)s_created_id"),
+        ]
 
 
 class Company(Customer):
@@ -113,20 +117,11 @@ class Company(Customer):
         related_name="shared_companies",
         verbose_name=_("shared with"),
     )
-    merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
 
-    objects = CustomerQuerySet.as_manager()
-
-    class Meta:
+    class Meta(Customer.Meta):
         verbose_name = _("company")
         verbose_name_plural = _("companies")
         ordering = ["legal_name", "id"]
-        indexes = [
-            models.Index(fields=["owner", "-created_at"], name="company_owner_created"),
-            models.Index(fields=["-created_at", "-id"], name="company_created_id"),
-        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -174,26 +169,11 @@ class Contact(Customer):
         verbose_name=_("companies"),
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
-    shared_with = models.ManyToManyField(
-        settings.AUTH_USER_MODEL,
-        blank=True,
-        related_name="shared_contacts",
-        verbose_name=_("shared with"),
-    )
-    merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
 
-    objects = CustomerQuerySet.as_manager()
-
-    class Meta:
+    class Meta(Customer.Meta):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["last_name", "first_name", "id"]
-        indexes = [
-            models.Index(fields=["owner", "-created_at"], name="contact_owner_created"),
-            models.Index(fields=["-created_at", "-id"], name="contact_created_id"),
-        ]
 
     def __str__(self) -> str:
         return self.full_name

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from crm.core.permissions import Role, ScopedUser
 from crm.core.policies import AdminOnlyPolicy, OwnedRecordPolicy
 
 CUSTOMER = OwnedRecordPolicy()
 """Contacts and companies: owner, the heads of the owner's teams, administrators, and the
 users a record is shared with."""
+
+
+def owners_in_scope(user: ScopedUser) -> frozenset[int] | None:
+    """The users whose records ``user`` sees by ownership (``scope_owner_ids``), or ``None``
+    for an administrator (everyone's).
+
+    The choices of "responsible" on a customer (with the user themselves) and the owner
+    filter of the lists follow the same rule as ``CUSTOMER``'s scope.
+    """
+    return None if user.role == Role.ADMIN else user.scope_owner_ids
+
 
 CUSTOM_FIELDS = AdminOnlyPolicy(_("Only an administrator may manage custom fields."))
 """The definitions of custom fields."""

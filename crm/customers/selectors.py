@@ -24,11 +24,13 @@ from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import ScopedUser
 from crm.core.search import filter_by_text
 from crm.customers.choices import ClientType, ContactPointKind, Entity
+from crm.customers.kinds import COMPANY, CONTACT, CustomerKind, RecordT
 from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment, Tag
+from crm.customers.permissions import owners_in_scope
 from crm.customers.querysets import CustomerT
 
-CONTACT_ORDERS = {"new": ["-created_at", "-id"], "name": ["last_name", "first_name", "id"]}
-COMPANY_ORDERS = {"new": ["-created_at", "-id"], "name": ["legal_name", "id"]}
+CONTACT_ORDERS = CONTACT.orders
+COMPANY_ORDERS = COMPANY.orders
 PHONE_SUFFIX_MIN = 4
 
 
@@ -134,7 +136,10 @@ def _few_ids_or_subquery(ids: PointIds) -> PointIds | list[int]:
     return found if len(found) <= POINT_IDS_INLINE else ids
 
 
-def _apply_query(queryset: QuerySet[CustomerT], q: str, owner_field: str) -> QuerySet[CustomerT]:
+def _apply_query(
+    queryset: QuerySet[CustomerT], q: str, kind: CustomerKind[Any]
+) -> QuerySet[CustomerT]:
+    owner_field = kind.entity
     q = (q or "").strip()[:100]
     if not q:
         return queryset
@@ -150,26 +155,26 @@ def _apply_query(queryset: QuerySet[CustomerT], q: str, owner_field: str) -> Que
         if digits.startswith("8") and len(digits) == 11:
             digits = "7" + digits[1:]
         condition = Q(pk__in=_few_ids_or_subquery(_points_suffix(digits, owner_field)))
-        if owner_field == "company" and len(digits) in (10, 12):
-            condition |= Q(inn=digits)
+        for name, lengths in kind.number_fields.items():
+            if len(digits) in lengths:
+                condition |= Q(**{name: digits})
         return queryset.filter(condition)
     return filter_by_text(queryset, q)
 
 
 def _filter(
-    queryset: QuerySet[CustomerT], filters: CustomerFilters, owner_field: str
+    queryset: QuerySet[CustomerT], filters: CustomerFilters, kind: CustomerKind[Any]
 ) -> QuerySet[CustomerT]:
-    queryset = _apply_query(queryset, filters.q, owner_field)
+    queryset = _apply_query(queryset, filters.q, kind)
     if filters.owner_id:
         queryset = queryset.filter(owner_id=filters.owner_id)
     if filters.client_type:
-        field = "client_type" if owner_field == "contact" else "kind"
-        queryset = queryset.filter(**{field: filters.client_type})
+        queryset = queryset.filter(**{kind.type_field: filters.client_type})
     if filters.tag:
         queryset = queryset.filter(tags__name__iexact=filters.tag)
     if filters.source:
         queryset = queryset.filter(source=filters.source)
-    if filters.company_id and owner_field == "contact":
+    if filters.company_id and kind is CONTACT:
         queryset = queryset.filter(employments__company_id=filters.company_id)
     return queryset
 
@@ -181,60 +186,72 @@ def _list_prefetch() -> list[Any]:
     ]
 
 
+def customer_queryset(
+    *, kind: CustomerKind[RecordT], user: ScopedUser, filters: CustomerFilters | None = None
+) -> QuerySet[RecordT]:
+    """Records of ``kind`` that ``user`` may see (the customer policy), narrowed by
+    ``filters`` (no ordering, no prefetch)."""
+    return _filter(kind.model.objects.visible_to(user), filters or CustomerFilters(), kind)
+
+
 def contact_queryset(
     *, user: ScopedUser, filters: CustomerFilters | None = None
 ) -> QuerySet[Contact]:
     """Contacts ``user`` may see, narrowed by ``filters`` (no ordering, no prefetch)."""
-    return _filter(Contact.objects.visible_to(user), filters or CustomerFilters(), "contact")
+    return customer_queryset(kind=CONTACT, user=user, filters=filters)
 
 
 def company_queryset(
     *, user: ScopedUser, filters: CustomerFilters | None = None
 ) -> QuerySet[Company]:
     """Companies ``user`` may see, narrowed by ``filters`` (no ordering, no prefetch)."""
-    return _filter(Company.objects.visible_to(user), filters or CustomerFilters(), "company")
+    return customer_queryset(kind=COMPANY, user=user, filters=filters)
 
 
-def contact_list(
+def _links(kind: CustomerKind[Any], user: ScopedUser) -> Prefetch[str, QuerySet[Employment], str]:
+    """A record's links to the other kind: a contact's places of work with their companies,
+    a company's people — only those ``user`` may see: the card must not leak others."""
+    if kind is CONTACT:
+        return Prefetch("employments", queryset=Employment.objects.select_related("company"))
+    return Prefetch(
+        "employments",
+        queryset=Employment.objects.filter(
+            contact__in=Contact.objects.visible_to(user)
+        ).select_related("contact"),
+    )
+
+
+def customer_list(
     *,
+    kind: CustomerKind[RecordT],
     user: ScopedUser,
     filters: CustomerFilters | None = None,
     order: str = "new",
     cursor: str | None = None,
     limit: int = 50,
-) -> Page[Contact]:
-    """A page of contacts with owner, phones, e-mails, addresses, tags and companies loaded."""
+) -> Page[RecordT]:
+    """A page of records of ``kind`` for the API and exports: owner, phones, e-mails,
+    addresses and tags loaded, and a contact's places of work."""
     queryset = (
-        contact_queryset(user=user, filters=filters)
-        .select_related("owner")
-        .prefetch_related(
-            *_list_prefetch(),
-            "addresses",
-            Prefetch("employments", queryset=Employment.objects.select_related("company")),
-        )
-    )
-    return keyset_page(
-        queryset, order=CONTACT_ORDERS.get(order, CONTACT_ORDERS["new"]), cursor=cursor, limit=limit
-    )
-
-
-def company_list(
-    *,
-    user: ScopedUser,
-    filters: CustomerFilters | None = None,
-    order: str = "new",
-    cursor: str | None = None,
-    limit: int = 50,
-) -> Page[Company]:
-    """A page of companies with owner, phones, e-mails, addresses and tags loaded."""
-    queryset = (
-        company_queryset(user=user, filters=filters)
+        customer_queryset(kind=kind, user=user, filters=filters)
         .select_related("owner")
         .prefetch_related(*_list_prefetch(), "addresses")
     )
+    if kind is CONTACT:
+        queryset = queryset.prefetch_related(_links(kind, user))
     return keyset_page(
-        queryset, order=COMPANY_ORDERS.get(order, COMPANY_ORDERS["new"]), cursor=cursor, limit=limit
+        queryset, order=kind.orders.get(order, kind.orders["new"]), cursor=cursor, limit=limit
     )
+
+
+def contact_list(*, user: ScopedUser, **page: Any) -> Page[Contact]:
+    """A page of contacts: ``customer_list`` of the contact kind."""
+    return customer_list(kind=CONTACT, user=user, **page)
+
+
+def company_list(*, user: ScopedUser, **page: Any) -> Page[Company]:
+    """A page of companies: ``customer_list`` of the company kind."""
+    return customer_list(kind=COMPANY, user=user, **page)
 
 
 # --- the list and card pages: only what they show --------------------------------------------
@@ -395,110 +412,107 @@ def company_table(
     )
 
 
-def contact_get(*, user: ScopedUser, pk: int) -> Contact:
-    """One contact ``user`` may see, with everything its card shows; 404 otherwise."""
-    contact = (
-        Contact.objects.visible_to(user)
+def customer_get(*, kind: CustomerKind[RecordT], user: ScopedUser, pk: int) -> RecordT:
+    """One record of ``kind`` that ``user`` may see, whole, with its contact points,
+    addresses, tags, sharing and links (API, edit form, sharing); 404 otherwise."""
+    record = (
+        kind.model.objects.visible_to(user)
         .select_related("owner", "created_by")
-        .prefetch_related(
-            *_list_prefetch(),
-            "addresses",
-            "shared_with",
-            Prefetch("employments", queryset=Employment.objects.select_related("company")),
-        )
+        .prefetch_related(*_list_prefetch(), "addresses", "shared_with", _links(kind, user))
         .filter(pk=pk)
         .first()
     )
-    if contact is None:
-        raise Http404(_("Contact not found."))
-    return contact
+    if record is None:
+        raise Http404(kind.not_found)
+    return record
+
+
+def contact_get(*, user: ScopedUser, pk: int) -> Contact:
+    """One contact ``user`` may see, with everything its card shows; 404 otherwise."""
+    return customer_get(kind=CONTACT, user=user, pk=pk)
 
 
 def company_get(*, user: ScopedUser, pk: int) -> Company:
     """One company ``user`` may see, with its people; 404 otherwise."""
-    company = (
-        Company.objects.visible_to(user)
+    return customer_get(kind=COMPANY, user=user, pk=pk)
+
+
+def _card_links(kind: CustomerKind[Any], user: ScopedUser) -> Prefetch[str, Any, str]:
+    """``_links`` for a card: companies and people by name only."""
+    if kind is CONTACT:
+        return Prefetch("employments", queryset=_employments_by_company_name())
+    return Prefetch(
+        "employments",
+        queryset=Employment.objects.filter(contact__in=Contact.objects.visible_to(user))
+        .select_related("contact")
+        .only(
+            "id",
+            "contact",
+            "contact__last_name",
+            "contact__first_name",
+            "contact__middle_name",
+            "company",
+            "position",
+            "is_primary",
+        ),
+    )
+
+
+def customer_card(*, kind: CustomerKind[RecordT], user: ScopedUser, pk: int) -> RecordT:
+    """One record of ``kind`` for its card page; 404 when ``user`` may not see it.
+
+    Like ``customer_get`` but without ``search_text``, with linked records and users by
+    name only. ``custom`` stays: the card shows it and its completeness checks it.
+    """
+    record = (
+        kind.model.objects.visible_to(user)
         .select_related("owner", "created_by")
+        .defer("search_text", *_deferred_user_fields("owner"), *_deferred_user_fields("created_by"))
         .prefetch_related(
             *_list_prefetch(),
             "addresses",
-            "shared_with",
-            Prefetch(
-                "employments",
-                # Only the people the viewer may see: the card must not leak others.
-                queryset=Employment.objects.filter(
-                    contact__in=Contact.objects.visible_to(user)
-                ).select_related("contact"),
-            ),
+            Prefetch("shared_with", queryset=_users_by_name()),
+            _card_links(kind, user),
         )
         .filter(pk=pk)
         .first()
     )
-    if company is None:
-        raise Http404(_("Company not found."))
-    return company
+    if record is None:
+        raise Http404(kind.not_found)
+    return record
 
 
 def contact_card(*, user: ScopedUser, pk: int) -> Contact:
-    """One contact for its card page; 404 when ``user`` may not see it.
-
-    Like ``contact_get`` but without ``search_text``, with companies and users by name
-    only. ``custom`` stays: the card shows it and its completeness checks it.
-    """
-    contact = (
-        Contact.objects.visible_to(user)
-        .select_related("owner", "created_by")
-        .defer("search_text", *_deferred_user_fields("owner"), *_deferred_user_fields("created_by"))
-        .prefetch_related(
-            *_list_prefetch(),
-            "addresses",
-            Prefetch("shared_with", queryset=_users_by_name()),
-            Prefetch("employments", queryset=_employments_by_company_name()),
-        )
-        .filter(pk=pk)
-        .first()
-    )
-    if contact is None:
-        raise Http404(_("Contact not found."))
-    return contact
+    """One contact for its card page (``customer_card`` of the contact kind)."""
+    return customer_card(kind=CONTACT, user=user, pk=pk)
 
 
 def company_card(*, user: ScopedUser, pk: int) -> Company:
-    """One company for its card page, with the people ``user`` may see; 404 otherwise.
+    """One company for its card page, with the people ``user`` may see."""
+    return customer_card(kind=COMPANY, user=user, pk=pk)
 
-    Like ``company_get`` but without ``search_text``, with people and users by name only.
-    """
-    company = (
-        Company.objects.visible_to(user)
-        .select_related("owner", "created_by")
-        .defer("search_text", *_deferred_user_fields("owner"), *_deferred_user_fields("created_by"))
-        .prefetch_related(
-            *_list_prefetch(),
-            "addresses",
-            Prefetch("shared_with", queryset=_users_by_name()),
-            Prefetch(
-                "employments",
-                # Only the people the viewer may see: the card must not leak others.
-                queryset=Employment.objects.filter(contact__in=Contact.objects.visible_to(user))
-                .select_related("contact")
-                .only(
-                    "id",
-                    "contact",
-                    "contact__last_name",
-                    "contact__first_name",
-                    "contact__middle_name",
-                    "company",
-                    "position",
-                    "is_primary",
-                ),
-            ),
-        )
-        .filter(pk=pk)
-        .first()
-    )
-    if company is None:
-        raise Http404(_("Company not found."))
-    return company
+
+def customer_timeline(
+    *,
+    record: Contact | Company,
+    user: ScopedUser,
+    cursor: str | None = None,
+    limit: int = 50,
+    kinds: list[str] | None = None,
+) -> Page[TimelineEntry]:
+    """A page of a (visible) record's timeline, newest first; a company's shows the
+    entries of those of its people whom ``user`` may see too (``via_contact`` set)."""
+    subjects: list[tuple[type[Contact] | type[Company], list[int]]] = [(type(record), [record.pk])]
+    if isinstance(record, Company):
+        people = Employment.objects.filter(
+            company=record, contact__in=Contact.objects.visible_to(user)
+        ).values_list("contact_id", flat=True)
+        subjects.append((Contact, list(people)))
+    entries = timeline_for(subjects=subjects, kinds=kinds)
+    page = keyset_page(entries, order=["-occurred_at", "-id"], cursor=cursor, limit=limit)
+    if isinstance(record, Company):
+        timeline_attach_via_contacts(page.items)
+    return page
 
 
 def contact_timeline(
@@ -519,13 +533,7 @@ def company_timeline(
 ) -> Page[TimelineEntry]:
     """A page of a (visible) company's timeline, with the entries of those of its people
     whom ``user`` may see."""
-    people = Employment.objects.filter(
-        company=company, contact__in=Contact.objects.visible_to(user)
-    ).values_list("contact_id", flat=True)
-    entries = timeline_for(subjects=[(Company, [company.pk]), (Contact, list(people))], kinds=kinds)
-    page = keyset_page(entries, order=["-occurred_at", "-id"], cursor=cursor, limit=limit)
-    timeline_attach_via_contacts(page.items)
-    return page
+    return customer_timeline(record=company, user=user, cursor=cursor, limit=limit, kinds=kinds)
 
 
 def timeline_attach_via_contacts(entries: list[TimelineEntry]) -> None:
@@ -650,8 +658,8 @@ def users_assignable(*, actor: ScopedUser, include_id: int | None = None) -> lis
     ``include_id`` (the record's current owner) is always listed so an edit keeps it.
     """
     users = User.objects.filter(is_active=True)
-    if actor.role != "admin":
-        users = users.filter(Q(pk__in=sorted(actor.scope_owner_ids | {actor.pk})))
+    if (in_scope := owners_in_scope(actor)) is not None:
+        users = users.filter(Q(pk__in=sorted(in_scope | {actor.pk})))
     if include_id:
         users = User.objects.filter(Q(pk__in=users.values("pk")) | Q(pk=include_id))
     return list(users.order_by("last_name", "first_name", "username"))
@@ -660,8 +668,8 @@ def users_assignable(*, actor: ScopedUser, include_id: int | None = None) -> lis
 def users_owner_filter(*, user: ScopedUser) -> list[Any]:
     """Users whose records ``user`` may see by ownership: the "responsible" list filter."""
     users = User.objects.all()
-    if user.role != "admin":
-        users = users.filter(pk__in=sorted(user.scope_owner_ids))
+    if (in_scope := owners_in_scope(user)) is not None:
+        users = users.filter(pk__in=sorted(in_scope))
     return list(users.order_by("-is_active", "last_name", "first_name", "username"))
 
 

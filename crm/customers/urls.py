@@ -1,34 +1,48 @@
 """URLs of the customer base."""
 
-from django.urls import path
+from typing import Any
+
+from django.urls import URLPattern, path
 
 from crm.customers.views import (
-    companies,
-    contacts,
     custom_fields,
     duplicates,
     export,
     reassign,
     search,
 )
+from crm.customers.views import customer_pages as views
+from crm.customers.views.kinds import PAGES
 
 app_name = "customers"
 
+
+def _customer_urls(pages: views.Pages[Any]) -> list[URLPattern]:
+    """The pages of one kind of customer: ``<entity>_list``, ``_create``, ``_detail`` …"""
+    prefix, entity, kwargs = pages.path, pages.entity, {"pages": pages}
+    return [
+        path(f"{prefix}/", views.customer_list, kwargs, name=f"{entity}_list"),
+        path(f"{prefix}/new/", views.customer_form, kwargs, name=f"{entity}_create"),
+        path(
+            f"{prefix}/check/",
+            views.customer_duplicate_check,
+            kwargs,
+            name=f"{entity}_duplicate_check",
+        ),
+        path(f"{prefix}/<int:pk>/", views.customer_detail, kwargs, name=f"{entity}_detail"),
+        path(f"{prefix}/<int:pk>/edit/", views.customer_form, kwargs, name=f"{entity}_edit"),
+        path(f"{prefix}/<int:pk>/share/", views.customer_share, kwargs, name=f"{entity}_share"),
+        path(
+            f"{prefix}/export.csv",
+            export.customer_export,
+            {"export": pages.export},
+            name=f"{entity}_export",
+        ),
+    ]
+
+
 urlpatterns = [
-    path("contacts/", contacts.contact_list, name="contact_list"),
-    path("contacts/new/", contacts.contact_create, name="contact_create"),
-    path("contacts/check/", contacts.contact_duplicate_check, name="contact_duplicate_check"),
-    path("contacts/<int:pk>/", contacts.contact_detail, name="contact_detail"),
-    path("contacts/<int:pk>/edit/", contacts.contact_edit, name="contact_edit"),
-    path("contacts/<int:pk>/share/", contacts.contact_share, name="contact_share"),
-    path("contacts/export.csv", export.contact_export, name="contact_export"),
-    path("companies/export.csv", export.company_export, name="company_export"),
-    path("companies/", companies.company_list, name="company_list"),
-    path("companies/new/", companies.company_create, name="company_create"),
-    path("companies/check/", companies.company_duplicate_check, name="company_duplicate_check"),
-    path("companies/<int:pk>/", companies.company_detail, name="company_detail"),
-    path("companies/<int:pk>/edit/", companies.company_edit, name="company_edit"),
-    path("companies/<int:pk>/share/", companies.company_share, name="company_share"),
+    *(pattern for pages in PAGES for pattern in _customer_urls(pages)),
     path("search/", search.search, name="search"),
     path("search/suggest/", search.search_suggest, name="search_suggest"),
     path("duplicates/", duplicates.duplicate_list, name="duplicates"),

@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.models import TimeStampedModel
+from crm.core.models import SharedModel, TimeStampedModel
 from crm.leads.choices import Channel, InboundStatus, LeadKind, LeadStatus, Strategy
 from crm.leads.querysets import LeadQuerySet
 
@@ -179,7 +179,7 @@ class PartnerCode(models.Model):
         return f"{self.name} ({self.code})"
 
 
-class Lead(TimeStampedModel):
+class Lead(TimeStampedModel, SharedModel):
     """A request from a possible client, until it is converted into a deal or lost."""
 
     title = models.CharField(_("title"), max_length=200)
@@ -230,12 +230,6 @@ class Lead(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="leads",
         verbose_name=_("responsible"),
-    )
-    shared_with = models.ManyToManyField(
-        settings.AUTH_USER_MODEL,
-        blank=True,
-        related_name="shared_leads",
-        verbose_name=_("shared with"),
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
     respond_by = models.DateTimeField(_("respond by"), null=True, blank=True)

@@ -17,7 +17,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.models import TimeStampedModel
+from crm.core.models import OwnedModel
 from crm.planner.choices import AbsenceKind, BuiltinTaskType, CallOutcome, Priority, TaskStatus
 from crm.planner.querysets import AbsenceQuerySet
 
@@ -46,7 +46,7 @@ class TaskType(models.Model):
         return self.name
 
 
-class Task(TimeStampedModel):
+class Task(OwnedModel):
     """One thing to do. ``due_at`` is an aware moment; an ``all_day`` task is due on the
     date of ``due_at`` in the responsible user's time zone and has no time."""
 
@@ -66,20 +66,6 @@ class Task(TimeStampedModel):
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     all_day = models.BooleanField(_("all day"), default=False)
     duration_minutes = models.PositiveIntegerField(_("duration, min"), null=True, blank=True)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="tasks",
-        verbose_name=_("responsible"),
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
     coworkers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,

@@ -14,7 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.models import TimeStampedModel
+from crm.core.models import SharedOwnedModel, TimeStampedModel
 from crm.sales.choices import (
     ActionKind,
     Currency,
@@ -119,7 +119,7 @@ class LostReason(models.Model):
         return self.name
 
 
-class Deal(TimeStampedModel):
+class Deal(SharedOwnedModel):
     """A sale in progress or closed. ``status`` follows the stage's kind; ``amount`` is
     either typed in or, with ``amount_from_lines``, the total of the line items."""
 
@@ -156,26 +156,6 @@ class Deal(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="deals",
         verbose_name=_("company"),
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="deals",
-        verbose_name=_("responsible"),
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
-    shared_with = models.ManyToManyField(
-        settings.AUTH_USER_MODEL,
-        blank=True,
-        related_name="shared_deals",
-        verbose_name=_("shared with"),
     )
     source = models.CharField(_("source"), max_length=20, blank=True)
     invoice_number = models.CharField(_("invoice number"), max_length=50, blank=True)

@@ -19,7 +19,9 @@ from crm.customers.services.records import (
     contact_update,
     customer_check_visible,
     customer_check_writable,
+    customer_create,
     customer_share,
+    customer_update,
 )
 from crm.customers.services.scan import (
     duplicate_pair_dismiss,
@@ -41,9 +43,11 @@ __all__ = [
     "contact_update",
     "customer_check_visible",
     "customer_check_writable",
+    "customer_create",
     "customer_merge",
     "customer_share",
     "customer_timeline_add",
+    "customer_update",
     "duplicate_pair_dismiss",
     "duplicates_scan",
     "duplicates_scan_start",

@@ -386,7 +386,7 @@ def clean_contact(
     data: dict[str, Any],
     *,
     previous_custom: dict[str, Any] | None = None,
-    client_type_default: str = ClientType.PRIVATE,
+    type_default: str = ClientType.PRIVATE,
     partial: bool = False,
 ) -> CleanCustomer:
     """Clean a contact's input. ``partial`` (API PATCH) leaves missing keys untouched."""
@@ -404,38 +404,29 @@ def clean_contact(
             "client_type",
             data.get("client_type"),
             ClientType.values,
-            default=client_type_default,
+            default=type_default,
         )
     if "birthday" in data or not partial:
         out["birthday"] = clean_date(errors, "birthday", data.get("birthday"))
         if out["birthday"] and out["birthday"] > dt.date.today():
             errors.add("birthday", _("The birthday is in the future."))
-    for name, limit in (("preferences", 5000), ("notes", 10000)):
-        if name in data or not partial:
-            out[name] = clean_text(errors, name, data.get(name), max_length=limit, multiline=True)
-    if "source" in data or not partial:
-        out["source"] = clean_choice(errors, "source", data.get("source"), Source.values)
+    if "preferences" in data or not partial:
+        out["preferences"] = clean_text(
+            errors, "preferences", data.get("preferences"), max_length=5000, multiline=True
+        )
+    _clean_notes_and_source(errors, data, out, partial=partial)
     _clean_related(errors, data, clean, partial=partial)
     if "employments" in data:
         clean.employments = _clean_employments(errors, data["employments"])
-    client_type = out.get("client_type", client_type_default)
-    if "custom" in data or not partial:
-        clean.custom = clean_custom_values(
-            errors,
-            definitions=custom_field_definitions("contact"),
-            client_type=client_type,
-            values=data.get("custom"),
-            previous=previous_custom,
-        )
-    errors.raise_if_any()
-    return clean
+    client_type = out.get("client_type", type_default)
+    return _with_custom(errors, data, clean, "contact", client_type, previous_custom, partial)
 
 
 def clean_company(
     data: dict[str, Any],
     *,
     previous_custom: dict[str, Any] | None = None,
-    kind_default: str = ClientType.BUSINESS,
+    type_default: str = ClientType.BUSINESS,
     partial: bool = False,
 ) -> CleanCustomer:
     """Clean a company's input. ``partial`` (API PATCH) leaves missing keys untouched."""
@@ -455,7 +446,7 @@ def clean_company(
             "kind",
             data.get("kind"),
             [ClientType.BUSINESS, ClientType.GOVERNMENT],
-            default=kind_default,
+            default=type_default,
         )
     if "legal_form" in data or not partial:
         out["legal_form"] = clean_choice(
@@ -471,11 +462,7 @@ def clean_company(
             except DjangoValidationError:
                 errors.add("website", _("Enter a valid web address."))
         out["website"] = website
-    for name, limit in (("notes", 10000),):
-        if name in data or not partial:
-            out[name] = clean_text(errors, name, data.get(name), max_length=limit, multiline=True)
-    if "source" in data or not partial:
-        out["source"] = clean_choice(errors, "source", data.get("source"), Source.values)
+    _clean_notes_and_source(errors, data, out, partial=partial)
     clean_requisites(errors, data, out)
     if not partial:
         for name in ("inn", "kpp", "ogrn"):
@@ -483,12 +470,37 @@ def clean_company(
     if out.get("kpp") and len(out.get("inn", "")) == 12:
         errors.add("kpp", _("An individual entrepreneur (12-digit ИНН) has no КПП."))
     _clean_related(errors, data, clean, partial=partial)
-    kind = out.get("kind", kind_default)
+    kind = out.get("kind", type_default)
+    return _with_custom(errors, data, clean, "company", kind, previous_custom, partial)
+
+
+def _clean_notes_and_source(
+    errors: Errors, data: dict[str, Any], out: dict[str, Any], *, partial: bool
+) -> None:
+    if "notes" in data or not partial:
+        out["notes"] = clean_text(
+            errors, "notes", data.get("notes"), max_length=10000, multiline=True
+        )
+    if "source" in data or not partial:
+        out["source"] = clean_choice(errors, "source", data.get("source"), Source.values)
+
+
+def _with_custom(
+    errors: Errors,
+    data: dict[str, Any],
+    clean: CleanCustomer,
+    entity: str,
+    client_type: str,
+    previous_custom: dict[str, Any] | None,
+    partial: bool,
+) -> CleanCustomer:
+    """Add the custom values (the entity's definitions for ``client_type``), then raise
+    every error found, or return ``clean``."""
     if "custom" in data or not partial:
         clean.custom = clean_custom_values(
             errors,
-            definitions=custom_field_definitions("company"),
-            client_type=kind,
+            definitions=custom_field_definitions(entity),
+            client_type=client_type,
             values=data.get("custom"),
             previous=previous_custom,
         )

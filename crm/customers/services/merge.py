@@ -33,6 +33,7 @@ from crm.core.models import field_verbose_name
 from crm.core.permissions import Role, ScopedUser, can_write, owner_scope, sees_everything
 from crm.core.records import registry
 from crm.core.text import fold
+from crm.customers import kinds as customer_kinds  # a module: the kinds name these services
 from crm.customers.choices import ContactPointKind, DuplicateStatus, Entity
 from crm.customers.models import (
     Address,
@@ -47,38 +48,12 @@ from crm.customers.models import (
 )
 from crm.customers.services.records import (
     Customer,
-    _company_search_text,
-    _contact_search_text,
+    _search_text,
     _store_match_keys,
     customer_check_writable,
 )
 
 SURVIVOR, MERGED = "survivor", "merged"
-CONTACT_FIELDS = (
-    "client_type",
-    "last_name",
-    "first_name",
-    "middle_name",
-    "birthday",
-    "source",
-    "preferences",
-    "notes",
-    "owner",
-)
-COMPANY_FIELDS = (
-    "kind",
-    "legal_name",
-    "short_name",
-    "legal_form",
-    "inn",
-    "kpp",
-    "ogrn",
-    "website",
-    "industry",
-    "source",
-    "notes",
-    "owner",
-)
 REQUIRED_FIELDS = {"first_name", "legal_name"}
 
 CustomerModel = type[Contact] | type[Company]
@@ -93,7 +68,7 @@ def _owner_field(record: Customer | CustomerModel) -> str:
 
 
 def _fields(record: Customer) -> tuple[str, ...]:
-    return CONTACT_FIELDS if isinstance(record, Contact) else COMPANY_FIELDS
+    return (*customer_kinds.kind_of(record).fields, "owner")
 
 
 def _attname(name: str) -> str:
@@ -191,11 +166,7 @@ def _rebuild_derived(record: Customer) -> None:
             **{_owner_field(record): record}, kind=ContactPointKind.EMAIL
         ).values_list("value", flat=True)
     )
-    record.search_text = (
-        _contact_search_text(record, emails)
-        if isinstance(record, Contact)
-        else _company_search_text(record, emails)
-    )
+    record.search_text = _search_text(record, emails)
     type(record).objects.filter(pk=record.pk).update(search_text=record.search_text)
     _store_match_keys(record)
 
@@ -510,9 +481,9 @@ def contact_merge(
     ``choices`` maps a field name (``last_name``, ``owner``, ``custom.<key>`` …) to
     ``"survivor"`` or ``"merged"``; a field left out takes the non-empty value, the
     survivor's when both are filled. Phones, e-mails, messengers, addresses, places of work,
-    tags, shared-with users, timeline entries, duplicate pairs and the rows of every
-    ``MERGE_MOVERS`` entry move to the survivor (exact duplicate contact details are dropped
-    and remembered). Both records must be visible to and changeable by the actor. One
+    tags, shared-with users, timeline entries, duplicate pairs and the rows of every merge
+    mover registered for the kind move to the survivor (exact duplicate contact details are
+    dropped and remembered). Both records must be visible to and changeable by the actor. One
     transaction; returns the ``MergeRecord`` that ``merge_undo`` reverses.
     """
     return _merge(

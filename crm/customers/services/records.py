@@ -8,8 +8,7 @@ each reader sees their own language.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -23,11 +22,12 @@ from crm.activities.services import (
     timeline_record_sharing,
 )
 from crm.core.errors import NotFound, ValidationFailed
-from crm.core.matching import MAX_KEY_LENGTH, company_block_keys, person_block_keys
+from crm.core.matching import MAX_KEY_LENGTH
 from crm.core.models import field_verbose_name
 from crm.core.permissions import ScopedUser
 from crm.core.policies import CHANGE
 from crm.core.text import search_text
+from crm.customers import kinds as customer_kinds  # a module: the kinds name these services
 from crm.customers.choices import ContactPointKind
 from crm.customers.models import (
     Address,
@@ -38,21 +38,12 @@ from crm.customers.models import (
     MatchKey,
     Tag,
 )
-from crm.customers.permissions import CUSTOMER
-from crm.customers.services.cleaning import (
-    CleanCustomer,
-    PointValue,
-    clean_company,
-    clean_contact,
-)
-from crm.customers.services.duplicates import (
-    DuplicateCandidate,
-    DuplicateFound,
-    company_duplicates_find,
-    contact_duplicates_find,
-)
+from crm.customers.permissions import CUSTOMER, owners_in_scope
+from crm.customers.services.cleaning import CleanCustomer, PointValue
+from crm.customers.services.duplicates import DuplicateCandidate, DuplicateFound
 
 Customer = Contact | Company
+RecordT = TypeVar("RecordT", Contact, Company)
 
 
 # --- permission checks ----------------------------------------------------------------------
@@ -87,7 +78,8 @@ def resolve_owner(actor: ScopedUser, owner_id: Any, current: int | None) -> int:
     user_model = get_user_model()
     if not user_model.objects.filter(pk=chosen, is_active=True).exists():
         raise ValidationFailed(field_errors={"owner_id": [_("No such active user.")]})
-    if actor.role != "admin" and chosen not in actor.scope_owner_ids and chosen != actor.pk:
+    in_scope = owners_in_scope(actor)
+    if in_scope is not None and chosen not in in_scope | {actor.pk}:
         raise ValidationFailed(
             field_errors={"owner_id": [_("You may assign records only to yourself or your teams.")]}
         )
@@ -97,27 +89,20 @@ def resolve_owner(actor: ScopedUser, owner_id: Any, current: int | None) -> int:
 # --- derived data -----------------------------------------------------------------------------
 
 
-def _contact_search_text(contact: Contact, emails: list[str]) -> str:
-    return search_text(contact.last_name, contact.first_name, contact.middle_name, *emails)
-
-
-def _company_search_text(company: Company, emails: list[str]) -> str:
-    return search_text(company.legal_name, company.short_name, company.inn, *emails)
+def _search_text(record: Customer, emails: list[str]) -> str:
+    """The folded text the name search reads: the kind's search fields and the e-mails."""
+    return search_text(
+        *(getattr(record, name) for name in customer_kinds.kind_of(record).search_fields), *emails
+    )
 
 
 def _store_match_keys(record: Customer) -> None:
-    if isinstance(record, Contact):
-        keys = person_block_keys(record.last_name, record.first_name, record.middle_name)
-        MatchKey.objects.filter(contact=record).delete()
-        MatchKey.objects.bulk_create(
-            [MatchKey(key=key[:MAX_KEY_LENGTH], contact=record) for key in keys]
-        )
-    else:
-        keys = company_block_keys(record.legal_name, record.short_name)
-        MatchKey.objects.filter(company=record).delete()
-        MatchKey.objects.bulk_create(
-            [MatchKey(key=key[:MAX_KEY_LENGTH], company=record) for key in keys]
-        )
+    kind = customer_kinds.kind_of(record)
+    keys = kind.block_keys(*(getattr(record, name) for name in kind.name_fields))
+    MatchKey.objects.filter(**{kind.entity: record}).delete()
+    MatchKey.objects.bulk_create(
+        [MatchKey(key=key[:MAX_KEY_LENGTH], **{kind.entity: record}) for key in keys]
+    )
 
 
 def match_keys_rebuild(*, batch_size: int = 2000) -> dict[str, int]:
@@ -129,28 +114,21 @@ def match_keys_rebuild(*, batch_size: int = 2000) -> dict[str, int]:
     on a live base and be restarted; merged records lose their keys, as in a merge.
     """
     return {
-        "contact": _rebuild_keys(
-            Contact, ["last_name", "first_name", "middle_name"], person_block_keys, batch_size
-        ),
-        "company": _rebuild_keys(
-            Company, ["legal_name", "short_name"], company_block_keys, batch_size
-        ),
+        entity: _rebuild_keys(kind, batch_size) for entity, kind in customer_kinds.KINDS.items()
     }
 
 
 def _rebuild_keys(
-    model: type[Contact] | type[Company],
-    fields: list[str],
-    keys_of: Callable[..., set[str]],
+    kind: customer_kinds.CustomerKind[Contact] | customer_kinds.CustomerKind[Company],
     batch_size: int,
 ) -> int:
-    owner = "contact" if model is Contact else "company"
+    owner = kind.entity
     last, done = 0, 0
     while True:
         rows = list(
-            model.objects.filter(pk__gt=last)
+            kind.model.objects.filter(pk__gt=last)
             .order_by("pk")
-            .values_list("pk", "merged_into_id", *fields)[:batch_size]
+            .values_list("pk", "merged_into_id", *kind.name_fields)[:batch_size]
         )
         if not rows:
             return done
@@ -162,7 +140,7 @@ def _rebuild_keys(
                 [
                     MatchKey(key=key[:MAX_KEY_LENGTH], **{f"{owner}_id": pk})
                     for pk, names in live
-                    for key in keys_of(*names)
+                    for key in kind.block_keys(*names)
                 ],
                 batch_size=batch_size,
             )
@@ -178,7 +156,7 @@ def _points_display(points: list[PointValue] | list[ContactPoint]) -> dict[str, 
 
 
 def _sync_points(record: Customer, points: list[PointValue], kinds: set[str] | None) -> None:
-    owner = {"contact": record} if isinstance(record, Contact) else {"company": record}
+    owner = {record.entity: record}
     existing = ContactPoint.objects.filter(**owner)
     if kinds is not None:
         existing = existing.filter(kind__in=kinds)
@@ -212,7 +190,7 @@ def _sync_tags(record: Customer, names: list[str]) -> None:
 
 
 def _sync_addresses(record: Customer, addresses: list[tuple[str, str]]) -> None:
-    owner = {"contact": record} if isinstance(record, Contact) else {"company": record}
+    owner = {record.entity: record}
     Address.objects.filter(**owner).delete()
     Address.objects.bulk_create(
         [Address(kind=kind, text=text, **owner) for kind, text in addresses]
@@ -245,24 +223,9 @@ def _sync_employments(
 
 def _snapshot(record: Customer) -> dict[str, Any]:
     """The values whose change goes on the timeline, in display form."""
-    fields = (
-        ["client_type", "last_name", "first_name", "middle_name", "birthday", "preferences"]
-        if isinstance(record, Contact)
-        else [
-            "kind",
-            "legal_name",
-            "short_name",
-            "legal_form",
-            "inn",
-            "kpp",
-            "ogrn",
-            "website",
-            "industry",
-        ]
-    )
-    snap: dict[str, Any] = {name: _display(record, name) for name in fields}
-    snap["source"] = _display(record, "source")
-    snap["notes"] = record.notes
+    snap: dict[str, Any] = {
+        name: _display(record, name) for name in customer_kinds.kind_of(record).fields
+    }
     snap["owner_id"] = str(record.owner) if record.owner_id else ""
     if record.pk:
         points = _points_display(list(record.points.all()))
@@ -338,11 +301,7 @@ def _apply(actor: ScopedUser, record: Customer, clean: CleanCustomer, data: dict
         if record.pk
         else []
     )
-    record.search_text = (
-        _contact_search_text(record, emails)
-        if isinstance(record, Contact)
-        else _company_search_text(record, emails)
-    )
+    record.search_text = _search_text(record, emails)
     record.save()
     if points is not None:
         _sync_points(record, points, point_kinds)
@@ -397,118 +356,83 @@ def _point_pairs(clean: CleanCustomer) -> list[tuple[str, str]]:
 
 
 @transaction.atomic
-def contact_create(
-    *, actor: ScopedUser, data: dict[str, Any], allow_duplicate: bool = False
-) -> Contact:
-    """Create a contact. Raises ``DuplicateFound`` on an exact match unless allowed.
+def customer_create(
+    *,
+    kind: customer_kinds.CustomerKind[RecordT],
+    actor: ScopedUser,
+    data: dict[str, Any],
+    allow_duplicate: bool = False,
+) -> RecordT:
+    """Create a record of ``kind``. Raises ``DuplicateFound`` on an exact match (a contact's
+    phone, e-mail or messenger; a company's ИНН and КПП, phone or e-mail) unless allowed.
 
-    Saving over an exact duplicate is recorded on the new contact's timeline.
+    Saving over an exact duplicate is recorded on the new record's timeline.
     """
     customer_check_writable(actor=actor, record=None)
-    clean = clean_contact(data)
-    candidates = contact_duplicates_find(
-        actor=actor,
-        last_name=clean.fields["last_name"],
-        first_name=clean.fields["first_name"],
-        middle_name=clean.fields["middle_name"],
-        points=_point_pairs(clean),
+    clean = kind.clean(data)
+    candidates = kind.duplicates_find(
+        actor=actor, points=_point_pairs(clean), **kind.duplicate_values(clean.fields, None)
     )
     _refuse_exact_duplicates(candidates, allow_duplicate=allow_duplicate)
-    contact = Contact(created_by_id=actor.pk)
-    _save_new(actor, contact, clean, data, candidates, title=gettext_noop("Contact created"))
-    return contact
+    record = kind.model(created_by_id=actor.pk)
+    _save_new(actor, record, clean, data, candidates, title=kind.created_title)
+    return record
 
 
 @transaction.atomic
-def contact_update(
+def customer_update(
     *,
+    kind: customer_kinds.CustomerKind[RecordT],
     actor: ScopedUser,
-    contact: Contact,
+    record: RecordT,
     data: dict[str, Any],
     allow_duplicate: bool = False,
     partial: bool = False,
-) -> Contact:
-    """Change a contact; every changed field goes on its timeline as old → new."""
-    customer_check_writable(actor=actor, record=contact)
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    before = _snapshot(contact)
-    clean = clean_contact(
-        data,
-        previous_custom=contact.custom,
-        partial=partial,
-        client_type_default=contact.client_type,
-    )
-    if clean.points is not None or {"last_name", "first_name", "middle_name"} & set(clean.fields):
-        names = {
-            name: clean.fields.get(name, getattr(contact, name))
-            for name in ("last_name", "first_name", "middle_name")
-        }
-        candidates = contact_duplicates_find(
-            actor=actor, points=_point_pairs(clean), exclude_id=contact.pk, **names
+) -> RecordT:
+    """Change a record of ``kind``; every changed field goes on its timeline as old → new.
+
+    The duplicate check runs again when the contact points or the compared fields change.
+    """
+    customer_check_writable(actor=actor, record=record)
+    record = kind.model.objects.select_for_update().get(pk=record.pk)
+    before = _snapshot(record)
+    clean = kind.clean_for_update(record, data, partial=partial)
+    if clean.points is not None or set(kind.duplicate_fields) & set(clean.fields):
+        candidates = kind.duplicates_find(
+            actor=actor,
+            points=_point_pairs(clean),
+            exclude_id=record.pk,
+            **kind.duplicate_values(clean.fields, record),
         )
         _refuse_exact_duplicates(candidates, allow_duplicate=allow_duplicate)
         if allow_duplicate:
-            _record_override(actor, contact, candidates)
-    _apply(actor, contact, clean, data)
-    contact = Contact.objects.get(pk=contact.pk)
+            _record_override(actor, record, candidates)
+    _apply(actor, record, clean, data)
+    record = kind.model.objects.get(pk=record.pk)
     timeline_record_changes(
-        subject=contact, author=actor, changes=_diff(Contact, before, _snapshot(contact))
+        subject=record, author=actor, changes=_diff(kind.model, before, _snapshot(record))
     )
-    return contact
+    return record
 
 
-@transaction.atomic
-def company_create(
-    *, actor: ScopedUser, data: dict[str, Any], allow_duplicate: bool = False
-) -> Company:
-    """Create a company. Raises ``DuplicateFound`` on the same ИНН (and КПП), phone or e-mail."""
-    customer_check_writable(actor=actor, record=None)
-    clean = clean_company(data)
-    candidates = company_duplicates_find(
-        actor=actor,
-        legal_name=clean.fields["legal_name"],
-        short_name=clean.fields["short_name"],
-        inn=clean.fields["inn"],
-        kpp=clean.fields["kpp"],
-        points=_point_pairs(clean),
-    )
-    _refuse_exact_duplicates(candidates, allow_duplicate=allow_duplicate)
-    company = Company(created_by_id=actor.pk)
-    _save_new(actor, company, clean, data, candidates, title=gettext_noop("Company created"))
-    return company
+def contact_create(*, actor: ScopedUser, data: dict[str, Any], **options: bool) -> Contact:
+    """Create a contact: ``customer_create`` of the contact kind."""
+    return customer_create(kind=customer_kinds.CONTACT, actor=actor, data=data, **options)
 
 
-@transaction.atomic
-def company_update(
-    *,
-    actor: ScopedUser,
-    company: Company,
-    data: dict[str, Any],
-    allow_duplicate: bool = False,
-    partial: bool = False,
-) -> Company:
-    """Change a company; every changed field goes on its timeline as old → new."""
-    customer_check_writable(actor=actor, record=company)
-    company = Company.objects.select_for_update().get(pk=company.pk)
-    before = _snapshot(company)
-    clean = clean_company(
-        data, previous_custom=company.custom, partial=partial, kind_default=company.kind
-    )
-    watched = {"legal_name", "short_name", "inn", "kpp"}
-    if clean.points is not None or watched & set(clean.fields):
-        values = {name: clean.fields.get(name, getattr(company, name)) for name in watched}
-        candidates = company_duplicates_find(
-            actor=actor, points=_point_pairs(clean), exclude_id=company.pk, **values
-        )
-        _refuse_exact_duplicates(candidates, allow_duplicate=allow_duplicate)
-        if allow_duplicate:
-            _record_override(actor, company, candidates)
-    _apply(actor, company, clean, data)
-    company = Company.objects.get(pk=company.pk)
-    timeline_record_changes(
-        subject=company, author=actor, changes=_diff(Company, before, _snapshot(company))
-    )
-    return company
+def contact_update(*, contact: Contact, **arguments: Any) -> Contact:
+    """Change a contact: ``customer_update`` of the contact kind."""
+    return customer_update(kind=customer_kinds.CONTACT, record=contact, **arguments)
+
+
+def company_create(*, actor: ScopedUser, data: dict[str, Any], **options: bool) -> Company:
+    """Create a company: ``customer_create`` of the company kind."""
+    return customer_create(kind=customer_kinds.COMPANY, actor=actor, data=data, **options)
+
+
+def company_update(*, company: Company, **arguments: Any) -> Company:
+    """Change a company: ``customer_update`` of the company kind."""
+    return customer_update(kind=customer_kinds.COMPANY, record=company, **arguments)
 
 
 @transaction.atomic

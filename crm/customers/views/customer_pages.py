@@ -1,8 +1,10 @@
-"""The pages contacts and companies share: list, card, form, duplicate check and sharing.
+"""The customer pages: list, card, form (create and edit), duplicate check and sharing.
 
-Each page is a thin adapter: it parses the request, calls one selector or service and
-renders. ``contacts.py`` and ``companies.py`` describe their entity with a ``Pages`` object
-and expose plain view functions built on the helpers here.
+One set of views and templates serves every kind of customer. Each page is a thin adapter:
+it parses the request, calls one selector or service and renders. A kind is described by a
+``Pages`` object (``views/kinds.py``: its ``CustomerKind``, form, list rows and the
+template fragments that truly differ); ``urls.py`` routes each kind's paths here with its
+``Pages``.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
+from crm.activities.selectors import TIMELINE_PAGE_SIZE
 from crm.core import errors
 from crm.core.pagination import Page
 from crm.core.records import registry
@@ -31,6 +36,7 @@ from crm.customers.choices import (
     Source,
 )
 from crm.customers.forms import CustomerForm, ShareForm, parse_id, wants
+from crm.customers.kinds import CONTACT, KINDS, CustomerKind
 from crm.customers.models import Company, Contact, CustomField
 from crm.customers.permissions import CUSTOMER
 from crm.planner.selectors import tasks_panel
@@ -38,41 +44,76 @@ from crm.planner.selectors import tasks_panel
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
+    from crm.customers.views.export import CsvExport
+
 LIST_LIMIT = 50
+FORM_TEMPLATE = "customers/customer_form.html"
 Record = Contact | Company
 RecordT = TypeVar("RecordT", Contact, Company)
 
 
 @dataclass(frozen=True)
-class Pages(Generic[RecordT]):
-    """What differs between the contact pages and the company pages."""
+class Labels:
+    """The page texts that name the kind (translated when shown)."""
 
-    entity: str
+    new: StrOrPromise  # "New contact"
+    edit: StrOrPromise  # "Edit contact"
+    empty: StrOrPromise  # "No contacts yet."
+    empty_filtered: StrOrPromise  # "No contacts match the filters."
+
+
+FRAGMENTS = ("columns", "rows", "card_heading", "card_links", "form_identity", "form_details")
+OPTIONAL_FRAGMENTS = ("card_top", "card_details", "form_links", "form_text")
+
+
+def fragments_of(entity: str, *optional: str) -> dict[str, str]:
+    """The kind's own template fragments, ``customers/partials/<entity>_<slot>.html``, by slot.
+
+    Every kind fills ``columns`` and ``rows`` (the list's own column heads and its rows,
+    inline: one include for the page, none per row, before the common tags, responsible
+    and date), ``card_heading`` (the card's title and type badge), ``card_links`` (the links
+    to the other kind: places of work, people), ``form_identity`` (the names or requisites
+    the duplicate check watches) and ``form_details`` (the form's side fields). ``optional``
+    names the other slots it fills: ``card_top`` (sections above the contact points: a
+    company's requisites), ``card_details`` (rows of "Details" before the common ones),
+    ``form_links`` and ``form_text`` (the form's links and long texts).
+    """
+    if unknown := set(optional) - set(OPTIONAL_FRAGMENTS):
+        raise ValueError(f"No such fragment slot: {sorted(unknown)}")
+    return {slot: f"customers/partials/{entity}_{slot}.html" for slot in FRAGMENTS + optional}
+
+
+@dataclass(frozen=True)
+class Pages(Generic[RecordT]):
+    """What differs between the pages of one kind of customer and another's."""
+
+    kind: CustomerKind[RecordT]
+    path: str  # the URL prefix: "contacts"
     form_class: type[CustomerForm]
-    get: Callable[..., RecordT]  # the whole record: edit form, sharing
-    card: Callable[..., RecordT]  # what the card shows
-    table: Callable[..., Page[Any]]  # rows of the list page
-    timeline: Callable[[RecordT, Any], Page[Any]]
-    create: Callable[..., RecordT]
-    update: Callable[..., RecordT]
-    duplicates_find: Callable[..., list[services.DuplicateCandidate]]
+    table: Callable[..., Page[Any]]  # rows of the list page (only the columns it shows)
     check_input: Callable[[Any], dict[str, Any]]
     type_choices: Sequence[tuple[str, StrOrPromise]]
+    labels: Labels
+    fragments: dict[str, str]  # ``fragments_of``: the shared templates include these
+    export: CsvExport  # the list's CSV
+    new_form: Callable[[SignedInRequest], dict[str, Any]] = lambda _request: {}
+    """The new record form's ``initial`` and ``initial_rows`` from the query string."""
+
+    @property
+    def entity(self) -> str:
+        return self.kind.entity
 
     @property
     def detail_url(self) -> str:
         return f"customers:{self.entity}_detail"
 
-    def template(self, page: str) -> str:
-        return f"customers/{self.entity}_{page}.html"
+    def get(self, request: SignedInRequest, pk: int) -> RecordT:
+        """The whole record (edit form, sharing); 404 unless the user may see it."""
+        return selectors.customer_get(kind=self.kind, user=request.user, pk=pk)
 
 
-def _require_writer(request: SignedInRequest) -> None:
-    if not request.user.can_write:
-        raise PermissionDenied(_("Your role may not change customer data."))
-
-
-def _check_writable(request: SignedInRequest, record: Record) -> None:
+def _check_writable(request: SignedInRequest, record: Record | None) -> None:
+    """403 or 404 unless the user may change ``record`` (or create one when ``None``)."""
     try:
         services.customer_check_writable(actor=request.user, record=record)
     except errors.NotFound:
@@ -84,11 +125,12 @@ def _check_writable(request: SignedInRequest, record: Record) -> None:
 # --- list ------------------------------------------------------------------------------------
 
 
-def list_page(request: SignedInRequest, pages: Pages[Any]) -> HttpResponse:
+@login_required
+def customer_list(request: SignedInRequest, pages: Pages[Any]) -> HttpResponse:
     """A page of records under the filters in the query string, with a "next page" link."""
     params = request.GET
     filters = selectors.CustomerFilters.from_params(params)
-    if pages.entity != "contact":
+    if pages.kind is not CONTACT:
         filters.company_id = None
     order = params.get("sort") if params.get("sort") in {"new", "name"} else "new"
     status, error = 200, ""
@@ -117,8 +159,15 @@ def list_page(request: SignedInRequest, pages: Pages[Any]) -> HttpResponse:
         "type_choices": pages.type_choices,
         "source_choices": Source.choices,
         "error": error,
+        "pages": pages,
+        "entity": pages.entity,
+        "other_lists": [
+            (f"customers:{kind.entity}_list", kind.plural)
+            for kind in KINDS.values()
+            if kind is not pages.kind
+        ],
     }
-    return render(request, pages.template("list"), context, status=status)
+    return render(request, "customers/customer_list.html", context, status=status)
 
 
 # --- card ------------------------------------------------------------------------------------
@@ -142,14 +191,18 @@ def _custom_values(record: Record, definitions: list[CustomField]) -> list[tuple
     ]
 
 
-def detail_page(request: SignedInRequest, pages: Pages[Any], pk: int) -> HttpResponse:
+@login_required
+def customer_detail(request: SignedInRequest, pages: Pages[Any], pk: int) -> HttpResponse:
     """The card: every field, completeness, people or places of work, and the timeline."""
-    record = pages.card(user=request.user, pk=pk)
+    record = selectors.customer_card(kind=pages.kind, user=request.user, pk=pk)
     definitions = selectors.custom_fields_active(entity=pages.entity)
     context = {
         "record": record,
         "entity": pages.entity,
-        "timeline_page": pages.timeline(record, request.user),
+        "pages": pages,
+        "timeline_page": selectors.customer_timeline(
+            record=record, user=request.user, limit=TIMELINE_PAGE_SIZE
+        ),
         "completeness": selectors.customer_completeness(record, definitions=definitions),
         "custom_values": _custom_values(record, definitions),
         "can_edit": CUSTOMER.may_change(request.user, record),
@@ -160,7 +213,7 @@ def detail_page(request: SignedInRequest, pages: Pages[Any], pk: int) -> HttpRes
             if (shown := panel.build(request, record))
         ],
     }
-    return render(request, pages.template("detail"), context)
+    return render(request, "customers/customer_detail.html", context)
 
 
 # --- create and edit -------------------------------------------------------------------------
@@ -173,6 +226,7 @@ def _form_context(
     context = {
         "form": form,
         "entity": pages.entity,
+        "pages": pages,
         "record": form.record,
         "candidates": candidates,
         "has_exact": any(candidate.is_exact for candidate in candidates),
@@ -186,7 +240,7 @@ def _form_context(
         "error": "",
         **extra,
     }
-    if pages.entity == "contact":
+    if "form_links" in pages.fragments:
         chosen = [
             number
             for row in form.groups["employments"].rows
@@ -218,7 +272,9 @@ def _save(
     data = form.data_for_service()
     allow_duplicate = wants(request.POST, "allow_duplicate")
     if record is None and not allow_duplicate and not wants(request.POST, "confirm_near"):
-        candidates = pages.duplicates_find(actor=request.user, **pages.check_input(request.POST))
+        candidates = pages.kind.duplicates_find(
+            actor=request.user, **pages.check_input(request.POST)
+        )
         if candidates and not any(candidate.is_exact for candidate in candidates):
             context = _form_context(
                 request,
@@ -227,18 +283,24 @@ def _save(
                 candidates=candidates,
                 error=_("Similar records exist. Check them before saving."),
             )
-            return render(request, pages.template("form"), context, status=409)
+            return render(request, FORM_TEMPLATE, context, status=409)
     try:
         if record is None:
-            saved = pages.create(actor=request.user, data=data, allow_duplicate=allow_duplicate)
+            saved = services.customer_create(
+                kind=pages.kind, actor=request.user, data=data, allow_duplicate=allow_duplicate
+            )
         else:
-            saved = pages.update(
-                actor=request.user, record=record, data=data, allow_duplicate=allow_duplicate
+            saved = services.customer_update(
+                kind=pages.kind,
+                actor=request.user,
+                record=record,
+                data=data,
+                allow_duplicate=allow_duplicate,
             )
     except services.DuplicateFound as exc:
         form.show_errors(exc.field_errors)
         context = _form_context(request, pages, form, candidates=exc.candidates, error=exc.message)
-        return render(request, pages.template("form"), context, status=409)
+        return render(request, FORM_TEMPLATE, context, status=409)
     except errors.ValidationFailed as exc:
         form.show_errors(exc.field_errors)
         # Keep the live duplicate warning on screen while the user fixes the fields.
@@ -246,10 +308,12 @@ def _save(
             request,
             pages,
             form,
-            candidates=pages.duplicates_find(actor=request.user, **pages.check_input(request.POST)),
+            candidates=pages.kind.duplicates_find(
+                actor=request.user, **pages.check_input(request.POST)
+            ),
             error=exc.message or _("Please correct the marked fields."),
         )
-        return render(request, pages.template("form"), context, status=422)
+        return render(request, FORM_TEMPLATE, context, status=422)
     except errors.NotFound:
         raise Http404 from None
     except errors.PermissionDenied as exc:
@@ -258,42 +322,41 @@ def _save(
     return redirect(pages.detail_url, pk=saved.pk)
 
 
-def create_page(
-    request: SignedInRequest,
-    pages: Pages[Any],
-    *,
-    initial: dict[str, Any] | None = None,
-    **kwargs: Any,
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_form(
+    request: SignedInRequest, pages: Pages[Any], pk: int | None = None
 ) -> HttpResponse:
-    _require_writer(request)
-    form = _make_form(
-        request,
-        pages,
-        None,
-        initial={"owner_id": str(request.user.pk), **(initial or {})},
-        **kwargs,
-    )
-    if request.method == "POST":
-        return _save(request, pages, form, None)
-    return render(request, pages.template("form"), _form_context(request, pages, form))
-
-
-def edit_page(request: SignedInRequest, pages: Pages[Any], pk: int) -> HttpResponse:
-    record = pages.get(user=request.user, pk=pk)
-    _check_writable(request, record)
-    form = _make_form(request, pages, record)
+    """The form of a new record (no ``pk``) or of an existing one: shown, then saved."""
+    if pk is None:
+        _check_writable(request, None)
+        record = None
+        new_form = pages.new_form(request)
+        form = _make_form(
+            request,
+            pages,
+            None,
+            initial={"owner_id": str(request.user.pk), **new_form.get("initial", {})},
+            **{key: value for key, value in new_form.items() if key != "initial"},
+        )
+    else:
+        record = pages.get(request, pk)
+        _check_writable(request, record)
+        form = _make_form(request, pages, record)
     if request.method == "POST":
         return _save(request, pages, form, record)
-    return render(request, pages.template("form"), _form_context(request, pages, form))
+    return render(request, FORM_TEMPLATE, _form_context(request, pages, form))
 
 
 # --- duplicate check and sharing -------------------------------------------------------------
 
 
-def duplicate_check(request: SignedInRequest, pages: Pages[Any]) -> HttpResponse:
+@login_required
+@require_POST
+def customer_duplicate_check(request: SignedInRequest, pages: Pages[Any]) -> HttpResponse:
     """The live warning under a half-typed form: records it would duplicate, if any."""
-    _require_writer(request)
-    candidates = pages.duplicates_find(actor=request.user, **pages.check_input(request.POST))
+    _check_writable(request, None)
+    candidates = pages.kind.duplicates_find(actor=request.user, **pages.check_input(request.POST))
     context = {
         "candidates": candidates,
         "has_exact": any(candidate.is_exact for candidate in candidates),
@@ -301,9 +364,11 @@ def duplicate_check(request: SignedInRequest, pages: Pages[Any]) -> HttpResponse
     return render(request, "customers/partials/duplicate_panel.html", context)
 
 
-def share_page(request: SignedInRequest, pages: Pages[Any], pk: int) -> HttpResponse:
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_share(request: SignedInRequest, pages: Pages[Any], pk: int) -> HttpResponse:
     """Choose the users who see the record besides its responsible and their heads."""
-    record = pages.get(user=request.user, pk=pk)
+    record = pages.get(request, pk)
     _check_writable(request, record)
     users = selectors.users_shareable(actor=request.user)
     status, error = 200, ""

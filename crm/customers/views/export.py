@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from operator import attrgetter, methodcaller
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from crm.accounts.http import SignedInRequest
 from crm.accounts.models import SecurityEvent
 from crm.accounts.services import security_event_record
 from crm.customers.choices import ContactPointKind
+from crm.customers.kinds import COMPANY, CONTACT, CustomerKind
 from crm.customers.models import Company, Contact, ContactPoint, Employment
-from crm.customers.selectors import CustomerFilters, company_queryset, contact_queryset
+from crm.customers.selectors import CustomerFilters, customer_queryset
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 CHUNK = 2000
 _PLAIN_NUMBER = re.compile(r"\+?[\d ,()-]+")
@@ -77,103 +83,93 @@ def _audit(request: SignedInRequest, what: str, rows: int, filters: CustomerFilt
     )
 
 
+@dataclass(frozen=True)
+class CsvExport:
+    """What one kind's CSV holds: its file name, order, related rows and columns."""
+
+    kind: CustomerKind[Any]
+    name: str  # the file name's stem and the audit log's "what": "contacts"
+    order: tuple[str, ...]
+    columns: tuple[tuple[StrOrPromise, Callable[[Any], object]], ...]
+    prefetch: tuple[Any, ...] = ()
+
+
+def _created(record: Contact | Company) -> str:
+    return timezone.localtime(record.created_at).strftime("%Y-%m-%d %H:%M")
+
+
+def _tags(record: Contact | Company) -> str:
+    return ", ".join(tag.name for tag in record.tags.all())
+
+
+CONTACT_EXPORT = CsvExport(
+    kind=CONTACT,
+    name="contacts",
+    order=("last_name", "first_name", "id"),
+    prefetch=(Prefetch("employments", queryset=Employment.objects.select_related("company")),),
+    columns=(
+        (_lazy("ID"), attrgetter("pk")),
+        (_lazy("Last name"), attrgetter("last_name")),
+        (_lazy("First name"), attrgetter("first_name")),
+        (_lazy("Patronymic"), attrgetter("middle_name")),
+        (_lazy("Client type"), methodcaller("get_client_type_display")),
+        (_lazy("Phones"), lambda c: _points(c, ContactPointKind.PHONE)),
+        (_lazy("E-mails"), lambda c: _points(c, ContactPointKind.EMAIL)),
+        (
+            _lazy("Companies"),
+            lambda c: "; ".join(e.company.display_name for e in c.employments.all()),
+        ),
+        (_lazy("Tags"), _tags),
+        (_lazy("Responsible"), lambda c: str(c.owner)),
+        (_lazy("Source"), methodcaller("get_source_display")),
+        (_lazy("Birthday"), lambda c: c.birthday or ""),
+        (_lazy("Created"), _created),
+    ),
+)
+
+COMPANY_EXPORT = CsvExport(
+    kind=COMPANY,
+    name="companies",
+    order=("legal_name", "id"),
+    columns=(
+        (_lazy("ID"), attrgetter("pk")),
+        (_lazy("Legal name"), attrgetter("legal_name")),
+        (_lazy("Short name"), attrgetter("short_name")),
+        (_lazy("Legal form"), attrgetter("legal_form")),
+        (_lazy("Client type"), methodcaller("get_kind_display")),
+        (_lazy("ИНН"), attrgetter("inn")),
+        (_lazy("КПП"), attrgetter("kpp")),
+        (_lazy("ОГРН"), attrgetter("ogrn")),
+        (_lazy("Phones"), lambda c: _points(c, ContactPointKind.PHONE)),
+        (_lazy("E-mails"), lambda c: _points(c, ContactPointKind.EMAIL)),
+        (_lazy("Website"), attrgetter("website")),
+        (_lazy("Industry"), attrgetter("industry")),
+        (_lazy("Tags"), _tags),
+        (_lazy("Responsible"), lambda c: str(c.owner)),
+        (_lazy("Created"), _created),
+    ),
+)
+
+
 @login_required
-def contact_export(request: SignedInRequest) -> StreamingHttpResponse:
+def customer_export(request: SignedInRequest, export: CsvExport) -> StreamingHttpResponse:
+    """The records of one kind the user may see, under the list's filters, as CSV; the
+    export is written to the audit log."""
     filters = CustomerFilters.from_params(request.GET)
-    contacts = (
-        contact_queryset(user=request.user, filters=filters)
+    records = (
+        customer_queryset(kind=export.kind, user=request.user, filters=filters)
         .select_related("owner")
         .prefetch_related(
             Prefetch("points", queryset=ContactPoint.objects.order_by("position", "id")),
             "tags",
-            Prefetch("employments", queryset=Employment.objects.select_related("company")),
+            *export.prefetch,
         )
-        .order_by("last_name", "first_name", "id")
+        .order_by(*export.order)
     )
-    header = [
-        _("ID"),
-        _("Last name"),
-        _("First name"),
-        _("Patronymic"),
-        _("Client type"),
-        _("Phones"),
-        _("E-mails"),
-        _("Companies"),
-        _("Tags"),
-        _("Responsible"),
-        _("Source"),
-        _("Birthday"),
-        _("Created"),
-    ]
     rows = (
-        [
-            c.pk,
-            c.last_name,
-            c.first_name,
-            c.middle_name,
-            c.get_client_type_display(),
-            _points(c, ContactPointKind.PHONE),
-            _points(c, ContactPointKind.EMAIL),
-            "; ".join(e.company.display_name for e in c.employments.all()),
-            ", ".join(t.name for t in c.tags.all()),
-            str(c.owner),
-            c.get_source_display(),
-            c.birthday or "",
-            timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"),
-        ]
-        for c in contacts.iterator(chunk_size=CHUNK)
+        [value(record) for _header, value in export.columns]
+        for record in records.iterator(chunk_size=CHUNK)
     )
-    _audit(request, "contacts", contacts.count(), filters)
-    return _response("contacts", _stream([str(h) for h in header], rows))
-
-
-@login_required
-def company_export(request: SignedInRequest) -> StreamingHttpResponse:
-    filters = CustomerFilters.from_params(request.GET)
-    companies = (
-        company_queryset(user=request.user, filters=filters)
-        .select_related("owner")
-        .prefetch_related(
-            Prefetch("points", queryset=ContactPoint.objects.order_by("position", "id")), "tags"
-        )
-        .order_by("legal_name", "id")
-    )
-    header = [
-        _("ID"),
-        _("Legal name"),
-        _("Short name"),
-        _("Legal form"),
-        _("Client type"),
-        _("ИНН"),
-        _("КПП"),
-        _("ОГРН"),
-        _("Phones"),
-        _("E-mails"),
-        _("Website"),
-        _("Industry"),
-        _("Tags"),
-        _("Responsible"),
-        _("Created"),
-    ]
-    rows = (
-        [
-            c.pk,
-            c.legal_name,
-            c.short_name,
-            c.legal_form,
-            c.get_kind_display(),
-            c.inn,
-            c.kpp,
-            c.ogrn,
-            _points(c, ContactPointKind.PHONE),
-            _points(c, ContactPointKind.EMAIL),
-            c.website,
-            c.industry,
-            ", ".join(t.name for t in c.tags.all()),
-            str(c.owner),
-            timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"),
-        ]
-        for c in companies.iterator(chunk_size=CHUNK)
-    )
-    _audit(request, "companies", companies.count(), filters)
-    return _response("companies", _stream([str(h) for h in header], rows))
+    _audit(request, export.name, records.count(), filters)
+    header = [str(header) for header, _value in export.columns]
+    return _response(export.name, _stream(header, rows))
