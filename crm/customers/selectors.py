@@ -25,6 +25,7 @@ from crm.core.permissions import ScopedUser
 from crm.core.search import filter_by_text
 from crm.customers.choices import ClientType, ContactPointKind, Entity
 from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment, Tag
+from crm.customers.permissions import CUSTOMER
 from crm.customers.querysets import CustomerT
 from crm.planner.subjects import SUBJECT_KINDS
 
@@ -668,7 +669,7 @@ def users_assignable(*, actor: ScopedUser, include_id: int | None = None) -> lis
     """
     users = User.objects.filter(is_active=True)
     if actor.role != "admin":
-        users = users.filter(Q(pk__in=sorted(actor.scope_owner_ids | {actor.pk})))
+        users = users.filter(Q(pk__in=sorted(CUSTOMER.owner_ids(actor) | {actor.pk})))
     if include_id:
         users = User.objects.filter(Q(pk__in=users.values("pk")) | Q(pk=include_id))
     return list(users.order_by("last_name", "first_name", "username"))
@@ -678,7 +679,7 @@ def users_owner_filter(*, user: ScopedUser) -> list[Any]:
     """Users whose records ``user`` may see by ownership: the "responsible" list filter."""
     users = User.objects.all()
     if user.role != "admin":
-        users = users.filter(pk__in=sorted(user.scope_owner_ids))
+        users = users.filter(pk__in=sorted(CUSTOMER.owner_ids(user)))
     return list(users.order_by("-is_active", "last_name", "first_name", "username"))
 
 

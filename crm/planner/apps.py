@@ -10,20 +10,17 @@ class PlannerConfig(AppConfig):
     verbose_name = _("Tasks and calendar")
 
     def ready(self) -> None:
-        from crm.accounts.models import register_scope_extension
         from crm.core import periodic
         from crm.notifications.services import register_cover
         from crm.planner.services import (
-            covered_user_ids,
             digests_send,
             escalations_run,
             reminders_deliver,
             substitutes_today,
         )
 
-        # A substitute sees the records of the colleague they cover, while the absence lasts.
-        register_scope_extension(covered_user_ids)
-        # ... and the notices about those records that reach the colleague while away.
+        # A substitute gets the notices that reach the colleague they cover while away (what
+        # they see of that colleague's records is the cover of the access policies).
         register_cover(substitutes_today)
         periodic.register("planner.reminders", 1, _quiet(reminders_deliver))
         periodic.register("planner.overdue_digests", 60, _quiet(digests_send))

@@ -87,7 +87,7 @@ def resolve_owner(actor: ScopedUser, owner_id: Any, current: int | None) -> int:
     user_model = get_user_model()
     if not user_model.objects.filter(pk=chosen, is_active=True).exists():
         raise ValidationFailed(field_errors={"owner_id": [_("No such active user.")]})
-    if actor.role != "admin" and chosen not in actor.scope_owner_ids and chosen != actor.pk:
+    if actor.role != "admin" and chosen not in CUSTOMER.owner_ids(actor) and chosen != actor.pk:
         raise ValidationFailed(
             field_errors={"owner_id": [_("You may assign records only to yourself or your teams.")]}
         )

@@ -2,8 +2,9 @@
 panel, and the choices of the forms.
 
 Who sees a task: its responsible and everyone whose scope holds the responsible
-(``User.scope_owner_ids``: a head their teams, read-only users their teams, a substitute
-the colleague they cover today), its co-workers and watchers; an administrator sees all.
+(the task policy's ``owner_ids``: a head their teams, read-only users their teams, a
+substitute the colleague they cover today), its co-workers and watchers; an administrator
+sees all. Everything here asks ``crm.planner.permissions.TASK``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from crm.core.pagination import Page, decode_cursor, encode_cursor
 from crm.core.permissions import Role, sees_everything
 from crm.planner.choices import TaskStatus
 from crm.planner.models import Task, TaskReminder, TaskType
-from crm.planner.permissions import TASK
+from crm.planner.permissions import TASK, covered_user_ids
 
 FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 LIST_LIMIT = 50
@@ -55,13 +56,6 @@ def overdue_filter(now: dt.datetime | None = None) -> Q:
     today = day_start(timezone.localdate(now))
     return Q(status=TaskStatus.OPEN, due_at__isnull=False) & (
         Q(all_day=False, due_at__lt=now) | Q(all_day=True, due_at__lt=today)
-    )
-
-
-def own_or_shared(user: Any, owner_ids: Iterable[int]) -> Q:
-    """Tasks of these owners, or where ``user`` is a co-worker."""
-    return Q(owner_id__in=sorted(set(owner_ids))) | Q(
-        pk__in=Task.coworkers.through.objects.filter(user_id=user.pk).values("task_id")
     )
 
 
@@ -103,13 +97,13 @@ def my_day(*, user: Any, now: dt.datetime | None = None, limit: int = 100) -> My
     """The user's open tasks, and those of the colleagues they cover today: overdue (the
     oldest first), due today, due tomorrow, and (a few) with no due date, at most ``limit``
     in each. A fixed number of queries whatever the number of tasks."""
-    from crm.planner.services.absences import covered_user_ids
-
     now = now or timezone.now()
     today = timezone.localdate(now)
     covered = covered_user_ids(user)
     base = (
-        Task.objects.filter(own_or_shared(user, {user.pk, *covered}), status=TaskStatus.OPEN)
+        Task.objects.filter(
+            TASK.owned_or_coworked(user, {user.pk, *covered}), status=TaskStatus.OPEN
+        )
         .select_related("type", "owner")
         .order_by(F("due_at").asc(nulls_last=True), "id")
     )
@@ -198,7 +192,7 @@ def team_owner_ids(user: Any, team_id: int | None) -> set[int]:
     teams = teams_led(user)
     chosen = [team.pk for team in teams if team_id in (None, team.pk)]
     if user.role == Role.READONLY and not chosen:
-        return set(user.scope_owner_ids)
+        return set(TASK.owner_ids(user))
     ids = set(TeamMembership.objects.filter(team_id__in=chosen).values_list("user_id", flat=True))
     if user.role == Role.HEAD and team_id is None:
         ids.add(user.pk)
@@ -206,11 +200,9 @@ def team_owner_ids(user: Any, team_id: int | None) -> set[int]:
 
 
 def _task_rows(user: Any, filters: TaskFilters, now: dt.datetime) -> models.QuerySet[Task]:
-    from crm.planner.services.absences import covered_user_ids
-
     rows = tasks_visible_to(user)
     if filters.scope == "mine":
-        rows = rows.filter(own_or_shared(user, {user.pk}))
+        rows = rows.filter(TASK.owned_or_coworked(user, {user.pk}))
     elif filters.scope == "covered":
         rows = rows.filter(owner_id__in=sorted(covered_user_ids(user)))
     elif filters.scope == "team":

@@ -2,9 +2,10 @@
 
 A user, their head of sales or an administrator records an absence (vacation, sick leave,
 business trip) with a substitute. While it lasts, the substitute gets the absent user's
-reminders and overdue notices and sees and works their records: ``covered_user_ids`` is
-registered (``PlannerConfig.ready``) as an extension of ``User.scope_owner_ids``, so every
-list, card and API endpoint honours it, and it ends by itself after the last day. The
+reminders and overdue notices and sees and works their records: the planner's cover
+(``crm.planner.permissions.covered_owner_ids``) is a parameter of every owned record's
+access policy, so every list, card and API endpoint honours it, and it ends by itself
+after the last day. The
 absence row is the record of that access (who, for whom, which days, recorded by whom); a
 cancelled one is kept. Grants are also written to the ``crm.security`` log.
 """
@@ -73,14 +74,6 @@ def substitutes_on(*, day: dt.date, user_ids: Iterable[int]) -> dict[int, Any]:
 def substitutes_today(user_ids: Collection[int]) -> dict[int, Any]:
     """``substitutes_on`` today: the notifications app's cover lookup."""
     return substitutes_on(day=timezone.localdate(), user_ids=user_ids)
-
-
-def covered_user_ids(user: Any) -> set[int]:
-    """Ids of the users ``user`` covers today (the extension of ``scope_owner_ids``)."""
-    if not getattr(user, "pk", None) or not user.is_active:
-        return set()
-    today = timezone.localdate()
-    return set(Absence.objects.on(today).filter(substitute=user).values_list("user_id", flat=True))
 
 
 def absence_can_manage(actor: User, user: Any) -> bool:
