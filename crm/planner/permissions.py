@@ -25,7 +25,9 @@ def covered_user_ids(user: ScopedUser) -> set[int]:
     if not getattr(user, "pk", None) or not user.is_active:
         return set()
     today = timezone.localdate()
-    return set(Absence.objects.on(today).filter(substitute=user).values_list("user_id", flat=True))
+    return set(
+        Absence.objects.on(today).filter(substitute_id=user.pk).values_list("user_id", flat=True)
+    )
 
 
 def covered_owner_ids(user: ScopedUser) -> frozenset[int]:

@@ -543,7 +543,7 @@ def lead_convert(
 
 
 def _escalation_title(lead: Lead) -> Callable[[Any], str]:
-    def title(_user: Any) -> str:
+    def title(_user: User) -> str:
         return _("Nobody answered the lead “%(title)s” in time") % {"title": lead.title}
 
     return title

@@ -13,6 +13,7 @@ from django.db.models import Count, F, Q, Window
 from django.db.models.functions import ExtractHour, RowNumber, TruncDate
 from django.utils import timezone
 
+from crm.accounts.models import User
 from crm.core.permissions import can_write, sees_everything
 from crm.planner.choices import TaskStatus
 from crm.planner.models import Absence, TaskType
@@ -99,7 +100,7 @@ def _period(view: str, anchor: dt.date) -> tuple[dt.date, dt.date, dt.date, dt.d
     return start, end, previous, following
 
 
-def calendar_owner_ids(*, user: Any, scope: str, team_id: int | None) -> set[int]:
+def calendar_owner_ids(*, user: User, scope: str, team_id: int | None) -> set[int]:
     """Whose tasks the calendar shows: the user's and the colleagues they cover, or a team."""
     if scope == "team":
         return team_owner_ids(user, team_id)
@@ -108,7 +109,7 @@ def calendar_owner_ids(*, user: Any, scope: str, team_id: int | None) -> set[int
 
 def calendar_view(
     *,
-    user: Any,
+    user: User,
     view: str,
     anchor: dt.date,
     scope: str = "mine",

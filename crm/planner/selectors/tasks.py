@@ -39,7 +39,7 @@ PANEL_LIMIT = 20
 # --- scope ---------------------------------------------------------------------------------
 
 
-def tasks_visible_to(user: Any) -> models.QuerySet[Task]:
+def tasks_visible_to(user: User) -> models.QuerySet[Task]:
     """Tasks ``user`` may see (the task policy): in their scope's owners, shared as
     co-worker or watcher."""
     return TASK.restrict(Task.objects.all(), user)
@@ -93,7 +93,7 @@ class MyDay:
     extra: list[tuple[str, str, list[Any]]] = field(default_factory=list)
 
 
-def my_day(*, user: Any, now: dt.datetime | None = None, limit: int = 100) -> MyDay:
+def my_day(*, user: User, now: dt.datetime | None = None, limit: int = 100) -> MyDay:
     """The user's open tasks, and those of the colleagues they cover today: overdue (the
     oldest first), due today, due tomorrow, and (a few) with no due date, at most ``limit``
     in each. A fixed number of queries whatever the number of tasks."""
@@ -177,7 +177,7 @@ class TaskFilters:
             return None
 
 
-def teams_led(user: Any) -> list[Team]:
+def teams_led(user: User) -> list[Team]:
     """Teams whose calendar and lists ``user`` may open as a team: led ones, or all for an
     administrator."""
     if sees_everything(user):
@@ -187,7 +187,7 @@ def teams_led(user: Any) -> list[Team]:
     return []
 
 
-def team_owner_ids(user: Any, team_id: int | None) -> set[int]:
+def team_owner_ids(user: User, team_id: int | None) -> set[int]:
     """Members of the team ``team_id`` (or of every team the user leads) the user may see."""
     teams = teams_led(user)
     chosen = [team.pk for team in teams if team_id in (None, team.pk)]
@@ -199,7 +199,7 @@ def team_owner_ids(user: Any, team_id: int | None) -> set[int]:
     return ids
 
 
-def _task_rows(user: Any, filters: TaskFilters, now: dt.datetime) -> models.QuerySet[Task]:
+def _task_rows(user: User, filters: TaskFilters, now: dt.datetime) -> models.QuerySet[Task]:
     rows = tasks_visible_to(user)
     if filters.scope == "mine":
         rows = rows.filter(TASK.owned_or_coworked(user, {user.pk}))
@@ -254,7 +254,7 @@ def _content_type(kind: str) -> ContentType | None:
 
 def task_table(
     *,
-    user: Any,
+    user: User,
     filters: TaskFilters,
     cursor: str | None = None,
     limit: int = LIST_LIMIT,
@@ -291,7 +291,7 @@ def task_table(
     return Page(list(items), next_cursor)  # a Page[Task]: due_sort is internal
 
 
-def task_detail(*, user: Any, pk: int) -> Task:
+def task_detail(*, user: User, pk: int) -> Task:
     """One task the user sees, with people, reminders and its record; ``NotFound`` else."""
     from crm.planner.services.tasks import task_get
 
@@ -320,7 +320,7 @@ def task_prefetch_api(tasks: list[Task]) -> None:
     )
 
 
-def tasks_panel(*, user: Any, subject: models.Model, limit: int = PANEL_LIMIT) -> list[Task]:
+def tasks_panel(*, user: User, subject: models.Model, limit: int = PANEL_LIMIT) -> list[Task]:
     """The open tasks of a record that ``user`` sees, soonest first (the card's panel)."""
     rows = (
         tasks_visible_to(user)

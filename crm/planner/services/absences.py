@@ -76,7 +76,7 @@ def substitutes_today(user_ids: Collection[int]) -> dict[int, Any]:
     return substitutes_on(day=timezone.localdate(), user_ids=user_ids)
 
 
-def absence_can_manage(actor: User, user: Any) -> bool:
+def absence_can_manage(actor: User, user: User) -> bool:
     """The user themselves, a head of one of their teams, or an administrator."""
     return user.pk in absence_manageable_user_ids(actor, [user.pk])
 
@@ -110,7 +110,7 @@ def _period(start: dt.date, end: dt.date) -> str:
     }
 
 
-def _away_problem(user: Any, starts_on: dt.date, ends_on: dt.date) -> str:
+def _away_problem(user: User, starts_on: dt.date, ends_on: dt.date) -> str:
     """Why ``user`` cannot cover ``starts_on``..``ends_on`` because they are away too."""
     clash = Absence.objects.overlapping(starts_on, ends_on).filter(user=user).first()
     if clash is not None:
@@ -138,11 +138,11 @@ def _away_problem(user: Any, starts_on: dt.date, ends_on: dt.date) -> str:
 def absence_create(
     *,
     actor: User,
-    user: Any,
+    user: User,
     kind: str,
     starts_on: dt.date,
     ends_on: dt.date,
-    substitute: Any = None,
+    substitute: User | None = None,
     note: str = "",
 ) -> Absence:
     """Record that ``user`` is away ``starts_on``..``ends_on`` (both included).

@@ -21,7 +21,7 @@ def _errors(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(_("Check the task."), field_errors={field: [message]})
 
 
-def subject_visible_to(user: Any, subject: models.Model) -> bool:
+def subject_visible_to(user: User, subject: models.Model) -> bool:
     """Whether ``user`` may see ``subject`` (a registered record)."""
     kind = kind_for(type(subject))
     if kind is None:
@@ -37,7 +37,7 @@ def _sharing(subject: models.Model) -> Any:
     return subject.shared_with  # type: ignore[attr-defined]
 
 
-def subject_share(subject: models.Model, user: Any) -> bool:
+def subject_share(subject: models.Model, user: User) -> bool:
     """Let ``user`` see ``subject`` too, on the system's behalf, with a "shared with" change on
     its timeline. False, changing nothing, when they already see it or its kind cannot be
     shared (a lead)."""
@@ -50,7 +50,7 @@ def subject_share(subject: models.Model, user: Any) -> bool:
     return True
 
 
-def subject_unshare(subject: models.Model, user: Any) -> bool:
+def subject_unshare(subject: models.Model, user: User) -> bool:
     """Take back ``subject_share``: ``user`` no longer sees ``subject`` through sharing (a
     "shared with" change on its timeline). False when it was not shared with them."""
     shared_with = _sharing(subject)
@@ -69,7 +69,7 @@ def subject_unshare(subject: models.Model, user: Any) -> bool:
     return True
 
 
-def subject_history(subject: models.Model, user: Any, *, limit: int = 8) -> list[Any]:
+def subject_history(subject: models.Model, user: User, *, limit: int = 8) -> list[Any]:
     """The newest ``limit`` entries of a record's timeline as ``user`` sees it, for a record
     they may see (the caller checks); empty for a kind that registered no history."""
     kind = kind_for(type(subject))
