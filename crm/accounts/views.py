@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -50,8 +51,10 @@ from crm.accounts.selectors import AuditFilter
 from crm.accounts.services import security_event_record, user_set_language
 from crm.accounts.two_factor import TwoFactorThrottled
 from crm.core.errors import ValidationFailed
-from crm.core.forms import apply_domain_errors, domain_errors, form_page, form_post, saved
+from crm.core.forms import domain_errors, form_page, form_post, saved
 from crm.core.http import client_address
+
+T = TypeVar("T")
 
 
 class LoginView(auth_views.LoginView):
@@ -91,22 +94,36 @@ def login_code(request: HttpRequest) -> HttpResponse:
     if two_factor.pending_sign_in_user(request=request) is None:
         return redirect("accounts:login")
     form = TwoFactorCodeForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                target = two_factor.pending_sign_in_complete(
-                    request=request, code=form.cleaned_data["code"]
-                )
-            except TwoFactorThrottled as error:
-                form.add_error(None, error.message)
-                status = 429
-            except ValidationFailed as error:
-                apply_domain_errors(form, error)
-            else:
-                return HttpResponseRedirect(target)
-    return render(request, "accounts/login_code.html", {"form": form}, status=status)
+
+    def page(status: int) -> HttpResponse:
+        return render(request, "accounts/login_code.html", {"form": form}, status=status)
+
+    if request.method != "POST":
+        return page(200)
+    return _code_form_post(
+        form,
+        lambda: two_factor.pending_sign_in_complete(
+            request=request, code=form.cleaned_data["code"]
+        ),
+        success=HttpResponseRedirect,
+        page=page,
+    )
+
+
+def _code_form_post(
+    form: forms.Form,
+    save: Callable[[], T],
+    *,
+    success: Callable[[T], HttpResponse],
+    page: Callable[[int], HttpResponse],
+) -> HttpResponse:
+    """``form_post`` of a form that checks a two-factor code: refused input is the page at
+    422, and too many wrong codes (nothing checked) the page at 429 with the message on top."""
+    try:
+        return form_post(form, save, success=success, failure=lambda: page(422))
+    except TwoFactorThrottled as error:
+        form.add_error(None, error.message)
+        return page(429)
 
 
 @require_POST
@@ -280,53 +297,67 @@ def two_factor_page(request: SignedInRequest) -> HttpResponse:
     action = request.POST.get("action", "") if request.method == "POST" else ""
     code_form = TwoFactorCodeForm(request.POST if action in {"confirm", "regenerate"} else None)
     disable_form = TwoFactorDisableForm(request.POST if action == "disable" else None)
-    recovery_codes: list[str] = []
-    status = 200
     if action == "begin":
         try:
             two_factor.two_factor_begin(user=user)
         except ValidationFailed as error:
             messages.error(request, error.message)
         return redirect("accounts:two_factor")
+
+    def page(status: int, recovery_codes: list[str] | None = None) -> HttpResponse:
+        return _two_factor_page(
+            request, code_form, disable_form, recovery_codes or [], status=status
+        )
+
     if action in {"confirm", "regenerate"}:
-        status = 422
-        if code_form.is_valid():
-            service = (
-                two_factor.two_factor_confirm
-                if action == "confirm"
-                else two_factor.recovery_codes_regenerate
-            )
-            try:
-                recovery_codes = service(
-                    user=user, code=code_form.cleaned_data["code"], request=request
-                )
-            except TwoFactorThrottled as error:
-                code_form.add_error(None, error.message)
-                status = 429
-            except ValidationFailed as error:
-                apply_domain_errors(code_form, error)
-            else:
-                code_form, status = TwoFactorCodeForm(), 200
-    elif action == "disable":
-        status = 422
-        if disable_form.is_valid():
-            try:
-                two_factor.two_factor_disable(
-                    user=user,
-                    password=disable_form.cleaned_data["password"],
-                    code=disable_form.cleaned_data["code"],
-                    request=request,
-                )
-            except TwoFactorThrottled as error:
-                disable_form.add_error(None, error.message)
-                status = 429
-            except ValidationFailed as error:
-                apply_domain_errors(disable_form, error)
-            else:
-                messages.success(request, _("Two-factor sign-in is off."))
-                return redirect("accounts:two_factor")
-    elif request.method == "POST":
+        service = (
+            two_factor.two_factor_confirm
+            if action == "confirm"
+            else two_factor.recovery_codes_regenerate
+        )
+
+        def confirmed(recovery_codes: list[str]) -> HttpResponse:
+            nonlocal code_form
+            code_form = TwoFactorCodeForm()
+            return page(200, recovery_codes)
+
+        return _code_form_post(
+            code_form,
+            lambda: service(user=user, code=code_form.cleaned_data["code"], request=request),
+            success=confirmed,
+            page=page,
+        )
+    if action == "disable":
+
+        def disabled(_result: None) -> HttpResponse:
+            messages.success(request, _("Two-factor sign-in is off."))
+            return redirect("accounts:two_factor")
+
+        return _code_form_post(
+            disable_form,
+            lambda: two_factor.two_factor_disable(
+                user=user,
+                password=disable_form.cleaned_data["password"],
+                code=disable_form.cleaned_data["code"],
+                request=request,
+            ),
+            success=disabled,
+            page=page,
+        )
+    if request.method == "POST":
         return HttpResponseBadRequest(_("Unknown action."))
+    return page(200)
+
+
+def _two_factor_page(
+    request: SignedInRequest,
+    code_form: TwoFactorCodeForm,
+    disable_form: TwoFactorDisableForm,
+    recovery_codes: list[str],
+    *,
+    status: int,
+) -> HttpResponse:
+    user = request.user
     device = two_factor.two_factor_device(user=user)
     context: dict[str, Any] = {
         "device": device,
@@ -428,34 +459,30 @@ def team_edit(request: SignedInRequest, pk: int) -> HttpResponse:
 def token_list(request: SignedInRequest) -> HttpResponse:
     """The user's API tokens and the form that issues a new one (its secret shown once)."""
     form = TokenForm(request.POST or None)
-    secret = ""
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                _token, secret = services.api_token_create(
-                    user=request.user,
-                    name=form.cleaned_data["name"],
-                    expires_at=form.expires_at(),
-                    request=request,
-                )
-            except ValidationFailed as error:
-                apply_domain_errors(form, error)
-                status = 422
-            else:
-                form = TokenForm()
-                status = 201
-        else:
-            status = 422
-    response = render(
+
+    def page(form: TokenForm, status: int, secret: str = "") -> HttpResponse:
+        response = render(
+            request,
+            "accounts/token_list.html",
+            {"form": form, "tokens": selectors.token_list(user=request.user), "secret": secret},
+            status=status,
+        )
+        if secret:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return form_page(
         request,
-        "accounts/token_list.html",
-        {"form": form, "tokens": selectors.token_list(user=request.user), "secret": secret},
-        status=status,
+        form,
+        lambda: services.api_token_create(
+            user=request.user,
+            name=form.cleaned_data["name"],
+            expires_at=form.expires_at(),
+            request=request,
+        ),
+        success=lambda created: page(TokenForm(), 201, secret=created[1]),
+        page=lambda status: page(form, status),
     )
-    if secret:
-        response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @require_POST
