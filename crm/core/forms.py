@@ -63,10 +63,13 @@ def form_post(
     *,
     success: Callable[[T], R],
     failure: Callable[[], R],
+    refused: Callable[[ValidationFailed], R] | None = None,
 ) -> R:
     """The bound form's post: valid input goes to ``save`` (a service call) and its result
     to ``success``; invalid input, or the service's ``ValidationFailed`` shown on the form,
-    to ``failure`` (the page again, as a rule with 422).
+    to ``failure`` (the page again, as a rule with 422). With ``refused``, the service's
+    refusal (shown on the form too) goes there instead, for a page whose status or message
+    depends on it.
 
     Other domain errors pass through (``domain_errors`` turns them into 403 and 404).
     """
@@ -75,6 +78,8 @@ def form_post(
             result = save()
         except ValidationFailed as error:
             apply_domain_errors(form, error)
+            if refused is not None:
+                return refused(error)
         else:
             return success(result)
     return failure()

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
-from crm.core.forms import domain_errors, form_page, saved
+from crm.core.forms import domain_errors, form_page, form_post, saved
 from crm.core.pagination import Page
 from crm.core.permissions import can_write
 from crm.customers.selectors import users_owner_filter
@@ -185,23 +185,24 @@ def lead_assign(request: SignedInRequest, pk: int) -> HttpResponse:
 def lead_convert(request: SignedInRequest, pk: int) -> HttpResponse:
     lead = services.lead_get(actor=request.user, pk=pk)
     form = ConvertForm(request.POST)
-    if form.is_valid():
-        try:
-            services.lead_convert(actor=request.user, pk=pk, **form.service_data())
-        except DuplicateFound as error:
-            form.add_error(
-                None,
-                error.message
-                + " "
-                + _("Tick “Create even if a duplicate exists” or link the existing record."),
-            )
-        except errors.ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            lead.refresh_from_db()
-            messages.success(request, _("Converted: the deal is created."))
-            return redirect("sales:deal_detail", pk=lead.deal_id)
-    return _card(request, lead, convert_form=form, status=422)
+
+    def converted(_result: object) -> HttpResponse:
+        lead.refresh_from_db()
+        return saved(
+            request, _("Converted: the deal is created."), "sales:deal_detail", pk=lead.deal_id
+        )
+
+    try:
+        return form_post(
+            form,
+            lambda: services.lead_convert(actor=request.user, pk=pk, **form.service_data()),
+            success=converted,
+            failure=lambda: _card(request, lead, convert_form=form, status=422),
+        )
+    except DuplicateFound as error:
+        hint = _("Tick “Create even if a duplicate exists” or link the existing record.")
+        form.add_error(None, error.message + " " + hint)
+        return _card(request, lead, convert_form=form, status=422)
 
 
 urlpatterns: list[URLPattern] = [

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.accounts.http import SignedInRequest
 from crm.activities.models import Attachment
 from crm.core.errors import ValidationFailed
-from crm.core.forms import BootstrapForm, domain_errors
+from crm.core.forms import BootstrapForm, domain_errors, form_post, saved
 from crm.sales.choices import DocumentKind
 from crm.sales.documents.context import placeholder_rows
 from crm.sales.documents.docx_file import DOCX_MIME
@@ -189,23 +189,24 @@ def document_template_list(request: SignedInRequest) -> HttpResponse:
 def document_template_upload(request: SignedInRequest) -> HttpResponse:
     DOCUMENT_TEMPLATES.check(request.user)
     form = TemplateUploadForm(request.POST, request.FILES)
-    status = 422
-    if form.is_valid():
-        try:
-            template = services.document_template_upload(
-                actor=request.user,
-                kind=form.cleaned_data["kind"],
-                name=form.cleaned_data["name"],
-                upload=form.cleaned_data["file"],
-                make_default=form.cleaned_data["make_default"],
-            )
-        except ValidationFailed as error:
-            form.apply_domain_errors(error)
-            status = error.status_code
-        else:
-            messages.success(request, _("Template “%(name)s” added.") % {"name": template.name})
-            return redirect("sales:document_template_list")
-    return _list_page(request, form, status=status)
+
+    def added(template: DocumentTemplate) -> HttpResponse:
+        message = _("Template “%(name)s” added.") % {"name": template.name}
+        return saved(request, message, "sales:document_template_list")
+
+    return form_post(
+        form,
+        lambda: services.document_template_upload(
+            actor=request.user,
+            kind=form.cleaned_data["kind"],
+            name=form.cleaned_data["name"],
+            upload=form.cleaned_data["file"],
+            make_default=form.cleaned_data["make_default"],
+        ),
+        success=added,
+        failure=lambda: _list_page(request, form, status=422),
+        refused=lambda error: _list_page(request, form, status=error.status_code),
+    )
 
 
 @login_required

@@ -298,23 +298,32 @@ def stage_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return _stage_page(request, stage, StageForm(required_choices=choices, instance=stage))
     form = StageForm(request.POST, required_choices=choices, instance=stage)
-    error = ""
-    status = 422
-    if form.is_valid():
-        try:
-            services.stage_save(
-                actor=request.user, pipeline=stage.pipeline, stage=stage, **form.cleaned_data
-            )
-        except ValidationFailed as failure:
-            form.apply_domain_errors(failure)
-        except Conflict as conflict:
-            error, status = conflict.message, 409
-        else:
-            messages.success(request, _("Stage “%(name)s” saved.") % {"name": stage.name})
-            return redirect(_detail_url(stage.pipeline_id, stage.pk))
+    tried = False
+
+    def save() -> Stage:
+        nonlocal tried
+        tried = True
+        return services.stage_save(
+            actor=request.user, pipeline=stage.pipeline, stage=stage, **form.cleaned_data
+        )
+
+    def refused(error: str = "", status: int = 422) -> HttpResponse:
         # The refused save may have changed the instance; show the stage as it is stored.
-        stage = selectors.stage_settings_get(actor=request.user, pk=pk)
-    return _stage_page(request, stage, form, error=error, status=status)
+        shown = selectors.stage_settings_get(actor=request.user, pk=pk) if tried else stage
+        return _stage_page(request, shown, form, error=error, status=status)
+
+    message = _("Stage “%(name)s” saved.")
+    try:
+        return form_post(
+            form,
+            save,
+            success=lambda _stage: saved(
+                request, message % {"name": stage.name}, _detail_url(stage.pipeline_id, stage.pk)
+            ),
+            failure=refused,
+        )
+    except Conflict as conflict:
+        return refused(conflict.message, 409)
 
 
 @require_POST
@@ -342,42 +351,42 @@ def stage_delete(request: SignedInRequest, pk: int) -> HttpResponse:
     stage = selectors.stage_settings_get(actor=request.user, pk=pk)
     targets = selectors.stage_move_targets(stage=stage)
     form = MoveDealsForm(_posted(request), targets=targets)
-    conflict = ""
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            move_to = next((t for t in targets if t.pk == form.cleaned_data["move_to"]), None)
-            try:
-                services.stage_delete(actor=request.user, stage=stage, move_to=move_to)
-            except Conflict as error:
-                conflict, status = error.message, 409
-            except ValidationFailed as error:
-                form.apply_domain_errors(error)
-                # The refused delete ran and was rolled back: the instance lost its id.
-                stage = selectors.stage_settings_get(actor=request.user, pk=pk)
-            else:
-                if move_to is not None and stage.deal_count:  # type: ignore[attr-defined]
-                    messages.success(
-                        request,
-                        _("Stage “%(name)s” deleted; its deals are now in “%(target)s”.")
-                        % {"name": stage.name, "target": move_to.name},
-                    )
-                else:
-                    messages.success(request, _("Stage “%(name)s” deleted.") % {"name": stage.name})
-                return redirect(_detail_url(stage.pipeline_id))
-    return render(
-        request,
-        "sales/settings/stage_delete.html",
-        {
-            "stage": stage,
-            "pipeline": stage.pipeline,
+    move_to: Stage | None = None
+    tried = False
+
+    def page(status: int, conflict: str = "") -> HttpResponse:
+        # A delete refused by the service ran and was rolled back: the instance lost its id.
+        refused = tried and not conflict
+        shown = selectors.stage_settings_get(actor=request.user, pk=pk) if refused else stage
+        context = {
+            "stage": shown,
+            "pipeline": shown.pipeline,
             "form": form,
             "targets": targets,
             "conflict": conflict,
-        },
-        status=status,
-    )
+        }
+        return render(request, "sales/settings/stage_delete.html", context, status=status)
+
+    def delete() -> None:
+        nonlocal move_to, tried
+        tried = True
+        move_to = next((t for t in targets if t.pk == form.cleaned_data["move_to"]), None)
+        services.stage_delete(actor=request.user, stage=stage, move_to=move_to)
+
+    def deleted(_none: None) -> HttpResponse:
+        if move_to is not None and stage.deal_count:  # type: ignore[attr-defined]
+            message = _("Stage “%(name)s” deleted; its deals are now in “%(target)s”.") % {
+                "name": stage.name,
+                "target": move_to.name,
+            }
+        else:
+            message = _("Stage “%(name)s” deleted.") % {"name": stage.name}
+        return saved(request, message, _detail_url(stage.pipeline_id))
+
+    try:
+        return form_page(request, form, delete, success=deleted, page=page)
+    except Conflict as error:
+        return page(409, error.message)
 
 
 # --- stage actions ------------------------------------------------------------------------------
