@@ -53,6 +53,7 @@ from crm.accounts.two_factor import TwoFactorThrottled
 from crm.core.errors import ValidationFailed
 from crm.core.forms import domain_errors, form_page, form_post, saved
 from crm.core.http import client_address
+from crm.core.pages import flash_post
 
 T = TypeVar("T")
 
@@ -298,11 +299,12 @@ def two_factor_page(request: SignedInRequest) -> HttpResponse:
     code_form = TwoFactorCodeForm(request.POST if action in {"confirm", "regenerate"} else None)
     disable_form = TwoFactorDisableForm(request.POST if action == "disable" else None)
     if action == "begin":
-        try:
-            two_factor.two_factor_begin(user=user)
-        except ValidationFailed as error:
-            messages.error(request, error.message)
-        return redirect("accounts:two_factor")
+        return flash_post(
+            request,
+            lambda: two_factor.two_factor_begin(user=user),
+            done=None,
+            to="accounts:two_factor",
+        )
 
     def page(status: int, recovery_codes: list[str] | None = None) -> HttpResponse:
         return _two_factor_page(

@@ -19,13 +19,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.forms import domain_errors, form_page, form_post, saved
+from crm.core.pages import safe_next
 from crm.core.pagination import Page
 from crm.core.permissions import can_write, sees_everything
 from crm.planner import selectors, services
@@ -33,16 +33,6 @@ from crm.planner.forms import CompleteForm, ReassignForm, RescheduleForm, TaskFo
 from crm.planner.models import Task
 
 T = TypeVar("T")
-
-
-def safe_next(request: HttpRequest, default: str) -> str:
-    """The ``next`` the form carries when it points into this site, else ``default``."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def wants_json(request: HttpRequest) -> bool:

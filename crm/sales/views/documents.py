@@ -22,8 +22,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.activities.models import Attachment
-from crm.core.errors import ValidationFailed
+from crm.core.errors import DomainError, ValidationFailed
 from crm.core.forms import BootstrapForm, domain_errors, form_post, saved
+from crm.core.pages import flash_post
 from crm.sales.choices import DocumentKind
 from crm.sales.documents.context import placeholder_rows
 from crm.sales.documents.docx_file import DOCX_MIME
@@ -108,7 +109,7 @@ def _deal_card_url(deal_pk: int) -> str:
         return reverse("home")
 
 
-def _message(error: ValidationFailed) -> str:
+def _message(error: DomainError) -> str:
     details = [message for messages_ in error.field_errors.values() for message in messages_]
     return " ".join([error.message, *details]).strip() or str(error)
 
@@ -214,17 +215,14 @@ def document_template_upload(request: SignedInRequest) -> HttpResponse:
 @domain_errors
 def document_template_make_default(request: SignedInRequest, pk: int) -> HttpResponse:
     template = services.document_template_get(actor=request.user, pk=pk)
-    try:
-        services.document_template_make_default(actor=request.user, template=template)
-    except ValidationFailed as error:
-        messages.error(request, _message(error))
-    else:
-        messages.success(
-            request,
-            _("“%(name)s” is now the default for %(kind)s.")
-            % {"name": template.name, "kind": template.get_kind_display().lower()},
-        )
-    return redirect("sales:document_template_list")
+    return flash_post(
+        request,
+        lambda: services.document_template_make_default(actor=request.user, template=template),
+        done=_("“%(name)s” is now the default for %(kind)s.")
+        % {"name": template.name, "kind": template.get_kind_display().lower()},
+        to="sales:document_template_list",
+        message=_message,
+    )
 
 
 @login_required
@@ -232,13 +230,13 @@ def document_template_make_default(request: SignedInRequest, pk: int) -> HttpRes
 @domain_errors
 def document_template_archive(request: SignedInRequest, pk: int) -> HttpResponse:
     template = services.document_template_get(actor=request.user, pk=pk)
-    try:
-        services.document_template_archive(actor=request.user, template=template)
-    except ValidationFailed as error:
-        messages.error(request, _message(error))
-    else:
-        messages.success(request, _("Template “%(name)s” archived.") % {"name": template.name})
-    return redirect("sales:document_template_list")
+    return flash_post(
+        request,
+        lambda: services.document_template_archive(actor=request.user, template=template),
+        done=_("Template “%(name)s” archived.") % {"name": template.name},
+        to="sales:document_template_list",
+        message=_message,
+    )
 
 
 @login_required

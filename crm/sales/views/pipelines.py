@@ -17,15 +17,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.urls import URLPattern, path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.forms import InlineList, form_page, form_post, saved
+from crm.core.pages import optional_static, order_post, posted, safe_next
 from crm.customers.choices import ClientType
 from crm.sales import selectors_settings as selectors
 from crm.sales.choices import ActionKind
@@ -64,40 +63,9 @@ def admin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return login_required(wrapper)
 
 
-def _back(request: SignedInRequest, default: str) -> str:
-    """The page the form came from (``next``) when it is on this site, else ``default``."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
-def _optional_static(name: str) -> str:
-    """The URL of a static file that may not be installed yet (the page works without it:
-    with hashed static files a missing one would otherwise fail the whole page)."""
-    try:
-        return static(name)
-    except ValueError:
-        return ""
-
-
 def _detail_url(pipeline_id: int, stage_id: int | None = None) -> str:
     url = reverse("sales:pipeline_detail", args=[pipeline_id])
     return f"{url}#stage-{stage_id}" if stage_id else url
-
-
-def _posted(request: SignedInRequest) -> Any:
-    """The form data of a POST (even an empty one, which must still bind the form)."""
-    return request.POST if request.method == "POST" else None
-
-
-def _wants_fragment(request: SignedInRequest) -> bool:
-    return bool(
-        request.headers.get("HX-Request")
-        or request.headers.get("X-Requested-With") == "XMLHttpRequest"
-    )
 
 
 # --- pipelines ----------------------------------------------------------------------------------
@@ -126,7 +94,7 @@ def pipeline_list(request: SignedInRequest) -> HttpResponse:
 
 def _pipeline_form_page(request: SignedInRequest, pipeline: Pipeline | None) -> HttpResponse:
     initial = {"name": pipeline.name, "client_types": pipeline.client_types} if pipeline else None
-    form = PipelineForm(_posted(request), initial=initial)
+    form = PipelineForm(posted(request), initial=initial)
 
     def page(status: int) -> HttpResponse:
         context = {"form": form, "pipeline": pipeline}
@@ -206,7 +174,7 @@ def _pipeline_detail_page(
             "stage_form": stage_form or QuickStageForm(initial={"color": "#6c757d"}),
             "client_types": dict(ClientType.choices),
             "action_kinds": ActionKind.choices,
-            "sortable_js": _optional_static("vendor/Sortable.min.js"),
+            "sortable_js": optional_static("vendor/Sortable.min.js"),
             "error": error,
         },
         status=status,
@@ -225,19 +193,15 @@ def pipeline_detail(request: SignedInRequest, pk: int) -> HttpResponse:
 def pipeline_reorder(request: SignedInRequest, pk: int) -> HttpResponse:
     """Save the order of the stages (``stage_ids``, each stage once), as dragged."""
     pipeline = selectors.pipeline_settings_get(actor=request.user, pk=pk)
-    try:
-        stage_ids = [int(value) for value in request.POST.getlist("stage_ids")]
-        services.stage_reorder(actor=request.user, pipeline=pipeline, stage_ids=stage_ids)
-    except (ValueError, ValidationFailed):
-        message = _("The stages have changed meanwhile; the page now shows them as they are.")
-        if _wants_fragment(request):
-            return HttpResponse(message, status=422, content_type="text/plain; charset=utf-8")
-        messages.error(request, message)
-        return redirect(_detail_url(pipeline.pk))
-    if _wants_fragment(request):
-        return HttpResponse(status=204)
-    messages.success(request, _("Order saved."))
-    return redirect(_detail_url(pipeline.pk))
+    return order_post(
+        request,
+        "stage_ids",
+        lambda stage_ids: services.stage_reorder(
+            actor=request.user, pipeline=pipeline, stage_ids=stage_ids
+        ),
+        changed=_("The stages have changed meanwhile; the page now shows them as they are."),
+        to=_detail_url(pipeline.pk),
+    )
 
 
 @require_POST
@@ -350,7 +314,7 @@ def stage_delete(request: SignedInRequest, pk: int) -> HttpResponse:
     """Delete a stage. One with deals (or their history) asks where to move them (409)."""
     stage = selectors.stage_settings_get(actor=request.user, pk=pk)
     targets = selectors.stage_move_targets(stage=stage)
-    form = MoveDealsForm(_posted(request), targets=targets)
+    form = MoveDealsForm(posted(request), targets=targets)
     move_to: Stage | None = None
     tried = False
 
@@ -411,7 +375,7 @@ def _action_page(
     kind: str,
     action: StageAction | None,
 ) -> HttpResponse:
-    form = _action_form(kind, _posted(request), action=action)
+    form = _action_form(kind, posted(request), action=action)
     default = _detail_url(stage.pipeline_id, stage.pk)
 
     def page(status: int) -> HttpResponse:
@@ -422,7 +386,7 @@ def _action_page(
             "kind": kind,
             "kind_label": ActionKind(kind).label,
             "action": action,
-            "next": _back(request, default),
+            "next": safe_next(request, default),
         }
         return render(request, "sales/settings/action_form.html", context, status=status)
 
@@ -432,7 +396,7 @@ def _action_page(
             "stage": stage.name,
         }
         messages.success(request, message)
-        return HttpResponseRedirect(_back(request, default))
+        return HttpResponseRedirect(safe_next(request, default))
 
     return form_page(
         request,
@@ -473,7 +437,7 @@ def stage_action_delete(request: SignedInRequest, pk: int) -> HttpResponse:
         _("Action “%(action)s” removed from the stage “%(stage)s”.")
         % {"action": action.get_kind_display(), "stage": stage.name},
     )
-    return HttpResponseRedirect(_back(request, _detail_url(stage.pipeline_id, stage.pk)))
+    return HttpResponseRedirect(safe_next(request, _detail_url(stage.pipeline_id, stage.pk)))
 
 
 # --- reasons for loss ---------------------------------------------------------------------------
@@ -545,7 +509,7 @@ def lost_reason_archive(request: SignedInRequest, pk: int) -> HttpResponse:
 def seller_details(request: SignedInRequest) -> HttpResponse:
     """The company's own requisites, printed on invoices and contracts."""
     details = seller_details_get()
-    form = SellerDetailsForm(_posted(request), instance=details)
+    form = SellerDetailsForm(posted(request), instance=details)
 
     def page(status: int) -> HttpResponse:
         return render(request, "sales/settings/seller_form.html", {"form": form}, status=status)
