@@ -53,7 +53,7 @@ from crm.accounts.two_factor import TwoFactorThrottled
 from crm.core.errors import ValidationFailed
 from crm.core.forms import domain_errors, form_page, form_post, saved
 from crm.core.http import client_address
-from crm.core.pages import flash_post
+from crm.core.pages import edit_page, flash_post
 
 T = TypeVar("T")
 
@@ -177,23 +177,19 @@ def user_list(request: SignedInRequest) -> HttpResponse:
 def user_create(request: SignedInRequest) -> HttpResponse:
     ADMIN_PAGES.check(request.user)
     form = UserForm(request.POST or None)
-
-    def page(status: int) -> HttpResponse:
-        return render(request, "accounts/user_form.html", {"form": form}, status=status)
-
-    return form_page(
+    return edit_page(
         request,
         form,
         lambda: services.user_create(
             actor=request.user, ip_address=client_address(request), **form.service_arguments()
         ),
+        template="accounts/user_form.html",
         success=lambda user: saved(
             request,
             _("User “%(user)s” created.") % {"user": user},
             "accounts:user_edit",
             pk=user.pk,
         ),
-        page=page,
     )
 
 
@@ -384,14 +380,11 @@ def password_change(request: SignedInRequest) -> HttpResponse:
     """The user changes their own password; other sessions end, this one stays."""
     form = PasswordChangeForm(request.POST or None)
 
-    def page(status: int) -> HttpResponse:
-        return render(request, "accounts/password_change.html", {"form": form}, status=status)
-
     def changed(_result: object) -> HttpResponse:
         update_session_auth_hash(request, request.user)
         return saved(request, _("Your password is changed."), "accounts:password_change")
 
-    return form_page(
+    return edit_page(
         request,
         form,
         lambda: services.password_change(
@@ -400,8 +393,8 @@ def password_change(request: SignedInRequest) -> HttpResponse:
             new_password=form.cleaned_data["new_password1"],
             request=request,
         ),
+        template="accounts/password_change.html",
         success=changed,
-        page=page,
     )
 
 
@@ -419,12 +412,7 @@ def _team_form_page(request: SignedInRequest, team: Team | None) -> HttpResponse
     form = TeamForm(
         request.POST or None, users=selectors.user_choices(actor=request.user), instance=team
     )
-
-    def page(status: int) -> HttpResponse:
-        context = {"form": form, "team": team}
-        return render(request, "accounts/team_form.html", context, status=status)
-
-    return form_page(
+    return edit_page(
         request,
         form,
         lambda: services.team_save(
@@ -435,10 +423,11 @@ def _team_form_page(request: SignedInRequest, team: Team | None) -> HttpResponse
             heads=form.cleaned_data["heads"],
             ip_address=client_address(request),
         ),
+        template="accounts/team_form.html",
+        context={"team": team},
         success=lambda stored: saved(
             request, _("Team “%(team)s” saved.") % {"team": stored}, "accounts:team_list"
         ),
-        page=page,
     )
 
 

@@ -1,23 +1,28 @@
 """Helpers of the apps' pages for what every page asks of a request — where to go back,
-whether a script asked, the posted data — and for the two posts without a form: a button
-that runs one service call, and the order of a dragged list."""
+whether a script asked, the posted data — for the two posts without a form — a button
+that runs one service call, the order of a dragged list — and the page of one form that
+creates or edits a record or a setting (``edit_page``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import resolve_url
+from django.shortcuts import render, resolve_url
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from crm.core.errors import DomainError, ValidationFailed
+from crm.core.forms import form_page
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
+
+T = TypeVar("T")
 
 
 def safe_next(request: HttpRequest, default: str) -> str:
@@ -106,3 +111,22 @@ def order_post(
         return HttpResponse(status=204)
     messages.success(request, _("Order saved."))
     return HttpResponseRedirect(resolve_url(to))
+
+
+def edit_page(
+    request: HttpRequest,
+    form: forms.Form,
+    save: Callable[[], T],
+    *,
+    template: str,
+    success: Callable[[T], HttpResponse],
+    context: Mapping[str, Any] | None = None,
+) -> HttpResponse:
+    """A page of one form that creates or edits a record or a setting: GET shows
+    ``template`` with ``form`` (and ``context``); POST is ``form_page``'s, the page again at
+    422 when the input or the service refuses."""
+
+    def page(status: int) -> HttpResponse:
+        return render(request, template, {"form": form, **(context or {})}, status=status)
+
+    return form_page(request, form, save, success=success, page=page)

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
-from crm.core.forms import domain_errors, form_page, form_post, saved
+from crm.core.forms import domain_errors, form_post, saved
+from crm.core.pages import edit_page
 from crm.core.pagination import Page
 from crm.core.permissions import can_write
 from crm.customers.selectors import users_owner_filter
@@ -128,18 +129,14 @@ def lead_create(request: SignedInRequest) -> HttpResponse:
     if not can_write(request.user):
         raise PermissionDenied(_("Your role may not change leads."))
     form = LeadForm(request.POST or None)
-
-    def page(status: int) -> HttpResponse:
-        return render(request, "leads/lead_form.html", {"form": form}, status=status)
-
-    return form_page(
+    return edit_page(
         request,
         form,
         lambda: services.lead_create_manual(actor=request.user, data=form.cleaned_data),
+        template="leads/lead_form.html",
         success=lambda lead: saved(
             request, _("The lead is saved."), "leads:lead_detail", pk=lead.pk
         ),
-        page=page,
     )
 
 

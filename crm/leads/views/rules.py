@@ -21,8 +21,8 @@ from django.views.decorators.http import require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import Conflict
-from crm.core.forms import InlineList, domain_errors, form_page, form_post, saved
-from crm.core.pages import flash_post, optional_static, order_post, posted
+from crm.core.forms import InlineList, domain_errors, form_post, saved
+from crm.core.pages import edit_page, flash_post, optional_static, order_post, posted
 from crm.core.permissions import Role
 from crm.customers.choices import ClientType
 from crm.leads import selectors_admin as selectors
@@ -115,21 +115,17 @@ def routing_rule_test(request: SignedInRequest) -> HttpResponse:
 
 def _rule_form_page(request: SignedInRequest, rule: RoutingRule | None) -> HttpResponse:
     form = RoutingRuleForm(posted(request), rule=rule)
-
-    def page(status: int) -> HttpResponse:
-        context = {"form": form, "rule": rule}
-        return render(request, "leads/admin/rule_form.html", context, status=status)
-
-    return form_page(
+    return edit_page(
         request,
         form,
         lambda: services.routing_rule_save(actor=request.user, rule=rule, **form.service_data()),
+        template="leads/admin/rule_form.html",
+        context={"rule": rule},
         success=lambda stored: saved(
             request,
             _("Rule “%(name)s” saved.") % {"name": stored.name},
             f"{reverse('leads:routing_rule_list')}#rule-{stored.pk}",
         ),
-        page=page,
     )
 
 

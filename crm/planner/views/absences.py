@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
-from crm.core.forms import domain_errors, form_page, saved
-from crm.core.pages import flash_post
+from crm.core.forms import domain_errors, saved
+from crm.core.pages import edit_page, flash_post
 from crm.planner import selectors, services
 from crm.planner.forms import AbsenceForm
 
@@ -71,9 +71,6 @@ def absence_create(request: SignedInRequest) -> HttpResponse:
         initial={"user_id": str(request.user.pk), "starts_on": timezone.localdate()},
     )
 
-    def page(status: int) -> HttpResponse:
-        return render(request, "planner/absence_form.html", {"form": form}, status=status)
-
     def save() -> object:
         data = form.cleaned_data
         return services.absence_create(
@@ -88,12 +85,12 @@ def absence_create(request: SignedInRequest) -> HttpResponse:
             note=data["note"],
         )
 
-    return form_page(
+    return edit_page(
         request,
         form,
         save,
+        template="planner/absence_form.html",
         success=lambda _absence: saved(request, _("Absence recorded."), "planner:absence_list"),
-        page=page,
     )
 
 

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.forms import InlineList, form_page, form_post, saved
-from crm.core.pages import optional_static, order_post, posted, safe_next
+from crm.core.pages import edit_page, optional_static, order_post, posted, safe_next
 from crm.customers.choices import ClientType
 from crm.sales import selectors_settings as selectors
 from crm.sales.choices import ActionKind
@@ -96,10 +96,6 @@ def _pipeline_form_page(request: SignedInRequest, pipeline: Pipeline | None) -> 
     initial = {"name": pipeline.name, "client_types": pipeline.client_types} if pipeline else None
     form = PipelineForm(posted(request), initial=initial)
 
-    def page(status: int) -> HttpResponse:
-        context = {"form": form, "pipeline": pipeline}
-        return render(request, "sales/settings/pipeline_form.html", context, status=status)
-
     def success(stored: Pipeline) -> HttpResponse:
         if pipeline is None:
             return saved(
@@ -111,7 +107,7 @@ def _pipeline_form_page(request: SignedInRequest, pipeline: Pipeline | None) -> 
             )
         return saved(request, _("Changes saved."), "sales:pipeline_list")
 
-    return form_page(
+    return edit_page(
         request,
         form,
         lambda: services.pipeline_save(
@@ -120,8 +116,9 @@ def _pipeline_form_page(request: SignedInRequest, pipeline: Pipeline | None) -> 
             name=form.cleaned_data["name"],
             client_types=form.cleaned_data["client_types"],
         ),
+        template="sales/settings/pipeline_form.html",
+        context={"pipeline": pipeline},
         success=success,
-        page=page,
     )
 
 
@@ -510,18 +507,14 @@ def seller_details(request: SignedInRequest) -> HttpResponse:
     """The company's own requisites, printed on invoices and contracts."""
     details = seller_details_get()
     form = SellerDetailsForm(posted(request), instance=details)
-
-    def page(status: int) -> HttpResponse:
-        return render(request, "sales/settings/seller_form.html", {"form": form}, status=status)
-
-    return form_page(
+    return edit_page(
         request,
         form,
         lambda: seller_details_save(actor=request.user, **form.cleaned_data),
+        template="sales/settings/seller_form.html",
         success=lambda _details: saved(
             request, _("The seller's details are saved."), "sales:seller_details"
         ),
-        page=page,
     )
 
 
