@@ -231,6 +231,10 @@ def user_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     )
 
 
+def _user_page(user: User) -> str:
+    return reverse("accounts:user_edit", args=[user.pk])
+
+
 @require_POST
 @login_required
 @domain_errors
@@ -244,8 +248,7 @@ def user_deactivate(request: SignedInRequest, pk: int) -> HttpResponse:
         return _render_user_edit(
             request, user, UserForm(instance=user), status=422, access_errors=problems
         )
-    messages.success(request, _("%(user)s can no longer sign in.") % {"user": user})
-    return redirect("accounts:user_edit", pk=user.pk)
+    return saved(request, _("%(user)s can no longer sign in.") % {"user": user}, _user_page(user))
 
 
 @require_POST
@@ -254,8 +257,7 @@ def user_deactivate(request: SignedInRequest, pk: int) -> HttpResponse:
 def user_reactivate(request: SignedInRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     services.user_reactivate(actor=request.user, user=user, ip_address=client_address(request))
-    messages.success(request, _("%(user)s may sign in again.") % {"user": user})
-    return redirect("accounts:user_edit", pk=user.pk)
+    return saved(request, _("%(user)s may sign in again.") % {"user": user}, _user_page(user))
 
 
 @require_POST
@@ -265,12 +267,8 @@ def user_two_factor_reset(request: SignedInRequest, pk: int) -> HttpResponse:
     """An administrator removes a user's authenticator (a lost phone); audited."""
     user = selectors.user_get(actor=request.user, pk=pk)
     two_factor.two_factor_reset(actor=request.user, user=user, request=request)
-    messages.success(
-        request,
-        _("Two-factor sign-in of %(user)s is reset: they sign in with the password.")
-        % {"user": user},
-    )
-    return redirect("accounts:user_edit", pk=user.pk)
+    message = _("Two-factor sign-in of %(user)s is reset: they sign in with the password.")
+    return saved(request, message % {"user": user}, _user_page(user))
 
 
 # --- the user's own security: two-factor sign-in and password ---------------------------------
@@ -326,11 +324,6 @@ def two_factor_page(request: SignedInRequest) -> HttpResponse:
             page=page,
         )
     if action == "disable":
-
-        def disabled(_result: None) -> HttpResponse:
-            messages.success(request, _("Two-factor sign-in is off."))
-            return redirect("accounts:two_factor")
-
         return _code_form_post(
             disable_form,
             lambda: two_factor.two_factor_disable(
@@ -339,7 +332,9 @@ def two_factor_page(request: SignedInRequest) -> HttpResponse:
                 code=disable_form.cleaned_data["code"],
                 request=request,
             ),
-            success=disabled,
+            success=lambda _none: saved(
+                request, _("Two-factor sign-in is off."), "accounts:two_factor"
+            ),
             page=page,
         )
     if request.method == "POST":
