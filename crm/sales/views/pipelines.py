@@ -144,11 +144,8 @@ def pipeline_archive(request: SignedInRequest, pk: int) -> HttpResponse:
         services.pipeline_archive(actor=request.user, pipeline=pipeline, archived=archived)
     except Conflict as error:
         return _pipeline_list_page(request, error=error.message, status=409)
-    if archived:
-        messages.success(request, _("Pipeline “%(name)s” archived.") % {"name": pipeline.name})
-    else:
-        messages.success(request, _("Pipeline “%(name)s” restored.") % {"name": pipeline.name})
-    return redirect("sales:pipeline_list")
+    done = _("Pipeline “%(name)s” archived.") if archived else _("Pipeline “%(name)s” restored.")
+    return saved(request, done % {"name": pipeline.name}, "sales:pipeline_list")
 
 
 # --- stages -------------------------------------------------------------------------------------
@@ -299,11 +296,8 @@ def stage_archive(request: SignedInRequest, pk: int) -> HttpResponse:
         status = 409 if isinstance(error, Conflict) else 422
         pipeline = selectors.pipeline_settings_get(actor=request.user, pk=stage.pipeline_id)
         return _pipeline_detail_page(request, pipeline, error=error.message, status=status)
-    if archived:
-        messages.success(request, _("Stage “%(name)s” archived.") % {"name": stage.name})
-    else:
-        messages.success(request, _("Stage “%(name)s” restored.") % {"name": stage.name})
-    return redirect(_detail_url(stage.pipeline_id, stage.pk))
+    done = _("Stage “%(name)s” archived.") if archived else _("Stage “%(name)s” restored.")
+    return saved(request, done % {"name": stage.name}, _detail_url(stage.pipeline_id, stage.pk))
 
 
 @admin_page
@@ -492,11 +486,8 @@ def lost_reason_archive(request: SignedInRequest, pk: int) -> HttpResponse:
     reason = selectors.lost_reason_settings_get(actor=request.user, pk=pk)
     archived = request.POST.get("archived", "1") != "0"
     services.lost_reason_archive(actor=request.user, reason=reason, archived=archived)
-    if archived:
-        messages.success(request, _("Reason “%(name)s” archived.") % {"name": reason.name})
-    else:
-        messages.success(request, _("Reason “%(name)s” restored.") % {"name": reason.name})
-    return redirect("sales:lost_reason_list")
+    done = _("Reason “%(name)s” archived.") if archived else _("Reason “%(name)s” restored.")
+    return saved(request, done % {"name": reason.name}, "sales:lost_reason_list")
 
 
 # --- the seller ---------------------------------------------------------------------------------
