@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render, resolve_url
+from django.utils.translation import gettext as _
 
 from crm.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 
@@ -224,3 +225,45 @@ class InlineList(Generic[F]):
             )
         context = {self.rows_name: rows, "add_form": add_form or self.add_form()}
         return render(request, self.template, context, status=status)
+
+    def list_view(
+        self,
+        request: HttpRequest,
+        rows: Callable[[], list[Any]],
+        save: Callable[[F], T],
+        *,
+        added: Callable[[T], StrOrPromise],
+        to: str,
+    ) -> HttpResponse:
+        """The list page: GET shows it; POST adds a row through ``save`` (the add form's
+        service call) and goes back to ``to`` with the flash ``added(row)``; a refusal shows
+        the list again at 422 with the add form."""
+        if request.method != "POST":
+            return self.page(request, rows())
+        form = self.add_form(request.POST)
+        return form_post(
+            form,
+            lambda: save(form),
+            success=lambda row: saved(request, added(row), to),
+            failure=lambda: self.page(request, rows(), add_form=form, status=422),
+        )
+
+    def edit_view(
+        self,
+        request: HttpRequest,
+        row: Any,
+        rows: Callable[[], list[Any]],
+        save: Callable[[F], object],
+        *,
+        to: str,
+    ) -> HttpResponse:
+        """POST: change ``row`` through ``save`` (its form's service call) and go back to
+        ``to`` with "Changes saved."; a refusal shows the list at 422 with the row's form
+        in its row."""
+        form = self.row_form(row, request.POST)
+        return form_post(
+            form,
+            lambda: save(form),
+            success=lambda _row: saved(request, _("Changes saved."), to),
+            failure=lambda: self.page(request, rows(), edit_form=form, editing=row, status=422),
+        )

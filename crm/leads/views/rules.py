@@ -9,6 +9,7 @@ selector, and redirects, or renders the page again with the refusal on the field
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import Conflict
-from crm.core.forms import InlineList, domain_errors, form_post, saved
+from crm.core.forms import InlineList, domain_errors, saved
 from crm.core.pages import edit_page, flash_post, optional_static, order_post, posted
 from crm.core.permissions import Role
 from crm.customers.choices import ClientType
@@ -195,8 +196,8 @@ PARTNERS = InlineList(
 )
 
 
-def _partner_page(request: SignedInRequest, **shown: Any) -> HttpResponse:
-    return PARTNERS.page(request, selectors.partner_code_list(actor=request.user), **shown)
+def _partners(request: SignedInRequest) -> Callable[[], list[Any]]:
+    return lambda: selectors.partner_code_list(actor=request.user)
 
 
 @login_required
@@ -204,18 +205,12 @@ def _partner_page(request: SignedInRequest, **shown: Any) -> HttpResponse:
 def partner_code_list(request: SignedInRequest) -> HttpResponse:
     """The partner codes; the form on top adds one."""
     LEAD_SETTINGS.check(request.user)
-    if request.method != "POST":
-        return _partner_page(request)
-    form = PARTNERS.add_form(request.POST)
-    return form_post(
-        form,
-        lambda: services.partner_code_save(actor=request.user, **form.cleaned_data),
-        success=lambda partner: saved(
-            request,
-            _("Partner code “%(code)s” added.") % {"code": partner.code},
-            "leads:partner_code_list",
-        ),
-        failure=lambda: _partner_page(request, add_form=form, status=422),
+    return PARTNERS.list_view(
+        request,
+        _partners(request),
+        lambda form: services.partner_code_save(actor=request.user, **form.cleaned_data),
+        added=lambda partner: _("Partner code “%(code)s” added.") % {"code": partner.code},
+        to="leads:partner_code_list",
     )
 
 
@@ -224,14 +219,14 @@ def partner_code_list(request: SignedInRequest) -> HttpResponse:
 @require_POST
 def partner_code_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     partner = selectors.partner_code_get(actor=request.user, pk=pk)
-    form = PARTNERS.row_form(partner, request.POST)
-    return form_post(
-        form,
-        lambda: services.partner_code_save(
+    return PARTNERS.edit_view(
+        request,
+        partner,
+        _partners(request),
+        lambda form: services.partner_code_save(
             actor=request.user, partner=partner, **form.cleaned_data
         ),
-        success=lambda _partner: saved(request, _("Changes saved."), "leads:partner_code_list"),
-        failure=lambda: _partner_page(request, edit_form=form, editing=partner, status=422),
+        to="leads:partner_code_list",
     )
 
 

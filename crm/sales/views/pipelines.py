@@ -443,23 +443,19 @@ REASONS = InlineList(
 )
 
 
-def _lost_reason_page(request: SignedInRequest, **shown: Any) -> HttpResponse:
-    return REASONS.page(request, selectors.lost_reason_settings_list(actor=request.user), **shown)
+def _reasons(request: SignedInRequest) -> Callable[[], list[Any]]:
+    return lambda: selectors.lost_reason_settings_list(actor=request.user)
 
 
 @admin_page
 def lost_reason_list(request: SignedInRequest) -> HttpResponse:
     """The reasons a manager picks when a deal is lost; the form on top adds one."""
-    if request.method != "POST":
-        return _lost_reason_page(request)
-    form = REASONS.add_form(request.POST)
-    return form_post(
-        form,
-        lambda: services.lost_reason_save(actor=request.user, name=form.cleaned_data["name"]),
-        success=lambda reason: saved(
-            request, _("Reason “%(name)s” added.") % {"name": reason.name}, "sales:lost_reason_list"
-        ),
-        failure=lambda: _lost_reason_page(request, add_form=form, status=422),
+    return REASONS.list_view(
+        request,
+        _reasons(request),
+        lambda form: services.lost_reason_save(actor=request.user, name=form.cleaned_data["name"]),
+        added=lambda reason: _("Reason “%(name)s” added.") % {"name": reason.name},
+        to="sales:lost_reason_list",
     )
 
 
@@ -467,14 +463,14 @@ def lost_reason_list(request: SignedInRequest) -> HttpResponse:
 @admin_page
 def lost_reason_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     reason = selectors.lost_reason_settings_get(actor=request.user, pk=pk)
-    form = REASONS.row_form(reason, request.POST)
-    return form_post(
-        form,
-        lambda: services.lost_reason_save(
+    return REASONS.edit_view(
+        request,
+        reason,
+        _reasons(request),
+        lambda form: services.lost_reason_save(
             actor=request.user, reason=reason, name=form.cleaned_data["name"]
         ),
-        success=lambda _reason: saved(request, _("Changes saved."), "sales:lost_reason_list"),
-        failure=lambda: _lost_reason_page(request, edit_form=form, editing=reason, status=422),
+        to="sales:lost_reason_list",
     )
 
 
