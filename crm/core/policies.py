@@ -38,7 +38,8 @@ QuerySetT = TypeVar("QuerySetT", bound="models.QuerySet[Any]")
 
 Cover = Callable[[ScopedUser], Collection[int]]
 """Whom a user covers for: the ids of the owners whose records they see besides their role's
-scope (the planner's substitutes). Called at most once per check; the lookup caches."""
+scope (the planner's substitutes). Asked wherever the scope is; a lookup that queries should
+cache its answer on the user object (a request), as ``User.scope_owner_ids`` does."""
 
 
 class ModelPolicy(Protocol):
