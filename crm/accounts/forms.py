@@ -18,6 +18,7 @@ from crm.accounts import throttle
 from crm.accounts.models import SecurityEvent, Team, User
 from crm.accounts.selectors import AuditFilter, team_choices
 from crm.accounts.services import USER_FIELDS
+from crm.core.forms import BootstrapForm
 from crm.core.permissions import Role
 
 
@@ -53,24 +54,6 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             self.is_throttled = True
             code = "unknown_device" if refusal == throttle.Refusal.UNKNOWN_DEVICE else "throttled"
             raise forms.ValidationError(self.error_messages[code], code="throttled") from None
-
-
-class BootstrapForm(forms.Form):
-    """A form whose widgets carry Bootstrap classes and are marked invalid on error."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        add_bootstrap_classes(self)
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)
-        names = [field] if field else []
-        if isinstance(error, forms.ValidationError) and hasattr(error, "error_dict"):
-            names = list(error.error_dict)
-        for name in names:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
 
 
 class UserForm(BootstrapForm):
@@ -309,18 +292,3 @@ class PasswordChangeForm(BootstrapForm):
         if data.get("new_password1") != data.get("new_password2"):
             self.add_error("new_password2", _("The two passwords differ."))
         return data
-
-
-def add_bootstrap_classes(form: forms.Form) -> None:
-    """Give each widget the Bootstrap class that matches its kind."""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
-            continue
-        if isinstance(widget, forms.CheckboxInput):
-            css = "form-check-input"
-        elif isinstance(widget, forms.Select | forms.SelectMultiple):
-            css = "form-select"
-        else:
-            css = "form-control"
-        widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()

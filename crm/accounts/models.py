@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any
 
@@ -40,21 +39,6 @@ class CaseInsensitiveUserManager(UserManager["User"]):
         extra_fields.setdefault("role", Role.ADMIN)
         user: User = super().create_superuser(username, email, password, **extra_fields)
         return user
-
-
-ScopeExtension = Callable[["User"], Iterable[int]]
-SCOPE_EXTENSIONS: list[ScopeExtension] = []
-
-
-def register_scope_extension(extension: ScopeExtension) -> None:
-    """Let a higher app widen what users see: ``extension(user)`` returns more owner ids.
-
-    The planner registers the temporary access of a substitute to the records of the
-    colleague they cover (``crm.planner.services.covered_user_ids``); accounts cannot
-    import it, being the lower layer.
-    """
-    if extension not in SCOPE_EXTENSIONS:
-        SCOPE_EXTENSIONS.append(extension)
 
 
 class User(AbstractUser):
@@ -114,19 +98,21 @@ class User(AbstractUser):
 
     @cached_property
     def scope_owner_ids(self) -> frozenset[int]:
-        """Ids of users whose records this user sees (cached for the request): by role, plus
-        what the registered extensions add (the colleagues a substitute covers today)."""
-        extra = {owner_id for extension in SCOPE_EXTENSIONS for owner_id in extension(self)}
+        """Ids of users whose records this user sees by role (cached for the request).
+
+        Whom a substitute covers for today is not here: the access policies add it
+        (``crm.core.policies.OwnedRecordPolicy.cover``).
+        """
         if self.role == Role.HEAD:
             led = TeamMembership.objects.filter(team__heads=self).values_list("user_id", flat=True)
-            return frozenset({self.pk, *led, *extra})
+            return frozenset({self.pk, *led})
         if self.role == Role.READONLY:
             mine = TeamMembership.objects.filter(user=self).values_list("team_id", flat=True)
             members = TeamMembership.objects.filter(team_id__in=mine).values_list(
                 "user_id", flat=True
             )
-            return frozenset({self.pk, *members, *extra})
-        return frozenset({self.pk, *extra})
+            return frozenset({self.pk, *members})
+        return frozenset({self.pk})
 
 
 class Team(TimeStampedModel):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -50,8 +51,11 @@ from crm.accounts.selectors import AuditFilter
 from crm.accounts.services import security_event_record, user_set_language
 from crm.accounts.two_factor import TwoFactorThrottled
 from crm.core.errors import ValidationFailed
-from crm.core.forms import apply_domain_errors, domain_errors, form_page, form_post, saved
+from crm.core.forms import domain_errors, form_page, form_post, saved
 from crm.core.http import client_address
+from crm.core.pages import edit_page, flash_post
+
+T = TypeVar("T")
 
 
 class LoginView(auth_views.LoginView):
@@ -91,22 +95,36 @@ def login_code(request: HttpRequest) -> HttpResponse:
     if two_factor.pending_sign_in_user(request=request) is None:
         return redirect("accounts:login")
     form = TwoFactorCodeForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                target = two_factor.pending_sign_in_complete(
-                    request=request, code=form.cleaned_data["code"]
-                )
-            except TwoFactorThrottled as error:
-                form.add_error(None, error.message)
-                status = 429
-            except ValidationFailed as error:
-                apply_domain_errors(form, error)
-            else:
-                return HttpResponseRedirect(target)
-    return render(request, "accounts/login_code.html", {"form": form}, status=status)
+
+    def page(status: int) -> HttpResponse:
+        return render(request, "accounts/login_code.html", {"form": form}, status=status)
+
+    if request.method != "POST":
+        return page(200)
+    return _code_form_post(
+        form,
+        lambda: two_factor.pending_sign_in_complete(
+            request=request, code=form.cleaned_data["code"]
+        ),
+        success=HttpResponseRedirect,
+        page=page,
+    )
+
+
+def _code_form_post(
+    form: forms.Form,
+    save: Callable[[], T],
+    *,
+    success: Callable[[T], HttpResponse],
+    page: Callable[[int], HttpResponse],
+) -> HttpResponse:
+    """``form_post`` of a form that checks a two-factor code: refused input is the page at
+    422, and too many wrong codes (nothing checked) the page at 429 with the message on top."""
+    try:
+        return form_post(form, save, success=success, failure=lambda: page(422))
+    except TwoFactorThrottled as error:
+        form.add_error(None, error.message)
+        return page(429)
 
 
 @require_POST
@@ -159,23 +177,19 @@ def user_list(request: SignedInRequest) -> HttpResponse:
 def user_create(request: SignedInRequest) -> HttpResponse:
     ADMIN_PAGES.check(request.user)
     form = UserForm(request.POST or None)
-
-    def page(status: int) -> HttpResponse:
-        return render(request, "accounts/user_form.html", {"form": form}, status=status)
-
-    return form_page(
+    return edit_page(
         request,
         form,
         lambda: services.user_create(
             actor=request.user, ip_address=client_address(request), **form.service_arguments()
         ),
+        template="accounts/user_form.html",
         success=lambda user: saved(
             request,
             _("User “%(user)s” created.") % {"user": user},
             "accounts:user_edit",
             pk=user.pk,
         ),
-        page=page,
     )
 
 
@@ -217,6 +231,10 @@ def user_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     )
 
 
+def _user_page(user: User) -> str:
+    return reverse("accounts:user_edit", args=[user.pk])
+
+
 @require_POST
 @login_required
 @domain_errors
@@ -230,8 +248,7 @@ def user_deactivate(request: SignedInRequest, pk: int) -> HttpResponse:
         return _render_user_edit(
             request, user, UserForm(instance=user), status=422, access_errors=problems
         )
-    messages.success(request, _("%(user)s can no longer sign in.") % {"user": user})
-    return redirect("accounts:user_edit", pk=user.pk)
+    return saved(request, _("%(user)s can no longer sign in.") % {"user": user}, _user_page(user))
 
 
 @require_POST
@@ -240,8 +257,7 @@ def user_deactivate(request: SignedInRequest, pk: int) -> HttpResponse:
 def user_reactivate(request: SignedInRequest, pk: int) -> HttpResponse:
     user = selectors.user_get(actor=request.user, pk=pk)
     services.user_reactivate(actor=request.user, user=user, ip_address=client_address(request))
-    messages.success(request, _("%(user)s may sign in again.") % {"user": user})
-    return redirect("accounts:user_edit", pk=user.pk)
+    return saved(request, _("%(user)s may sign in again.") % {"user": user}, _user_page(user))
 
 
 @require_POST
@@ -251,12 +267,8 @@ def user_two_factor_reset(request: SignedInRequest, pk: int) -> HttpResponse:
     """An administrator removes a user's authenticator (a lost phone); audited."""
     user = selectors.user_get(actor=request.user, pk=pk)
     two_factor.two_factor_reset(actor=request.user, user=user, request=request)
-    messages.success(
-        request,
-        _("Two-factor sign-in of %(user)s is reset: they sign in with the password.")
-        % {"user": user},
-    )
-    return redirect("accounts:user_edit", pk=user.pk)
+    message = _("Two-factor sign-in of %(user)s is reset: they sign in with the password.")
+    return saved(request, message % {"user": user}, _user_page(user))
 
 
 # --- the user's own security: two-factor sign-in and password ---------------------------------
@@ -280,53 +292,65 @@ def two_factor_page(request: SignedInRequest) -> HttpResponse:
     action = request.POST.get("action", "") if request.method == "POST" else ""
     code_form = TwoFactorCodeForm(request.POST if action in {"confirm", "regenerate"} else None)
     disable_form = TwoFactorDisableForm(request.POST if action == "disable" else None)
-    recovery_codes: list[str] = []
-    status = 200
     if action == "begin":
-        try:
-            two_factor.two_factor_begin(user=user)
-        except ValidationFailed as error:
-            messages.error(request, error.message)
-        return redirect("accounts:two_factor")
+        return flash_post(
+            request,
+            lambda: two_factor.two_factor_begin(user=user),
+            done=None,
+            to="accounts:two_factor",
+        )
+
+    def page(status: int, recovery_codes: list[str] | None = None) -> HttpResponse:
+        return _two_factor_page(
+            request, code_form, disable_form, recovery_codes or [], status=status
+        )
+
     if action in {"confirm", "regenerate"}:
-        status = 422
-        if code_form.is_valid():
-            service = (
-                two_factor.two_factor_confirm
-                if action == "confirm"
-                else two_factor.recovery_codes_regenerate
-            )
-            try:
-                recovery_codes = service(
-                    user=user, code=code_form.cleaned_data["code"], request=request
-                )
-            except TwoFactorThrottled as error:
-                code_form.add_error(None, error.message)
-                status = 429
-            except ValidationFailed as error:
-                apply_domain_errors(code_form, error)
-            else:
-                code_form, status = TwoFactorCodeForm(), 200
-    elif action == "disable":
-        status = 422
-        if disable_form.is_valid():
-            try:
-                two_factor.two_factor_disable(
-                    user=user,
-                    password=disable_form.cleaned_data["password"],
-                    code=disable_form.cleaned_data["code"],
-                    request=request,
-                )
-            except TwoFactorThrottled as error:
-                disable_form.add_error(None, error.message)
-                status = 429
-            except ValidationFailed as error:
-                apply_domain_errors(disable_form, error)
-            else:
-                messages.success(request, _("Two-factor sign-in is off."))
-                return redirect("accounts:two_factor")
-    elif request.method == "POST":
+        service = (
+            two_factor.two_factor_confirm
+            if action == "confirm"
+            else two_factor.recovery_codes_regenerate
+        )
+
+        def confirmed(recovery_codes: list[str]) -> HttpResponse:
+            nonlocal code_form
+            code_form = TwoFactorCodeForm()
+            return page(200, recovery_codes)
+
+        return _code_form_post(
+            code_form,
+            lambda: service(user=user, code=code_form.cleaned_data["code"], request=request),
+            success=confirmed,
+            page=page,
+        )
+    if action == "disable":
+        return _code_form_post(
+            disable_form,
+            lambda: two_factor.two_factor_disable(
+                user=user,
+                password=disable_form.cleaned_data["password"],
+                code=disable_form.cleaned_data["code"],
+                request=request,
+            ),
+            success=lambda _none: saved(
+                request, _("Two-factor sign-in is off."), "accounts:two_factor"
+            ),
+            page=page,
+        )
+    if request.method == "POST":
         return HttpResponseBadRequest(_("Unknown action."))
+    return page(200)
+
+
+def _two_factor_page(
+    request: SignedInRequest,
+    code_form: TwoFactorCodeForm,
+    disable_form: TwoFactorDisableForm,
+    recovery_codes: list[str],
+    *,
+    status: int,
+) -> HttpResponse:
+    user = request.user
     device = two_factor.two_factor_device(user=user)
     context: dict[str, Any] = {
         "device": device,
@@ -351,14 +375,11 @@ def password_change(request: SignedInRequest) -> HttpResponse:
     """The user changes their own password; other sessions end, this one stays."""
     form = PasswordChangeForm(request.POST or None)
 
-    def page(status: int) -> HttpResponse:
-        return render(request, "accounts/password_change.html", {"form": form}, status=status)
-
     def changed(_result: object) -> HttpResponse:
         update_session_auth_hash(request, request.user)
         return saved(request, _("Your password is changed."), "accounts:password_change")
 
-    return form_page(
+    return edit_page(
         request,
         form,
         lambda: services.password_change(
@@ -367,8 +388,8 @@ def password_change(request: SignedInRequest) -> HttpResponse:
             new_password=form.cleaned_data["new_password1"],
             request=request,
         ),
+        template="accounts/password_change.html",
         success=changed,
-        page=page,
     )
 
 
@@ -386,12 +407,7 @@ def _team_form_page(request: SignedInRequest, team: Team | None) -> HttpResponse
     form = TeamForm(
         request.POST or None, users=selectors.user_choices(actor=request.user), instance=team
     )
-
-    def page(status: int) -> HttpResponse:
-        context = {"form": form, "team": team}
-        return render(request, "accounts/team_form.html", context, status=status)
-
-    return form_page(
+    return edit_page(
         request,
         form,
         lambda: services.team_save(
@@ -402,10 +418,11 @@ def _team_form_page(request: SignedInRequest, team: Team | None) -> HttpResponse
             heads=form.cleaned_data["heads"],
             ip_address=client_address(request),
         ),
+        template="accounts/team_form.html",
+        context={"team": team},
         success=lambda stored: saved(
             request, _("Team “%(team)s” saved.") % {"team": stored}, "accounts:team_list"
         ),
-        page=page,
     )
 
 
@@ -428,34 +445,30 @@ def team_edit(request: SignedInRequest, pk: int) -> HttpResponse:
 def token_list(request: SignedInRequest) -> HttpResponse:
     """The user's API tokens and the form that issues a new one (its secret shown once)."""
     form = TokenForm(request.POST or None)
-    secret = ""
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                _token, secret = services.api_token_create(
-                    user=request.user,
-                    name=form.cleaned_data["name"],
-                    expires_at=form.expires_at(),
-                    request=request,
-                )
-            except ValidationFailed as error:
-                apply_domain_errors(form, error)
-                status = 422
-            else:
-                form = TokenForm()
-                status = 201
-        else:
-            status = 422
-    response = render(
+
+    def page(form: TokenForm, status: int, secret: str = "") -> HttpResponse:
+        response = render(
+            request,
+            "accounts/token_list.html",
+            {"form": form, "tokens": selectors.token_list(user=request.user), "secret": secret},
+            status=status,
+        )
+        if secret:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return form_page(
         request,
-        "accounts/token_list.html",
-        {"form": form, "tokens": selectors.token_list(user=request.user), "secret": secret},
-        status=status,
+        form,
+        lambda: services.api_token_create(
+            user=request.user,
+            name=form.cleaned_data["name"],
+            expires_at=form.expires_at(),
+            request=request,
+        ),
+        success=lambda created: page(TokenForm(), 201, secret=created[1]),
+        page=lambda status: page(form, status),
     )
-    if secret:
-        response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @require_POST

@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render, resolve_url
+from django.utils.translation import gettext as _
 
 from crm.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 
@@ -63,10 +64,13 @@ def form_post(
     *,
     success: Callable[[T], R],
     failure: Callable[[], R],
+    refused: Callable[[ValidationFailed], R] | None = None,
 ) -> R:
     """The bound form's post: valid input goes to ``save`` (a service call) and its result
     to ``success``; invalid input, or the service's ``ValidationFailed`` shown on the form,
-    to ``failure`` (the page again, as a rule with 422).
+    to ``failure`` (the page again, as a rule with 422). With ``refused``, the service's
+    refusal (shown on the form too) goes there instead, for a page whose status or message
+    depends on it.
 
     Other domain errors pass through (``domain_errors`` turns them into 403 and 404).
     """
@@ -75,6 +79,8 @@ def form_post(
             result = save()
         except ValidationFailed as error:
             apply_domain_errors(form, error)
+            if refused is not None:
+                return refused(error)
         else:
             return success(result)
     return failure()
@@ -219,3 +225,45 @@ class InlineList(Generic[F]):
             )
         context = {self.rows_name: rows, "add_form": add_form or self.add_form()}
         return render(request, self.template, context, status=status)
+
+    def list_view(
+        self,
+        request: HttpRequest,
+        rows: Callable[[], list[Any]],
+        save: Callable[[F], T],
+        *,
+        added: Callable[[T], StrOrPromise],
+        to: str,
+    ) -> HttpResponse:
+        """The list page: GET shows it; POST adds a row through ``save`` (the add form's
+        service call) and goes back to ``to`` with the flash ``added(row)``; a refusal shows
+        the list again at 422 with the add form."""
+        if request.method != "POST":
+            return self.page(request, rows())
+        form = self.add_form(request.POST)
+        return form_post(
+            form,
+            lambda: save(form),
+            success=lambda row: saved(request, added(row), to),
+            failure=lambda: self.page(request, rows(), add_form=form, status=422),
+        )
+
+    def edit_view(
+        self,
+        request: HttpRequest,
+        row: Any,
+        rows: Callable[[], list[Any]],
+        save: Callable[[F], object],
+        *,
+        to: str,
+    ) -> HttpResponse:
+        """POST: change ``row`` through ``save`` (its form's service call) and go back to
+        ``to`` with "Changes saved."; a refusal shows the list at 422 with the row's form
+        in its row."""
+        form = self.row_form(row, request.POST)
+        return form_post(
+            form,
+            lambda: save(form),
+            success=lambda _row: saved(request, _("Changes saved."), to),
+            failure=lambda: self.page(request, rows(), edit_form=form, editing=row, status=422),
+        )

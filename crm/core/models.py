@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import models
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 M = TypeVar("M", bound=models.Model)
@@ -126,6 +127,19 @@ def field_verbose_name(model: type[models.Model], name: str) -> str:
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field), f"{name} is not a field of {model.__name__}"
     return str(field.verbose_name)
+
+
+def related_count(queryset: QuerySet[Any], outer: str) -> Coalesce:
+    """An annotation: the number of rows of ``queryset`` whose ``outer`` field is the outer
+    row's id (a correlated subquery, so several counts on one list do not multiply rows)."""
+    counted = (
+        queryset.filter(**{outer: models.OuterRef("pk")})
+        .order_by()
+        .values(outer)
+        .annotate(n=models.Count("*"))
+        .values("n")
+    )
+    return Coalesce(models.Subquery(counted, output_field=models.IntegerField()), 0)
 
 
 class Counter(models.Model):

@@ -9,8 +9,9 @@ it follows from the viewer's role:
 * read-only — the records of the teams they belong to and the ones shared with them.
 
 Read-only users never change anything. ``core`` knows no concrete user model: the user
-object passes in its role and the ids of the owners whose records it sees
-(``User.scope_owner_ids``), computed by the accounts app.
+object passes in its role and the ids of the owners whose records it sees by role
+(``User.scope_owner_ids``), computed by the accounts app. The rule itself is written once,
+in ``crm.core.policies.OwnedRecordPolicy``, which also adds whom a user covers for.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from django.db import models
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -45,33 +45,6 @@ def sees_everything(user: ScopedUser) -> bool:
 def can_write(user: ScopedUser) -> bool:
     """Whether the user may change customer data at all (read-only users may not)."""
     return bool(user.is_active and user.role != Role.READONLY)
-
-
-def owner_scope(
-    user: ScopedUser, *, owner_field: str = "owner", shared_field: str | None = "shared_with"
-) -> Q:
-    """A filter selecting the rows ``user`` may see, for any model with an owner field."""
-    if not user.is_active:
-        return Q(pk__in=[])
-    if sees_everything(user):
-        return Q()
-    condition = Q(**{f"{owner_field}_id__in": sorted(user.scope_owner_ids)})
-    if shared_field:
-        condition |= Q(**{f"{shared_field}": user.pk})
-    return condition
-
-
-def can_change_owned(user: ScopedUser, owner_id: int | None) -> bool:
-    """Whether ``user`` may edit a record owned by ``owner_id`` (assumed visible to them).
-
-    A manager edits records they own or that are shared with them (the caller checks
-    visibility first); a head edits their teams' records; the administrator edits all.
-    """
-    if not can_write(user):
-        return False
-    if sees_everything(user) or user.role == Role.MANAGER:
-        return True
-    return owner_id in user.scope_owner_ids
 
 
 class SystemActor:

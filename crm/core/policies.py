@@ -19,6 +19,7 @@ and ``RolePolicy`` / ``AdminOnlyPolicy`` for settings that belong to roles, not 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -28,19 +29,17 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.errors import NotFound, PermissionDenied
-from crm.core.permissions import (
-    Role,
-    ScopedUser,
-    can_change_owned,
-    can_write,
-    owner_scope,
-    sees_everything,
-)
+from crm.core.permissions import Role, ScopedUser, can_write, sees_everything
 
 VIEW = "view"
 CHANGE = "change"
 
 QuerySetT = TypeVar("QuerySetT", bound="models.QuerySet[Any]")
+
+Cover = Callable[[ScopedUser], Collection[int]]
+"""Whom a user covers for: the ids of the owners whose records they see besides their role's
+scope (the planner's substitutes). Asked wherever the scope is; a lookup that queries should
+cache its answer on the user object (a request), as ``User.scope_owner_ids`` does."""
 
 
 class ModelPolicy(Protocol):
@@ -59,9 +58,10 @@ class OwnedRecordPolicy:
     teams they lead), a read-only user (their teams' records), the owner, and — when
     ``shared_fields`` name many-to-many fields to users — everyone the record is shared with.
     Changed by those who see it, except read-only users, and a head only within their
-    teams (``can_change_owned``). Who belongs to whose scope is the user's
-    ``scope_owner_ids``, computed by the accounts app (the planner's cover — a substitute
-    sees the records of whom they cover — comes in through it).
+    teams. Who belongs to whose scope is ``owner_ids``: the user's ``scope_owner_ids`` by
+    role (computed by the accounts app) and, when the policy has a ``cover``, the owners the
+    user covers for (the planner's substitutes: a substitute sees and works the records of
+    the colleague they cover while the absence lasts).
 
     ``shared_fields`` name the many-to-many fields to users that share a record (none, one,
     or several: a task's co-workers and watchers). With ``hidden_from_inactive`` an
@@ -74,13 +74,25 @@ class OwnedRecordPolicy:
     owner_field: str = "owner"
     shared_fields: tuple[str, ...] = ("shared_with",)
     hidden_from_inactive: bool = False
+    cover: Cover | None = None
     not_found: str | Promise = field(default=_("Not found."))
     role_denied: str | Promise = field(default=_("Your role may not change customer data."))
     record_denied: str | Promise = field(default=_("You may not change this record."))
 
+    def owner_ids(self, user: ScopedUser) -> frozenset[int]:
+        """Ids of the owners whose records ``user`` sees by ownership: their role's scope
+        and whom they cover for (``cover``)."""
+        scope = user.scope_owner_ids
+        covered = self.cover(user) if self.cover is not None else ()
+        return scope | frozenset(covered) if covered else scope
+
     def condition(self, user: ScopedUser) -> Q:
         """The rows ``user`` sees by ownership, before sharing (the hook a subclass widens)."""
-        return owner_scope(user, owner_field=self.owner_field, shared_field=None)
+        if not user.is_active:
+            return Q(pk__in=[])
+        if sees_everything(user):
+            return Q()
+        return Q(**{f"{self.owner_field}_id__in": sorted(self.owner_ids(user))})
 
     def shared_ids(
         self, model: type[models.Model], user: ScopedUser, shared_field: str
@@ -109,7 +121,7 @@ class OwnedRecordPolicy:
         change: a manager all, a head their scope's (the hook a subclass changes)."""
         if user.role == Role.MANAGER:
             return Q()
-        return Q(**{f"{self.owner_field}_id__in": sorted(user.scope_owner_ids)})
+        return Q(**{f"{self.owner_field}_id__in": sorted(self.owner_ids(user))})
 
     def _visible(self, queryset: QuerySetT, user: ScopedUser) -> QuerySetT:
         if self.hidden_from_inactive and not user.is_active:
@@ -122,8 +134,16 @@ class OwnedRecordPolicy:
         return queryset.filter(condition)
 
     def may_change(self, user: ScopedUser, obj: Any) -> bool:
-        """Whether ``user`` may change ``obj``, which they see (for the pages' buttons)."""
-        return can_change_owned(user, getattr(obj, f"{self.owner_field}_id"))
+        """Whether ``user`` may change ``obj``, which they see (for the pages' buttons).
+
+        A manager changes every record they see (their own and those shared with them), a
+        head their scope's, the administrator all; a read-only user nothing.
+        """
+        if not can_write(user):
+            return False
+        if sees_everything(user) or user.role == Role.MANAGER:
+            return True
+        return getattr(obj, f"{self.owner_field}_id") in self.owner_ids(user)
 
     def check(self, user: ScopedUser, action: str = VIEW, obj: Any = None) -> None:
         """For ``VIEW``: ``NotFound`` unless ``user`` sees ``obj`` (one query).

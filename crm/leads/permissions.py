@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.core.permissions import Role, ScopedUser, can_write
 from crm.core.policies import AdminOnlyPolicy, OwnedRecordPolicy, RolePolicy
+from crm.planner.permissions import covered_owner_ids
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,13 @@ class UnassignedToTeamHeadsPolicy(OwnedRecordPolicy):
 
 LEAD = UnassignedToTeamHeadsPolicy(
     hidden_from_inactive=True,
+    cover=covered_owner_ids,
     role_denied=_("Your role may not change leads."),
     record_denied=_("You may not change this lead."),
 )
-"""Leads: the owner rule; unassigned ones seen by their team's heads; shared ones by the
-users they are shared with (an escalated task's colleague)."""
+"""Leads: the owner rule (with the owner's substitute while they are away); unassigned ones
+seen by their team's heads; shared ones by the users they are shared with (an escalated
+task's colleague)."""
 
 LEAD_SETTINGS = AdminOnlyPolicy(_("Only an administrator may change the lead settings."))
 """Routing rules, partner codes, the inbound log and its retries."""

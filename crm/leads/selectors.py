@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from crm.accounts.models import User
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
 from crm.core.pagination import Page, keyset_page
@@ -93,7 +94,7 @@ class LeadFilters:
 
 
 def lead_page(
-    *, user: Any, filters: LeadFilters, cursor: str | None = None, limit: int = 50
+    *, user: User, filters: LeadFilters, cursor: str | None = None, limit: int = 50
 ) -> Page[Lead]:
     qs = filters.apply(Lead.objects.visible_to(user)).select_related(
         "owner", "pipeline", "contact", "company"

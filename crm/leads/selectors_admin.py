@@ -14,11 +14,11 @@ from typing import Any, TypeVar
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import Team, User
 from crm.core.errors import NotFound
+from crm.core.models import related_count
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import Role
 from crm.leads.choices import Channel, InboundStatus, Strategy
@@ -27,18 +27,6 @@ from crm.leads.permissions import LEAD_SETTINGS, ROUTING_VIEW
 from crm.leads.services.intake import LeadInput
 from crm.leads.services.routing import assignee_for, rule_for
 from crm.sales.models import Pipeline
-
-
-def _count(queryset: models.QuerySet[Any], outer: str) -> Coalesce:
-    counted = (
-        queryset.filter(**{outer: models.OuterRef("pk")})
-        .order_by()
-        .values(outer)
-        .annotate(n=models.Count("*"))
-        .values("n")
-    )
-    return Coalesce(models.Subquery(counted, output_field=models.IntegerField()), 0)
-
 
 Row = TypeVar("Row", bound=models.Model)
 
@@ -131,9 +119,11 @@ def routing_rule_test(
 
 def _with_counts(queryset: models.QuerySet[WebForm]) -> models.QuerySet[WebForm]:
     return queryset.annotate(
-        submission_count=_count(Inbound.objects.exclude(status=InboundStatus.REJECTED), "form"),
-        spam_count=_count(Inbound.objects.filter(status=InboundStatus.REJECTED), "form"),
-        lead_count=_count(Lead.objects.all(), "form"),
+        submission_count=related_count(
+            Inbound.objects.exclude(status=InboundStatus.REJECTED), "form"
+        ),
+        spam_count=related_count(Inbound.objects.filter(status=InboundStatus.REJECTED), "form"),
+        lead_count=related_count(Lead.objects.all(), "form"),
     )
 
 
@@ -156,9 +146,9 @@ def partner_code_list(*, actor: User) -> list[PartnerCode]:
     """Every partner code with ``lead_count``."""
     LEAD_SETTINGS.check(actor)
     return list(
-        PartnerCode.objects.annotate(lead_count=_count(Lead.objects.all(), "partner")).order_by(
-            "code"
-        )
+        PartnerCode.objects.annotate(
+            lead_count=related_count(Lead.objects.all(), "partner")
+        ).order_by("code")
     )
 
 

@@ -10,6 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.accounts.models import User
 from crm.core.errors import DomainError
 from crm.core.forms import BootstrapForm
 from crm.planner.choices import AbsenceKind, CallOutcome, Priority
@@ -29,7 +30,7 @@ REMINDER_PRESETS = [
 FIELD_MAP = {"due_at": "due_date", "type": "type_code", "status": None}
 
 
-def _user_label(user: Any) -> str:
+def _user_label(user: User) -> str:
     return str(user)
 
 

@@ -8,7 +8,6 @@ ones are DATE events. UIDs are stable (``task-<id>@<host>``), so a rescheduled t
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from django.db.models import Q
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
+from crm.accounts.models import User
 from crm.notifications.services import in_language
 from crm.planner.choices import TaskStatus
 from crm.planner.models import Task
@@ -28,7 +28,7 @@ FEED_MAX = 2000
 DEFAULT_MINUTES = 30
 
 
-def calendar_feed(*, user: Any, base_url: str, now: dt.datetime | None = None) -> bytes:
+def calendar_feed(*, user: User, base_url: str, now: dt.datetime | None = None) -> bytes:
     """The open and done tasks of ``user`` (responsible or co-worker) from 90 days ago to a
     year ahead, at most 2000, as an iCalendar document."""
     now = now or timezone.now()

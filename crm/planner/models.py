@@ -190,8 +190,8 @@ class Absence(models.Model):
     colleague who covers for them.
 
     While it lasts the substitute gets the user's reminders and overdue notices and sees
-    and works the user's records (``services.covered_user_ids`` extends
-    ``User.scope_owner_ids``); the access ends by itself with the last day. A cancelled
+    and works the user's records (the cover of the access policies,
+    ``permissions.covered_owner_ids``); the access ends by itself with the last day. A cancelled
     absence is kept (``cancelled_at``) as the record of the access it granted.
     """
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.policies import AdminOnlyPolicy, OwnedRecordPolicy
+from crm.planner.permissions import covered_owner_ids
 
 DEAL = OwnedRecordPolicy(
+    cover=covered_owner_ids,
     role_denied=_("Your role may not change deals."),
     record_denied=_("You may not change this deal."),
 )
-"""Deals: owner, the heads of the owner's teams, administrators, and the users a deal is
-shared with."""
+"""Deals: owner, the heads of the owner's teams, administrators, the owner's substitute
+while they are away, and the users a deal is shared with."""
 
 PIPELINES = AdminOnlyPolicy(_("Only an administrator may configure pipelines."))
 """Writes to pipelines, stages, stage actions and lost reasons."""

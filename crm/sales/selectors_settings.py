@@ -11,12 +11,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.accounts.models import User
 from crm.core.errors import NotFound
+from crm.core.models import related_count
 from crm.core.permissions import Role
 from crm.customers.choices import FieldEntity
 from crm.customers.models import CustomField
@@ -33,27 +33,15 @@ DUE_UNIT_LABELS = {
 }
 
 
-def _count(queryset: models.QuerySet[Any], outer: str) -> Coalesce:
-    """The number of rows of ``queryset`` whose ``outer`` field is the outer row's id."""
-    counted = (
-        queryset.filter(**{outer: models.OuterRef("pk")})
-        .order_by()
-        .values(outer)
-        .annotate(n=models.Count("*"))
-        .values("n")
-    )
-    return Coalesce(models.Subquery(counted, output_field=models.IntegerField()), 0)
-
-
 def pipeline_settings_list(*, actor: User) -> list[Pipeline]:
     """Every pipeline, archived ones last, with ``stage_count`` (live stages),
     ``deal_count`` and ``open_deal_count``."""
     SALES_SETTINGS.check(actor)
     return list(
         Pipeline.objects.annotate(
-            stage_count=_count(Stage.objects.filter(archived=False), "pipeline"),
-            deal_count=_count(Deal.objects.all(), "pipeline"),
-            open_deal_count=_count(Deal.objects.filter(status=DealStatus.OPEN), "pipeline"),
+            stage_count=related_count(Stage.objects.filter(archived=False), "pipeline"),
+            deal_count=related_count(Deal.objects.all(), "pipeline"),
+            open_deal_count=related_count(Deal.objects.filter(status=DealStatus.OPEN), "pipeline"),
         ).order_by("archived", "position", "id")
     )
 
@@ -169,9 +157,9 @@ def pipeline_stage_editor(*, actor: User, pipeline: Pipeline) -> list[Stage]:
     SALES_SETTINGS.check(actor)
     stages: list[Stage] = list(
         pipeline.stages.annotate(
-            deal_count=_count(Deal.objects.all(), "stage"),
-            open_deal_count=_count(Deal.objects.filter(status=DealStatus.OPEN), "stage"),
-            visit_count=_count(StageVisit.objects.all(), "stage"),
+            deal_count=related_count(Deal.objects.all(), "stage"),
+            open_deal_count=related_count(Deal.objects.filter(status=DealStatus.OPEN), "stage"),
+            visit_count=related_count(StageVisit.objects.all(), "stage"),
         )
         .prefetch_related(
             models.Prefetch("actions", queryset=StageAction.objects.order_by("position", "id"))
@@ -195,9 +183,9 @@ def stage_settings_get(*, actor: User, pk: Any) -> Stage:
         stage = (
             Stage.objects.select_related("pipeline")
             .annotate(
-                deal_count=_count(Deal.objects.all(), "stage"),
-                open_deal_count=_count(Deal.objects.filter(status=DealStatus.OPEN), "stage"),
-                visit_count=_count(StageVisit.objects.all(), "stage"),
+                deal_count=related_count(Deal.objects.all(), "stage"),
+                open_deal_count=related_count(Deal.objects.filter(status=DealStatus.OPEN), "stage"),
+                visit_count=related_count(StageVisit.objects.all(), "stage"),
             )
             .get(pk=int(pk))
         )
@@ -234,9 +222,9 @@ def lost_reason_settings_list(*, actor: User) -> list[LostReason]:
     """Every reason for loss, archived ones last, with ``deal_count``."""
     SALES_SETTINGS.check(actor)
     return list(
-        LostReason.objects.annotate(deal_count=_count(Deal.objects.all(), "lost_reason")).order_by(
-            "archived", "position", "name"
-        )
+        LostReason.objects.annotate(
+            deal_count=related_count(Deal.objects.all(), "lost_reason")
+        ).order_by("archived", "position", "name")
     )
 
 

@@ -30,7 +30,7 @@ from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_record
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.models import field_verbose_name
-from crm.core.permissions import Role, ScopedUser, can_write, owner_scope, sees_everything
+from crm.core.permissions import Role, ScopedUser, can_write, sees_everything
 from crm.core.records import registry
 from crm.core.text import fold
 from crm.customers import kinds as customer_kinds  # a module: the kinds name these services
@@ -46,6 +46,7 @@ from crm.customers.models import (
     MatchKey,
     MergeRecord,
 )
+from crm.customers.permissions import CUSTOMER
 from crm.customers.services.records import (
     Customer,
     _search_text,
@@ -331,7 +332,7 @@ def _move_pairs(actor: ScopedUser, survivor: Customer, merged: Customer) -> list
 def _check_owner_choice(actor: ScopedUser, owner_id: int, current: int) -> None:
     if owner_id == current or sees_everything(actor):
         return
-    if owner_id != actor.pk and owner_id not in actor.scope_owner_ids:
+    if owner_id != actor.pk and owner_id not in CUSTOMER.owner_ids(actor):
         raise ValidationFailed(
             field_errors={"owner": [_("You may assign records only to yourself or your teams.")]}
         )
@@ -575,13 +576,13 @@ def merge_check_undoable(*, actor: ScopedUser, merge: MergeRecord) -> None:
     (``Conflict``: undo that later merge first).
     """
     survivor, _merged = merge_records(merge)
-    seen = type(survivor).objects.filter(owner_scope(actor), pk=survivor.pk).exists()
+    seen = CUSTOMER.restrict(type(survivor).objects.filter(pk=survivor.pk), actor).exists()
     if not seen:
         raise NotFound(_("Not found."))
     allowed = can_write(actor) and (
         merge.actor_id == actor.pk
         or sees_everything(actor)
-        or (actor.role == Role.HEAD and survivor.owner_id in actor.scope_owner_ids)
+        or (actor.role == Role.HEAD and survivor.owner_id in CUSTOMER.owner_ids(actor))
     )
     if not allowed:
         raise PermissionDenied(
@@ -919,6 +920,6 @@ def merge_get(*, user: ScopedUser, pk: int) -> MergeRecord:
     if merge is None:
         raise NotFound(_("Not found."))
     survivor, _merged = merge_records(merge)
-    if not type(survivor).objects.filter(owner_scope(user), pk=survivor.pk).exists():
+    if not CUSTOMER.restrict(type(survivor).objects.filter(pk=survivor.pk), user).exists():
         raise NotFound(_("Not found."))
     return merge

@@ -30,6 +30,7 @@ from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import Role
 from crm.customers.choices import ClientType, Entity, Source
 from crm.customers.models import BulkReassignment, Company, Contact
+from crm.customers.permissions import CUSTOMER
 from crm.customers.selectors import CustomerFilters, company_queryset, contact_queryset
 
 audit_log = logging.getLogger("crm.audit")
@@ -77,7 +78,7 @@ def reassignment_check_allowed(*, actor: User) -> None:
 
 
 def _in_scope(actor: User, user: User) -> bool:
-    return actor.role == Role.ADMIN or user.pk in actor.scope_owner_ids
+    return actor.role == Role.ADMIN or user.pk in CUSTOMER.owner_ids(actor)
 
 
 def reassignment_users(*, actor: User) -> QuerySet[User]:
@@ -85,7 +86,7 @@ def reassignment_users(*, actor: User) -> QuerySet[User]:
     reassignment_check_allowed(actor=actor)
     users = User.objects.order_by("-is_active", "last_name", "first_name", "username")
     if actor.role != Role.ADMIN:
-        users = users.filter(pk__in=sorted(actor.scope_owner_ids))
+        users = users.filter(pk__in=sorted(CUSTOMER.owner_ids(actor)))
     return users
 
 
@@ -410,7 +411,7 @@ def reassignment_get(*, actor: User, pk: int) -> BulkReassignment:
     if row is None or not (
         actor.role == Role.ADMIN
         or row.actor_id == actor.pk
-        or {row.from_user_id, row.to_user_id} <= actor.scope_owner_ids
+        or {row.from_user_id, row.to_user_id} <= CUSTOMER.owner_ids(actor)
     ):
         raise NotFound(_("Reassignment not found."))
     return row

@@ -57,6 +57,25 @@ class LeadInput:
         return bool(self.phone or self.email)
 
 
+def _normalized(
+    errors: Errors,
+    raw: dict[str, Any],
+    name: str,
+    max_length: int,
+    normalize: Callable[[str], str],
+) -> str:
+    """The field ``name`` of ``raw`` cleaned and normalised ("" when empty, or refused into
+    ``errors`` with the normaliser's message)."""
+    text = clean_text(errors, name, raw.get(name), max_length=max_length)
+    if not text:
+        return ""
+    try:
+        return normalize(text)
+    except ValueError as error:
+        errors.add(name, str(error))
+        return ""
+
+
 def clean_lead_input(raw: dict[str, Any], *, extra_fields: tuple[str, ...] = ()) -> LeadInput:
     """Validate the common lead fields (names as in the API and the form snippet).
 
@@ -74,24 +93,9 @@ def clean_lead_input(raw: dict[str, Any], *, extra_fields: tuple[str, ...] = ())
     out.referrer = clean_text(errors, "referrer", raw.get("referrer"), max_length=500)
     out.page_url = clean_text(errors, "page_url", raw.get("page_url"), max_length=500)
     out.partner_code = clean_text(errors, "partner", raw.get("partner"), max_length=100)
-    phone = clean_text(errors, "phone", raw.get("phone"), max_length=40)
-    if phone:
-        try:
-            out.phone = normalize_phone(phone)
-        except ValueError as error:
-            errors.add("phone", str(error))
-    email = clean_text(errors, "email", raw.get("email"), max_length=254)
-    if email:
-        try:
-            out.email = normalize_email(email)
-        except ValueError as error:
-            errors.add("email", str(error))
-    inn = clean_text(errors, "inn", raw.get("inn"), max_length=20)
-    if inn:
-        try:
-            out.inn = normalize_inn(inn)
-        except ValueError as error:
-            errors.add("inn", str(error))
+    out.phone = _normalized(errors, raw, "phone", 40, normalize_phone)
+    out.email = _normalized(errors, raw, "email", 254, normalize_email)
+    out.inn = _normalized(errors, raw, "inn", 20, normalize_inn)
     client_type = raw.get("client_type") or ""
     if client_type and client_type not in ClientType.values:
         errors.add("client_type", _("Choose private, business or government."))

@@ -333,6 +333,22 @@ def lead_mark_responded(*, lead: Lead, actor: ScopedUser, how: str) -> None:
     )
 
 
+def _record_change(
+    lead: Lead, actor: ScopedUser, field: tuple[str, str], old: str, new: str, *, body: str = ""
+) -> None:
+    """One field's change on the lead's timeline: ``field`` is its name and its label (marked
+    with ``gettext_noop``, translated when shown)."""
+    name, label = field
+    change = {"field": name, "label": label, "old": old, "new": new}
+    timeline_record(
+        subject=lead,
+        kind=EntryKind.FIELD_CHANGE,
+        author=actor,
+        data={"changes": [change]},
+        body=body,
+    )
+
+
 @transaction.atomic
 def lead_set_status(*, actor: ScopedUser, pk: Any, status: str, reason: str = "") -> Lead:
     lead = lead_get(actor=actor, pk=pk, for_update=True)
@@ -362,20 +378,12 @@ def lead_set_status(*, actor: ScopedUser, pk: Any, status: str, reason: str = ""
         lead.owner_id = actor.pk
         lead.assigned_at = timezone.now()
     lead.save()
-    timeline_record(
-        subject=lead,
-        kind=EntryKind.FIELD_CHANGE,
-        author=actor,
-        data={
-            "changes": [
-                {
-                    "field": "status",
-                    "label": gettext_noop("status"),
-                    "old": str(LeadStatus(old).label),
-                    "new": str(LeadStatus(status).label),
-                }
-            ]
-        },
+    _record_change(
+        lead,
+        actor,
+        ("status", gettext_noop("status")),
+        str(LeadStatus(old).label),
+        str(LeadStatus(status).label),
         body=reason,
     )
     lead_mark_responded(lead=lead, actor=actor, how="status")
@@ -396,21 +404,7 @@ def lead_assign(*, actor: ScopedUser, pk: Any, owner_id: Any) -> Lead:
     lead.assigned_at = timezone.now()
     lead.save(update_fields=["owner", "assigned_at", "updated_at"])
     lead.refresh_from_db(fields=["owner"])
-    timeline_record(
-        subject=lead,
-        kind=EntryKind.FIELD_CHANGE,
-        author=actor,
-        data={
-            "changes": [
-                {
-                    "field": "owner",
-                    "label": gettext_noop("responsible"),
-                    "old": old,
-                    "new": str(lead.owner),
-                }
-            ]
-        },
-    )
+    _record_change(lead, actor, ("owner", gettext_noop("responsible")), old, str(lead.owner))
     _notify_assigned(lead)
     return lead
 
@@ -543,7 +537,7 @@ def lead_convert(
 
 
 def _escalation_title(lead: Lead) -> Callable[[Any], str]:
-    def title(_user: Any) -> str:
+    def title(_user: User) -> str:
         return _("Nobody answered the lead “%(title)s” in time") % {"title": lead.title}
 
     return title

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
-from crm.core.forms import domain_errors, form_page, saved
+from crm.core.forms import domain_errors, form_post, saved
+from crm.core.pages import edit_page
 from crm.core.pagination import Page
 from crm.core.permissions import can_write
 from crm.customers.selectors import users_owner_filter
@@ -128,18 +129,14 @@ def lead_create(request: SignedInRequest) -> HttpResponse:
     if not can_write(request.user):
         raise PermissionDenied(_("Your role may not change leads."))
     form = LeadForm(request.POST or None)
-
-    def page(status: int) -> HttpResponse:
-        return render(request, "leads/lead_form.html", {"form": form}, status=status)
-
-    return form_page(
+    return edit_page(
         request,
         form,
         lambda: services.lead_create_manual(actor=request.user, data=form.cleaned_data),
+        template="leads/lead_form.html",
         success=lambda lead: saved(
             request, _("The lead is saved."), "leads:lead_detail", pk=lead.pk
         ),
-        page=page,
     )
 
 
@@ -185,23 +182,24 @@ def lead_assign(request: SignedInRequest, pk: int) -> HttpResponse:
 def lead_convert(request: SignedInRequest, pk: int) -> HttpResponse:
     lead = services.lead_get(actor=request.user, pk=pk)
     form = ConvertForm(request.POST)
-    if form.is_valid():
-        try:
-            services.lead_convert(actor=request.user, pk=pk, **form.service_data())
-        except DuplicateFound as error:
-            form.add_error(
-                None,
-                error.message
-                + " "
-                + _("Tick “Create even if a duplicate exists” or link the existing record."),
-            )
-        except errors.ValidationFailed as error:
-            form.apply_domain_errors(error)
-        else:
-            lead.refresh_from_db()
-            messages.success(request, _("Converted: the deal is created."))
-            return redirect("sales:deal_detail", pk=lead.deal_id)
-    return _card(request, lead, convert_form=form, status=422)
+
+    def converted(_result: object) -> HttpResponse:
+        lead.refresh_from_db()
+        return saved(
+            request, _("Converted: the deal is created."), "sales:deal_detail", pk=lead.deal_id
+        )
+
+    try:
+        return form_post(
+            form,
+            lambda: services.lead_convert(actor=request.user, pk=pk, **form.service_data()),
+            success=converted,
+            failure=lambda: _card(request, lead, convert_form=form, status=422),
+        )
+    except DuplicateFound as error:
+        hint = _("Tick “Create even if a duplicate exists” or link the existing record.")
+        form.add_error(None, error.message + " " + hint)
+        return _card(request, lead, convert_form=form, status=422)
 
 
 urlpatterns: list[URLPattern] = [

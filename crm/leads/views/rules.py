@@ -9,20 +9,21 @@ selector, and redirects, or renders the page again with the refusal on the field
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.accounts.http import SignedInRequest
-from crm.core.errors import Conflict, ValidationFailed
-from crm.core.forms import InlineList, domain_errors, form_page, form_post, saved
+from crm.core.errors import Conflict
+from crm.core.forms import InlineList, domain_errors, saved
+from crm.core.pages import edit_page, flash_post, optional_static, order_post, posted
 from crm.core.permissions import Role
 from crm.customers.choices import ClientType
 from crm.leads import selectors_admin as selectors
@@ -31,25 +32,6 @@ from crm.leads.forms_admin import PartnerCodeForm, RoutingRuleForm, RuleTestForm
 from crm.leads.models import RoutingRule
 from crm.leads.permissions import LEAD_SETTINGS, ROUTING_VIEW
 from crm.leads.services import rules as services
-
-
-def _posted(request: HttpRequest) -> Any:
-    return request.POST if request.method == "POST" else None
-
-
-def _wants_fragment(request: HttpRequest) -> bool:
-    return bool(
-        request.headers.get("HX-Request")
-        or request.headers.get("X-Requested-With") == "XMLHttpRequest"
-    )
-
-
-def _optional_static(name: str) -> str:
-    try:
-        return static(name)
-    except ValueError:
-        return ""
-
 
 # --- routing rules --------------------------------------------------------------------------------
 
@@ -114,7 +96,7 @@ def routing_rule_list(request: SignedInRequest) -> HttpResponse:
             "test_form": test_form,
             "test": test,
             "strategies": Strategy,
-            "sortable_js": _optional_static("vendor/Sortable.min.js"),
+            "sortable_js": optional_static("vendor/Sortable.min.js"),
         },
     )
 
@@ -133,22 +115,18 @@ def routing_rule_test(request: SignedInRequest) -> HttpResponse:
 
 
 def _rule_form_page(request: SignedInRequest, rule: RoutingRule | None) -> HttpResponse:
-    form = RoutingRuleForm(_posted(request), rule=rule)
-
-    def page(status: int) -> HttpResponse:
-        context = {"form": form, "rule": rule}
-        return render(request, "leads/admin/rule_form.html", context, status=status)
-
-    return form_page(
+    form = RoutingRuleForm(posted(request), rule=rule)
+    return edit_page(
         request,
         form,
         lambda: services.routing_rule_save(actor=request.user, rule=rule, **form.service_data()),
+        template="leads/admin/rule_form.html",
+        context={"rule": rule},
         success=lambda stored: saved(
             request,
             _("Rule “%(name)s” saved.") % {"name": stored.name},
             f"{reverse('leads:routing_rule_list')}#rule-{stored.pk}",
         ),
-        page=page,
     )
 
 
@@ -170,13 +148,13 @@ def routing_rule_edit(request: SignedInRequest, pk: int) -> HttpResponse:
 @require_POST
 def routing_rule_delete(request: SignedInRequest, pk: int) -> HttpResponse:
     rule = selectors.routing_rule_get(actor=request.user, pk=pk)
-    try:
-        services.routing_rule_delete(actor=request.user, rule=rule)
-    except Conflict as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Rule “%(name)s” deleted.") % {"name": rule.name})
-    return redirect("leads:routing_rule_list")
+    return flash_post(
+        request,
+        lambda: services.routing_rule_delete(actor=request.user, rule=rule),
+        done=_("Rule “%(name)s” deleted.") % {"name": rule.name},
+        to="leads:routing_rule_list",
+        refusals=(Conflict,),
+    )
 
 
 @login_required
@@ -197,19 +175,13 @@ def routing_rule_move(request: SignedInRequest, pk: int) -> HttpResponse:
 def routing_rule_reorder(request: SignedInRequest) -> HttpResponse:
     """Save the order of the rules (``rule_ids``, each once), as dragged."""
     LEAD_SETTINGS.check(request.user)
-    try:
-        rule_ids = [int(value) for value in request.POST.getlist("rule_ids")]
-        services.routing_rule_reorder(actor=request.user, rule_ids=rule_ids)
-    except (ValueError, ValidationFailed):
-        message = _("The rules have changed meanwhile; the page now shows them as they are.")
-        if _wants_fragment(request):
-            return HttpResponse(message, status=422, content_type="text/plain; charset=utf-8")
-        messages.error(request, message)
-        return redirect("leads:routing_rule_list")
-    if _wants_fragment(request):
-        return HttpResponse(status=204)
-    messages.success(request, _("Order saved."))
-    return redirect("leads:routing_rule_list")
+    return order_post(
+        request,
+        "rule_ids",
+        lambda rule_ids: services.routing_rule_reorder(actor=request.user, rule_ids=rule_ids),
+        changed=_("The rules have changed meanwhile; the page now shows them as they are."),
+        to="leads:routing_rule_list",
+    )
 
 
 # --- partner codes --------------------------------------------------------------------------------
@@ -224,8 +196,8 @@ PARTNERS = InlineList(
 )
 
 
-def _partner_page(request: SignedInRequest, **shown: Any) -> HttpResponse:
-    return PARTNERS.page(request, selectors.partner_code_list(actor=request.user), **shown)
+def _partners(request: SignedInRequest) -> Callable[[], list[Any]]:
+    return lambda: selectors.partner_code_list(actor=request.user)
 
 
 @login_required
@@ -233,18 +205,12 @@ def _partner_page(request: SignedInRequest, **shown: Any) -> HttpResponse:
 def partner_code_list(request: SignedInRequest) -> HttpResponse:
     """The partner codes; the form on top adds one."""
     LEAD_SETTINGS.check(request.user)
-    if request.method != "POST":
-        return _partner_page(request)
-    form = PARTNERS.add_form(request.POST)
-    return form_post(
-        form,
-        lambda: services.partner_code_save(actor=request.user, **form.cleaned_data),
-        success=lambda partner: saved(
-            request,
-            _("Partner code “%(code)s” added.") % {"code": partner.code},
-            "leads:partner_code_list",
-        ),
-        failure=lambda: _partner_page(request, add_form=form, status=422),
+    return PARTNERS.list_view(
+        request,
+        _partners(request),
+        lambda form: services.partner_code_save(actor=request.user, **form.cleaned_data),
+        added=lambda partner: _("Partner code “%(code)s” added.") % {"code": partner.code},
+        to="leads:partner_code_list",
     )
 
 
@@ -253,14 +219,14 @@ def partner_code_list(request: SignedInRequest) -> HttpResponse:
 @require_POST
 def partner_code_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     partner = selectors.partner_code_get(actor=request.user, pk=pk)
-    form = PARTNERS.row_form(partner, request.POST)
-    return form_post(
-        form,
-        lambda: services.partner_code_save(
+    return PARTNERS.edit_view(
+        request,
+        partner,
+        _partners(request),
+        lambda form: services.partner_code_save(
             actor=request.user, partner=partner, **form.cleaned_data
         ),
-        success=lambda _partner: saved(request, _("Changes saved."), "leads:partner_code_list"),
-        failure=lambda: _partner_page(request, edit_form=form, editing=partner, status=422),
+        to="leads:partner_code_list",
     )
 
 

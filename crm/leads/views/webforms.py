@@ -14,13 +14,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import ValidationFailed
 from crm.core.forms import domain_errors
+from crm.core.pages import optional_static
 from crm.leads import selectors_admin as selectors
 from crm.leads.forms_admin import (
     FIELD_TYPE_LABELS,
@@ -46,13 +46,6 @@ def webform_list(request: SignedInRequest) -> HttpResponse:
         "leads/admin/webform_list.html",
         {"webforms": selectors.webform_list(actor=request.user)},
     )
-
-
-def _optional_static(name: str) -> str:
-    try:
-        return static(name)
-    except ValueError:
-        return ""
 
 
 def _hosted_url(form: WebForm) -> str:
@@ -100,7 +93,7 @@ def _editor_page(request: SignedInRequest, webform: WebForm | None) -> HttpRespo
         "refused": status == 422,
         "field_types": list(FIELD_TYPE_LABELS.items()),
         "standard_fields": STANDARD_FIELDS,
-        "sortable_js": _optional_static("vendor/Sortable.min.js"),
+        "sortable_js": optional_static("vendor/Sortable.min.js"),
     }
     if webform is not None:
         context["snippet"] = services.snippet(webform, base_url=settings.CRM_BASE_URL)

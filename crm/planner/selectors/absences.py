@@ -18,7 +18,7 @@ from crm.planner.querysets import AbsenceQuerySet
 # --- absences ------------------------------------------------------------------------------
 
 
-def _team_mates(user: Any) -> Any:
+def _team_mates(user: User) -> Any:
     """Ids (a subquery) of the members of the teams ``user`` is in or leads."""
     teams = TeamMembership.objects.filter(user=user).values("team_id")
     led = Team.objects.filter(heads=user).values("pk")
@@ -27,7 +27,7 @@ def _team_mates(user: Any) -> Any:
     )
 
 
-def absences_visible_to(user: Any) -> AbsenceQuerySet:
+def absences_visible_to(user: User) -> AbsenceQuerySet:
     """Absences of the user's teams (whoever is in them sees who is away), their own, the
     ones they cover, and every absence for an administrator."""
     absences: AbsenceQuerySet = Absence.objects.all()
@@ -38,7 +38,7 @@ def absences_visible_to(user: Any) -> AbsenceQuerySet:
     return absences.filter(Q(user=user) | Q(substitute=user) | Q(user_id__in=_team_mates(user)))
 
 
-def away_user_ids(*, user: Any, on: dt.date) -> set[int]:
+def away_user_ids(*, user: User, on: dt.date) -> set[int]:
     """Of the users away on ``on`` (``users_away``: an absence or the profile's dates), those
     whose absences ``user`` may see: themselves, their teams', the ones they cover; all for
     an administrator."""
@@ -58,7 +58,7 @@ def away_user_ids(*, user: Any, on: dt.date) -> set[int]:
 
 @dataclass
 class AwayRow:
-    user: Any
+    user: User
     days: list[str]  # per day of the period: "" or the absence kind
     absences: list[Absence]
 
@@ -70,7 +70,7 @@ class AwayRow:
 
 
 def absence_board(
-    *, user: Any, start: dt.date, days: int = 28, team_id: int | None = None
+    *, user: User, start: dt.date, days: int = 28, team_id: int | None = None
 ) -> tuple[list[dt.date], list[AwayRow], list[Absence]]:
     """Who is away over ``days`` days from ``start``: a row per person of the viewer's
     teams (or of one team) with the kind of absence on each day, and the absences listed.
@@ -93,7 +93,7 @@ def absence_board(
     return dates, rows, absences
 
 
-def user_teams(user: Any) -> list[Team]:
+def user_teams(user: User) -> list[Team]:
     """Teams the user belongs to or leads (every team for an administrator)."""
     if sees_everything(user):
         return list(Team.objects.order_by("name"))

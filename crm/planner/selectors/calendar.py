@@ -13,10 +13,12 @@ from django.db.models import Count, F, Q, Window
 from django.db.models.functions import ExtractHour, RowNumber, TruncDate
 from django.utils import timezone
 
+from crm.accounts.models import User
 from crm.core.permissions import can_write, sees_everything
 from crm.planner.choices import TaskStatus
 from crm.planner.models import Absence, TaskType
-from crm.planner.selectors.tasks import day_start, own_or_shared, tasks_visible_to, team_owner_ids
+from crm.planner.permissions import TASK, covered_user_ids
+from crm.planner.selectors.tasks import day_start, tasks_visible_to, team_owner_ids
 
 MONTH_CELL_MAX = 4
 SLOT_CELL_MAX = 3
@@ -98,10 +100,8 @@ def _period(view: str, anchor: dt.date) -> tuple[dt.date, dt.date, dt.date, dt.d
     return start, end, previous, following
 
 
-def calendar_owner_ids(*, user: Any, scope: str, team_id: int | None) -> set[int]:
+def calendar_owner_ids(*, user: User, scope: str, team_id: int | None) -> set[int]:
     """Whose tasks the calendar shows: the user's and the colleagues they cover, or a team."""
-    from crm.planner.services.absences import covered_user_ids
-
     if scope == "team":
         return team_owner_ids(user, team_id)
     return {user.pk, *covered_user_ids(user)}
@@ -109,7 +109,7 @@ def calendar_owner_ids(*, user: Any, scope: str, team_id: int | None) -> set[int
 
 def calendar_view(
     *,
-    user: Any,
+    user: User,
     view: str,
     anchor: dt.date,
     scope: str = "mine",
@@ -129,7 +129,9 @@ def calendar_view(
     today = timezone.localdate(now)
     start, end, previous, following = _period(view, anchor)
     owners = calendar_owner_ids(user=user, scope=scope, team_id=team_id)
-    condition = own_or_shared(user, owners) if scope != "team" else Q(owner_id__in=sorted(owners))
+    condition = (
+        TASK.owned_or_coworked(user, owners) if scope != "team" else Q(owner_id__in=sorted(owners))
+    )
     rows = (
         tasks_visible_to(user)
         .filter(condition)
@@ -178,7 +180,7 @@ def calendar_view(
         .values_list("id", "first_name", "last_name", "username")
     }
     codes = dict(TaskType.objects.values_list("id", "code"))
-    writable, admin, mine = can_write(user), sees_everything(user), user.scope_owner_ids
+    writable, admin, mine = can_write(user), sees_everything(user), TASK.owner_ids(user)
     days: dict[dt.date, CalendarDay] = {}
     current = start
     while current < end:

@@ -2,8 +2,9 @@
 panel, and the choices of the forms.
 
 Who sees a task: its responsible and everyone whose scope holds the responsible
-(``User.scope_owner_ids``: a head their teams, read-only users their teams, a substitute
-the colleague they cover today), its co-workers and watchers; an administrator sees all.
+(the task policy's ``owner_ids``: a head their teams, read-only users their teams, a
+substitute the colleague they cover today), its co-workers and watchers; an administrator
+sees all. Everything here asks ``crm.planner.permissions.TASK``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from crm.core.permissions import Role, sees_everything
 from crm.core.records import registry
 from crm.planner.choices import TaskStatus
 from crm.planner.models import Task, TaskReminder, TaskType
-from crm.planner.permissions import TASK
+from crm.planner.permissions import TASK, covered_user_ids
 
 FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 LIST_LIMIT = 50
@@ -39,7 +40,7 @@ PANEL_LIMIT = 20
 # --- scope ---------------------------------------------------------------------------------
 
 
-def tasks_visible_to(user: Any) -> models.QuerySet[Task]:
+def tasks_visible_to(user: User) -> models.QuerySet[Task]:
     """Tasks ``user`` may see (the task policy): in their scope's owners, shared as
     co-worker or watcher."""
     return TASK.restrict(Task.objects.all(), user)
@@ -56,13 +57,6 @@ def overdue_filter(now: dt.datetime | None = None) -> Q:
     today = day_start(timezone.localdate(now))
     return Q(status=TaskStatus.OPEN, due_at__isnull=False) & (
         Q(all_day=False, due_at__lt=now) | Q(all_day=True, due_at__lt=today)
-    )
-
-
-def own_or_shared(user: Any, owner_ids: Iterable[int]) -> Q:
-    """Tasks of these owners, or where ``user`` is a co-worker."""
-    return Q(owner_id__in=sorted(set(owner_ids))) | Q(
-        pk__in=Task.coworkers.through.objects.filter(user_id=user.pk).values("task_id")
     )
 
 
@@ -100,17 +94,17 @@ class MyDay:
     extra: list[tuple[str, str, list[Any]]] = field(default_factory=list)
 
 
-def my_day(*, user: Any, now: dt.datetime | None = None, limit: int = 100) -> MyDay:
+def my_day(*, user: User, now: dt.datetime | None = None, limit: int = 100) -> MyDay:
     """The user's open tasks, and those of the colleagues they cover today: overdue (the
     oldest first), due today, due tomorrow, and (a few) with no due date, at most ``limit``
     in each. A fixed number of queries whatever the number of tasks."""
-    from crm.planner.services.absences import covered_user_ids
-
     now = now or timezone.now()
     today = timezone.localdate(now)
     covered = covered_user_ids(user)
     base = (
-        Task.objects.filter(own_or_shared(user, {user.pk, *covered}), status=TaskStatus.OPEN)
+        Task.objects.filter(
+            TASK.owned_or_coworked(user, {user.pk, *covered}), status=TaskStatus.OPEN
+        )
         .select_related("type", "owner")
         .order_by(F("due_at").asc(nulls_last=True), "id")
     )
@@ -183,7 +177,7 @@ class TaskFilters:
             return None
 
 
-def teams_led(user: Any) -> list[Team]:
+def teams_led(user: User) -> list[Team]:
     """Teams whose calendar and lists ``user`` may open as a team: led ones, or all for an
     administrator."""
     if sees_everything(user):
@@ -193,24 +187,22 @@ def teams_led(user: Any) -> list[Team]:
     return []
 
 
-def team_owner_ids(user: Any, team_id: int | None) -> set[int]:
+def team_owner_ids(user: User, team_id: int | None) -> set[int]:
     """Members of the team ``team_id`` (or of every team the user leads) the user may see."""
     teams = teams_led(user)
     chosen = [team.pk for team in teams if team_id in (None, team.pk)]
     if user.role == Role.READONLY and not chosen:
-        return set(user.scope_owner_ids)
+        return set(TASK.owner_ids(user))
     ids = set(TeamMembership.objects.filter(team_id__in=chosen).values_list("user_id", flat=True))
     if user.role == Role.HEAD and team_id is None:
         ids.add(user.pk)
     return ids
 
 
-def _task_rows(user: Any, filters: TaskFilters, now: dt.datetime) -> models.QuerySet[Task]:
-    from crm.planner.services.absences import covered_user_ids
-
+def _task_rows(user: User, filters: TaskFilters, now: dt.datetime) -> models.QuerySet[Task]:
     rows = tasks_visible_to(user)
     if filters.scope == "mine":
-        rows = rows.filter(own_or_shared(user, {user.pk}))
+        rows = rows.filter(TASK.owned_or_coworked(user, {user.pk}))
     elif filters.scope == "covered":
         rows = rows.filter(owner_id__in=sorted(covered_user_ids(user)))
     elif filters.scope == "team":
@@ -260,7 +252,7 @@ def _content_type(kind: str) -> ContentType | None:
 
 def task_table(
     *,
-    user: Any,
+    user: User,
     filters: TaskFilters,
     cursor: str | None = None,
     limit: int = LIST_LIMIT,
@@ -297,7 +289,7 @@ def task_table(
     return Page(list(items), next_cursor)  # a Page[Task]: due_sort is internal
 
 
-def task_detail(*, user: Any, pk: int) -> Task:
+def task_detail(*, user: User, pk: int) -> Task:
     """One task the user sees, with people, reminders and its record; ``NotFound`` else."""
     from crm.planner.services.tasks import task_get
 
@@ -326,7 +318,7 @@ def task_prefetch_api(tasks: list[Task]) -> None:
     )
 
 
-def tasks_panel(*, user: Any, subject: models.Model, limit: int = PANEL_LIMIT) -> list[Task]:
+def tasks_panel(*, user: User, subject: models.Model, limit: int = PANEL_LIMIT) -> list[Task]:
     """The open tasks of a record that ``user`` sees, soonest first (the card's panel)."""
     rows = (
         tasks_visible_to(user)

@@ -2,9 +2,10 @@
 
 A user, their head of sales or an administrator records an absence (vacation, sick leave,
 business trip) with a substitute. While it lasts, the substitute gets the absent user's
-reminders and overdue notices and sees and works their records: ``covered_user_ids`` is
-registered (``PlannerConfig.ready``) as an extension of ``User.scope_owner_ids``, so every
-list, card and API endpoint honours it, and it ends by itself after the last day. The
+reminders and overdue notices and sees and works their records: the planner's cover
+(``crm.planner.permissions.covered_owner_ids``) is a parameter of every owned record's
+access policy, so every list, card and API endpoint honours it, and it ends by itself
+after the last day. The
 absence row is the record of that access (who, for whom, which days, recorded by whom); a
 cancelled one is kept. Grants are also written to the ``crm.security`` log.
 """
@@ -75,15 +76,7 @@ def substitutes_today(user_ids: Collection[int]) -> dict[int, Any]:
     return substitutes_on(day=timezone.localdate(), user_ids=user_ids)
 
 
-def covered_user_ids(user: Any) -> set[int]:
-    """Ids of the users ``user`` covers today (the extension of ``scope_owner_ids``)."""
-    if not getattr(user, "pk", None) or not user.is_active:
-        return set()
-    today = timezone.localdate()
-    return set(Absence.objects.on(today).filter(substitute=user).values_list("user_id", flat=True))
-
-
-def absence_can_manage(actor: User, user: Any) -> bool:
+def absence_can_manage(actor: User, user: User) -> bool:
     """The user themselves, a head of one of their teams, or an administrator."""
     return user.pk in absence_manageable_user_ids(actor, [user.pk])
 
@@ -117,7 +110,7 @@ def _period(start: dt.date, end: dt.date) -> str:
     }
 
 
-def _away_problem(user: Any, starts_on: dt.date, ends_on: dt.date) -> str:
+def _away_problem(user: User, starts_on: dt.date, ends_on: dt.date) -> str:
     """Why ``user`` cannot cover ``starts_on``..``ends_on`` because they are away too."""
     clash = Absence.objects.overlapping(starts_on, ends_on).filter(user=user).first()
     if clash is not None:
@@ -145,11 +138,11 @@ def _away_problem(user: Any, starts_on: dt.date, ends_on: dt.date) -> str:
 def absence_create(
     *,
     actor: User,
-    user: Any,
+    user: User,
     kind: str,
     starts_on: dt.date,
     ends_on: dt.date,
-    substitute: Any = None,
+    substitute: User | None = None,
     note: str = "",
 ) -> Absence:
     """Record that ``user`` is away ``starts_on``..``ends_on`` (both included).

@@ -119,7 +119,7 @@ def _list_url(**params: Any) -> str:
 
 
 def _own_title(count: int) -> Callable[[Any], str]:
-    def title(user: Any) -> str:
+    def title(user: User) -> str:
         return ngettext("You have %(n)d overdue task", "You have %(n)d overdue tasks", count) % {
             "n": count
         }
@@ -127,8 +127,8 @@ def _own_title(count: int) -> Callable[[Any], str]:
     return title
 
 
-def _cover_title(count: int, owner: Any) -> Callable[[Any], str]:
-    def title(user: Any) -> str:
+def _cover_title(count: int, owner: User) -> Callable[[User], str]:
+    def title(user: User) -> str:
         return ngettext(
             "%(user)s, whom you cover, has %(n)d overdue task",
             "%(user)s, whom you cover, has %(n)d overdue tasks",
@@ -183,7 +183,7 @@ def _send_digests(
         counts["users"] += len(rows)
     if team is not None and tasks and heads:
 
-        def head_body(user: Any) -> str:
+        def head_body(user: User) -> str:
             lines = [f"{people[owner_id]}: {len(owned)}" for owner_id, owned in by_owner.items()]
             return "\n".join(sorted(lines))
 
@@ -286,12 +286,12 @@ def _escalate(task: Task, *, now: dt.datetime, hours: float) -> int:
     task_link = reverse("planner:task_detail", args=[task.pk])
     shared_with: set[int] = set()
 
-    def link(user: Any) -> str:
+    def link(user: User) -> str:
         if subject is not None and subject_visible_to(user, subject):
             return subject_url(subject)
         return task_link
 
-    def body(user: Any) -> str:
+    def body(user: User) -> str:
         lines = [
             _("Responsible: %(user)s") % {"user": owner},
             _("Due: %(when)s")

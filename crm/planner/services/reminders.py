@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from crm.accounts.models import User
 from crm.notifications.models import Notification
 from crm.notifications.services import notify_many
 from crm.planner.calendars import default_calendar
@@ -167,7 +168,7 @@ def _titles(reminder: TaskReminder) -> tuple[Callable[[Any], str], Callable[[Any
     task = reminder.task
     owner = task.owner
 
-    def title(user: Any) -> str:
+    def title(user: User) -> str:
         if reminder.minutes_before == 0:
             return _("Due now: %(title)s") % {"title": task.title}
         return _("Reminder: %(title)s, due %(when)s") % {
@@ -175,7 +176,7 @@ def _titles(reminder: TaskReminder) -> tuple[Callable[[Any], str], Callable[[Any
             "when": _moment(task),
         }
 
-    def cover_title(user: Any) -> str:
+    def cover_title(user: User) -> str:
         return _("Reminder for %(user)s, whom you cover: %(title)s, due %(when)s") % {
             "user": owner,
             "title": task.title,
@@ -188,7 +189,7 @@ def _titles(reminder: TaskReminder) -> tuple[Callable[[Any], str], Callable[[Any
 def _body(reminder: TaskReminder) -> Callable[[Any], str]:
     task = reminder.task
 
-    def body(user: Any) -> str:
+    def body(user: User) -> str:
         lines = [f"{task.type.label}: {task.title}", _("Due: %(when)s") % {"when": _moment(task)}]
         subject = getattr(task, "subject_record", None)
         if subject is not None:

@@ -27,7 +27,7 @@ def _kind(subject: models.Model) -> RecordKind | None:
     return kind if kind is not None and kind.has_tasks else None
 
 
-def subject_visible_to(user: Any, subject: models.Model) -> bool:
+def subject_visible_to(user: User, subject: models.Model) -> bool:
     """Whether ``user`` may see ``subject`` (a registered record)."""
     kind = _kind(subject)
     if kind is None:
@@ -43,7 +43,7 @@ def _sharing(subject: models.Model) -> Any:
     return subject.shared_with  # type: ignore[attr-defined]
 
 
-def subject_share(subject: models.Model, user: Any) -> bool:
+def subject_share(subject: models.Model, user: User) -> bool:
     """Let ``user`` see ``subject`` too, on the system's behalf, with a "shared with" change on
     its timeline. False, changing nothing, when they already see it or its kind cannot be
     shared (a lead)."""
@@ -56,7 +56,7 @@ def subject_share(subject: models.Model, user: Any) -> bool:
     return True
 
 
-def subject_unshare(subject: models.Model, user: Any) -> bool:
+def subject_unshare(subject: models.Model, user: User) -> bool:
     """Take back ``subject_share``: ``user`` no longer sees ``subject`` through sharing (a
     "shared with" change on its timeline). False when it was not shared with them."""
     shared_with = _sharing(subject)
@@ -75,7 +75,7 @@ def subject_unshare(subject: models.Model, user: Any) -> bool:
     return True
 
 
-def subject_history(subject: models.Model, user: Any, *, limit: int = 8) -> list[Any]:
+def subject_history(subject: models.Model, user: User, *, limit: int = 8) -> list[Any]:
     """The newest ``limit`` entries of a record's timeline as ``user`` sees it, for a record
     they may see (the caller checks); empty for a kind without a timeline."""
     kind = _kind(subject)

@@ -83,7 +83,7 @@ def task_type_get(code: str) -> TaskType:
         raise _errors("type", _("Unknown task type.")) from None
 
 
-def _owner_problem(owner: Any, subject: models.Model | None) -> str:
+def _owner_problem(owner: User | None, subject: models.Model | None) -> str:
     if owner is None or not owner.is_active:
         return _("No such active user.")
     if not can_write(owner):
@@ -241,7 +241,7 @@ def task_create(
     *,
     actor: User | None,
     title: str,
-    owner: Any,
+    owner: User,
     type_code: str = "todo",
     subject: models.Model | None = None,
     due_at: dt.datetime | None = None,

@@ -1,5 +1,5 @@
 """Absences and cover: who is away, who may record an absence, the substitute's checks,
-and the temporary access the substitute gets (and loses) through ``scope_owner_ids``."""
+and the temporary access the substitute gets (and loses) through the policies' cover."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from crm.accounts.models import User
 from crm.core.errors import PermissionDenied, ValidationFailed
 from crm.customers.models import Contact
+from crm.customers.permissions import CUSTOMER
 from crm.customers.tests.factories import make_contact
 from crm.notifications.models import Notification
 from crm.planner import services
@@ -23,7 +24,7 @@ TODAY = dt.date(2026, 11, 23)
 
 
 def _fresh(user):
-    return User.objects.get(pk=user.pk)  # scope_owner_ids is cached per instance
+    return User.objects.get(pk=user.pk)  # the cover is cached per instance
 
 
 def test_users_away_honours_absences_and_the_profile_dates(org):
@@ -111,7 +112,7 @@ def test_the_substitute_sees_and_works_the_absent_users_records_only_while_away(
     today = timezone.localdate()
     absence = make_absence(org.manager, starts_on=today, days=2, substitute=org.colleague)
     assert visible(org.colleague)
-    assert org.manager.pk in _fresh(org.colleague).scope_owner_ids
+    assert org.manager.pk in CUSTOMER.owner_ids(_fresh(org.colleague))
     # Ended (yesterday was the last day): the access is gone by itself.
     absence.starts_on = today - dt.timedelta(days=5)
     absence.ends_on = today - dt.timedelta(days=1)
@@ -125,9 +126,9 @@ def test_cancelling_ends_the_access_at_once_and_keeps_the_record(org):
         actor=org.manager, user=org.manager, kind="trip", starts_on=today, ends_on=today,
         substitute=org.colleague,
     )  # fmt: skip
-    assert org.manager.pk in _fresh(org.colleague).scope_owner_ids
+    assert org.manager.pk in CUSTOMER.owner_ids(_fresh(org.colleague))
     services.absence_cancel(actor=org.manager, pk=absence.pk)
-    assert org.manager.pk not in _fresh(org.colleague).scope_owner_ids
+    assert org.manager.pk not in CUSTOMER.owner_ids(_fresh(org.colleague))
     absence.refresh_from_db()
     assert absence.cancelled_by == org.manager
     with pytest.raises(ValidationFailed):

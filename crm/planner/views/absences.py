@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
-from crm.core import errors
-from crm.core.forms import domain_errors, form_page, saved
+from crm.core.forms import domain_errors, saved
+from crm.core.pages import edit_page, flash_post
 from crm.planner import selectors, services
 from crm.planner.forms import AbsenceForm
 
@@ -72,9 +71,6 @@ def absence_create(request: SignedInRequest) -> HttpResponse:
         initial={"user_id": str(request.user.pk), "starts_on": timezone.localdate()},
     )
 
-    def page(status: int) -> HttpResponse:
-        return render(request, "planner/absence_form.html", {"form": form}, status=status)
-
     def save() -> object:
         data = form.cleaned_data
         return services.absence_create(
@@ -89,12 +85,12 @@ def absence_create(request: SignedInRequest) -> HttpResponse:
             note=data["note"],
         )
 
-    return form_page(
+    return edit_page(
         request,
         form,
         save,
+        template="planner/absence_form.html",
         success=lambda _absence: saved(request, _("Absence recorded."), "planner:absence_list"),
-        page=page,
     )
 
 
@@ -102,10 +98,10 @@ def absence_create(request: SignedInRequest) -> HttpResponse:
 @domain_errors
 @require_POST
 def absence_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
-    try:
-        services.absence_cancel(actor=request.user, pk=pk)
-    except errors.ValidationFailed as exc:
-        messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms))
-    else:
-        messages.success(request, _("Absence cancelled."))
-    return redirect("planner:absence_list")
+    return flash_post(
+        request,
+        lambda: services.absence_cancel(actor=request.user, pk=pk),
+        done=_("Absence cancelled."),
+        to="planner:absence_list",
+        message=lambda exc: "; ".join(m for ms in exc.field_errors.values() for m in ms),
+    )

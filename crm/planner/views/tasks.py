@@ -8,7 +8,7 @@ user may not see answers 404; a refused change re-renders the form with 422.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django import forms
@@ -19,27 +19,20 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
-from crm.core.forms import domain_errors, form_page, saved
+from crm.core.forms import domain_errors, form_page, form_post, saved
+from crm.core.pages import safe_next
 from crm.core.pagination import Page
 from crm.core.permissions import can_write, sees_everything
 from crm.planner import selectors, services
 from crm.planner.forms import CompleteForm, ReassignForm, RescheduleForm, TaskForm
+from crm.planner.models import Task
 
-
-def safe_next(request: HttpRequest, default: str) -> str:
-    """The ``next`` the form carries when it points into this site, else ``default``."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
+T = TypeVar("T")
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -269,28 +262,55 @@ def _refused(
     return render(request, "planner/task_detail.html", context, status=422)
 
 
+def _task_form_post(
+    request: SignedInRequest,
+    pk: int,
+    form: forms.Form,
+    save: Callable[[], T],
+    *,
+    panel: str,
+    success: Callable[[T], HttpResponse],
+    invalid: Callable[[forms.Form], errors.ValidationFailed] = _form_refusal,
+    answers_json: bool = False,
+) -> HttpResponse:
+    """``form_post`` of one of the card's forms (``panel``): a refusal, of the input
+    (``invalid``) or of the service, is the card at 422 with the panel open (JSON for a
+    caller asking for it, when ``answers_json``)."""
+
+    def refused(exc: errors.ValidationFailed) -> HttpResponse:
+        if answers_json and wants_json(request):
+            return JsonResponse(exc.as_dict(), status=422)
+        return _refused(request, pk, exc, **{f"{panel}_form": form}, open_panel=panel)
+
+    return form_post(
+        form, save, success=success, failure=lambda: refused(invalid(form)), refused=refused
+    )
+
+
+def _back_to_task(request: SignedInRequest, pk: int, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect(safe_next(request, reverse("planner:task_detail", args=[pk])))
+
+
 @login_required
 @domain_errors
 @require_POST
 def task_complete(request: SignedInRequest, pk: int) -> HttpResponse:
     form = CompleteForm(request.POST)
-    if not form.is_valid():
-        # A result too long or an unknown outcome is refused, never dropped silently.
-        exc = _form_refusal(form)
-        return _refused(request, pk, exc, complete_form=form, open_panel="complete")
-    data = form.cleaned_data
-    try:
-        services.task_complete(
+    # A result too long or an unknown outcome is refused, never dropped silently.
+    return _task_form_post(
+        request,
+        pk,
+        form,
+        lambda: services.task_complete(
             actor=request.user,
             pk=pk,
-            result=data.get("result", ""),
-            outcome=data.get("outcome", ""),
-        )
-    except errors.ValidationFailed as exc:
-        form.apply_domain_errors(exc)
-        return _refused(request, pk, exc, complete_form=form, open_panel="complete")
-    messages.success(request, _("Task done."))
-    return redirect(safe_next(request, reverse("planner:task_detail", args=[pk])))
+            result=form.cleaned_data.get("result", ""),
+            outcome=form.cleaned_data.get("outcome", ""),
+        ),
+        panel="complete",
+        success=lambda _task: _back_to_task(request, pk, _("Task done.")),
+    )
 
 
 def _one_click(
@@ -301,8 +321,7 @@ def _one_click(
         change(actor=request.user, pk=pk)
     except errors.ValidationFailed as exc:
         return _refused(request, pk, exc)
-    messages.success(request, done)
-    return redirect(safe_next(request, reverse("planner:task_detail", args=[pk])))
+    return _back_to_task(request, pk, done)
 
 
 @login_required
@@ -325,30 +344,28 @@ def task_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
 def task_reschedule(request: SignedInRequest, pk: int) -> HttpResponse:
     """Move the task (the card's form, or a drop on the calendar asking for JSON)."""
     form = RescheduleForm(request.POST)
-    exc: errors.ValidationFailed | None = None
-    if form.is_valid():
-        try:
-            task = services.task_reschedule(
-                actor=request.user,
-                pk=pk,
-                due_at=form.cleaned_data["due_at"],
-                all_day=form.cleaned_data["all_day"],
-            )
-        except errors.ValidationFailed as error:
-            exc = error
-            form.apply_domain_errors(error)
-    else:
-        exc = _form_refusal(form)
-    if exc is not None:
+
+    def rescheduled(task: Task) -> HttpResponse:
         if wants_json(request):
-            return JsonResponse(exc.as_dict(), status=422)
-        return _refused(request, pk, exc, reschedule_form=form, open_panel="reschedule")
-    if wants_json(request):
-        return JsonResponse(
-            {"id": task.pk, "due_at": task.due_at.isoformat() if task.due_at else None}
-        )
-    messages.success(request, _("Task rescheduled."))
-    return redirect(safe_next(request, reverse("planner:task_detail", args=[pk])))
+            return JsonResponse(
+                {"id": task.pk, "due_at": task.due_at.isoformat() if task.due_at else None}
+            )
+        return _back_to_task(request, pk, _("Task rescheduled."))
+
+    return _task_form_post(
+        request,
+        pk,
+        form,
+        lambda: services.task_reschedule(
+            actor=request.user,
+            pk=pk,
+            due_at=form.cleaned_data["due_at"],
+            all_day=form.cleaned_data["all_day"],
+        ),
+        panel="reschedule",
+        success=rescheduled,
+        answers_json=True,
+    )
 
 
 @login_required
@@ -356,16 +373,22 @@ def task_reschedule(request: SignedInRequest, pk: int) -> HttpResponse:
 @require_POST
 def task_reassign(request: SignedInRequest, pk: int) -> HttpResponse:
     form = ReassignForm(request.POST, owners=selectors.assignable_users(actor=request.user))
-    if not form.is_valid():
-        exc = errors.ValidationFailed(
+    return _task_form_post(
+        request,
+        pk,
+        form,
+        lambda: services.task_reassign(
+            actor=request.user, pk=pk, owner_id=form.cleaned_data["owner_id"]
+        ),
+        panel="reassign",
+        success=lambda _task: _reassigned(request, pk),
+        invalid=lambda _form: errors.ValidationFailed(
             _("Check the task."), field_errors={"owner_id": [_("Choose a user.")]}
-        )
-        return _refused(request, pk, exc, reassign_form=form, open_panel="reassign")
-    try:
-        services.task_reassign(actor=request.user, pk=pk, owner_id=form.cleaned_data["owner_id"])
-    except errors.ValidationFailed as exc:
-        form.apply_domain_errors(exc)
-        return _refused(request, pk, exc, reassign_form=form, open_panel="reassign")
+        ),
+    )
+
+
+def _reassigned(request: SignedInRequest, pk: int) -> HttpResponse:
     messages.success(request, _("Task reassigned."))
     target = reverse("planner:task_detail", args=[pk])
     try:

@@ -46,7 +46,7 @@ deals_router = Router(tags=["Deals"])
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _deal_card(user: Any, pk: int) -> Deal:
+def _deal_card(user: User, pk: int) -> Deal:
     """The deal with everything its card shows, or ``NotFound`` with a message (the
     selector raises it without one, which would answer an empty ``detail``)."""
     try:
@@ -74,10 +74,17 @@ def _prefixed(error: ValidationFailed, prefix: str, names: set[str]) -> Validati
     return ValidationFailed(error.message, field_errors=fields)
 
 
+def _deal_changed(request: HttpRequest, deal_id: int, change: Any, **arguments: Any) -> Any:
+    """The deal as the caller sees it after ``change`` (a deal service taking the actor,
+    the deal's id and ``arguments``)."""
+    actor = request_user(request)
+    return _deal_out(actor, change(actor=actor, pk=deal_id, **arguments))
+
+
 # --- deals ------------------------------------------------------------------------------------
 
 
-def _deal_page(user: Any, params: Any) -> Any:
+def _deal_page(user: User, params: Any) -> Any:
     filters = selectors.DealFilters.from_params(params.filter_params())
     rows = (
         selectors.deal_queryset(user=user, filters=filters)
@@ -115,9 +122,7 @@ def deal_update(request: HttpRequest, deal_id: DatabaseId, payload: DealFieldsIn
     """Change the fields sent (``tags`` replaces the list). The stage changes only through
     ``/move``, ``/win``, ``/lose`` and ``/reopen``; the current stage's required fields keep
     holding (422)."""
-    actor = request_user(request)
-    deal = deal_services.deal_update(actor=actor, pk=deal_id, data=payload.service_data())
-    return _deal_out(actor, deal)
+    return _deal_changed(request, deal_id, deal_services.deal_update, data=payload.service_data())
 
 
 @deals_router.post(
@@ -127,12 +132,12 @@ def deal_move(request: HttpRequest, deal_id: DatabaseId, payload: MoveIn) -> Any
     """Move to another stage of the deal's pipeline, applying ``updates`` first in the same
     transaction. A stage whose required fields the deal lacks refuses the move (422 naming
     each field); a lost stage needs ``lost_reason_id``. A refused move changes nothing."""
-    actor = request_user(request)
     updates = payload.updates.service_data() if payload.updates is not None else None
     try:
-        deal = deal_services.deal_move(
-            actor=actor,
-            pk=deal_id,
+        return _deal_changed(
+            request,
+            deal_id,
+            deal_services.deal_move,
             stage_id=payload.stage_id,
             lost_reason_id=payload.lost_reason_id,
             lost_comment=payload.lost_comment,
@@ -140,7 +145,6 @@ def deal_move(request: HttpRequest, deal_id: DatabaseId, payload: MoveIn) -> Any
         )
     except ValidationFailed as error:
         raise _prefixed(error, "updates", set(updates or {})) from None
-    return _deal_out(actor, deal)
 
 
 @deals_router.post(
@@ -148,8 +152,7 @@ def deal_move(request: HttpRequest, deal_id: DatabaseId, payload: MoveIn) -> Any
 )
 def deal_win(request: HttpRequest, deal_id: DatabaseId) -> Any:
     """Move to the pipeline's won stage (its required fields apply)."""
-    actor = request_user(request)
-    return _deal_out(actor, deal_services.deal_win(actor=actor, pk=deal_id))
+    return _deal_changed(request, deal_id, deal_services.deal_win)
 
 
 @deals_router.post(
@@ -158,14 +161,13 @@ def deal_win(request: HttpRequest, deal_id: DatabaseId) -> Any:
 def deal_lose(request: HttpRequest, deal_id: DatabaseId, payload: LoseIn) -> Any:
     """Move to the pipeline's lost stage; ``lost_reason_id`` is required while reasons
     exist (``GET /lost-reasons``)."""
-    actor = request_user(request)
-    deal = deal_services.deal_lose(
-        actor=actor,
-        pk=deal_id,
+    return _deal_changed(
+        request,
+        deal_id,
+        deal_services.deal_lose,
         lost_reason_id=payload.lost_reason_id,
         lost_comment=payload.lost_comment,
     )
-    return _deal_out(actor, deal)
 
 
 @deals_router.post(
@@ -173,8 +175,7 @@ def deal_lose(request: HttpRequest, deal_id: DatabaseId, payload: LoseIn) -> Any
 )
 def deal_reopen(request: HttpRequest, deal_id: DatabaseId) -> Any:
     """Back to the last open stage the deal was in (or the pipeline's first)."""
-    actor = request_user(request)
-    return _deal_out(actor, deal_services.deal_reopen(actor=actor, pk=deal_id))
+    return _deal_changed(request, deal_id, deal_services.deal_reopen)
 
 
 @deals_router.post(

@@ -254,7 +254,7 @@ def run_stage_actions(*, deal: Deal, stage: Stage, actor: User) -> int:
 
 
 def _stale_title(deal: Deal, days: int) -> Callable[[Any], str]:
-    def title(_user: Any) -> str:
+    def title(_user: User) -> str:
         return _("No activity on “%(deal)s” for %(days)d days") % {"deal": deal.title, "days": days}
 
     return title

@@ -214,6 +214,15 @@ def _record(actor: ScopedUser | None, deal: Deal, old: str, new: str, **data: An
         timeline_record_changes(subject=deal, author=actor, changes=changes)
 
 
+def _record_provider_change(
+    deal: Deal, before: str, payment: Payment, values: dict[str, Any], raw_body: str
+) -> None:
+    """``_record`` of a change a payment provider's notification made (no author; the
+    provider and its raw notification are kept on the entry)."""
+    after = payment_summary(payment, deal.currency)
+    _record(None, deal, before, after, provider=values["provider"], payload=raw_body)
+
+
 def _locked(actor: ScopedUser, payment: Payment) -> tuple[Deal, Payment]:
     """The payment's deal (locked, checked writable) and the payment as stored."""
     deal = deal_lock_writable(actor=actor, pk=payment.deal_id)
@@ -513,14 +522,7 @@ def _provider_new(deal: Deal, values: dict[str, Any], raw_body: str) -> Provider
             planned.method = values["method"]
             planned.provider, planned.external_id = common["provider"], common["external_id"]
             planned.save()
-            _record(
-                None,
-                deal,
-                before,
-                payment_summary(planned, deal.currency),
-                provider=values["provider"],
-                payload=raw_body,
-            )
+            _record_provider_change(deal, before, planned, values, raw_body)
             return ProviderResult(planned, changed=True)
         payment = Payment.objects.create(
             deal=deal,
@@ -540,14 +542,7 @@ def _provider_new(deal: Deal, values: dict[str, Any], raw_body: str) -> Provider
             method=values["method"],
             **common,
         )
-    _record(
-        None,
-        deal,
-        "",
-        payment_summary(payment, deal.currency),
-        provider=values["provider"],
-        payload=raw_body,
-    )
+    _record_provider_change(deal, "", payment, values, raw_body)
     return ProviderResult(payment, changed=True)
 
 
@@ -568,12 +563,5 @@ def _provider_existing(
         values["external_id"],
         wanted,
     )
-    _record(
-        None,
-        deal,
-        before,
-        payment_summary(payment, deal.currency),
-        provider=values["provider"],
-        payload=raw_body,
-    )
+    _record_provider_change(deal, before, payment, values, raw_body)
     return ProviderResult(payment, changed=True)

@@ -22,8 +22,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.activities.models import Attachment
-from crm.core.errors import ValidationFailed
-from crm.core.forms import BootstrapForm, domain_errors
+from crm.core.errors import DomainError, ValidationFailed
+from crm.core.forms import BootstrapForm, domain_errors, form_post, saved
+from crm.core.pages import flash_post
 from crm.sales.choices import DocumentKind
 from crm.sales.documents.context import placeholder_rows
 from crm.sales.documents.docx_file import DOCX_MIME
@@ -108,7 +109,7 @@ def _deal_card_url(deal_pk: int) -> str:
         return reverse("home")
 
 
-def _message(error: ValidationFailed) -> str:
+def _message(error: DomainError) -> str:
     details = [message for messages_ in error.field_errors.values() for message in messages_]
     return " ".join([error.message, *details]).strip() or str(error)
 
@@ -189,23 +190,24 @@ def document_template_list(request: SignedInRequest) -> HttpResponse:
 def document_template_upload(request: SignedInRequest) -> HttpResponse:
     DOCUMENT_TEMPLATES.check(request.user)
     form = TemplateUploadForm(request.POST, request.FILES)
-    status = 422
-    if form.is_valid():
-        try:
-            template = services.document_template_upload(
-                actor=request.user,
-                kind=form.cleaned_data["kind"],
-                name=form.cleaned_data["name"],
-                upload=form.cleaned_data["file"],
-                make_default=form.cleaned_data["make_default"],
-            )
-        except ValidationFailed as error:
-            form.apply_domain_errors(error)
-            status = error.status_code
-        else:
-            messages.success(request, _("Template “%(name)s” added.") % {"name": template.name})
-            return redirect("sales:document_template_list")
-    return _list_page(request, form, status=status)
+
+    def added(template: DocumentTemplate) -> HttpResponse:
+        message = _("Template “%(name)s” added.") % {"name": template.name}
+        return saved(request, message, "sales:document_template_list")
+
+    return form_post(
+        form,
+        lambda: services.document_template_upload(
+            actor=request.user,
+            kind=form.cleaned_data["kind"],
+            name=form.cleaned_data["name"],
+            upload=form.cleaned_data["file"],
+            make_default=form.cleaned_data["make_default"],
+        ),
+        success=added,
+        failure=lambda: _list_page(request, form, status=422),
+        refused=lambda error: _list_page(request, form, status=error.status_code),
+    )
 
 
 @login_required
@@ -213,17 +215,14 @@ def document_template_upload(request: SignedInRequest) -> HttpResponse:
 @domain_errors
 def document_template_make_default(request: SignedInRequest, pk: int) -> HttpResponse:
     template = services.document_template_get(actor=request.user, pk=pk)
-    try:
-        services.document_template_make_default(actor=request.user, template=template)
-    except ValidationFailed as error:
-        messages.error(request, _message(error))
-    else:
-        messages.success(
-            request,
-            _("“%(name)s” is now the default for %(kind)s.")
-            % {"name": template.name, "kind": template.get_kind_display().lower()},
-        )
-    return redirect("sales:document_template_list")
+    return flash_post(
+        request,
+        lambda: services.document_template_make_default(actor=request.user, template=template),
+        done=_("“%(name)s” is now the default for %(kind)s.")
+        % {"name": template.name, "kind": template.get_kind_display().lower()},
+        to="sales:document_template_list",
+        message=_message,
+    )
 
 
 @login_required
@@ -231,13 +230,13 @@ def document_template_make_default(request: SignedInRequest, pk: int) -> HttpRes
 @domain_errors
 def document_template_archive(request: SignedInRequest, pk: int) -> HttpResponse:
     template = services.document_template_get(actor=request.user, pk=pk)
-    try:
-        services.document_template_archive(actor=request.user, template=template)
-    except ValidationFailed as error:
-        messages.error(request, _message(error))
-    else:
-        messages.success(request, _("Template “%(name)s” archived.") % {"name": template.name})
-    return redirect("sales:document_template_list")
+    return flash_post(
+        request,
+        lambda: services.document_template_archive(actor=request.user, template=template),
+        done=_("Template “%(name)s” archived.") % {"name": template.name},
+        to="sales:document_template_list",
+        message=_message,
+    )
 
 
 @login_required

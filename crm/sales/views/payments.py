@@ -40,6 +40,7 @@ from crm.sales.models import Deal, Payment
 from crm.sales.services import payments as services
 from crm.sales.services.deals import deal_get, deal_get_writable
 from crm.sales.services.payment_providers import errors_in_provider_terms, notification_parse
+from crm.sales.views.panels import DealRowsPanel
 from crm.sales.views.products import deal_card_url, money_changed_header
 
 security_log = logging.getLogger("crm.security")
@@ -114,7 +115,7 @@ def deal_payments(request: SignedInRequest, deal_pk: int) -> HttpResponse:
     edit_form = receive_form = None
     if editing is not None:
         payment = selectors.deal_payment_get(deal=deal, pk=editing)
-        edit_form = PaymentForm(initial=_payment_initial(payment))
+        edit_form = PAYMENTS.edit_form(payment)
     if receiving is not None:
         selectors.deal_payment_get(deal=deal, pk=receiving)
         receive_form = PaymentReceiveForm()
@@ -128,18 +129,33 @@ def deal_payments(request: SignedInRequest, deal_pk: int) -> HttpResponse:
     )
 
 
+def _payment_edit_form(payment: Payment, data: Any) -> PaymentForm:
+    """A posted edit keeps the payment's status unless it is sent."""
+    form = PaymentForm(data, initial={"status": payment.status})
+    form.fields["status"].required = False
+    return form
+
+
+PAYMENTS: DealRowsPanel[Payment, PaymentForm] = DealRowsPanel(
+    render=render_payments,
+    after_change=_after_change,
+    get_row=lambda deal, pk: selectors.deal_payment_get(deal=deal, pk=pk),
+    form_class=PaymentForm,
+    initial=_payment_initial,
+    add=services.payment_add,
+    update=services.payment_update,
+    row_name="payment",
+    add_form_name="payment_form",
+    editing_name="editing_payment_id",
+    bound_edit_form=_payment_edit_form,
+)
+
+
 @login_required
 @require_POST
 @domain_errors
 def deal_payment_add(request: SignedInRequest, deal_pk: int) -> HttpResponse:
-    deal = deal_get_writable(actor=request.user, pk=deal_pk)
-    form = PaymentForm(request.POST)
-    return form_post(
-        form,
-        lambda: services.payment_add(actor=request.user, deal=deal, **form.service_arguments()),
-        success=lambda payment: _after_change(request, payment.deal),
-        failure=lambda: render_payments(request, deal, status=422, payment_form=form),
-    )
+    return PAYMENTS.add_view(request, deal_pk)
 
 
 @login_required
@@ -147,29 +163,7 @@ def deal_payment_add(request: SignedInRequest, deal_pk: int) -> HttpResponse:
 @domain_errors
 def deal_payment_edit(request: SignedInRequest, deal_pk: int, pk: int) -> HttpResponse:
     """GET opens the payment for editing in the panel; POST saves it."""
-    if request.method != "POST":
-        deal = deal_get(actor=request.user, pk=deal_pk)
-        payment = selectors.deal_payment_get(deal=deal, pk=pk)
-        return render_payments(
-            request,
-            deal,
-            edit_form=PaymentForm(initial=_payment_initial(payment)),
-            editing_payment_id=payment.pk,
-        )
-    deal = deal_get_writable(actor=request.user, pk=deal_pk)
-    payment = selectors.deal_payment_get(deal=deal, pk=pk)
-    form = PaymentForm(request.POST, initial={"status": payment.status})
-    form.fields["status"].required = False
-    return form_post(
-        form,
-        lambda: services.payment_update(
-            actor=request.user, payment=payment, **form.service_arguments(for_update=True)
-        ),
-        success=lambda updated: _after_change(request, updated.deal),
-        failure=lambda: render_payments(
-            request, deal, status=422, edit_form=form, editing_payment_id=payment.pk
-        ),
-    )
+    return PAYMENTS.edit_view(request, deal_pk, pk)
 
 
 @login_required

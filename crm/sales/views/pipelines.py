@@ -17,15 +17,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.urls import URLPattern, path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.forms import InlineList, form_page, form_post, saved
+from crm.core.pages import edit_page, optional_static, order_post, posted, safe_next
 from crm.customers.choices import ClientType
 from crm.sales import selectors_settings as selectors
 from crm.sales.choices import ActionKind
@@ -64,40 +63,9 @@ def admin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return login_required(wrapper)
 
 
-def _back(request: SignedInRequest, default: str) -> str:
-    """The page the form came from (``next``) when it is on this site, else ``default``."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
-def _optional_static(name: str) -> str:
-    """The URL of a static file that may not be installed yet (the page works without it:
-    with hashed static files a missing one would otherwise fail the whole page)."""
-    try:
-        return static(name)
-    except ValueError:
-        return ""
-
-
 def _detail_url(pipeline_id: int, stage_id: int | None = None) -> str:
     url = reverse("sales:pipeline_detail", args=[pipeline_id])
     return f"{url}#stage-{stage_id}" if stage_id else url
-
-
-def _posted(request: SignedInRequest) -> Any:
-    """The form data of a POST (even an empty one, which must still bind the form)."""
-    return request.POST if request.method == "POST" else None
-
-
-def _wants_fragment(request: SignedInRequest) -> bool:
-    return bool(
-        request.headers.get("HX-Request")
-        or request.headers.get("X-Requested-With") == "XMLHttpRequest"
-    )
 
 
 # --- pipelines ----------------------------------------------------------------------------------
@@ -126,11 +94,7 @@ def pipeline_list(request: SignedInRequest) -> HttpResponse:
 
 def _pipeline_form_page(request: SignedInRequest, pipeline: Pipeline | None) -> HttpResponse:
     initial = {"name": pipeline.name, "client_types": pipeline.client_types} if pipeline else None
-    form = PipelineForm(_posted(request), initial=initial)
-
-    def page(status: int) -> HttpResponse:
-        context = {"form": form, "pipeline": pipeline}
-        return render(request, "sales/settings/pipeline_form.html", context, status=status)
+    form = PipelineForm(posted(request), initial=initial)
 
     def success(stored: Pipeline) -> HttpResponse:
         if pipeline is None:
@@ -143,7 +107,7 @@ def _pipeline_form_page(request: SignedInRequest, pipeline: Pipeline | None) -> 
             )
         return saved(request, _("Changes saved."), "sales:pipeline_list")
 
-    return form_page(
+    return edit_page(
         request,
         form,
         lambda: services.pipeline_save(
@@ -152,8 +116,9 @@ def _pipeline_form_page(request: SignedInRequest, pipeline: Pipeline | None) -> 
             name=form.cleaned_data["name"],
             client_types=form.cleaned_data["client_types"],
         ),
+        template="sales/settings/pipeline_form.html",
+        context={"pipeline": pipeline},
         success=success,
-        page=page,
     )
 
 
@@ -179,11 +144,8 @@ def pipeline_archive(request: SignedInRequest, pk: int) -> HttpResponse:
         services.pipeline_archive(actor=request.user, pipeline=pipeline, archived=archived)
     except Conflict as error:
         return _pipeline_list_page(request, error=error.message, status=409)
-    if archived:
-        messages.success(request, _("Pipeline “%(name)s” archived.") % {"name": pipeline.name})
-    else:
-        messages.success(request, _("Pipeline “%(name)s” restored.") % {"name": pipeline.name})
-    return redirect("sales:pipeline_list")
+    done = _("Pipeline “%(name)s” archived.") if archived else _("Pipeline “%(name)s” restored.")
+    return saved(request, done % {"name": pipeline.name}, "sales:pipeline_list")
 
 
 # --- stages -------------------------------------------------------------------------------------
@@ -206,7 +168,7 @@ def _pipeline_detail_page(
             "stage_form": stage_form or QuickStageForm(initial={"color": "#6c757d"}),
             "client_types": dict(ClientType.choices),
             "action_kinds": ActionKind.choices,
-            "sortable_js": _optional_static("vendor/Sortable.min.js"),
+            "sortable_js": optional_static("vendor/Sortable.min.js"),
             "error": error,
         },
         status=status,
@@ -225,19 +187,15 @@ def pipeline_detail(request: SignedInRequest, pk: int) -> HttpResponse:
 def pipeline_reorder(request: SignedInRequest, pk: int) -> HttpResponse:
     """Save the order of the stages (``stage_ids``, each stage once), as dragged."""
     pipeline = selectors.pipeline_settings_get(actor=request.user, pk=pk)
-    try:
-        stage_ids = [int(value) for value in request.POST.getlist("stage_ids")]
-        services.stage_reorder(actor=request.user, pipeline=pipeline, stage_ids=stage_ids)
-    except (ValueError, ValidationFailed):
-        message = _("The stages have changed meanwhile; the page now shows them as they are.")
-        if _wants_fragment(request):
-            return HttpResponse(message, status=422, content_type="text/plain; charset=utf-8")
-        messages.error(request, message)
-        return redirect(_detail_url(pipeline.pk))
-    if _wants_fragment(request):
-        return HttpResponse(status=204)
-    messages.success(request, _("Order saved."))
-    return redirect(_detail_url(pipeline.pk))
+    return order_post(
+        request,
+        "stage_ids",
+        lambda stage_ids: services.stage_reorder(
+            actor=request.user, pipeline=pipeline, stage_ids=stage_ids
+        ),
+        changed=_("The stages have changed meanwhile; the page now shows them as they are."),
+        to=_detail_url(pipeline.pk),
+    )
 
 
 @require_POST
@@ -298,23 +256,32 @@ def stage_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return _stage_page(request, stage, StageForm(required_choices=choices, instance=stage))
     form = StageForm(request.POST, required_choices=choices, instance=stage)
-    error = ""
-    status = 422
-    if form.is_valid():
-        try:
-            services.stage_save(
-                actor=request.user, pipeline=stage.pipeline, stage=stage, **form.cleaned_data
-            )
-        except ValidationFailed as failure:
-            form.apply_domain_errors(failure)
-        except Conflict as conflict:
-            error, status = conflict.message, 409
-        else:
-            messages.success(request, _("Stage “%(name)s” saved.") % {"name": stage.name})
-            return redirect(_detail_url(stage.pipeline_id, stage.pk))
+    tried = False
+
+    def save() -> Stage:
+        nonlocal tried
+        tried = True
+        return services.stage_save(
+            actor=request.user, pipeline=stage.pipeline, stage=stage, **form.cleaned_data
+        )
+
+    def refused(error: str = "", status: int = 422) -> HttpResponse:
         # The refused save may have changed the instance; show the stage as it is stored.
-        stage = selectors.stage_settings_get(actor=request.user, pk=pk)
-    return _stage_page(request, stage, form, error=error, status=status)
+        shown = selectors.stage_settings_get(actor=request.user, pk=pk) if tried else stage
+        return _stage_page(request, shown, form, error=error, status=status)
+
+    message = _("Stage “%(name)s” saved.")
+    try:
+        return form_post(
+            form,
+            save,
+            success=lambda _stage: saved(
+                request, message % {"name": stage.name}, _detail_url(stage.pipeline_id, stage.pk)
+            ),
+            failure=refused,
+        )
+    except Conflict as conflict:
+        return refused(conflict.message, 409)
 
 
 @require_POST
@@ -329,11 +296,8 @@ def stage_archive(request: SignedInRequest, pk: int) -> HttpResponse:
         status = 409 if isinstance(error, Conflict) else 422
         pipeline = selectors.pipeline_settings_get(actor=request.user, pk=stage.pipeline_id)
         return _pipeline_detail_page(request, pipeline, error=error.message, status=status)
-    if archived:
-        messages.success(request, _("Stage “%(name)s” archived.") % {"name": stage.name})
-    else:
-        messages.success(request, _("Stage “%(name)s” restored.") % {"name": stage.name})
-    return redirect(_detail_url(stage.pipeline_id, stage.pk))
+    done = _("Stage “%(name)s” archived.") if archived else _("Stage “%(name)s” restored.")
+    return saved(request, done % {"name": stage.name}, _detail_url(stage.pipeline_id, stage.pk))
 
 
 @admin_page
@@ -341,43 +305,43 @@ def stage_delete(request: SignedInRequest, pk: int) -> HttpResponse:
     """Delete a stage. One with deals (or their history) asks where to move them (409)."""
     stage = selectors.stage_settings_get(actor=request.user, pk=pk)
     targets = selectors.stage_move_targets(stage=stage)
-    form = MoveDealsForm(_posted(request), targets=targets)
-    conflict = ""
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            move_to = next((t for t in targets if t.pk == form.cleaned_data["move_to"]), None)
-            try:
-                services.stage_delete(actor=request.user, stage=stage, move_to=move_to)
-            except Conflict as error:
-                conflict, status = error.message, 409
-            except ValidationFailed as error:
-                form.apply_domain_errors(error)
-                # The refused delete ran and was rolled back: the instance lost its id.
-                stage = selectors.stage_settings_get(actor=request.user, pk=pk)
-            else:
-                if move_to is not None and stage.deal_count:  # type: ignore[attr-defined]
-                    messages.success(
-                        request,
-                        _("Stage “%(name)s” deleted; its deals are now in “%(target)s”.")
-                        % {"name": stage.name, "target": move_to.name},
-                    )
-                else:
-                    messages.success(request, _("Stage “%(name)s” deleted.") % {"name": stage.name})
-                return redirect(_detail_url(stage.pipeline_id))
-    return render(
-        request,
-        "sales/settings/stage_delete.html",
-        {
-            "stage": stage,
-            "pipeline": stage.pipeline,
+    form = MoveDealsForm(posted(request), targets=targets)
+    move_to: Stage | None = None
+    tried = False
+
+    def page(status: int, conflict: str = "") -> HttpResponse:
+        # A delete refused by the service ran and was rolled back: the instance lost its id.
+        refused = tried and not conflict
+        shown = selectors.stage_settings_get(actor=request.user, pk=pk) if refused else stage
+        context = {
+            "stage": shown,
+            "pipeline": shown.pipeline,
             "form": form,
             "targets": targets,
             "conflict": conflict,
-        },
-        status=status,
-    )
+        }
+        return render(request, "sales/settings/stage_delete.html", context, status=status)
+
+    def delete() -> None:
+        nonlocal move_to, tried
+        tried = True
+        move_to = next((t for t in targets if t.pk == form.cleaned_data["move_to"]), None)
+        services.stage_delete(actor=request.user, stage=stage, move_to=move_to)
+
+    def deleted(_none: None) -> HttpResponse:
+        if move_to is not None and stage.deal_count:  # type: ignore[attr-defined]
+            message = _("Stage “%(name)s” deleted; its deals are now in “%(target)s”.") % {
+                "name": stage.name,
+                "target": move_to.name,
+            }
+        else:
+            message = _("Stage “%(name)s” deleted.") % {"name": stage.name}
+        return saved(request, message, _detail_url(stage.pipeline_id))
+
+    try:
+        return form_page(request, form, delete, success=deleted, page=page)
+    except Conflict as error:
+        return page(409, error.message)
 
 
 # --- stage actions ------------------------------------------------------------------------------
@@ -402,7 +366,7 @@ def _action_page(
     kind: str,
     action: StageAction | None,
 ) -> HttpResponse:
-    form = _action_form(kind, _posted(request), action=action)
+    form = _action_form(kind, posted(request), action=action)
     default = _detail_url(stage.pipeline_id, stage.pk)
 
     def page(status: int) -> HttpResponse:
@@ -413,7 +377,7 @@ def _action_page(
             "kind": kind,
             "kind_label": ActionKind(kind).label,
             "action": action,
-            "next": _back(request, default),
+            "next": safe_next(request, default),
         }
         return render(request, "sales/settings/action_form.html", context, status=status)
 
@@ -423,7 +387,7 @@ def _action_page(
             "stage": stage.name,
         }
         messages.success(request, message)
-        return HttpResponseRedirect(_back(request, default))
+        return HttpResponseRedirect(safe_next(request, default))
 
     return form_page(
         request,
@@ -464,7 +428,7 @@ def stage_action_delete(request: SignedInRequest, pk: int) -> HttpResponse:
         _("Action “%(action)s” removed from the stage “%(stage)s”.")
         % {"action": action.get_kind_display(), "stage": stage.name},
     )
-    return HttpResponseRedirect(_back(request, _detail_url(stage.pipeline_id, stage.pk)))
+    return HttpResponseRedirect(safe_next(request, _detail_url(stage.pipeline_id, stage.pk)))
 
 
 # --- reasons for loss ---------------------------------------------------------------------------
@@ -479,23 +443,19 @@ REASONS = InlineList(
 )
 
 
-def _lost_reason_page(request: SignedInRequest, **shown: Any) -> HttpResponse:
-    return REASONS.page(request, selectors.lost_reason_settings_list(actor=request.user), **shown)
+def _reasons(request: SignedInRequest) -> Callable[[], list[Any]]:
+    return lambda: selectors.lost_reason_settings_list(actor=request.user)
 
 
 @admin_page
 def lost_reason_list(request: SignedInRequest) -> HttpResponse:
     """The reasons a manager picks when a deal is lost; the form on top adds one."""
-    if request.method != "POST":
-        return _lost_reason_page(request)
-    form = REASONS.add_form(request.POST)
-    return form_post(
-        form,
-        lambda: services.lost_reason_save(actor=request.user, name=form.cleaned_data["name"]),
-        success=lambda reason: saved(
-            request, _("Reason “%(name)s” added.") % {"name": reason.name}, "sales:lost_reason_list"
-        ),
-        failure=lambda: _lost_reason_page(request, add_form=form, status=422),
+    return REASONS.list_view(
+        request,
+        _reasons(request),
+        lambda form: services.lost_reason_save(actor=request.user, name=form.cleaned_data["name"]),
+        added=lambda reason: _("Reason “%(name)s” added.") % {"name": reason.name},
+        to="sales:lost_reason_list",
     )
 
 
@@ -503,14 +463,14 @@ def lost_reason_list(request: SignedInRequest) -> HttpResponse:
 @admin_page
 def lost_reason_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     reason = selectors.lost_reason_settings_get(actor=request.user, pk=pk)
-    form = REASONS.row_form(reason, request.POST)
-    return form_post(
-        form,
-        lambda: services.lost_reason_save(
+    return REASONS.edit_view(
+        request,
+        reason,
+        _reasons(request),
+        lambda form: services.lost_reason_save(
             actor=request.user, reason=reason, name=form.cleaned_data["name"]
         ),
-        success=lambda _reason: saved(request, _("Changes saved."), "sales:lost_reason_list"),
-        failure=lambda: _lost_reason_page(request, edit_form=form, editing=reason, status=422),
+        to="sales:lost_reason_list",
     )
 
 
@@ -522,11 +482,8 @@ def lost_reason_archive(request: SignedInRequest, pk: int) -> HttpResponse:
     reason = selectors.lost_reason_settings_get(actor=request.user, pk=pk)
     archived = request.POST.get("archived", "1") != "0"
     services.lost_reason_archive(actor=request.user, reason=reason, archived=archived)
-    if archived:
-        messages.success(request, _("Reason “%(name)s” archived.") % {"name": reason.name})
-    else:
-        messages.success(request, _("Reason “%(name)s” restored.") % {"name": reason.name})
-    return redirect("sales:lost_reason_list")
+    done = _("Reason “%(name)s” archived.") if archived else _("Reason “%(name)s” restored.")
+    return saved(request, done % {"name": reason.name}, "sales:lost_reason_list")
 
 
 # --- the seller ---------------------------------------------------------------------------------
@@ -536,19 +493,15 @@ def lost_reason_archive(request: SignedInRequest, pk: int) -> HttpResponse:
 def seller_details(request: SignedInRequest) -> HttpResponse:
     """The company's own requisites, printed on invoices and contracts."""
     details = seller_details_get()
-    form = SellerDetailsForm(_posted(request), instance=details)
-
-    def page(status: int) -> HttpResponse:
-        return render(request, "sales/settings/seller_form.html", {"form": form}, status=status)
-
-    return form_page(
+    form = SellerDetailsForm(posted(request), instance=details)
+    return edit_page(
         request,
         form,
         lambda: seller_details_save(actor=request.user, **form.cleaned_data),
+        template="sales/settings/seller_form.html",
         success=lambda _details: saved(
             request, _("The seller's details are saved."), "sales:seller_details"
         ),
-        page=page,
     )
 
 

@@ -31,6 +31,7 @@ from crm.sales.models import Deal, DealLine
 from crm.sales.services import lines as line_services
 from crm.sales.services import products as product_services
 from crm.sales.services.deals import deal_get, deal_get_writable
+from crm.sales.views.panels import DealRowsPanel
 
 LIST_LIMIT = 50
 PICKER_LIMIT = 10
@@ -223,7 +224,7 @@ def deal_lines(request: SignedInRequest, deal_pk: int) -> HttpResponse:
     if editing.isdigit() and len(editing) < 19:
         line = _line(deal, int(editing))
         editing_line_id = line.pk
-        edit_form = DealLineForm(initial=_line_initial(line))
+        edit_form = LINES.edit_form(line)
     line_form = None
     pick = request.GET.get("pick", "")
     if pick.isdigit() and len(pick) < 19:
@@ -283,20 +284,25 @@ def deal_line_picker(request: SignedInRequest, deal_pk: int) -> HttpResponse:
     )
 
 
+LINES: DealRowsPanel[DealLine, DealLineForm] = DealRowsPanel(
+    render=render_lines,
+    after_change=_after_change,
+    get_row=_line,
+    form_class=DealLineForm,
+    initial=_line_initial,
+    add=line_services.deal_line_add,
+    update=line_services.deal_line_update,
+    row_name="line",
+    add_form_name="line_form",
+    editing_name="editing_line_id",
+)
+
+
 @login_required
 @require_POST
 @domain_errors
 def deal_line_add(request: SignedInRequest, deal_pk: int) -> HttpResponse:
-    deal = deal_get_writable(actor=request.user, pk=deal_pk)
-    form = DealLineForm(request.POST)
-    return form_post(
-        form,
-        lambda: line_services.deal_line_add(
-            actor=request.user, deal=deal, **form.service_arguments()
-        ),
-        success=lambda line: _after_change(request, line.deal),
-        failure=lambda: render_lines(request, deal, status=422, line_form=form),
-    )
+    return LINES.add_view(request, deal_pk)
 
 
 @login_required
@@ -304,28 +310,7 @@ def deal_line_add(request: SignedInRequest, deal_pk: int) -> HttpResponse:
 @domain_errors
 def deal_line_edit(request: SignedInRequest, deal_pk: int, pk: int) -> HttpResponse:
     """GET opens the line for editing in the panel; POST saves it."""
-    if request.method != "POST":
-        deal = deal_get(actor=request.user, pk=deal_pk)
-        line = _line(deal, pk)
-        return render_lines(
-            request,
-            deal,
-            editing_line_id=line.pk,
-            edit_form=DealLineForm(initial=_line_initial(line)),
-        )
-    deal = deal_get_writable(actor=request.user, pk=deal_pk)
-    line = _line(deal, pk)
-    form = DealLineForm(request.POST)
-    return form_post(
-        form,
-        lambda: line_services.deal_line_update(
-            actor=request.user, line=line, **form.service_arguments(for_update=True)
-        ),
-        success=lambda updated: _after_change(request, updated.deal),
-        failure=lambda: render_lines(
-            request, deal, status=422, edit_form=form, editing_line_id=line.pk
-        ),
-    )
+    return LINES.edit_view(request, deal_pk, pk)
 
 
 @login_required
