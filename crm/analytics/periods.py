@@ -100,9 +100,11 @@ def unit_period(unit: str, day: dt.date, zone: ZoneInfo, preset: str = "") -> Pe
 def user_time_zone(user: Any) -> ZoneInfo:
     """The zone a user's periods are counted in: the zone of their first team (by name)
     that sets one, otherwise the site's ``TIME_ZONE``."""
-    names = [
-        team.time_zone for team in user.teams.order_by("name") if team.time_zone
-    ] if getattr(user, "pk", None) else []
+    names = (
+        [team.time_zone for team in user.teams.order_by("name") if team.time_zone]
+        if getattr(user, "pk", None)
+        else []
+    )
     for name in names:
         try:
             return ZoneInfo(name)
@@ -111,7 +113,9 @@ def user_time_zone(user: Any) -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def _parse_date(params: Mapping[str, Any], name: str, errors: dict[str, list[str]]) -> dt.date | None:
+def _parse_date(
+    params: Mapping[str, Any], name: str, errors: dict[str, list[str]]
+) -> dt.date | None:
     raw = params.get(name)
     if raw in (None, ""):
         errors[name] = [_("Enter a date.")]

@@ -24,14 +24,15 @@ class EpochSeconds(Func):
 
     output_field = FloatField()
     arity = 1
+    template = "(julianday(%(expressions)s) * 86400.0)"  # SQLite keeps moments as UTC text
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        template = (
-            "CAST(EXTRACT(EPOCH FROM %(expressions)s) AS double precision)"
-            if connection.vendor == "postgresql"
-            else "(julianday(%(expressions)s) * 86400.0)"
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS double precision)",
+            **extra,
         )
-        return super().as_sql(compiler, connection, template=template, **extra)
 
 
 class _PercentileCont(Aggregate):
@@ -68,6 +69,8 @@ def percentiles(
         }
         answer: dict[Hashable, dict[float, float]] = {}
         for row in rows.values(bucket=grouping).annotate(**aggregates):
+            if row["p0"] is None:  # no rows at all: the ungrouped aggregate is null
+                continue
             answer[None if group is None else row["bucket"]] = {
                 fraction: float(row[f"p{index}"]) for index, fraction in enumerate(fractions)
             }
@@ -89,7 +92,7 @@ def _ranked_percentiles(
         for f in fractions
     )
     sql = (
-        "SELECT bucket, number, rn, n FROM ("
+        "SELECT bucket, number, rn, n FROM ("  # noqa: S608 (our SQL; values are parameters)
         " SELECT bucket, number,"
         " ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY number) AS rn,"
         " COUNT(*) OVER (PARTITION BY bucket) AS n"

@@ -4,7 +4,6 @@ the viewer's teams (a head of sales) or of every manager (an administrator)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,8 +18,8 @@ from crm.core.percentiles import percentiles, seconds_between
 from crm.core.permissions import Role
 from crm.leads.choices import OPEN_STATUSES
 from crm.leads.models import Lead
-from crm.planner.selectors import overdue_filter, tasks_visible_to
 from crm.planner.choices import TaskStatus
+from crm.planner.selectors import overdue_filter, tasks_visible_to
 from crm.sales.choices import DealStatus
 from crm.sales.models import Deal
 
@@ -104,6 +103,11 @@ def _money(rows: Any, key: str, into: dict[int, ManagerFigures], target: str) ->
         setattr(figures, key, getattr(figures, key) + row["count"])
 
 
+def clock() -> dt.datetime:
+    """The current moment (a seam for tests of the pages, which cannot pass ``now``)."""
+    return timezone.now()
+
+
 def dashboard_for(*, viewer: Any, now: dt.datetime | None = None) -> Dashboard:
     """The viewer's dashboard for the current month in their time zone.
 
@@ -111,7 +115,7 @@ def dashboard_for(*, viewer: Any, now: dt.datetime | None = None) -> Dashboard:
     task policies) and is limited to the rows' owners, so the total is the sum of the rows.
     A constant number of queries, whatever the number of managers and records.
     """
-    now = now or timezone.now()
+    now = now or clock()
     zone = user_time_zone(viewer)
     local_today = now.astimezone(zone).date()
     period = unit_period("month", local_today, zone)
@@ -133,32 +137,38 @@ def dashboard_for(*, viewer: Any, now: dt.datetime | None = None) -> Dashboard:
         "open_amount",
     )
     stages: dict[int, StageFigures] = {}
-    for row in opened.values(
-        "stage_id",
-        "stage__name",
-        "pipeline__name",
-        "pipeline__position",
-        "stage__position",
-        "currency",
-    ).annotate(**money).order_by("pipeline__position", "pipeline_id", "stage__position"):
-        stage = stages.setdefault(
-            row["stage_id"],
-            StageFigures(row["stage_id"], row["stage__name"], row["pipeline__name"]),
+    for stage_row in (
+        opened.values(
+            "stage_id",
+            "stage__name",
+            "pipeline__name",
+            "pipeline__position",
+            "stage__position",
+            "currency",
         )
-        stage.count += row["count"]
-        stage.amount[row["currency"]] = row["amount"] or Decimal(0)
+        .annotate(count=Count("id"), amount=Sum("amount"))
+        .order_by("pipeline__position", "pipeline_id", "stage__position")
+    ):
+        stage = stages.setdefault(
+            stage_row["stage_id"],
+            StageFigures(
+                stage_row["stage_id"], stage_row["stage__name"], stage_row["pipeline__name"]
+            ),
+        )
+        stage.count += stage_row["count"]
+        stage.amount[stage_row["currency"]] = stage_row["amount"] or Decimal(0)
 
     leads = Lead.objects.visible_to(viewer).filter(owner_id__in=ids).order_by()
     waiting = leads.filter(status__in=OPEN_STATUSES, responded_at__isnull=True)
-    for row in waiting.values("owner_id").annotate(
+    for lead_row in waiting.values("owner_id").annotate(
         count=Count("id"), since=Min(Coalesce("assigned_at", "created_at"))
     ):
-        figures[row["owner_id"]].leads_waiting = row["count"]
-        figures[row["owner_id"]].waiting_since = row["since"]
+        figures[lead_row["owner_id"]].leads_waiting = lead_row["count"]
+        figures[lead_row["owner_id"]].waiting_since = lead_row["since"]
 
     day_start = dt.datetime.combine(local_today, dt.time.min, zone)
     tasks = tasks_visible_to(viewer).filter(owner_id__in=ids).order_by()
-    for row in tasks.values("owner_id").annotate(
+    for task_row in tasks.values("owner_id").annotate(
         today=Count(
             "id",
             filter=Q(
@@ -169,8 +179,8 @@ def dashboard_for(*, viewer: Any, now: dt.datetime | None = None) -> Dashboard:
         ),
         overdue=Count("id", filter=overdue_filter(now)),
     ):
-        figures[row["owner_id"]].tasks_today = row["today"]
-        figures[row["owner_id"]].tasks_overdue = row["overdue"]
+        figures[task_row["owner_id"]].tasks_today = task_row["today"]
+        figures[task_row["owner_id"]].tasks_overdue = task_row["overdue"]
 
     answered = leads.filter(
         responded_at__gte=period.start_at, responded_at__lt=period.end_at
@@ -182,8 +192,8 @@ def dashboard_for(*, viewer: Any, now: dt.datetime | None = None) -> Dashboard:
     overall = percentiles(answered, value="wait", fractions=(0.5,)).get(None)
 
     total = ManagerFigures(None)
-    for row in figures.values():
-        total.add(row)
+    for person_figures in figures.values():
+        total.add(person_figures)
     total.median_response_seconds = overall[0.5] if overall else None
     rows = sorted(figures.values(), key=lambda row: (-row.won_count, str(row.user)))
     return Dashboard(

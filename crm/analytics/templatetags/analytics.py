@@ -24,7 +24,7 @@ def money_text(amount: Decimal | None, currency: str) -> str:
 @register.filter
 def money_list(amounts: dict[str, Decimal] | None) -> list[str]:
     """Sums per currency, each formatted; never added across currencies."""
-    return [money_text(amounts[currency], currency) for currency in sorted(amounts or {})]
+    return [money_text(amount, currency) for currency, amount in sorted((amounts or {}).items())]
 
 
 @register.filter
