@@ -1,7 +1,11 @@
 """Report pages under /reports/ (the dashboard itself is the site's root, ``home``)."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from crm.analytics import views
 
 app_name = "analytics"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("funnel/", views.funnel, name="funnel"),
+]

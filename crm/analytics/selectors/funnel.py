@@ -186,3 +186,10 @@ def funnel_report(*, viewer: Any, period: Period, filters: ReportFilters) -> Fun
 
 def _add(money: Money, currency: str, amount: Decimal) -> None:
     money[currency] = money.get(currency, Decimal(0)) + amount
+
+
+def funnel_chart(funnel: Funnel) -> dict[str, Any]:
+    """The figures the page's chart draws (passed as JSON, drawn by a static script)."""
+    steps = [{"name": row.stage.name, "value": row.reached} for row in funnel.stages]
+    steps.append({"name": str(_("Won")), "value": funnel.won})
+    return {"steps": steps, "title": funnel.pipeline.name}

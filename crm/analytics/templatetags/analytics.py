@@ -41,3 +41,20 @@ def duration(seconds: Any) -> str:
     if hours:
         return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
     return _("%(minutes)d min") % {"minutes": minutes}
+
+
+@register.filter
+def percent(share: float | None) -> str:
+    """A share as a whole percent in the active language (``—`` when undefined)."""
+    if share is None:
+        return "—"
+    return f"{number_format(round(share * 100, 1), 1, use_l10n=True)}\u00a0%"
+
+
+@register.filter
+def index(items: Any, position: int) -> Any:
+    """The item at ``position`` of a list, or None past its end."""
+    try:
+        return items[position]
+    except (IndexError, TypeError):
+        return None

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from conftest import client_for
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import period_parse
 from crm.analytics.selectors.funnel import funnel_report
@@ -138,3 +139,48 @@ def test_the_period_edge_is_midnight_in_the_users_zone(org):
     vladivostok = ZoneInfo("Asia/Vladivostok")
     far = period_parse({"period": "this_month"}, today=dt.date(2026, 12, 7), zone=vladivostok)
     assert funnel_report(viewer=org.manager, period=far, filters=ReportFilters()).deals == 2
+
+
+# --- the page ---------------------------------------------------------------------------
+
+
+def test_the_funnel_page_shows_the_figures_and_the_chart_data(pipeline_history, monkeypatch):
+    from crm.analytics.selectors import dashboard
+
+    monkeypatch.setattr(dashboard, "clock", lambda: day(7))
+    client = client_for(pipeline_history.manager)
+    response = client.get("/reports/funnel/", {"period": "this_month"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="funnel-data"' in page and '"value": 5' in page
+    assert 'id="funnel-deals">5<' in page
+    assert 'data-figure="reached">4<' in page  # the invoice stage
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"period": "custom", "date_from": "2026-05-02", "date_to": "2026-05-01"}, "date_to"),
+        ({"period": "custom", "date_from": "2019-01-01", "date_to": "2026-01-01"}, "date_to"),
+        ({"period": "someday"}, "period"),
+        ({"pipeline": "999999"}, "pipeline"),
+        ({"pipeline": "x"}, "pipeline"),
+        ({"source": "pigeon"}, "source"),
+        ({"client_type": "alien"}, "client_type"),
+        ({"team": "999999"}, "team"),
+    ],
+)
+def test_bad_input_answers_400_naming_the_parameter(org, params, parameter):
+    response = client_for(org.manager).get("/reports/funnel/", params)
+    assert response.status_code == 400
+    assert f"<code>{parameter}</code>" in response.content.decode()
+
+
+def test_a_manager_may_not_ask_for_a_colleagues_funnel(org):
+    response = client_for(org.manager).get("/reports/funnel/", {"manager": org.colleague.pk})
+    assert response.status_code == 400
+    assert "<code>manager</code>" in response.content.decode()
+    allowed = client_for(org.head).get("/reports/funnel/", {"manager": org.colleague.pk})
+    assert allowed.status_code == 200
+    other_team = client_for(org.head).get("/reports/funnel/", {"manager": org.outsider.pk})
+    assert other_team.status_code == 400
