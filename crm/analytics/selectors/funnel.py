@@ -28,6 +28,7 @@ from typing import Any
 from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import Period
@@ -191,5 +192,5 @@ def _add(money: Money, currency: str, amount: Decimal) -> None:
 def funnel_chart(funnel: Funnel) -> dict[str, Any]:
     """The figures the page's chart draws (passed as JSON, drawn by a static script)."""
     steps = [{"name": row.stage.name, "value": row.reached} for row in funnel.stages]
-    steps.append({"name": str(_("Won")), "value": funnel.won})
+    steps.append({"name": str(pgettext("funnel", "Won")), "value": funnel.won})
     return {"steps": steps, "title": funnel.pipeline.name}
