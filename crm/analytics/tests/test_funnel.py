@@ -9,6 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from conftest import client_for
 from crm.analytics.filters import ReportFilters
@@ -110,9 +111,10 @@ def test_time_in_stage_median_and_90th_percentile(pipeline_history):
 
 
 def test_lost_reasons_at_the_furthest_stage_reached(pipeline_history):
-    funnel = funnel_report(
-        viewer=pipeline_history.manager, period=DECEMBER, filters=ReportFilters()
-    )
+    with translation.override("en"):
+        funnel = funnel_report(
+            viewer=pipeline_history.manager, period=DECEMBER, filters=ReportFilters()
+        )
     rows = stages_of(funnel)
     assert rows[PAID].lost_reasons == [("Дорого", 1)]
     assert rows[NEW].lost_reasons == [("No reason given", 1)]
