@@ -8,4 +8,5 @@ app_name = "analytics"
 
 urlpatterns = [
     path("funnel/", views.funnel, name="funnel"),
+    path("sales/", views.sales, name="sales"),
 ]

@@ -10,18 +10,27 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from crm.accounts.http import SignedInRequest
 from crm.analytics.filters import ReportFilters, filters_parse, managers_for, teams_for
 from crm.analytics.periods import PRESETS, Period, period_parse, user_time_zone
 from crm.analytics.selectors import dashboard_for
-from crm.analytics.selectors.dashboard import clock
+from crm.analytics.selectors import dashboard as dashboard_selectors
 from crm.analytics.selectors.funnel import funnel_chart, funnel_report
+from crm.analytics.selectors.sales import bucket_parse, sales_chart, sales_report
 from crm.core.errors import ValidationFailed
 from crm.customers.choices import ClientType
 from crm.leads.choices import Channel
 from crm.sales.models import Pipeline
+
+BUCKET_LABELS = [
+    ("", gettext_lazy("By the period's length")),
+    ("day", gettext_lazy("By day")),
+    ("week", gettext_lazy("By week")),
+    ("month", gettext_lazy("By month")),
+]
 
 
 @login_required
@@ -36,7 +45,7 @@ def report_input(request: SignedInRequest) -> tuple[Period, ReportFilters]:
     """The period and filters of a report's query string, checked for the viewer; raises
     ``ValidationFailed`` naming every refused parameter."""
     zone = user_time_zone(request.user)
-    today = clock().astimezone(zone).date()
+    today = dashboard_selectors.clock().astimezone(zone).date()
     errors: dict[str, list[str]] = {}
     period = filters = None
     try:
@@ -84,3 +93,20 @@ def funnel(request: SignedInRequest) -> HttpResponse:
         deals_url=reverse("sales:deal_list"),
     )
     return render(request, "analytics/funnel.html", context)
+
+
+@login_required
+@require_GET
+def sales(request: SignedInRequest) -> HttpResponse:
+    """The sales report: deals won and payments received, in time and by group."""
+    context = report_choices(request)
+    context["buckets"] = BUCKET_LABELS
+    try:
+        period, filters = report_input(request)
+        bucket = bucket_parse(request.GET.get("bucket"), period)
+        report = sales_report(viewer=request.user, period=period, filters=filters, bucket=bucket)
+    except ValidationFailed as refused:
+        context["errors"] = refused.field_errors
+        return render(request, "analytics/sales.html", context, status=400)
+    context.update(report=report, chart=sales_chart(report), deals_url=reverse("sales:deal_list"))
+    return render(request, "analytics/sales.html", context)
