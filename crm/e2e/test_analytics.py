@@ -1,7 +1,7 @@
 """Reports in a real browser: a head of sales opens the dashboard, checks a manager's figure,
-clicks it through to the deals behind it, then opens the funnel and reads its figures; the
-same pages on a 390 px phone in English. No Content-Security-Policy violation anywhere (the
-page fixtures fail the test on one)."""
+clicks it through to the deals behind it, then opens the funnel and the sales report and reads
+their figures; the same pages on a 390 px phone in English. No Content-Security-Policy
+violation anywhere (the page fixtures fail the test on one)."""
 
 from __future__ import annotations
 
@@ -86,6 +86,12 @@ def test_head_reads_the_dashboard_and_the_funnel(page: ShotPage, org: Org, passw
     page.locator("#funnel-chart canvas").wait_for()
     page.shots("funnel")
 
+    page.locator("#report-nav").get_by_role("link", name="Продажи").click()
+    page.wait_for_url(re.compile(r"/reports/sales/"))
+    assert re.search(r"1\s234\s567,89\s₽", page.locator("#sales-won").inner_text())
+    page.locator("#sales-chart canvas").wait_for()
+    page.shots("sales")
+
 
 def test_the_pages_fit_a_phone_in_english(phone_page: ShotPage, org: Org, password: str) -> None:
     pipeline = _sales(org)
@@ -95,11 +101,12 @@ def test_the_pages_fit_a_phone_in_english(phone_page: ShotPage, org: Org, passwo
     for label, url in (
         ("dashboard", "/"),
         ("funnel", f"/reports/funnel/?pipeline={pipeline.pk}&{_week()}"),
+        ("sales", f"/reports/sales/?{_week()}"),
     ):
         phone_page.goto(url)
         phone_page.wait_for_load_state("networkidle")
         width = phone_page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{label} is {width}px wide"
         phone_page.shots(f"{label}-390")
-    phone_page.get_by_text("Reached").first.wait_for()
-    phone_page.locator("#funnel-chart canvas").wait_for()
+    phone_page.get_by_text("Payments received").first.wait_for()
+    phone_page.locator("#sales-chart canvas").wait_for()
