@@ -8,5 +8,7 @@ app_name = "analytics"
 
 urlpatterns = [
     path("funnel/", views.funnel, name="funnel"),
+    path("funnel/export/", views.funnel_export, name="funnel_export"),
     path("sales/", views.sales, name="sales"),
+    path("sales/export/", views.sales_export, name="sales_export"),
 ]

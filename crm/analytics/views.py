@@ -10,17 +10,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from crm.accounts.http import SignedInRequest
-from crm.analytics.filters import ReportFilters, filters_parse, managers_for, teams_for
-from crm.analytics.periods import PRESETS, Period, period_parse, user_time_zone
+from crm.analytics.exports import Table, funnel_table, sales_table
+from crm.analytics.filters import managers_for, teams_for
+from crm.analytics.inputs import report_input
+from crm.analytics.periods import PRESETS
 from crm.analytics.selectors import dashboard_for
-from crm.analytics.selectors import dashboard as dashboard_selectors
 from crm.analytics.selectors.funnel import funnel_chart, funnel_report
 from crm.analytics.selectors.sales import bucket_parse, sales_chart, sales_report
 from crm.core.errors import ValidationFailed
+from crm.core.spreadsheets import csv_bytes, xlsx_bytes
 from crm.customers.choices import ClientType
 from crm.leads.choices import Channel
 from crm.sales.models import Pipeline
@@ -39,26 +42,6 @@ def home(request: SignedInRequest) -> HttpResponse:
     """``/``: the viewer's dashboard for this month (own, their teams', or everyone's)."""
     board = dashboard_for(viewer=request.user)
     return render(request, "analytics/dashboard.html", {"board": board})
-
-
-def report_input(request: SignedInRequest) -> tuple[Period, ReportFilters]:
-    """The period and filters of a report's query string, checked for the viewer; raises
-    ``ValidationFailed`` naming every refused parameter."""
-    zone = user_time_zone(request.user)
-    today = dashboard_selectors.clock().astimezone(zone).date()
-    errors: dict[str, list[str]] = {}
-    period = filters = None
-    try:
-        period = period_parse(request.GET, today=today, zone=zone)
-    except ValidationFailed as refused:
-        errors.update(refused.field_errors)
-    try:
-        filters = filters_parse(request.GET, viewer=request.user)
-    except ValidationFailed as refused:
-        errors.update(refused.field_errors)
-    if errors or period is None or filters is None:
-        raise ValidationFailed(field_errors=errors)
-    return period, filters
 
 
 def report_choices(request: SignedInRequest) -> dict[str, Any]:
@@ -80,7 +63,7 @@ def funnel(request: SignedInRequest) -> HttpResponse:
     """The funnel report of one pipeline, with the previous period for comparison."""
     context = report_choices(request)
     try:
-        period, filters = report_input(request)
+        period, filters = report_input(request.GET, viewer=request.user)
         report = funnel_report(viewer=request.user, period=period, filters=filters)
     except ValidationFailed as refused:
         context["errors"] = refused.field_errors
@@ -91,8 +74,66 @@ def funnel(request: SignedInRequest) -> HttpResponse:
         before=before,
         chart=funnel_chart(report),
         deals_url=reverse("sales:deal_list"),
+        export_query=request.GET.urlencode(),
     )
     return render(request, "analytics/funnel.html", context)
+
+
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def export_response(request: SignedInRequest, table: Table) -> HttpResponse:
+    """The table as the file ``?format=`` asks for (``csv`` or ``xlsx``)."""
+    kind = request.GET.get("format") or "xlsx"
+    if kind not in EXPORT_TYPES:
+        raise ValidationFailed(field_errors={"format": [_("Choose csv or xlsx.")]})
+    content = (
+        csv_bytes(table.header, table.rows)
+        if kind == "csv"
+        else xlsx_bytes(table.name, table.header, table.rows)
+    )
+    response = HttpResponse(content, content_type=EXPORT_TYPES[kind])
+    response["Content-Disposition"] = f'attachment; filename="{table.name}.{kind}"'
+    return response
+
+
+def refused(errors: ValidationFailed) -> HttpResponse:
+    """A download that cannot be made: 400 with the parameters and their messages."""
+    lines = [
+        f"{name}: {message}"
+        for name, messages in errors.field_errors.items()
+        for message in messages
+    ]
+    return HttpResponse("\n".join(lines), status=400, content_type="text/plain; charset=utf-8")
+
+
+@login_required
+@require_GET
+def funnel_export(request: SignedInRequest) -> HttpResponse:
+    """The funnel as CSV or XLSX, for the same period and filters as the page."""
+    try:
+        period, filters = report_input(request.GET, viewer=request.user)
+        report = funnel_report(viewer=request.user, period=period, filters=filters)
+        before = funnel_report(viewer=request.user, period=period.previous(), filters=filters)
+        return export_response(request, funnel_table(report, before))
+    except ValidationFailed as errors:
+        return refused(errors)
+
+
+@login_required
+@require_GET
+def sales_export(request: SignedInRequest) -> HttpResponse:
+    """The sales report as CSV or XLSX, for the same period and filters as the page."""
+    try:
+        period, filters = report_input(request.GET, viewer=request.user)
+        bucket = bucket_parse(request.GET.get("bucket"), period)
+        report = sales_report(viewer=request.user, period=period, filters=filters, bucket=bucket)
+        return export_response(request, sales_table(report))
+    except ValidationFailed as errors:
+        return refused(errors)
 
 
 @login_required
@@ -102,11 +143,16 @@ def sales(request: SignedInRequest) -> HttpResponse:
     context = report_choices(request)
     context["buckets"] = BUCKET_LABELS
     try:
-        period, filters = report_input(request)
+        period, filters = report_input(request.GET, viewer=request.user)
         bucket = bucket_parse(request.GET.get("bucket"), period)
         report = sales_report(viewer=request.user, period=period, filters=filters, bucket=bucket)
     except ValidationFailed as refused:
         context["errors"] = refused.field_errors
         return render(request, "analytics/sales.html", context, status=400)
-    context.update(report=report, chart=sales_chart(report), deals_url=reverse("sales:deal_list"))
+    context.update(
+        report=report,
+        chart=sales_chart(report),
+        deals_url=reverse("sales:deal_list"),
+        export_query=request.GET.urlencode(),
+    )
     return render(request, "analytics/sales.html", context)
