@@ -62,6 +62,9 @@ def report_choices(request: SignedInRequest) -> dict[str, Any]:
 def funnel(request: SignedInRequest) -> HttpResponse:
     """The funnel report of one pipeline, with the previous period for comparison."""
     context = report_choices(request)
+    context.update(
+        current="funnel", export_url=reverse("analytics:funnel_export"), pipeline_required=True
+    )
     try:
         period, filters = report_input(request.GET, viewer=request.user)
         report = funnel_report(viewer=request.user, period=period, filters=filters)
@@ -141,7 +144,9 @@ def sales_export(request: SignedInRequest) -> HttpResponse:
 def sales(request: SignedInRequest) -> HttpResponse:
     """The sales report: deals won and payments received, in time and by group."""
     context = report_choices(request)
-    context["buckets"] = BUCKET_LABELS
+    context.update(
+        current="sales", export_url=reverse("analytics:sales_export"), buckets=BUCKET_LABELS
+    )
     try:
         period, filters = report_input(request.GET, viewer=request.user)
         bucket = bucket_parse(request.GET.get("bucket"), period)
