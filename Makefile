@@ -44,6 +44,7 @@ $(VENDOR)/.copied: node_modules/.installed Makefile
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.min.css.map $(VENDOR)/
 	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map $(VENDOR)/
 	cp node_modules/sortablejs/Sortable.min.js $(VENDOR)/
+	cp node_modules/echarts/dist/echarts.min.js node_modules/echarts/i18n/langRU.js $(VENDOR)/
 	@touch $@
 
 migrate: setup

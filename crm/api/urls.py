@@ -12,6 +12,7 @@ from ninja import NinjaAPI, Swagger
 from ninja.openapi.schema import OpenAPISchema
 
 from crm.accounts.api import router as users_router
+from crm.analytics.api import router as reports_router
 from crm.api import idempotency
 from crm.api.auth import session_auth, token_auth
 from crm.api.docs import docs_access
@@ -118,3 +119,4 @@ api.add_router("/notifications", notifications_router)
 api.add_router("/leads", leads_router)
 api.add_router("", sales_router)  # /pipelines, /stages, /lost-reasons, /deals, /products
 api.add_router("", planner_router)  # /tasks, /absences
+api.add_router("/reports", reports_router)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "crm.sales",
     "crm.leads",
     "crm.activities",
+    "crm.analytics",
     "crm.api",
 ]
 

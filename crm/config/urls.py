@@ -2,13 +2,14 @@
 
 from django.urls import include, path, re_path
 
+from crm.analytics import views as analytics_views
 from crm.api.errors import api_not_found
 from crm.api.urls import api
-from crm.core import views as core_views
 from crm.leads.views import public as public_forms
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", analytics_views.home, name="home"),
+    path("reports/", include("crm.analytics.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("crm.accounts.urls")),
     path("customers/", include("crm.customers.urls")),

@@ -40,6 +40,8 @@ def test_collectstatic_hashes_the_vendored_files_and_their_source_maps(collected
         "vendor/bootstrap.bundle.min.js.map",
         "vendor/htmx.min.js",
         "vendor/Sortable.min.js",
+        "vendor/echarts.min.js",
+        "vendor/langRU.js",
         "ninja/swagger-ui-bundle.js",
         "ninja/swagger-ui.css",
     ):

@@ -1,0 +1,249 @@
+"""Measure the home dashboard, the funnel and the sales report on a generated SQLite database.
+
+A modest size, made by this script with ``bulk_create`` (``--generate``): ``--managers``
+managers in two teams led by ``head``, ``--deals`` deals over the last year in the default
+pipelines with two to four stage visits each (some skip a stage, some move back, a third
+closed won or lost, a few in dollars), a lead and a task per five deals. Then, as ``head``
+and as ``admin``, ``--warmup`` and ``--iterations`` timed runs of:
+
+- the selectors ``dashboard_for``, ``funnel_report`` (this quarter, «Опт») and
+  ``sales_report`` (this quarter, by week);
+- the pages through Django's test ``Client`` (middleware, session, template):
+  ``GET /``, ``GET /reports/funnel/?period=this_quarter&pipeline=…`` and
+  ``GET /reports/sales/?period=this_quarter``.
+
+The median and the 95th percentile are printed with the query count, as a Markdown table
+for ``bench/RESULTS.md`` (the script does not write the file)::
+
+    CRM_VAR_DIR=/tmp/bench-analytics .venv/bin/python manage.py migrate
+    CRM_VAR_DIR=/tmp/bench-analytics .venv/bin/python bench/analytics.py --generate
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.config.settings")
+os.environ.setdefault("CRM_DEBUG", "0")
+os.environ.setdefault("CRM_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from crm.accounts.models import Team, TeamMembership, User  # noqa: E402
+from crm.analytics.filters import ReportFilters  # noqa: E402
+from crm.analytics.periods import unit_period, user_time_zone  # noqa: E402
+from crm.analytics.selectors import dashboard_for  # noqa: E402
+from crm.analytics.selectors.funnel import funnel_report  # noqa: E402
+from crm.analytics.selectors.sales import sales_report  # noqa: E402
+from crm.core.permissions import Role  # noqa: E402
+from crm.leads.models import Lead  # noqa: E402
+from crm.planner.models import Task, TaskType  # noqa: E402
+from crm.sales.models import Deal, LostReason, Pipeline, StageVisit  # noqa: E402
+
+TARGET_MS = 300
+
+
+def generate(*, deals: int, managers: int, seed: int) -> None:
+    """Users, teams and ``deals`` deals with their visits, leads and tasks (bulk)."""
+    rng = random.Random(seed)
+    now = timezone.now()
+    admin = User.objects.create_user("admin", role=Role.ADMIN)
+    head = User.objects.create_user("head", role=Role.HEAD)
+    teams = [Team.objects.create(name=name) for name in ("Москва", "Питер")]
+    teams[0].heads.add(head)
+    people = [
+        User.objects.create_user(f"manager{number}", first_name=f"М{number}")
+        for number in range(managers)
+    ]
+    TeamMembership.objects.bulk_create(
+        [TeamMembership(team=teams[number % 2], user=user) for number, user in enumerate(people)]
+    )
+    reasons = list(LostReason.objects.all())
+    pipelines = [
+        (pipeline, list(pipeline.stages.order_by("position")))
+        for pipeline in Pipeline.objects.all()
+    ]
+    task_type = TaskType.objects.order_by("position").first()
+    with transaction.atomic():
+        rows, paths = [], []
+        for _number in range(deals):
+            pipeline, stages = rng.choice(pipelines)
+            opens = [stage for stage in stages if stage.kind == "open"]
+            won = next(stage for stage in stages if stage.kind == "won")
+            lost = next(stage for stage in stages if stage.kind == "lost")
+            path = [opens[0]]
+            for stage in opens[1:]:
+                if rng.random() < 0.55:
+                    break
+                if rng.random() < 0.85:  # otherwise the stage is skipped
+                    path.append(stage)
+            if len(path) > 2 and rng.random() < 0.1:
+                path.append(path[-2])  # a move back
+            outcome = rng.random()
+            if outcome < 0.2:
+                path.append(won)
+            elif outcome < 0.35:
+                path.append(lost)
+            start = now - dt.timedelta(minutes=rng.randrange(365 * 24 * 60))
+            moments = [start]
+            for _stage in path[1:]:
+                moments.append(moments[-1] + dt.timedelta(minutes=rng.randrange(60, 20 * 24 * 60)))
+            moments = [min(moment, now) for moment in moments]
+            last = path[-1]
+            rows.append(
+                Deal(
+                    title="Сделка",
+                    pipeline=pipeline,
+                    stage=last,
+                    status=last.kind,
+                    owner=rng.choice(people),
+                    amount=Decimal(rng.randrange(1000, 5_000_000)) / 100,
+                    currency="USD" if rng.random() < 0.05 else "RUB",
+                    source=rng.choice(["web_form", "email", "phone", ""]),
+                    stage_entered_at=moments[-1],
+                    last_activity_at=moments[-1],
+                    closed_at=moments[-1] if last.kind != "open" else None,
+                    lost_reason=rng.choice(reasons) if last.kind == "lost" and reasons else None,
+                    created_at=start,
+                    updated_at=start,
+                )
+            )
+            paths.append(list(zip(path, moments, strict=True)))
+        created = Deal.objects.bulk_create(rows, batch_size=2000)
+        visits = [
+            StageVisit(
+                deal=deal,
+                stage=stage,
+                entered_at=moment,
+                left_at=path[index + 1][1] if index + 1 < len(path) else None,
+            )
+            for deal, path in zip(created, paths, strict=True)
+            for index, (stage, moment) in enumerate(path)
+        ]
+        StageVisit.objects.bulk_create(visits, batch_size=5000)
+        leads = []
+        for _number in range(deals // 5):
+            assigned = now - dt.timedelta(minutes=rng.randrange(60 * 24 * 60))
+            answered = rng.random() < 0.8
+            leads.append(
+                Lead(
+                    title="Заявка",
+                    channel="web_form",
+                    owner=rng.choice(people),
+                    status="in_progress" if answered else "new",
+                    assigned_at=assigned,
+                    responded_at=assigned + dt.timedelta(minutes=rng.randrange(1, 600))
+                    if answered
+                    else None,
+                )
+            )
+        Lead.objects.bulk_create(leads, batch_size=2000)
+        Task.objects.bulk_create(
+            [
+                Task(
+                    type=task_type,
+                    title="Позвонить",
+                    owner=rng.choice(people),
+                    due_at=now + dt.timedelta(hours=rng.randrange(-240, 240)),
+                )
+                for _number in range(deals // 5)
+            ],
+            batch_size=2000,
+        )
+    print(f"generated {deals} deals, {len(visits)} visits, {len(leads)} leads, admin {admin.pk}")
+
+
+def measure(name: str, run: Callable[[], object], warmup: int, iterations: int) -> tuple:
+    for _number in range(warmup):
+        run()
+    timings = []
+    for _number in range(iterations):
+        started = time.perf_counter()
+        run()
+        timings.append((time.perf_counter() - started) * 1000)
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    timings.sort()
+    p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
+    return name, statistics.median(timings), p95, len(queries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--generate", action="store_true")
+    parser.add_argument("--deals", type=int, default=50_000)
+    parser.add_argument("--managers", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=20)
+    options = parser.parse_args()
+    if options.generate:
+        generate(deals=options.deals, managers=options.managers, seed=options.seed)
+    wholesale = Pipeline.objects.get(name="Опт")
+    results = []
+    for username in ("head", "admin"):
+        viewer = User.objects.get(username=username)
+        zone = user_time_zone(viewer)
+        quarter = unit_period("quarter", timezone.now().astimezone(zone).date(), zone)
+        funnel_filters = ReportFilters(pipeline=wholesale)
+        client = Client()
+        client.force_login(viewer)
+
+        def page(url: str, client: Client = client) -> None:
+            response = client.get(url)
+            assert response.status_code == 200, response.status_code
+
+        cases: list[tuple[str, Callable[[], object]]] = [
+            ("dashboard_for", lambda viewer=viewer: dashboard_for(viewer=viewer)),
+            (
+                "funnel_report (quarter)",
+                lambda viewer=viewer, quarter=quarter, chosen=funnel_filters: funnel_report(
+                    viewer=viewer, period=quarter, filters=chosen
+                ),
+            ),
+            (
+                "sales_report (quarter, weeks)",
+                lambda viewer=viewer, quarter=quarter: sales_report(
+                    viewer=viewer, period=quarter, filters=ReportFilters(), bucket="week"
+                ),
+            ),
+            ("GET /", lambda: page("/")),
+            (
+                "GET /reports/funnel/ (quarter)",
+                lambda: page(f"/reports/funnel/?period=this_quarter&pipeline={wholesale.pk}"),
+            ),
+            ("GET /reports/sales/ (quarter)", lambda: page("/reports/sales/?period=this_quarter")),
+        ]
+        for name, run in cases:
+            results.append((username, *measure(name, run, options.warmup, options.iterations)))
+            print(results[-1], flush=True)
+    counts = (Deal.objects.count(), StageVisit.objects.count(), Lead.objects.count())
+    print(f"\n{connection.vendor}: {counts[0]} deals, {counts[1]} visits, {counts[2]} leads\n")
+    print("| as | what | median, ms | p95, ms | queries | target p95 ≤ 300 ms |")
+    print("|---|---|---:|---:|---:|---|")
+    for username, name, median, p95, queries in results:
+        verdict = "met" if p95 <= TARGET_MS else "**not met**"
+        print(f"| {username} | {name} | {median:.1f} | {p95:.1f} | {queries} | {verdict} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AnalyticsConfig(AppConfig):
+    """Reports and the home dashboard: reads every domain app, writes no business data."""
+
+    name = "crm.analytics"
+    label = "analytics"
+    verbose_name = _("Analytics")

@@ -1,0 +1,122 @@
+"""The reports as tables for CSV and XLSX: the figures of the page, one column per currency
+(amounts are never added across currencies), durations in hours, shares in percent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from crm.analytics.selectors.funnel import Funnel
+from crm.analytics.selectors.sales import SalesReport, SalesRow
+from crm.core.spreadsheets import Cell
+
+
+@dataclass
+class Table:
+    """A report as a header and rows of plain values; ``name`` names the file and sheet."""
+
+    name: str
+    header: list[str]
+    rows: list[list[Cell]]
+
+
+def _hours(seconds: float | None) -> Cell:
+    return round(seconds / 3600, 2) if seconds is not None else None
+
+
+def _percent(share: float | None) -> Cell:
+    return round(share * 100, 1) if share is not None else None
+
+
+def _currencies(amounts: Iterable[dict[str, Decimal]]) -> list[str]:
+    return sorted({currency for money in amounts for currency in money})
+
+
+def funnel_table(funnel: Funnel, before: Funnel) -> Table:
+    """One row per open stage, then the won deals."""
+    currencies = _currencies([row.amount for row in funnel.stages] + [funnel.won_amount])
+    header = [
+        _("Stage"),
+        pgettext("funnel", "Reached"),
+        _("Previous period"),
+        _("Entered"),
+        _("Skipped"),
+        _("Moves back"),
+        _("To the next stage") + ", %",
+        *(f"{_('Amount')}, {currency}" for currency in currencies),
+        _("Median time in stage") + ", " + _("hours"),
+        _("90th percentile") + ", " + _("hours"),
+        _("Lost here, by reason"),
+    ]
+    rows: list[list[Cell]] = []
+    for index, row in enumerate(funnel.stages):
+        previous = before.stages[index].reached if index < len(before.stages) else None
+        rows.append(
+            [
+                row.stage.name,
+                row.reached,
+                previous,
+                row.entered,
+                row.skipped,
+                row.returns,
+                _percent(row.conversion),
+                *(row.amount.get(currency) for currency in currencies),
+                _hours(row.median_seconds),
+                _hours(row.p90_seconds),
+                "; ".join(f"{name}: {count}" for name, count in row.lost_reasons),
+            ]
+        )
+    rows.append(
+        [
+            pgettext("funnel", "Won"),
+            funnel.won,
+            before.won,
+            None,
+            None,
+            None,
+            None,
+            *(funnel.won_amount.get(currency) for currency in currencies),
+            None,
+            None,
+            "",
+        ]
+    )
+    name = f"funnel-{funnel.period.start.isoformat()}-{funnel.period.end.isoformat()}"
+    return Table(name, header, rows)
+
+
+def sales_table(report: SalesReport) -> Table:
+    """The sections of the page one after another: in time, by manager, by source, by
+    client type; deals won and payments received in columns of their own per currency."""
+    sections: list[tuple[str, list[SalesRow]]] = [
+        (str(_("In time")), report.timeline),
+        (str(_("By manager")), report.by_manager),
+        (str(_("By source")), report.by_source),
+        (str(_("By client type")), report.by_client_type),
+    ]
+    every = [row for _name, rows in sections for row in rows]
+    currencies = _currencies([row.won for row in every] + [row.received for row in every])
+    header = [
+        _("Section"),
+        _("Group"),
+        pgettext("funnel", "Won"),
+        *(f"{_('Deals won')}, {currency}" for currency in currencies),
+        *(f"{_('Payments received')}, {currency}" for currency in currencies),
+    ]
+    rows: list[list[Cell]] = [
+        [
+            section,
+            row.label,
+            row.won_count,
+            *(row.won.get(currency) for currency in currencies),
+            *(row.received.get(currency) for currency in currencies),
+        ]
+        for section, section_rows in sections
+        for row in section_rows
+    ]
+    name = f"sales-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
+    return Table(name, header, rows)

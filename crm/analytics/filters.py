@@ -1,0 +1,129 @@
+"""The filters every report shares (pipeline, team, manager, lead source, client type),
+parsed strictly: an unknown value or a manager the viewer may not see is refused with a
+message naming the parameter, never ignored (a report must not silently answer another
+question than the one asked)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from crm.accounts.models import Team, User
+from crm.core.errors import ValidationFailed
+from crm.core.permissions import Role, sees_everything
+from crm.customers.choices import ClientType
+from crm.leads.choices import Channel
+from crm.sales.models import Deal, Pipeline
+
+FILTER_NAMES = ("pipeline", "team", "manager", "source", "client_type")
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """What a report is limited to; ``None``/``""`` means no limit."""
+
+    pipeline: Pipeline | None = None
+    team: Team | None = None
+    manager: User | None = None
+    source: str = ""
+    client_type: str = ""
+
+    def owner_ids(self, viewer: Any) -> set[int] | None:
+        """The owners the report counts (``None``: whatever the viewer's scope holds)."""
+        if self.manager is not None:
+            return {self.manager.pk}
+        if self.team is not None:
+            return set(self.team.members.values_list("pk", flat=True))
+        return None
+
+    def deals(self, viewer: Any, deals: QuerySet[Deal]) -> QuerySet[Deal]:
+        """``deals`` (already scoped to the viewer) limited by these filters."""
+        owners = self.owner_ids(viewer)
+        if owners is not None:
+            deals = deals.filter(owner_id__in=sorted(owners))
+        if self.pipeline is not None:
+            deals = deals.filter(pipeline=self.pipeline)
+        if self.source:
+            deals = deals.filter(source=self.source)
+        if self.client_type:
+            deals = deals.annotate(
+                client_kind=Coalesce("company__kind", "contact__client_type")
+            ).filter(client_kind=self.client_type)
+        return deals
+
+    def query(self) -> dict[str, str]:
+        """The filters as query parameters (for links and exports)."""
+        values = {
+            "pipeline": self.pipeline.pk if self.pipeline else "",
+            "team": self.team.pk if self.team else "",
+            "manager": self.manager.pk if self.manager else "",
+            "source": self.source,
+            "client_type": self.client_type,
+        }
+        return {key: str(value) for key, value in values.items() if value}
+
+
+def teams_for(viewer: Any) -> QuerySet[Team]:
+    """Teams a viewer may report on: all for an administrator, led ones for a head of
+    sales, their own for anyone else."""
+    if sees_everything(viewer):
+        return Team.objects.all()
+    if viewer.role == Role.HEAD:
+        return Team.objects.filter(heads=viewer)
+    return Team.objects.filter(members=viewer)
+
+
+def managers_for(viewer: Any) -> QuerySet[User]:
+    """Users whose figures a viewer may see: everyone for an administrator, otherwise the
+    owners of the viewer's scope."""
+    users = User.objects.all()
+    if not sees_everything(viewer):
+        users = users.filter(pk__in=sorted(viewer.scope_owner_ids))
+    return users.order_by("last_name", "first_name", "username")
+
+
+def _number(params: Mapping[str, Any], name: str, errors: dict[str, list[str]]) -> int | None:
+    raw = str(params.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        errors[name] = [_("Must be a whole number.")]
+        return None
+    return int(raw)
+
+
+def filters_parse(params: Mapping[str, Any], *, viewer: Any) -> ReportFilters:
+    """The report filters in ``params``, checked against what ``viewer`` may see.
+
+    Raises ``ValidationFailed`` with a message per refused parameter: a pipeline that does
+    not exist, a team the viewer may not report on, a manager outside their scope (the same
+    answer as one that does not exist), an unknown source or client type.
+    """
+    errors: dict[str, list[str]] = {}
+    pipeline = team = manager = None
+    if (pipeline_id := _number(params, "pipeline", errors)) is not None:
+        pipeline = Pipeline.objects.filter(pk=pipeline_id).first()
+        if pipeline is None:
+            errors["pipeline"] = [_("No such pipeline.")]
+    if (team_id := _number(params, "team", errors)) is not None:
+        team = teams_for(viewer).filter(pk=team_id).first()
+        if team is None:
+            errors["team"] = [_("No such team among yours.")]
+    if (manager_id := _number(params, "manager", errors)) is not None:
+        manager = managers_for(viewer).filter(pk=manager_id).first()
+        if manager is None:
+            errors["manager"] = [_("No such manager among those you may see.")]
+    source = str(params.get("source") or "").strip()
+    if source and source not in Channel.values:
+        errors["source"] = [_("Unknown source.")]
+    client_type = str(params.get("client_type") or "").strip()
+    if client_type and client_type not in ClientType.values:
+        errors["client_type"] = [_("Unknown client type.")]
+    if errors:
+        raise ValidationFailed(field_errors=errors)
+    return ReportFilters(pipeline, team, manager, source, client_type)

@@ -1,0 +1,14 @@
+"""Report pages under /reports/ (the dashboard itself is the site's root, ``home``)."""
+
+from django.urls import path
+
+from crm.analytics import views
+
+app_name = "analytics"
+
+urlpatterns = [
+    path("funnel/", views.funnel, name="funnel"),
+    path("funnel/export/", views.funnel_export, name="funnel_export"),
+    path("sales/", views.sales, name="sales"),
+    path("sales/export/", views.sales_export, name="sales_export"),
+]

@@ -1,0 +1,77 @@
+// Report charts (Apache ECharts, served from /static/vendor): each chart reads its figures
+// from a json_script block, so the page needs no inline script (the CSP forbids it).
+// Tooltips render as rich text on the canvas: ECharts' HTML tooltips carry style attributes.
+(() => {
+  "use strict";
+
+  function chartIn(chartId, dataId) {
+    const element = document.getElementById(chartId);
+    const source = document.getElementById(dataId);
+    if (!element || !source || !window.echarts) return null;
+    const chart = window.echarts.init(element, null, {
+      locale: element.dataset.locale || "EN",
+      renderer: "canvas",
+    });
+    window.addEventListener("resize", () => chart.resize());
+    return { chart, element, data: JSON.parse(source.textContent) };
+  }
+
+  function funnel() {
+    const found = chartIn("funnel-chart", "funnel-data");
+    if (!found) return;
+    const { chart, element, data } = found;
+    chart.setOption({
+      aria: { enabled: true },
+      tooltip: { trigger: "item", renderMode: "richText", formatter: "{b}: {c}" },
+      toolbox: {
+        feature: {
+          saveAsImage: { title: element.dataset.saveLabel, name: data.title, pixelRatio: 2 },
+        },
+      },
+      series: [
+        {
+          type: "funnel",
+          sort: "none",
+          left: "5%",
+          width: "90%",
+          minSize: "8%",
+          label: { show: true, position: "inside", formatter: "{b}: {c}" },
+          data: data.steps,
+        },
+      ],
+    });
+  }
+
+  // Revenue in time: one bar series per figure and currency (never summed across them).
+  function sales() {
+    const found = chartIn("sales-chart", "sales-data");
+    if (!found) return;
+    const { chart, element, data } = found;
+    chart.setOption({
+      aria: { enabled: true },
+      tooltip: { trigger: "axis", renderMode: "richText" },
+      legend: { type: "scroll", top: 0 },
+      grid: { left: 8, right: 8, bottom: 8, top: 40, containLabel: true },
+      toolbox: {
+        right: 0,
+        top: 24,
+        feature: { saveAsImage: { title: element.dataset.saveLabel, pixelRatio: 2 } },
+      },
+      xAxis: { type: "category", data: data.labels },
+      yAxis: { type: "value" },
+      series: data.series.map((series) => ({
+        name: series.name,
+        type: "bar",
+        data: series.values,
+      })),
+    });
+  }
+
+  function start() {
+    funnel();
+    sales();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
