@@ -4,7 +4,6 @@ the registry of record kinds, which says who may see the records it hangs on."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -13,6 +12,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from crm.activities.models import Attachment, TimelineEntry
+from crm.core.permissions import ScopedUser
 from crm.core.records import registry
 
 TIMELINE_PAGE_SIZE = 25
@@ -43,7 +43,7 @@ def timeline_for(
     )
 
 
-def attachment_get(*, user: Any, pk: int) -> Attachment:
+def attachment_get(*, user: ScopedUser, pk: int) -> Attachment:
     """An attachment on the timeline of a record ``user`` may see (of any registered record
     kind with a timeline); 404 otherwise."""
     visible = Q(pk__in=[])

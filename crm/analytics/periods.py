@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.accounts.models import User
 from crm.core.errors import ValidationFailed
 
 MAX_DAYS = 5 * 366
@@ -97,7 +98,7 @@ def unit_period(unit: str, day: dt.date, zone: ZoneInfo, preset: str = "") -> Pe
     return Period(start, end, zone, unit, preset or f"this_{unit}")
 
 
-def user_time_zone(user: Any) -> ZoneInfo:
+def user_time_zone(user: User) -> ZoneInfo:
     """The zone a user's periods are counted in: the zone of their first team (by name)
     that sets one, otherwise the site's ``TIME_ZONE``."""
     names = (

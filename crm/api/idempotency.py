@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja.operation import Operation
 
+from crm.accounts.models import User
 from crm.api.errors import error_body
 from crm.api.models import IdempotentRequest
 
@@ -73,7 +74,7 @@ def _expired_before() -> dt.datetime:
 
 
 def _claim(
-    *, user: Any, key: str, fingerprint: str, request: HttpRequest
+    *, user: User, key: str, fingerprint: str, request: HttpRequest
 ) -> tuple[IdempotentRequest | None, IdempotentRequest | None]:
     """Insert the key's row (``(row, None)``), or find the committed one of an earlier
     request (``(None, row)``). The insert waits while another transaction holds the key."""
@@ -109,7 +110,7 @@ def _replay(row: IdempotentRequest) -> HttpResponse:
 
 
 def idempotent_answer(
-    *, user: Any, key: str, request: HttpRequest, respond: Respond, reused: Callable[[], Any]
+    *, user: User, key: str, request: HttpRequest, respond: Respond, reused: Callable[[], Any]
 ) -> HttpResponseBase:
     """Answer ``request`` once per ``(user, key)``: run ``respond`` and store its answer in
     the same transaction, or give back the stored one; ``reused()`` makes the answer for
@@ -168,7 +169,7 @@ def idempotent(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespon
         except RequestDataTooBig:
             return run(request, *args, **kwargs)
         user = getattr(request, "auth", None)
-        if getattr(user, "pk", None) is None:
+        if not isinstance(user, User) or user.pk is None:
             return run(request, *args, **kwargs)
 
         def reused() -> HttpResponseBase:

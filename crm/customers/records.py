@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.activities.services import timeline_move, timeline_move_back
 from crm.core.pagination import Page
+from crm.core.permissions import ScopedUser
 from crm.core.records import MergeMover, RecordKind, Timeline
 from crm.customers import selectors
 from crm.customers.models import Company, Contact
@@ -21,11 +22,11 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 
-def _contact_timeline(record: Contact, user: Any, **page: Any) -> Page[Any]:
+def _contact_timeline(record: Contact, user: ScopedUser, **page: Any) -> Page[Any]:
     return selectors.contact_timeline(contact=record, **page)
 
 
-def _company_timeline(record: Company, user: Any, **page: Any) -> Page[Any]:
+def _company_timeline(record: Company, user: ScopedUser, **page: Any) -> Page[Any]:
     return selectors.company_timeline(company=record, user=user, **page)
 
 

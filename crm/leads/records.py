@@ -11,7 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.accounts.http import SignedInRequest
+from crm.accounts.models import User
 from crm.core.pagination import Page
+from crm.core.permissions import ScopedUser
 from crm.core.records import CardPanel, DayItem, DaySection, RecordKind, Sweep, Timeline
 from crm.customers.models import Company, Contact
 from crm.leads.models import Lead
@@ -24,11 +27,11 @@ from crm.leads.services.telephony import call_event_sweep
 from crm.leads.services.timeline import lead_timeline_add
 
 
-def _timeline(record: Lead, user: Any, **page: Any) -> Page[Any]:
+def _timeline(record: Lead, user: ScopedUser, **page: Any) -> Page[Any]:
     return lead_timeline(lead=record, **page)
 
 
-def leads_panel(request: Any, record: Contact | Company) -> tuple[str, dict[str, Any]]:
+def leads_panel(request: SignedInRequest, record: Contact | Company) -> tuple[str, dict[str, Any]]:
     """Contact and company cards list the client's latest leads the viewer may see."""
     field = "company" if isinstance(record, Company) else "contact"
     leads = list(
@@ -37,7 +40,7 @@ def leads_panel(request: Any, record: Contact | Company) -> tuple[str, dict[str,
     return "leads/partials_client_leads.html", {"leads": leads}
 
 
-def leads_waiting(user: Any) -> list[DayItem]:
+def leads_waiting(user: User) -> list[DayItem]:
     """The user's new leads nobody has answered yet, the most urgent first."""
     now = timezone.now()
     leads = (

@@ -8,8 +8,9 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from crm.accounts.http import SignedInRequest
 from crm.core.pagination import Page
-from crm.core.permissions import can_write
+from crm.core.permissions import ScopedUser, can_write
 from crm.core.records import CardPanel, MergeMover, RecordKind, Sweep, Timeline
 from crm.customers.models import Company, Contact
 from crm.sales.models import Deal
@@ -19,11 +20,11 @@ from crm.sales.services.automation import stale_deals_sweep
 from crm.sales.services.timeline import deal_timeline_add
 
 
-def _timeline(record: Deal, user: Any, **page: Any) -> Page[Any]:
+def _timeline(record: Deal, user: ScopedUser, **page: Any) -> Page[Any]:
     return deal_timeline(deal=record, **page)
 
 
-def deals_panel(request: Any, record: Contact | Company) -> tuple[str, dict[str, Any]]:
+def deals_panel(request: SignedInRequest, record: Contact | Company) -> tuple[str, dict[str, Any]]:
     """Contact and company cards list the client's deals with a "new deal" button."""
     is_company = isinstance(record, Company)
     deals = deals_of_client(
