@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import close_old_connections, connection
@@ -28,23 +30,39 @@ class Org:
     viewer: User
 
 
+def settings_for_tests(folder: Path, name: str) -> dict[str, Any]:
+    """The settings every test runs with: media under ``folder``, a local-memory cache of its
+    own (``name``), jobs run at once, a fast password hasher, no forced two-factor sign-in."""
+    return {
+        "MEDIA_ROOT": folder / "media",
+        "CACHES": {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": f"test-{name}",
+            }
+        },
+        "TASKS": {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}},
+        "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+        # The fixtures sign administrators in with force_login; the tests of two-factor
+        # sign-in turn the obligation on themselves (production's default is "admins").
+        "CRM_2FA_REQUIRED": "none",
+    }
+
+
 @pytest.fixture(autouse=True)
 def _media_and_cache(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"test-{tmp_path.name}",
-        }
-    }
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # The fixtures sign administrators in with force_login; the tests of two-factor sign-in
-    # turn the obligation on themselves (production's default is "admins").
-    settings.CRM_2FA_REQUIRED = "none"
+    for name, value in settings_for_tests(tmp_path, tmp_path.name).items():
+        setattr(settings, name, value)
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the ``slow`` tests first (after pytest-randomly has shuffled): with xdist each
+    then runs beside the quick ones instead of alone at the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture
