@@ -204,3 +204,25 @@ def test_custom_field_list(org, django_assert_num_queries):
     for index in range(1, 50):
         add(index)
     read_pinned(lambda: client.get(url), 3, django_assert_num_queries)
+
+
+def test_search_suggest(org, django_assert_num_queries):
+    company = _workplace(org, "Подсказка")
+    client, url = client_for(org.head), reverse("customers:search_suggest")
+
+    def add(index):
+        owner = _owners(org)[index % 3]
+        make_contact(
+            owner,
+            first_name=f"Имя{index}",
+            last_name="Подсказкин",
+            phones=[f"+7 912 400-{index // 100:02d}-{index % 100:02d}"],
+            employments=[{"company_id": company.pk}],
+        )
+        make_company(owner, legal_name=f"Подсказка {index}")
+
+    add(0)
+    read_pinned(lambda: client.get(url, {"q": "Подсказк"}), 10, django_assert_num_queries)
+    for index in range(1, 50):
+        add(index)
+    read_pinned(lambda: client.get(url, {"q": "Подсказк"}), 10, django_assert_num_queries)

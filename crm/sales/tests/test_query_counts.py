@@ -15,7 +15,7 @@ from crm.customers.models import Tag
 from crm.customers.services import customer_share
 from crm.customers.tests.factories import make_company, make_contact
 from crm.planner.tests.factories import make_task
-from crm.sales.models import Deal, LostReason, Pipeline, StageAction
+from crm.sales.models import Deal, DocumentTemplate, LostReason, Pipeline, StageAction
 from crm.sales.selectors_board import PAGE_SIZE
 from crm.sales.services.lines import deal_line_add
 from crm.sales.services.payments import payment_add
@@ -188,5 +188,37 @@ def test_line_picker(org, clients, django_assert_num_queries):
         lambda index: make_product(name=f"Товар {index}", sku=f"SKU-{index}"),
         6,
         lambda: client.get(url, {"q": "Товар"}, **HTMX),
+        django_assert_num_queries,
+    )
+
+
+def test_document_template_list(org, django_assert_num_queries):
+    client, url = client_for(org.admin), reverse("sales:document_template_list")
+    response = one_then_fifty(
+        lambda index: DocumentTemplate.objects.create(
+            kind=("proposal", "invoice", "contract")[index % 3],
+            name=f"Шаблон {index}",
+            uploaded_by=(org.admin, None)[index % 2],
+            archived=index % 5 == 4,
+        ),
+        3,
+        lambda: client.get(url),
+        django_assert_num_queries,
+    )
+    assert response.content.decode().count("Шаблон ") >= 40
+
+
+def test_client_suggest(org, django_assert_num_queries):
+    client, url = client_for(org.head), reverse("sales:client_suggest")
+
+    def build(index):
+        owner = (org.manager, org.colleague, org.head)[index % 3]
+        make_contact(owner, first_name=f"Имя{index}", last_name="Подборов", tags=["vip"])
+        make_company(owner, legal_name=f"Подбор {index}")
+
+    one_then_fifty(
+        build,
+        10,
+        lambda: client.get(url, {"client_q": "Подбор"}, **HTMX),
         django_assert_num_queries,
     )
