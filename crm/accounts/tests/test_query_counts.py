@@ -75,3 +75,34 @@ def test_audit_log(org, django_assert_num_queries):
 
     response = one_then_fifty(build, 5, lambda: client.get(url), django_assert_num_queries)
     assert len(response.context["page"].items) == 50
+
+
+def test_team_card(org, django_assert_num_queries):
+    team = Team.objects.get(name="Москва")
+    client, url = client_for(org.admin), reverse("accounts:team_edit", args=[team.pk])
+
+    members = []
+
+    def build(index):
+        user = UserFactory(username=f"member-{index}")
+        members.append(user)
+        add_member(team, user)
+        if index % 5 == 0:
+            team.heads.add(user)
+
+    response = one_then_fifty(build, 7, lambda: client.get(url), django_assert_num_queries)
+    html = response.content.decode()
+    assert all(str(user) in html for user in members)
+
+
+def test_user_card(org, django_assert_num_queries):
+    client, url = client_for(org.admin), reverse("accounts:user_edit", args=[org.manager.pk])
+
+    def build(index):
+        team = TeamFactory(name=f"Отдел {index}")
+        add_member(team, org.manager)
+        if index % 2:
+            team.heads.add(org.manager)
+
+    response = one_then_fifty(build, 7, lambda: client.get(url), django_assert_num_queries)
+    assert "Отдел 49" in response.content.decode()

@@ -9,7 +9,7 @@ from django.urls import reverse
 from conftest import client_for
 from crm.core.tests.baselines import read_pinned
 from crm.customers.choices import Entity
-from crm.customers.models import CustomField
+from crm.customers.models import BulkReassignment, CustomField
 from crm.customers.services import customer_share, customer_timeline_add, duplicates_scan
 from crm.customers.tests.factories import make_company, make_contact
 from crm.planner.tests.factories import make_task
@@ -226,3 +226,22 @@ def test_search_suggest(org, django_assert_num_queries):
     for index in range(1, 50):
         add(index)
     read_pinned(lambda: client.get(url, {"q": "Подсказк"}), 10, django_assert_num_queries)
+
+
+def test_reassign_page(org, django_assert_num_queries):
+    client, url = client_for(org.admin), reverse("customers:reassign")
+
+    def add(index):
+        BulkReassignment.objects.create(
+            actor=(org.admin, org.head)[index % 2],
+            from_user=_owners(org)[index % 3],
+            to_user=_owners(org)[(index + 1) % 3],
+            status=("queued", "running", "done")[index % 3],
+            total=index,
+        )
+
+    add(0)
+    read_pinned(lambda: client.get(url), 5, django_assert_num_queries)
+    for index in range(1, 50):
+        add(index)
+    read_pinned(lambda: client.get(url), 5, django_assert_num_queries)
