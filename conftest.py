@@ -58,11 +58,30 @@ def _media_and_cache(settings, tmp_path):
     cache.clear()
 
 
+def _database_use(item: pytest.Item) -> int:
+    """pytest-django's order of tests: 0 in a rolled-back transaction, 1 flushing the tables
+    (the browser tests; the flush also empties the data of migrations), 2 without a database."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", [])
+    if marker is not None and (marker.kwargs.get("transaction") or marker.args[:1] == (True,)):
+        return 1
+    if "transactional_db" in fixtures or "live_server" in fixtures:
+        return 1
+    return 0 if marker is not None or "db" in fixtures else 2
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Start the ``slow`` tests first (after pytest-randomly has shuffled): with xdist each
-    then runs beside the quick ones instead of alone at the end of the run."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Start the ``slow`` tests first, so that xdist runs each beside the quick ones instead
+    of alone at the end. The order of pytest-django (after whose sort this runs) is kept
+    where it matters: every test that flushes the tables still comes after every test that
+    needs the data of migrations, so the slow ones among them lead only their own group."""
+
+    def key(item: pytest.Item) -> tuple[int, bool]:
+        use, slow = _database_use(item), item.get_closest_marker("slow") is not None
+        return (-1 if slow and use != 1 else use, not slow)
+
+    items.sort(key=key)
 
 
 @pytest.fixture
