@@ -25,7 +25,7 @@ from crm.leads.services import intake
 from crm.notifications.tests.factories import make_notification
 from crm.planner.services.tasks import REMINDERS_MAX, reminder_add
 from crm.planner.tests.factories import make_absence, make_task
-from crm.sales.models import LostReason, Pipeline
+from crm.sales.models import LostReason, Pipeline, StageVisit
 from crm.sales.services.lines import deal_line_add
 from crm.sales.services.payments import payment_add
 from crm.sales.tests.factories import make_deal, make_product
@@ -102,6 +102,17 @@ def _deal(world: World, index: int) -> None:
         currency="USD" if index % 4 == 0 else "RUB",
     )
     deal.tags.add(Tag.objects.get_or_create(name=f"тег{index % 4}")[0])
+
+
+def _visit(world: World, index: int) -> None:
+    """A stay of the deal in a stage, entered by one of the team (or by a rule: nobody)."""
+    stages = list(world.deal.pipeline.stages.all())
+    StageVisit.objects.create(
+        deal=world.deal,
+        stage=stages[index % len(stages)],
+        entered_at=timezone.now() - dt.timedelta(hours=50 - index),
+        entered_by=(world.org.manager, world.org.head, None)[index % 3],
+    )
 
 
 def _lead(world: World, index: int) -> None:
@@ -209,6 +220,7 @@ CASES = {
         2,
     ),
     "deals": Case("/deals", _deal, 6),
+    "deal-history": Case("/deals/{deal}/history", _visit, 8),
     "deal-lines": Case(
         "/deals/{deal}/lines",
         lambda world, index: deal_line_add(
