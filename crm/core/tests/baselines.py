@@ -31,3 +31,13 @@ def one_then_fifty(
     for index in range(1, 50):
         build(index)
     return read_pinned(fetch, queries, assert_num_queries)
+
+
+def keyset_list_of_fifty(
+    client: Any, url: str, build: Callable[[int], object], queries: int, assert_num_queries: Any
+) -> Any:
+    """``one_then_fifty`` for a paged list page (``context["page"]``): its first page must
+    then show all fifty rows. Returns the answer."""
+    response = one_then_fifty(build, queries, lambda: client.get(url), assert_num_queries)
+    assert len(response.context["page"].items) == 50
+    return response

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from conftest import client_for
-from crm.core.tests.baselines import read_pinned
+from crm.core.tests.baselines import keyset_list_of_fifty, one_then_fifty, read_pinned
 from crm.customers.choices import Entity
 from crm.customers.models import BulkReassignment, CustomField
 from crm.customers.services import customer_share, customer_timeline_add, duplicates_scan
@@ -63,22 +63,16 @@ def _company(org, index):
 def test_contact_list(org, django_assert_num_queries):
     company = _workplace(org)
     client, url = client_for(org.head), reverse("customers:contact_list")
-    _contact(org, 0, company)
-    read_pinned(lambda: client.get(url), 9, django_assert_num_queries)
-    for index in range(1, 50):
-        _contact(org, index, company)
-    response = read_pinned(lambda: client.get(url), 9, django_assert_num_queries)
-    assert len(response.context["page"].items) == 50
+    keyset_list_of_fifty(
+        client, url, lambda index: _contact(org, index, company), 9, django_assert_num_queries
+    )
 
 
 def test_company_list(org, django_assert_num_queries):
     client, url = client_for(org.head), reverse("customers:company_list")
-    _company(org, 0)
-    read_pinned(lambda: client.get(url), 8, django_assert_num_queries)
-    for index in range(1, 50):
-        _company(org, index)
-    response = read_pinned(lambda: client.get(url), 8, django_assert_num_queries)
-    assert len(response.context["page"].items) == 50
+    keyset_list_of_fifty(
+        client, url, lambda index: _company(org, index), 8, django_assert_num_queries
+    )
 
 
 def _around_contact(org, contact, index):
@@ -94,11 +88,12 @@ def test_contact_card(org, django_assert_num_queries):
     contact = _contact(org, 0, company)
     client = client_for(org.head)
     url = reverse("customers:contact_detail", args=[contact.pk])
-    _around_contact(org, contact, 0)
-    read_pinned(lambda: client.get(url), 15, django_assert_num_queries)
-    for index in range(1, 50):
-        _around_contact(org, contact, index)
-    response = read_pinned(lambda: client.get(url), 15, django_assert_num_queries)
+    response = one_then_fifty(
+        lambda index: _around_contact(org, contact, index),
+        15,
+        lambda: client.get(url),
+        django_assert_num_queries,
+    )
     assert response.content.decode().count("Сделка ") == 50
 
 
@@ -115,11 +110,7 @@ def test_company_card(org, django_assert_num_queries):
         make_task(author, subject=company, title=f"Позвонить {index}")
         make_deal(author, company=company, title=f"Сделка {index}")
 
-    around(0)
-    read_pinned(lambda: client.get(url), 17, django_assert_num_queries)
-    for index in range(1, 50):
-        around(index)
-    response = read_pinned(lambda: client.get(url), 17, django_assert_num_queries)
+    response = one_then_fifty(around, 17, lambda: client.get(url), django_assert_num_queries)
     assert response.content.decode().count("Сделка ") == 50
 
 
@@ -134,11 +125,7 @@ def test_timeline_page(org, entity, queries, django_assert_num_queries):
         author = (org.manager, org.head)[index % 2]
         customer_timeline_add(actor=author, record=record, kind="note", body=f"Заметка {index}")
 
-    add(0)
-    read_pinned(lambda: client.get(url), queries, django_assert_num_queries)
-    for index in range(1, 50):
-        add(index)
-    read_pinned(lambda: client.get(url), queries, django_assert_num_queries)
+    one_then_fifty(add, queries, lambda: client.get(url), django_assert_num_queries)
 
 
 def test_duplicates_page(org, django_assert_num_queries):
@@ -166,26 +153,24 @@ def test_duplicates_page(org, django_assert_num_queries):
     assert len(response.context["page"].items) == 50
 
 
-def test_search_page(org, django_assert_num_queries):
+@pytest.mark.parametrize("page", ["customers:search", "customers:search_suggest"])
+def test_search_page_and_suggestions(org, page, django_assert_num_queries):
     company = _workplace(org, "Поисковая")
-    client, url = client_for(org.head), reverse("customers:search")
+    client, url = client_for(org.head), reverse(page)
 
     def add(index):
+        owner = _owners(org)[index % 3]
         make_contact(
-            _owners(org)[index % 3],
+            owner,
             first_name=f"Имя{index}",
             last_name="Поисковый",
             phones=[f"+7 912 300-{index // 100:02d}-{index % 100:02d}"],
             tags=["vip"],
             employments=[{"company_id": company.pk}],
         )
-        make_company(_owners(org)[index % 3], legal_name=f"Поисковая {index}")
+        make_company(owner, legal_name=f"Поисковая {index}")
 
-    add(0)
-    read_pinned(lambda: client.get(url, {"q": "Поисков"}), 10, django_assert_num_queries)
-    for index in range(1, 50):
-        add(index)
-    read_pinned(lambda: client.get(url, {"q": "Поисков"}), 10, django_assert_num_queries)
+    one_then_fifty(add, 10, lambda: client.get(url, {"q": "Поисков"}), django_assert_num_queries)
 
 
 def test_custom_field_list(org, django_assert_num_queries):
@@ -199,33 +184,7 @@ def test_custom_field_list(org, django_assert_num_queries):
             field_type="text",
         )
 
-    add(0)
-    read_pinned(lambda: client.get(url), 3, django_assert_num_queries)
-    for index in range(1, 50):
-        add(index)
-    read_pinned(lambda: client.get(url), 3, django_assert_num_queries)
-
-
-def test_search_suggest(org, django_assert_num_queries):
-    company = _workplace(org, "Подсказка")
-    client, url = client_for(org.head), reverse("customers:search_suggest")
-
-    def add(index):
-        owner = _owners(org)[index % 3]
-        make_contact(
-            owner,
-            first_name=f"Имя{index}",
-            last_name="Подсказкин",
-            phones=[f"+7 912 400-{index // 100:02d}-{index % 100:02d}"],
-            employments=[{"company_id": company.pk}],
-        )
-        make_company(owner, legal_name=f"Подсказка {index}")
-
-    add(0)
-    read_pinned(lambda: client.get(url, {"q": "Подсказк"}), 10, django_assert_num_queries)
-    for index in range(1, 50):
-        add(index)
-    read_pinned(lambda: client.get(url, {"q": "Подсказк"}), 10, django_assert_num_queries)
+    one_then_fifty(add, 3, lambda: client.get(url), django_assert_num_queries)
 
 
 def test_reassign_page(org, django_assert_num_queries):
@@ -240,8 +199,4 @@ def test_reassign_page(org, django_assert_num_queries):
             total=index,
         )
 
-    add(0)
-    read_pinned(lambda: client.get(url), 5, django_assert_num_queries)
-    for index in range(1, 50):
-        add(index)
-    read_pinned(lambda: client.get(url), 5, django_assert_num_queries)
+    one_then_fifty(add, 5, lambda: client.get(url), django_assert_num_queries)
