@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import close_old_connections, connection
@@ -28,23 +30,58 @@ class Org:
     viewer: User
 
 
+def settings_for_tests(folder: Path, name: str) -> dict[str, Any]:
+    """The settings every test runs with: media under ``folder``, a local-memory cache of its
+    own (``name``), jobs run at once, a fast password hasher, no forced two-factor sign-in."""
+    return {
+        "MEDIA_ROOT": folder / "media",
+        "CACHES": {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": f"test-{name}",
+            }
+        },
+        "TASKS": {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}},
+        "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+        # The fixtures sign administrators in with force_login; the tests of two-factor
+        # sign-in turn the obligation on themselves (production's default is "admins").
+        "CRM_2FA_REQUIRED": "none",
+    }
+
+
 @pytest.fixture(autouse=True)
 def _media_and_cache(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"test-{tmp_path.name}",
-        }
-    }
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # The fixtures sign administrators in with force_login; the tests of two-factor sign-in
-    # turn the obligation on themselves (production's default is "admins").
-    settings.CRM_2FA_REQUIRED = "none"
+    for name, value in settings_for_tests(tmp_path, tmp_path.name).items():
+        setattr(settings, name, value)
     from django.core.cache import cache
 
     cache.clear()
+
+
+def _database_use(item: pytest.Item) -> int:
+    """pytest-django's order of tests: 0 in a rolled-back transaction, 1 flushing the tables
+    (the browser tests; the flush also empties the data of migrations), 2 without a database."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", [])
+    if marker is not None and (marker.kwargs.get("transaction") or marker.args[:1] == (True,)):
+        return 1
+    if "transactional_db" in fixtures or "live_server" in fixtures:
+        return 1
+    return 0 if marker is not None or "db" in fixtures else 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the ``slow`` tests first, so that xdist runs each beside the quick ones instead
+    of alone at the end. The order of pytest-django (after whose sort this runs) is kept
+    where it matters: every test that flushes the tables still comes after every test that
+    needs the data of migrations, so the slow ones among them lead only their own group."""
+
+    def key(item: pytest.Item) -> tuple[int, bool]:
+        use, slow = _database_use(item), item.get_closest_marker("slow") is not None
+        return (-1 if slow and use != 1 else use, not slow)
+
+    items.sort(key=key)
 
 
 @pytest.fixture

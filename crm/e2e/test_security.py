@@ -97,6 +97,7 @@ def settle(page: ShotPage) -> None:
     page.wait_for_load_state("networkidle")
 
 
+@pytest.mark.slow
 def test_main_pages_send_the_headers_and_break_no_policy(
     page: ShotPage, org: Org, password: str, csp_violations: CspViolations
 ) -> None:

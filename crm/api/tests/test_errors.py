@@ -221,6 +221,7 @@ FIELD_BY_FIELD = [
 LIMITS = ["1", "-1", "0", "1e9", "x", "200", "201"]
 
 
+@pytest.mark.slow
 def test_nasty_payloads_never_get_a_500(org, admin_api):
     ids = _world(org)
     seen_schemas = set()
@@ -288,6 +289,7 @@ def _bodies(schema: Any) -> Any:
     return st.fixed_dictionaries({}, optional=by_field) | JSON_VALUES
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("schema_name", ["contact", "company", "timeline", "share"])
 def test_random_bodies_never_get_a_500(org, admin_api, schema_name):
     ids = _world(org)
@@ -334,6 +336,7 @@ def test_random_bodies_never_get_a_500(org, admin_api, schema_name):
     check()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,

@@ -26,6 +26,7 @@ def counts() -> tuple[int, int, int, int]:
     return User.objects.count(), Contact.objects.count(), Deal.objects.count(), Lead.objects.count()
 
 
+@pytest.mark.slow
 def test_a_second_start_keeps_the_demo_data_and_migrates_nothing():
     first = run_demo()
     loaded = counts()

@@ -42,12 +42,14 @@ def settings_with(tmp_path: Path, **variables: str) -> dict[str, object]:
     return result
 
 
+@pytest.mark.slow
 def test_debug_is_off_unless_asked_for(tmp_path):
     assert settings_with(tmp_path)["debug"] is False
     assert settings_with(tmp_path, CRM_DEBUG="1")["debug"] is True
     assert settings_with(tmp_path, CRM_DEBUG="0")["debug"] is False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("production", ["0", "1"])
 def test_database_connections_close_after_each_request_by_default(tmp_path, production):
     db = settings_with(
@@ -60,6 +62,7 @@ def test_database_connections_close_after_each_request_by_default(tmp_path, prod
     assert db["health_checks"] is True
 
 
+@pytest.mark.slow
 def test_persistent_connections_only_when_asked_for_and_checked_before_reuse(tmp_path):
     db = settings_with(
         tmp_path,

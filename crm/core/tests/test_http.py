@@ -140,6 +140,7 @@ def chains(draw):
     return client, entries
 
 
+@pytest.mark.slow
 @hypothesis_settings(max_examples=300, deadline=None)
 @given(chains())
 def test_the_visitor_is_found_whatever_was_forged_before_it(chain):
@@ -148,12 +149,14 @@ def test_the_visitor_is_found_whatever_was_forged_before_it(chain):
     assert forwarded_client(remote, entries, NETWORKS) == client
 
 
+@pytest.mark.slow
 @hypothesis_settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200), public)
 def test_an_untrusted_peer_is_the_client_whatever_it_sends(header, peer):
     assert forwarded_client(peer, header.split(","), NETWORKS) == peer
 
 
+@pytest.mark.slow
 @hypothesis_settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200))
 def test_any_header_gives_an_address_and_never_raises(header):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
 from stdnum.ru import inn as stdnum_inn
 from stdnum.ru import ogrn as stdnum_ogrn
 
+from conftest import settings_for_tests
 from crm.accounts.models import Team, User
 from crm.activities.choices import EntryKind
 from crm.activities.models import TimelineEntry
@@ -22,11 +26,22 @@ from crm.customers.services import company_duplicates_find, contact_duplicates_f
 DEMO_USERNAMES = ["admin", "head", "ivanova", "petrov", "smirnov", "viewer"]
 
 
+@pytest.fixture(scope="module")
+def _demo_once(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[str]:
+    """The demo data, loaded once for the module in a transaction rolled back at its end: the
+    tests only read it (the second run of the command changes nothing, as it asserts)."""
+    folder = tmp_path_factory.mktemp("demo")
+    test_settings = override_settings(**settings_for_tests(folder, "demo"))
+    with django_db_blocker.unblock(), test_settings, transaction.atomic():
+        out = StringIO()
+        call_command("demo_data", stdout=out)
+        yield out.getvalue()
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def demo(db) -> str:
-    out = StringIO()
-    call_command("demo_data", stdout=out)
-    return out.getvalue()
+def demo(_demo_once: str, db) -> str:
+    return _demo_once
 
 
 def test_demo_data_creates_the_team_with_roles(demo):

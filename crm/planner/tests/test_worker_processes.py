@@ -131,6 +131,7 @@ def _delivered(*logs: Path) -> int:
     return sum(int(match) for log in logs for match in DELIVERED.findall(log.read_text()))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="signals")
 def test_two_workers_deliver_every_reminder_once_and_a_restart_catches_up(tmp_path):
     var_dir = tmp_path / "var"
