@@ -122,7 +122,7 @@ def test_deal_panels(org, clients, panel, django_assert_num_queries):
 def test_deal_timeline_page(org, clients, django_assert_num_queries):
     deal = _deal(org, 1, clients)
     client = client_for(org.head)
-    url = reverse("customers:timeline_page", args=["deal", deal.pk])
+    url = reverse("activities:timeline_page", args=["deal", deal.pk])
 
     def build(index):
         author = (org.head, org.colleague)[index % 2]
