@@ -29,7 +29,7 @@ from crm.activities.choices import CallDirection, EntryKind
 from crm.activities.models import TimelineEntry
 from crm.analytics.filters import ReportFilters, managers_for
 from crm.analytics.periods import Period
-from crm.analytics.selectors.dashboard import clock
+from crm.analytics.selectors import dashboard
 from crm.core.permissions import Role
 from crm.core.records import registry
 from crm.leads.models import Lead
@@ -191,9 +191,7 @@ def _tasks(
         target.tasks_overdue = row["overdue"]
 
 
-def _leads(
-    viewer: Any, ids: list[int], period: Period, filters: ReportFilters, rows: Any
-) -> None:
+def _leads(viewer: Any, ids: list[int], period: Period, filters: ReportFilters, rows: Any) -> None:
     leads = Lead.objects.visible_to(viewer).filter(
         owner_id__in=ids, assigned_at__gte=period.start_at, assigned_at__lt=period.end_at
     )
@@ -209,9 +207,7 @@ def _leads(
         rows[row["owner_id"]].leads_in_time = row["in_time"]
 
 
-def _deals(
-    viewer: Any, ids: list[int], period: Period, filters: ReportFilters, rows: Any
-) -> None:
+def _deals(viewer: Any, ids: list[int], period: Period, filters: ReportFilters, rows: Any) -> None:
     deals = filters.deals(viewer, Deal.objects.visible_to(viewer)).filter(
         owner_id__in=ids,
         status=DealStatus.WON,
@@ -236,7 +232,7 @@ def activity_report(
     """The activity and KPI report of ``period`` for ``viewer`` (see the module's
     docstring): one row per manager, sorted by deals won then name, and their sum. "Overdue
     now" is counted at ``now``; the rest within the period. A fixed number of queries."""
-    now = now or clock()
+    now = now or dashboard.clock()
     people = activity_people(viewer, filters)
     ids = sorted(person.pk for person in people)
     rows = {person.pk: ActivityRow(person) for person in people}

@@ -90,7 +90,7 @@ def report_leads(*, viewer: Any, period: Period, filters: ReportFilters) -> Quer
     return leads.order_by()
 
 
-def _first_of_deal() -> Exists:
+def _first_of_deal() -> Any:
     earlier = Lead.objects.filter(deal_id=OuterRef("deal_id")).filter(
         Q(created_at__lt=OuterRef("created_at"))
         | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
@@ -105,7 +105,8 @@ def _grouped(
     key = group if group is not None else Value(0)
     rows: dict[Hashable, LeadRow] = {}
     counts = {f"kind_{kind}": Count("pk", filter=Q(kind=kind)) for kind in KINDS}
-    for row in leads.values(group_key=key).annotate(
+    counted: Any = leads.values(group_key=key)
+    for row in counted.annotate(
         count=Count("pk"),
         converted=Count("pk", filter=Q(deal__isnull=False)),
         with_deadline=Count("pk", filter=Q(respond_by__isnull=False)),
@@ -123,9 +124,8 @@ def _grouped(
         )
     won_deals = Deal.objects.visible_to(viewer).filter(status=DealStatus.WON).values("pk")
     credited = leads.filter(deal_id__in=won_deals).filter(_first_of_deal())
-    for row in credited.values("deal__currency", group_key=key).annotate(
-        count=Count("pk"), amount=Sum("deal__amount")
-    ):
+    money: Any = credited.values("deal__currency", group_key=key)
+    for row in money.annotate(count=Count("pk"), amount=Sum("deal__amount")):
         target = rows.setdefault(row["group_key"], LeadRow(row["group_key"], ""))
         target.won += row["count"]
         currency = row["deal__currency"]
@@ -170,7 +170,9 @@ def leads_report(*, viewer: Any, period: Period, filters: ReportFilters) -> Lead
     by_kind = _grouped(leads, viewer, F("kind"), deadline)
     by_manager = _grouped(leads, viewer, F("owner_id"), deadline)
     forms = {form.pk: form.name for form in WebForm.objects.filter(pk__in=list(by_form))}
-    names = {user.pk: str(user) for user in User.objects.filter(pk__in=list(by_manager))}
+    names: dict[Any, str] = {
+        user.pk: str(user) for user in User.objects.filter(pk__in=list(by_manager))
+    }
     if None in by_manager:
         names[None] = str(_("Not assigned"))
     before = report_leads(viewer=viewer, period=period.previous(), filters=filters)

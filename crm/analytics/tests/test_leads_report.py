@@ -74,7 +74,9 @@ def leads(org):
     lead(org.manager, first_day + dt.timedelta(days=3), wait=20, deadline=30, deal=dollars)
     # phone: the manager's spam and the colleague's partner lead, unanswered
     lead(org.manager, dt.datetime(2026, 12, 5, 9, tzinfo=UTC), "phone", kind="spam")
-    lead(org.colleague, dt.datetime(2026, 12, 6, 9, tzinfo=UTC), "phone", kind="partner", deadline=60)
+    lead(
+        org.colleague, dt.datetime(2026, 12, 6, 9, tzinfo=UTC), "phone", kind="partner", deadline=60
+    )
     # outside the period: a minute before December in Moscow, and the outsider's lead
     lead(org.manager, first_day - dt.timedelta(minutes=1), wait=5)
     lead(org.outsider, dt.datetime(2026, 12, 6, 9, tzinfo=UTC), "email")

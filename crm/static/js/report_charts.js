@@ -67,9 +67,38 @@
     });
   }
 
+  // Leads by channel and activity by manager: bars per group, a series stacked with the
+  // others of its "stack" (classifications of leads; calls by direction; tasks).
+  function stackedBars(chartId, dataId) {
+    const found = chartIn(chartId, dataId);
+    if (!found) return;
+    const { chart, element, data } = found;
+    chart.setOption({
+      aria: { enabled: true },
+      tooltip: { trigger: "axis", renderMode: "richText" },
+      legend: { type: "scroll", top: 0 },
+      grid: { left: 8, right: 8, bottom: 8, top: 40, containLabel: true },
+      toolbox: {
+        right: 0,
+        top: 24,
+        feature: { saveAsImage: { title: element.dataset.saveLabel, pixelRatio: 2 } },
+      },
+      xAxis: { type: "category", data: data.labels, axisLabel: { interval: 0, hideOverlap: true } },
+      yAxis: { type: "value", minInterval: 1 },
+      series: data.series.map((series) => ({
+        name: series.name,
+        type: "bar",
+        stack: series.stack || undefined,
+        data: series.values,
+      })),
+    });
+  }
+
   function start() {
     funnel();
     sales();
+    stackedBars("leads-chart", "leads-data");
+    stackedBars("activity-chart", "activity-data");
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
