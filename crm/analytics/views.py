@@ -189,13 +189,16 @@ def report_page(
 
 
 def report_export(
-    request: SignedInRequest, tabulate: Callable[[Period, ReportFilters], Table]
+    request: SignedInRequest,
+    select: Callable[..., Any],
+    tabulate: Callable[[Any], Table],
 ) -> HttpResponse:
-    """A report as CSV or XLSX for the page's period and filters, or 400 naming the
-    refused parameters."""
+    """The report ``select(viewer=, period=, filters=)`` gives for the page's period and
+    filters, as the CSV or XLSX ``tabulate`` makes of it; 400 naming refused parameters."""
     try:
         period, filters = report_input(request.GET, viewer=request.user)
-        return export_response(request, tabulate(period, filters))
+        report = select(viewer=request.user, period=period, filters=filters)
+        return export_response(request, tabulate(report))
     except ValidationFailed as errors:
         return refused(errors)
 
@@ -232,12 +235,7 @@ def leads(request: SignedInRequest) -> HttpResponse:
 @require_GET
 def leads_export(request: SignedInRequest) -> HttpResponse:
     """The leads and channels report as CSV or XLSX."""
-    return report_export(
-        request,
-        lambda period, filters: leads_table(
-            leads_report(viewer=request.user, period=period, filters=filters)
-        ),
-    )
+    return report_export(request, leads_report, leads_table)
 
 
 @login_required
@@ -262,9 +260,4 @@ def activity(request: SignedInRequest) -> HttpResponse:
 @require_GET
 def activity_export(request: SignedInRequest) -> HttpResponse:
     """The activity and KPI report as CSV or XLSX."""
-    return report_export(
-        request,
-        lambda period, filters: activity_table(
-            activity_report(viewer=request.user, period=period, filters=filters)
-        ),
-    )
+    return report_export(request, activity_report, activity_table)

@@ -75,18 +75,18 @@ class LeadsReport:
 
 def report_leads(*, viewer: Any, period: Period, filters: ReportFilters) -> QuerySet[Lead]:
     """The viewer's leads that arrived in ``period``, limited by ``filters``."""
-    leads = Lead.objects.visible_to(viewer).filter(
-        created_at__gte=period.start_at, created_at__lt=period.end_at
-    )
     owners = filters.owner_ids(viewer)
-    if owners is not None:
-        leads = leads.filter(owner_id__in=sorted(owners))
-    if filters.pipeline is not None:
-        leads = leads.filter(pipeline=filters.pipeline)
-    if filters.source:
-        leads = leads.filter(channel=filters.source)
-    if filters.client_type:
-        leads = leads.filter(client_type=filters.client_type)
+    limits = {
+        "owner_id__in": sorted(owners) if owners is not None else None,
+        "pipeline": filters.pipeline,
+        "channel": filters.source or None,
+        "client_type": filters.client_type or None,
+    }
+    leads = Lead.objects.visible_to(viewer).filter(
+        created_at__gte=period.start_at,
+        created_at__lt=period.end_at,
+        **{name: value for name, value in limits.items() if value is not None},
+    )
     return leads.order_by()
 
 

@@ -16,12 +16,11 @@ from crm.activities.services import timeline_record
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import period_parse
 from crm.analytics.selectors.activity import activity_chart, activity_report
+from crm.analytics.tests.test_dashboard import won
 from crm.customers.tests.factories import make_contact
 from crm.leads.models import Lead
 from crm.planner.models import Task
 from crm.planner.tests.factories import make_task
-from crm.sales.models import Stage
-from crm.sales.tests.factories import make_deal
 
 pytestmark = pytest.mark.django_db
 
@@ -51,13 +50,6 @@ def task(owner, due, completed=None):
     if completed is not None:
         Task.objects.filter(pk=row.pk).update(status="done", completed_at=completed)
     return row
-
-
-def won(owner, amount, at, currency="RUB"):
-    stage = Stage.objects.get(pipeline__name="Розница", kind="won")
-    return make_deal(
-        owner, stage=stage, status="won", amount=Decimal(amount), currency=currency, closed_at=at
-    )
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import pytest
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import period_parse
 from crm.analytics.selectors.leads import leads_chart, leads_report
+from crm.analytics.tests.test_dashboard import won
 from crm.leads.models import Lead, WebForm
-from crm.sales.models import Deal, Stage
-from crm.sales.tests.factories import make_deal
+from crm.sales.models import Deal
 
 pytestmark = pytest.mark.django_db
 
@@ -43,15 +43,7 @@ def lead(owner, at, channel="web_form", *, wait=None, deadline=None, **fields) -
 
 
 def won_deal(owner, amount, currency="RUB") -> Deal:
-    stage = Stage.objects.get(pipeline__name="Розница", kind="won")
-    return make_deal(
-        owner,
-        stage=stage,
-        status="won",
-        amount=Decimal(amount),
-        currency=currency,
-        closed_at=dt.datetime(2026, 12, 20, tzinfo=UTC),
-    )
+    return won(owner, amount, dt.datetime(2026, 12, 20, tzinfo=UTC), currency)
 
 
 @pytest.fixture

@@ -42,34 +42,10 @@
     });
   }
 
-  // Revenue in time: one bar series per figure and currency (never summed across them).
-  function sales() {
-    const found = chartIn("sales-chart", "sales-data");
-    if (!found) return;
-    const { chart, element, data } = found;
-    chart.setOption({
-      aria: { enabled: true },
-      tooltip: { trigger: "axis", renderMode: "richText" },
-      legend: { type: "scroll", top: 0 },
-      grid: { left: 8, right: 8, bottom: 8, top: 40, containLabel: true },
-      toolbox: {
-        right: 0,
-        top: 24,
-        feature: { saveAsImage: { title: element.dataset.saveLabel, pixelRatio: 2 } },
-      },
-      xAxis: { type: "category", data: data.labels },
-      yAxis: { type: "value" },
-      series: data.series.map((series) => ({
-        name: series.name,
-        type: "bar",
-        data: series.values,
-      })),
-    });
-  }
-
-  // Leads by channel and activity by manager: bars per group, a series stacked with the
-  // others of its "stack" (classifications of leads; calls by direction; tasks).
-  function stackedBars(chartId, dataId) {
+  // Bars per group (a bucket of time, a channel, a manager); a series with a "stack" is
+  // stacked with the others of the same stack (classifications of leads, calls by
+  // direction), one without stands alone (revenue per currency: never summed across them).
+  function bars(chartId, dataId, valueAxis) {
     const found = chartIn(chartId, dataId);
     if (!found) return;
     const { chart, element, data } = found;
@@ -83,8 +59,8 @@
         top: 24,
         feature: { saveAsImage: { title: element.dataset.saveLabel, pixelRatio: 2 } },
       },
-      xAxis: { type: "category", data: data.labels, axisLabel: { interval: 0, hideOverlap: true } },
-      yAxis: { type: "value", minInterval: 1 },
+      xAxis: { type: "category", data: data.labels, axisLabel: { hideOverlap: true } },
+      yAxis: { type: "value", ...valueAxis },
       series: data.series.map((series) => ({
         name: series.name,
         type: "bar",
@@ -96,9 +72,9 @@
 
   function start() {
     funnel();
-    sales();
-    stackedBars("leads-chart", "leads-data");
-    stackedBars("activity-chart", "activity-data");
+    bars("sales-chart", "sales-data", {});
+    bars("leads-chart", "leads-data", { minInterval: 1 });
+    bars("activity-chart", "activity-data", { minInterval: 1 });
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
