@@ -4,6 +4,7 @@ refusals as the pages (a refused parameter answers 422 naming it)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -258,6 +259,15 @@ def sales(request: HttpRequest, params: Query[SalesParams]) -> Any:
     return _sales(sales_report(viewer=viewer, period=period, filters=filters, bucket=bucket))
 
 
+def _report_of(request: HttpRequest, params: ReportParams, select: Callable[..., Any]) -> Any:
+    """The report ``select(viewer=, period=, filters=)`` gives for the caller and the query's
+    period and filters; an undeclared or refused parameter raises ``ValidationFailed``."""
+    _refuse_unknown(request, ReportParams)
+    viewer = request_user(request)
+    period, filters = report_input(params.as_params(), viewer=viewer)
+    return select(viewer=viewer, period=period, filters=filters)
+
+
 class LeadRowOut(Schema):
     key: str | None
     label: str
@@ -358,13 +368,10 @@ def leads(request: HttpRequest, params: Query[ReportParams]) -> Any:
     """Leads that arrived in the period by channel, web form, classification and manager:
     conversion to won deals and revenue per currency, median first response and the share
     answered within the deadline, with the period before's totals."""
-    _refuse_unknown(request, ReportParams)
-    viewer = request_user(request)
-    period, filters = report_input(params.as_params(), viewer=viewer)
-    report = leads_report(viewer=viewer, period=period, filters=filters)
+    report = _report_of(request, params, leads_report)
     return {
-        "period": _period(period),
-        "previous_period": _period(period.previous()),
+        "period": _period(report.period),
+        "previous_period": _period(report.period.previous()),
         "total": _lead_row(report.total),
         "previous": _lead_row(report.before),
         "by_channel": [_lead_row(row) for row in report.by_channel],
@@ -381,12 +388,9 @@ def activity(request: HttpRequest, params: Query[ReportParams]) -> Any:
     """Per manager the caller may see: calls (by direction, by hand or from telephony, talk
     time), meetings, e-mails, notes, tasks on time / late / overdue now, leads taken and
     answered in time, deals won and revenue per currency; and their sum."""
-    _refuse_unknown(request, ReportParams)
-    viewer = request_user(request)
-    period, filters = report_input(params.as_params(), viewer=viewer)
-    report = activity_report(viewer=viewer, period=period, filters=filters)
+    report = _report_of(request, params, activity_report)
     return {
-        "period": _period(period),
+        "period": _period(report.period),
         "rows": [_activity_row(row) for row in report.rows],
         "total": _activity_row(report.total),
     }

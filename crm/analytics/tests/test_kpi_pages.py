@@ -36,6 +36,7 @@ def test_the_leads_page_shows_the_figures_and_links_to_the_leads(leads):  # noqa
     assert 'id="leads-total">4<' in html
     assert 'href="/leads/?channel=web_form"' in html
     assert 'href="/leads/?channel=phone&amp;kind=spam"' in html
+    assert 'href="/leads/?kind=spam"' in html and "kind=spam&amp;kind=" not in html
     assert 'id="leads-data"' in html and "Прайс" in html
 
 
