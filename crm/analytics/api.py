@@ -4,6 +4,7 @@ refusals as the pages (a refused parameter answers 422 naming it)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -14,7 +15,9 @@ from pydantic import ConfigDict, StringConstraints
 
 from crm.analytics.inputs import report_input
 from crm.analytics.periods import Period
+from crm.analytics.selectors.activity import ActivityRow, activity_report
 from crm.analytics.selectors.funnel import Funnel, funnel_report
+from crm.analytics.selectors.leads import LeadRow, leads_report
 from crm.analytics.selectors.sales import (
     SalesReport,
     SalesRow,
@@ -254,3 +257,140 @@ def sales(request: HttpRequest, params: Query[SalesParams]) -> Any:
     period, filters = report_input(values, viewer=viewer)
     bucket = bucket_parse(values.get("bucket"), period)
     return _sales(sales_report(viewer=viewer, period=period, filters=filters, bucket=bucket))
+
+
+def _report_of(request: HttpRequest, params: ReportParams, select: Callable[..., Any]) -> Any:
+    """The report ``select(viewer=, period=, filters=)`` gives for the caller and the query's
+    period and filters; an undeclared or refused parameter raises ``ValidationFailed``."""
+    _refuse_unknown(request, ReportParams)
+    viewer = request_user(request)
+    period, filters = report_input(params.as_params(), viewer=viewer)
+    return select(viewer=viewer, period=period, filters=filters)
+
+
+class LeadRowOut(Schema):
+    key: str | None
+    label: str
+    leads: int
+    kinds: dict[str, int]
+    converted: int
+    won: int
+    won_share: float | None
+    revenue: list[MoneyOut]
+    median_response_seconds: float | None
+    with_deadline: int
+    answered_in_time: int
+    answered_in_time_share: float | None
+
+
+class LeadsOut(Schema):
+    period: PeriodOut
+    previous_period: PeriodOut
+    total: LeadRowOut
+    previous: LeadRowOut
+    by_channel: list[LeadRowOut]
+    by_form: list[LeadRowOut]
+    by_kind: list[LeadRowOut]
+    by_manager: list[LeadRowOut]
+
+
+class ActivityRowOut(Schema):
+    user_id: int | None
+    name: str
+    calls: int
+    calls_outgoing: int
+    calls_incoming: int
+    calls_missed: int
+    calls_logged: int
+    calls_telephony: int
+    talk_seconds: int
+    meetings: int
+    emails: int
+    notes: int
+    tasks_done_on_time: int
+    tasks_done_late: int
+    tasks_overdue_now: int
+    leads_taken: int
+    leads_answered_in_time: int
+    deals_won: int
+    revenue: list[MoneyOut]
+
+
+class ActivityOut(Schema):
+    period: PeriodOut
+    rows: list[ActivityRowOut]
+    total: ActivityRowOut
+
+
+def _lead_row(row: LeadRow) -> dict[str, Any]:
+    return {
+        "key": None if row.key in (None, "") else str(row.key),
+        "label": row.label,
+        "leads": row.leads,
+        "kinds": row.kinds,
+        "converted": row.converted,
+        "won": row.won,
+        "won_share": row.won_share,
+        "revenue": _money(row.revenue),
+        "median_response_seconds": row.median_response_seconds,
+        "with_deadline": row.with_deadline,
+        "answered_in_time": row.in_time,
+        "answered_in_time_share": row.in_time_share,
+    }
+
+
+def _activity_row(row: ActivityRow) -> dict[str, Any]:
+    return {
+        "user_id": row.user.pk if row.user is not None else None,
+        "name": row.label,
+        "calls": row.calls,
+        "calls_outgoing": row.calls_out,
+        "calls_incoming": row.calls_in,
+        "calls_missed": row.calls_missed,
+        "calls_logged": row.calls_logged,
+        "calls_telephony": row.calls_telephony,
+        "talk_seconds": row.talk_seconds,
+        "meetings": row.meetings,
+        "emails": row.emails,
+        "notes": row.notes,
+        "tasks_done_on_time": row.tasks_on_time,
+        "tasks_done_late": row.tasks_late,
+        "tasks_overdue_now": row.tasks_overdue,
+        "leads_taken": row.leads_taken,
+        "leads_answered_in_time": row.leads_in_time,
+        "deals_won": row.won_count,
+        "revenue": _money(row.revenue),
+    }
+
+
+@router.get("/leads", response={200: LeadsOut, **READ_ERRORS}, summary="Leads and channels report")
+def leads(request: HttpRequest, params: Query[ReportParams]) -> Any:
+    """Leads that arrived in the period by channel, web form, classification and manager:
+    conversion to won deals and revenue per currency, median first response and the share
+    answered within the deadline, with the period before's totals."""
+    report = _report_of(request, params, leads_report)
+    return {
+        "period": _period(report.period),
+        "previous_period": _period(report.period.previous()),
+        "total": _lead_row(report.total),
+        "previous": _lead_row(report.before),
+        "by_channel": [_lead_row(row) for row in report.by_channel],
+        "by_form": [_lead_row(row) for row in report.by_form],
+        "by_kind": [_lead_row(row) for row in report.by_kind],
+        "by_manager": [_lead_row(row) for row in report.by_manager],
+    }
+
+
+@router.get(
+    "/activity", response={200: ActivityOut, **READ_ERRORS}, summary="Managers' activity report"
+)
+def activity(request: HttpRequest, params: Query[ReportParams]) -> Any:
+    """Per manager the caller may see: calls (by direction, by hand or from telephony, talk
+    time), meetings, e-mails, notes, tasks on time / late / overdue now, leads taken and
+    answered in time, deals won and revenue per currency; and their sum."""
+    report = _report_of(request, params, activity_report)
+    return {
+        "period": _period(report.period),
+        "rows": [_activity_row(row) for row in report.rows],
+        "total": _activity_row(report.total),
+    }

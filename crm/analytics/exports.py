@@ -10,9 +10,12 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from crm.analytics.selectors.activity import ActivityReport, ActivityRow
 from crm.analytics.selectors.funnel import Funnel
+from crm.analytics.selectors.leads import LeadRow, LeadsReport
 from crm.analytics.selectors.sales import SalesReport, SalesRow
 from crm.core.spreadsheets import Cell
+from crm.leads.choices import LeadKind
 
 
 @dataclass
@@ -119,4 +122,104 @@ def sales_table(report: SalesReport) -> Table:
         for row in section_rows
     ]
     name = f"sales-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
+    return Table(name, header, rows)
+
+
+def leads_table(report: LeadsReport) -> Table:
+    """The sections of the leads page one after another (the total, by channel, by form,
+    by classification, by manager); revenue in a column per currency."""
+    sections: list[tuple[str, list[LeadRow]]] = [
+        (str(_("Total")), [report.total]),
+        (str(_("By channel")), report.by_channel),
+        (str(_("By web form")), report.by_form),
+        (str(_("By classification")), report.by_kind),
+        (str(_("By manager")), report.by_manager),
+    ]
+    every = [row for _name, rows in sections for row in rows]
+    currencies = _currencies(row.revenue for row in every)
+    header = [
+        _("Section"),
+        _("Group"),
+        _("Leads"),
+        *(str(label) for _kind, label in LeadKind.choices),
+        _("Converted to deals"),
+        _("Deals won"),
+        _("Leads to won deals") + ", %",
+        *(f"{_('Revenue')}, {currency}" for currency in currencies),
+        _("Median first response") + ", " + _("hours"),
+        _("With a deadline"),
+        _("Answered in time"),
+        _("Answered in time") + ", %",
+    ]
+    rows: list[list[Cell]] = [
+        [
+            section,
+            row.label,
+            row.leads,
+            *(row.kinds.get(kind, 0) for kind in LeadKind.values),
+            row.converted,
+            row.won,
+            _percent(row.won_share),
+            *(row.revenue.get(currency) for currency in currencies),
+            _hours(row.median_response_seconds),
+            row.with_deadline,
+            row.in_time,
+            _percent(row.in_time_share),
+        ]
+        for section, section_rows in sections
+        for row in section_rows
+    ]
+    name = f"leads-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
+    return Table(name, header, rows)
+
+
+def activity_table(report: ActivityReport) -> Table:
+    """One row per manager and the total; talk time in hours, revenue per currency."""
+    currencies = _currencies(row.revenue for row in [*report.rows, report.total])
+    header = [
+        _("Manager"),
+        _("Calls"),
+        _("Outgoing calls"),
+        _("Incoming calls"),
+        _("Missed calls"),
+        _("Calls logged by hand"),
+        _("Calls from telephony"),
+        _("Talk time") + ", " + _("hours"),
+        _("Meetings"),
+        _("E-mails"),
+        _("Notes"),
+        _("Tasks done on time"),
+        _("Tasks done late"),
+        _("Tasks overdue now"),
+        _("Leads taken"),
+        _("Leads answered in time"),
+        pgettext("funnel", "Won"),
+        *(f"{_('Revenue')}, {currency}" for currency in currencies),
+    ]
+
+    def cells(label: str, row: ActivityRow) -> list[Cell]:
+        return [
+            label,
+            row.calls,
+            row.calls_out,
+            row.calls_in,
+            row.calls_missed,
+            row.calls_logged,
+            row.calls_telephony,
+            _hours(row.talk_seconds),
+            row.meetings,
+            row.emails,
+            row.notes,
+            row.tasks_on_time,
+            row.tasks_late,
+            row.tasks_overdue,
+            row.leads_taken,
+            row.leads_in_time,
+            row.won_count,
+            *(row.revenue.get(currency) for currency in currencies),
+        ]
+
+    rows = [cells(row.label, row) for row in report.rows]
+    rows.append(cells(str(_("Total")), report.total))
+    name = f"activity-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
     return Table(name, header, rows)

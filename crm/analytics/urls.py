@@ -11,4 +11,8 @@ urlpatterns = [
     path("funnel/export/", views.funnel_export, name="funnel_export"),
     path("sales/", views.sales, name="sales"),
     path("sales/export/", views.sales_export, name="sales_export"),
+    path("leads/", views.leads, name="leads"),
+    path("leads/export/", views.leads_export, name="leads_export"),
+    path("activity/", views.activity, name="activity"),
+    path("activity/export/", views.activity_export, name="activity_export"),
 ]

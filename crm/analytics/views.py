@@ -4,7 +4,9 @@ next to the parameter, never a 500 nor a silently different report."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -15,17 +17,19 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from crm.accounts.http import SignedInRequest
-from crm.analytics.exports import Table, funnel_table, sales_table
-from crm.analytics.filters import managers_for, teams_for
+from crm.analytics.exports import Table, activity_table, funnel_table, leads_table, sales_table
+from crm.analytics.filters import ReportFilters, managers_for, teams_for
 from crm.analytics.inputs import report_input
-from crm.analytics.periods import PRESETS
+from crm.analytics.periods import PRESETS, Period
 from crm.analytics.selectors import dashboard_for
+from crm.analytics.selectors.activity import activity_chart, activity_report
 from crm.analytics.selectors.funnel import funnel_chart, funnel_report
+from crm.analytics.selectors.leads import leads_chart, leads_report
 from crm.analytics.selectors.sales import bucket_parse, sales_chart, sales_report
 from crm.core.errors import ValidationFailed
 from crm.core.spreadsheets import csv_bytes, xlsx_bytes
 from crm.customers.choices import ClientType
-from crm.leads.choices import Channel
+from crm.leads.choices import Channel, LeadKind
 from crm.sales.models import Pipeline
 
 BUCKET_LABELS = [
@@ -161,3 +165,99 @@ def sales(request: SignedInRequest) -> HttpResponse:
         export_query=request.GET.urlencode(),
     )
     return render(request, "analytics/sales.html", context)
+
+
+def report_page(
+    request: SignedInRequest,
+    *,
+    current: str,
+    template: str,
+    build: Callable[[Period, ReportFilters], dict[str, Any]],
+) -> HttpResponse:
+    """A report page: the filter form, and the figures ``build`` gives for the parsed period
+    and filters, or 400 with the refused parameters' messages."""
+    context = report_choices(request)
+    context.update(current=current, export_url=reverse(f"analytics:{current}_export"))
+    try:
+        period, filters = report_input(request.GET, viewer=request.user)
+        context.update(build(period, filters))
+    except ValidationFailed as errors:
+        context["errors"] = errors.field_errors
+        return render(request, template, context, status=400)
+    context["export_query"] = request.GET.urlencode()
+    return render(request, template, context)
+
+
+def report_export(
+    request: SignedInRequest,
+    select: Callable[..., Any],
+    tabulate: Callable[[Any], Table],
+) -> HttpResponse:
+    """The report ``select(viewer=, period=, filters=)`` gives for the page's period and
+    filters, as the CSV or XLSX ``tabulate`` makes of it; 400 naming refused parameters."""
+    try:
+        period, filters = report_input(request.GET, viewer=request.user)
+        report = select(viewer=request.user, period=period, filters=filters)
+        return export_response(request, tabulate(report))
+    except ValidationFailed as errors:
+        return refused(errors)
+
+
+@login_required
+@require_GET
+def leads(request: SignedInRequest) -> HttpResponse:
+    """The leads and channels report: leads by channel, form, classification and manager,
+    their conversion to won deals and revenue, the first response and its deadline."""
+
+    def build(period: Period, filters: ReportFilters) -> dict[str, Any]:
+        report = leads_report(viewer=request.user, period=period, filters=filters)
+        return {
+            "report": report,
+            "chart": leads_chart(report),
+            "leads_url": reverse("leads:lead_list"),
+            "leads_query": urlencode(
+                {
+                    key: value
+                    for key, value in {
+                        "owner": filters.manager.pk if filters.manager else "",
+                        "channel": filters.source,
+                    }.items()
+                    if value
+                }
+            ),
+            "kinds": LeadKind.choices,
+        }
+
+    return report_page(request, current="leads", template="analytics/leads.html", build=build)
+
+
+@login_required
+@require_GET
+def leads_export(request: SignedInRequest) -> HttpResponse:
+    """The leads and channels report as CSV or XLSX."""
+    return report_export(request, leads_report, leads_table)
+
+
+@login_required
+@require_GET
+def activity(request: SignedInRequest) -> HttpResponse:
+    """The managers' activity and KPI report: one row per manager the viewer may see."""
+
+    def build(period: Period, filters: ReportFilters) -> dict[str, Any]:
+        report = activity_report(viewer=request.user, period=period, filters=filters)
+        return {
+            "report": report,
+            "chart": activity_chart(report),
+            "deals_url": reverse("sales:deal_list"),
+            "leads_url": reverse("leads:lead_list"),
+            "tasks_url": reverse("planner:task_list"),
+        }
+
+    return report_page(request, current="activity", template="analytics/activity.html", build=build)
+
+
+@login_required
+@require_GET
+def activity_export(request: SignedInRequest) -> HttpResponse:
+    """The activity and KPI report as CSV or XLSX."""
+    return report_export(request, activity_report, activity_table)

@@ -42,9 +42,11 @@
     });
   }
 
-  // Revenue in time: one bar series per figure and currency (never summed across them).
-  function sales() {
-    const found = chartIn("sales-chart", "sales-data");
+  // Bars per group (a bucket of time, a channel, a manager); a series with a "stack" is
+  // stacked with the others of the same stack (classifications of leads, calls by
+  // direction), one without stands alone (revenue per currency: never summed across them).
+  function bars(chartId, dataId, valueAxis) {
+    const found = chartIn(chartId, dataId);
     if (!found) return;
     const { chart, element, data } = found;
     chart.setOption({
@@ -57,11 +59,12 @@
         top: 24,
         feature: { saveAsImage: { title: element.dataset.saveLabel, pixelRatio: 2 } },
       },
-      xAxis: { type: "category", data: data.labels },
-      yAxis: { type: "value" },
+      xAxis: { type: "category", data: data.labels, axisLabel: { hideOverlap: true } },
+      yAxis: { type: "value", ...valueAxis },
       series: data.series.map((series) => ({
         name: series.name,
         type: "bar",
+        stack: series.stack || undefined,
         data: series.values,
       })),
     });
@@ -69,7 +72,9 @@
 
   function start() {
     funnel();
-    sales();
+    bars("sales-chart", "sales-data", {});
+    bars("leads-chart", "leads-data", { minInterval: 1 });
+    bars("activity-chart", "activity-data", { minInterval: 1 });
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
