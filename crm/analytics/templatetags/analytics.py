@@ -58,3 +58,12 @@ def index(items: Any, position: int) -> Any:
         return items[position]
     except (IndexError, TypeError):
         return None
+
+
+@register.filter
+def progress(share: float | None) -> str:
+    """A share done as the value of a ``<progress max="100">``: percent, at most 100, with
+    a dot whatever the language."""
+    if share is None:
+        return "0"
+    return f"{min(max(share * 100, 0.0), 100.0):.1f}"
