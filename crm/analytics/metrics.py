@@ -57,13 +57,17 @@ def _won(viewer: Any, filters: ReportFilters, period: Period, owners: Collection
     ).order_by()
 
 
-def revenue_won(viewer: Any, filters: ReportFilters, period: Period, owners: Collection[int]) -> Facts:
+def revenue_won(
+    viewer: Any, filters: ReportFilters, period: Period, owners: Collection[int]
+) -> Facts:
     """The amounts of the deals won (closed) in the period, per owner and currency."""
     rows = _won(viewer, filters, period, owners).values("currency", owner=F("owner_id"))
     return _facts(rows.annotate(value=Sum("amount")))
 
 
-def deals_won(viewer: Any, filters: ReportFilters, period: Period, owners: Collection[int]) -> Facts:
+def deals_won(
+    viewer: Any, filters: ReportFilters, period: Period, owners: Collection[int]
+) -> Facts:
     """How many deals each owner won in the period."""
     rows = _won(viewer, filters, period, owners).values(owner=F("owner_id"))
     return _facts(rows.annotate(value=Count("pk")), "")

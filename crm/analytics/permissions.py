@@ -7,7 +7,7 @@ user changes none."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q
@@ -23,7 +23,7 @@ from crm.core.policies import CHANGE, VIEW, QuerySetT
 class PlanPolicy:
     """Plans (a manager's or a team's) and bonus rules (a team's); see the module."""
 
-    denied: Any = _("You may not set plans or bonus rules for this team or manager.")
+    denied: Any = field(default=_("You may not set plans or bonus rules for this team or manager."))
 
     def team_ids(self, user: ScopedUser, action: str = VIEW) -> frozenset[int] | None:
         """Teams whose plans ``user`` may see or change (``None``: every team)."""

@@ -12,3 +12,9 @@ urlpatterns = [
     path("sales/", views.sales, name="sales"),
     path("sales/export/", views.sales_export, name="sales_export"),
 ]
+urlpatterns += [
+    path("plans/", views.plans, name="plans"),
+    path("plans/export/", views.plans_export, name="plans_export"),
+    path("plans/plan/", views.plan_save, name="plan_save"),
+    path("plans/bonus-rule/", views.bonus_rule_save, name="bonus_rule_save"),
+]

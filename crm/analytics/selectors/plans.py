@@ -145,7 +145,9 @@ def rules_in_force(month: dt.date, teams: Collection[int]) -> dict[int, BonusRul
     return in_force(rows, lambda rule: rule.team_id)  # type: ignore[return-value]
 
 
-def bonus_for(rule: BonusRule, team: Team, revenue: Decimal, plan: Decimal | None) -> BonusBreakdown:
+def bonus_for(
+    rule: BonusRule, team: Team, revenue: Decimal, plan: Decimal | None
+) -> BonusBreakdown:
     """A manager's bonus under ``rule``: ``percent`` of ``revenue`` above the threshold,
     times the share of the revenue ``plan`` done (at most 1; 1 without a plan), at most the
     cap."""
@@ -213,14 +215,13 @@ def plan_report(
         memberships[membership.team_id].append(membership.user_id)
     plans = plans_in_force(month, managers=list(by_id), teams=team_ids)
     rules = rules_in_force(month, team_ids)
-    for team in teams:
-        for user_id in memberships[team.pk]:
-            if team.pk in rules:
-                first_team.setdefault(user_id, team.pk)
+    for team_id in team_ids:
+        for user_id in memberships[team_id]:
+            if team_id in rules:
+                first_team.setdefault(user_id, team_id)
 
     wanted = {(key[2], key[3]) for key in plans}
-    for rule in rules.values():
-        wanted.add(("revenue_won", rule.currency))
+    wanted.update(("revenue_won", version.currency) for version in rules.values())
     facts: dict[str, Facts] = {}
     for metric_key in sorted({metric for metric, _currency in wanted}):
         facts[metric_key] = METRICS[metric_key].aggregate(viewer, filters, period, list(by_id))
@@ -246,9 +247,7 @@ def plan_report(
 
     blocks: list[TeamBlock] = []
     covered: set[int] = set()
-    groups: list[tuple[Team | None, list[int]]] = [
-        (team, memberships[team.pk]) for team in teams
-    ]
+    groups: list[tuple[Team | None, list[int]]] = [(team, memberships[team.pk]) for team in teams]
     if filters.team is None:
         groups.append((None, []))
     for team, member_ids in groups:

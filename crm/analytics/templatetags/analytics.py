@@ -67,3 +67,14 @@ def progress(share: float | None) -> str:
     if share is None:
         return "0"
     return f"{min(max(share * 100, 0.0), 100.0):.1f}"
+
+
+@register.filter
+def figure(amount: Decimal | None, currency: str) -> str:
+    """A plan's figure: money in ``currency`` (see ``money_text``), a count without one;
+    ``—`` when there is none."""
+    if amount is None:
+        return "—"
+    if currency:
+        return money_text(amount, currency)
+    return str(number_format(amount, 0, use_l10n=True, force_grouping=True))
