@@ -16,6 +16,7 @@ from crm.analytics.filters import managers_for, teams_for
 from crm.analytics.inputs import plan_input, report_input
 from crm.analytics.models import BonusRule
 from crm.analytics.periods import Period
+from crm.analytics.permissions import PLANS
 from crm.analytics.selectors.funnel import Funnel, funnel_report
 from crm.analytics.selectors.plans import (
     BonusBreakdown,
@@ -494,6 +495,7 @@ def plan_put(request: HttpRequest, payload: PlanIn) -> Any:
     """Sets a manager's or a team's monthly target of a metric from ``month`` (this month
     or later) on; for an administrator, or a head of sales for their teams and members."""
     actor = request_user(request)
+    PLANS.check(actor, "change")
     manager, team = _target(actor, payload.manager_id, payload.team_id)
     plan = plan_set(
         actor=actor,
@@ -536,6 +538,7 @@ def bonus_rule_put(request: HttpRequest, payload: BonusRuleIn) -> Any:
     """Sets a team's bonus rule from ``month`` (this month or later) on; for an
     administrator, or a head of sales for their teams."""
     actor = request_user(request)
+    PLANS.check(actor, "change")
     _manager, team = _target(actor, None, payload.team_id)
     rule = bonus_rule_set(
         actor=actor,

@@ -36,11 +36,11 @@ class Metric:
 
 def _facts(rows: Any, currency: str | None = None) -> Facts:
     return {
-        (int(row["owner"]), currency if currency is not None else row["currency"]): Decimal(
+        (int(row["person"]), currency if currency is not None else row["currency"]): Decimal(
             row["value"] or 0
         )
         for row in rows
-        if row["owner"] is not None
+        if row["person"] is not None
     }
 
 
@@ -61,7 +61,7 @@ def revenue_won(
     viewer: Any, filters: ReportFilters, period: Period, owners: Collection[int]
 ) -> Facts:
     """The amounts of the deals won (closed) in the period, per owner and currency."""
-    rows = _won(viewer, filters, period, owners).values("currency", owner=F("owner_id"))
+    rows = _won(viewer, filters, period, owners).values("currency", person=F("owner_id"))
     return _facts(rows.annotate(value=Sum("amount")))
 
 
@@ -69,7 +69,7 @@ def deals_won(
     viewer: Any, filters: ReportFilters, period: Period, owners: Collection[int]
 ) -> Facts:
     """How many deals each owner won in the period."""
-    rows = _won(viewer, filters, period, owners).values(owner=F("owner_id"))
+    rows = _won(viewer, filters, period, owners).values(person=F("owner_id"))
     return _facts(rows.annotate(value=Count("pk")), "")
 
 
@@ -91,7 +91,7 @@ def payments_received(
             paid_on__lte=period.end,
         )
         .order_by()
-        .values(owner=F("deal__owner_id"), currency=F("deal__currency"))
+        .values(person=F("deal__owner_id"), currency=F("deal__currency"))
     )
     return _facts(rows.annotate(value=Sum("amount")))
 
@@ -111,7 +111,7 @@ def leads_answered_in_time(
     if filters.source:
         leads = leads.filter(channel=filters.source)
     in_time = leads.filter(Q(respond_by__isnull=True) | Q(responded_at__lte=F("respond_by")))
-    rows = in_time.order_by().values(owner=F("owner_id"))
+    rows = in_time.order_by().values(person=F("owner_id"))
     return _facts(rows.annotate(value=Count("pk")), "")
 
 
