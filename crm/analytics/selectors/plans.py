@@ -187,7 +187,7 @@ def _forecast(fact: Decimal, today: dt.date, period: Period) -> Decimal | None:
     if today < period.start:
         return None
     elapsed = (today - period.start).days + 1
-    return fact * period.days / elapsed
+    return _cents(fact * period.days / elapsed)
 
 
 def plan_report(

@@ -3,7 +3,7 @@ durations in words."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
@@ -77,4 +77,7 @@ def figure(amount: Decimal | None, currency: str) -> str:
         return "—"
     if currency:
         return money_text(amount, currency)
-    return str(number_format(amount, 0, use_l10n=True, force_grouping=True))
+    if amount == amount.to_integral_value():
+        return str(number_format(amount, 0, use_l10n=True, force_grouping=True))
+    rounded = amount.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return str(number_format(rounded, 1, use_l10n=True, force_grouping=True))

@@ -93,9 +93,11 @@ def test_plan_fact_done_forecast_and_bonus_by_hand(month):
         0.75,
     )
     # 300 000 in 7 days of 31: 300 000 × 31 / 7 = 1 328 571,43.
-    assert revenue.forecast.quantize(Decimal("0.01")) == Decimal("1328571.43")
+    assert revenue.forecast == Decimal("1328571.43")
     deals = manager.line("deals_won")
     assert (deals.target, deals.fact, deals.done) == (Decimal(4), Decimal(2), 0.5)
+    # 2 deals in 7 days of 31: 2 × 31 / 7 = 8,857… ≈ 8,86, 221 % of the plan.
+    assert deals.forecast == Decimal("8.86") and round(deals.forecast_done, 3) == 2.215
 
     # 10 % of (300 000 − 100 000) = 20 000, × 0.75 of the plan done = 15 000 (under the cap).
     bonus = manager.bonus
