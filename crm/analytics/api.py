@@ -286,19 +286,13 @@ MonthText = Annotated[str, StringConstraints(max_length=10)]
 
 
 class PlanParams(Schema):
-    """The month (``YYYY-MM``; the caller's current month without it) and the filters."""
+    """The month (``YYYY-MM``; the caller's current month without it), a team, a manager."""
 
     model_config = ConfigDict(extra="forbid")
 
     month: MonthText | None = None
-    pipeline: DatabaseId | None = None
     team: DatabaseId | None = None
     manager: DatabaseId | None = None
-    source: Word = ""
-    client_type: Word = ""
-
-    def as_params(self) -> dict[str, Any]:
-        return {key: value for key, value in self.model_dump().items() if value is not None}
 
 
 class BonusOut(Schema):
@@ -471,7 +465,8 @@ def plans(request: HttpRequest, params: Query[PlanParams]) -> Any:
     manager's bonus with its breakdown, counting only what the caller may see."""
     _refuse_unknown(request, PlanParams)
     viewer = request_user(request)
-    month, filters = plan_input(params.as_params(), viewer=viewer)
+    asked = {key: value for key, value in params.model_dump().items() if value is not None}
+    month, filters = plan_input(asked, viewer=viewer)
     return _plan_report(plan_report(viewer=viewer, month=month, filters=filters))
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.accounts.models import Team, User
 from crm.analytics.metrics import METRIC_CHOICES
 from crm.analytics.permissions import PLANS
+from crm.analytics.services import month_parse
 from crm.core.forms import BootstrapForm
 from crm.core.permissions import Role
 from crm.sales.choices import Currency
@@ -57,6 +58,10 @@ class PlanForm(BootstrapForm):
         manager_field.queryset = editable_managers(user)
         team_field.queryset = editable_teams(user)
 
+    def service_data(self) -> dict[str, Any]:
+        """The cleaned input as ``plan_set`` takes it."""
+        return {**self.cleaned_data, "month": month_parse(self.cleaned_data["month"])}
+
 
 class BonusRuleForm(BootstrapForm):
     """A team's bonus rule, from a month on."""
@@ -72,3 +77,7 @@ class BonusRuleForm(BootstrapForm):
         super().__init__(*args, prefix="bonus", **kwargs)
         team_field: Any = self.fields["team"]
         team_field.queryset = editable_teams(user)
+
+    def service_data(self) -> dict[str, Any]:
+        """The cleaned input as ``bonus_rule_set`` takes it."""
+        return {**self.cleaned_data, "month": month_parse(self.cleaned_data["month"])}

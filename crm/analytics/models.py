@@ -18,7 +18,24 @@ from django.utils.translation import gettext_lazy as _
 from crm.analytics.metrics import METRIC_CHOICES
 
 
-class Plan(models.Model):
+class MonthlyVersion(models.Model):
+    """What every versioned setting holds: the month it applies from, who set it, when."""
+
+    effective_from = models.DateField(_("from the month"))
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("set by"),
+    )
+    set_at = models.DateTimeField(_("set at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Plan(MonthlyVersion):
     """A monthly target of one KPI metric for a manager or a team (exactly one of the two),
     from ``effective_from`` on. Money metrics name a ``currency`` (the fact counts only
     that currency); counts have none."""
@@ -41,16 +58,7 @@ class Plan(models.Model):
         verbose_name=_("team"),
     )
     currency = models.CharField(_("currency"), max_length=3, blank=True)
-    effective_from = models.DateField(_("from the month"))
     target = models.DecimalField(_("target"), max_digits=16, decimal_places=2)
-    set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("set by"),
-    )
-    set_at = models.DateTimeField(_("set at"), auto_now=True)
 
     class Meta:
         verbose_name = _("plan")
@@ -77,7 +85,7 @@ class Plan(models.Model):
         return f"{self.metric} {self.effective_from:%Y-%m}: {self.target}"
 
 
-class BonusRule(models.Model):
+class BonusRule(MonthlyVersion):
     """A team's bonus rule from ``effective_from`` on: ``percent`` of a manager's revenue
     won in ``currency`` above ``threshold``, scaled by the share of their revenue plan done
     (at most 1; 1 without a plan), never more than ``cap`` (no cap when empty)."""
@@ -88,19 +96,10 @@ class BonusRule(models.Model):
         related_name="bonus_rules",
         verbose_name=_("team"),
     )
-    effective_from = models.DateField(_("from the month"))
     currency = models.CharField(_("currency"), max_length=3)
     percent = models.DecimalField(_("percent"), max_digits=5, decimal_places=2)
     threshold = models.DecimalField(_("threshold"), max_digits=16, decimal_places=2)
     cap = models.DecimalField(_("cap"), max_digits=16, decimal_places=2, null=True, blank=True)
-    set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("set by"),
-    )
-    set_at = models.DateTimeField(_("set at"), auto_now=True)
 
     class Meta:
         verbose_name = _("bonus rule")

@@ -4,6 +4,7 @@ next to the parameter, never a 500 nor a silently different report."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -20,13 +21,14 @@ from crm.analytics.filters import managers_for, teams_for
 from crm.analytics.forms import BonusRuleForm, PlanForm
 from crm.analytics.inputs import plan_input, report_input
 from crm.analytics.metrics import METRICS
+from crm.analytics.models import BonusRule, Plan
 from crm.analytics.periods import PRESETS
 from crm.analytics.permissions import PLANS
 from crm.analytics.selectors import dashboard_for
 from crm.analytics.selectors.funnel import funnel_chart, funnel_report
 from crm.analytics.selectors.plans import plan_chart, plan_report
 from crm.analytics.selectors.sales import bucket_parse, sales_chart, sales_report
-from crm.analytics.services import bonus_rule_set, current_month, month_parse, plan_set
+from crm.analytics.services import bonus_rule_set, current_month, plan_set
 from crm.core.errors import ValidationFailed
 from crm.core.forms import domain_errors, form_post, saved
 from crm.core.spreadsheets import csv_bytes, xlsx_bytes
@@ -184,6 +186,7 @@ def _plans_page(
         current="plans",
         export_url=reverse("analytics:plans_export"),
         may_edit=editable is None or bool(editable),
+        month_filter=True,
         month_default=month_default,
         metrics=list(METRICS.values()),
     )
@@ -226,36 +229,35 @@ def plans_export(request: SignedInRequest) -> HttpResponse:
         return refused(errors)
 
 
+def _setting_saved(
+    request: SignedInRequest,
+    form: PlanForm | BonusRuleForm,
+    service: Callable[..., Plan | BonusRule],
+    message: str,
+) -> HttpResponse:
+    """Posts one of the plan page's forms to its service: the page of the month set, or the
+    page again at 422 with the form's refused fields."""
+    PLANS.check(request.user, "change")
+    forms_ = {"plan_form": form} if isinstance(form, PlanForm) else {"bonus_form": form}
+    return form_post(
+        form,
+        lambda: service(actor=request.user, **form.service_data()),
+        success=lambda version: saved(
+            request,
+            message,
+            f"{reverse('analytics:plans')}?month={version.effective_from:%Y-%m}",
+        ),
+        failure=lambda: _plans_page(request, status=422, **forms_),
+    )
+
+
 @login_required
 @require_POST
 @domain_errors
 def plan_save(request: SignedInRequest) -> HttpResponse:
     """Sets a plan from the page's form (``plan_set``); the page again at 422 when refused."""
-    PLANS.check(request.user, "change")
     form = PlanForm(request.POST, user=request.user)
-
-    def save() -> Any:
-        data = form.cleaned_data
-        return plan_set(
-            actor=request.user,
-            metric=data["metric"],
-            month=month_parse(data["month"]),
-            target=data["target"],
-            manager=data["manager"],
-            team=data["team"],
-            currency=data["currency"],
-        )
-
-    return form_post(
-        form,
-        save,
-        success=lambda plan: saved(
-            request,
-            _("The plan is saved."),
-            f"{reverse('analytics:plans')}?month={plan.effective_from:%Y-%m}",
-        ),
-        failure=lambda: _plans_page(request, status=422, plan_form=form),
-    )
+    return _setting_saved(request, form, plan_set, _("The plan is saved."))
 
 
 @login_required
@@ -263,28 +265,5 @@ def plan_save(request: SignedInRequest) -> HttpResponse:
 @domain_errors
 def bonus_rule_save(request: SignedInRequest) -> HttpResponse:
     """Sets a team's bonus rule from the page's form (``bonus_rule_set``)."""
-    PLANS.check(request.user, "change")
     form = BonusRuleForm(request.POST, user=request.user)
-
-    def save() -> Any:
-        data = form.cleaned_data
-        return bonus_rule_set(
-            actor=request.user,
-            team=data["team"],
-            month=month_parse(data["month"]),
-            currency=data["currency"],
-            percent=data["percent"],
-            threshold=data["threshold"],
-            cap=data["cap"],
-        )
-
-    return form_post(
-        form,
-        save,
-        success=lambda rule: saved(
-            request,
-            _("The bonus rule is saved."),
-            f"{reverse('analytics:plans')}?month={rule.effective_from:%Y-%m}",
-        ),
-        failure=lambda: _plans_page(request, status=422, bonus_form=form),
-    )
+    return _setting_saved(request, form, bonus_rule_set, _("The bonus rule is saved."))

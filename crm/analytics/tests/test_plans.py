@@ -154,26 +154,23 @@ def test_a_manager_counts_only_their_own_figures(month):
     assert total.fact == Decimal("300000.00")
 
 
-def test_a_plan_changed_after_its_month_does_not_rewrite_it(month, monkeypatch):
-    # In December the head raises the manager's plan from December on; November keeps
-    # 400 000, and November itself can no longer be changed.
-    plan_set(
-        actor=month.head,
+def managers_revenue_plan(org, month: dt.date, target: str) -> Plan:
+    return plan_set(
+        actor=org.head,
         metric="revenue_won",
-        month=DECEMBER,
-        target="500000",
-        manager=month.manager,
+        month=month,
+        target=target,
+        manager=org.manager,
         currency="RUB",
     )
+
+
+def test_a_plan_changed_after_its_month_does_not_rewrite_it(month):
+    # In December the head raises the manager's plan from December on; November keeps
+    # 400 000, and November itself can no longer be changed.
+    managers_revenue_plan(month, DECEMBER, "500000")
     with pytest.raises(ValidationFailed) as refused:
-        plan_set(
-            actor=month.head,
-            metric="revenue_won",
-            month=NOVEMBER,
-            target="1",
-            manager=month.manager,
-            currency="RUB",
-        )
+        managers_revenue_plan(month, NOVEMBER, "1")
     assert list(refused.value.field_errors) == ["month"]
     november = plan_report(viewer=month.head, month=NOVEMBER, filters=ReportFilters())
     december = plan_report(viewer=month.head, month=DECEMBER, filters=ReportFilters())
@@ -182,14 +179,7 @@ def test_a_plan_changed_after_its_month_does_not_rewrite_it(month, monkeypatch):
     assert rows_of(december)["manager"].line("revenue_won", "RUB").target == Decimal(500000)
     assert rows_of(january)["manager"].line("revenue_won", "RUB").target == Decimal(500000)
     # Setting December again replaces December's version, not adds one.
-    plan_set(
-        actor=month.head,
-        metric="revenue_won",
-        month=DECEMBER,
-        target="450000",
-        manager=month.manager,
-        currency="RUB",
-    )
+    managers_revenue_plan(month, DECEMBER, "450000")
     assert Plan.objects.filter(manager=month.manager, metric="revenue_won").count() == 2
     # A bonus rule changed from January leaves December's bonus as it was.
     bonus_rule_set(

@@ -81,7 +81,11 @@
         top: 0,
         feature: { saveAsImage: { title: element.dataset.saveLabel, pixelRatio: 2 } },
       },
-      xAxis: { type: "value", axisLabel: { formatter: "{value} %" } },
+      xAxis: {
+        type: "value",
+        max: (extent) => Math.max(100, Math.ceil(extent.max / 10) * 10),
+        axisLabel: { formatter: "{value} %" },
+      },
       yAxis: { type: "category", data: data.labels, inverse: true },
       series: data.series.map((series) => ({
         name: series.name,
