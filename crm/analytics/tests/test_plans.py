@@ -8,9 +8,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from conftest import client_for
 from crm.accounts.models import Team
+from crm.accounts.tests.factories import UserFactory, add_member
 from crm.analytics.filters import ReportFilters
 from crm.analytics.models import BonusRule, Plan
 from crm.analytics.selectors import dashboard, dashboard_for
@@ -391,3 +394,20 @@ def test_bad_plan_input_answers_4xx_naming_the_field(month, change, field):
 def test_bad_report_parameters_answer_422_naming_them(month, params, field):
     answer = client_for(month.head).get("/api/v1/reports/plans", params)
     assert answer.status_code == 422 and field in answer.json()["errors"]
+
+
+def test_the_report_reads_a_fixed_number_of_queries(month):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            plan_report(viewer=month.admin, month=DECEMBER, filters=ReportFilters())
+        return len(queries)
+
+    before = count()
+    for index in range(3):
+        extra = UserFactory(username=f"extra{index}")
+        add_member(month.team_b, extra)
+        won(extra, "10.00", dt.datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+        Plan.objects.create(
+            metric="deals_won", manager=extra, effective_from=DECEMBER, target=Decimal(1)
+        )
+    assert count() == before
