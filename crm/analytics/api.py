@@ -11,13 +11,23 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
-from pydantic import ConfigDict, StringConstraints
+from pydantic import ConfigDict, Strict, StringConstraints
 
-from crm.analytics.inputs import report_input
+from crm.analytics.filters import managers_for, teams_for
+from crm.analytics.inputs import plan_input, report_input
+from crm.analytics.models import BonusRule
 from crm.analytics.periods import Period
+from crm.analytics.permissions import PLANS
 from crm.analytics.selectors.activity import ActivityRow, activity_report
 from crm.analytics.selectors.funnel import Funnel, funnel_report
 from crm.analytics.selectors.leads import LeadRow, leads_report
+from crm.analytics.selectors.plans import (
+    BonusBreakdown,
+    PlanReport,
+    PlanRow,
+    plan_report,
+    rules_in_force,
+)
 from crm.analytics.selectors.sales import (
     SalesReport,
     SalesRow,
@@ -25,7 +35,15 @@ from crm.analytics.selectors.sales import (
     bucket_parse,
     sales_report,
 )
-from crm.core.api import READ_ERRORS, DatabaseId, IsoDate, request_user
+from crm.analytics.services import bonus_rule_set, current_month, month_parse, plan_set
+from crm.core.api import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    DatabaseId,
+    InputSchema,
+    IsoDate,
+    request_user,
+)
 from crm.core.errors import ValidationFailed
 
 router = Router(tags=["Reports"])
@@ -394,3 +412,282 @@ def activity(request: HttpRequest, params: Query[ReportParams]) -> Any:
         "rows": [_activity_row(row) for row in report.rows],
         "total": _activity_row(report.total),
     }
+
+
+# Plans and bonuses: the plan report (GET), and plans and bonus rules set by those who may.
+
+Number = (
+    Annotated[str, StringConstraints(max_length=40)]
+    | Annotated[int, Strict()]
+    | Annotated[float, Strict()]
+)
+"""A number as text (``"1234.50"``) or a JSON number (never a yes/no); the services parse it."""
+MonthText = Annotated[str, StringConstraints(max_length=10)]
+
+
+class PlanParams(Schema):
+    """The month (``YYYY-MM``; the caller's current month without it), a team, a manager."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    month: MonthText | None = None
+    team: DatabaseId | None = None
+    manager: DatabaseId | None = None
+
+
+class BonusOut(Schema):
+    team_id: int
+    currency: str
+    revenue: Decimal
+    threshold: Decimal
+    above_threshold: Decimal
+    percent: Decimal
+    base: Decimal
+    revenue_plan: Decimal | None
+    scale: Decimal
+    scaled: Decimal
+    cap: Decimal | None
+    capped: bool
+    bonus: Decimal
+
+
+class PlanLineOut(Schema):
+    metric: str
+    label: str
+    currency: str
+    plan: Decimal | None
+    fact: Decimal
+    done: float | None
+    forecast: Decimal | None
+
+
+class PlanRowOut(Schema):
+    manager_id: int | None
+    name: str
+    lines: list[PlanLineOut]
+    bonus: BonusOut | None
+
+
+class BonusRuleOut(Schema):
+    id: int
+    team_id: int
+    month: str
+    currency: str
+    percent: Decimal
+    threshold: Decimal
+    cap: Decimal | None
+
+
+class PlanTeamOut(Schema):
+    team_id: int | None
+    name: str
+    total: PlanRowOut
+    bonus_total: list[MoneyOut]
+    managers: list[PlanRowOut]
+    bonus_rule: BonusRuleOut | None
+
+
+class PlanReportOut(Schema):
+    month: str
+    period: PeriodOut
+    elapsed_days: int
+    teams: list[PlanTeamOut]
+
+
+class PlanIn(InputSchema):
+    """A monthly target: ``manager_id`` or ``team_id`` (exactly one), from ``month`` on."""
+
+    metric: Annotated[str, StringConstraints(max_length=32)]
+    month: MonthText
+    target: Number
+    manager_id: DatabaseId | None = None
+    team_id: DatabaseId | None = None
+    currency: Annotated[str, StringConstraints(max_length=3)] = ""
+
+
+class PlanOut(Schema):
+    id: int
+    metric: str
+    month: str
+    target: Decimal
+    manager_id: int | None
+    team_id: int | None
+    currency: str
+
+
+class BonusRuleIn(InputSchema):
+    """A team's bonus rule from ``month`` on; no ``cap`` means none."""
+
+    team_id: DatabaseId
+    month: MonthText
+    currency: Annotated[str, StringConstraints(max_length=3)]
+    percent: Number
+    threshold: Number
+    cap: Number | None = None
+
+
+def _bonus(bonus: BonusBreakdown | None) -> dict[str, Any] | None:
+    if bonus is None:
+        return None
+    return {
+        "team_id": bonus.team.pk,
+        "currency": bonus.rule.currency,
+        "revenue": bonus.revenue,
+        "threshold": bonus.rule.threshold,
+        "above_threshold": bonus.above,
+        "percent": bonus.rule.percent,
+        "base": bonus.base,
+        "revenue_plan": bonus.plan,
+        "scale": bonus.scale,
+        "scaled": bonus.scaled,
+        "cap": bonus.rule.cap,
+        "capped": bonus.capped,
+        "bonus": bonus.bonus,
+    }
+
+
+def _plan_row(row: PlanRow) -> dict[str, Any]:
+    return {
+        "manager_id": row.user.pk if row.user is not None else None,
+        "name": row.label,
+        "lines": [
+            {
+                "metric": line.metric.key,
+                "label": str(line.metric.label),
+                "currency": line.currency,
+                "plan": line.target,
+                "fact": line.fact.quantize(CENT),
+                "done": line.done,
+                "forecast": line.forecast.quantize(CENT) if line.forecast is not None else None,
+            }
+            for line in row.lines
+        ],
+        "bonus": _bonus(row.bonus),
+    }
+
+
+def _rule(rule: BonusRule | None) -> dict[str, Any] | None:
+    if rule is None:
+        return None
+    return {
+        "id": rule.pk,
+        "team_id": rule.team_id,
+        "month": f"{rule.effective_from:%Y-%m}",
+        "currency": rule.currency,
+        "percent": rule.percent,
+        "threshold": rule.threshold,
+        "cap": rule.cap,
+    }
+
+
+def _plan_report(report: PlanReport) -> dict[str, Any]:
+    return {
+        "month": f"{report.month:%Y-%m}",
+        "period": _period(report.period),
+        "elapsed_days": report.elapsed_days,
+        "teams": [
+            {
+                "team_id": block.team.pk if block.team is not None else None,
+                "name": block.total.label,
+                "total": _plan_row(block.total),
+                "bonus_total": _money(block.total.bonus_total),
+                "managers": [_plan_row(row) for row in block.members],
+                "bonus_rule": _rule(block.rule),
+            }
+            for block in report.blocks
+        ],
+    }
+
+
+@router.get("/plans", response={200: PlanReportOut, **READ_ERRORS}, summary="Plan report")
+def plans(request: HttpRequest, params: Query[PlanParams]) -> Any:
+    """Plan, fact, share done and forecast of the month per manager and team, and each
+    manager's bonus with its breakdown, counting only what the caller may see."""
+    _refuse_unknown(request, PlanParams)
+    viewer = request_user(request)
+    asked = {key: value for key, value in params.model_dump().items() if value is not None}
+    month, filters = plan_input(asked, viewer=viewer)
+    return _plan_report(plan_report(viewer=viewer, month=month, filters=filters))
+
+
+def _target(viewer: Any, manager_id: int | None, team_id: int | None) -> tuple[Any, Any]:
+    manager = team = None
+    if manager_id is not None:
+        manager = managers_for(viewer).filter(pk=manager_id).first()
+        if manager is None:
+            raise ValidationFailed(
+                field_errors={"manager_id": [_("No such manager among those you may see.")]}
+            )
+    if team_id is not None:
+        team = teams_for(viewer).filter(pk=team_id).first()
+        if team is None:
+            raise ValidationFailed(field_errors={"team_id": [_("No such team among yours.")]})
+    return manager, team
+
+
+@router.put("/plans", response={200: PlanOut, **WRITE_ERRORS}, summary="Set a plan")
+def plan_put(request: HttpRequest, payload: PlanIn) -> Any:
+    """Sets a manager's or a team's monthly target of a metric from ``month`` (this month
+    or later) on; for an administrator, or a head of sales for their teams and members."""
+    actor = request_user(request)
+    PLANS.check(actor, "change")
+    manager, team = _target(actor, payload.manager_id, payload.team_id)
+    plan = plan_set(
+        actor=actor,
+        metric=payload.metric,
+        month=month_parse(payload.month),
+        target=payload.target,
+        manager=manager,
+        team=team,
+        currency=payload.currency,
+    )
+    return {
+        "id": plan.pk,
+        "metric": plan.metric,
+        "month": f"{plan.effective_from:%Y-%m}",
+        "target": plan.target,
+        "manager_id": plan.manager_id,
+        "team_id": plan.team_id,
+        "currency": plan.currency,
+    }
+
+
+@router.get(
+    "/bonus-rules", response={200: list[BonusRuleOut], **READ_ERRORS}, summary="Bonus rules"
+)
+def bonus_rules(request: HttpRequest, month: MonthText | None = None) -> Any:
+    """The bonus rules in force in ``month`` (the caller's current month without it) of the
+    teams the caller may report on."""
+    _refuse_unknown_names(request, {"month"})
+    viewer = request_user(request)
+    chosen = month_parse(month) if month else current_month(viewer)
+    teams = [team.pk for team in teams_for(viewer)]
+    found = rules_in_force(chosen, teams)
+    return [_rule(found[key]) for key in sorted(found)]
+
+
+@router.put(
+    "/bonus-rules", response={200: BonusRuleOut, **WRITE_ERRORS}, summary="Set a bonus rule"
+)
+def bonus_rule_put(request: HttpRequest, payload: BonusRuleIn) -> Any:
+    """Sets a team's bonus rule from ``month`` (this month or later) on; for an
+    administrator, or a head of sales for their teams."""
+    actor = request_user(request)
+    PLANS.check(actor, "change")
+    _manager, team = _target(actor, None, payload.team_id)
+    rule = bonus_rule_set(
+        actor=actor,
+        team=team,
+        month=month_parse(payload.month),
+        currency=payload.currency,
+        percent=payload.percent,
+        threshold=payload.threshold,
+        cap=payload.cap,
+    )
+    return _rule(rule)
+
+
+def _refuse_unknown_names(request: HttpRequest, known: set[str]) -> None:
+    unknown = sorted(set(request.GET) - known)
+    if unknown:
+        raise ValidationFailed(field_errors={name: [_("Unknown parameter.")] for name in unknown})

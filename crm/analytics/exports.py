@@ -13,6 +13,7 @@ from django.utils.translation import pgettext
 from crm.analytics.selectors.activity import ActivityReport, ActivityRow
 from crm.analytics.selectors.funnel import Funnel
 from crm.analytics.selectors.leads import LeadRow, LeadsReport
+from crm.analytics.selectors.plans import PlanLine, PlanReport
 from crm.analytics.selectors.sales import SalesReport, SalesRow
 from crm.core.spreadsheets import Cell
 from crm.leads.choices import LeadKind
@@ -223,3 +224,61 @@ def activity_table(report: ActivityReport) -> Table:
     rows.append(cells(str(_("Total")), report.total))
     name = f"activity-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
     return Table(name, header, rows)
+
+
+def _metric_name(line: PlanLine) -> str:
+    return f"{line.metric.label}, {line.currency}" if line.currency else str(line.metric.label)
+
+
+def plans_table(report: PlanReport) -> Table:
+    """One row per team total and manager and metric: plan, fact, done, forecast; then the
+    bonus with its breakdown on the manager's revenue row."""
+    header = [
+        _("Team"),
+        _("Manager"),
+        _("Metric"),
+        _("Plan"),
+        _("Fact"),
+        _("Done") + ", %",
+        _("Forecast to the month's end"),
+        _("Bonus"),
+        _("Currency"),
+        _("Revenue above the threshold"),
+        _("Percent of it"),
+        _("Scale by plan done"),
+        _("Capped"),
+    ]
+    rows: list[list[Cell]] = []
+    for block in report.blocks:
+        team = block.team.name if block.team is not None else str(_("Not in a team"))
+        for row in [block.total, *block.members]:
+            who = str(row.user) if row.user is not None else str(_("Team total"))
+            for line in row.lines:
+                bonus = row.bonus
+                explains = (
+                    bonus is not None
+                    and line.metric.key == "revenue_won"
+                    and line.currency == bonus.rule.currency
+                )
+                rows.append(
+                    [
+                        team,
+                        who,
+                        _metric_name(line),
+                        line.target,
+                        line.fact,
+                        _percent(line.done),
+                        line.forecast.quantize(Decimal("0.01"))
+                        if line.forecast is not None
+                        else None,
+                        bonus.bonus if bonus is not None and explains else None,
+                        bonus.rule.currency if bonus is not None and explains else "",
+                        bonus.above if bonus is not None and explains else None,
+                        bonus.base if bonus is not None and explains else None,
+                        bonus.scale if bonus is not None and explains else None,
+                        (_("yes") if bonus.capped else _("no"))
+                        if bonus is not None and explains
+                        else "",
+                    ]
+                )
+    return Table(f"plans-{report.month:%Y-%m}", header, rows)

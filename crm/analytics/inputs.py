@@ -3,6 +3,7 @@ or the API's parameters alike, so the two refuse the same values with the same m
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,3 +31,24 @@ def report_input(params: Mapping[str, Any], *, viewer: Any) -> tuple[Period, Rep
     if errors or period is None or filters is None:
         raise ValidationFailed(field_errors=errors)
     return period, filters
+
+
+def plan_input(params: Mapping[str, Any], *, viewer: Any) -> tuple[dt.date, ReportFilters]:
+    """The month (``month=YYYY-MM``, the viewer's current month without it) and the filters
+    of the plan report; raises ``ValidationFailed`` naming every refused parameter."""
+    from crm.analytics.services import current_month, month_parse
+
+    errors: dict[str, list[str]] = {}
+    month = filters = None
+    try:
+        raw = params.get("month")
+        month = month_parse(raw) if raw not in (None, "") else current_month(viewer)
+    except ValidationFailed as refused:
+        errors.update(refused.field_errors)
+    try:
+        filters = filters_parse(params, viewer=viewer)
+    except ValidationFailed as refused:
+        errors.update(refused.field_errors)
+    if errors or month is None or filters is None:
+        raise ValidationFailed(field_errors=errors)
+    return month, filters

@@ -16,3 +16,9 @@ urlpatterns = [
     path("activity/", views.activity, name="activity"),
     path("activity/export/", views.activity_export, name="activity_export"),
 ]
+urlpatterns += [
+    path("plans/", views.plans, name="plans"),
+    path("plans/export/", views.plans_export, name="plans_export"),
+    path("plans/plan/", views.plan_save, name="plan_save"),
+    path("plans/bonus-rule/", views.bonus_rule_save, name="bonus_rule_save"),
+]

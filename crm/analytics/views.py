@@ -14,19 +14,33 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from crm.accounts.http import SignedInRequest
-from crm.analytics.exports import Table, activity_table, funnel_table, leads_table, sales_table
+from crm.analytics.exports import (
+    Table,
+    activity_table,
+    funnel_table,
+    leads_table,
+    plans_table,
+    sales_table,
+)
 from crm.analytics.filters import ReportFilters, managers_for, teams_for
-from crm.analytics.inputs import report_input
+from crm.analytics.forms import BonusRuleForm, PlanForm
+from crm.analytics.inputs import plan_input, report_input
+from crm.analytics.metrics import METRICS
+from crm.analytics.models import BonusRule, Plan
 from crm.analytics.periods import PRESETS, Period
+from crm.analytics.permissions import PLANS
 from crm.analytics.selectors import dashboard_for
 from crm.analytics.selectors.activity import activity_chart, activity_report
 from crm.analytics.selectors.funnel import funnel_chart, funnel_report
 from crm.analytics.selectors.leads import leads_chart, leads_report
+from crm.analytics.selectors.plans import plan_chart, plan_report
 from crm.analytics.selectors.sales import bucket_parse, sales_chart, sales_report
+from crm.analytics.services import bonus_rule_set, current_month, plan_set
 from crm.core.errors import ValidationFailed
+from crm.core.forms import domain_errors, form_post, saved
 from crm.core.spreadsheets import csv_bytes, xlsx_bytes
 from crm.customers.choices import ClientType
 from crm.leads.choices import Channel, LeadKind
@@ -261,3 +275,101 @@ def activity(request: SignedInRequest) -> HttpResponse:
 def activity_export(request: SignedInRequest) -> HttpResponse:
     """The activity and KPI report as CSV or XLSX."""
     return report_export(request, activity_report, activity_table)
+
+
+def _plans_page(
+    request: SignedInRequest,
+    *,
+    status: int = 200,
+    plan_form: PlanForm | None = None,
+    bonus_form: BonusRuleForm | None = None,
+) -> HttpResponse:
+    viewer = request.user
+    context = report_choices(request)
+    editable = PLANS.team_ids(viewer, "change")
+    month_default = current_month(viewer).strftime("%Y-%m")
+    context.update(
+        current="plans",
+        export_url=reverse("analytics:plans_export"),
+        may_edit=editable is None or bool(editable),
+        month_filter=True,
+        month_default=month_default,
+        metrics=list(METRICS.values()),
+    )
+    if context["may_edit"]:
+        initial = {"month": request.GET.get("month") or month_default}
+        context["plan_form"] = plan_form or PlanForm(user=viewer, initial=initial)
+        context["bonus_form"] = bonus_form or BonusRuleForm(user=viewer, initial=initial)
+    try:
+        month, filters = plan_input(request.GET, viewer=viewer)
+        report = plan_report(viewer=viewer, month=month, filters=filters)
+    except ValidationFailed as refused_input:
+        context["errors"] = refused_input.field_errors
+        return render(request, "analytics/plans.html", context, status=400)
+    context.update(
+        report=report,
+        chart=plan_chart(report),
+        deals_url=reverse("sales:deal_list"),
+        export_query=request.GET.urlencode(),
+    )
+    return render(request, "analytics/plans.html", context, status=status)
+
+
+@login_required
+@require_GET
+def plans(request: SignedInRequest) -> HttpResponse:
+    """The plan report of a month: plan, fact, share done, forecast and bonuses; with the
+    forms that set plans and bonus rules for those who may."""
+    return _plans_page(request)
+
+
+@login_required
+@require_GET
+def plans_export(request: SignedInRequest) -> HttpResponse:
+    """The plan report as CSV or XLSX, for the same month and filters as the page."""
+    try:
+        month, filters = plan_input(request.GET, viewer=request.user)
+        report = plan_report(viewer=request.user, month=month, filters=filters)
+        return export_response(request, plans_table(report))
+    except ValidationFailed as errors:
+        return refused(errors)
+
+
+def _setting_saved(
+    request: SignedInRequest,
+    form: PlanForm | BonusRuleForm,
+    service: Callable[..., Plan | BonusRule],
+    message: str,
+) -> HttpResponse:
+    """Posts one of the plan page's forms to its service: the page of the month set, or the
+    page again at 422 with the form's refused fields."""
+    PLANS.check(request.user, "change")
+    forms_ = {"plan_form": form} if isinstance(form, PlanForm) else {"bonus_form": form}
+    return form_post(
+        form,
+        lambda: service(actor=request.user, **form.service_data()),
+        success=lambda version: saved(
+            request,
+            message,
+            f"{reverse('analytics:plans')}?month={version.effective_from:%Y-%m}",
+        ),
+        failure=lambda: _plans_page(request, status=422, **forms_),
+    )
+
+
+@login_required
+@require_POST
+@domain_errors
+def plan_save(request: SignedInRequest) -> HttpResponse:
+    """Sets a plan from the page's form (``plan_set``); the page again at 422 when refused."""
+    form = PlanForm(request.POST, user=request.user)
+    return _setting_saved(request, form, plan_set, _("The plan is saved."))
+
+
+@login_required
+@require_POST
+@domain_errors
+def bonus_rule_save(request: SignedInRequest) -> HttpResponse:
+    """Sets a team's bonus rule from the page's form (``bonus_rule_set``)."""
+    form = BonusRuleForm(request.POST, user=request.user)
+    return _setting_saved(request, form, bonus_rule_set, _("The bonus rule is saved."))

@@ -40,6 +40,26 @@ class ManagerFigures:
     tasks_today: int = 0
     tasks_overdue: int = 0
     median_response_seconds: float | None = None
+    revenue_plan: Decimal | None = None
+    plan_currency: str = ""
+    deals_plan: Decimal | None = None
+
+    @property
+    def plan_revenue(self) -> Decimal:
+        """This month's revenue won in the plan's currency."""
+        return self.revenue.get(self.plan_currency, Decimal(0))
+
+    @property
+    def revenue_done(self) -> float | None:
+        """The share of the revenue plan done (``None`` without a plan)."""
+        if not self.revenue_plan:
+            return None
+        return float(self.plan_revenue / self.revenue_plan)
+
+    @property
+    def deals_done(self) -> float | None:
+        """The share of the deals-won plan done (``None`` without a plan)."""
+        return float(self.won_count / self.deals_plan) if self.deals_plan else None
 
     def add(self, other: ManagerFigures) -> None:
         self.won_count += other.won_count
@@ -102,6 +122,25 @@ def _money(rows: Any, key: str, into: dict[int, ManagerFigures], target: str) ->
         figures = into[row["owner_id"]]
         _add_money(getattr(figures, target), row["currency"], row["amount"])
         setattr(figures, key, getattr(figures, key) + row["count"])
+
+
+def _done_key(done: float | None) -> float:
+    return -1.0 if done is None else done
+
+
+def _plans(figures: dict[int, ManagerFigures], month: dt.date) -> None:
+    """Each row's plans in force this month: revenue won (in the first currency planned)
+    and deals won."""
+    from crm.analytics.selectors.plans import plans_in_force
+
+    for (_kind, owner, metric, currency), plan in sorted(
+        plans_in_force(month, managers=list(figures)).items()
+    ):
+        row = figures[owner]
+        if metric == "revenue_won" and row.revenue_plan is None:
+            row.revenue_plan, row.plan_currency = plan.target, currency
+        elif metric == "deals_won":
+            row.deals_plan = plan.target
 
 
 def clock() -> dt.datetime:
@@ -183,11 +222,16 @@ def dashboard_for(*, viewer: Any, now: dt.datetime | None = None) -> Dashboard:
         figures[int(str(owner_id))].median_response_seconds = values[0.5]
     overall = percentiles(answered, value="wait", fractions=(0.5,)).get(None)
 
+    _plans(figures, period.start)
+
     total = ManagerFigures(None)
     for person_figures in figures.values():
         total.add(person_figures)
     total.median_response_seconds = overall[0.5] if overall else None
-    rows = sorted(figures.values(), key=lambda row: (-row.won_count, str(row.user)))
+    rows = sorted(
+        figures.values(),
+        key=lambda row: (-_done_key(row.revenue_done), -row.won_count, str(row.user)),
+    )
     return Dashboard(
         period=period,
         now=now,

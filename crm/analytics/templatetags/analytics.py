@@ -3,7 +3,7 @@ durations in words."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
@@ -58,3 +58,26 @@ def index(items: Any, position: int) -> Any:
         return items[position]
     except (IndexError, TypeError):
         return None
+
+
+@register.filter
+def progress(share: float | None) -> str:
+    """A share done as the value of a ``<progress max="100">``: percent, at most 100, with
+    a dot whatever the language."""
+    if share is None:
+        return "0"
+    return f"{min(max(share * 100, 0.0), 100.0):.1f}"
+
+
+@register.filter
+def figure(amount: Decimal | None, currency: str) -> str:
+    """A plan's figure: money in ``currency`` (see ``money_text``), a count without one;
+    ``—`` when there is none."""
+    if amount is None:
+        return "—"
+    if currency:
+        return money_text(amount, currency)
+    if amount == amount.to_integral_value():
+        return str(number_format(amount, 0, use_l10n=True, force_grouping=True))
+    rounded = amount.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return str(number_format(rounded, 1, use_l10n=True, force_grouping=True))

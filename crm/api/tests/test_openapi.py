@@ -82,6 +82,7 @@ PLANNER_TAGS = {"Tasks", "Absences"}
 # crm/analytics/api.py
 EXPECTED_PATHS |= {"/api/v1/reports/funnel", "/api/v1/reports/sales"}
 EXPECTED_PATHS |= {"/api/v1/reports/leads", "/api/v1/reports/activity"}
+EXPECTED_PATHS |= {"/api/v1/reports/plans", "/api/v1/reports/bonus-rules"}
 REPORT_TAGS = {"Reports"}
 
 # crm/leads/api.py

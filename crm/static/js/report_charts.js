@@ -70,11 +70,41 @@
     });
   }
 
+  // Plan done per manager, in percent, with the 100 % line.
+  function plans() {
+    const found = chartIn("plans-chart", "plans-data");
+    if (!found) return;
+    const { chart, element, data } = found;
+    chart.setOption({
+      aria: { enabled: true },
+      tooltip: { trigger: "axis", renderMode: "richText" },
+      grid: { left: 8, right: 24, bottom: 8, top: 32, containLabel: true },
+      toolbox: {
+        right: 0,
+        top: 0,
+        feature: { saveAsImage: { title: element.dataset.saveLabel, pixelRatio: 2 } },
+      },
+      xAxis: {
+        type: "value",
+        max: (extent) => Math.max(100, Math.ceil(extent.max / 10) * 10),
+        axisLabel: { formatter: "{value} %" },
+      },
+      yAxis: { type: "category", data: data.labels, inverse: true },
+      series: data.series.map((series) => ({
+        name: series.name,
+        type: "bar",
+        data: series.values,
+        markLine: { symbol: "none", data: [{ xAxis: 100 }] },
+      })),
+    });
+  }
+
   function start() {
     funnel();
     bars("sales-chart", "sales-data", {});
     bars("leads-chart", "leads-data", { minInterval: 1 });
     bars("activity-chart", "activity-data", { minInterval: 1 });
+    plans();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
