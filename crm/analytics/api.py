@@ -10,10 +10,17 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
-from pydantic import ConfigDict, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from crm.analytics.inputs import report_input
 from crm.analytics.periods import Period
+from crm.analytics.selectors.forecast import (
+    MAX_MONTHS,
+    ForecastReport,
+    ForecastRow,
+    forecast_report,
+    months_parse,
+)
 from crm.analytics.selectors.funnel import Funnel, funnel_report
 from crm.analytics.selectors.sales import (
     SalesReport,
@@ -254,3 +261,147 @@ def sales(request: HttpRequest, params: Query[SalesParams]) -> Any:
     period, filters = report_input(values, viewer=viewer)
     bucket = bucket_parse(values.get("bucket"), period)
     return _sales(sales_report(viewer=viewer, period=period, filters=filters, bucket=bucket))
+
+
+class ForecastParams(ReportParams):
+    months: int | None = Field(default=None, ge=1, le=MAX_MONTHS)
+
+
+class ForecastRowOut(Schema):
+    key: str | None
+    label: str
+    deals: int
+    amount: list[MoneyOut]
+    by_probability: list[MoneyOut]
+    by_conversion: list[MoneyOut]
+    plan: list[MoneyOut] | None
+
+
+class StageRateOut(Schema):
+    stage_id: int
+    pipeline: str
+    stage: str
+    probability: int
+    measured_conversion: float | None
+    decided: int
+    won: int
+
+
+class PastMonthOut(Schema):
+    month: dt.date
+    forecast: ForecastRowOut
+    won_count: int
+    won: list[MoneyOut]
+    won_forecast_deals: list[MoneyOut]
+
+
+class OverdueDealOut(Schema):
+    deal_id: int
+    title: str
+    owner: str
+    stage: str
+    expected_close: dt.date
+    days_overdue: int
+    amount: Decimal | None
+    currency: str
+
+
+class ForecastErrorOut(Schema):
+    currency: str
+    by_probability: Decimal | None
+    by_conversion: Decimal | None
+
+
+class ForecastOut(Schema):
+    period: PeriodOut
+    months: int
+    today: dt.date
+    total: ForecastRowOut
+    by_month: list[ForecastRowOut]
+    by_manager: list[ForecastRowOut]
+    stage_rates: list[StageRateOut]
+    past: list[PastMonthOut]
+    past_mean_miss: list[ForecastErrorOut]
+    overdue_count: int
+    overdue: list[OverdueDealOut]
+
+
+def _forecast_row(row: ForecastRow) -> dict[str, Any]:
+    return {
+        "key": None if row.key in (None, "") else str(row.key),
+        "label": row.label,
+        "deals": row.deals,
+        "amount": _money(row.amount),
+        "by_probability": _money(row.by_probability),
+        "by_conversion": _money(row.by_conversion),
+        "plan": None if row.plan is None else _money(row.plan),
+    }
+
+
+def _cents(amount: Decimal | None) -> Decimal | None:
+    return None if amount is None else amount.quantize(CENT)
+
+
+def _forecast(report: ForecastReport) -> dict[str, Any]:
+    return {
+        "period": _period(report.period),
+        "months": report.months,
+        "today": report.today,
+        "total": _forecast_row(report.total),
+        "by_month": [_forecast_row(row) for row in report.by_month],
+        "by_manager": [_forecast_row(row) for row in report.by_manager],
+        "stage_rates": [
+            {
+                "stage_id": rate.stage.pk,
+                "pipeline": rate.stage.pipeline.name,
+                "stage": rate.stage.name,
+                "probability": int(rate.probability),
+                "measured_conversion": None if rate.conversion is None else float(rate.conversion),
+                "decided": rate.decided,
+                "won": rate.won,
+            }
+            for rate in report.rates
+        ],
+        "past": [
+            {
+                "month": row.month,
+                "forecast": _forecast_row(row.forecast),
+                "won_count": row.won_count,
+                "won": _money(row.won),
+                "won_forecast_deals": _money(row.won_forecast_deals),
+            }
+            for row in report.past
+        ],
+        "past_mean_miss": [
+            {"currency": currency, "by_probability": _cents(first), "by_conversion": _cents(second)}
+            for currency, first, second in report.errors
+        ],
+        "overdue_count": report.overdue_count,
+        "overdue": [
+            {
+                "deal_id": deal.pk,
+                "title": deal.title,
+                "owner": deal.owner,
+                "stage": deal.stage,
+                "expected_close": deal.expected_close,
+                "days_overdue": deal.days_overdue,
+                "amount": _cents(deal.amount),
+                "currency": deal.currency,
+            }
+            for deal in report.overdue
+        ],
+    }
+
+
+@router.get("/forecast", response={200: ForecastOut, **READ_ERRORS}, summary="Forecast report")
+def forecast(request: HttpRequest, params: Query[ForecastParams]) -> Any:
+    """Open deals by expected close month (in the period) weighted by stage probability and
+    by the conversion measured over ``months`` months, per manager and in total; the same
+    forecast made at the start of each of the last six months against what was won; the
+    open deals past their expected close date."""
+    _refuse_unknown(request, ForecastParams)
+    viewer = request_user(request)
+    values = params.as_params()
+    period, filters = report_input(values, viewer=viewer)
+    months = months_parse(values.get("months"))
+    return _forecast(forecast_report(viewer=viewer, period=period, filters=filters, months=months))

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from crm.analytics.selectors.forecast import ForecastReport, ForecastRow
 from crm.analytics.selectors.funnel import Funnel
 from crm.analytics.selectors.sales import SalesReport, SalesRow
 from crm.core.spreadsheets import Cell
@@ -119,4 +120,60 @@ def sales_table(report: SalesReport) -> Table:
         for row in section_rows
     ]
     name = f"sales-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
+    return Table(name, header, rows)
+
+
+def forecast_table(report: ForecastReport) -> Table:
+    """The forecast's sections one after another: by month, by manager, the check on the
+    past months, then the overdue deals; the amount, both weighted forecasts and what was
+    won in columns of their own per currency."""
+    currencies = report.currencies
+    header = [
+        _("Section"),
+        _("Group"),
+        _("Deals"),
+        *(f"{_('Amount')}, {currency}" for currency in currencies),
+        *(f"{_('By probability')}, {currency}" for currency in currencies),
+        *(f"{_('By measured conversion')}, {currency}" for currency in currencies),
+        *(f"{_('Won in the month')}, {currency}" for currency in currencies),
+    ]
+
+    def line(section: str, label: str, row: ForecastRow, won: dict[str, Decimal]) -> list[Cell]:
+        return [
+            section,
+            label,
+            row.deals,
+            *(row.amount.get(currency) for currency in currencies),
+            *(row.by_probability.get(currency) for currency in currencies),
+            *(row.by_conversion.get(currency) for currency in currencies),
+            *(won.get(currency) for currency in currencies),
+        ]
+
+    rows: list[list[Cell]] = [
+        line(str(_("By expected close month")), row.label, row, {}) for row in report.by_month
+    ]
+    rows.append(line(str(_("Total")), "", report.total, {}))
+    rows += [line(str(_("By manager")), row.label, row, {}) for row in report.by_manager]
+    rows += [
+        line(
+            str(_("Forecast at the month's start")),
+            month.month.isoformat(),
+            month.forecast,
+            month.won,
+        )
+        for month in report.past
+    ]
+    blank = [None] * (len(header) - 3)
+    for deal in report.overdue:
+        amount = [deal.amount if currency == deal.currency else None for currency in currencies]
+        rows.append(
+            [
+                str(_("Expected close date passed")),
+                f"{deal.title} ({deal.owner}, {deal.stage}, {deal.expected_close.isoformat()})",
+                1,
+                *amount,
+                *blank[len(amount) :],
+            ]
+        )
+    name = f"forecast-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
     return Table(name, header, rows)

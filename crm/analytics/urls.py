@@ -11,4 +11,6 @@ urlpatterns = [
     path("funnel/export/", views.funnel_export, name="funnel_export"),
     path("sales/", views.sales, name="sales"),
     path("sales/export/", views.sales_export, name="sales_export"),
+    path("forecast/", views.forecast, name="forecast"),
+    path("forecast/export/", views.forecast_export, name="forecast_export"),
 ]

@@ -15,11 +15,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from crm.accounts.http import SignedInRequest
-from crm.analytics.exports import Table, funnel_table, sales_table
+from crm.analytics.exports import Table, forecast_table, funnel_table, sales_table
 from crm.analytics.filters import managers_for, teams_for
 from crm.analytics.inputs import report_input
 from crm.analytics.periods import PRESETS
 from crm.analytics.selectors import dashboard_for
+from crm.analytics.selectors.forecast import forecast_chart, forecast_report, months_parse
 from crm.analytics.selectors.funnel import funnel_chart, funnel_report
 from crm.analytics.selectors.sales import bucket_parse, sales_chart, sales_report
 from crm.core.errors import ValidationFailed
@@ -161,3 +162,43 @@ def sales(request: SignedInRequest) -> HttpResponse:
         export_query=request.GET.urlencode(),
     )
     return render(request, "analytics/sales.html", context)
+
+
+@login_required
+@require_GET
+def forecast(request: SignedInRequest) -> HttpResponse:
+    """The forecast: open deals by expected close month weighted by stage probability and
+    by measured conversion, their check on the past months, and the overdue deals."""
+    context = report_choices(request)
+    context.update(
+        current="forecast",
+        export_url=reverse("analytics:forecast_export"),
+        months_field=True,
+    )
+    try:
+        period, filters = report_input(request.GET, viewer=request.user)
+        months = months_parse(request.GET.get("months"))
+        report = forecast_report(viewer=request.user, period=period, filters=filters, months=months)
+    except ValidationFailed as refused:
+        context["errors"] = refused.field_errors
+        return render(request, "analytics/forecast.html", context, status=400)
+    context.update(
+        report=report,
+        chart=forecast_chart(report),
+        deals_url=reverse("sales:deal_list"),
+        export_query=request.GET.urlencode(),
+    )
+    return render(request, "analytics/forecast.html", context)
+
+
+@login_required
+@require_GET
+def forecast_export(request: SignedInRequest) -> HttpResponse:
+    """The forecast as CSV or XLSX, for the same period, filters and window as the page."""
+    try:
+        period, filters = report_input(request.GET, viewer=request.user)
+        months = months_parse(request.GET.get("months"))
+        report = forecast_report(viewer=request.user, period=period, filters=filters, months=months)
+        return export_response(request, forecast_table(report))
+    except ValidationFailed as errors:
+        return refused(errors)

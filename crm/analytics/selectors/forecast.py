@@ -106,6 +106,10 @@ class OverdueDeal:
     amount: Decimal | None
     currency: str
 
+    @property
+    def money(self) -> Money:
+        return {self.currency: self.amount} if self.amount is not None else {}
+
 
 @dataclass
 class ForecastReport:
