@@ -38,6 +38,7 @@ from django.db.models import (
     F,
     Func,
     Max,
+    Min,
     OuterRef,
     QuerySet,
     Subquery,
@@ -129,6 +130,14 @@ class _Total(Func):
     function = "SUM"
     window_compatible = True
     output_field = DecimalField(max_digits=20, decimal_places=2)
+
+
+class _GroupWindow(Window):
+    """A window over a grouped query's aggregates: marked as aggregate so Django does not
+    add the window itself to the ``GROUP BY`` (it does when the grouping names an
+    annotation, as ``entity`` here)."""
+
+    contains_aggregate = True
 
 
 def days_parse(value: Any) -> int:
@@ -246,7 +255,8 @@ def untouched_clients(viewer: Any, filters: ReportFilters, *, before: dt.datetim
 
 def _ranked(viewer: Any, filters: ReportFilters, period: Period) -> Any:
     """Per currency and client (``client_key``: ``company:<id>`` or ``contact:<id>``): the
-    revenue, the running total in descending revenue and the currency's total."""
+        revenue, the running total in descending revenue (ties broken by the client's first
+    deal) and the currency's total."""
     deals = (
         filters.deals(viewer, Deal.objects.visible_to(viewer))
         .filter(
@@ -266,21 +276,21 @@ def _ranked(viewer: Any, filters: ReportFilters, period: Period) -> Any:
             )
         )
     )
-    revenue = Coalesce(Sum("amount"), Decimal(0), output_field=DecimalField())
     return (
-        deals.order_by()
+        deals.filter(amount__isnull=False)
+        .order_by()
         .values("currency", "entity")
         .annotate(
-            revenue=revenue,
+            revenue=Sum("amount"),
             deals=Count("pk"),
-            running=Window(
-                _Total(revenue),
+            running=_GroupWindow(
+                _Total(Sum("amount")),
                 partition_by=[F("currency")],
-                order_by=[revenue.desc(), F("entity").asc()],
+                order_by=[Sum("amount").desc(), Min("pk").asc()],
             ),
-            total=Window(_Total(revenue), partition_by=[F("currency")]),
+            total=_GroupWindow(_Total(Sum("amount")), partition_by=[F("currency")]),
         )
-        .order_by("currency", "-revenue", "entity")
+        .order_by("currency", "running")
     )
 
 
