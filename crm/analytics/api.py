@@ -14,6 +14,13 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from crm.analytics.inputs import report_input
 from crm.analytics.periods import Period
+from crm.analytics.selectors.clients import (
+    MAX_DAYS,
+    ClientsReport,
+    clients_report,
+    days_parse,
+    page_parse,
+)
 from crm.analytics.selectors.forecast import (
     MAX_MONTHS,
     ForecastReport,
@@ -405,3 +412,129 @@ def forecast(request: HttpRequest, params: Query[ForecastParams]) -> Any:
     period, filters = report_input(values, viewer=viewer)
     months = months_parse(values.get("months"))
     return _forecast(forecast_report(viewer=viewer, period=period, filters=filters, months=months))
+
+
+class ClientsParams(ReportParams):
+    days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    page: int | None = Field(default=None, ge=1, le=10**9)
+
+
+class NewClientsOut(Schema):
+    entity: str
+    client_type: str
+    label: str
+    count: int
+    previous: int
+
+
+class ClientRevenueOut(Schema):
+    entity: str
+    client_id: int
+    name: str
+    currency: str
+    revenue: Decimal
+    deals: int
+    share: float
+    abc: str
+
+
+class AbcClassOut(Schema):
+    currency: str
+    abc: str
+    clients: int
+    revenue: Decimal
+    share: float
+
+
+class UntouchedOut(Schema):
+    entity: str
+    client_id: int
+    name: str
+    owner_id: int
+    last_touch: dt.datetime
+
+
+class ClientsOut(Schema):
+    period: PeriodOut
+    previous_period: PeriodOut
+    days: int
+    new: list[NewClientsOut]
+    abc: list[AbcClassOut]
+    top: list[ClientRevenueOut]
+    untouched_count: int
+    page: int
+    pages: int
+    untouched: list[UntouchedOut]
+
+
+def _clients(report: ClientsReport) -> dict[str, Any]:
+    return {
+        "period": _period(report.period),
+        "previous_period": _period(report.period.previous()),
+        "days": report.days,
+        "new": [
+            {
+                "entity": row.entity,
+                "client_type": row.client_type,
+                "label": row.label,
+                "count": row.count,
+                "previous": row.before,
+            }
+            for row in report.new
+        ],
+        "abc": [
+            {
+                "currency": row.currency,
+                "abc": row.abc,
+                "clients": row.clients,
+                "revenue": row.revenue.quantize(CENT),
+                "share": float(row.share),
+            }
+            for row in report.abc
+        ],
+        "top": [
+            {
+                "entity": row.entity,
+                "client_id": row.pk,
+                "name": row.name,
+                "currency": row.currency,
+                "revenue": row.revenue.quantize(CENT),
+                "deals": row.deals,
+                "share": float(row.share),
+                "abc": row.abc,
+            }
+            for row in report.top
+        ],
+        "untouched_count": report.untouched.paginator.count,
+        "page": report.untouched.number,
+        "pages": report.untouched.paginator.num_pages,
+        "untouched": [
+            {
+                "entity": row["entity"],
+                "client_id": row["pk"],
+                "name": row["name"],
+                "owner_id": row["owner_id"],
+                "last_touch": row["last_touch"],
+            }
+            for row in report.untouched.object_list
+        ],
+    }
+
+
+@router.get("/clients", response={200: ClientsOut, **READ_ERRORS}, summary="Clients report")
+def clients(request: HttpRequest, params: Query[ClientsParams]) -> Any:
+    """New clients by kind and type against the period before; clients with no touch for
+    ``days`` days (oldest first, ``page`` by page); top clients by revenue and the ABC
+    classes, per currency, from the deals won in the period that the caller may see."""
+    _refuse_unknown(request, ClientsParams)
+    viewer = request_user(request)
+    values = params.as_params()
+    period, filters = report_input(values, viewer=viewer)
+    report = clients_report(
+        viewer=viewer,
+        period=period,
+        filters=filters,
+        days=days_parse(values.get("days")),
+        page=page_parse(values.get("page")),
+    )
+    return _clients(report)

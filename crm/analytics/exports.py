@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from crm.analytics.selectors.clients import ClientsReport
 from crm.analytics.selectors.forecast import ForecastReport, ForecastRow
 from crm.analytics.selectors.funnel import Funnel
 from crm.analytics.selectors.sales import SalesReport, SalesRow
@@ -176,4 +177,68 @@ def forecast_table(report: ForecastReport) -> Table:
             ]
         )
     name = f"forecast-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
+    return Table(name, header, rows)
+
+
+def clients_table(report: ClientsReport) -> Table:
+    """The clients report's sections one after another: new clients by type, the ABC
+    classes, the top clients, then the untouched clients of the page asked for."""
+    header = [
+        _("Section"),
+        _("Group"),
+        _("Number"),
+        _("Previous period"),
+        _("Currency"),
+        _("Revenue"),
+        _("Share") + ", %",
+        _("Class"),
+        _("Last touch"),
+    ]
+    rows: list[list[Cell]] = [
+        [str(_("New clients")), row.label, row.count, row.before, "", None, None, "", ""]
+        for row in report.new
+    ]
+    rows += [
+        [
+            str(_("ABC analysis by revenue")),
+            row.abc,
+            row.clients,
+            None,
+            row.currency,
+            row.revenue,
+            _percent(float(row.share)),
+            row.abc,
+            "",
+        ]
+        for row in report.abc
+    ]
+    rows += [
+        [
+            str(_("Top clients by revenue")),
+            row.name,
+            row.deals,
+            None,
+            row.currency,
+            row.revenue,
+            _percent(float(row.share)),
+            row.abc,
+            "",
+        ]
+        for row in report.top
+    ]
+    rows += [
+        [
+            str(_("No touch for %(days)d days") % {"days": report.days}),
+            row["name"],
+            None,
+            None,
+            "",
+            None,
+            None,
+            "",
+            row["last_touch"].isoformat(),
+        ]
+        for row in report.untouched.object_list
+    ]
+    name = f"clients-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
     return Table(name, header, rows)

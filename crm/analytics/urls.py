@@ -13,4 +13,6 @@ urlpatterns = [
     path("sales/export/", views.sales_export, name="sales_export"),
     path("forecast/", views.forecast, name="forecast"),
     path("forecast/export/", views.forecast_export, name="forecast_export"),
+    path("clients/", views.clients, name="clients"),
+    path("clients/export/", views.clients_export, name="clients_export"),
 ]

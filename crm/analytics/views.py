@@ -15,11 +15,24 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from crm.accounts.http import SignedInRequest
-from crm.analytics.exports import Table, forecast_table, funnel_table, sales_table
+from crm.analytics.exports import (
+    Table,
+    clients_table,
+    forecast_table,
+    funnel_table,
+    sales_table,
+)
 from crm.analytics.filters import managers_for, teams_for
 from crm.analytics.inputs import report_input
 from crm.analytics.periods import PRESETS
 from crm.analytics.selectors import dashboard_for
+from crm.analytics.selectors.clients import (
+    ClientsReport,
+    clients_chart,
+    clients_report,
+    days_parse,
+    page_parse,
+)
 from crm.analytics.selectors.forecast import forecast_chart, forecast_report, months_parse
 from crm.analytics.selectors.funnel import funnel_chart, funnel_report
 from crm.analytics.selectors.sales import bucket_parse, sales_chart, sales_report
@@ -200,5 +213,56 @@ def forecast_export(request: SignedInRequest) -> HttpResponse:
         months = months_parse(request.GET.get("months"))
         report = forecast_report(viewer=request.user, period=period, filters=filters, months=months)
         return export_response(request, forecast_table(report))
+    except ValidationFailed as errors:
+        return refused(errors)
+
+
+def _clients_input(request: SignedInRequest) -> ClientsReport:
+    period, filters = report_input(request.GET, viewer=request.user)
+    errors: dict[str, list[str]] = {}
+    days = page = 0
+    for name, parse in (("days", days_parse), ("page", page_parse)):
+        try:
+            value = parse(request.GET.get(name))
+        except ValidationFailed as refused:
+            errors.update(refused.field_errors)
+            continue
+        days, page = (value, page) if name == "days" else (days, value)
+    if errors:
+        raise ValidationFailed(field_errors=errors)
+    return clients_report(viewer=request.user, period=period, filters=filters, days=days, page=page)
+
+
+@login_required
+@require_GET
+def clients(request: SignedInRequest) -> HttpResponse:
+    """The clients report: new clients by type, clients with no touch for N days (a page
+    at a time), top clients by revenue and their ABC classes."""
+    context = report_choices(request)
+    context.update(
+        current="clients", export_url=reverse("analytics:clients_export"), days_field=True
+    )
+    try:
+        report = _clients_input(request)
+    except ValidationFailed as refused:
+        context["errors"] = refused.field_errors
+        return render(request, "analytics/clients.html", context, status=400)
+    paging = request.GET.copy()
+    paging.pop("page", None)
+    context.update(
+        report=report,
+        chart=clients_chart(report),
+        export_query=request.GET.urlencode(),
+        paging_query=paging.urlencode(),
+    )
+    return render(request, "analytics/clients.html", context)
+
+
+@login_required
+@require_GET
+def clients_export(request: SignedInRequest) -> HttpResponse:
+    """The clients report as CSV or XLSX (the untouched clients: the page asked for)."""
+    try:
+        return export_response(request, clients_table(_clients_input(request)))
     except ValidationFailed as errors:
         return refused(errors)

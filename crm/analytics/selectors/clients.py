@@ -92,6 +92,10 @@ class ClientRevenue:
     share: Decimal
     abc: str
 
+    @property
+    def money(self) -> Money:
+        return {self.currency: self.revenue}
+
 
 @dataclass
 class AbcClass:
@@ -102,6 +106,10 @@ class AbcClass:
     clients: int = 0
     revenue: Decimal = Decimal(0)
     share: Decimal = Decimal(0)
+
+    @property
+    def money(self) -> Money:
+        return {self.currency: self.revenue}
 
 
 @dataclass
@@ -379,8 +387,8 @@ def clients_chart(report: ClientsReport) -> dict[str, Any]:
             {"name": str(_("This period")), "values": [row.count for row in report.new]},
             {"name": str(_("Previous period")), "values": [row.before for row in report.new]},
         ],
-        "past_labels": ["A", "B", "C"],
-        "past_series": [
+        "abc_labels": ["A", "B", "C"],
+        "abc_series": [
             {
                 "name": currency,
                 "values": [

@@ -12,10 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
+from conftest import client_for
 from crm.activities.models import TimelineEntry
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import period_parse
-from crm.analytics.selectors.clients import clients_report
+from crm.analytics.selectors import dashboard as dashboard_selectors
+from crm.analytics.selectors.clients import clients_report, days_parse
+from crm.core.errors import ValidationFailed
 from crm.customers.tests.factories import make_company, make_contact
 from crm.sales.models import Stage
 from crm.sales.tests.factories import make_deal
@@ -128,3 +131,45 @@ def test_abc_and_top_per_currency(clients):
         (str(clients.records["c1"]), Decimal("1500"), "A"),
         ("Первый Пётр", Decimal("300"), "A"),
     ]
+
+
+def test_a_head_counts_the_colleagues_clients_too(clients):
+    result = report(clients.head)
+    rows = {(row.entity, row.client_type): row.count for row in result.new}
+    assert rows[("company", "government")] == 1
+    assert result.untouched.paginator.count == 3  # and the colleague's old contact
+    # RUB 7070: the colleague's 5000 and 1500 are A (5000 before it is 71 %)
+    assert {(row.currency, row.abc): row.clients for row in result.abc}[("RUB", "A")] == 2
+
+
+@pytest.mark.parametrize("value", ["0", "3651", "x"])
+def test_a_bad_number_of_days_is_refused_naming_it(value):
+    with pytest.raises(ValidationFailed) as refused:
+        days_parse(value)
+    assert list(refused.value.field_errors) == ["days"]
+
+
+def test_the_page_export_and_api(clients, monkeypatch):
+    monkeypatch.setattr(dashboard_selectors, "clock", lambda: NOW)
+    client = client_for(clients.manager)
+    page = client.get("/reports/clients/?days=30")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Четвёртый Пимен" in text and "Бета" not in text
+    assert client.get("/reports/clients/?days=0").status_code == 400
+    assert client.get("/reports/clients/?page=x").status_code == 400
+    xlsx = client.get("/reports/clients/export/?format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    answer = client.get("/api/v1/reports/clients?days=30")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["untouched_count"] == 2 and body["pages"] == 1
+    assert [row["abc"] for row in body["top"] if row["currency"] == "RUB"] == [
+        "A",
+        "A",
+        "B",
+        "B",
+        "C",
+    ]
+    assert client.get("/api/v1/reports/clients?days=0").status_code == 422
+    assert client.get("/api/v1/reports/clients?dayz=3").status_code == 422

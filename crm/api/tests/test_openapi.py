@@ -81,7 +81,7 @@ PLANNER_TAGS = {"Tasks", "Absences"}
 
 # crm/analytics/api.py
 EXPECTED_PATHS |= {"/api/v1/reports/funnel", "/api/v1/reports/sales"}
-EXPECTED_PATHS |= {"/api/v1/reports/forecast"}
+EXPECTED_PATHS |= {"/api/v1/reports/forecast", "/api/v1/reports/clients"}
 REPORT_TAGS = {"Reports"}
 
 # crm/leads/api.py
