@@ -198,33 +198,33 @@ def clients_table(report: ClientsReport) -> Table:
         [str(_("New clients")), row.label, row.count, row.before, "", None, None, "", ""]
         for row in report.new
     ]
-    rows += [
-        [
+    money: list[tuple[str, str, int, str, Decimal, Decimal, str]] = [
+        (
             str(_("ABC analysis by revenue")),
             row.abc,
             row.clients,
-            None,
             row.currency,
             row.revenue,
-            _percent(float(row.share)),
+            row.share,
             row.abc,
-            "",
-        ]
+        )
         for row in report.abc
     ]
-    rows += [
-        [
+    money += [
+        (
             str(_("Top clients by revenue")),
             row.name,
             row.deals,
-            None,
             row.currency,
             row.revenue,
-            _percent(float(row.share)),
+            row.share,
             row.abc,
-            "",
-        ]
+        )
         for row in report.top
+    ]
+    rows += [
+        [section, label, number, None, currency, revenue, _percent(float(share)), abc, ""]
+        for section, label, number, currency, revenue, share, abc in money
     ]
     rows += [
         [
