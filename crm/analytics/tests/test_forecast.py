@@ -20,7 +20,7 @@ from conftest import client_for
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import period_parse
 from crm.analytics.selectors import dashboard as dashboard_selectors
-from crm.analytics.selectors.forecast import forecast_report, months_parse
+from crm.analytics.selectors.forecast import forecast_report, months_before, months_parse
 from crm.analytics.tests.test_funnel import history
 from crm.core.errors import ValidationFailed
 from crm.sales.models import Deal
@@ -197,3 +197,9 @@ def test_the_page_export_and_api(forecast_history, monkeypatch):
     assert refused.status_code == 422
     other = client.get(f"/api/v1/reports/forecast?manager={forecast_history.outsider.pk}")
     assert other.status_code == 422 and "manager" in other.content.decode()
+
+
+def test_the_window_starts_the_same_day_months_before_clamped_to_the_months_end():
+    moment = dt.datetime(2026, 8, 31, 12, 0, tzinfo=MOSCOW)
+    assert months_before(moment, 6) == dt.datetime(2026, 2, 28, 12, 0, tzinfo=MOSCOW)
+    assert months_before(moment, 9) == dt.datetime(2025, 11, 30, 12, 0, tzinfo=MOSCOW)
