@@ -218,19 +218,30 @@ def forecast_export(request: SignedInRequest) -> HttpResponse:
 
 
 def _clients_input(request: SignedInRequest) -> ClientsReport:
-    period, filters = report_input(request.GET, viewer=request.user)
+    """The clients report the query string asks for; every refused parameter (period,
+    filters, ``days``, ``page``) is named at once."""
     errors: dict[str, list[str]] = {}
-    days = page = 0
-    for name, parse in (("days", days_parse), ("page", page_parse)):
+    values: dict[str, Any] = {}
+    steps: list[tuple[str, Any]] = [
+        ("input", lambda: report_input(request.GET, viewer=request.user)),
+        ("days", lambda: days_parse(request.GET.get("days"))),
+        ("page", lambda: page_parse(request.GET.get("page"))),
+    ]
+    for name, step in steps:
         try:
-            value = parse(request.GET.get(name))
+            values[name] = step()
         except ValidationFailed as refused:
             errors.update(refused.field_errors)
-            continue
-        days, page = (value, page) if name == "days" else (days, value)
     if errors:
         raise ValidationFailed(field_errors=errors)
-    return clients_report(viewer=request.user, period=period, filters=filters, days=days, page=page)
+    period, filters = values["input"]
+    return clients_report(
+        viewer=request.user,
+        period=period,
+        filters=filters,
+        days=values["days"],
+        page=values["page"],
+    )
 
 
 @login_required

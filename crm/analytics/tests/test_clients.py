@@ -173,3 +173,10 @@ def test_the_page_export_and_api(clients, monkeypatch):
     ]
     assert client.get("/api/v1/reports/clients?days=0").status_code == 422
     assert client.get("/api/v1/reports/clients?dayz=3").status_code == 422
+
+
+def test_the_page_names_every_refused_parameter_at_once(clients):
+    page = client_for(clients.manager).get("/reports/clients/?days=0&period=someday&page=x")
+    assert page.status_code == 400
+    text = page.content.decode()
+    assert all(f"<code>{name}</code>" in text for name in ("days", "period", "page"))
