@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from crm.analytics.selectors.clients import ClientsReport
+from crm.analytics.selectors.clients import AbcClass, ClientRevenue, ClientsReport
 from crm.analytics.selectors.forecast import ForecastReport, ForecastRow
 from crm.analytics.selectors.funnel import Funnel
 from crm.analytics.selectors.sales import SalesReport, SalesRow
@@ -32,6 +32,10 @@ def _hours(seconds: float | None) -> Cell:
 
 def _percent(share: float | None) -> Cell:
     return round(share * 100, 1) if share is not None else None
+
+
+def _share(share: Decimal) -> Cell:
+    return _percent(float(share))
 
 
 def _currencies(amounts: Iterable[dict[str, Decimal]]) -> list[str]:
@@ -198,33 +202,14 @@ def clients_table(report: ClientsReport) -> Table:
         [str(_("New clients")), row.label, row.count, row.before, "", None, None, "", ""]
         for row in report.new
     ]
-    money: list[tuple[str, str, int, str, Decimal, Decimal, str]] = [
-        (
-            str(_("ABC analysis by revenue")),
-            row.abc,
-            row.clients,
-            row.currency,
-            row.revenue,
-            row.share,
-            row.abc,
-        )
-        for row in report.abc
-    ]
-    money += [
-        (
-            str(_("Top clients by revenue")),
-            row.name,
-            row.deals,
-            row.currency,
-            row.revenue,
-            row.share,
-            row.abc,
-        )
-        for row in report.top
+    abc, top = str(_("ABC analysis by revenue")), str(_("Top clients by revenue"))
+    money: list[tuple[str, str, int, ClientRevenue | AbcClass]] = [
+        *((abc, row.abc, row.clients, row) for row in report.abc),
+        *((top, row.name, row.deals, row) for row in report.top),
     ]
     rows += [
-        [section, label, number, None, currency, revenue, _percent(float(share)), abc, ""]
-        for section, label, number, currency, revenue, share, abc in money
+        [section, label, number, None, row.currency, row.revenue, _share(row.share), row.abc, ""]
+        for section, label, number, row in money
     ]
     rows += [
         [
