@@ -68,6 +68,9 @@ class ForecastRow:
     by_conversion: Money = field(default_factory=dict)
     # The plan for the group, next to the forecast: filled once plans exist (issue 13, 5).
     plan: Money | None = None
+    # The expected close dates the group covers (for the link to the deal list).
+    close_from: dt.date | None = None
+    close_to: dt.date | None = None
 
 
 @dataclass
@@ -369,6 +372,12 @@ def forecast_report(
         by_month.get(start) or ForecastRow(start, start.isoformat())
         for start in _month_starts(period)
     ]
+    for row in month_rows:
+        start = row.key if isinstance(row.key, dt.date) else period.start
+        row.close_from = max(start, period.start)
+        row.close_to = min(_add_months(start, 1) - dt.timedelta(days=1), period.end)
+    for row in [total, *by_manager.values()]:
+        row.close_from, row.close_to = period.start, period.end
     names = {user.pk: str(user) for user in User.objects.filter(pk__in=list(by_manager))}
     for key, row in by_manager.items():
         row.label = names.get(key, str(_("Not set")))

@@ -181,6 +181,8 @@ def test_the_page_export_and_api(forecast_history, monkeypatch):
     assert page.status_code == 200
     text = page.content.decode()
     assert 'id="forecast-overdue-list"' in text and "forecast-data" in text
+    assert "close_from=2027-01-01&amp;close_to=2027-01-31" in text
+    assert f"owner={forecast_history.manager.pk}&amp;close_from=2026-12-01" in text
     assert client.get("/reports/forecast/?months=0").status_code == 400
     csv = client.get("/reports/forecast/export/" + query + "&format=csv")
     assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
