@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
-from pydantic import ConfigDict, Strict, StringConstraints
+from pydantic import ConfigDict, Field, Strict, StringConstraints
 
 from crm.analytics.filters import managers_for, teams_for
 from crm.analytics.inputs import plan_input, report_input
@@ -19,6 +19,20 @@ from crm.analytics.models import BonusRule
 from crm.analytics.periods import Period
 from crm.analytics.permissions import PLANS
 from crm.analytics.selectors.activity import ActivityRow, activity_report
+from crm.analytics.selectors.clients import (
+    MAX_DAYS,
+    ClientsReport,
+    clients_report,
+    days_parse,
+    page_parse,
+)
+from crm.analytics.selectors.forecast import (
+    MAX_MONTHS,
+    ForecastReport,
+    ForecastRow,
+    forecast_report,
+    months_parse,
+)
 from crm.analytics.selectors.funnel import Funnel, funnel_report
 from crm.analytics.selectors.leads import LeadRow, leads_report
 from crm.analytics.selectors.plans import (
@@ -691,3 +705,273 @@ def _refuse_unknown_names(request: HttpRequest, known: set[str]) -> None:
     unknown = sorted(set(request.GET) - known)
     if unknown:
         raise ValidationFailed(field_errors={name: [_("Unknown parameter.")] for name in unknown})
+
+
+class ForecastParams(ReportParams):
+    months: int | None = Field(default=None, ge=1, le=MAX_MONTHS)
+
+
+class ForecastRowOut(Schema):
+    key: str | None
+    label: str
+    deals: int
+    amount: list[MoneyOut]
+    by_probability: list[MoneyOut]
+    by_conversion: list[MoneyOut]
+    plan: list[MoneyOut] | None
+
+
+class StageRateOut(Schema):
+    stage_id: int
+    pipeline: str
+    stage: str
+    probability: int
+    measured_conversion: float | None
+    decided: int
+    won: int
+
+
+class PastMonthOut(Schema):
+    month: dt.date
+    forecast: ForecastRowOut
+    won_count: int
+    won: list[MoneyOut]
+    won_forecast_deals: list[MoneyOut]
+
+
+class OverdueDealOut(Schema):
+    deal_id: int
+    title: str
+    owner: str
+    stage: str
+    expected_close: dt.date
+    days_overdue: int
+    amount: Decimal | None
+    currency: str
+
+
+class ForecastErrorOut(Schema):
+    currency: str
+    by_probability: Decimal | None
+    by_conversion: Decimal | None
+
+
+class ForecastOut(Schema):
+    period: PeriodOut
+    months: int
+    today: dt.date
+    total: ForecastRowOut
+    by_month: list[ForecastRowOut]
+    by_manager: list[ForecastRowOut]
+    stage_rates: list[StageRateOut]
+    past: list[PastMonthOut]
+    past_mean_miss: list[ForecastErrorOut]
+    overdue_count: int
+    overdue: list[OverdueDealOut]
+
+
+def _forecast_row(row: ForecastRow) -> dict[str, Any]:
+    return {
+        "key": None if row.key in (None, "") else str(row.key),
+        "label": row.label,
+        "deals": row.deals,
+        "amount": _money(row.amount),
+        "by_probability": _money(row.by_probability),
+        "by_conversion": _money(row.by_conversion),
+        "plan": None if row.plan is None else _money(row.plan),
+    }
+
+
+def _cents(amount: Decimal | None) -> Decimal | None:
+    return None if amount is None else amount.quantize(CENT)
+
+
+def _forecast(report: ForecastReport) -> dict[str, Any]:
+    return {
+        "period": _period(report.period),
+        "months": report.months,
+        "today": report.today,
+        "total": _forecast_row(report.total),
+        "by_month": [_forecast_row(row) for row in report.by_month],
+        "by_manager": [_forecast_row(row) for row in report.by_manager],
+        "stage_rates": [
+            {
+                "stage_id": rate.stage.pk,
+                "pipeline": rate.stage.pipeline.name,
+                "stage": rate.stage.name,
+                "probability": int(rate.probability),
+                "measured_conversion": None if rate.conversion is None else float(rate.conversion),
+                "decided": rate.decided,
+                "won": rate.won,
+            }
+            for rate in report.rates
+        ],
+        "past": [
+            {
+                "month": row.month,
+                "forecast": _forecast_row(row.forecast),
+                "won_count": row.won_count,
+                "won": _money(row.won),
+                "won_forecast_deals": _money(row.won_forecast_deals),
+            }
+            for row in report.past
+        ],
+        "past_mean_miss": [
+            {"currency": currency, "by_probability": _cents(first), "by_conversion": _cents(second)}
+            for currency, first, second in report.errors
+        ],
+        "overdue_count": report.overdue_count,
+        "overdue": [
+            {
+                "deal_id": deal.pk,
+                "title": deal.title,
+                "owner": deal.owner,
+                "stage": deal.stage,
+                "expected_close": deal.expected_close,
+                "days_overdue": deal.days_overdue,
+                "amount": _cents(deal.amount),
+                "currency": deal.currency,
+            }
+            for deal in report.overdue
+        ],
+    }
+
+
+@router.get("/forecast", response={200: ForecastOut, **READ_ERRORS}, summary="Forecast report")
+def forecast(request: HttpRequest, params: Query[ForecastParams]) -> Any:
+    """Open deals by expected close month (in the period) weighted by stage probability and
+    by the conversion measured over ``months`` months, per manager and in total; the same
+    forecast made at the start of each of the last six months against what was won; the
+    open deals past their expected close date."""
+    _refuse_unknown(request, ForecastParams)
+    viewer = request_user(request)
+    values = params.as_params()
+    period, filters = report_input(values, viewer=viewer)
+    months = months_parse(values.get("months"))
+    return _forecast(forecast_report(viewer=viewer, period=period, filters=filters, months=months))
+
+
+class ClientsParams(ReportParams):
+    days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+    page: int | None = Field(default=None, ge=1, le=10**9)
+
+
+class NewClientsOut(Schema):
+    entity: str
+    client_type: str
+    label: str
+    count: int
+    previous: int
+
+
+class ClientRevenueOut(Schema):
+    entity: str
+    client_id: int
+    name: str
+    currency: str
+    revenue: Decimal
+    deals: int
+    share: float
+    abc: str
+
+
+class AbcClassOut(Schema):
+    currency: str
+    abc: str
+    clients: int
+    revenue: Decimal
+    share: float
+
+
+class UntouchedOut(Schema):
+    entity: str
+    client_id: int
+    name: str
+    owner_id: int
+    last_touch: dt.datetime
+
+
+class ClientsOut(Schema):
+    period: PeriodOut
+    previous_period: PeriodOut
+    days: int
+    new: list[NewClientsOut]
+    abc: list[AbcClassOut]
+    top: list[ClientRevenueOut]
+    untouched_count: int
+    page: int
+    pages: int
+    untouched: list[UntouchedOut]
+
+
+def _clients(report: ClientsReport) -> dict[str, Any]:
+    return {
+        "period": _period(report.period),
+        "previous_period": _period(report.period.previous()),
+        "days": report.days,
+        "new": [
+            {
+                "entity": row.entity,
+                "client_type": row.client_type,
+                "label": row.label,
+                "count": row.count,
+                "previous": row.before,
+            }
+            for row in report.new
+        ],
+        "abc": [
+            {
+                "currency": row.currency,
+                "abc": row.abc,
+                "clients": row.clients,
+                "revenue": row.revenue.quantize(CENT),
+                "share": float(row.share),
+            }
+            for row in report.abc
+        ],
+        "top": [
+            {
+                "entity": row.entity,
+                "client_id": row.pk,
+                "name": row.name,
+                "currency": row.currency,
+                "revenue": row.revenue.quantize(CENT),
+                "deals": row.deals,
+                "share": float(row.share),
+                "abc": row.abc,
+            }
+            for row in report.top
+        ],
+        "untouched_count": report.untouched.paginator.count,
+        "page": report.untouched.number,
+        "pages": report.untouched.paginator.num_pages,
+        "untouched": [
+            {
+                "entity": row["entity"],
+                "client_id": row["pk"],
+                "name": row["name"],
+                "owner_id": row["owner_id"],
+                "last_touch": row["last_touch"],
+            }
+            for row in report.untouched.object_list
+        ],
+    }
+
+
+@router.get("/clients", response={200: ClientsOut, **READ_ERRORS}, summary="Clients report")
+def clients(request: HttpRequest, params: Query[ClientsParams]) -> Any:
+    """New clients by kind and type against the period before; clients with no touch for
+    ``days`` days (oldest first, ``page`` by page); top clients by revenue and the ABC
+    classes, per currency, from the deals won in the period that the caller may see."""
+    _refuse_unknown(request, ClientsParams)
+    viewer = request_user(request)
+    values = params.as_params()
+    period, filters = report_input(values, viewer=viewer)
+    report = clients_report(
+        viewer=viewer,
+        period=period,
+        filters=filters,
+        days=days_parse(values.get("days")),
+        page=page_parse(values.get("page")),
+    )
+    return _clients(report)

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from crm.analytics.selectors.activity import ActivityReport, ActivityRow
+from crm.analytics.selectors.clients import AbcClass, ClientRevenue, ClientsReport
+from crm.analytics.selectors.forecast import ForecastReport, ForecastRow
 from crm.analytics.selectors.funnel import Funnel
 from crm.analytics.selectors.leads import LeadRow, LeadsReport
 from crm.analytics.selectors.plans import PlanLine, PlanReport
@@ -34,6 +36,10 @@ def _hours(seconds: float | None) -> Cell:
 
 def _percent(share: float | None) -> Cell:
     return round(share * 100, 1) if share is not None else None
+
+
+def _share(share: Decimal) -> Cell:
+    return _percent(float(share))
 
 
 def _currencies(amounts: Iterable[dict[str, Decimal]]) -> list[str]:
@@ -282,3 +288,104 @@ def plans_table(report: PlanReport) -> Table:
                     ]
                 )
     return Table(f"plans-{report.month:%Y-%m}", header, rows)
+
+
+def forecast_table(report: ForecastReport) -> Table:
+    """The forecast's sections one after another: by month, by manager, the check on the
+    past months, then the overdue deals; the amount, both weighted forecasts and what was
+    won in columns of their own per currency."""
+    currencies = report.currencies
+    header = [
+        _("Section"),
+        _("Group"),
+        _("Deals"),
+        *(f"{_('Amount')}, {currency}" for currency in currencies),
+        *(f"{_('By probability')}, {currency}" for currency in currencies),
+        *(f"{_('By measured conversion')}, {currency}" for currency in currencies),
+        *(f"{_('Won in the month')}, {currency}" for currency in currencies),
+    ]
+
+    def line(section: str, label: str, row: ForecastRow, won: dict[str, Decimal]) -> list[Cell]:
+        return [
+            section,
+            label,
+            row.deals,
+            *(row.amount.get(currency) for currency in currencies),
+            *(row.by_probability.get(currency) for currency in currencies),
+            *(row.by_conversion.get(currency) for currency in currencies),
+            *(won.get(currency) for currency in currencies),
+        ]
+
+    rows: list[list[Cell]] = [
+        line(str(_("By expected close month")), row.label, row, {}) for row in report.by_month
+    ]
+    rows.append(line(str(_("Total")), "", report.total, {}))
+    rows += [line(str(_("By manager")), row.label, row, {}) for row in report.by_manager]
+    rows += [
+        line(
+            str(_("Forecast at the month's start")),
+            month.month.isoformat(),
+            month.forecast,
+            month.won,
+        )
+        for month in report.past
+    ]
+    blank = [None] * (len(header) - 3)
+    for deal in report.overdue:
+        amount = [deal.amount if currency == deal.currency else None for currency in currencies]
+        rows.append(
+            [
+                str(_("Expected close date passed")),
+                f"{deal.title} ({deal.owner}, {deal.stage}, {deal.expected_close.isoformat()})",
+                1,
+                *amount,
+                *blank[len(amount) :],
+            ]
+        )
+    name = f"forecast-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
+    return Table(name, header, rows)
+
+
+def clients_table(report: ClientsReport) -> Table:
+    """The clients report's sections one after another: new clients by type, the ABC
+    classes, the top clients, then the untouched clients of the page asked for."""
+    header = [
+        _("Section"),
+        _("Group"),
+        _("Number"),
+        _("Previous period"),
+        _("Currency"),
+        _("Revenue"),
+        _("Share") + ", %",
+        _("Class"),
+        _("Last touch"),
+    ]
+    rows: list[list[Cell]] = [
+        [str(_("New clients")), row.label, row.count, row.before, "", None, None, "", ""]
+        for row in report.new
+    ]
+    abc, top = str(_("ABC analysis by revenue")), str(_("Top clients by revenue"))
+    money: list[tuple[str, str, int, ClientRevenue | AbcClass]] = [
+        *((abc, row.abc, row.clients, row) for row in report.abc),
+        *((top, row.name, row.deals, row) for row in report.top),
+    ]
+    rows += [
+        [section, label, number, None, row.currency, row.revenue, _share(row.share), row.abc, ""]
+        for section, label, number, row in money
+    ]
+    rows += [
+        [
+            str(_("No touch for %(days)d days") % {"days": report.days}),
+            row["name"],
+            None,
+            None,
+            "",
+            None,
+            None,
+            "",
+            row["last_touch"].isoformat(),
+        ]
+        for row in report.untouched.object_list
+    ]
+    name = f"clients-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
+    return Table(name, header, rows)

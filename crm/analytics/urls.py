@@ -21,4 +21,8 @@ urlpatterns += [
     path("plans/export/", views.plans_export, name="plans_export"),
     path("plans/plan/", views.plan_save, name="plan_save"),
     path("plans/bonus-rule/", views.bonus_rule_save, name="bonus_rule_save"),
+    path("forecast/", views.forecast, name="forecast"),
+    path("forecast/export/", views.forecast_export, name="forecast_export"),
+    path("clients/", views.clients, name="clients"),
+    path("clients/export/", views.clients_export, name="clients_export"),
 ]

@@ -20,6 +20,8 @@ from crm.accounts.http import SignedInRequest
 from crm.analytics.exports import (
     Table,
     activity_table,
+    clients_table,
+    forecast_table,
     funnel_table,
     leads_table,
     plans_table,
@@ -34,6 +36,14 @@ from crm.analytics.periods import PRESETS, Period
 from crm.analytics.permissions import PLANS
 from crm.analytics.selectors import dashboard_for
 from crm.analytics.selectors.activity import activity_chart, activity_report
+from crm.analytics.selectors.clients import (
+    ClientsReport,
+    clients_chart,
+    clients_report,
+    days_parse,
+    page_parse,
+)
+from crm.analytics.selectors.forecast import forecast_chart, forecast_report, months_parse
 from crm.analytics.selectors.funnel import funnel_chart, funnel_report
 from crm.analytics.selectors.leads import leads_chart, leads_report
 from crm.analytics.selectors.plans import plan_chart, plan_report
@@ -373,3 +383,105 @@ def bonus_rule_save(request: SignedInRequest) -> HttpResponse:
     """Sets a team's bonus rule from the page's form (``bonus_rule_set``)."""
     form = BonusRuleForm(request.POST, user=request.user)
     return _setting_saved(request, form, bonus_rule_set, _("The bonus rule is saved."))
+
+
+@login_required
+@require_GET
+def forecast(request: SignedInRequest) -> HttpResponse:
+    """The forecast: open deals by expected close month weighted by stage probability and
+    by measured conversion, their check on the past months, and the overdue deals."""
+    context = report_choices(request)
+    context.update(
+        current="forecast",
+        export_url=reverse("analytics:forecast_export"),
+        months_field=True,
+    )
+    try:
+        period, filters = report_input(request.GET, viewer=request.user)
+        months = months_parse(request.GET.get("months"))
+        report = forecast_report(viewer=request.user, period=period, filters=filters, months=months)
+    except ValidationFailed as refused:
+        context["errors"] = refused.field_errors
+        return render(request, "analytics/forecast.html", context, status=400)
+    context.update(
+        report=report,
+        chart=forecast_chart(report),
+        deals_url=reverse("sales:deal_list"),
+        export_query=request.GET.urlencode(),
+    )
+    return render(request, "analytics/forecast.html", context)
+
+
+@login_required
+@require_GET
+def forecast_export(request: SignedInRequest) -> HttpResponse:
+    """The forecast as CSV or XLSX, for the same period, filters and window as the page."""
+    try:
+        period, filters = report_input(request.GET, viewer=request.user)
+        months = months_parse(request.GET.get("months"))
+        report = forecast_report(viewer=request.user, period=period, filters=filters, months=months)
+        return export_response(request, forecast_table(report))
+    except ValidationFailed as errors:
+        return refused(errors)
+
+
+def _clients_input(request: SignedInRequest) -> ClientsReport:
+    """The clients report the query string asks for; every refused parameter (period,
+    filters, ``days``, ``page``) is named at once."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    steps: list[tuple[str, Any]] = [
+        ("input", lambda: report_input(request.GET, viewer=request.user)),
+        ("days", lambda: days_parse(request.GET.get("days"))),
+        ("page", lambda: page_parse(request.GET.get("page"))),
+    ]
+    for name, step in steps:
+        try:
+            values[name] = step()
+        except ValidationFailed as refused:
+            errors.update(refused.field_errors)
+    if errors:
+        raise ValidationFailed(field_errors=errors)
+    period, filters = values["input"]
+    return clients_report(
+        viewer=request.user,
+        period=period,
+        filters=filters,
+        days=values["days"],
+        page=values["page"],
+    )
+
+
+@login_required
+@require_GET
+def clients(request: SignedInRequest) -> HttpResponse:
+    """The clients report: new clients by type, clients with no touch for N days (a page
+    at a time), top clients by revenue and their ABC classes."""
+    context = report_choices(request)
+    context.update(
+        current="clients", export_url=reverse("analytics:clients_export"), days_field=True
+    )
+    try:
+        report = _clients_input(request)
+    except ValidationFailed as refused:
+        context["errors"] = refused.field_errors
+        return render(request, "analytics/clients.html", context, status=400)
+    paging = request.GET.copy()
+    paging.pop("page", None)
+    context.update(
+        report=report,
+        chart=clients_chart(report),
+        export_query=request.GET.urlencode(),
+        paging_query=paging.urlencode(),
+    )
+    return render(request, "analytics/clients.html", context)
+
+
+@login_required
+@require_GET
+def clients_export(request: SignedInRequest) -> HttpResponse:
+    """The clients report as CSV or XLSX (the untouched clients: the page asked for)."""
+    try:
+        return export_response(request, clients_table(_clients_input(request)))
+    except ValidationFailed as errors:
+        return refused(errors)

@@ -83,6 +83,7 @@ PLANNER_TAGS = {"Tasks", "Absences"}
 EXPECTED_PATHS |= {"/api/v1/reports/funnel", "/api/v1/reports/sales"}
 EXPECTED_PATHS |= {"/api/v1/reports/leads", "/api/v1/reports/activity"}
 EXPECTED_PATHS |= {"/api/v1/reports/plans", "/api/v1/reports/bonus-rules"}
+EXPECTED_PATHS |= {"/api/v1/reports/forecast", "/api/v1/reports/clients"}
 REPORT_TAGS = {"Reports"}
 
 # crm/leads/api.py
