@@ -76,7 +76,7 @@ def _quarter_start(day: dt.date) -> dt.date:
     return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
+def add_months(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)
 
@@ -88,10 +88,10 @@ def unit_period(unit: str, day: dt.date, zone: ZoneInfo, preset: str = "") -> Pe
         end = start + dt.timedelta(days=6)
     elif unit == "month":
         start = day.replace(day=1)
-        end = _add_months(start, 1) - dt.timedelta(days=1)
+        end = add_months(start, 1) - dt.timedelta(days=1)
     elif unit == "quarter":
         start = _quarter_start(day)
-        end = _add_months(start, 3) - dt.timedelta(days=1)
+        end = add_months(start, 3) - dt.timedelta(days=1)
     else:
         start = dt.date(day.year, 1, 1)
         end = dt.date(day.year, 12, 31)

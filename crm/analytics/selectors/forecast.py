@@ -22,8 +22,10 @@ Definitions (what each figure counts):
   those of the forecast). The expected close date and the amount are today's values: the
   history of those two fields is not recorded.
 - Overdue: open deals whose expected close date is before the viewer's today.
-- ``plan`` is the spot for the managers' plans (issue 13, point 5), built elsewhere: it
-  stays ``None`` until the plans report provides the figures.
+- The plan next to it is the managers' revenue plan (metric ``revenue_won``, per currency)
+  in force in each month, for the managers and heads the report shows; a month the period
+  covers only in part counts its plan for the days covered (a week of a 30-day month: 7/30
+  of the month's plan). A manager with a plan and no open deal still gets a row.
 
 All counting is SQL ``GROUP BY``; Python only multiplies the grouped sums by the rates.
 """
@@ -42,8 +44,10 @@ from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
 from crm.analytics.filters import ReportFilters
-from crm.analytics.periods import Period, _add_months
+from crm.analytics.models import Plan
+from crm.analytics.periods import Period, add_months
 from crm.analytics.selectors import dashboard as dashboard_selectors
+from crm.analytics.selectors.plans import in_force, report_people
 from crm.core.errors import ValidationFailed
 from crm.sales.choices import DealStatus, StageKind
 from crm.sales.models import Deal, Stage, StageVisit
@@ -66,7 +70,7 @@ class ForecastRow:
     amount: Money = field(default_factory=dict)
     by_probability: Money = field(default_factory=dict)
     by_conversion: Money = field(default_factory=dict)
-    # The plan for the group, next to the forecast: filled once plans exist (issue 13, 5).
+    # The revenue plan of the group for the period (None: no plan is set for it).
     plan: Money | None = None
     # The expected close dates the group covers (for the link to the deal list).
     close_from: dt.date | None = None
@@ -175,8 +179,8 @@ def months_parse(value: Any) -> int:
 def months_before(moment: dt.datetime, months: int) -> dt.datetime:
     """The same moment ``months`` calendar months earlier (the day clamped to the month's
     last)."""
-    first = _add_months(moment.date().replace(day=1), -months)
-    last_day = (_add_months(first, 1) - dt.timedelta(days=1)).day
+    first = add_months(moment.date().replace(day=1), -months)
+    last_day = (add_months(first, 1) - dt.timedelta(days=1)).day
     return moment.replace(year=first.year, month=first.month, day=min(moment.day, last_day))
 
 
@@ -280,18 +284,18 @@ def _month_starts(period: Period) -> list[dt.date]:
     day, starts = period.start.replace(day=1), []
     while day <= period.end:
         starts.append(day)
-        day = _add_months(day, 1)
+        day = add_months(day, 1)
     return starts
 
 
 def _past_month(deals: QuerySet[Deal], month: dt.date, zone: Any, months: int) -> PastMonth:
     start = dt.datetime.combine(month, dt.time.min, zone)
-    end = dt.datetime.combine(_add_months(month, 1), dt.time.min, zone)
+    end = dt.datetime.combine(add_months(month, 1), dt.time.min, zone)
     rates = stage_rates(deals, until=start, months=months)
     row = PastMonth(month, ForecastRow(month, month.isoformat()))
     open_then = StageVisit.objects.filter(
         deal__in=deals.filter(
-            expected_close__gte=month, expected_close__lt=_add_months(month, 1)
+            expected_close__gte=month, expected_close__lt=add_months(month, 1)
         ).values("pk"),
         stage__kind=StageKind.OPEN,
         entered_at__lt=start,
@@ -375,15 +379,16 @@ def forecast_report(
     for row in month_rows:
         start = row.key if isinstance(row.key, dt.date) else period.start
         row.close_from = max(start, period.start)
-        row.close_to = min(_add_months(start, 1) - dt.timedelta(days=1), period.end)
+        row.close_to = min(add_months(start, 1) - dt.timedelta(days=1), period.end)
     for row in [total, *by_manager.values()]:
         row.close_from, row.close_to = period.start, period.end
     names = {user.pk: str(user) for user in User.objects.filter(pk__in=list(by_manager))}
     for key, row in by_manager.items():
         row.label = names.get(key, str(_("Not set")))
+    _plans(period, report_people(viewer, filters), total, month_rows, by_manager)
     this_month = moment.date().replace(day=1)
     past = [
-        _past_month(deals, _add_months(this_month, -back), period.zone, months)
+        _past_month(deals, add_months(this_month, -back), period.zone, months)
         for back in range(BACKTEST_MONTHS, 0, -1)
     ]
     overdue, overdue_count = _overdue(deals, moment.date())
@@ -401,6 +406,50 @@ def forecast_report(
         overdue_count=overdue_count,
         currencies=_currencies([total], past),
     )
+
+
+def _add_plan(row: ForecastRow, currency: str, amount: Decimal) -> None:
+    row.plan = row.plan if row.plan is not None else {}
+    row.plan[currency] = row.plan.get(currency, Decimal(0)) + amount
+
+
+def _plans(
+    period: Period,
+    people: list[User],
+    total: ForecastRow,
+    by_month: list[ForecastRow],
+    by_manager: dict[int, ForecastRow],
+) -> None:
+    """Put the revenue plans of ``people`` in force in the period's months next to the
+    forecast (see the module's docstring); one query whatever the number of months."""
+    versions = list(
+        Plan.objects.filter(
+            metric="revenue_won",
+            manager_id__in=[person.pk for person in people],
+            effective_from__lte=period.end,
+        )
+    )
+    names = {person.pk: str(person) for person in people}
+    for row in by_month:
+        month = row.key if isinstance(row.key, dt.date) else period.start
+        month_end = add_months(month, 1) - dt.timedelta(days=1)
+        covered = (min(month_end, period.end) - max(month, period.start)).days + 1
+        share = Decimal(covered) / Decimal((month_end - month).days + 1)
+        chosen = in_force(
+            (version for version in versions if version.effective_from <= month),
+            lambda plan: (plan.manager_id, plan.currency),
+        )
+        for plan in chosen.values():
+            assert isinstance(plan, Plan) and plan.manager_id is not None
+            amount = (plan.target * share).quantize(Decimal("0.01"))
+            manager = by_manager.get(plan.manager_id)
+            if manager is None:
+                manager = by_manager[plan.manager_id] = ForecastRow(
+                    plan.manager_id, names.get(plan.manager_id, "")
+                )
+                manager.close_from, manager.close_to = period.start, period.end
+            for group in (row, manager, total):
+                _add_plan(group, plan.currency, amount)
 
 
 def forecast_chart(report: ForecastReport) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import client_for
 from crm.analytics.filters import ReportFilters
+from crm.analytics.models import Plan
 from crm.analytics.periods import period_parse
 from crm.analytics.selectors import dashboard as dashboard_selectors
 from crm.analytics.selectors.forecast import forecast_report, months_before, months_parse
@@ -205,3 +206,48 @@ def test_the_window_starts_the_same_day_months_before_clamped_to_the_months_end(
     moment = dt.datetime(2026, 8, 31, 12, 0, tzinfo=MOSCOW)
     assert months_before(moment, 6) == dt.datetime(2026, 2, 28, 12, 0, tzinfo=MOSCOW)
     assert months_before(moment, 9) == dt.datetime(2025, 11, 30, 12, 0, tzinfo=MOSCOW)
+
+
+def revenue_plan(manager, target, month, metric="revenue_won"):
+    Plan.objects.create(
+        metric=metric,
+        manager=manager,
+        currency="RUB" if metric == "revenue_won" else "",
+        effective_from=month,
+        target=Decimal(target),
+    )
+
+
+def test_the_revenue_plans_in_force_stand_next_to_the_forecast(forecast_history):
+    org = forecast_history
+    revenue_plan(org.manager, "31000", dt.date(2026, 11, 1))
+    revenue_plan(org.manager, "62000", dt.date(2027, 1, 1))  # a new version from January
+    revenue_plan(org.manager, "9", dt.date(2026, 11, 1), metric="deals_won")  # not money
+    revenue_plan(org.colleague, "9300", dt.date(2026, 12, 1))
+    revenue_plan(org.head, "3100", dt.date(2026, 12, 1))  # a plan and no open deal
+
+    result = report(org.head)
+    december, january = result.by_month
+    assert december.plan == {"RUB": Decimal("43400.00")}  # 31 000 + 9 300 + 3 100
+    assert january.plan == {"RUB": Decimal("74400.00")}  # 62 000 + 9 300 + 3 100
+    managers = {row.key: row for row in result.by_manager}
+    assert managers[org.manager.pk].plan == {"RUB": Decimal("93000.00")}
+    assert managers[org.head.pk].plan == {"RUB": Decimal("6200.00")}
+    assert managers[org.head.pk].deals == 0
+    assert result.total.plan == {"RUB": Decimal("117800.00")}
+    # A manager sees their own plan only.
+    assert report(org.manager).total.plan == {"RUB": Decimal("93000.00")}
+
+
+def test_a_month_the_period_covers_in_part_counts_the_plan_for_its_days(forecast_history):
+    org = forecast_history
+    revenue_plan(org.manager, "31000", dt.date(2026, 12, 1))
+    week = period_parse(
+        {"period": "custom", "date_from": "2026-12-10", "date_to": "2026-12-16"},
+        today=NOW.date(),
+        zone=MOSCOW,
+    )
+    result = forecast_report(
+        viewer=org.manager, period=week, filters=ReportFilters(), months=6, now=NOW
+    )
+    assert result.total.plan == {"RUB": Decimal("7000.00")}  # 31 000 × 7 / 31
