@@ -43,12 +43,15 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.contrib.contenttypes.models import ContentType  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.db.models import F  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from crm.accounts.models import Team, TeamMembership, User  # noqa: E402
+from crm.activities.models import TimelineEntry  # noqa: E402
 from crm.analytics.filters import ReportFilters  # noqa: E402
 from crm.analytics.periods import unit_period, user_time_zone  # noqa: E402
 from crm.analytics.selectors import dashboard_for  # noqa: E402
@@ -62,20 +65,25 @@ from crm.sales.models import Deal, LostReason, Pipeline, StageVisit  # noqa: E40
 TARGET_MS = 300
 
 
-def generate(*, deals: int, managers: int, seed: int) -> None:
-    """Users, teams and ``deals`` deals with their visits, leads and tasks (bulk)."""
+def generate(
+    *, deals: int, managers: int, team_count: int, leads_count: int, entries: int, seed: int
+) -> None:
+    """Users, teams and ``deals`` deals with their visits, leads, tasks and timeline (bulk)."""
     rng = random.Random(seed)
     now = timezone.now()
-    admin = User.objects.create_user("admin", role=Role.ADMIN)
+    User.objects.create_user("admin", role=Role.ADMIN)
     head = User.objects.create_user("head", role=Role.HEAD)
-    teams = [Team.objects.create(name=name) for name in ("Москва", "Питер")]
+    teams = [Team.objects.create(name=f"Команда {number + 1}") for number in range(team_count)]
     teams[0].heads.add(head)
     people = [
         User.objects.create_user(f"manager{number}", first_name=f"М{number}")
         for number in range(managers)
     ]
     TeamMembership.objects.bulk_create(
-        [TeamMembership(team=teams[number % 2], user=user) for number, user in enumerate(people)]
+        [
+            TeamMembership(team=teams[number % team_count], user=user)
+            for number, user in enumerate(people)
+        ]
     )
     reasons = list(LostReason.objects.all())
     pipelines = [
@@ -141,8 +149,8 @@ def generate(*, deals: int, managers: int, seed: int) -> None:
         ]
         StageVisit.objects.bulk_create(visits, batch_size=5000)
         leads = []
-        for _number in range(deals // 5):
-            assigned = now - dt.timedelta(minutes=rng.randrange(60 * 24 * 60))
+        for _number in range(leads_count):
+            assigned = now - dt.timedelta(minutes=rng.randrange(365 * 24 * 60))
             answered = rng.random() < 0.8
             leads.append(
                 Lead(
@@ -150,6 +158,8 @@ def generate(*, deals: int, managers: int, seed: int) -> None:
                     channel="web_form",
                     owner=rng.choice(people),
                     status="in_progress" if answered else "new",
+                    created_at=assigned,
+                    updated_at=assigned,
                     assigned_at=assigned,
                     responded_at=assigned + dt.timedelta(minutes=rng.randrange(1, 600))
                     if answered
@@ -157,6 +167,7 @@ def generate(*, deals: int, managers: int, seed: int) -> None:
                 )
             )
         Lead.objects.bulk_create(leads, batch_size=2000)
+        Lead.objects.update(created_at=F("assigned_at"))  # ``auto_now_add`` set it to now
         Task.objects.bulk_create(
             [
                 Task(
@@ -169,7 +180,27 @@ def generate(*, deals: int, managers: int, seed: int) -> None:
             ],
             batch_size=2000,
         )
-    print(f"generated {deals} deals, {len(visits)} visits, {len(leads)} leads, admin {admin.pk}")
+        deal_type = ContentType.objects.get_for_model(Deal)
+        kinds = ["call", "call", "note", "email", "meeting"]
+        first_id = created[0].pk
+        for start in range(0, entries, 20_000):
+            TimelineEntry.objects.bulk_create(
+                [
+                    TimelineEntry(
+                        subject_type=deal_type,
+                        subject_id=first_id + rng.randrange(deals),
+                        kind=rng.choice(kinds),
+                        author=rng.choice(people),
+                        occurred_at=now - dt.timedelta(minutes=rng.randrange(365 * 24 * 60)),
+                    )
+                    for _number in range(min(20_000, entries - start))
+                ],
+                batch_size=5000,
+            )
+    print(
+        f"generated {deals} deals, {len(visits)} visits, {len(leads)} leads, "
+        f"{entries} timeline entries, {managers} managers in {team_count} teams"
+    )
 
 
 def measure(name: str, run: Callable[[], object], warmup: int, iterations: int) -> tuple:
@@ -192,12 +223,22 @@ def main() -> None:
     parser.add_argument("--generate", action="store_true")
     parser.add_argument("--deals", type=int, default=50_000)
     parser.add_argument("--managers", type=int, default=20)
+    parser.add_argument("--teams", type=int, default=2)
+    parser.add_argument("--leads", type=int, default=None, help="a fifth of --deals by default")
+    parser.add_argument("--entries", type=int, default=0, help="timeline entries")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=20)
     options = parser.parse_args()
     if options.generate:
-        generate(deals=options.deals, managers=options.managers, seed=options.seed)
+        generate(
+            deals=options.deals,
+            managers=options.managers,
+            team_count=options.teams,
+            leads_count=options.deals // 5 if options.leads is None else options.leads,
+            entries=options.entries,
+            seed=options.seed,
+        )
     wholesale = Pipeline.objects.get(name="Опт")
     results = []
     for username in ("head", "admin"):

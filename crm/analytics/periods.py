@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -99,13 +100,12 @@ def unit_period(unit: str, day: dt.date, zone: ZoneInfo, preset: str = "") -> Pe
 
 
 def user_time_zone(user: User) -> ZoneInfo:
-    """The zone a user's periods are counted in: the zone of their first team (by name)
-    that sets one, otherwise the site's ``TIME_ZONE``."""
-    names = (
-        [team.time_zone for team in user.teams.order_by("name") if team.time_zone]
-        if getattr(user, "pk", None)
-        else []
-    )
+    """The zone a user's periods are counted in: their own ``time_zone`` if set, otherwise
+    the zone of their first team (by name) that sets one, otherwise the site's
+    ``TIME_ZONE``."""
+    own = getattr(user, "time_zone", "")
+    teams = user.teams.order_by("name") if getattr(user, "pk", None) else []
+    names = chain([own] if own else [], (team.time_zone for team in teams if team.time_zone))
     for name in names:
         try:
             return ZoneInfo(name)
