@@ -18,6 +18,7 @@ from crm.accounts.http import SignedInRequest
 from crm.analytics.exports import Table, funnel_table, sales_table
 from crm.analytics.filters import managers_for, teams_for
 from crm.analytics.inputs import report_input
+from crm.analytics.links import deals_closed_query
 from crm.analytics.periods import PRESETS
 from crm.analytics.selectors import dashboard_for
 from crm.analytics.selectors.funnel import funnel_chart, funnel_report
@@ -77,6 +78,8 @@ def funnel(request: SignedInRequest) -> HttpResponse:
         before=before,
         chart=funnel_chart(report),
         deals_url=reverse("sales:deal_list"),
+        won_query=deals_closed_query(period, filters, "won"),
+        lost_query=deals_closed_query(period, filters, "lost"),
         export_query=request.GET.urlencode(),
     )
     return render(request, "analytics/funnel.html", context)
@@ -158,6 +161,7 @@ def sales(request: SignedInRequest) -> HttpResponse:
         report=report,
         chart=sales_chart(report),
         deals_url=reverse("sales:deal_list"),
+        won_query=deals_closed_query(period, filters, "won"),
         export_query=request.GET.urlencode(),
     )
     return render(request, "analytics/sales.html", context)

@@ -8,13 +8,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 
-def local_dates(field: str, date_from: dt.date | None, date_to: dt.date | None) -> Q:
+def local_dates(
+    field: str,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    zone: dt.tzinfo | None = None,
+) -> Q:
     """Rows whose moment ``field`` falls on the local dates ``date_from``..``date_to``.
 
-    Both ends are included and either may be missing; the days are those of the current
-    time zone (the user's), so a period means what the person who chose it sees.
+    Both ends are included and either may be missing; the days are those of ``zone``, by
+    default the current time zone, so a period means what the person who chose it sees.
     """
-    zone = timezone.get_current_timezone()
+    zone = zone or timezone.get_current_timezone()
     condition = Q()
     if date_from:
         condition &= Q(**{f"{field}__gte": dt.datetime.combine(date_from, dt.time.min, zone)})
