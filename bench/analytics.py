@@ -62,7 +62,7 @@ from crm.leads.models import Lead  # noqa: E402
 from crm.planner.models import Task, TaskType  # noqa: E402
 from crm.sales.models import Deal, LostReason, Pipeline, StageVisit  # noqa: E402
 
-TARGET_MS = 300
+TARGET_MS = 300  # a quarter; a year: 1 s
 
 
 def generate(
@@ -229,6 +229,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--viewers", default="head,admin", help="user names, comma-separated")
     options = parser.parse_args()
     if options.generate:
         generate(
@@ -241,10 +242,12 @@ def main() -> None:
         )
     wholesale = Pipeline.objects.get(name="Опт")
     results = []
-    for username in ("head", "admin"):
+    for username in options.viewers.split(","):
         viewer = User.objects.get(username=username)
         zone = user_time_zone(viewer)
-        quarter = unit_period("quarter", timezone.now().astimezone(zone).date(), zone)
+        today = timezone.now().astimezone(zone).date()
+        quarter = unit_period("quarter", today, zone)
+        year = unit_period("year", today, zone)
         funnel_filters = ReportFilters(pipeline=wholesale)
         client = Client()
         client.force_login(viewer)
@@ -267,22 +270,40 @@ def main() -> None:
                     viewer=viewer, period=quarter, filters=ReportFilters(), bucket="week"
                 ),
             ),
+            (
+                "funnel_report (year)",
+                lambda viewer=viewer, year=year, chosen=funnel_filters: funnel_report(
+                    viewer=viewer, period=year, filters=chosen
+                ),
+            ),
+            (
+                "sales_report (year, months)",
+                lambda viewer=viewer, year=year: sales_report(
+                    viewer=viewer, period=year, filters=ReportFilters(), bucket="month"
+                ),
+            ),
             ("GET /", lambda: page("/")),
             (
                 "GET /reports/funnel/ (quarter)",
                 lambda: page(f"/reports/funnel/?period=this_quarter&pipeline={wholesale.pk}"),
             ),
             ("GET /reports/sales/ (quarter)", lambda: page("/reports/sales/?period=this_quarter")),
+            (
+                "GET /reports/funnel/ (year)",
+                lambda: page(f"/reports/funnel/?period=this_year&pipeline={wholesale.pk}"),
+            ),
+            ("GET /reports/sales/ (year)", lambda: page("/reports/sales/?period=this_year")),
         ]
         for name, run in cases:
             results.append((username, *measure(name, run, options.warmup, options.iterations)))
             print(results[-1], flush=True)
     counts = (Deal.objects.count(), StageVisit.objects.count(), Lead.objects.count())
     print(f"\n{connection.vendor}: {counts[0]} deals, {counts[1]} visits, {counts[2]} leads\n")
-    print("| as | what | median, ms | p95, ms | queries | target p95 ≤ 300 ms |")
+    print("| as | what | median, ms | p95, ms | queries | target p95 (≤ 300 ms, a year ≤ 1 s) |")
     print("|---|---|---:|---:|---:|---|")
     for username, name, median, p95, queries in results:
-        verdict = "met" if p95 <= TARGET_MS else "**not met**"
+        target = TARGET_MS * (1000 / 300 if "year" in name else 1)
+        verdict = "met" if p95 <= target else "**not met**"
         print(f"| {username} | {name} | {median:.1f} | {p95:.1f} | {queries} | {verdict} |")
 
 
