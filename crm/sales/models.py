@@ -207,12 +207,19 @@ class Deal(SharedOwnedModel):
                 condition=models.Q(stale_due_at__isnull=False),
                 name="deal_stale_due",
             ),
-            # Reports: deals won or lost in a period (dashboard, sales, click-through list);
-            # the grouped columns ride along on PostgreSQL for index-only scans.
+            # Reports: deals won or lost in a period (dashboard, sales, click-through list):
+            # everyone's (an administrator) and, as the branch of the visibility rule's
+            # ``owner IN (…) OR shared`` a head's or a manager's, per owner. The grouped
+            # columns ride along on PostgreSQL for index-only scans.
             models.Index(
                 fields=["status", "closed_at"],
                 include=["owner", "currency", "amount"],
                 name="deal_status_closed",
+            ),
+            models.Index(
+                fields=["owner", "status", "closed_at"],
+                include=["currency", "amount"],
+                name="deal_owner_status_closed",
             ),
             # The forecast: open deals by expected close date.
             models.Index(
@@ -247,10 +254,11 @@ class StageVisit(models.Model):
         ordering = ["entered_at", "id"]
         indexes = [
             models.Index(fields=["deal", "entered_at"], name="visit_deal"),
-            # The funnel: the visits to a pipeline's stages in a period.
+            # The funnel: the deals that visited a pipeline's stages in a period (covering
+            # the deal on SQLite too), and the stays' ends on PostgreSQL.
             models.Index(
-                fields=["stage", "entered_at"],
-                include=["deal", "left_at"],
+                fields=["stage", "entered_at", "deal"],
+                include=["left_at"],
                 name="visit_stage_entered",
             ),
         ]
