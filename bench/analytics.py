@@ -1,22 +1,25 @@
 """Measure the home dashboard, the funnel and the sales report on a generated SQLite database.
 
-A modest size, made by this script with ``bulk_create`` (``--generate``): ``--managers``
-managers in two teams led by ``head``, ``--deals`` deals over the last year in the default
-pipelines with two to four stage visits each (some skip a stage, some move back, a third
-closed won or lost, a few in dollars), a lead and a task per five deals. Then, as ``head``
-and as ``admin``, ``--warmup`` and ``--iterations`` timed runs of:
+Made by this script with ``bulk_create`` (``--generate``): ``--managers`` managers in
+``--teams`` teams, the first led by ``head``, ``--deals`` deals over the last year in the
+default pipelines with two to four stage visits each (some skip a stage, some move back, a
+third closed won or lost, a few in dollars), ``--leads`` leads over the year (a fifth of the
+deals by default), a task per five deals and ``--entries`` timeline entries (calls, notes,
+e-mails, meetings by the managers). Then, as each of ``--viewers`` (``head,admin``),
+``--warmup`` and ``--iterations`` timed runs of:
 
-- the selectors ``dashboard_for``, ``funnel_report`` (this quarter, «Опт») and
-  ``sales_report`` (this quarter, by week);
+- the selectors ``dashboard_for``, ``funnel_report`` (this quarter and this year, «Опт»)
+  and ``sales_report`` (this quarter by week, this year by month);
 - the pages through Django's test ``Client`` (middleware, session, template):
   ``GET /``, ``GET /reports/funnel/?period=this_quarter&pipeline=…`` and
-  ``GET /reports/sales/?period=this_quarter``.
+  ``GET /reports/sales/?period=this_quarter`` (and ``this_year``).
 
 The median and the 95th percentile are printed with the query count, as a Markdown table
 for ``bench/RESULTS.md`` (the script does not write the file)::
 
     CRM_VAR_DIR=/tmp/bench-analytics .venv/bin/python manage.py migrate
-    CRM_VAR_DIR=/tmp/bench-analytics .venv/bin/python bench/analytics.py --generate
+    CRM_VAR_DIR=/tmp/bench-analytics .venv/bin/python bench/analytics.py --generate \
+        --deals 100000 --managers 100 --teams 10 --leads 100000 --entries 1000000
 """
 
 from __future__ import annotations

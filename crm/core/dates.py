@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
@@ -27,3 +28,13 @@ def local_dates(
         day_after = date_to + dt.timedelta(days=1)
         condition &= Q(**{f"{field}__lt": dt.datetime.combine(day_after, dt.time.min, zone)})
     return condition
+
+
+def query_date(value: Any) -> dt.date | None:
+    """A date from a query string (``YYYY-MM-DD``) within 1900–2100, or ``None``: list
+    filters parse leniently, as a hand-edited URL should not break the page."""
+    try:
+        parsed = dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+    return parsed if parsed and dt.date(1900, 1, 1) <= parsed <= dt.date(2100, 12, 31) else None

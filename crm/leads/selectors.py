@@ -12,7 +12,7 @@ from django.utils import timezone
 from crm.accounts.models import User
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
-from crm.core.dates import local_dates
+from crm.core.dates import local_dates, query_date
 from crm.core.pagination import Page, keyset_page
 from crm.core.text import fold
 from crm.leads.choices import OPEN_STATUSES, Channel, LeadKind, LeadStatus
@@ -67,8 +67,8 @@ class LeadFilters:
             unassigned=str(params.get("unassigned") or "") in ("1", "true", "on", "True"),
             age_days=number(params.get("age_days")),
             waiting=str(params.get("waiting") or "") in ("1", "true", "on", "True"),
-            created_from=_date(params.get("created_from")),
-            created_to=_date(params.get("created_to")),
+            created_from=query_date(params.get("created_from")),
+            created_to=query_date(params.get("created_to")),
             zone=zone,
         )
 
@@ -109,15 +109,6 @@ class LeadFilters:
         return any(
             value not in (None, "", False) for name, value in vars(self).items() if name != "zone"
         )
-
-
-def _date(value: Any) -> dt.date | None:
-    """A date from a query string within 1900–2100, or ``None``."""
-    try:
-        parsed = dt.date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-    return parsed if parsed and dt.date(1900, 1, 1) <= parsed <= dt.date(2100, 12, 31) else None
 
 
 def lead_page(

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from crm.accounts.models import TeamMembership
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
-from crm.core.dates import local_dates
+from crm.core.dates import local_dates, query_date
 from crm.core.errors import NotFound
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import ScopedUser
@@ -38,15 +38,6 @@ def _int(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 1 <= number <= MAX_ID else None
-
-
-def _date(value: Any) -> dt.date | None:
-    """A date from a query string within 1900–2100, or ``None``."""
-    try:
-        parsed = dt.date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-    return parsed if parsed and dt.date(1900, 1, 1) <= parsed <= dt.date(2100, 12, 31) else None
 
 
 @dataclass
@@ -91,13 +82,13 @@ class DealFilters:
             tag=(params.get("tag") or "").strip()[:50],
             contact=_int(params.get("contact")),
             company=_int(params.get("company")),
-            created_from=_date(params.get("created_from")),
-            created_to=_date(params.get("created_to")),
-            close_from=_date(params.get("close_from")),
-            close_to=_date(params.get("close_to")),
+            created_from=query_date(params.get("created_from")),
+            created_to=query_date(params.get("created_to")),
+            close_from=query_date(params.get("close_from")),
+            close_to=query_date(params.get("close_to")),
             overdue=params.get("overdue") in ("1", "true", "on"),
-            closed_from=_date(params.get("closed_from")),
-            closed_to=_date(params.get("closed_to")),
+            closed_from=query_date(params.get("closed_from")),
+            closed_to=query_date(params.get("closed_to")),
             team=_int(params.get("team")),
             source=(params.get("source") or "").strip()[:20],
             client_type=client_type if client_type in ClientType.values else "",
