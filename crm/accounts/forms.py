@@ -18,6 +18,7 @@ from crm.accounts import throttle
 from crm.accounts.models import SecurityEvent, Team, User
 from crm.accounts.selectors import AuditFilter, team_choices
 from crm.accounts.services import USER_FIELDS
+from crm.accounts.zones import time_zone_names
 from crm.core.forms import BootstrapForm
 from crm.core.permissions import Role
 
@@ -56,6 +57,25 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             raise forms.ValidationError(self.error_messages[code], code="throttled") from None
 
 
+def time_zone_field() -> forms.ChoiceField:
+    """A choice of the IANA zones, empty meaning the team's or the site's zone."""
+    return forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        choices=[
+            ("", _("The team's or the site's")),
+            *((name, name) for name in time_zone_names()),
+        ],
+        help_text=_("Periods of reports and “today” are counted in this zone."),
+    )
+
+
+class TimeZoneForm(BootstrapForm):
+    """A user's own time zone."""
+
+    time_zone = time_zone_field()
+
+
 class UserForm(BootstrapForm):
     """An administrator's form for a user's profile, role, teams, absence and password."""
 
@@ -71,6 +91,7 @@ class UserForm(BootstrapForm):
         required=False,
         choices=[("", _("Follow the browser")), *settings.LANGUAGES],
     )
+    time_zone = time_zone_field()
     teams = forms.ModelMultipleChoiceField(
         label=_("Teams"),
         queryset=Team.objects.none(),

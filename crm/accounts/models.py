@@ -60,6 +60,12 @@ class User(AbstractUser):
     position = models.CharField(_("position"), max_length=120, blank=True)
     away_from = models.DateField(_("away from"), null=True, blank=True)
     away_until = models.DateField(_("away until"), null=True, blank=True)
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        help_text=_("Empty: the zone of the user's team, otherwise the site's."),
+    )
 
     objects = CaseInsensitiveUserManager()  # type: ignore[misc]
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from crm.accounts.models import APIToken, SecurityEvent, Team, TeamMembership, User
 from crm.accounts.permissions import USERS_AND_TEAMS
+from crm.accounts.zones import is_time_zone
 from crm.core.errors import PermissionDenied, ValidationFailed
 from crm.core.http import client_address
 from crm.core.models import excluding
@@ -40,6 +41,7 @@ USER_FIELDS = (
     "position",
     "away_from",
     "away_until",
+    "time_zone",
 )
 
 
@@ -104,6 +106,8 @@ def _validate_user_fields(fields: dict[str, Any], *, instance: User | None) -> N
         errors["username"] = [_("This user name is taken.")]
     if "role" in fields and fields["role"] not in Role.values:
         errors["role"] = [_("Unknown role.")]
+    if fields.get("time_zone") and not is_time_zone(str(fields["time_zone"])):
+        errors["time_zone"] = [_("Unknown time zone, e.g. Europe/Moscow.")]
     away_from = fields.get("away_from", instance.away_from if instance else None)
     away_until = fields.get("away_until", instance.away_until if instance else None)
     if away_from and away_until and away_until < away_from:
@@ -228,6 +232,19 @@ def password_change(
     security_event_record(
         kind=SecurityEvent.Kind.PASSWORD_CHANGED, request=request, user=user, actor=user
     )
+    return user
+
+
+def user_set_time_zone(*, user: User, time_zone: str) -> User:
+    """A user picks the time zone of their periods and days (empty: their team's zone,
+    otherwise the site's)."""
+    time_zone = (time_zone or "").strip()
+    if time_zone and not is_time_zone(time_zone):
+        raise ValidationFailed(
+            field_errors={"time_zone": [_("Unknown time zone, e.g. Europe/Moscow.")]}
+        )
+    user.time_zone = time_zone
+    user.save(update_fields=["time_zone"])
     return user
 
 

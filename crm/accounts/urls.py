@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/code/", views.login_code, name="login_code"),
     path("two-factor/", views.two_factor_page, name="two_factor"),
     path("password/", views.password_change, name="password_change"),
+    path("time-zone/", views.time_zone, name="time_zone"),
     path("logout/", views.logout_view, name="logout"),
     path("language/", views.language, name="language"),
     path("users/", views.user_list, name="user_list"),

@@ -39,6 +39,7 @@ from crm.accounts.forms import (
     PasswordChangeForm,
     TeamForm,
     ThrottledAuthenticationForm,
+    TimeZoneForm,
     TokenForm,
     TwoFactorCodeForm,
     TwoFactorDisableForm,
@@ -367,6 +368,21 @@ def _two_factor_page(
         )
         context["secret"] = two_factor.two_factor_secret(device=device)
     return _no_store(render(request, "accounts/two_factor.html", context, status=status))
+
+
+@login_required
+def time_zone(request: SignedInRequest) -> HttpResponse:
+    """The user's own time zone: the periods of their reports and their "today"."""
+    form = TimeZoneForm(request.POST or None, initial={"time_zone": request.user.time_zone})
+    return edit_page(
+        request,
+        form,
+        lambda: services.user_set_time_zone(
+            user=request.user, time_zone=form.cleaned_data["time_zone"]
+        ),
+        template="accounts/time_zone.html",
+        success=lambda _user: saved(request, _("Your time zone is saved."), "accounts:time_zone"),
+    )
 
 
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")

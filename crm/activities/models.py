@@ -74,6 +74,10 @@ class TimelineEntry(models.Model):
                 fields=["subject_type", "subject_id", "-occurred_at", "-id"],
                 name="timeline_subject_time",
             ),
+            # The managers' activity report: a manager's calls, e-mails and notes in a period.
+            models.Index(
+                fields=["author", "occurred_at"], include=["kind"], name="timeline_author_time"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,13 +14,13 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.accounts.models import User
+from crm.accounts.zones import user_zone
 from crm.core.errors import ValidationFailed
 
 MAX_DAYS = 5 * 366
@@ -99,19 +99,10 @@ def unit_period(unit: str, day: dt.date, zone: ZoneInfo, preset: str = "") -> Pe
 
 
 def user_time_zone(user: User) -> ZoneInfo:
-    """The zone a user's periods are counted in: the zone of their first team (by name)
-    that sets one, otherwise the site's ``TIME_ZONE``."""
-    names = (
-        [team.time_zone for team in user.teams.order_by("name") if team.time_zone]
-        if getattr(user, "pk", None)
-        else []
-    )
-    for name in names:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return ZoneInfo(settings.TIME_ZONE)
+    """The zone a user's periods are counted in: their own ``time_zone`` if set, otherwise
+    the zone of their first team (by name) that sets one, otherwise the site's
+    ``TIME_ZONE`` (``crm.accounts.zones.user_zone``)."""
+    return user_zone(user)
 
 
 def _parse_date(

@@ -30,6 +30,7 @@ from crm.analytics.exports import (
 from crm.analytics.filters import ReportFilters, managers_for, teams_for
 from crm.analytics.forms import BonusRuleForm, PlanForm
 from crm.analytics.inputs import plan_input, report_input
+from crm.analytics.links import deals_closed_query
 from crm.analytics.metrics import METRICS
 from crm.analytics.models import BonusRule, Plan
 from crm.analytics.periods import PRESETS, Period
@@ -105,6 +106,8 @@ def funnel(request: SignedInRequest) -> HttpResponse:
         before=before,
         chart=funnel_chart(report),
         deals_url=reverse("sales:deal_list"),
+        won_query=deals_closed_query(period, filters, "won"),
+        lost_query=deals_closed_query(period, filters, "lost"),
         export_query=request.GET.urlencode(),
     )
     return render(request, "analytics/funnel.html", context)
@@ -186,6 +189,7 @@ def sales(request: SignedInRequest) -> HttpResponse:
         report=report,
         chart=sales_chart(report),
         deals_url=reverse("sales:deal_list"),
+        won_query=deals_closed_query(period, filters, "won"),
         export_query=request.GET.urlencode(),
     )
     return render(request, "analytics/sales.html", context)

@@ -260,6 +260,12 @@ class Lead(TimeStampedModel, SharedModel):
             models.Index(fields=["phone"], name="lead_phone"),
             models.Index(fields=["email"], name="lead_email"),
             models.Index(fields=["thread_key"], name="lead_thread"),
+            # Reports: first answers in a period per manager (dashboard, leads report).
+            models.Index(
+                fields=["owner", "responded_at"],
+                condition=models.Q(responded_at__isnull=False),
+                name="lead_owner_responded",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -12,6 +12,7 @@ from django.utils import timezone
 from crm.accounts.models import User
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
+from crm.core.dates import local_dates, query_date
 from crm.core.pagination import Page, keyset_page
 from crm.core.text import fold
 from crm.leads.choices import OPEN_STATUSES, Channel, LeadKind, LeadStatus
@@ -37,9 +38,16 @@ class LeadFilters:
     overdue: bool = False
     unassigned: bool = False
     age_days: int | None = None
+    waiting: bool = False
+    created_from: dt.date | None = None
+    created_to: dt.date | None = None
+    zone: dt.tzinfo | None = field(default=None, compare=False)
 
     @classmethod
-    def from_params(cls, params: Any) -> LeadFilters:
+    def from_params(cls, params: Any, *, zone: dt.tzinfo | None = None) -> LeadFilters:
+        """The filters of ``params``; ``created_from``/``created_to`` are days of ``zone``
+        (the viewer's, so a report's period links to exactly its leads)."""
+
         def number(value: Any) -> int | None:
             try:
                 return int(value)
@@ -58,6 +66,10 @@ class LeadFilters:
             overdue=str(params.get("overdue") or "") in ("1", "true", "on", "True"),
             unassigned=str(params.get("unassigned") or "") in ("1", "true", "on", "True"),
             age_days=number(params.get("age_days")),
+            waiting=str(params.get("waiting") or "") in ("1", "true", "on", "True"),
+            created_from=query_date(params.get("created_from")),
+            created_to=query_date(params.get("created_to")),
+            zone=zone,
         )
 
     def apply(self, qs: QuerySet[Lead]) -> QuerySet[Lead]:
@@ -86,11 +98,17 @@ class LeadFilters:
             )
         if self.age_days is not None and 0 <= self.age_days <= 3650:
             qs = qs.filter(created_at__gte=timezone.now() - dt.timedelta(days=self.age_days))
+        if self.waiting:  # waiting for a first answer, as the dashboard counts them
+            qs = qs.filter(status__in=OPEN_STATUSES, responded_at__isnull=True)
+        if self.created_from or self.created_to:
+            qs = qs.filter(local_dates("created_at", self.created_from, self.created_to, self.zone))
         return qs
 
     @property
     def active(self) -> bool:
-        return any(value not in (None, "", False) for value in vars(self).values())
+        return any(
+            value not in (None, "", False) for name, value in vars(self).items() if name != "zone"
+        )
 
 
 def lead_page(

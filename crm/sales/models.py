@@ -207,6 +207,26 @@ class Deal(SharedOwnedModel):
                 condition=models.Q(stale_due_at__isnull=False),
                 name="deal_stale_due",
             ),
+            # Reports: deals won or lost in a period (dashboard, sales, click-through list):
+            # everyone's (an administrator) and, as the branch of the visibility rule's
+            # ``owner IN (…) OR shared`` a head's or a manager's, per owner. The grouped
+            # columns ride along on PostgreSQL for index-only scans.
+            models.Index(
+                fields=["status", "closed_at"],
+                include=["owner", "currency", "amount"],
+                name="deal_status_closed",
+            ),
+            models.Index(
+                fields=["owner", "status", "closed_at"],
+                include=["currency", "amount"],
+                name="deal_owner_status_closed",
+            ),
+            # The forecast: open deals by expected close date.
+            models.Index(
+                fields=["expected_close"],
+                condition=models.Q(status="open"),
+                name="deal_open_expected_close",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -232,7 +252,16 @@ class StageVisit(models.Model):
 
     class Meta:
         ordering = ["entered_at", "id"]
-        indexes = [models.Index(fields=["deal", "entered_at"], name="visit_deal")]
+        indexes = [
+            models.Index(fields=["deal", "entered_at"], name="visit_deal"),
+            # The funnel: the deals that visited a pipeline's stages in a period (covering
+            # the deal on SQLite too), and the stays' ends on PostgreSQL.
+            models.Index(
+                fields=["stage", "entered_at", "deal"],
+                include=["left_at"],
+                name="visit_stage_entered",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.stage_id}"
@@ -336,6 +365,10 @@ class Payment(TimeStampedModel):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["deal", "due_date", "id"]
+        indexes = [
+            # The sales report: payments received in a period.
+            models.Index(fields=["status", "paid_on"], name="payment_status_paid_on"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "external_id"],

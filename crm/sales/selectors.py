@@ -10,17 +10,20 @@ from typing import Any
 from django.apps import apps
 from django.db import models
 from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.accounts.models import TeamMembership
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
-from crm.core.dates import local_dates
+from crm.core.dates import local_dates, query_date
 from crm.core.errors import NotFound
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import ScopedUser
 from crm.core.text import fold
+from crm.customers.choices import ClientType
 from crm.customers.models import Tag
 from crm.sales.choices import DealStatus
 from crm.sales.models import Deal, Pipeline, Stage, StageVisit
@@ -35,15 +38,6 @@ def _int(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 1 <= number <= MAX_ID else None
-
-
-def _date(value: Any) -> dt.date | None:
-    """A date from a query string within 1900–2100, or ``None``."""
-    try:
-        parsed = dt.date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-    return parsed if parsed and dt.date(1900, 1, 1) <= parsed <= dt.date(2100, 12, 31) else None
 
 
 @dataclass
@@ -64,10 +58,21 @@ class DealFilters:
     close_from: dt.date | None = None
     close_to: dt.date | None = None
     overdue: bool = False
+    closed_from: dt.date | None = None
+    closed_to: dt.date | None = None
+    team: int | None = None
+    source: str = ""
+    client_type: str = ""
+    zone: dt.tzinfo | None = field(default=None, compare=False)
 
     @classmethod
-    def from_params(cls, params: QueryDict | dict[str, Any]) -> DealFilters:
+    def from_params(
+        cls, params: QueryDict | dict[str, Any], *, zone: dt.tzinfo | None = None
+    ) -> DealFilters:
+        """The filters of ``params``; the dates of ``closed_from``/``closed_to`` are days of
+        ``zone`` (the viewer's, so a report's period links to exactly its deals)."""
         status = params.get("status") or ""
+        client_type = params.get("client_type") or ""
         return cls(
             q=(params.get("q") or "").strip()[:100],
             pipeline=_int(params.get("pipeline")),
@@ -77,11 +82,17 @@ class DealFilters:
             tag=(params.get("tag") or "").strip()[:50],
             contact=_int(params.get("contact")),
             company=_int(params.get("company")),
-            created_from=_date(params.get("created_from")),
-            created_to=_date(params.get("created_to")),
-            close_from=_date(params.get("close_from")),
-            close_to=_date(params.get("close_to")),
+            created_from=query_date(params.get("created_from")),
+            created_to=query_date(params.get("created_to")),
+            close_from=query_date(params.get("close_from")),
+            close_to=query_date(params.get("close_to")),
             overdue=params.get("overdue") in ("1", "true", "on"),
+            closed_from=query_date(params.get("closed_from")),
+            closed_to=query_date(params.get("closed_to")),
+            team=_int(params.get("team")),
+            source=(params.get("source") or "").strip()[:20],
+            client_type=client_type if client_type in ClientType.values else "",
+            zone=zone,
         )
 
     def apply(self, qs: models.QuerySet[Deal]) -> models.QuerySet[Deal]:
@@ -117,11 +128,24 @@ class DealFilters:
             qs = qs.filter(expected_close__lte=self.close_to)
         if self.overdue:
             qs = qs.filter(status=DealStatus.OPEN, expected_close__lt=timezone.localdate())
+        if self.closed_from or self.closed_to:
+            qs = qs.filter(local_dates("closed_at", self.closed_from, self.closed_to, self.zone))
+        if self.team:
+            members = TeamMembership.objects.filter(team_id=self.team).values("user_id")
+            qs = qs.filter(owner_id__in=members)
+        if self.source:
+            qs = qs.filter(source=self.source)
+        if self.client_type:
+            qs = qs.annotate(client_kind=Coalesce("company__kind", "contact__client_type")).filter(
+                client_kind=self.client_type
+            )
         return qs
 
     @property
     def active(self) -> bool:
-        return any(value not in (None, "", False) for value in vars(self).values())
+        return any(
+            value not in (None, "", False) for name, value in vars(self).items() if name != "zone"
+        )
 
 
 @dataclass

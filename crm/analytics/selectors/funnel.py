@@ -107,8 +107,11 @@ def _cohort(
         .values("furthest")
     )
     sitting = own_visits.filter(left_at__isnull=True)
+    # ``pk IN (the period's visits)`` rather than a correlated ``EXISTS`` per deal of the
+    # pipeline: the database reads the period's visits from ``visit_stage_entered`` instead
+    # of probing every deal the pipeline ever had (same set of deals).
     cohort = (
-        deals.filter(Exists(own_visits))
+        deals.filter(pk__in=visits.values("deal_id"))
         .annotate(
             won=Exists(sitting.filter(stage__kind=StageKind.WON)),
             lost=Exists(sitting.filter(stage__kind=StageKind.LOST)),

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
+from crm.accounts.zones import user_zone
 from crm.core import errors
 from crm.core.forms import domain_errors, form_post, saved
 from crm.core.pagination import Page
@@ -40,7 +41,7 @@ TIMELINE_PAGE_SIZE = 25
 
 @login_required
 def deal_list(request: SignedInRequest) -> HttpResponse:
-    filters = selectors.DealFilters.from_params(request.GET)
+    filters = selectors.DealFilters.from_params(request.GET, zone=user_zone(request.user))
     status = 200
     try:
         page, totals = selectors.deal_table(
