@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,9 +45,12 @@ class LeadFilters:
     zone: dt.tzinfo | None = field(default=None, compare=False)
 
     @classmethod
-    def from_params(cls, params: Any, *, zone: dt.tzinfo | None = None) -> LeadFilters:
-        """The filters of ``params``; ``created_from``/``created_to`` are days of ``zone``
-        (the viewer's, so a report's period links to exactly its leads)."""
+    def from_params(
+        cls, params: Any, *, zone: Callable[[], dt.tzinfo] | None = None
+    ) -> LeadFilters:
+        """The filters of ``params``; ``created_from``/``created_to`` are days of the zone
+        ``zone()`` answers (the viewer's, so a report's period links to exactly its leads),
+        asked only when one of them is given."""
 
         def number(value: Any) -> int | None:
             try:
@@ -55,6 +59,8 @@ class LeadFilters:
                 return None
 
         status = params.get("status") or ""
+        created_from = query_date(params.get("created_from"))
+        created_to = query_date(params.get("created_to"))
         kind = params.get("kind") or ""
         channel = params.get("channel") or ""
         return cls(
@@ -67,9 +73,9 @@ class LeadFilters:
             unassigned=str(params.get("unassigned") or "") in ("1", "true", "on", "True"),
             age_days=number(params.get("age_days")),
             waiting=str(params.get("waiting") or "") in ("1", "true", "on", "True"),
-            created_from=query_date(params.get("created_from")),
-            created_to=query_date(params.get("created_to")),
-            zone=zone,
+            created_from=created_from,
+            created_to=created_to,
+            zone=zone() if zone is not None and (created_from or created_to) else None,
         )
 
     def apply(self, qs: QuerySet[Lead]) -> QuerySet[Lead]:

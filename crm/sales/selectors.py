@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -67,11 +68,17 @@ class DealFilters:
 
     @classmethod
     def from_params(
-        cls, params: QueryDict | dict[str, Any], *, zone: dt.tzinfo | None = None
+        cls,
+        params: QueryDict | dict[str, Any],
+        *,
+        zone: Callable[[], dt.tzinfo] | None = None,
     ) -> DealFilters:
         """The filters of ``params``; the dates of ``closed_from``/``closed_to`` are days of
-        ``zone`` (the viewer's, so a report's period links to exactly its deals)."""
+        the zone ``zone()`` answers (the viewer's, so a report's period links to exactly its
+        deals), asked only when one of them is given."""
         status = params.get("status") or ""
+        closed_from = query_date(params.get("closed_from"))
+        closed_to = query_date(params.get("closed_to"))
         client_type = params.get("client_type") or ""
         return cls(
             q=(params.get("q") or "").strip()[:100],
@@ -87,12 +94,12 @@ class DealFilters:
             close_from=query_date(params.get("close_from")),
             close_to=query_date(params.get("close_to")),
             overdue=params.get("overdue") in ("1", "true", "on"),
-            closed_from=query_date(params.get("closed_from")),
-            closed_to=query_date(params.get("closed_to")),
+            closed_from=closed_from,
+            closed_to=closed_to,
             team=_int(params.get("team")),
             source=(params.get("source") or "").strip()[:20],
             client_type=client_type if client_type in ClientType.values else "",
-            zone=zone,
+            zone=zone() if zone is not None and (closed_from or closed_to) else None,
         )
 
     def apply(self, qs: models.QuerySet[Deal]) -> models.QuerySet[Deal]:

@@ -48,7 +48,7 @@ def _filter_context(request: SignedInRequest, filters: LeadFilters) -> dict[str,
 
 @login_required
 def lead_list(request: SignedInRequest) -> HttpResponse:
-    filters = LeadFilters.from_params(request.GET, zone=user_zone(request.user))
+    filters = LeadFilters.from_params(request.GET, zone=lambda: user_zone(request.user))
     status = 200
     try:
         page = lead_page(
@@ -71,7 +71,7 @@ def lead_list(request: SignedInRequest) -> HttpResponse:
 @login_required
 def lead_board(request: SignedInRequest) -> HttpResponse:
     """Open leads in three columns by status, newest first (one query per column)."""
-    filters = LeadFilters.from_params(request.GET, zone=user_zone(request.user))
+    filters = LeadFilters.from_params(request.GET, zone=lambda: user_zone(request.user))
     filters.status = ""
     base = filters.apply(Lead.objects.visible_to(request.user)).select_related("owner")
     columns = [

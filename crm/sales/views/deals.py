@@ -41,7 +41,7 @@ TIMELINE_PAGE_SIZE = 25
 
 @login_required
 def deal_list(request: SignedInRequest) -> HttpResponse:
-    filters = selectors.DealFilters.from_params(request.GET, zone=user_zone(request.user))
+    filters = selectors.DealFilters.from_params(request.GET, zone=lambda: user_zone(request.user))
     status = 200
     try:
         page, totals = selectors.deal_table(
