@@ -5,11 +5,12 @@ next to the parameter, never a 500 nor a silently different report."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.accounts.http import SignedInRequest
+from crm.accounts.models import User
 from crm.analytics.exports import (
     Table,
     activity_table,
@@ -36,7 +38,7 @@ from crm.analytics.models import BonusRule, Plan
 from crm.analytics.periods import PRESETS, Period
 from crm.analytics.permissions import PLANS
 from crm.analytics.selectors import dashboard_for
-from crm.analytics.selectors.activity import activity_chart, activity_report
+from crm.analytics.selectors.activity import ActivityReport, activity_chart, activity_report
 from crm.analytics.selectors.clients import (
     ClientsReport,
     clients_chart,
@@ -44,11 +46,16 @@ from crm.analytics.selectors.clients import (
     days_parse,
     page_parse,
 )
-from crm.analytics.selectors.forecast import forecast_chart, forecast_report, months_parse
-from crm.analytics.selectors.funnel import funnel_chart, funnel_report
-from crm.analytics.selectors.leads import leads_chart, leads_report
+from crm.analytics.selectors.forecast import (
+    ForecastReport,
+    forecast_chart,
+    forecast_report,
+    months_parse,
+)
+from crm.analytics.selectors.funnel import Funnel, funnel_chart, funnel_report
+from crm.analytics.selectors.leads import LeadsReport, leads_chart, leads_report
 from crm.analytics.selectors.plans import plan_chart, plan_report
-from crm.analytics.selectors.sales import bucket_parse, sales_chart, sales_report
+from crm.analytics.selectors.sales import SalesReport, bucket_parse, sales_chart, sales_report
 from crm.analytics.services import bonus_rule_set, current_month, plan_set
 from crm.core.errors import ValidationFailed
 from crm.core.forms import domain_errors, form_post, saved
@@ -86,33 +93,6 @@ def report_choices(request: SignedInRequest) -> dict[str, Any]:
     }
 
 
-@login_required
-@require_GET
-def funnel(request: SignedInRequest) -> HttpResponse:
-    """The funnel report of one pipeline, with the previous period for comparison."""
-    context = report_choices(request)
-    context.update(
-        current="funnel", export_url=reverse("analytics:funnel_export"), pipeline_required=True
-    )
-    try:
-        period, filters = report_input(request.GET, viewer=request.user)
-        report = funnel_report(viewer=request.user, period=period, filters=filters)
-    except ValidationFailed as refused:
-        context["errors"] = refused.field_errors
-        return render(request, "analytics/funnel.html", context, status=400)
-    before = funnel_report(viewer=request.user, period=period.previous(), filters=filters)
-    context.update(
-        report=report,
-        before=before,
-        chart=funnel_chart(report),
-        deals_url=reverse("sales:deal_list"),
-        won_query=deals_closed_query(period, filters, "won"),
-        lost_query=deals_closed_query(period, filters, "lost"),
-        export_query=request.GET.urlencode(),
-    )
-    return render(request, "analytics/funnel.html", context)
-
-
 EXPORT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -144,151 +124,211 @@ def refused(errors: ValidationFailed) -> HttpResponse:
     return HttpResponse("\n".join(lines), status=400, content_type="text/plain; charset=utf-8")
 
 
-@login_required
-@require_GET
-def funnel_export(request: SignedInRequest) -> HttpResponse:
-    """The funnel as CSV or XLSX, for the same period and filters as the page."""
-    try:
-        period, filters = report_input(request.GET, viewer=request.user)
-        report = funnel_report(viewer=request.user, period=period, filters=filters)
-        before = funnel_report(viewer=request.user, period=period.previous(), filters=filters)
-        return export_response(request, funnel_table(report, before))
-    except ValidationFailed as errors:
-        return refused(errors)
+# The reports read from a period and filters: each is configured once (``REPORTS``) and
+# served by the same page and export views.
 
 
-@login_required
-@require_GET
-def sales_export(request: SignedInRequest) -> HttpResponse:
-    """The sales report as CSV or XLSX, for the same period and filters as the page."""
-    try:
-        period, filters = report_input(request.GET, viewer=request.user)
-        bucket = bucket_parse(request.GET.get("bucket"), period)
-        report = sales_report(viewer=request.user, period=period, filters=filters, bucket=bucket)
-        return export_response(request, sales_table(report))
-    except ValidationFailed as errors:
-        return refused(errors)
-
-
-@login_required
-@require_GET
-def sales(request: SignedInRequest) -> HttpResponse:
-    """The sales report: deals won and payments received, in time and by group."""
-    context = report_choices(request)
-    context.update(
-        current="sales", export_url=reverse("analytics:sales_export"), buckets=BUCKET_LABELS
+def _funnel_read(*, viewer: User, period: Period, filters: ReportFilters) -> tuple[Funnel, Funnel]:
+    """The funnel of the period and of the period before (the page and the export show both)."""
+    return (
+        funnel_report(viewer=viewer, period=period, filters=filters),
+        funnel_report(viewer=viewer, period=period.previous(), filters=filters),
     )
-    try:
-        period, filters = report_input(request.GET, viewer=request.user)
-        bucket = bucket_parse(request.GET.get("bucket"), period)
-        report = sales_report(viewer=request.user, period=period, filters=filters, bucket=bucket)
-    except ValidationFailed as refused:
-        context["errors"] = refused.field_errors
-        return render(request, "analytics/sales.html", context, status=400)
-    context.update(
-        report=report,
-        chart=sales_chart(report),
-        deals_url=reverse("sales:deal_list"),
-        won_query=deals_closed_query(period, filters, "won"),
-        export_query=request.GET.urlencode(),
+
+
+def _funnel_show(
+    found: tuple[Funnel, Funnel], period: Period, filters: ReportFilters
+) -> dict[str, Any]:
+    report, before = found
+    return {
+        "report": report,
+        "before": before,
+        "chart": funnel_chart(report),
+        "deals_url": reverse("sales:deal_list"),
+        "won_query": deals_closed_query(period, filters, "won"),
+        "lost_query": deals_closed_query(period, filters, "lost"),
+    }
+
+
+def _sales_read(
+    *, viewer: User, period: Period, filters: ReportFilters, bucket: str | None
+) -> SalesReport:
+    return sales_report(
+        viewer=viewer, period=period, filters=filters, bucket=bucket_parse(bucket, period)
     )
-    return render(request, "analytics/sales.html", context)
 
 
-def report_page(
-    request: SignedInRequest,
-    *,
-    current: str,
-    template: str,
-    build: Callable[[Period, ReportFilters], dict[str, Any]],
-) -> HttpResponse:
-    """A report page: the filter form, and the figures ``build`` gives for the parsed period
-    and filters, or 400 with the refused parameters' messages."""
-    context = report_choices(request)
-    context.update(current=current, export_url=reverse(f"analytics:{current}_export"))
-    try:
-        period, filters = report_input(request.GET, viewer=request.user)
-        context.update(build(period, filters))
-    except ValidationFailed as errors:
-        context["errors"] = errors.field_errors
-        return render(request, template, context, status=400)
-    context["export_query"] = request.GET.urlencode()
-    return render(request, template, context)
+def _sales_show(report: SalesReport, period: Period, filters: ReportFilters) -> dict[str, Any]:
+    return {
+        "report": report,
+        "chart": sales_chart(report),
+        "deals_url": reverse("sales:deal_list"),
+        "won_query": deals_closed_query(period, filters, "won"),
+    }
 
 
-def report_export(
-    request: SignedInRequest,
-    select: Callable[..., Any],
-    tabulate: Callable[[Any], Table],
-) -> HttpResponse:
-    """The report ``select(viewer=, period=, filters=)`` gives for the page's period and
-    filters, as the CSV or XLSX ``tabulate`` makes of it; 400 naming refused parameters."""
-    try:
-        period, filters = report_input(request.GET, viewer=request.user)
-        report = select(viewer=request.user, period=period, filters=filters)
-        return export_response(request, tabulate(report))
-    except ValidationFailed as errors:
-        return refused(errors)
+def _leads_show(report: LeadsReport, period: Period, filters: ReportFilters) -> dict[str, Any]:
+    shown = {"owner": filters.manager.pk if filters.manager else "", "channel": filters.source}
+    return {
+        "report": report,
+        "chart": leads_chart(report),
+        "leads_url": reverse("leads:lead_list"),
+        "leads_query": urlencode({key: value for key, value in shown.items() if value}),
+        "kinds": LeadKind.choices,
+    }
 
 
-@login_required
-@require_GET
-def leads(request: SignedInRequest) -> HttpResponse:
-    """The leads and channels report: leads by channel, form, classification and manager,
-    their conversion to won deals and revenue, the first response and its deadline."""
+def _activity_show(
+    report: ActivityReport, period: Period, filters: ReportFilters
+) -> dict[str, Any]:
+    return {
+        "report": report,
+        "chart": activity_chart(report),
+        "deals_url": reverse("sales:deal_list"),
+        "leads_url": reverse("leads:lead_list"),
+        "tasks_url": reverse("planner:task_list"),
+    }
 
-    def build(period: Period, filters: ReportFilters) -> dict[str, Any]:
-        report = leads_report(viewer=request.user, period=period, filters=filters)
-        return {
-            "report": report,
-            "chart": leads_chart(report),
-            "leads_url": reverse("leads:lead_list"),
-            "leads_query": urlencode(
-                {
-                    key: value
-                    for key, value in {
-                        "owner": filters.manager.pk if filters.manager else "",
-                        "channel": filters.source,
-                    }.items()
-                    if value
-                }
+
+def _forecast_show(
+    report: ForecastReport, period: Period, filters: ReportFilters
+) -> dict[str, Any]:
+    return {
+        "report": report,
+        "chart": forecast_chart(report),
+        "deals_url": reverse("sales:deal_list"),
+    }
+
+
+def _clients_show(report: ClientsReport, period: Period, filters: ReportFilters) -> dict[str, Any]:
+    return {"report": report, "chart": clients_chart(report)}
+
+
+def _named_at_once(**steps: Callable[[], Any]) -> dict[str, Any]:
+    """Each step's value by name; every refusal among them in one ``ValidationFailed``."""
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name, step in steps.items():
+        try:
+            values[name] = step()
+        except ValidationFailed as refused_input:
+            errors.update(refused_input.field_errors)
+    if errors:
+        raise ValidationFailed(field_errors=errors)
+    return values
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """One report's page and export, configured.
+
+    ``options(query)`` parses the report's own parameters (a window, a page …) into
+    keyword arguments of ``read``; their refusals are named together with the period's and
+    the filters'. ``read(viewer=, period=, filters=, **options)`` is the report, ``show``
+    what the page shows of it (the chart, the links), ``table`` the export's table;
+    ``form`` switches on parts of the filter form.
+    """
+
+    name: str
+    read: Callable[..., Any]
+    show: Callable[[Any, Period, ReportFilters], dict[str, Any]]
+    table: Callable[[Any], Table]
+    options: Callable[[QueryDict], dict[str, Any]] = lambda query: {}
+    form: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def template(self) -> str:
+        return f"analytics/{self.name}.html"
+
+
+REPORTS = {
+    page.name: page
+    for page in (
+        ReportPage(
+            "funnel",
+            _funnel_read,
+            _funnel_show,
+            lambda found: funnel_table(*found),
+            form={"pipeline_required": True},
+        ),
+        ReportPage(
+            "sales",
+            _sales_read,
+            _sales_show,
+            sales_table,
+            options=lambda query: {"bucket": query.get("bucket")},
+            form={"buckets": BUCKET_LABELS},
+        ),
+        ReportPage("leads", leads_report, _leads_show, leads_table),
+        ReportPage("activity", activity_report, _activity_show, activity_table),
+        ReportPage(
+            "forecast",
+            forecast_report,
+            _forecast_show,
+            forecast_table,
+            options=lambda query: {"months": months_parse(query.get("months"))},
+            form={"months_field": True},
+        ),
+        ReportPage(
+            "clients",
+            clients_report,
+            _clients_show,
+            clients_table,
+            options=lambda query: _named_at_once(
+                days=lambda: days_parse(query.get("days")),
+                page=lambda: page_parse(query.get("page")),
             ),
-            "kinds": LeadKind.choices,
-        }
-
-    return report_page(request, current="leads", template="analytics/leads.html", build=build)
-
-
-@login_required
-@require_GET
-def leads_export(request: SignedInRequest) -> HttpResponse:
-    """The leads and channels report as CSV or XLSX."""
-    return report_export(request, leads_report, leads_table)
+            form={"days_field": True},
+        ),
+    )
+}
 
 
-@login_required
-@require_GET
-def activity(request: SignedInRequest) -> HttpResponse:
-    """The managers' activity and KPI report: one row per manager the viewer may see."""
-
-    def build(period: Period, filters: ReportFilters) -> dict[str, Any]:
-        report = activity_report(viewer=request.user, period=period, filters=filters)
-        return {
-            "report": report,
-            "chart": activity_chart(report),
-            "deals_url": reverse("sales:deal_list"),
-            "leads_url": reverse("leads:lead_list"),
-            "tasks_url": reverse("planner:task_list"),
-        }
-
-    return report_page(request, current="activity", template="analytics/activity.html", build=build)
+def report_read(request: SignedInRequest, page: ReportPage) -> tuple[Any, Period, ReportFilters]:
+    """The report ``page`` reads for the query string, with its period and filters; every
+    refused parameter (the period, the filters, the report's own) named at once."""
+    parsed = _named_at_once(
+        input=lambda: report_input(request.GET, viewer=request.user),
+        options=lambda: page.options(request.GET),
+    )
+    period, filters = parsed["input"]
+    found = page.read(viewer=request.user, period=period, filters=filters, **parsed["options"])
+    return found, period, filters
 
 
 @login_required
 @require_GET
-def activity_export(request: SignedInRequest) -> HttpResponse:
-    """The activity and KPI report as CSV or XLSX."""
-    return report_export(request, activity_report, activity_table)
+def report(request: SignedInRequest, name: str) -> HttpResponse:
+    """A report's page: the filter form and the report, or 400 with each refused
+    parameter's message next to it."""
+    page = REPORTS[name]
+    context = report_choices(request)
+    context.update(current=name, export_url=reverse(f"analytics:{name}_export"), **page.form)
+    try:
+        found, period, filters = report_read(request, page)
+    except ValidationFailed as refused_input:
+        context["errors"] = refused_input.field_errors
+        return render(request, page.template, context, status=400)
+    paging = request.GET.copy()
+    paging.pop("page", None)
+    context.update(
+        page.show(found, period, filters),
+        export_query=request.GET.urlencode(),
+        paging_query=paging.urlencode(),
+    )
+    return render(request, page.template, context)
+
+
+@login_required
+@require_GET
+def report_export(request: SignedInRequest, name: str) -> HttpResponse:
+    """A report as CSV or XLSX, for the same parameters as its page; 400 naming the
+    refused ones."""
+    try:
+        found, _period, _filters = report_read(request, REPORTS[name])
+        return export_response(request, REPORTS[name].table(found))
+    except ValidationFailed as errors:
+        return refused(errors)
 
 
 def _plans_page(
@@ -387,105 +427,3 @@ def bonus_rule_save(request: SignedInRequest) -> HttpResponse:
     """Sets a team's bonus rule from the page's form (``bonus_rule_set``)."""
     form = BonusRuleForm(request.POST, user=request.user)
     return _setting_saved(request, form, bonus_rule_set, _("The bonus rule is saved."))
-
-
-@login_required
-@require_GET
-def forecast(request: SignedInRequest) -> HttpResponse:
-    """The forecast: open deals by expected close month weighted by stage probability and
-    by measured conversion, their check on the past months, and the overdue deals."""
-    context = report_choices(request)
-    context.update(
-        current="forecast",
-        export_url=reverse("analytics:forecast_export"),
-        months_field=True,
-    )
-    try:
-        period, filters = report_input(request.GET, viewer=request.user)
-        months = months_parse(request.GET.get("months"))
-        report = forecast_report(viewer=request.user, period=period, filters=filters, months=months)
-    except ValidationFailed as refused:
-        context["errors"] = refused.field_errors
-        return render(request, "analytics/forecast.html", context, status=400)
-    context.update(
-        report=report,
-        chart=forecast_chart(report),
-        deals_url=reverse("sales:deal_list"),
-        export_query=request.GET.urlencode(),
-    )
-    return render(request, "analytics/forecast.html", context)
-
-
-@login_required
-@require_GET
-def forecast_export(request: SignedInRequest) -> HttpResponse:
-    """The forecast as CSV or XLSX, for the same period, filters and window as the page."""
-    try:
-        period, filters = report_input(request.GET, viewer=request.user)
-        months = months_parse(request.GET.get("months"))
-        report = forecast_report(viewer=request.user, period=period, filters=filters, months=months)
-        return export_response(request, forecast_table(report))
-    except ValidationFailed as errors:
-        return refused(errors)
-
-
-def _clients_input(request: SignedInRequest) -> ClientsReport:
-    """The clients report the query string asks for; every refused parameter (period,
-    filters, ``days``, ``page``) is named at once."""
-    errors: dict[str, list[str]] = {}
-    values: dict[str, Any] = {}
-    steps: list[tuple[str, Any]] = [
-        ("input", lambda: report_input(request.GET, viewer=request.user)),
-        ("days", lambda: days_parse(request.GET.get("days"))),
-        ("page", lambda: page_parse(request.GET.get("page"))),
-    ]
-    for name, step in steps:
-        try:
-            values[name] = step()
-        except ValidationFailed as refused:
-            errors.update(refused.field_errors)
-    if errors:
-        raise ValidationFailed(field_errors=errors)
-    period, filters = values["input"]
-    return clients_report(
-        viewer=request.user,
-        period=period,
-        filters=filters,
-        days=values["days"],
-        page=values["page"],
-    )
-
-
-@login_required
-@require_GET
-def clients(request: SignedInRequest) -> HttpResponse:
-    """The clients report: new clients by type, clients with no touch for N days (a page
-    at a time), top clients by revenue and their ABC classes."""
-    context = report_choices(request)
-    context.update(
-        current="clients", export_url=reverse("analytics:clients_export"), days_field=True
-    )
-    try:
-        report = _clients_input(request)
-    except ValidationFailed as refused:
-        context["errors"] = refused.field_errors
-        return render(request, "analytics/clients.html", context, status=400)
-    paging = request.GET.copy()
-    paging.pop("page", None)
-    context.update(
-        report=report,
-        chart=clients_chart(report),
-        export_query=request.GET.urlencode(),
-        paging_query=paging.urlencode(),
-    )
-    return render(request, "analytics/clients.html", context)
-
-
-@login_required
-@require_GET
-def clients_export(request: SignedInRequest) -> HttpResponse:
-    """The clients report as CSV or XLSX (the untouched clients: the page asked for)."""
-    try:
-        return export_response(request, clients_table(_clients_input(request)))
-    except ValidationFailed as errors:
-        return refused(errors)
