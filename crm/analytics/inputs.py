@@ -4,51 +4,51 @@ or the API's parameters alike, so the two refuse the same values with the same m
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from crm.accounts.models import User
 from crm.analytics.filters import ReportFilters, filters_parse
 from crm.analytics.periods import Period, period_parse, user_time_zone
 from crm.analytics.selectors import dashboard as dashboard_selectors
 from crm.core.errors import ValidationFailed
 
 
-def report_input(params: Mapping[str, Any], *, viewer: Any) -> tuple[Period, ReportFilters]:
+def named_at_once(**steps: Callable[[], Any]) -> dict[str, Any]:
+    """Each step's value by its name; the refusals of all of them together in one
+    ``ValidationFailed``, so a form or a query names every refused parameter at once."""
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name, step in steps.items():
+        try:
+            values[name] = step()
+        except ValidationFailed as refused:
+            errors.update(refused.field_errors)
+    if errors:
+        raise ValidationFailed(field_errors=errors)
+    return values
+
+
+def report_input(params: Mapping[str, Any], *, viewer: User) -> tuple[Period, ReportFilters]:
     """The period (in the viewer's zone, relative to their today) and the filters of
     ``params``; raises ``ValidationFailed`` naming every refused parameter at once."""
     zone = user_time_zone(viewer)
     today = dashboard_selectors.clock().astimezone(zone).date()
-    errors: dict[str, list[str]] = {}
-    period = filters = None
-    try:
-        period = period_parse(params, today=today, zone=zone)
-    except ValidationFailed as refused:
-        errors.update(refused.field_errors)
-    try:
-        filters = filters_parse(params, viewer=viewer)
-    except ValidationFailed as refused:
-        errors.update(refused.field_errors)
-    if errors or period is None or filters is None:
-        raise ValidationFailed(field_errors=errors)
-    return period, filters
+    parsed = named_at_once(
+        period=lambda: period_parse(params, today=today, zone=zone),
+        filters=lambda: filters_parse(params, viewer=viewer),
+    )
+    return parsed["period"], parsed["filters"]
 
 
-def plan_input(params: Mapping[str, Any], *, viewer: Any) -> tuple[dt.date, ReportFilters]:
+def plan_input(params: Mapping[str, Any], *, viewer: User) -> tuple[dt.date, ReportFilters]:
     """The month (``month=YYYY-MM``, the viewer's current month without it) and the filters
     of the plan report; raises ``ValidationFailed`` naming every refused parameter."""
     from crm.analytics.services import current_month, month_parse
 
-    errors: dict[str, list[str]] = {}
-    month = filters = None
-    try:
-        raw = params.get("month")
-        month = month_parse(raw) if raw not in (None, "") else current_month(viewer)
-    except ValidationFailed as refused:
-        errors.update(refused.field_errors)
-    try:
-        filters = filters_parse(params, viewer=viewer)
-    except ValidationFailed as refused:
-        errors.update(refused.field_errors)
-    if errors or month is None or filters is None:
-        raise ValidationFailed(field_errors=errors)
-    return month, filters
+    raw = params.get("month")
+    parsed = named_at_once(
+        month=lambda: month_parse(raw) if raw not in (None, "") else current_month(viewer),
+        filters=lambda: filters_parse(params, viewer=viewer),
+    )
+    return parsed["month"], parsed["filters"]

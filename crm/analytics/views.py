@@ -31,7 +31,7 @@ from crm.analytics.exports import (
 )
 from crm.analytics.filters import ReportFilters, managers_for, teams_for
 from crm.analytics.forms import BonusRuleForm, PlanForm
-from crm.analytics.inputs import plan_input, report_input
+from crm.analytics.inputs import named_at_once, plan_input, report_input
 from crm.analytics.links import deals_closed_query
 from crm.analytics.metrics import METRICS
 from crm.analytics.models import BonusRule, Plan
@@ -204,20 +204,6 @@ def _clients_show(report: ClientsReport, period: Period, filters: ReportFilters)
     return {"report": report, "chart": clients_chart(report)}
 
 
-def _named_at_once(**steps: Callable[[], Any]) -> dict[str, Any]:
-    """Each step's value by name; every refusal among them in one ``ValidationFailed``."""
-    values: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    for name, step in steps.items():
-        try:
-            values[name] = step()
-        except ValidationFailed as refused_input:
-            errors.update(refused_input.field_errors)
-    if errors:
-        raise ValidationFailed(field_errors=errors)
-    return values
-
-
 @dataclass(frozen=True)
 class ReportPage:
     """One report's page and export, configured.
@@ -274,7 +260,7 @@ REPORTS = {
             clients_report,
             _clients_show,
             clients_table,
-            options=lambda query: _named_at_once(
+            options=lambda query: named_at_once(
                 days=lambda: days_parse(query.get("days")),
                 page=lambda: page_parse(query.get("page")),
             ),
@@ -287,7 +273,7 @@ REPORTS = {
 def report_read(request: SignedInRequest, page: ReportPage) -> tuple[Any, Period, ReportFilters]:
     """The report ``page`` reads for the query string, with its period and filters; every
     refused parameter (the period, the filters, the report's own) named at once."""
-    parsed = _named_at_once(
+    parsed = named_at_once(
         input=lambda: report_input(request.GET, viewer=request.user),
         options=lambda: page.options(request.GET),
     )
