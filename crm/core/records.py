@@ -57,6 +57,22 @@ class Timeline:
 
 
 @dataclass(frozen=True)
+class Search:
+    """How the search box finds a kind's records.
+
+    ``find(user, q, limit)`` answers at most ``limit`` records ``user`` may see that match
+    ``q`` (best first; empty for an empty query). The search page shows them with
+    ``page_template`` and the typeahead with ``suggest_template``, each given ``records``,
+    ``kind`` and ``limit``; ``section`` names them in the pages' ``results`` mapping.
+    """
+
+    section: str
+    find: Callable[[Any, str, int], list[Any]]
+    page_template: str
+    suggest_template: str
+
+
+@dataclass(frozen=True)
 class RecordKind:
     """One kind of record: a contact, a company, a deal, a lead, a task.
 
@@ -77,6 +93,7 @@ class RecordKind:
     timeline: Timeline | None = None
     shareable: bool = False
     has_tasks: bool = False
+    search: Search | None = None
 
     @property
     def label_lower(self) -> str:
@@ -247,6 +264,10 @@ class Registry:
     def with_timeline(self) -> list[RecordKind]:
         """The kinds whose records have a timeline."""
         return [kind for kind in self._kinds.values() if kind.timeline is not None]
+
+    def searchable(self) -> list[RecordKind]:
+        """The kinds the search box finds, in registration order."""
+        return [kind for kind in self._kinds.values() if kind.search is not None]
 
     def task_subjects(self) -> list[RecordKind]:
         """The kinds whose records tasks may belong to."""

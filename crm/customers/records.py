@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.activities.services import timeline_move, timeline_move_back
 from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser
-from crm.core.records import MergeMover, RecordKind, Timeline
+from crm.core.records import MergeMover, RecordKind, Search, Timeline
 from crm.customers import selectors
 from crm.customers.models import Company, Contact
 from crm.customers.permissions import CUSTOMER
@@ -50,6 +50,7 @@ def _customer_kind(
     model: type[Contact | Company],
     labels: tuple[StrOrPromise, StrOrPromise],
     read: Callable[..., Page[Any]],
+    section: str,
 ) -> RecordKind:
     """Contacts and companies: the customer policy, live rows only, a timeline, shareable,
     tasks may belong to them."""
@@ -65,12 +66,20 @@ def _customer_kind(
         timeline=Timeline(read, customer_timeline_add),
         shareable=True,
         has_tasks=True,
+        search=Search(
+            section,
+            lambda user, q, limit: selectors.customer_find(
+                model=model, user=user, q=q, limit=limit
+            ),
+            f"customers/partials/search_{key}_section.html",
+            f"customers/partials/search_{key}_suggest.html",
+        ),
     )
 
 
 CONTRIBUTIONS = [
-    _customer_kind(Contact, (_("Contact"), _("Contacts")), _contact_timeline),
-    _customer_kind(Company, (_("Company"), _("Companies")), _company_timeline),
+    _customer_kind(Contact, (_("Contact"), _("Contacts")), _contact_timeline, "contacts"),
+    _customer_kind(Company, (_("Company"), _("Companies")), _company_timeline, "companies"),
     *(
         mover
         for kind in ("contact", "company")

@@ -556,26 +556,30 @@ def timeline_attach_via_contacts(entries: list[TimelineEntry]) -> None:
         )
 
 
+def customer_find(
+    *, model: type[Contact] | type[Company], user: ScopedUser, q: str, limit: int = 8
+) -> list[Any]:
+    """Contacts (or companies) ``user`` may see matching ``q`` (name fragment, phone digits,
+    e-mail, ИНН), newest first; none for an empty query."""
+    if not (q or "").strip():
+        return []
+    queryset = contact_queryset if model is Contact else company_queryset
+    return list(
+        queryset(user=user, filters=CustomerFilters(q=q))
+        .select_related("owner")
+        .prefetch_related(*_list_prefetch())
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
 def customer_search(
     *, user: ScopedUser, q: str, limit: int = 8
 ) -> dict[str, list[Contact] | list[Company]]:
-    """Contacts and companies matching ``q`` (name fragment, phone digits, e-mail, ИНН)."""
-    filters = CustomerFilters(q=q)
-    if not (q or "").strip():
-        return {"contacts": [], "companies": []}
-    contacts = list(
-        contact_queryset(user=user, filters=filters)
-        .select_related("owner")
-        .prefetch_related(*_list_prefetch())
-        .order_by("-created_at", "-id")[:limit]
-    )
-    companies = list(
-        company_queryset(user=user, filters=filters)
-        .select_related("owner")
-        .prefetch_related(*_list_prefetch())
-        .order_by("-created_at", "-id")[:limit]
-    )
-    return {"contacts": contacts, "companies": companies}
+    """Contacts and companies matching ``q`` (``customer_find`` of each)."""
+    return {
+        "contacts": customer_find(model=Contact, user=user, q=q, limit=limit),
+        "companies": customer_find(model=Company, user=user, q=q, limit=limit),
+    }
 
 
 @dataclass

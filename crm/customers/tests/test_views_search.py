@@ -91,3 +91,15 @@ def test_odd_queries_never_fail(org, q):
     client = client_for(org.manager)
     assert client.get(reverse("customers:search"), {"q": q}).status_code == 200
     assert client.get(reverse("customers:search_suggest"), {"q": q}).status_code == 200
+
+
+def test_every_searchable_kind_of_the_registry_answers_in_its_own_section(org):
+    from crm.core.records import registry
+
+    make_contact(org.manager, first_name="Реестр", last_name="Поисков")
+    make_company(org.manager, legal_name="Поисков и партнёры")
+    response = client_for(org.manager).get(reverse("customers:search"), {"q": "Поисков"})
+    sections = response.context["sections"]
+    assert [kind.key for kind, _records in sections] == ["contact", "company"]
+    assert [kind.key for kind in registry.searchable()] == ["contact", "company"]
+    assert [len(records) for _kind, records in sections] == [1, 1]
