@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import ConfigDict, Field, Strict, StringConstraints
 
+from crm.accounts.models import User
 from crm.analytics.filters import managers_for, teams_for
 from crm.analytics.inputs import plan_input, report_input
 from crm.analytics.models import BonusRule
@@ -624,7 +625,7 @@ def plans(request: HttpRequest, params: Query[PlanParams]) -> Any:
     return _plan_report(plan_report(viewer=viewer, month=month, filters=filters))
 
 
-def _target(viewer: Any, manager_id: int | None, team_id: int | None) -> tuple[Any, Any]:
+def _target(viewer: User, manager_id: int | None, team_id: int | None) -> tuple[Any, Any]:
     manager = team = None
     if manager_id is not None:
         manager = managers_for(viewer).filter(pk=manager_id).first()

@@ -33,7 +33,7 @@ class ReportFilters:
     source: str = ""
     client_type: str = ""
 
-    def owner_ids(self, viewer: Any) -> set[int] | None:
+    def owner_ids(self, viewer: User) -> set[int] | None:
         """The owners the report counts (``None``: whatever the viewer's scope holds)."""
         if self.manager is not None:
             return {self.manager.pk}
@@ -41,7 +41,7 @@ class ReportFilters:
             return set(self.team.members.values_list("pk", flat=True))
         return None
 
-    def deals(self, viewer: Any, deals: QuerySet[Deal]) -> QuerySet[Deal]:
+    def deals(self, viewer: User, deals: QuerySet[Deal]) -> QuerySet[Deal]:
         """``deals`` (already scoped to the viewer) limited by these filters."""
         owners = self.owner_ids(viewer)
         if owners is not None:
@@ -68,7 +68,7 @@ class ReportFilters:
         return {key: str(value) for key, value in values.items() if value}
 
 
-def teams_for(viewer: Any) -> QuerySet[Team]:
+def teams_for(viewer: User) -> QuerySet[Team]:
     """Teams a viewer may report on: all for an administrator, led ones for a head of
     sales, their own for anyone else."""
     if sees_everything(viewer):
@@ -78,7 +78,7 @@ def teams_for(viewer: Any) -> QuerySet[Team]:
     return Team.objects.filter(members=viewer)
 
 
-def managers_for(viewer: Any) -> QuerySet[User]:
+def managers_for(viewer: User) -> QuerySet[User]:
     """Users whose figures a viewer may see: everyone for an administrator, otherwise the
     owners of the viewer's scope."""
     users = User.objects.all()
@@ -97,7 +97,7 @@ def _number(params: Mapping[str, Any], name: str, errors: dict[str, list[str]]) 
     return int(raw)
 
 
-def filters_parse(params: Mapping[str, Any], *, viewer: Any) -> ReportFilters:
+def filters_parse(params: Mapping[str, Any], *, viewer: User) -> ReportFilters:
     """The report filters in ``params``, checked against what ``viewer`` may see.
 
     Raises ``ValidationFailed`` with a message per refused parameter: a pipeline that does

@@ -21,14 +21,14 @@ class MonthInput(forms.TextInput):
     input_type = "month"
 
 
-def editable_teams(user: Any) -> Any:
+def editable_teams(user: User) -> Any:
     """Teams whose plans and rules ``user`` may set."""
     teams = PLANS.team_ids(user, "change")
     rows = Team.objects.all() if teams is None else Team.objects.filter(pk__in=sorted(teams))
     return rows.order_by("name")
 
 
-def editable_managers(user: Any) -> Any:
+def editable_managers(user: User) -> Any:
     """Managers and heads whose plans ``user`` may set."""
     people = User.objects.filter(is_active=True, role__in=[Role.MANAGER, Role.HEAD])
     managers = PLANS.manager_ids(user, "change")
@@ -51,7 +51,7 @@ class PlanForm(BootstrapForm):
         label=_("Currency"), choices=[("", "—"), *Currency.choices], required=False
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, prefix="plan", **kwargs)
         manager_field: Any = self.fields["manager"]
         team_field: Any = self.fields["team"]
@@ -73,7 +73,7 @@ class BonusRuleForm(BootstrapForm):
     threshold = forms.CharField(label=_("Above the threshold"), max_length=30)
     cap = forms.CharField(label=_("At most"), max_length=30, required=False)
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, prefix="bonus", **kwargs)
         team_field: Any = self.fields["team"]
         team_field.queryset = editable_teams(user)

@@ -14,6 +14,8 @@ from django.db.models import Count, F, Q, Sum
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from crm.accounts.models import User
+
 if TYPE_CHECKING:
     from crm.analytics.filters import ReportFilters
     from crm.analytics.periods import Period
@@ -44,7 +46,7 @@ def _facts(rows: Any, currency: str | None = None) -> Facts:
     }
 
 
-def _won(viewer: Any, filters: ReportFilters, period: Period, owners: Collection[int]) -> Any:
+def _won(viewer: User, filters: ReportFilters, period: Period, owners: Collection[int]) -> Any:
     from crm.sales.choices import DealStatus
     from crm.sales.models import Deal
 
@@ -58,7 +60,7 @@ def _won(viewer: Any, filters: ReportFilters, period: Period, owners: Collection
 
 
 def revenue_won(
-    viewer: Any, filters: ReportFilters, period: Period, owners: Collection[int]
+    viewer: User, filters: ReportFilters, period: Period, owners: Collection[int]
 ) -> Facts:
     """The amounts of the deals won (closed) in the period, per owner and currency."""
     rows = _won(viewer, filters, period, owners).values("currency", person=F("owner_id"))
@@ -66,7 +68,7 @@ def revenue_won(
 
 
 def deals_won(
-    viewer: Any, filters: ReportFilters, period: Period, owners: Collection[int]
+    viewer: User, filters: ReportFilters, period: Period, owners: Collection[int]
 ) -> Facts:
     """How many deals each owner won in the period."""
     rows = _won(viewer, filters, period, owners).values(person=F("owner_id"))
@@ -74,7 +76,7 @@ def deals_won(
 
 
 def payments_received(
-    viewer: Any, filters: ReportFilters, period: Period, owners: Collection[int]
+    viewer: User, filters: ReportFilters, period: Period, owners: Collection[int]
 ) -> Facts:
     """Payments received in the period on the deals of each owner, per the deal's currency."""
     from crm.sales.choices import PaymentStatus
@@ -97,7 +99,7 @@ def payments_received(
 
 
 def leads_answered_in_time(
-    viewer: Any, filters: ReportFilters, period: Period, owners: Collection[int]
+    viewer: User, filters: ReportFilters, period: Period, owners: Collection[int]
 ) -> Facts:
     """Leads each owner first answered in the period, no later than their deadline (a lead
     without a deadline counts when answered)."""

@@ -27,7 +27,7 @@ from crm.sales.choices import Currency
 MAX_AMOUNT = Decimal("99999999999999")
 
 
-def current_month(viewer: Any) -> dt.date:
+def current_month(viewer: User) -> dt.date:
     """The first day of the viewer's current month, in their time zone."""
     today = dashboard_selectors.clock().astimezone(user_time_zone(viewer)).date()
     return today.replace(day=1)
@@ -58,7 +58,7 @@ def _amount(value: Any, name: str, errors: dict[str, list[str]], *, top: Decimal
     return amount.quantize(Decimal("0.01"))
 
 
-def _open_month(actor: Any, month: dt.date, errors: dict[str, list[str]]) -> None:
+def _open_month(actor: User, month: dt.date, errors: dict[str, list[str]]) -> None:
     if month < current_month(actor):
         errors["month"] = [_("A month already begun keeps its plan; choose this month or later.")]
 
@@ -75,7 +75,7 @@ def _currency(value: Any, errors: dict[str, list[str]], *, required: bool) -> st
 @transaction.atomic
 def plan_set(
     *,
-    actor: Any,
+    actor: User,
     metric: str,
     month: dt.date,
     target: Any,
@@ -122,7 +122,7 @@ def plan_set(
 @transaction.atomic
 def bonus_rule_set(
     *,
-    actor: Any,
+    actor: User,
     team: Team,
     month: dt.date,
     currency: str,

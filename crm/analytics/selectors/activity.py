@@ -104,7 +104,7 @@ class ActivityReport:
     total: ActivityRow
 
 
-def activity_people(viewer: Any, filters: ReportFilters) -> list[User]:
+def activity_people(viewer: User, filters: ReportFilters) -> list[User]:
     """Whose rows the report shows: the active managers and heads the viewer may report on
     (only themselves for a manager), narrowed by the team or manager filter."""
     people = managers_for(viewer).filter(is_active=True)
@@ -118,7 +118,7 @@ def activity_people(viewer: Any, filters: ReportFilters) -> list[User]:
     return list(people)
 
 
-def visible_entries(viewer: Any) -> QuerySet[TimelineEntry]:
+def visible_entries(viewer: User) -> QuerySet[TimelineEntry]:
     """Timeline entries on records the viewer may see (every record kind with a timeline)."""
     visible = Q(pk__in=[])
     for kind in registry.with_timeline():
@@ -129,7 +129,7 @@ def visible_entries(viewer: Any) -> QuerySet[TimelineEntry]:
     return TimelineEntry.objects.filter(visible)
 
 
-def _entries(viewer: Any, ids: list[int], period: Period, rows: dict[int, ActivityRow]) -> None:
+def _entries(viewer: User, ids: list[int], period: Period, rows: dict[int, ActivityRow]) -> None:
     is_call = Q(kind=EntryKind.CALL)
     telephony = is_call & Q(data__has_key="call_id")
     entries = visible_entries(viewer).filter(
@@ -166,7 +166,7 @@ def _entries(viewer: Any, ids: list[int], period: Period, rows: dict[int, Activi
 
 
 def _tasks(
-    viewer: Any, ids: list[int], period: Period, now: dt.datetime, rows: dict[int, ActivityRow]
+    viewer: User, ids: list[int], period: Period, now: dt.datetime, rows: dict[int, ActivityRow]
 ) -> None:
     done = Q(
         status=TaskStatus.DONE,
@@ -191,7 +191,7 @@ def _tasks(
         target.tasks_overdue = row["overdue"]
 
 
-def _leads(viewer: Any, ids: list[int], period: Period, filters: ReportFilters, rows: Any) -> None:
+def _leads(viewer: User, ids: list[int], period: Period, filters: ReportFilters, rows: Any) -> None:
     leads = Lead.objects.visible_to(viewer).filter(
         owner_id__in=ids, assigned_at__gte=period.start_at, assigned_at__lt=period.end_at
     )
@@ -207,7 +207,7 @@ def _leads(viewer: Any, ids: list[int], period: Period, filters: ReportFilters, 
         rows[row["owner_id"]].leads_in_time = row["in_time"]
 
 
-def _deals(viewer: Any, ids: list[int], period: Period, filters: ReportFilters, rows: Any) -> None:
+def _deals(viewer: User, ids: list[int], period: Period, filters: ReportFilters, rows: Any) -> None:
     deals = filters.deals(viewer, Deal.objects.visible_to(viewer)).filter(
         owner_id__in=ids,
         status=DealStatus.WON,
@@ -227,7 +227,7 @@ def _deals(viewer: Any, ids: list[int], period: Period, filters: ReportFilters, 
 
 
 def activity_report(
-    *, viewer: Any, period: Period, filters: ReportFilters, now: dt.datetime | None = None
+    *, viewer: User, period: Period, filters: ReportFilters, now: dt.datetime | None = None
 ) -> ActivityReport:
     """The activity and KPI report of ``period`` for ``viewer`` (see the module's
     docstring): one row per manager, sorted by deals won then name, and their sum. "Overdue

@@ -49,6 +49,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Concat, Greatest, NullIf
 from django.utils.translation import gettext as _
 
+from crm.accounts.models import User
 from crm.activities.models import TimelineEntry
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import Period
@@ -173,7 +174,7 @@ def page_parse(value: Any) -> int:
     return int(raw)
 
 
-def _clients(viewer: Any, filters: ReportFilters, model: Any) -> QuerySet[Any]:
+def _clients(viewer: User, filters: ReportFilters, model: Any) -> QuerySet[Any]:
     clients: QuerySet[Any] = model.objects.visible_to(viewer)
     owners = filters.owner_ids(viewer)
     if owners is not None:
@@ -184,7 +185,7 @@ def _clients(viewer: Any, filters: ReportFilters, model: Any) -> QuerySet[Any]:
     return clients.order_by()
 
 
-def _new(viewer: Any, filters: ReportFilters, period: Period) -> list[NewClients]:
+def _new(viewer: User, filters: ReportFilters, period: Period) -> list[NewClients]:
     labels = dict(ClientType.choices)
     rows: dict[tuple[str, str], NewClients] = {}
     for entity, model, column in (
@@ -234,7 +235,9 @@ def _last_touch(model: Any, deal_column: str) -> Any:
     )
 
 
-def untouched_clients(viewer: Any, filters: ReportFilters, *, before: dt.datetime) -> QuerySet[Any]:
+def untouched_clients(
+    viewer: User, filters: ReportFilters, *, before: dt.datetime
+) -> QuerySet[Any]:
     """The viewer's clients (both kinds, as ``entity``, ``pk``, ``name``, ``owner_id``,
     ``last_touch`` rows) whose last touch is before ``before``, oldest touch first."""
     contacts = (
@@ -261,7 +264,7 @@ def untouched_clients(viewer: Any, filters: ReportFilters, *, before: dt.datetim
     return both.order_by("last_touch", "entity", "pk")
 
 
-def _ranked(viewer: Any, filters: ReportFilters, period: Period) -> Any:
+def _ranked(viewer: User, filters: ReportFilters, period: Period) -> Any:
     """Per currency and client (``client_key``: ``company:<id>`` or ``contact:<id>``): the
         revenue, the running total in descending revenue (ties broken by the client's first
     deal) and the currency's total."""
@@ -303,7 +306,7 @@ def _ranked(viewer: Any, filters: ReportFilters, period: Period) -> Any:
 
 
 def _abc(
-    viewer: Any, filters: ReportFilters, period: Period
+    viewer: User, filters: ReportFilters, period: Period
 ) -> tuple[list[ClientRevenue], list[AbcClass]]:
     ranked = list(_ranked(viewer, filters, period))
     keys: dict[str, set[int]] = {str(Entity.CONTACT): set(), str(Entity.COMPANY): set()}
@@ -350,7 +353,7 @@ def _abc(
 
 def clients_report(
     *,
-    viewer: Any,
+    viewer: User,
     period: Period,
     filters: ReportFilters,
     days: int = DEFAULT_DAYS,

@@ -102,7 +102,7 @@ class Dashboard:
         return self.now - since if since else None
 
 
-def dashboard_people(viewer: Any) -> list[User]:
+def dashboard_people(viewer: User) -> list[User]:
     """Whose rows a viewer's dashboard shows: their own for a manager, the active managers
     and heads of their scope for a head of sales, every active one for an administrator."""
     if viewer.role == Role.MANAGER:
@@ -148,7 +148,7 @@ def clock() -> dt.datetime:
     return timezone.now()
 
 
-def dashboard_for(*, viewer: Any, now: dt.datetime | None = None) -> Dashboard:
+def dashboard_for(*, viewer: User, now: dt.datetime | None = None) -> Dashboard:
     """The viewer's dashboard for the current month in their time zone.
 
     Every count reads through the domain scopes (``Deal.objects.visible_to``, the lead and

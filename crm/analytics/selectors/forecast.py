@@ -237,7 +237,7 @@ def stage_rates(deals: QuerySet[Deal], *, until: dt.datetime, months: int) -> di
     }
 
 
-def _scoped(viewer: Any, filters: ReportFilters) -> QuerySet[Deal]:
+def _scoped(viewer: User, filters: ReportFilters) -> QuerySet[Deal]:
     return filters.deals(viewer, Deal.objects.visible_to(viewer)).order_by()
 
 
@@ -359,7 +359,7 @@ def _currencies(rows: Iterable[ForecastRow], past: Iterable[PastMonth]) -> list[
 
 def forecast_report(
     *,
-    viewer: Any,
+    viewer: User,
     period: Period,
     filters: ReportFilters,
     months: int = DEFAULT_MONTHS,

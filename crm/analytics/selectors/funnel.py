@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from crm.accounts.models import User
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import Period
 from crm.core.errors import ValidationFailed
@@ -90,7 +91,7 @@ def funnel_pipeline(filters: ReportFilters) -> Pipeline:
 
 
 def _cohort(
-    viewer: Any, pipeline: Pipeline, period: Period, filters: ReportFilters
+    viewer: User, pipeline: Pipeline, period: Period, filters: ReportFilters
 ) -> tuple[Any, QuerySet[StageVisit]]:
     """The counted deals annotated with ``won``, ``lost`` and ``reach`` (typed ``Any``: the
     annotations are unknown to the type checker), and their visits in the period."""
@@ -122,7 +123,7 @@ def _cohort(
     return cohort, visits.filter(deal__in=cohort.values("pk"))
 
 
-def funnel_report(*, viewer: Any, period: Period, filters: ReportFilters) -> Funnel:
+def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Funnel:
     """The funnel of ``filters``' pipeline (or the first live one) for ``period``, counting
     only the deals ``viewer`` may see. A fixed number of queries: the groups of deals by
     reach, outcome and currency; the visits per stage; the stays' percentiles; the lost

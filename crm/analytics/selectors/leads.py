@@ -73,7 +73,7 @@ class LeadsReport:
     by_manager: list[LeadRow]
 
 
-def report_leads(*, viewer: Any, period: Period, filters: ReportFilters) -> QuerySet[Lead]:
+def report_leads(*, viewer: User, period: Period, filters: ReportFilters) -> QuerySet[Lead]:
     """The viewer's leads that arrived in ``period``, limited by ``filters``."""
     owners = filters.owner_ids(viewer)
     limits = {
@@ -99,7 +99,7 @@ def _first_of_deal() -> Any:
 
 
 def _grouped(
-    leads: QuerySet[Lead], viewer: Any, group: Any, deadline: Q
+    leads: QuerySet[Lead], viewer: User, group: Any, deadline: Q
 ) -> dict[Hashable, LeadRow]:
     """The figures of ``leads`` per value of ``group`` (an expression; ``None``: one group)."""
     key = group if group is not None else Value(0)
@@ -152,7 +152,7 @@ def _labelled(rows: dict[Hashable, LeadRow], labels: dict[Any, str]) -> list[Lea
     return sorted(rows.values(), key=lambda row: (-row.leads, row.label))
 
 
-def _total(leads: QuerySet[Lead], viewer: Any, deadline: Q) -> LeadRow:
+def _total(leads: QuerySet[Lead], viewer: User, deadline: Q) -> LeadRow:
     rows = _grouped(leads, viewer, None, deadline)
     total = next(iter(rows.values()), LeadRow(None, ""))
     total.key, total.label = None, str(_("Total"))
@@ -160,7 +160,7 @@ def _total(leads: QuerySet[Lead], viewer: Any, deadline: Q) -> LeadRow:
     return total
 
 
-def leads_report(*, viewer: Any, period: Period, filters: ReportFilters) -> LeadsReport:
+def leads_report(*, viewer: User, period: Period, filters: ReportFilters) -> LeadsReport:
     """The leads and channels report of ``period`` for ``viewer`` (see the module's
     docstring); a fixed number of queries whatever the number of leads, forms or managers."""
     leads = report_leads(viewer=viewer, period=period, filters=filters)

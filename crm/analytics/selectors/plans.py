@@ -171,7 +171,7 @@ def bonus_for(
     )
 
 
-def report_people(viewer: Any, filters: ReportFilters) -> list[User]:
+def report_people(viewer: User, filters: ReportFilters) -> list[User]:
     """The managers and heads the report shows: active, in the viewer's scope (everyone
     for an administrator), limited by the manager or team filter."""
     people = managers_for(viewer).filter(is_active=True, role__in=[Role.MANAGER, Role.HEAD])
@@ -191,7 +191,7 @@ def _forecast(fact: Decimal, today: dt.date, period: Period) -> Decimal | None:
 
 
 def plan_report(
-    *, viewer: Any, month: dt.date, filters: ReportFilters, today: dt.date | None = None
+    *, viewer: User, month: dt.date, filters: ReportFilters, today: dt.date | None = None
 ) -> PlanReport:
     """The plan report of ``month`` for ``viewer`` (see the module's docstring). One query
     per metric for the facts, whatever the number of managers and records."""

@@ -107,7 +107,7 @@ def _add(money: Money, currency: str, amount: Decimal | None) -> None:
     money[currency] = money.get(currency, Decimal(0)) + (amount or Decimal(0))
 
 
-def _scoped(viewer: Any, filters: ReportFilters) -> Any:
+def _scoped(viewer: User, filters: ReportFilters) -> Any:
     deals = filters.deals(viewer, Deal.objects.visible_to(viewer))
     return deals.annotate(client_kind=Coalesce("company__kind", "contact__client_type"))
 
@@ -178,7 +178,7 @@ def _currencies(rows: Iterable[SalesRow]) -> list[str]:
 
 
 def sales_report(
-    *, viewer: Any, period: Period, filters: ReportFilters, bucket: str
+    *, viewer: User, period: Period, filters: ReportFilters, bucket: str
 ) -> SalesReport:
     """The sales report of ``period`` for ``viewer`` (see the module's docstring); a fixed
     number of queries whatever the number of deals, managers or buckets."""
