@@ -5,6 +5,9 @@ access to Python internals, bounded ``range``), with values XML-escaped and unkn
 treated as errors: a typo such as ``{{ clinet.name }}`` is refused when the template is
 uploaded instead of printing nothing on every invoice. Any failure while rendering becomes
 ``TemplateBroken`` with the line of the template and the text around it.
+
+docxtpl (with python-docx, lxml and Jinja) is imported where a template is filled, not
+with this module: most processes never fill one and should not pay for it at start-up.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ import re
 import zipfile
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from docxtpl import DocxTemplate
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+if TYPE_CHECKING:
+    from docxtpl import DocxTemplate
+    from jinja2.sandbox import SandboxedEnvironment
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "document_templates"
 MAIN_PART = "word/document.xml"
@@ -64,6 +67,9 @@ def check_docx(data: bytes) -> None:
 
 
 def _environment() -> SandboxedEnvironment:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
 
 
@@ -106,6 +112,9 @@ def render_docx(source: bytes | Path, context: dict[str, Any]) -> bytes:
     Raises ``NotDocx`` for bytes that are not a Word file and ``TemplateBroken`` for a
     template that does not render.
     """
+    from docxtpl import DocxTemplate
+    from jinja2 import TemplateError, TemplateSyntaxError
+
     data = source.read_bytes() if isinstance(source, Path) else source
     check_docx(data)
     template = DocxTemplate(io.BytesIO(data))

@@ -31,7 +31,6 @@ from crm.sales.documents.docx_file import (
     TemplateBroken,
     render_docx,
 )
-from crm.sales.documents.pdf_file import render_pdf
 from crm.sales.documents.selectors import document_template_source
 from crm.sales.models import Deal, Document, DocumentTemplate
 from crm.sales.permissions import DEAL, DOCUMENT_TEMPLATES
@@ -166,6 +165,9 @@ def _render(
             _("The template could not be filled in."),
             field_errors={"template": [_template_error_text(error)]},
         ) from error
+    # fpdf and its font tables take 0.2 s to import: loaded by the process that makes a PDF.
+    from crm.sales.documents.pdf_file import render_pdf
+
     return docx_data, render_pdf(context)
 
 
