@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # A4 (210 mm) less the 12 mm margins of crm.css's @page, at 96 px per inch.
 PRINT_WIDTH = int((210 - 2 * 12) / 25.4 * 96)
+# A chart in print: the page's width less the .5rem padding of <main> on each side.
+CHART_WIDTH = PRINT_WIDTH - 16
 YEAR = "period=this_year"
 
 
@@ -81,16 +83,20 @@ def test_every_report_prints_on_a4(page: ShotPage, org: Org, password: str) -> N
         assert not wider, f"{label}: wider than A4: {wider}"
         if chart:
             canvas = page.locator(f"#{chart} canvas").bounding_box()
-            assert canvas and 0.9 * PRINT_WIDTH <= canvas["width"] <= PRINT_WIDTH, label
+            assert canvas and canvas["width"] == CHART_WIDTH, label
         page.shots(f"{label}-print")
         pdf = PdfReader(io.BytesIO(page.pdf(format="A4")))
         assert 1 <= len(pdf.pages) <= 4, f"{label}: {len(pdf.pages)} pages"
         text = " ".join(sheet.extract_text() for sheet in pdf.pages)
         assert "Напечатано" in text and "Выйти" not in text, label
+        if chart:  # the canvas is printed as an image
+            assert any(sheet.images for sheet in pdf.pages), label
     page.emulate_media(media="screen")
     page.goto(f"/reports/sales/?{YEAR}")
     page.locator("#sales-chart canvas").wait_for()
-    assert page.locator("#sales-chart canvas").bounding_box()["width"] > PRINT_WIDTH * 0.9  # type: ignore[index]
+    # Back on the screen the chart fills its box again.
+    box = page.locator("#sales-chart").evaluate("(chart) => chart.clientWidth")
+    assert page.locator("#sales-chart canvas").bounding_box()["width"] == box  # type: ignore[index]
 
 
 def test_a_chart_saves_as_png_and_svg(page: ShotPage, org: Org, password: str) -> None:
@@ -110,6 +116,18 @@ def test_a_chart_saves_as_png_and_svg(page: ShotPage, org: Org, password: str) -
     svg = saved["svg"].decode()
     assert svg.startswith("<svg") and "Выигранные сделки, RUB" in svg
     assert "<rect" in svg or "<path" in svg
+
+    # Printing from the screen: the button prints, and the chart is redrawn at the A4
+    # printable width before the page is printed and back afterwards.
+    page.evaluate("window.print = () => { window.printAsked = true; }")
+    page.locator("[data-print]").click()
+    assert page.evaluate("window.printAsked") is True
+    canvas = page.locator("#sales-chart canvas")
+    wide = canvas.bounding_box()["width"]  # type: ignore[index]
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    assert canvas.bounding_box()["width"] == CHART_WIDTH  # type: ignore[index]
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    assert canvas.bounding_box()["width"] == wide  # type: ignore[index]
 
 
 def test_every_report_fits_a_phone(phone_page: ShotPage, org: Org, password: str) -> None:

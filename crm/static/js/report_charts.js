@@ -23,6 +23,9 @@
   const NARROW = 500;
 
   const drawn = new Map();
+  // Figures grouped as the page's language writes them (1 234 567 in Russian).
+  const numbers = new Intl.NumberFormat(document.documentElement.lang || undefined);
+  const figure = (value) => (typeof value === "number" ? numbers.format(value) : value);
 
   function commonOption() {
     return {
@@ -66,7 +69,7 @@
     return {
       baseOption: {
         ...commonOption(),
-        tooltip: { trigger: "axis", renderMode: "richText" },
+        tooltip: { trigger: "axis", renderMode: "richText", valueFormatter: figure },
         legend: { type: "scroll", top: 0 },
         grid: { left: 8, right: 8, bottom: 8, top: 40, containLabel: true },
         xAxis: {
@@ -74,7 +77,11 @@
           data: data[element.dataset.labels || "labels"] || [],
           axisLabel: { hideOverlap: true },
         },
-        yAxis: { type: "value", ...("whole" in element.dataset ? { minInterval: 1 } : {}) },
+        yAxis: {
+          type: "value",
+          axisLabel: { formatter: figure },
+          ...("whole" in element.dataset ? { minInterval: 1 } : {}),
+        },
         series: series.map((one) => ({
           name: one.name,
           type: "bar",
