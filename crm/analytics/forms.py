@@ -18,7 +18,20 @@ from crm.sales.choices import Currency
 
 
 class MonthInput(forms.TextInput):
+    """A month picker; where the browser has none (Firefox and Safari on the desktop) a
+    text field that asks for ``YYYY-MM``, which the service parses and refuses by name."""
+
     input_type = "month"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(
+            {
+                "pattern": "[0-9]{4}-[0-9]{2}",
+                "placeholder": _("YYYY-MM"),
+                "title": _("A month as YYYY-MM"),
+                **(attrs or {}),
+            }
+        )
 
 
 def editable_teams(user: User) -> Any:

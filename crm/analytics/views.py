@@ -37,6 +37,7 @@ from crm.analytics.metrics import METRICS
 from crm.analytics.models import BonusRule, Plan
 from crm.analytics.periods import PRESETS, Period
 from crm.analytics.permissions import PLANS
+from crm.analytics.selectors import dashboard as dashboard_selectors
 from crm.analytics.selectors import dashboard_for
 from crm.analytics.selectors.activity import ActivityReport, activity_chart, activity_report
 from crm.analytics.selectors.clients import (
@@ -72,12 +73,45 @@ BUCKET_LABELS = [
 ]
 
 
+def printed(
+    period: Period, filters: ReportFilters | None = None, options: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What the print header says besides the title and the period: the filters and the
+    report's own options as (label, value), and the moment of printing in the period's
+    zone (the viewer's)."""
+    shown: list[tuple[str, str]] = []
+    if filters is not None:
+        shown += [
+            (_("Pipeline"), filters.pipeline.name if filters.pipeline else ""),
+            (_("Team"), filters.team.name if filters.team else ""),
+            (_("Manager"), str(filters.manager) if filters.manager else ""),
+            (_("Source"), str(Channel(filters.source).label) if filters.source else ""),
+            (
+                _("Client type"),
+                str(ClientType(filters.client_type).label) if filters.client_type else "",
+            ),
+        ]
+    options = options or {}
+    if "bucket" in options:
+        bucket = options["bucket"] or ""
+        shown.append((_("Grouping"), str(dict(BUCKET_LABELS).get(bucket, bucket))))
+    if "months" in options:
+        shown.append((_("Conversion measured over, months"), str(options["months"])))
+    if "days" in options:
+        shown.append((_("No touch for, days"), str(options["days"])))
+    return {
+        "print_filters": [(label, value) for label, value in shown if value],
+        "printed_at": dashboard_selectors.clock(),
+        "printed_zone": period.zone,
+    }
+
+
 @login_required
 @require_GET
 def home(request: SignedInRequest) -> HttpResponse:
     """``/``: the viewer's dashboard for this month (own, their teams', or everyone's)."""
     board = dashboard_for(viewer=request.user)
-    return render(request, "analytics/dashboard.html", {"board": board})
+    return render(request, "analytics/dashboard.html", {"board": board, **printed(board.period)})
 
 
 def report_choices(request: SignedInRequest) -> dict[str, Any]:
@@ -270,16 +304,28 @@ REPORTS = {
 }
 
 
-def report_read(request: SignedInRequest, page: ReportPage) -> tuple[Any, Period, ReportFilters]:
-    """The report ``page`` reads for the query string, with its period and filters; every
-    refused parameter (the period, the filters, the report's own) named at once."""
+@dataclass(frozen=True)
+class ReportRead:
+    """A report read for a query string, with the input it was read for."""
+
+    found: Any
+    period: Period
+    filters: ReportFilters
+    options: dict[str, Any]
+
+
+def report_read(request: SignedInRequest, page: ReportPage) -> ReportRead:
+    """The report ``page`` reads for the query string, with its period, filters and
+    options; every refused parameter (the period, the filters, the report's own) named at
+    once."""
     parsed = named_at_once(
         input=lambda: report_input(request.GET, viewer=request.user),
         options=lambda: page.options(request.GET),
     )
     period, filters = parsed["input"]
-    found = page.read(viewer=request.user, period=period, filters=filters, **parsed["options"])
-    return found, period, filters
+    options = parsed["options"]
+    found = page.read(viewer=request.user, period=period, filters=filters, **options)
+    return ReportRead(found, period, filters, options)
 
 
 @login_required
@@ -291,16 +337,19 @@ def report(request: SignedInRequest, name: str) -> HttpResponse:
     context = report_choices(request)
     context.update(current=name, export_url=reverse(f"analytics:{name}_export"), **page.form)
     try:
-        found, period, filters = report_read(request, page)
+        read = report_read(request, page)
     except ValidationFailed as refused_input:
         context["errors"] = refused_input.field_errors
         return render(request, page.template, context, status=400)
     paging = request.GET.copy()
     paging.pop("page", None)
+    period = read.period
     context.update(
-        page.show(found, period, filters),
+        page.show(read.found, period, read.filters),
+        **printed(period, read.filters, read.options),
         export_query=request.GET.urlencode(),
         paging_query=paging.urlencode(),
+        file_period=f"{period.start.isoformat()}-{period.end.isoformat()}",
     )
     return render(request, page.template, context)
 
@@ -311,8 +360,8 @@ def report_export(request: SignedInRequest, name: str) -> HttpResponse:
     """A report as CSV or XLSX, for the same parameters as its page; 400 naming the
     refused ones."""
     try:
-        found, _period, _filters = report_read(request, REPORTS[name])
-        return export_response(request, REPORTS[name].table(found))
+        read = report_read(request, REPORTS[name])
+        return export_response(request, REPORTS[name].table(read.found))
     except ValidationFailed as errors:
         return refused(errors)
 
@@ -351,6 +400,8 @@ def _plans_page(
         chart=plan_chart(report),
         deals_url=reverse("sales:deal_list"),
         export_query=request.GET.urlencode(),
+        file_period=f"{month:%Y-%m}",
+        **printed(report.period, filters),
     )
     return render(request, "analytics/plans.html", context, status=status)
 

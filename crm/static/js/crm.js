@@ -47,6 +47,10 @@ document.addEventListener("click", (event) => {
     event.stopImmediatePropagation();
   }
 }, true);
+document.addEventListener("click", (event) => {
+  // data-print on a button: print the page (the print styles are in crm.css).
+  if (event.target.closest("[data-print]")) window.print();
+});
 document.addEventListener("submit", (event) => {
   // data-confirm on a form: ask before it is sent.
   const form = event.target;
