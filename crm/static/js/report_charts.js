@@ -40,6 +40,10 @@
         },
       ],
     });
+    // A step opens the list of exactly the deals it counts (its "url").
+    chart.on("click", (event) => {
+      if (event.data && event.data.url) window.location.assign(event.data.url);
+    });
   }
 
   // Bars per group (a bucket of time, a channel, a manager); a series with a "stack" is
