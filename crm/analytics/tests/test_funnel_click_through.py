@@ -115,6 +115,10 @@ def test_lost_here_links_to_the_lost_deals_whose_furthest_stage_it_was(org, deal
     assert _listed(client, urls[_stage(INVOICE).pk]) == []
     for row in response.context["report"].stages:
         assert len(_listed(client, urls[row.stage.pk])) == row.lost
+    page = response.content.decode()
+    for name in (PAID, NEW):
+        assert f'href="{urls[_stage(name).pk].replace("&", "&amp;")}"' in page
+    assert f'href="{urls[_stage(INVOICE).pk].replace("&", "&amp;")}"' not in page
 
 
 def test_the_chart_steps_carry_their_lists(org, deals):
