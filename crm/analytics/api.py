@@ -97,7 +97,13 @@ class ReportParams(Schema):
         return {key: value for key, value in self.model_dump().items() if value is not None}
 
 
-class SalesParams(ReportParams):
+class DealReportParams(ReportParams):
+    """The period and the filters of a report of deals, which takes a product too."""
+
+    product: DatabaseId | None = Field(None, description="Deals with a line of this product")
+
+
+class SalesParams(DealReportParams):
     bucket: Literal["day", "week", "month"] | None = None
 
 
@@ -165,6 +171,13 @@ class SalesSummaryOut(Schema):
     median_cycle_days: float | None
 
 
+class ProductRowOut(Schema):
+    product_id: int | None = Field(description="None: lines without a product, deals without lines")
+    label: str
+    deals: int
+    won: list[MoneyOut] = Field(description="Line totals of the deals won, per deal currency")
+
+
 class SalesOut(Schema):
     period: PeriodOut
     previous_period: PeriodOut
@@ -175,6 +188,7 @@ class SalesOut(Schema):
     by_manager: list[SalesRowOut]
     by_source: list[SalesRowOut]
     by_client_type: list[SalesRowOut]
+    by_product: list[ProductRowOut]
 
 
 def _period(period: Period) -> dict[str, Any]:
@@ -265,16 +279,26 @@ def _sales(report: SalesReport) -> dict[str, Any]:
         "by_manager": _rows(report.by_manager),
         "by_source": _rows(report.by_source),
         "by_client_type": _rows(report.by_client_type),
+        "by_product": [
+            {
+                "product_id": row.product_id,
+                "label": row.label,
+                "deals": row.deals,
+                "won": _money(row.won),
+            }
+            for row in report.by_product
+        ],
     }
 
 
 @router.get("/funnel", response={200: FunnelOut, **READ_ERRORS}, summary="Funnel report")
-def funnel(request: HttpRequest, params: Query[ReportParams]) -> Any:
+def funnel(request: HttpRequest, params: Query[DealReportParams]) -> Any:
     """The funnel of a pipeline (the first live one without ``pipeline``) over the period,
-    counting the deals the caller may see, with the period before for comparison."""
-    _refuse_unknown(request, ReportParams)
+    counting the deals the caller may see, with the period before for comparison. The deals
+    behind a stage's figure: ``GET /api/v1/deals?reached_stage=&reached_from=&reached_to=``."""
+    _refuse_unknown(request, DealReportParams)
     viewer = request_user(request)
-    period, filters = report_input(params.as_params(), viewer=viewer)
+    period, filters = report_input(params.as_params(), viewer=viewer, product=True)
     report = funnel_report(viewer=viewer, period=period, filters=filters)
     before = funnel_report(viewer=viewer, period=period.previous(), filters=filters)
     return _funnel(report, before)
@@ -283,11 +307,12 @@ def funnel(request: HttpRequest, params: Query[ReportParams]) -> Any:
 @router.get("/sales", response={200: SalesOut, **READ_ERRORS}, summary="Sales report")
 def sales(request: HttpRequest, params: Query[SalesParams]) -> Any:
     """Deals won (by closing moment) and payments received (by day), per currency, in time
-    and by manager, source and client type; win rate, average deal, median cycle."""
+    and by manager, source and client type; the deals won's line totals by product; win
+    rate, average deal, median cycle."""
     _refuse_unknown(request, SalesParams)
     viewer = request_user(request)
     values = params.as_params()
-    period, filters = report_input(values, viewer=viewer)
+    period, filters = report_input(values, viewer=viewer, product=True)
     bucket = bucket_parse(values.get("bucket"), period)
     return _sales(sales_report(viewer=viewer, period=period, filters=filters, bucket=bucket))
 
@@ -708,7 +733,7 @@ def _refuse_unknown_names(request: HttpRequest, known: set[str]) -> None:
         raise ValidationFailed(field_errors={name: [_("Unknown parameter.")] for name in unknown})
 
 
-class ForecastParams(ReportParams):
+class ForecastParams(DealReportParams):
     months: int | None = Field(default=None, ge=1, le=MAX_MONTHS)
 
 
@@ -847,7 +872,7 @@ def forecast(request: HttpRequest, params: Query[ForecastParams]) -> Any:
     _refuse_unknown(request, ForecastParams)
     viewer = request_user(request)
     values = params.as_params()
-    period, filters = report_input(values, viewer=viewer)
+    period, filters = report_input(values, viewer=viewer, product=True)
     months = months_parse(values.get("months"))
     return _forecast(forecast_report(viewer=viewer, period=period, filters=filters, months=months))
 

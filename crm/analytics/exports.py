@@ -101,7 +101,8 @@ def funnel_table(funnel: Funnel, before: Funnel) -> Table:
 
 def sales_table(report: SalesReport) -> Table:
     """The sections of the page one after another: in time, by manager, by source, by
-    client type; deals won and payments received in columns of their own per currency."""
+    client type, by product (its line totals in the deals-won columns, no payments); deals
+    won and payments received in columns of their own per currency."""
     sections: list[tuple[str, list[SalesRow]]] = [
         (str(_("In time")), report.timeline),
         (str(_("By manager")), report.by_manager),
@@ -109,7 +110,11 @@ def sales_table(report: SalesReport) -> Table:
         (str(_("By client type")), report.by_client_type),
     ]
     every = [row for _name, rows in sections for row in rows]
-    currencies = _currencies([row.won for row in every] + [row.received for row in every])
+    currencies = _currencies(
+        [row.won for row in every]
+        + [row.received for row in every]
+        + [row.won for row in report.by_product]
+    )
     header = [
         _("Section"),
         _("Group"),
@@ -128,6 +133,17 @@ def sales_table(report: SalesReport) -> Table:
         for section, section_rows in sections
         for row in section_rows
     ]
+    product_section = str(_("By product"))
+    rows.extend(
+        [
+            product_section,
+            row.label,
+            row.deals,
+            *(row.won.get(currency) for currency in currencies),
+            *(None for _currency in currencies),
+        ]
+        for row in report.by_product
+    )
     name = f"sales-{report.period.start.isoformat()}-{report.period.end.isoformat()}"
     return Table(name, header, rows)
 

@@ -1,5 +1,5 @@
-"""The filters every report shares (pipeline, team, manager, lead source, client type),
-parsed strictly: an unknown value or a manager the viewer may not see is refused with a
+"""The filters every report shares (pipeline, team, manager, lead source, client type, and
+the product for the reports of deals), parsed strictly: an unknown value or a manager the viewer may not see is refused with a
 message naming the parameter, never ignored (a report must not silently answer another
 question than the one asked)."""
 
@@ -18,9 +18,9 @@ from crm.core.errors import ValidationFailed
 from crm.core.permissions import Role, sees_everything
 from crm.customers.choices import ClientType
 from crm.leads.choices import Channel
-from crm.sales.models import Deal, Pipeline
+from crm.sales.models import Deal, DealLine, Pipeline, Product
 
-FILTER_NAMES = ("pipeline", "team", "manager", "source", "client_type")
+FILTER_NAMES = ("pipeline", "team", "manager", "source", "client_type", "product")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class ReportFilters:
     manager: User | None = None
     source: str = ""
     client_type: str = ""
+    product: Product | None = None
 
     def owner_ids(self, viewer: User) -> set[int] | None:
         """The owners the report counts (``None``: whatever the viewer's scope holds)."""
@@ -54,6 +55,9 @@ class ReportFilters:
             deals = deals.annotate(
                 client_kind=Coalesce("company__kind", "contact__client_type")
             ).filter(client_kind=self.client_type)
+        if self.product is not None:
+            with_product = DealLine.objects.filter(product=self.product).values("deal_id")
+            deals = deals.filter(pk__in=with_product)
         return deals
 
     def query(self) -> dict[str, str]:
@@ -64,6 +68,7 @@ class ReportFilters:
             "manager": self.manager.pk if self.manager else "",
             "source": self.source,
             "client_type": self.client_type,
+            "product": self.product.pk if self.product else "",
         }
         return {key: str(value) for key, value in values.items() if value}
 
@@ -97,15 +102,18 @@ def _number(params: Mapping[str, Any], name: str, errors: dict[str, list[str]]) 
     return int(raw)
 
 
-def filters_parse(params: Mapping[str, Any], *, viewer: User) -> ReportFilters:
+def filters_parse(
+    params: Mapping[str, Any], *, viewer: User, product: bool = False
+) -> ReportFilters:
     """The report filters in ``params``, checked against what ``viewer`` may see.
 
     Raises ``ValidationFailed`` with a message per refused parameter: a pipeline that does
     not exist, a team the viewer may not report on, a manager outside their scope (the same
-    answer as one that does not exist), an unknown source or client type.
+    answer as one that does not exist), an unknown source, client type or product, and a
+    product given to a report that does not count deals by their lines (``product=False``).
     """
     errors: dict[str, list[str]] = {}
-    pipeline = team = manager = None
+    pipeline = team = manager = chosen = None
     if (pipeline_id := _number(params, "pipeline", errors)) is not None:
         pipeline = Pipeline.objects.filter(pk=pipeline_id).first()
         if pipeline is None:
@@ -124,6 +132,12 @@ def filters_parse(params: Mapping[str, Any], *, viewer: User) -> ReportFilters:
     client_type = str(params.get("client_type") or "").strip()
     if client_type and client_type not in ClientType.values:
         errors["client_type"] = [_("Unknown client type.")]
+    if not product and str(params.get("product") or "").strip():
+        errors["product"] = [_("This report has no product filter.")]
+    elif (product_id := _number(params, "product", errors)) is not None:
+        chosen = Product.objects.filter(pk=product_id).first()
+        if chosen is None:
+            errors["product"] = [_("No such product.")]
     if errors:
         raise ValidationFailed(field_errors=errors)
-    return ReportFilters(pipeline, team, manager, source, client_type)
+    return ReportFilters(pipeline, team, manager, source, client_type, chosen)

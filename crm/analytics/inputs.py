@@ -29,14 +29,17 @@ def named_at_once(**steps: Callable[[], Any]) -> dict[str, Any]:
     return values
 
 
-def report_input(params: Mapping[str, Any], *, viewer: User) -> tuple[Period, ReportFilters]:
+def report_input(
+    params: Mapping[str, Any], *, viewer: User, product: bool = False
+) -> tuple[Period, ReportFilters]:
     """The period (in the viewer's zone, relative to their today) and the filters of
-    ``params``; raises ``ValidationFailed`` naming every refused parameter at once."""
+    ``params`` (the product filter only where ``product``: the reports of deals); raises
+    ``ValidationFailed`` naming every refused parameter at once."""
     zone = user_time_zone(viewer)
     today = dashboard_selectors.clock().astimezone(zone).date()
     parsed = named_at_once(
         period=lambda: period_parse(params, today=today, zone=zone),
-        filters=lambda: filters_parse(params, viewer=viewer),
+        filters=lambda: filters_parse(params, viewer=viewer, product=product),
     )
     return parsed["period"], parsed["filters"]
 
@@ -49,6 +52,6 @@ def plan_input(params: Mapping[str, Any], *, viewer: User) -> tuple[dt.date, Rep
     raw = params.get("month")
     parsed = named_at_once(
         month=lambda: month_parse(raw) if raw not in (None, "") else current_month(viewer),
-        filters=lambda: filters_parse(params, viewer=viewer),
+        filters=lambda: filters_parse(params, viewer=viewer, product=False),
     )
     return parsed["month"], parsed["filters"]

@@ -7,6 +7,14 @@ from urllib.parse import urlencode
 
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import Period
+from crm.sales.models import Stage
+
+
+def _deal_filters(filters: ReportFilters) -> dict[str, str]:
+    """The report filters as the deal list names them (the manager is its ``owner``)."""
+    return {
+        "owner" if name == "manager" else name: value for name, value in filters.query().items()
+    }
 
 
 def deals_closed_query(period: Period, filters: ReportFilters, status: str) -> str:
@@ -16,9 +24,23 @@ def deals_closed_query(period: Period, filters: ReportFilters, status: str) -> s
         "status": status,
         "closed_from": period.start.isoformat(),
         "closed_to": period.end.isoformat(),
-        **{
-            "owner" if name == "manager" else name: value for name, value in filters.query().items()
-        },
+        **_deal_filters(filters),
+    }
+    return urlencode(params)
+
+
+def deals_reached_query(
+    period: Period, filters: ReportFilters, stage: Stage, lost_here: bool = False
+) -> str:
+    """The deal list's query for the deals the funnel counts as having reached ``stage`` in
+    ``period`` under ``filters`` (or, ``lost_here``, the lost ones whose furthest stage it
+    was): the list evaluates them with the funnel's own query builder."""
+    params = {
+        "reached_stage": str(stage.pk),
+        "reached_from": period.start.isoformat(),
+        "reached_to": period.end.isoformat(),
+        **({"lost_here": "1"} if lost_here else {}),
+        **_deal_filters(filters),
     }
     return urlencode(params)
 

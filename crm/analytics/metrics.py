@@ -117,6 +117,22 @@ def leads_answered_in_time(
     return _facts(rows.annotate(value=Count("pk")), "")
 
 
+def calls_made(
+    viewer: User, filters: ReportFilters, period: Period, owners: Collection[int]
+) -> Facts:
+    """Outgoing calls each owner made in the period (logged by hand or from telephony), on
+    records the viewer may see: the activity report's "outgoing calls"."""
+    from crm.analytics.selectors.activity import CALL_MADE, authored_entries
+
+    rows = (
+        authored_entries(viewer, owners, period)
+        .filter(CALL_MADE)
+        .values(person=F("author_id"))
+        .annotate(value=Count("pk"))
+    )
+    return _facts(rows, "")
+
+
 METRICS: dict[str, Metric] = {
     metric.key: metric
     for metric in (
@@ -124,6 +140,7 @@ METRICS: dict[str, Metric] = {
         Metric("deals_won", _("Deals won"), False, deals_won),
         Metric("payments_received", _("Revenue: payments received"), True, payments_received),
         Metric("leads_in_time", _("Leads answered in time"), False, leads_answered_in_time),
+        Metric("calls_made", _("Calls made"), False, calls_made),
     )
 }
 METRIC_CHOICES = [(key, metric.label) for key, metric in METRICS.items()]

@@ -32,7 +32,7 @@ from crm.analytics.exports import (
 from crm.analytics.filters import ReportFilters, managers_for, teams_for
 from crm.analytics.forms import BonusRuleForm, PlanForm
 from crm.analytics.inputs import named_at_once, plan_input, report_input
-from crm.analytics.links import deals_closed_query
+from crm.analytics.links import deals_closed_query, deals_reached_query
 from crm.analytics.metrics import METRICS
 from crm.analytics.models import BonusRule, Plan
 from crm.analytics.periods import PRESETS, Period
@@ -63,7 +63,7 @@ from crm.core.forms import domain_errors, form_post, saved
 from crm.core.spreadsheets import csv_bytes, xlsx_bytes
 from crm.customers.choices import ClientType
 from crm.leads.choices import Channel, LeadKind
-from crm.sales.models import Pipeline
+from crm.sales.models import Pipeline, Product
 
 BUCKET_LABELS = [
     ("", gettext_lazy("By the period's length")),
@@ -174,13 +174,29 @@ def _funnel_show(
     found: tuple[Funnel, Funnel], period: Period, filters: ReportFilters
 ) -> dict[str, Any]:
     report, before = found
+    deals_url = reverse("sales:deal_list")
+    chart = funnel_chart(report)
+    reached = {
+        row.stage.pk: f"{deals_url}?{deals_reached_query(period, filters, row.stage)}"
+        for row in report.stages
+    }
+    lost_here = {
+        row.stage.pk: f"{deals_url}?{deals_reached_query(period, filters, row.stage, True)}"
+        for row in report.stages
+    }
+    won_query = deals_closed_query(period, filters, "won")
+    for step, row in zip(chart["steps"], report.stages, strict=False):
+        step["url"] = reached[row.stage.pk]
+    chart["steps"][-1]["url"] = f"{deals_url}?{won_query}"
     return {
         "report": report,
         "before": before,
-        "chart": funnel_chart(report),
-        "deals_url": reverse("sales:deal_list"),
-        "won_query": deals_closed_query(period, filters, "won"),
+        "chart": chart,
+        "deals_url": deals_url,
+        "won_query": won_query,
         "lost_query": deals_closed_query(period, filters, "lost"),
+        "reached_urls": reached,
+        "lost_here_urls": lost_here,
     }
 
 
@@ -193,11 +209,24 @@ def _sales_read(
 
 
 def _sales_show(report: SalesReport, period: Period, filters: ReportFilters) -> dict[str, Any]:
+    deals_url = reverse("sales:deal_list")
+    won_query = deals_closed_query(period, filters, "won")
+    # The deal list takes one product: under a product filter (already in ``won_query``)
+    # only its row links, the other products' rows (deals with both) have no list.
+    if filters.product is not None:
+        product_urls = {filters.product.pk: f"{deals_url}?{won_query}"}
+    else:
+        product_urls = {
+            row.product_id: f"{deals_url}?{won_query}&{urlencode({'product': row.product_id})}"
+            for row in report.by_product
+            if row.product_id is not None
+        }
     return {
         "report": report,
         "chart": sales_chart(report),
-        "deals_url": reverse("sales:deal_list"),
-        "won_query": deals_closed_query(period, filters, "won"),
+        "deals_url": deals_url,
+        "won_query": won_query,
+        "product_urls": product_urls,
     }
 
 
@@ -246,7 +275,8 @@ class ReportPage:
     keyword arguments of ``read``; their refusals are named together with the period's and
     the filters'. ``read(viewer=, period=, filters=, **options)`` is the report, ``show``
     what the page shows of it (the chart, the links), ``table`` the export's table;
-    ``form`` switches on parts of the filter form.
+    ``form`` switches on parts of the filter form; ``product`` takes the product filter (a
+    report of deals), which the others refuse.
     """
 
     name: str
@@ -255,6 +285,7 @@ class ReportPage:
     table: Callable[[Any], Table]
     options: Callable[[QueryDict], dict[str, Any]] = lambda query: {}
     form: dict[str, Any] = field(default_factory=dict)
+    product: bool = False
 
     @property
     def template(self) -> str:
@@ -270,6 +301,7 @@ REPORTS = {
             _funnel_show,
             lambda found: funnel_table(*found),
             form={"pipeline_required": True},
+            product=True,
         ),
         ReportPage(
             "sales",
@@ -278,6 +310,7 @@ REPORTS = {
             sales_table,
             options=lambda query: {"bucket": query.get("bucket")},
             form={"buckets": BUCKET_LABELS},
+            product=True,
         ),
         ReportPage("leads", leads_report, _leads_show, leads_table),
         ReportPage("activity", activity_report, _activity_show, activity_table),
@@ -288,6 +321,7 @@ REPORTS = {
             forecast_table,
             options=lambda query: {"months": months_parse(query.get("months"))},
             form={"months_field": True},
+            product=True,
         ),
         ReportPage(
             "clients",
@@ -319,7 +353,7 @@ def report_read(request: SignedInRequest, page: ReportPage) -> ReportRead:
     options; every refused parameter (the period, the filters, the report's own) named at
     once."""
     parsed = named_at_once(
-        input=lambda: report_input(request.GET, viewer=request.user),
+        input=lambda: report_input(request.GET, viewer=request.user, product=page.product),
         options=lambda: page.options(request.GET),
     )
     period, filters = parsed["input"]
@@ -336,6 +370,8 @@ def report(request: SignedInRequest, name: str) -> HttpResponse:
     page = REPORTS[name]
     context = report_choices(request)
     context.update(current=name, export_url=reverse(f"analytics:{name}_export"), **page.form)
+    if page.product:
+        context["products"] = list(Product.objects.filter(archived=False).order_by("name", "id"))
     try:
         read = report_read(request, page)
     except ValidationFailed as refused_input:

@@ -20,14 +20,15 @@ from crm.accounts.models import TeamMembership
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
 from crm.core.dates import local_dates, query_date
-from crm.core.errors import NotFound
+from crm.core.errors import NotFound, ValidationFailed
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import ScopedUser
 from crm.core.text import fold
 from crm.customers.choices import ClientType
 from crm.customers.models import Tag
-from crm.sales.choices import DealStatus
-from crm.sales.models import Deal, Pipeline, Stage, StageVisit
+from crm.sales.choices import DealStatus, StageKind
+from crm.sales.models import Deal, DealLine, Pipeline, Stage, StageVisit
+from crm.sales.selectors_reach import deals_reach, lost_at, reached
 
 MAX_ID = 2**63 - 1
 
@@ -41,10 +42,80 @@ def _int(value: Any) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
+@dataclass(frozen=True)
+class Reached:
+    """The deals that reached an open ``stage`` (or were lost there, ``lost_here``) in the
+    local days ``date_from``..``date_to`` (see ``selectors_reach``): a funnel's figure."""
+
+    stage: Stage
+    date_from: dt.date
+    date_to: dt.date
+    lost_here: bool = False
+
+    def apply(self, qs: models.QuerySet[Deal], zone: dt.tzinfo | None) -> models.QuerySet[Deal]:
+        zone = zone or timezone.get_current_timezone()
+        counted, _visits = deals_reach(
+            qs,
+            pipeline_id=self.stage.pipeline_id,
+            start_at=dt.datetime.combine(self.date_from, dt.time.min, zone),
+            end_at=dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time.min, zone),
+        )
+        position = self.stage.position
+        chosen: models.QuerySet[Deal] = counted.filter(
+            lost_at(position) if self.lost_here else reached(position)
+        )
+        return chosen
+
+
+def _strict_date(
+    params: QueryDict | dict[str, Any], name: str, errors: dict[str, list[str]]
+) -> dt.date | None:
+    raw = str(params.get(name) or "").strip()
+    if not raw:
+        errors[name] = [_("Required with reached_stage.")]
+        return None
+    day = query_date(raw)
+    if day is None:
+        errors[name] = [_("Enter a date as YYYY-MM-DD.")]
+    return day
+
+
+def reached_parse(params: QueryDict | dict[str, Any]) -> Reached | None:
+    """The funnel filter of ``params`` (``reached_stage``, ``reached_from``, ``reached_to``,
+    ``lost_here``), parsed strictly, unlike the list's other filters: a funnel's figure must
+    not silently become a list of other deals. Raises ``ValidationFailed`` naming each
+    refused parameter; ``None`` when none is given."""
+    names = ("reached_stage", "reached_from", "reached_to", "lost_here")
+    if not any(params.get(name) for name in names):
+        return None
+    errors: dict[str, list[str]] = {}
+    raw = str(params.get("reached_stage") or "").strip()
+    stage = None
+    if not raw:
+        errors["reached_stage"] = [_("Give the stage the period applies to.")]
+    elif (stage_id := _int(raw)) is None or not raw.isdigit():
+        errors["reached_stage"] = [_("Must be a whole number.")]
+    else:
+        stage = Stage.objects.filter(pk=stage_id, kind=StageKind.OPEN).first()
+        if stage is None:
+            errors["reached_stage"] = [_("No such open stage.")]
+    date_from = _strict_date(params, "reached_from", errors)
+    date_to = _strict_date(params, "reached_to", errors)
+    if date_from and date_to and date_to < date_from:
+        errors["reached_to"] = [_("The end is before the start.")]
+    lost_here = str(params.get("lost_here") or "")
+    if lost_here not in ("", "1", "true", "on"):
+        errors["lost_here"] = [_("Must be 1 or empty.")]
+    if errors or stage is None or date_from is None or date_to is None:
+        raise ValidationFailed(field_errors=errors)
+    return Reached(stage, date_from, date_to, bool(lost_here))
+
+
 @dataclass
 class DealFilters:
     """The filters of the deal list (and of the API's list), parsed leniently: a value that
-    does not parse is ignored, as a hand-edited URL should not break the page."""
+    does not parse is ignored, as a hand-edited URL should not break the page. The funnel
+    filter (``reached``) is the exception: see ``reached_parse``."""
 
     q: str = ""
     pipeline: int | None = None
@@ -64,6 +135,8 @@ class DealFilters:
     team: int | None = None
     source: str = ""
     client_type: str = ""
+    product: int | None = None
+    reached: Reached | None = None
     zone: dt.tzinfo | None = field(default=None, compare=False)
 
     @classmethod
@@ -73,9 +146,11 @@ class DealFilters:
         *,
         zone: Callable[[], dt.tzinfo] | None = None,
     ) -> DealFilters:
-        """The filters of ``params``; the dates of ``closed_from``/``closed_to`` are days of
-        the zone ``zone()`` answers (the viewer's, so a report's period links to exactly its
-        deals), asked only when one of them is given."""
+        """The filters of ``params``; the dates of ``closed_from``/``closed_to`` and of the
+        funnel filter are days of the zone ``zone()`` answers (the viewer's, so a report's
+        period links to exactly its deals), asked only when one of them is given. Raises
+        ``ValidationFailed`` for a refused funnel filter (``reached_parse``)."""
+        reached = reached_parse(params)
         status = params.get("status") or ""
         closed_from = query_date(params.get("closed_from"))
         closed_to = query_date(params.get("closed_to"))
@@ -99,7 +174,9 @@ class DealFilters:
             team=_int(params.get("team")),
             source=(params.get("source") or "").strip()[:20],
             client_type=client_type if client_type in ClientType.values else "",
-            zone=zone() if zone is not None and (closed_from or closed_to) else None,
+            product=_int(params.get("product")),
+            reached=reached,
+            zone=zone() if zone is not None and (closed_from or closed_to or reached) else None,
         )
 
     def apply(self, qs: models.QuerySet[Deal]) -> models.QuerySet[Deal]:
@@ -146,6 +223,12 @@ class DealFilters:
             qs = qs.annotate(client_kind=Coalesce("company__kind", "contact__client_type")).filter(
                 client_kind=self.client_type
             )
+        if self.product:
+            qs = qs.filter(
+                pk__in=DealLine.objects.filter(product_id=self.product).values("deal_id")
+            )
+        if self.reached is not None:
+            qs = self.reached.apply(qs, self.zone)
         return qs
 
     @property

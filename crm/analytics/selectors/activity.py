@@ -16,6 +16,7 @@ deals only. Every figure is one SQL ``GROUP BY`` per table.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -129,17 +130,34 @@ def visible_entries(viewer: User) -> QuerySet[TimelineEntry]:
     return TimelineEntry.objects.filter(visible)
 
 
-def _entries(viewer: User, ids: list[int], period: Period, rows: dict[int, ActivityRow]) -> None:
-    is_call = Q(kind=EntryKind.CALL)
-    telephony = is_call & Q(data__has_key="call_id")
-    entries = visible_entries(viewer).filter(
-        author_id__in=ids, occurred_at__gte=period.start_at, occurred_at__lt=period.end_at
+IS_CALL = Q(kind=EntryKind.CALL)
+CALL_MADE = IS_CALL & Q(direction=CallDirection.OUTGOING)
+"""An outgoing call, logged by hand or from telephony: the "calls made" of the report and
+of the plans (``metrics.calls_made``)."""
+
+
+def authored_entries(viewer: User, ids: Collection[int], period: Period) -> Any:
+    """The timeline entries the users ``ids`` authored in ``period`` on records the viewer
+    may see, unordered (to group by ``author_id``)."""
+    return (
+        visible_entries(viewer)
+        .filter(
+            author_id__in=sorted(ids),
+            occurred_at__gte=period.start_at,
+            occurred_at__lt=period.end_at,
+        )
+        .order_by()
     )
+
+
+def _entries(viewer: User, ids: list[int], period: Period, rows: dict[int, ActivityRow]) -> None:
+    is_call = IS_CALL
+    telephony = is_call & Q(data__has_key="call_id")
     for row in (
-        entries.order_by()
+        authored_entries(viewer, ids, period)
         .values("author_id")
         .annotate(
-            calls_out=Count("pk", filter=is_call & Q(direction=CallDirection.OUTGOING)),
+            calls_out=Count("pk", filter=CALL_MADE),
             calls_in=Count("pk", filter=is_call & Q(direction=CallDirection.INCOMING)),
             calls_missed=Count("pk", filter=is_call & Q(direction=CallDirection.MISSED)),
             calls_telephony=Count("pk", filter=telephony),

@@ -16,6 +16,10 @@ Definitions (what each figure counts):
   the first stage's reached. Amounts are the deals' amounts per currency.
 - Time in a stage (median, 90th percentile) is over the stays that began in the period
   and have ended. Lost reasons are grouped by the furthest open stage the lost deal reached.
+
+The counted deals, their reach and outcome come from ``crm.sales.selectors_reach``, which
+the deal list's ``reached_stage`` filter uses too: each stage's figure links to exactly its
+deals.
 """
 
 from __future__ import annotations
@@ -25,8 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -37,10 +40,9 @@ from crm.core.errors import ValidationFailed
 from crm.core.percentiles import percentiles, seconds_between
 from crm.sales.choices import StageKind
 from crm.sales.models import Deal, Pipeline, Stage, StageVisit
+from crm.sales.selectors_reach import WON_REACH, deals_reach
 
 Money = dict[str, Decimal]
-NO_REACH = -1
-WON_REACH = 2**15
 
 
 @dataclass
@@ -60,6 +62,11 @@ class FunnelStage:
     @property
     def skipped(self) -> int:
         return max(self.reached - self.entered, 0)
+
+    @property
+    def lost(self) -> int:
+        """The lost deals whose furthest stage this was (``selectors_reach.lost_at``)."""
+        return sum(count for _name, count in self.lost_reasons)
 
 
 @dataclass
@@ -93,34 +100,12 @@ def funnel_pipeline(filters: ReportFilters) -> Pipeline:
 def _cohort(
     viewer: User, pipeline: Pipeline, period: Period, filters: ReportFilters
 ) -> tuple[Any, QuerySet[StageVisit]]:
-    """The counted deals annotated with ``won``, ``lost`` and ``reach`` (typed ``Any``: the
-    annotations are unknown to the type checker), and their visits in the period."""
-    deals = filters.deals(viewer, Deal.objects.visible_to(viewer).filter(pipeline=pipeline))
-    visits = StageVisit.objects.filter(
-        stage__pipeline=pipeline, entered_at__gte=period.start_at, entered_at__lt=period.end_at
+    """The counted deals annotated with ``won``, ``lost`` and ``reach``, and their visits in
+    the period: the deal list's ``reached_stage`` filter reads the same query builder."""
+    deals = filters.deals(viewer, Deal.objects.visible_to(viewer))
+    return deals_reach(
+        deals, pipeline_id=pipeline.pk, start_at=period.start_at, end_at=period.end_at
     )
-    own_visits = visits.filter(deal=OuterRef("pk"))
-    reach = (
-        own_visits.filter(stage__kind=StageKind.OPEN)
-        .order_by()
-        .values("deal")
-        .annotate(furthest=Max("stage__position"))
-        .values("furthest")
-    )
-    sitting = own_visits.filter(left_at__isnull=True)
-    # ``pk IN (the period's visits)`` rather than a correlated ``EXISTS`` per deal of the
-    # pipeline: the database reads the period's visits from ``visit_stage_entered`` instead
-    # of probing every deal the pipeline ever had (same set of deals).
-    cohort = (
-        deals.filter(pk__in=visits.values("deal_id"))
-        .annotate(
-            won=Exists(sitting.filter(stage__kind=StageKind.WON)),
-            lost=Exists(sitting.filter(stage__kind=StageKind.LOST)),
-            reach=Coalesce(Subquery(reach), NO_REACH),
-        )
-        .order_by()
-    )
-    return cohort, visits.filter(deal__in=cohort.values("pk"))
 
 
 def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Funnel:

@@ -3,6 +3,11 @@
 by lead source and by client type; win rate, average deal size and median sales cycle; the
 period before for comparison. Money stays per currency: no figure adds roubles to dollars.
 
+By product: the lines of the deals won in the period, their totals summed per product in
+the deal's currency; lines without a product and the amounts of won deals without lines
+make the "no product" row. Since a deal's amount may be set by hand, the rows need not add
+up to the revenue won.
+
 Every figure reads the viewer's deals (``Deal.objects.visible_to``) through the report
 filters; payments count when their deal does. All grouping is SQL ``GROUP BY``; Python only
 arranges the groups.
@@ -16,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DateField, F, Sum
+from django.db.models import Count, DateField, Exists, F, OuterRef, Sum
 from django.db.models.functions import Coalesce, Trunc
 from django.utils.translation import gettext as _
 
@@ -28,7 +33,7 @@ from crm.core.percentiles import percentiles, seconds_between
 from crm.customers.choices import ClientType
 from crm.leads.choices import Channel
 from crm.sales.choices import DealStatus, PaymentStatus
-from crm.sales.models import Deal, Payment
+from crm.sales.models import Deal, DealLine, Payment
 
 Money = dict[str, Decimal]
 BUCKETS = ("day", "week", "month")
@@ -43,6 +48,16 @@ class SalesRow:
     won_count: int = 0
     won: Money = field(default_factory=dict)
     received: Money = field(default_factory=dict)
+
+
+@dataclass
+class ProductRow:
+    """One product's share of the deals won: how many deals had it, their line totals."""
+
+    product_id: int | None
+    label: str
+    deals: int = 0
+    won: Money = field(default_factory=dict)
 
 
 @dataclass
@@ -73,6 +88,7 @@ class SalesReport:
     by_source: list[SalesRow]
     by_client_type: list[SalesRow]
     currencies: list[str]
+    by_product: list[ProductRow] = field(default_factory=list)
 
 
 def bucket_parse(value: Any, period: Period) -> str:
@@ -167,6 +183,29 @@ def _group(deals: Any, period: Period, won_key: Any, paid_key: Any) -> dict[Hash
     return rows
 
 
+def _by_product(deals: Any, period: Period) -> list[ProductRow]:
+    """Two ``GROUP BY``s: the won deals' lines by (product, currency), and the won deals
+    without lines by currency."""
+    won = _won(deals, period)
+    rows: dict[int | None, ProductRow] = {}
+    for line in (
+        DealLine.objects.filter(deal__in=won.values("pk"))
+        .order_by()
+        .values("product_id", "product__name", currency=F("deal__currency"))
+        .annotate(count=Count("deal", distinct=True), amount=Sum("total"))
+    ):
+        label = line["product__name"] or str(_("No product"))
+        target = rows.setdefault(line["product_id"], ProductRow(line["product_id"], label))
+        target.deals += line["count"]
+        _add(target.won, line["currency"], line["amount"])
+    bare = won.filter(~Exists(DealLine.objects.filter(deal=OuterRef("pk"))))
+    for group in bare.values("currency").annotate(count=Count("pk"), amount=Sum("amount")):
+        target = rows.setdefault(None, ProductRow(None, str(_("No product"))))
+        target.deals += group["count"]
+        _add(target.won, group["currency"], group["amount"])
+    return sorted(rows.values(), key=lambda row: (row.product_id is None, -row.deals, row.label))
+
+
 def _labelled(rows: dict[Hashable, SalesRow], labels: dict[Any, str]) -> list[SalesRow]:
     for key, row in rows.items():
         row.label = labels.get(key, str(key) if key not in (None, "") else str(_("Not set")))
@@ -216,6 +255,7 @@ def sales_report(
             by_client_type, {key: str(label) for key, label in ClientType.choices}
         ),
         currencies=_currencies(timeline),
+        by_product=_by_product(deals, period),
     )
 
 

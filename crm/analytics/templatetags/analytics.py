@@ -53,10 +53,10 @@ def percent(share: float | None) -> str:
 
 @register.filter
 def index(items: Any, position: int) -> Any:
-    """The item at ``position`` of a list, or None past its end."""
+    """The item at ``position`` of a list (or key of a mapping), or None past its end."""
     try:
         return items[position]
-    except (IndexError, TypeError):
+    except (IndexError, KeyError, TypeError):
         return None
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from crm.accounts.models import User
+from crm.accounts.zones import user_zone
 from crm.core.api import READ_ERRORS, WRITE_ERRORS, DatabaseId, request_user
 from crm.core.errors import NotFound, ValidationFailed
 from crm.core.pagination import keyset_page
@@ -85,7 +86,9 @@ def _deal_changed(request: HttpRequest, deal_id: int, change: Any, **arguments: 
 
 
 def _deal_page(user: User, params: Any) -> Any:
-    filters = selectors.DealFilters.from_params(params.filter_params())
+    filters = selectors.DealFilters.from_params(
+        params.filter_params(), zone=lambda: user_zone(user)
+    )
     rows = (
         selectors.deal_queryset(user=user, filters=filters)
         .select_related(

@@ -210,15 +210,28 @@ class DealListParams(Schema):
     close_from: FilterDate | None = Field(None, description="Expected close date from")
     close_to: FilterDate | None = None
     overdue: bool = Field(False, description="Open deals past their expected close date")
+    product: DatabaseId | None = Field(None, description="Deals with a line of this product")
+    reached_stage: DatabaseId | None = Field(
+        None,
+        description="Deals that reached this open stage (or further) in the local days "
+        "reached_from..reached_to, as the funnel report counts them (all three together)",
+    )
+    reached_from: FilterDate | None = None
+    reached_to: FilterDate | None = None
+    lost_here: bool = Field(
+        False, description="With reached_stage: the lost deals whose furthest stage it was"
+    )
     cursor: Cursor | None = None
     limit: int = Field(PAGE_DEFAULT, ge=1, le=MAX_LIMIT)
 
     def filter_params(self) -> dict[str, str]:
         """The filters as the list page's query string carries them."""
-        values = self.model_dump(exclude={"cursor", "limit", "overdue"}, exclude_none=True)
+        flags = {"cursor", "limit", "overdue", "lost_here"}
+        values = self.model_dump(exclude=flags, exclude_none=True)
         params = {name: str(value) for name, value in values.items() if value != ""}
-        if self.overdue:
-            params["overdue"] = "1"
+        for flag in ("overdue", "lost_here"):
+            if getattr(self, flag):
+                params[flag] = "1"
         return params
 
 

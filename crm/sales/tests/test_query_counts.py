@@ -4,10 +4,13 @@ queries for one row and for fifty (varied owners, stages, clients, tags, currenc
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from conftest import client_for
 from crm.core.tests.baselines import keyset_list_of_fifty, one_then_fifty
@@ -15,7 +18,15 @@ from crm.customers.models import Tag
 from crm.customers.services import customer_share
 from crm.customers.tests.factories import make_company, make_contact
 from crm.planner.tests.factories import make_task
-from crm.sales.models import Deal, DocumentTemplate, LostReason, Pipeline, StageAction
+from crm.sales.models import (
+    Deal,
+    DealLine,
+    DocumentTemplate,
+    LostReason,
+    Pipeline,
+    StageAction,
+    StageVisit,
+)
 from crm.sales.selectors_board import PAGE_SIZE
 from crm.sales.services.lines import deal_line_add
 from crm.sales.services.payments import payment_add
@@ -63,6 +74,31 @@ def test_deal_list(org, clients, django_assert_num_queries):
     keyset_list_of_fifty(
         client, url, lambda index: _deal(org, index, clients), 9, django_assert_num_queries
     )
+
+
+def test_deal_list_under_the_funnel_and_product_filters(org, clients, django_assert_num_queries):
+    """The list behind a funnel figure: the stage's lookup and the user's zone, then the
+    same queries as the plain list, whatever the number of deals."""
+    table = make_product(name="Стол")
+    first = Pipeline.objects.get(name="Розница").stages.order_by("position").first()
+    today = timezone.localdate()
+
+    def build(index: int) -> Deal:
+        deal = _deal(org, index, clients)
+        StageVisit.objects.create(deal=deal, stage=deal.stage, entered_at=timezone.now())
+        DealLine.objects.create(
+            deal=deal, product=table, name="Стол", price=1, total=1, vat_amount=0
+        )
+        return deal
+
+    query = {
+        "reached_stage": first.pk,
+        "reached_from": (today - dt.timedelta(days=1)).isoformat(),
+        "reached_to": (today + dt.timedelta(days=1)).isoformat(),
+        "product": table.pk,
+    }
+    url = f"{reverse('sales:deal_list')}?{urlencode(query)}"
+    keyset_list_of_fifty(client_for(org.head), url, build, 11, django_assert_num_queries)
 
 
 def test_board(org, clients, django_assert_num_queries):

@@ -3,6 +3,7 @@ card's buttons (move to a stage, win, lose, reopen)."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,7 +31,7 @@ from crm.sales import selectors
 from crm.sales.choices import DealStatus, StageKind
 from crm.sales.documents.selectors import document_panel
 from crm.sales.forms import DealForm, LoseForm
-from crm.sales.models import LostReason
+from crm.sales.models import Deal, LostReason
 from crm.sales.permissions import DEAL
 from crm.sales.selectors_money import deal_money
 from crm.sales.services import deals as services
@@ -41,22 +42,30 @@ TIMELINE_PAGE_SIZE = 25
 
 @login_required
 def deal_list(request: SignedInRequest) -> HttpResponse:
-    filters = selectors.DealFilters.from_params(request.GET, zone=lambda: user_zone(request.user))
-    status = 200
+    page: Page[Deal] = Page([], None)
+    totals, status = selectors.Totals(), 400
+    refused: dict[str, list[str]] = {}
     try:
-        page, totals = selectors.deal_table(
-            user=request.user,
-            filters=filters,
-            cursor=request.GET.get("cursor") or None,
-            limit=LIST_LIMIT,
+        filters = selectors.DealFilters.from_params(
+            request.GET, zone=lambda: user_zone(request.user)
         )
-    except errors.ValidationFailed:
-        page, totals, status = Page([], None), selectors.Totals(), 400
+    except errors.ValidationFailed as error:
+        filters, refused = selectors.DealFilters(), error.field_errors
+    if not refused:
+        with suppress(errors.ValidationFailed):  # an unreadable cursor: nothing to show
+            page, totals = selectors.deal_table(
+                user=request.user,
+                filters=filters,
+                cursor=request.GET.get("cursor") or None,
+                limit=LIST_LIMIT,
+            )
+            status = 200
     kept = {key: value for key, value in request.GET.items() if key != "cursor" and value}
     context = {
         "page": page,
         "totals": totals,
         "filters": filters,
+        "errors": refused,
         "pipelines": selectors.pipelines_live(),
         "owners": users_owner_filter(user=request.user),
         "statuses": DealStatus.choices,

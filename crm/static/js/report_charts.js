@@ -145,6 +145,10 @@
     const chart = window.echarts.init(element, null, { locale, renderer: "canvas" });
     const option = build(JSON.parse(source.textContent), element);
     chart.setOption(option);
+    // A data item with a "url" (a funnel step) opens the list of exactly the records it counts.
+    chart.on("click", (event) => {
+      if (event.data && event.data.url) window.location.assign(event.data.url);
+    });
     drawn.set(element.id, { chart, element, option, locale });
   }
 
