@@ -16,13 +16,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from conftest import client_for, run_together
 from crm.accounts.models import Team, User
 from crm.accounts.tests.factories import TeamFactory, UserFactory, add_member
 from crm.analytics.models import Plan, WeeklySummary
 from crm.analytics.selectors.weekly import weekly_summary
-from crm.analytics.services_weekly import weekly_summaries_send
+from crm.analytics.services_weekly import weekly_summaries_send, weekly_summary_due
 from crm.analytics.tests.test_dashboard import won
 from crm.core.permissions import Role
 from crm.core.records import registry
@@ -231,12 +232,15 @@ def test_the_number_of_queries_does_not_grow_with_the_records(week):
         return len(queries)
 
     before = count()
+    second = TeamFactory(name="Второй отдел")
+    second.heads.add(week.head)
     for number in range(5):
         extra = UserFactory(username=f"extra{number}")
-        add_member(Team.objects.get(name="Москва"), extra)
+        add_member(Team.objects.get(name="Москва") if number % 2 else second, extra)
         make_deal(extra, title="Стоит", expected_close=dt.date(2026, 11, 2))
         _lead(extra, respond_by=MONDAY_8 - dt.timedelta(hours=2))
     assert count() == before
+    assert len(weekly_summary(recipient=week.head, now=MONDAY_8).teams) == 2
 
 
 def _write_and_read(user) -> str:
@@ -368,8 +372,12 @@ def test_a_manager_sees_no_switch_and_cannot_post_one(week):
 
 
 @pytest.mark.django_db
-def test_the_scheduler_runs_it():
-    assert "analytics.weekly_summary" in registry.sweeps
+def test_the_scheduler_runs_it(week):
+    sweep = registry.sweeps["analytics.weekly_summary"]
+    due = weekly_summary_due(week.head, timezone.now())  # None only on Monday before 08:00
+    assert sweep.run() == ({"sent": 1} if due else {})
+    assert sweep.run() == {}
+    assert len(sent_to(week.head)) == (1 if due else 0)
 
 
 @pytest.mark.django_db
