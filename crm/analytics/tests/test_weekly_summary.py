@@ -20,11 +20,13 @@ from django.utils import timezone
 
 from conftest import client_for, run_together
 from crm.accounts.models import Team, User
+from crm.accounts.services import user_preferences_set
 from crm.accounts.tests.factories import TeamFactory, UserFactory, add_member
 from crm.analytics.models import Plan, WeeklySummary
 from crm.analytics.selectors.weekly import weekly_summary
 from crm.analytics.services_weekly import weekly_summaries_send, weekly_summary_due
 from crm.analytics.tests.test_dashboard import won
+from crm.core.errors import ValidationFailed
 from crm.core.permissions import Role
 from crm.core.records import registry
 from crm.leads.models import Lead
@@ -369,6 +371,18 @@ def test_a_manager_sees_no_switch_and_cannot_post_one(week):
     client.post(reverse("accounts:time_zone"), {"time_zone": "", "weekly_summary": "on"})
     week.manager.refresh_from_db()
     assert week.manager.weekly_summary is None
+
+
+@pytest.mark.django_db
+def test_the_switch_is_refused_to_a_manager_and_nothing_changes(org):
+    with pytest.raises(ValidationFailed) as refused:
+        user_preferences_set(user=org.manager, time_zone="Asia/Omsk", weekly_summary=True)
+    assert set(refused.value.field_errors) == {"weekly_summary"}
+    org.manager.refresh_from_db()
+    assert (org.manager.time_zone, org.manager.weekly_summary) == ("", None)
+    user_preferences_set(user=org.admin, time_zone="Asia/Omsk", weekly_summary=True)
+    org.admin.refresh_from_db()
+    assert (org.admin.time_zone, org.admin.wants_weekly_summary) == ("Asia/Omsk", True)
 
 
 @pytest.mark.django_db

@@ -345,14 +345,15 @@ def _email_message(notification: Notification) -> tuple[str, str, str | None]:
     language, with absolute links. A notification with its own ``email_text`` sends that
     (and its ``email_html``) instead of the title, body and link."""
     with in_language(notification.recipient):
-        lines = [notification.title]
         if notification.email_text:
             lines = [notification.email_text.rstrip("\n")]
-        elif notification.body:
-            lines += ["", notification.body]
-        if notification.url and not notification.email_text:
-            link = reverse("notifications:notification_open", args=[notification.pk])
-            lines += ["", absolute_url(link)]
+        else:
+            lines = [notification.title]
+            if notification.body:
+                lines += ["", notification.body]
+            if notification.url:
+                link = reverse("notifications:notification_open", args=[notification.pk])
+                lines += ["", absolute_url(link)]
         everything = absolute_url(reverse("notifications:notification_list"))
         lines += ["", "-- ", _("All your notifications: %(url)s") % {"url": everything}]
     subject = " ".join(notification.title.split())[:200]  # a header: one line
