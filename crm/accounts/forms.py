@@ -71,9 +71,23 @@ def time_zone_field() -> forms.ChoiceField:
 
 
 class TimeZoneForm(BootstrapForm):
-    """A user's own time zone."""
+    """A user's own settings: the time zone and, for a head of sales or an administrator
+    (``weekly_summary=True``), the weekly e-mail summary."""
 
     time_zone = time_zone_field()
+    weekly_summary = forms.BooleanField(
+        label=_("Send me the weekly summary by e-mail"),
+        required=False,
+        help_text=_(
+            "Every Monday at 08:00 in your time zone: your teams' plan progress this month, "
+            "stuck deals, leads answered late, and the deals won last week."
+        ),
+    )
+
+    def __init__(self, *args: Any, weekly_summary: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not weekly_summary:
+            del self.fields["weekly_summary"]
 
 
 class UserForm(BootstrapForm):

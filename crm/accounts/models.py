@@ -66,6 +66,14 @@ class User(AbstractUser):
         blank=True,
         help_text=_("Empty: the zone of the user's team, otherwise the site's."),
     )
+    # The weekly e-mail summary of a head of sales (or an administrator): None follows the
+    # role (on for a head, off for an administrator), True/False is the person's own choice.
+    weekly_summary = models.BooleanField(
+        _("weekly e-mail summary"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: on for a head of sales, off for an administrator."),
+    )
 
     objects = CaseInsensitiveUserManager()  # type: ignore[misc]
 
@@ -92,6 +100,22 @@ class User(AbstractUser):
     @property
     def is_readonly(self) -> bool:
         return self.role == Role.READONLY
+
+    @property
+    def may_get_weekly_summary(self) -> bool:
+        """Whether the role has a weekly e-mail summary to switch on or off (a head of sales,
+        an administrator); who actually gets it is ``selectors.weekly_summary_recipients``."""
+        return self.role in (Role.HEAD, Role.ADMIN)
+
+    @property
+    def wants_weekly_summary(self) -> bool:
+        """The weekly summary is on: the person's own choice, else the role's default (on
+        for a head of sales, off for an administrator, who is often a technical account)."""
+        if not self.may_get_weekly_summary:
+            return False
+        if self.weekly_summary is None:
+            return self.role == Role.HEAD
+        return self.weekly_summary
 
     @property
     def can_write(self) -> bool:

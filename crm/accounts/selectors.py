@@ -196,3 +196,19 @@ def team_heads_of(user_id: int) -> list[User]:
         .exclude(pk=user_id)
         .distinct()
     )
+
+
+def weekly_summary_recipients() -> QuerySet[User]:
+    """Who gets the weekly e-mail summary (``User.wants_weekly_summary`` as a query): active
+    heads of sales leading at least one team who have not switched it off, and active
+    administrators who have switched it on. Their teams (by name) are loaded for their zone."""
+    heads = Q(role=Role.HEAD, led_teams__isnull=False) & (
+        Q(weekly_summary=True) | Q(weekly_summary__isnull=True)
+    )
+    admins = Q(role=Role.ADMIN, weekly_summary=True)
+    chosen = User.objects.filter(heads | admins, is_active=True).values("pk")
+    return (
+        User.objects.filter(pk__in=chosen)
+        .order_by("pk")
+        .prefetch_related(Prefetch("teams", queryset=Team.objects.order_by("name")))
+    )

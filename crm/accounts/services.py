@@ -238,13 +238,30 @@ def password_change(
 def user_set_time_zone(*, user: User, time_zone: str) -> User:
     """A user picks the time zone of their periods and days (empty: their team's zone,
     otherwise the site's)."""
+    return user_preferences_set(user=user, time_zone=time_zone)
+
+
+def user_preferences_set(*, user: User, time_zone: str, weekly_summary: bool | None = None) -> User:
+    """A user's own settings page: the time zone of their periods and days (empty: their
+    team's zone, otherwise the site's) and, when given, whether they get the weekly e-mail
+    summary (only a head of sales or an administrator has one: anyone else is refused,
+    naming ``weekly_summary``). Nothing is saved when anything is refused."""
     time_zone = (time_zone or "").strip()
+    errors: dict[str, list[str]] = {}
     if time_zone and not is_time_zone(time_zone):
-        raise ValidationFailed(
-            field_errors={"time_zone": [_("Unknown time zone, e.g. Europe/Moscow.")]}
-        )
+        errors["time_zone"] = [_("Unknown time zone, e.g. Europe/Moscow.")]
+    if weekly_summary is not None and not user.may_get_weekly_summary:
+        errors["weekly_summary"] = [
+            _("Only heads of sales and administrators get the weekly summary.")
+        ]
+    if errors:
+        raise ValidationFailed(field_errors=errors)
     user.time_zone = time_zone
-    user.save(update_fields=["time_zone"])
+    fields = ["time_zone"]
+    if weekly_summary is not None:
+        user.weekly_summary = weekly_summary
+        fields.append("weekly_summary")
+    user.save(update_fields=fields)
     return user
 
 

@@ -372,16 +372,25 @@ def _two_factor_page(
 
 @login_required
 def time_zone(request: SignedInRequest) -> HttpResponse:
-    """The user's own time zone: the periods of their reports and their "today"."""
-    form = TimeZoneForm(request.POST or None, initial={"time_zone": request.user.time_zone})
+    """The user's own settings: the time zone of their reports' periods and their "today",
+    and, for a head of sales or an administrator, the weekly e-mail summary."""
+    user = request.user
+    summary = user.may_get_weekly_summary
+    form = TimeZoneForm(
+        request.POST or None,
+        initial={"time_zone": user.time_zone, "weekly_summary": user.wants_weekly_summary},
+        weekly_summary=summary,
+    )
     return edit_page(
         request,
         form,
-        lambda: services.user_set_time_zone(
-            user=request.user, time_zone=form.cleaned_data["time_zone"]
+        lambda: services.user_preferences_set(
+            user=user,
+            time_zone=form.cleaned_data["time_zone"],
+            weekly_summary=form.cleaned_data["weekly_summary"] if summary else None,
         ),
         template="accounts/time_zone.html",
-        success=lambda _user: saved(request, _("Your time zone is saved."), "accounts:time_zone"),
+        success=lambda _user: saved(request, _("Your settings are saved."), "accounts:time_zone"),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable
 from functools import cache
 from itertools import chain
 from typing import Any
@@ -28,12 +29,14 @@ def is_time_zone(name: str) -> bool:
     return name in time_zone_names()
 
 
-def user_zone(user: Any) -> ZoneInfo:
+def user_zone(user: Any, teams: Iterable[Any] | None = None) -> ZoneInfo:
     """The zone a user's days and periods are counted in: their own ``time_zone`` if set,
     otherwise the zone of their first team (by name) that sets one, otherwise the site's
-    ``TIME_ZONE``. An anonymous user gets the site's."""
+    ``TIME_ZONE``. An anonymous user gets the site's. ``teams``: the user's teams in name
+    order when the caller has them already (a sweep over many users), else they are read."""
     own = getattr(user, "time_zone", "")
-    teams = user.teams.order_by("name") if getattr(user, "pk", None) else []
+    if teams is None:
+        teams = user.teams.order_by("name") if getattr(user, "pk", None) else []
     names = chain([own] if own else [], (team.time_zone for team in teams if team.time_zone))
     for name in names:
         try:

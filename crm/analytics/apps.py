@@ -8,3 +8,8 @@ class AnalyticsConfig(AppConfig):
     name = "crm.analytics"
     label = "analytics"
     verbose_name = _("Analytics")
+
+    def ready(self) -> None:
+        from crm.core.records import register_app
+
+        register_app(self)  # what this app declares in its records.py: the weekly summary

@@ -112,3 +112,30 @@ class BonusRule(MonthlyVersion):
 
     def __str__(self) -> str:
         return f"{self.team_id} {self.effective_from:%Y-%m}: {self.percent}%"
+
+
+class WeeklySummary(models.Model):
+    """That a recipient's weekly e-mail summary of the week from ``week_start`` (a Monday in
+    their zone) went out. The unique pair is the claim: of two schedulers only the one whose
+    INSERT succeeds writes the summary (the other's waits on the unique index and fails once
+    the first commits), so it is sent once per recipient and week. ``notification`` is the
+    summary written (empty when there was nothing to report)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    week_start = models.DateField()
+    notification = models.ForeignKey(
+        "notifications.Notification", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "week_start"], name="weekly_summary_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} {self.week_start}"

@@ -31,7 +31,7 @@ class NotificationListParams(Schema):
 
 class NotificationOut(Schema):
     id: int
-    kind: str = Field(description="assigned, stage, stale, task, reminder, lead or system")
+    kind: str = Field(description="assigned, stage, stale, task, reminder, lead, system or weekly")
     title: str
     body: str
     url: str = Field(description="A path on this site (may be empty)")

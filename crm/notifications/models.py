@@ -23,7 +23,9 @@ class Notification(models.Model):
 
     The e-mail copy is pending while ``email_wanted`` and ``emailed_at`` is empty and fewer
     than ``services.EMAIL_MAX_ATTEMPTS`` attempts were made; ``email_error`` keeps the last
-    failure, so one that gave up stays visible.
+    failure, so one that gave up stays visible. ``email_text`` and ``email_html``, when set,
+    are the e-mail's own body (a message longer than the notice, such as the weekly
+    summary): plain text, and an HTML alternative.
     """
 
     class Kind(models.TextChoices):
@@ -34,6 +36,7 @@ class Notification(models.Model):
         REMINDER = "reminder", _("Reminder")
         LEAD = "lead", _("Lead")
         SYSTEM = "system", _("System")
+        WEEKLY = "weekly", _("Weekly summary")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -52,6 +55,8 @@ class Notification(models.Model):
     # so it doubles as the claim: nobody else sends until the lease runs out.
     email_next_attempt_at = models.DateTimeField(default=timezone.now)
     email_error = models.CharField(max_length=500, blank=True)
+    email_text = models.TextField(blank=True)
+    email_html = models.TextField(blank=True)
 
     class Meta:
         verbose_name = _("notification")

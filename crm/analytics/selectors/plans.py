@@ -191,16 +191,27 @@ def _forecast(fact: Decimal, today: dt.date, period: Period) -> Decimal | None:
 
 
 def plan_report(
-    *, viewer: User, month: dt.date, filters: ReportFilters, today: dt.date | None = None
+    *,
+    viewer: User,
+    month: dt.date,
+    filters: ReportFilters,
+    today: dt.date | None = None,
+    through: dt.date | None = None,
 ) -> PlanReport:
     """The plan report of ``month`` for ``viewer`` (see the module's docstring). One query
-    per metric for the facts, whatever the number of managers and records."""
+    per metric for the facts, whatever the number of managers and records. ``through``
+    (a day of the month) counts the facts up to that day only and is then ``today``: the
+    weekly summary's month to date as of its Sunday."""
     zone = user_time_zone(viewer)
     if today is None:
         from crm.analytics.selectors.dashboard import clock
 
         today = clock().astimezone(zone).date()
     period = unit_period("month", month, zone)
+    counted = period
+    if through is not None:
+        today = through
+        counted = Period(period.start, min(max(through, period.start), period.end), zone)
     people = report_people(viewer, filters)
     by_id = {person.pk: person for person in people}
     teams = list(teams_for(viewer).order_by("name"))
@@ -224,7 +235,7 @@ def plan_report(
     wanted.update(("revenue_won", version.currency) for version in rules.values())
     facts: dict[str, Facts] = {}
     for metric_key in sorted({metric for metric, _currency in wanted}):
-        facts[metric_key] = METRICS[metric_key].aggregate(viewer, filters, period, list(by_id))
+        facts[metric_key] = METRICS[metric_key].aggregate(viewer, filters, counted, list(by_id))
 
     def row_for(label: str, user: User | None, owners: list[int], key: tuple[str, int]) -> PlanRow:
         row = PlanRow(label, user)

@@ -114,6 +114,8 @@ def _build(
     dedupe_key: str,
     email: bool,
     now: datetime,
+    email_text: str = "",
+    email_html: str = "",
 ) -> Notification:
     return Notification(
         recipient=recipient,
@@ -125,6 +127,8 @@ def _build(
         created_at=now,
         email_wanted=bool(email and recipient.email),
         email_next_attempt_at=now,
+        email_text=email_text,
+        email_html=email_html,
     )
 
 
@@ -137,6 +141,8 @@ def notify(
     url: str = "",
     dedupe_key: str = "",
     email: bool = True,
+    email_text: str = "",
+    email_html: str = "",
 ) -> Notification | None:
     """Write a notification for ``recipient``; after commit, e-mail them a copy.
 
@@ -147,7 +153,9 @@ def notify(
     ``title`` and ``body`` are stored as given (build them inside ``in_language``) or, when
     they are functions of the recipient, as they return inside ``in_language(recipient)``;
     cut to 300 and 5000 characters. ``url`` is a path on this site. The e-mail is enqueued on commit
-    only when ``email`` is true and the recipient has an address.
+    only when ``email`` is true and the recipient has an address. ``email_text`` (and
+    ``email_html``, its HTML alternative), already in the recipient's language, replace the
+    title, body and link as the e-mail's body, for a message longer than the notice.
 
     Raises ``ValueError`` for an unknown ``kind``, a ``url`` that is not a local path or a
     ``dedupe_key`` over 200 characters.
@@ -164,6 +172,8 @@ def notify(
         dedupe_key=dedupe_key,
         email=email,
         now=timezone.now(),
+        email_text=email_text,
+        email_html=email_html,
     )
     if dedupe_key:
         try:
@@ -330,19 +340,24 @@ def email_retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=5 ** (attempts - 1))
 
 
-def _email_message(notification: Notification) -> tuple[str, str]:
-    """Subject and plain-text body in the recipient's language, with absolute links."""
+def _email_message(notification: Notification) -> tuple[str, str, str | None]:
+    """Subject, plain-text body and HTML body (``None``: plain text only) in the recipient's
+    language, with absolute links. A notification with its own ``email_text`` sends that
+    (and its ``email_html``) instead of the title, body and link."""
     with in_language(notification.recipient):
-        lines = [notification.title]
-        if notification.body:
-            lines += ["", notification.body]
-        if notification.url:
-            link = reverse("notifications:notification_open", args=[notification.pk])
-            lines += ["", absolute_url(link)]
+        if notification.email_text:
+            lines = [notification.email_text.rstrip("\n")]
+        else:
+            lines = [notification.title]
+            if notification.body:
+                lines += ["", notification.body]
+            if notification.url:
+                link = reverse("notifications:notification_open", args=[notification.pk])
+                lines += ["", absolute_url(link)]
         everything = absolute_url(reverse("notifications:notification_list"))
         lines += ["", "-- ", _("All your notifications: %(url)s") % {"url": everything}]
     subject = " ".join(notification.title.split())[:200]  # a header: one line
-    return subject, "\n".join(lines) + "\n"
+    return subject, "\n".join(lines) + "\n", notification.email_html or None
 
 
 def notification_email_send(*, notification_id: int) -> str:
@@ -374,11 +389,16 @@ def notification_email_send(*, notification_id: int) -> str:
     if not (recipient.is_active and recipient.email):
         rows.update(email_wanted=False, email_error="The recipient is inactive or has no e-mail.")
         return "dropped"
-    subject, text = _email_message(notification)
+    subject, text, html = _email_message(notification)
     try:
         connection = get_connection(timeout=EMAIL_TIMEOUT_SECONDS)
         send_mail(
-            subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.email], connection=connection
+            subject,
+            text,
+            settings.DEFAULT_FROM_EMAIL,
+            [recipient.email],
+            connection=connection,
+            html_message=html,
         )
     except Exception as error:  # any failure of the transport is retried, none is fatal
         return _email_failed(notification, error)

@@ -82,6 +82,29 @@ def test_the_email_is_sent_once_even_when_the_job_runs_twice(
     assert notification.email_attempts == 1
 
 
+def test_a_notification_with_its_own_email_body_sends_it_as_text_and_html(
+    org, smtp_server, settings, django_capture_on_commit_callbacks
+):
+    settings.CRM_BASE_URL = "https://crm.example.com"
+    notification = _notify(
+        org.manager,
+        django_capture_on_commit_callbacks,
+        body="Short notice.",
+        url="/reports/plans/",
+        email_text="The long story.\nSecond line.\n",
+        email_html="<p>The long <b>story</b>.</p>",
+    )
+
+    message = _parse(smtp_server.messages[0])
+    assert message["Subject"] == "Call Ivanov"
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert text.startswith("The long story.\nSecond line.\n\n-- \n")
+    assert "Short notice." not in text
+    assert f"/notifications/{notification.pk}/" not in text
+    assert "https://crm.example.com/notifications/\n" in text
+    assert message.get_body(("html",)).get_content().strip() == "<p>The long <b>story</b>.</p>"
+
+
 def test_a_copy_claimed_by_another_worker_is_not_sent(org, smtp_server, database_queue):
     notification = notify(recipient=org.manager, kind=Notification.Kind.TASK, title="Hello")
     # another worker has claimed it: its lease lies in the future
