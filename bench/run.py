@@ -150,6 +150,8 @@ def run_for(
     card_id = 1
 
     def add(name: str, how: str, fn: Callable[[int], object], target_key: str) -> None:
+        if args.only and not any(word in name for word in args.only):
+            return
         queries = count_queries(fn)
         median, p95 = measure(fn, iterations=args.iterations, warmup=args.warmup)
         result = Result(name, user.username, how, median, p95, queries, TARGETS.get(target_key))
@@ -208,6 +210,39 @@ def run_for(
             page("/customers/search/suggest/", {"q": "иванов"}),
             "suggest",
         )
+    # Names typed as people type them (issue 20): first name first, a surname and an
+    # initial, the whole name first name first; 200 different existing people each.
+    first_last = [f"{p.first_name} {p.last_name}" for p in people if p.last_name]
+    last_initial = [f"{p.last_name} {p.first_name[:1]}" for p in people if p.last_name]
+    full = [f"{p.first_name} {p.middle_name} {p.last_name}" for p in people if p.middle_name]
+    add(
+        "search name «Имя Фамилия»",
+        "selector",
+        search(lambda i: first_last[i % len(first_last)]),
+        "search",
+    )
+    add(
+        "search name «Фамилия И»",
+        "selector",
+        search(lambda i: last_initial[i % len(last_initial)]),
+        "search",
+    )
+    add(
+        "search name «Имя Отчество Фамилия»",
+        "selector",
+        search(lambda i: full[i % len(full)]),
+        "search",
+    )
+    add("search name «Иванов Иван»", "selector", search(lambda _i: "Иванов Иван"), "search")
+
+    def listed(query: list[str]) -> Callable[[int], object]:
+        return lambda i: page("/customers/contacts/", {"q": query[i % len(query)]})(i)
+
+    def suggested(query: list[str]) -> Callable[[int], object]:
+        return lambda i: page("/customers/search/suggest/", {"q": query[i % len(query)]})(i)
+
+    add("contact list «Имя Фамилия»", "HTTP", listed(first_last), "list")
+    add("suggest «Имя Фамилия»", "HTTP", suggested(first_last), "suggest")
     add("duplicate check (name + phone)", "service", duplicates, "duplicates")
     if http_ready(client, f"/customers/contacts/{card_id}/"):
         add("contact card, 200 entries", "HTTP", page(f"/customers/contacts/{card_id}/"), "card")
@@ -254,9 +289,18 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--only",
+        type=lambda value: [part for part in value.split(",") if part],
+        default=[],
+        help="operations whose name contains one of these comma-separated words (a separate "
+        "section of RESULTS.md): «Имя Фамилия,Фамилия И»",
+    )
     args = parser.parse_args()
     vendor = connection.vendor
     title = "PostgreSQL" if vendor == "postgresql" else "SQLite"
+    if args.only:
+        title += ": " + ", ".join(args.only)
     contacts, companies = Contact.objects.count(), Company.objects.count()
     size = f"{contacts:,} contacts, {companies:,} companies"
     print(f"{title}: {size}")
@@ -266,7 +310,8 @@ def main() -> None:
         if vendor == "postgresql"
         else ("CRM_VAR_DIR=" + os.environ.get("CRM_VAR_DIR", "var"))
     )
-    command = f"{env} .venv/bin/python bench/run.py --iterations {args.iterations}"
+    only = f" --only '{','.join(args.only)}'" if args.only else ""
+    command = f"{env} .venv/bin/python bench/run.py --iterations {args.iterations}{only}"
     section = markdown(results, title=title, command=command, size=size)
     print()
     print(section)

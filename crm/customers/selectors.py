@@ -22,7 +22,7 @@ from crm.activities.selectors import timeline_for
 from crm.core.normalize import format_phone
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import ScopedUser
-from crm.core.search import filter_by_text
+from crm.core.search import filter_by_words, words_rank
 from crm.customers.choices import ClientType, ContactPointKind, Entity
 from crm.customers.kinds import COMPANY, CONTACT, CustomerKind, RecordT
 from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment, Tag
@@ -159,7 +159,7 @@ def _apply_query(
             if len(digits) in lengths:
                 condition |= Q(**{name: digits})
         return queryset.filter(condition)
-    return filter_by_text(queryset, q)
+    return filter_by_words(queryset, q)
 
 
 def _filter(
@@ -467,7 +467,12 @@ def customer_card(*, kind: CustomerKind[RecordT], user: ScopedUser, pk: int) -> 
     record = (
         kind.model.objects.visible_to(user)
         .select_related("owner", "created_by")
-        .defer("search_text", *_deferred_user_fields("owner"), *_deferred_user_fields("created_by"))
+        .defer(
+            "search_text",
+            "name_words",
+            *_deferred_user_fields("owner"),
+            *_deferred_user_fields("created_by"),
+        )
         .prefetch_related(
             *_list_prefetch(),
             "addresses",
@@ -556,20 +561,40 @@ def timeline_attach_via_contacts(entries: list[TimelineEntry]) -> None:
         )
 
 
+RANK_WINDOW = 200
+
+
 def customer_find(
     *, model: type[Contact] | type[Company], user: ScopedUser, q: str, limit: int = 8
 ) -> list[Any]:
-    """Contacts (or companies) ``user`` may see matching ``q`` (name fragment, phone digits,
-    e-mail, ИНН), newest first; none for an empty query."""
+    """Contacts (or companies) ``user`` may see matching ``q`` (name fragment or words in
+    any order, phone digits, e-mail, ИНН), newest first — for a name of several words the
+    best matches among the newest ``RANK_WINDOW`` first; none for an empty query."""
     if not (q or "").strip():
         return []
-    queryset = contact_queryset if model is Contact else company_queryset
-    return list(
-        queryset(user=user, filters=CustomerFilters(q=q))
-        .select_related("owner")
-        .prefetch_related(*_list_prefetch())
-        .order_by("-created_at", "-id")[:limit]
+    queryset: QuerySet[Any] = (contact_queryset if model is Contact else company_queryset)(
+        user=user, filters=CustomerFilters(q=q)
     )
+    if rank := _name_rank(q):
+        # Ranking reads every match; a common name («Смирнов А») has thousands at 1M
+        # contacts, so the best are picked from the newest ``RANK_WINDOW`` matches, which the
+        # database finds by walking the date index when matches are many.
+        newest = queryset.order_by("-created_at", "-id").values("pk")[:RANK_WINDOW]
+        queryset = model.objects.filter(pk__in=newest)
+    return list(
+        queryset.select_related("owner")
+        .prefetch_related(*_list_prefetch())
+        .order_by(*rank, "-created_at", "-id")[:limit]
+    )
+
+
+def _name_rank(q: str) -> list[Any]:
+    """For a name of several words: whole words first, then the typed order
+    (``words_rank``); nothing for a phone, an e-mail or one word."""
+    q = (q or "").strip()[:100]
+    if _looks_like_email(q) or _looks_like_phone(q):
+        return []
+    return list(words_rank(q))
 
 
 def customer_search(
