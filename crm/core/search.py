@@ -13,11 +13,12 @@ the same way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Case, F, Lookup, Model, Q, QuerySet, Value, When
+from django.db.models import F, Lookup, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -134,19 +135,20 @@ def filter_by_words(queryset: QuerySet[M], fragment: str) -> QuerySet[M]:
     return queryset.filter(*(Like(column, pattern) for pattern in word_patterns(words)))
 
 
-def words_rank(fragment: str) -> list[Case]:
-    """Orderings that put the best name matches of ``filter_by_words`` first: every typed
-    word a whole word of the name, then the words in the typed order; none for one word."""
+def words_rank(fragment: str) -> Callable[[str], tuple[int, int]] | None:
+    """How well a row's ``name_words`` match ``fragment`` (lower is better): every typed
+    word a whole word of the name, then the words in the typed order; ``None`` for one
+    word. For the rows ``filter_by_words`` found."""
     words = name_query_words(fragment)
     if len(words) < 2:
-        return []
-    column = F(WORDS_COLUMN)
-    whole = Q(*(Like(column, f"% {word} %") for word in words))
-    in_order = Like(column, "% " + " ".join(words) + "%")
-    return [
-        Case(When(whole, then=Value(0)), default=Value(1)),
-        Case(When(in_order, then=Value(0)), default=Value(1)),
-    ]
+        return None
+    phrase = " " + " ".join(words)
+
+    def rank(stored: str) -> tuple[int, int]:
+        whole = all(f" {word} " in stored for word in words)
+        return (0 if whole else 1, 0 if phrase in stored else 1)
+
+    return rank
 
 
 def sqlite_fts_sql(table: str, column: str = "search_text") -> tuple[list[str], list[str]]:

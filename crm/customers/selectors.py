@@ -7,6 +7,7 @@ number of queries for one row and for fifty.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -561,7 +562,8 @@ def timeline_attach_via_contacts(entries: list[TimelineEntry]) -> None:
         )
 
 
-RANK_WINDOW = 200
+RANK_WINDOW = 2000
+RANK_NEWEST = 200
 
 
 def customer_find(
@@ -569,32 +571,52 @@ def customer_find(
 ) -> list[Any]:
     """Contacts (or companies) ``user`` may see matching ``q`` (name fragment or words in
     any order, phone digits, e-mail, ИНН), newest first — for a name of several words the
-    best matches among the newest ``RANK_WINDOW`` first; none for an empty query."""
+    best matches first (``_ranked_ids``); none for an empty query."""
     if not (q or "").strip():
         return []
     queryset: QuerySet[Any] = (contact_queryset if model is Contact else company_queryset)(
         user=user, filters=CustomerFilters(q=q)
     )
-    if rank := _name_rank(q):
-        # Ranking reads every match; a common name («Смирнов А») has thousands at 1M
-        # contacts, so the best are picked from the newest ``RANK_WINDOW`` matches, which the
-        # database finds by walking the date index when matches are many.
-        newest = queryset.order_by("-created_at", "-id").values("pk")[:RANK_WINDOW]
-        queryset = model.objects.filter(pk__in=newest)
-    return list(
-        queryset.select_related("owner")
-        .prefetch_related(*_list_prefetch())
-        .order_by(*rank, "-created_at", "-id")[:limit]
-    )
+    rank = _name_rank(q)
+    if rank is None:
+        return list(
+            queryset.select_related("owner")
+            .prefetch_related(*_list_prefetch())
+            .order_by("-created_at", "-id")[:limit]
+        )
+    ids = _ranked_ids(queryset, rank, limit)
+    found = model.objects.filter(pk__in=ids).select_related("owner")
+    by_id = {record.pk: record for record in found.prefetch_related(*_list_prefetch())}
+    return [by_id[pk] for pk in ids]
 
 
-def _name_rank(q: str) -> list[Any]:
-    """For a name of several words: whole words first, then the typed order
-    (``words_rank``); nothing for a phone, an e-mail or one word."""
+def _ranked_ids(
+    matches: QuerySet[Any], rank: Callable[[str], tuple[int, int]], limit: int
+) -> list[int]:
+    """The ids of the best ``limit`` matches by ``rank`` of their ``name_words``, newest
+    first among equals: of all matches when there are at most ``RANK_WINDOW`` (read with no
+    order, which the trigram index serves), else of the newest ``RANK_NEWEST``.
+
+    A common name («Смирнов А») has thousands of matches at 1M contacts; their newest come
+    from walking the date index, which is only cheap when matches are many, so the first
+    query tells.
+    """
+    columns = ("pk", "name_words", "created_at")
+    rows = list(matches.order_by().values_list(*columns)[: RANK_WINDOW + 1])
+    if len(rows) > RANK_WINDOW:
+        rows = list(matches.order_by("-created_at", "-id").values_list(*columns)[:RANK_NEWEST])
+    rows.sort(key=lambda row: (row[2], row[0]), reverse=True)
+    rows.sort(key=lambda row: rank(row[1]))
+    return [row[0] for row in rows[:limit]]
+
+
+def _name_rank(q: str) -> Callable[[str], tuple[int, int]] | None:
+    """For a name of several words, how well a record's ``name_words`` match it
+    (``words_rank``); none for a phone, an e-mail or one word."""
     q = (q or "").strip()[:100]
     if _looks_like_email(q) or _looks_like_phone(q):
-        return []
-    return list(words_rank(q))
+        return None
+    return words_rank(q)
 
 
 def customer_search(
