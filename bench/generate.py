@@ -77,7 +77,8 @@ from crm.core.normalize import (  # noqa: E402
 )
 from crm.core.permissions import Role  # noqa: E402
 from crm.core.search import sqlite_fts_sql  # noqa: E402
-from crm.core.text import fold, search_text, transliterate  # noqa: E402
+from crm.core.text import fold, name_words, search_text, transliterate  # noqa: E402
+from crm.customers.kinds import company_name_parts  # noqa: E402
 from crm.customers.management.commands import demo_data as words  # noqa: E402
 from crm.customers.models import (  # noqa: E402
     Company,
@@ -106,14 +107,17 @@ BULK_TABLES = [
     "customers_contact_shared_with",
     "activities_timelineentry",
 ]
+FTS_COLUMNS = ("search_text", "name_words")  # SQLite: each has an FTS5 table with triggers
 COLUMNS = {
     "customers_company": (
         "id created_at updated_at owner_id created_by_id source notes custom search_text "
-        "kind legal_name short_name legal_form inn kpp ogrn website industry merged_into_id"
+        "kind legal_name short_name legal_form inn kpp ogrn website industry merged_into_id "
+        "name_words"
     ),
     "customers_contact": (
         "id created_at updated_at owner_id created_by_id source notes custom search_text "
-        "client_type last_name first_name middle_name birthday preferences merged_into_id"
+        "client_type last_name first_name middle_name birthday preferences merged_into_id "
+        "name_words"
     ),
     "customers_contactpoint": (
         "id kind value label messenger digits_reversed is_primary contact_id company_id position"
@@ -210,6 +214,18 @@ def company_forms(name: str) -> tuple[str, str, tuple[str, ...], str]:
     slug = "-".join(word_latin(w) for w in name.split()[:2] if w[:1].isalpha())
     slug = "".join(ch for ch in slug if ch.isalnum() or ch == "-")[:30] or "org"
     return folded, transliterate(folded), keys, f"{slug}.ru"
+
+
+@functools.cache
+def person_words(last: str, first: str, middle: str) -> str:
+    """``name_words`` of a person (the real function, once per name)."""
+    return name_words(last, first, middle)
+
+
+@functools.cache
+def company_words(name: str, form: str) -> str:
+    """``name_words`` of a company with no short name (the real function, once per name)."""
+    return name_words(*company_name_parts(name, "", form))
 
 
 @functools.cache
@@ -411,8 +427,9 @@ class SqliteSink(Sink):
             self.raw.execute(f'DROP INDEX "{name}"')
         if not self.keep_triggers:
             for table in ("customers_contact", "customers_company"):
-                for statement in sqlite_fts_sql(table)[1]:
-                    self.raw.execute(statement)
+                for column in FTS_COLUMNS:
+                    for statement in sqlite_fts_sql(table, column)[1]:
+                        self.raw.execute(statement)
 
     def finish(self, log: Callable[[str], None]) -> None:
         started = time.perf_counter()
@@ -422,9 +439,10 @@ class SqliteSink(Sink):
         if not self.keep_triggers:
             for table in ("customers_contact", "customers_company"):
                 started = time.perf_counter()
-                for statement in sqlite_fts_sql(table)[0]:
-                    self.raw.execute(statement)
-                log(f"  FTS5 {table}_fts rebuilt: {time.perf_counter() - started:.1f} s")
+                for column in FTS_COLUMNS:
+                    for statement in sqlite_fts_sql(table, column)[0]:
+                        self.raw.execute(statement)
+                log(f"  FTS5 tables of {table} rebuilt: {time.perf_counter() - started:.1f} s")
         self.raw.execute("PRAGMA foreign_keys = ON")
         started = time.perf_counter()
         self.raw.execute("ANALYZE")
@@ -599,6 +617,8 @@ class Generator:
         expected = search_text(last, first, middle, *emails)
         if row[8] != expected:
             raise AssertionError(f"search_text differs: {row[8]!r} != {expected!r}")
+        if row[16] != name_words(last, first, middle):
+            raise AssertionError(f"name_words differ: {row[16]!r}")
         if set(keys) != {key[:KEY_LENGTH] for key in person_block_keys(last, first, middle)}:
             raise AssertionError(f"match keys differ for {last} {first} {middle}")
         self._check_points(points)
@@ -623,6 +643,8 @@ class Generator:
         expected = search_text(name, "", inn, *emails)
         if row[8] != expected:
             raise AssertionError(f"company search_text differs: {row[8]!r} != {expected!r}")
+        if row[19] != name_words(*company_name_parts(name, "", row[12])):
+            raise AssertionError(f"company name_words differ: {row[19]!r}")
         if set(keys) != {key[:KEY_LENGTH] for key in company_block_keys(name, "")}:
             raise AssertionError(f"company match keys differ for {name}")
         if normalize_inn(inn) != inn or normalize_ogrn(ogrn) != ogrn:
@@ -736,7 +758,8 @@ class Generator:
             website = f"https://{domain}" if has_email else ""
             companies.append(
                 f"{pk}\t{created}\t{created}\t{owner}\t{owner}\twebsite\t\t{{}}\t{text}\t{kind}\t"
-                f"{name}\t\t{form}\t{inn}\t{kpp}\t{ogrn}\t{website}\t{industry}\t\\N\n"
+                f"{name}\t\t{form}\t{inn}\t{kpp}\t{ogrn}\t{website}\t{industry}\t\\N\t"
+                f"{company_words(name, form)}\n"
             )
             first_point = len(points)
             points.append(
@@ -864,7 +887,7 @@ class Generator:
             contacts.append(
                 f"{pk}\t{created}\t{created}\t{owner}\t{owner}\t{sources[pk % 7]}\t\t{{}}\t"
                 f"{text}\t{client_type}\t{last}\t{first}\t{middle}\t{birthday}\t"
-                f"{preferences[pk % 5]}\t\\N\n"
+                f"{preferences[pk % 5]}\t\\N\t{person_words(last, first, middle)}\n"
             )
             first_point = len(points)
             phone = phones[0]

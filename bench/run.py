@@ -57,6 +57,9 @@ class Result:
     p95: float
     queries: int
     target: float | None
+    cpu: tuple[float, float] = (0.0, 0.0)
+    """CPU ms per run of this process and of its PostgreSQL backend: on a busy machine, what
+    a run costs on a quiet one."""
 
     @property
     def verdict(self) -> str:
@@ -75,6 +78,21 @@ def measure(fn: Callable[[int], object], *, iterations: int, warmup: int) -> tup
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
     return statistics.median(timings), timings[min(len(timings) - 1, int(len(timings) * 0.95))]
+
+
+def backend_cpu() -> float:
+    """CPU seconds of this connection's PostgreSQL backend when the server runs on this
+    machine (0 otherwise, and on SQLite, whose work is this process's)."""
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def count_queries(fn: Callable[[int], object]) -> int:
@@ -150,12 +168,23 @@ def run_for(
     card_id = 1
 
     def add(name: str, how: str, fn: Callable[[int], object], target_key: str) -> None:
+        if args.only and not any(word in name for word in args.only):
+            return
         queries = count_queries(fn)
+        cpu_started, database_started = time.process_time(), backend_cpu()
         median, p95 = measure(fn, iterations=args.iterations, warmup=args.warmup)
-        result = Result(name, user.username, how, median, p95, queries, TARGETS.get(target_key))
+        runs = args.iterations + args.warmup
+        cpu = (
+            (time.process_time() - cpu_started) * 1000 / runs,
+            (backend_cpu() - database_started) * 1000 / runs,
+        )
+        result = Result(
+            name, user.username, how, median, p95, queries, TARGETS.get(target_key), cpu
+        )
         results.append(result)
         print(f"  {name:<34} {user.username:<6} {how:<8} median {median:7.1f} ms  "
-              f"p95 {p95:7.1f} ms  ({queries} queries)", flush=True)  # fmt: skip
+              f"p95 {p95:7.1f} ms  CPU {cpu[0]:5.1f} + {cpu[1]:5.1f} ms  ({queries} queries)",
+              flush=True)  # fmt: skip
 
     def page(url: str, params: dict | None = None) -> Callable[[int], object]:
         def get(_index: int) -> object:
@@ -208,6 +237,39 @@ def run_for(
             page("/customers/search/suggest/", {"q": "иванов"}),
             "suggest",
         )
+    # Names typed as people type them (issue 20): first name first, a surname and an
+    # initial, the whole name first name first; 200 different existing people each.
+    first_last = [f"{p.first_name} {p.last_name}" for p in people if p.last_name]
+    last_initial = [f"{p.last_name} {p.first_name[:1]}" for p in people if p.last_name]
+    full = [f"{p.first_name} {p.middle_name} {p.last_name}" for p in people if p.middle_name]
+    add(
+        "search name «Имя Фамилия»",
+        "selector",
+        search(lambda i: first_last[i % len(first_last)]),
+        "search",
+    )
+    add(
+        "search name «Фамилия И»",
+        "selector",
+        search(lambda i: last_initial[i % len(last_initial)]),
+        "search",
+    )
+    add(
+        "search name «Имя Отчество Фамилия»",
+        "selector",
+        search(lambda i: full[i % len(full)]),
+        "search",
+    )
+    add("search name «Иванов Иван»", "selector", search(lambda _i: "Иванов Иван"), "search")
+
+    def listed(query: list[str]) -> Callable[[int], object]:
+        return lambda i: page("/customers/contacts/", {"q": query[i % len(query)]})(i)
+
+    def suggested(query: list[str]) -> Callable[[int], object]:
+        return lambda i: page("/customers/search/suggest/", {"q": query[i % len(query)]})(i)
+
+    add("contact list «Имя Фамилия»", "HTTP", listed(first_last), "list")
+    add("suggest «Имя Фамилия»", "HTTP", suggested(first_last), "suggest")
     add("duplicate check (name + phone)", "service", duplicates, "duplicates")
     if http_ready(client, f"/customers/contacts/{card_id}/"):
         add("contact card, 200 entries", "HTTP", page(f"/customers/contacts/{card_id}/"), "card")
@@ -226,14 +288,17 @@ def markdown(results: list[Result], *, title: str, command: str, size: str) -> s
         f"- command: `{command}`",
         "- users: `head` (head of sales of «Москва», about a third of the data) and `admin`",
         "- how: HTTP = Django test client, full request; selector/service = the function alone",
+        "- CPU: ms per run of this process + its PostgreSQL backend (what a run costs when "
+        "the machine is quiet)",
         "",
-        "| operation | user | how | median, ms | p95, ms | queries | target p95, ms | |",
-        "|---|---|---|---:|---:|---:|---:|---|",
+        "| operation | user | how | median, ms | p95, ms | CPU, ms | queries | target p95, ms | |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         target = f"{r.target:.0f}" if r.target is not None else ""
         lines.append(
-            f"| {r.name} | {r.user} | {r.how} | {r.median:.1f} | {r.p95:.1f} | {r.queries} "
+            f"| {r.name} | {r.user} | {r.how} | {r.median:.1f} | {r.p95:.1f} "
+            f"| {r.cpu[0]:.1f} + {r.cpu[1]:.1f} | {r.queries} "
             f"| {target} | {r.verdict} |"
         )
     return "\n".join(lines) + "\n"
@@ -254,9 +319,18 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--only",
+        type=lambda value: [part for part in value.split(",") if part],
+        default=[],
+        help="operations whose name contains one of these comma-separated words (a separate "
+        "section of RESULTS.md): «Имя Фамилия,Фамилия И»",
+    )
     args = parser.parse_args()
     vendor = connection.vendor
     title = "PostgreSQL" if vendor == "postgresql" else "SQLite"
+    if args.only:
+        title += ": " + ", ".join(args.only)
     contacts, companies = Contact.objects.count(), Company.objects.count()
     size = f"{contacts:,} contacts, {companies:,} companies"
     print(f"{title}: {size}")
@@ -266,7 +340,8 @@ def main() -> None:
         if vendor == "postgresql"
         else ("CRM_VAR_DIR=" + os.environ.get("CRM_VAR_DIR", "var"))
     )
-    command = f"{env} .venv/bin/python bench/run.py --iterations {args.iterations}"
+    only = f" --only '{','.join(args.only)}'" if args.only else ""
+    command = f"{env} .venv/bin/python bench/run.py --iterations {args.iterations}{only}"
     section = markdown(results, title=title, command=command, size=size)
     print()
     print(section)

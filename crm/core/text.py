@@ -202,6 +202,60 @@ def search_query(fragment: str) -> str:
     return fold(fragment)
 
 
+SHARED_PREFIX_MARK = "ǁ"
+"""Starts the tokens of ``name_words`` for two name words sharing a prefix: a letter to the
+trigram index (``pg_trgm`` splits words at punctuation), never typed in a name."""
+SHARED_PREFIX_MIN = 3
+
+
+def name_words(*parts: str | None) -> str:
+    """The words of a name, folded, then in Latin letters, each with a space on both sides.
+
+    ``" петров иван petrov ivan "`` (a name in Latin letters only once: ``" john smith "``):
+    what a search of several words in any order matches word by word
+    (``core.search.filter_by_words``). A typed word is folded, not transliterated, so «И»
+    starts «Иван» but not «Юрий» (``iurii``). Folding leaves only letters and digits in a
+    word, so a word never holds a ``LIKE`` wildcard.
+
+    Two words of the name with a common prefix of three letters or more add a token of it
+    after the words (``ǁиван`` for Иван Иванович): «Иван Иванович» needs two name words
+    starting with ``иван``, which the trigram index cannot tell from one, but it can find
+    the token.
+    """
+    folded = fold(" ".join(part for part in parts if part)).replace(SHARED_PREFIX_MARK, "")
+    latin = transliterate(folded)
+    segments = [folded.split()] if latin == folded else [folded.split(), latin.split()]
+    words = [word for segment in segments for word in segment]
+    if not words:
+        return ""
+    shared = sorted({token for segment in segments for token in _shared_prefixes(segment)})
+    return f" {' '.join([*words, *shared])} "
+
+
+def _shared_prefixes(words: list[str]) -> set[str]:
+    tokens = set()
+    for index, word in enumerate(words):
+        for other in words[index + 1 :]:
+            prefix = _common_prefix(word, other)
+            if len(prefix) >= SHARED_PREFIX_MIN:
+                tokens.add(SHARED_PREFIX_MARK + prefix)
+    return tokens
+
+
+def _common_prefix(first: str, second: str) -> str:
+    length = 0
+    for a, b in zip(first, second, strict=False):
+        if a != b:
+            break
+        length += 1
+    return first[:length]
+
+
+def name_query_words(fragment: str) -> list[str]:
+    """The words of a typed name, folded as ``name_words`` stores them."""
+    return fold(fragment).replace(SHARED_PREFIX_MARK, "").split()
+
+
 # C0 controls (and DEL) other than tab, line feed and carriage return: never typed by a
 # person, and NUL is refused by PostgreSQL in text and jsonb.
 _STRAY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

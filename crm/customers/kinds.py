@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from crm.core.matching import company_block_keys, person_block_keys
-from crm.customers.choices import Entity
+from crm.customers.choices import Entity, LegalForm
 from crm.customers.models import Company, Contact
 from crm.customers.services.cleaning import CleanCustomer, clean_company, clean_contact
 from crm.customers.services.duplicates import (
@@ -54,6 +54,8 @@ class CustomerKind(Generic[RecordT]):
     """The name fields whose blocking keys (``block_keys``) find near duplicates."""
     search_fields: tuple[str, ...]
     """The fields folded into ``search_text`` (with the e-mails)."""
+    name_parts: Callable[[Any], tuple[str, ...]]
+    """The parts of a record's name whose words go into ``name_words``."""
     fields: tuple[str, ...]
     """The record's own scalar fields in display order: their changes go on the timeline,
     the merge form offers a choice for each (with the responsible)."""
@@ -97,6 +99,7 @@ CONTACT: CustomerKind[Contact] = CustomerKind(
     duplicate_fields=("last_name", "first_name", "middle_name"),
     name_fields=("last_name", "first_name", "middle_name"),
     search_fields=("last_name", "first_name", "middle_name"),
+    name_parts=lambda contact: (contact.last_name, contact.first_name, contact.middle_name),
     fields=(
         "client_type",
         "last_name",
@@ -124,6 +127,9 @@ COMPANY: CustomerKind[Company] = CustomerKind(
     duplicate_fields=("legal_name", "short_name", "inn", "kpp"),
     name_fields=("legal_name", "short_name"),
     search_fields=("legal_name", "short_name", "inn"),
+    name_parts=lambda company: company_name_parts(
+        company.legal_name, company.short_name, company.legal_form
+    ),
     fields=(
         "kind",
         "legal_name",
@@ -145,6 +151,14 @@ COMPANY: CustomerKind[Company] = CustomerKind(
     created_title=gettext_noop("Company created"),
     not_found=_("Company not found."),
 )
+
+
+def company_name_parts(legal_name: str, short_name: str, legal_form: str) -> tuple[str, ...]:
+    """A company's name parts for ``name_words``: its legal form as the card shows it
+    («ООО Ромашка» finds ООО «Ромашка»), its legal name and its short name."""
+    shown_form = "" if legal_form == LegalForm.OTHER else legal_form
+    return (shown_form, legal_name, short_name)
+
 
 KINDS: dict[str, CustomerKind[Contact] | CustomerKind[Company]] = {
     CONTACT.entity: CONTACT,

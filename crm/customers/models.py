@@ -65,6 +65,9 @@ class Customer(SharedOwnedModel):
     notes = models.TextField(_("notes"), blank=True, max_length=10000)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     search_text = models.TextField(editable=False, default="")
+    name_words = models.TextField(editable=False, default="")
+    """The words of the name in Latin letters (``core.text.name_words``), which a search
+    of several words matches in any order (``core.search.filter_by_words``)."""
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

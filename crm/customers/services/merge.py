@@ -49,6 +49,7 @@ from crm.customers.models import (
 from crm.customers.permissions import CUSTOMER
 from crm.customers.services.records import (
     Customer,
+    _name_words,
     _search_text,
     _store_match_keys,
     customer_check_writable,
@@ -168,7 +169,10 @@ def _rebuild_derived(record: Customer) -> None:
         ).values_list("value", flat=True)
     )
     record.search_text = _search_text(record, emails)
-    type(record).objects.filter(pk=record.pk).update(search_text=record.search_text)
+    record.name_words = _name_words(record)
+    type(record).objects.filter(pk=record.pk).update(
+        search_text=record.search_text, name_words=record.name_words
+    )
     _store_match_keys(record)
 
 

@@ -26,7 +26,7 @@ from crm.core.matching import MAX_KEY_LENGTH
 from crm.core.models import field_verbose_name
 from crm.core.permissions import ScopedUser
 from crm.core.policies import CHANGE
-from crm.core.text import search_text
+from crm.core.text import name_words, search_text
 from crm.customers import kinds as customer_kinds  # a module: the kinds name these services
 from crm.customers.choices import ContactPointKind
 from crm.customers.models import (
@@ -94,6 +94,11 @@ def _search_text(record: Customer, emails: list[str]) -> str:
     return search_text(
         *(getattr(record, name) for name in customer_kinds.kind_of(record).search_fields), *emails
     )
+
+
+def _name_words(record: Customer) -> str:
+    """The words of the record's name that a search of several words matches."""
+    return name_words(*customer_kinds.kind_of(record).name_parts(record))
 
 
 def _store_match_keys(record: Customer) -> None:
@@ -302,6 +307,7 @@ def _apply(actor: ScopedUser, record: Customer, clean: CleanCustomer, data: dict
         else []
     )
     record.search_text = _search_text(record, emails)
+    record.name_words = _name_words(record)
     record.save()
     if points is not None:
         _sync_points(record, points, point_kinds)

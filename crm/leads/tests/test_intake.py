@@ -12,6 +12,8 @@ from django.utils import timezone
 from crm.accounts.models import Team
 from crm.activities.models import TimelineEntry
 from crm.core.errors import ValidationFailed
+from crm.customers.models import Contact
+from crm.customers.selectors import customer_find
 from crm.customers.tests.factories import make_company, make_contact
 from crm.leads.choices import Channel, InboundStatus
 from crm.leads.models import Inbound, Lead, PartnerCode, RoutingRule
@@ -174,6 +176,8 @@ def test_convert_creates_client_and_deal_in_the_routed_pipeline(org, routed):
     assert lead.status == "converted" and lead.deal.pipeline.name == "Опт"
     assert lead.contact.last_name == "Иванов" and lead.company.inn == "7707083893"
     assert lead.deal.contact == lead.contact and lead.deal.company == lead.company
+    found = customer_find(model=Contact, user=org.manager, q="Пётр Сергеевич Иванов")
+    assert found == [lead.contact]  # the new contact's name words are stored
     with pytest.raises(ValidationFailed):
         lead_convert(actor=org.manager, pk=lead.pk)
     assert Deal.objects.count() == 1
