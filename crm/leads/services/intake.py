@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
 from crm.core.errors import ValidationFailed
-from crm.core.normalize import normalize_email, normalize_inn, normalize_phone
+from crm.core.normalize import normalize_email, normalize_inn, normalize_phone, phone_digits_key
 from crm.core.permissions import ScopedUser
 from crm.customers.choices import ClientType
 from crm.customers.services.cleaning import Errors, clean_text
@@ -36,10 +36,15 @@ MAX_ATTEMPTS = 5
 
 @dataclass
 class LeadInput:
-    """A lead's data after cleaning, whatever the channel."""
+    """A lead's data after cleaning, whatever the channel.
+
+    ``phone`` is E.164; a number that is not a valid phone but has a phone's digits is kept:
+    ``phone_unchecked`` holds it as it was sent and ``phone`` its digits key
+    (``core.normalize.phone_digits_key``), which matching compares."""
 
     name: str = ""
     phone: str = ""
+    phone_unchecked: str = ""
     email: str = ""
     company_name: str = ""
     inn: str = ""
@@ -77,6 +82,24 @@ def _normalized(
         return ""
 
 
+def clean_lead_phone(errors: Errors, value: Any, *, name: str = "phone") -> tuple[str, str]:
+    """``(phone, phone_unchecked)`` of a lead: the E.164 number, or for a number that is not
+    valid (a foreign or mistyped one) its digits key and the text as sent, so the lead is
+    kept and the manager sees it unchecked. Text with too few digits to be a phone is
+    refused into ``errors``."""
+    text = clean_text(errors, name, value, max_length=40)
+    if not text:
+        return "", ""
+    try:
+        return normalize_phone(text), ""
+    except ValueError as error:
+        key = phone_digits_key(text)
+        if not key:
+            errors.add(name, str(error))
+            return "", ""
+        return key, text
+
+
 def clean_lead_input(raw: dict[str, Any], *, extra_fields: tuple[str, ...] = ()) -> LeadInput:
     """Validate the common lead fields (names as in the API and the form snippet).
 
@@ -94,7 +117,7 @@ def clean_lead_input(raw: dict[str, Any], *, extra_fields: tuple[str, ...] = ())
     out.referrer = clean_text(errors, "referrer", raw.get("referrer"), max_length=500)
     out.page_url = clean_text(errors, "page_url", raw.get("page_url"), max_length=500)
     out.partner_code = clean_text(errors, "partner", raw.get("partner"), max_length=100)
-    out.phone = _normalized(errors, raw, "phone", 40, normalize_phone)
+    out.phone, out.phone_unchecked = clean_lead_phone(errors, raw.get("phone"))
     out.email = _normalized(errors, raw, "email", 254, normalize_email)
     out.inn = _normalized(errors, raw, "inn", 20, normalize_inn)
     client_type = raw.get("client_type") or ""

@@ -81,6 +81,11 @@ def match_lead(lead_input: LeadInput) -> Match:
     """Match by normalised phone and e-mail (exact), ИНН, then fuzzy names, across the whole
     base (the system sees everything); and against open leads with the same phone/e-mail."""
     match = Match()
+    if lead_input.phone_unchecked:
+        match.reasons.append(
+            _("The phone “%(phone)s” is not a valid number: kept as sent, matched by its digits")
+            % {"phone": lead_input.phone_unchecked}
+        )
     points = [(ContactPointKind.PHONE, lead_input.phone)] if lead_input.phone else []
     if lead_input.email:
         points.append((ContactPointKind.EMAIL, lead_input.email))
@@ -153,7 +158,13 @@ def _partner(lead_input: LeadInput) -> PartnerCode | None:
 
 
 def _title(lead_input: LeadInput, channel: str) -> str:
-    who = lead_input.company_name or lead_input.name or lead_input.email or lead_input.phone
+    who = (
+        lead_input.company_name
+        or lead_input.name
+        or lead_input.email
+        or lead_input.phone_unchecked
+        or lead_input.phone
+    )
     return (lead_input.title or f"{Channel(channel).label}: {who}")[:200]
 
 
@@ -241,6 +252,7 @@ def lead_from_input(lead_input: LeadInput, *, inbound: Inbound) -> Lead:
         form_id=form_id,
         name=lead_input.name,
         phone=lead_input.phone,
+        phone_unchecked=lead_input.phone_unchecked,
         email=lead_input.email,
         company_name=lead_input.company_name,
         inn=lead_input.inn,
@@ -262,7 +274,15 @@ def lead_from_input(lead_input: LeadInput, *, inbound: Inbound) -> Lead:
         respond_by=_deadline(rule, now) if owner_id or rule else None,
         thread_key=lead_input.thread_key,
         search_text=fold(
-            " ".join([lead_input.name, lead_input.company_name, lead_input.email, lead_input.phone])
+            " ".join(
+                [
+                    lead_input.name,
+                    lead_input.company_name,
+                    lead_input.email,
+                    lead_input.phone,
+                    lead_input.phone_unchecked,
+                ]
+            )
         )[:600],
     )
     timeline_record(
@@ -287,7 +307,7 @@ def lead_from_input(lead_input: LeadInput, *, inbound: Inbound) -> Lead:
             data={
                 "channel": inbound.channel,
                 "lead_id": lead.pk,
-                "phone": lead_input.phone,
+                "phone": lead_input.phone_unchecked or lead_input.phone,
                 "email": lead_input.email,
             },
         )
@@ -482,21 +502,33 @@ def lead_convert(
             },
             allow_duplicate=allow_duplicate,
         )
+    made_contact = False
     if contact is None and create_contact and (lead.name or lead.phone or lead.email):
-        last, first, middle = _split_name(lead.name or lead.email or lead.phone)
+        last, first, middle = _split_name(lead.name or lead.email or lead.phone_shown)
         data: dict[str, Any] = {
             "last_name": last,
-            "first_name": first or lead.name or lead.email or lead.phone,
+            "first_name": first or lead.name or lead.email or lead.phone_shown,
             "middle_name": middle,
             "owner_id": owner_id,
             "client_type": lead.client_type or ("business" if company else "private"),
             "source": CHANNEL_SOURCE.get(lead.channel, "other"),
-            "phones": [{"value": lead.phone}] if lead.phone else [],
+            # A contact keeps only checked numbers; an unchecked one goes on its timeline.
+            "phones": [{"value": lead.phone}] if lead.phone and not lead.phone_unchecked else [],
             "emails": [{"value": lead.email}] if lead.email else [],
         }
         if company is not None:
             data["employments"] = [{"company_id": company.pk}]
         contact = contact_create(actor=actor, data=data, allow_duplicate=allow_duplicate)
+        made_contact = True
+    if made_contact and contact is not None and lead.phone_unchecked:
+        timeline_record(
+            subject=contact,
+            kind=EntryKind.SYSTEM,
+            author=actor,
+            title=gettext_noop("Phone from the lead, not checked"),
+            body=lead.phone_unchecked,
+            data={"lead_id": lead.pk, "phone": lead.phone_unchecked},
+        )
     deal = deal_create(
         actor=actor,
         data={
