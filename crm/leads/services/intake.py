@@ -32,6 +32,7 @@ logger = logging.getLogger("crm.leads")
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 MAX_ATTEMPTS = 5
+BATCH_SIZE = 50
 
 
 @dataclass
@@ -190,42 +191,84 @@ def _enqueue(inbound_id: int) -> None:
 
 def inbound_process(inbound_id: int) -> Lead | None:
     """Turn a stored arrival into a lead (or attach it to one). Idempotent."""
-    from crm.leads.services.leads import lead_from_input
-    from crm.leads.services.parsers import parser_for
-
     with transaction.atomic():
         inbound = Inbound.objects.select_for_update().filter(pk=inbound_id).first()
         if inbound is None or inbound.status != InboundStatus.PENDING:
             return inbound.lead if inbound else None
-        try:
-            with transaction.atomic():
-                lead_input = parser_for(inbound.channel)(inbound)
-                if lead_input is None:
-                    # The parser dealt with it (a known client's e-mail went on their
-                    # timeline) or refused it, saying why in ``error`` (spam, auto-reply).
-                    inbound.status = (
-                        InboundStatus.REJECTED if inbound.error else InboundStatus.HANDLED
-                    )
-                    lead = inbound.lead
-                else:
-                    lead = lead_from_input(lead_input, inbound=inbound)
-                    inbound.status = InboundStatus.PROCESSED
-                    inbound.lead = lead
-        except ValidationFailed as error:
+        return _process_locked(inbound, batch=None)
+
+
+def inbound_process_batch(*, first_id: int | None = None, size: int = BATCH_SIZE) -> list[int]:
+    """Process up to ``size`` pending arrivals in one transaction; returns the ids handled.
+
+    Takes ``first_id``'s arrival (the job's own) and the oldest other arrivals never tried
+    (``attempts`` 0), each locked with SKIP LOCKED, so two workers take different rows; the
+    jobs of rows handled here find them done and return. Rows go in the order they arrived,
+    so a client's requests inside a batch are handled in order. Each row is processed in
+    its own savepoint as ``inbound_process`` does (a failure there is counted on that row
+    only); what the batch shares — routing reads, the round-robin lock, timeline entries
+    written in one INSERT, one commit — is in ``LeadBatch``. A crash before the commit
+    leaves every row of the batch pending, to be processed by its job or the sweep.
+    """
+    from crm.leads.services.leads import LeadBatch
+
+    with transaction.atomic():
+        locked = Inbound.objects.select_for_update(skip_locked=True, of=("self",))
+        rows: list[Inbound] = []
+        if first_id is not None:
+            own = locked.filter(pk=first_id, status=InboundStatus.PENDING).first()
+            rows += [own] if own is not None else []
+        others = (
+            locked.filter(status=InboundStatus.PENDING, attempts=0)
+            .exclude(pk=first_id or 0)
+            .order_by("received_at", "id")[: max(0, size - len(rows))]
+        )
+        rows += list(others)
+        rows.sort(key=lambda row: (row.received_at, row.pk))
+        batch = LeadBatch()
+        for inbound in rows:
+            _process_locked(inbound, batch=batch)
+        batch.flush()
+    return [row.pk for row in rows]
+
+
+def _process_locked(inbound: Inbound, *, batch: Any) -> Lead | None:
+    """Process one pending arrival whose row the caller has locked, in a savepoint."""
+    from crm.leads.services.leads import lead_from_input
+    from crm.leads.services.parsers import parser_for
+
+    checkpoint = batch.checkpoint() if batch is not None else None
+    try:
+        with transaction.atomic():
+            lead_input = parser_for(inbound.channel)(inbound)
+            if lead_input is None:
+                # The parser dealt with it (a known client's e-mail went on their
+                # timeline) or refused it, saying why in ``error`` (spam, auto-reply).
+                inbound.status = InboundStatus.REJECTED if inbound.error else InboundStatus.HANDLED
+                lead = inbound.lead
+            else:
+                lead = lead_from_input(lead_input, inbound=inbound, batch=batch)
+                inbound.status = InboundStatus.PROCESSED
+                inbound.lead = lead
+    except ValidationFailed as error:
+        if batch is not None:
+            batch.rollback(checkpoint)
+        inbound.status = InboundStatus.FAILED
+        inbound.error = str(error.field_errors or error.message)[:500]
+        lead = None
+    except Exception as error:
+        if batch is not None:
+            batch.rollback(checkpoint)
+        inbound.attempts += 1
+        inbound.error = f"{type(error).__name__}: {error}"[:500]
+        if inbound.attempts >= MAX_ATTEMPTS:
             inbound.status = InboundStatus.FAILED
-            inbound.error = str(error.field_errors or error.message)[:500]
-            lead = None
-        except Exception as error:
-            inbound.attempts += 1
-            inbound.error = f"{type(error).__name__}: {error}"[:500]
-            if inbound.attempts >= MAX_ATTEMPTS:
-                inbound.status = InboundStatus.FAILED
-            logger.exception("processing inbound %s failed", inbound_id)
-            inbound.save(update_fields=["attempts", "error", "status"])
-            return None
-        inbound.processed_at = timezone.now()
-        inbound.save(update_fields=["status", "lead", "error", "processed_at"])
-        return lead
+        logger.exception("processing inbound %s failed", inbound.pk)
+        inbound.save(update_fields=["attempts", "error", "status"])
+        return None
+    inbound.processed_at = timezone.now()
+    inbound.save(update_fields=["status", "lead", "error", "processed_at"])
+    return lead
 
 
 def inbound_sweep(*, older_than_seconds: int = 60, batch: int = 200) -> dict[str, int]:

@@ -21,7 +21,8 @@ from django.utils.translation import gettext_noop
 from crm.accounts.models import User
 from crm.accounts.selectors import team_heads_of
 from crm.activities.choices import EntryKind
-from crm.activities.services import timeline_record
+from crm.activities.models import TimelineEntry
+from crm.activities.services import timeline_bulk_record, timeline_entry_build, timeline_record
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import SYSTEM, ScopedUser, can_write
 from crm.core.policies import CHANGE
@@ -33,7 +34,7 @@ from crm.leads.choices import OPEN_STATUSES, Channel, LeadKind, LeadStatus
 from crm.leads.models import Inbound, Lead, PartnerCode, RoutingRule
 from crm.leads.permissions import LEAD
 from crm.leads.services.intake import LeadInput
-from crm.leads.services.routing import assignee_for, rule_for
+from crm.leads.services.routing import RoutingBatch, assignee_for, rule_for
 from crm.notifications.models import Notification
 from crm.notifications.services import in_language, notify, notify_many
 from crm.planner.calendars import default_calendar
@@ -66,6 +67,54 @@ class Match:
             "score": self.score,
             "reasons": self.reasons,
         }
+
+
+class LeadBatch:
+    """What the leads of one ``inbound_process_batch`` share: routing reads and round-robin
+    state (``RoutingBatch``), partner codes and users already read, and the timeline entries
+    written with one INSERT by ``flush``. ``checkpoint`` / ``rollback`` drop what an arrival
+    whose savepoint was rolled back had added."""
+
+    def __init__(self) -> None:
+        self.routing = RoutingBatch()
+        self.partners: dict[tuple[str, ...], PartnerCode | None] = {}
+        self.users: dict[int, User] = {}
+        self.entries: list[TimelineEntry] = []
+
+    def user(self, user_id: int) -> User:
+        if user_id not in self.users:
+            self.users[user_id] = User.objects.get(pk=user_id)
+        return self.users[user_id]
+
+    def record(self, *, subject: Any, **fields: Any) -> None:
+        self.entries.append(
+            timeline_entry_build(subject_model=type(subject), subject_id=subject.pk, **fields)
+        )
+
+    def checkpoint(self) -> tuple[int, dict[int, int | None]]:
+        turns = {team: state.last_user_id for team, state in self.routing.round_robin.items()}
+        return len(self.entries), turns
+
+    def rollback(self, checkpoint: tuple[int, dict[int, int | None]]) -> None:
+        count, turns = checkpoint
+        del self.entries[count:]
+        for team, state in list(self.routing.round_robin.items()):
+            if team in turns:
+                state.last_user_id = turns[team]
+            else:  # its row stays locked until the commit; nothing to write back
+                del self.routing.round_robin[team]
+
+    def flush(self) -> None:
+        self.routing.flush()
+        timeline_bulk_record(entries=self.entries)
+        self.entries = []
+
+
+def _timeline(batch: LeadBatch | None, **fields: Any) -> None:
+    if batch is None:
+        timeline_record(**fields)
+    else:
+        batch.record(**fields)
 
 
 def _split_name(name: str) -> tuple[str, str, str]:
@@ -150,11 +199,18 @@ def match_lead(lead_input: LeadInput) -> Match:
     return match
 
 
-def _partner(lead_input: LeadInput) -> PartnerCode | None:
-    codes = [code for code in (lead_input.partner_code, lead_input.utm.get("source", "")) if code]
+def _partner(lead_input: LeadInput, batch: LeadBatch | None = None) -> PartnerCode | None:
+    codes = tuple(
+        code for code in (lead_input.partner_code, lead_input.utm.get("source", "")) if code
+    )
     if not codes:
         return None
-    return PartnerCode.objects.filter(code__in=codes).first()
+    if batch is not None and codes in batch.partners:
+        return batch.partners[codes]
+    partner = PartnerCode.objects.filter(code__in=codes).first()
+    if batch is not None:
+        batch.partners[codes] = partner
+    return partner
 
 
 def _title(lead_input: LeadInput, channel: str) -> str:
@@ -194,8 +250,11 @@ def _notify_assigned(lead: Lead) -> None:
     )
 
 
-def _attach_to_open_lead(lead: Lead, lead_input: LeadInput, inbound: Inbound) -> Lead:
-    timeline_record(
+def _attach_to_open_lead(
+    lead: Lead, lead_input: LeadInput, inbound: Inbound, batch: LeadBatch | None = None
+) -> Lead:
+    _timeline(
+        batch,
         subject=lead,
         kind=EntryKind.EMAIL if inbound.channel == Channel.EMAIL else EntryKind.SYSTEM,
         title=gettext_noop("Repeated request"),
@@ -221,28 +280,37 @@ def _deadline(rule: RoutingRule | None, now: dt.datetime) -> dt.datetime | None:
     return default_calendar().add_hours(now, rule.response_minutes / 60)
 
 
-def lead_from_input(lead_input: LeadInput, *, inbound: Inbound) -> Lead:
-    """Create the lead for an arrival (inside ``inbound_process``'s transaction)."""
+def lead_from_input(
+    lead_input: LeadInput, *, inbound: Inbound, batch: LeadBatch | None = None
+) -> Lead:
+    """Create the lead for an arrival (inside ``inbound_process``'s transaction, or a batch's:
+    then routing reads are shared and timeline entries wait for ``batch.flush``)."""
     if lead_input.thread_key:
         thread = Lead.objects.filter(thread_key=lead_input.thread_key).order_by("id").first()
         if thread is not None:
-            return _attach_to_open_lead(thread, lead_input, inbound)
+            return _attach_to_open_lead(thread, lead_input, inbound, batch)
     match = match_lead(lead_input)
     if match.open_lead is not None:
-        return _attach_to_open_lead(match.open_lead, lead_input, inbound)
+        return _attach_to_open_lead(match.open_lead, lead_input, inbound, batch)
     client = match.company or match.contact
     if client is not None and not lead_input.client_type:
         lead_input.client_type = client.client_type
-    partner = _partner(lead_input)
+    partner = _partner(lead_input, batch)
     kind = LeadKind.PARTNER if partner else LeadKind.REPEAT if client is not None else LeadKind.NEW
     now = timezone.now()
     form_id = inbound.form_id
-    rule = rule_for(lead_input, channel=inbound.channel, form_id=form_id)
+    routing = batch.routing if batch is not None else None
+    rule = rule_for(lead_input, channel=inbound.channel, form_id=form_id, batch=routing)
     author = inbound.created_by
     if inbound.channel == Channel.MANUAL and author is not None and can_write(author):
         owner_id: int | None = author.pk  # whoever took the call keeps the lead they typed
     elif rule is not None:
-        owner_id = assignee_for(rule, client_owner_id=client.owner_id if client else None, now=now)
+        owner_id = assignee_for(
+            rule,
+            client_owner_id=client.owner_id if client else None,
+            now=now,
+            batch=routing,
+        )
     else:
         owner_id = client.owner_id if client else None
     lead = Lead.objects.create(
@@ -285,7 +353,10 @@ def lead_from_input(lead_input: LeadInput, *, inbound: Inbound) -> Lead:
             )
         )[:600],
     )
-    timeline_record(
+    if batch is not None and owner_id is not None:
+        lead.owner = batch.user(owner_id)
+    _timeline(
+        batch,
         subject=lead,
         kind=EntryKind.CREATED,
         title=gettext_noop("Lead received"),
@@ -299,7 +370,8 @@ def lead_from_input(lead_input: LeadInput, *, inbound: Inbound) -> Lead:
         },
     )
     if client is not None:
-        timeline_record(
+        _timeline(
+            batch,
             subject=client,
             kind=EntryKind.SYSTEM,
             title=gettext_noop("Incoming request"),
