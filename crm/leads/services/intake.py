@@ -15,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tasks import TaskResultStatus
+from django_tasks.exceptions import TaskResultDoesNotExist
 
 from crm.accounts.models import User
 from crm.core.errors import ValidationFailed
@@ -33,6 +36,8 @@ logger = logging.getLogger("crm.leads")
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 MAX_ATTEMPTS = 5
 BATCH_SIZE = 50
+WAITING_JOB_KEY = "leads:inbound-job-waiting"
+WAITING_JOB_SECONDS = 600
 
 
 @dataclass
@@ -181,12 +186,40 @@ def inbound_store(
 
 
 def _enqueue(inbound_id: int) -> None:
-    from crm.leads.jobs import inbound_process_job
+    """Enqueue the processing job of a committed arrival, unless a processing job is queued
+    and has not started: its batch is read when it starts, after this commit, so it takes
+    this row too (or, behind a backlog of a full batch, the jobs it enqueues do). So one job
+    serves a burst of arrivals, instead of one job per arrival that mostly finds its row
+    done. The sweep catches any row this misses."""
 
     try:
-        inbound_process_job.enqueue(inbound_id)
+        if _processing_job_waiting():
+            return
+        inbound_processing_enqueue(inbound_id)
     except Exception:  # the sweep picks the row up later; the arrival is stored
         logger.exception("could not enqueue inbound %s", inbound_id)
+
+
+def inbound_processing_enqueue(inbound_id: int = 0) -> None:
+    """Enqueue a processing job (``inbound_id`` 0: just a batch of pending arrivals) and
+    remember it as the one waiting, where the backend can tell its state."""
+    from crm.leads.jobs import inbound_process_job
+
+    result = inbound_process_job.enqueue(inbound_id)
+    if inbound_process_job.get_backend().supports_get_result:
+        cache.set(WAITING_JOB_KEY, result.id, timeout=WAITING_JOB_SECONDS)
+
+
+def _processing_job_waiting() -> bool:
+    from crm.leads.jobs import inbound_process_job
+
+    job_id = cache.get(WAITING_JOB_KEY)
+    if not job_id:
+        return False
+    try:
+        return inbound_process_job.get_result(job_id).status == TaskResultStatus.READY
+    except TaskResultDoesNotExist:
+        return False
 
 
 def inbound_process(inbound_id: int) -> Lead | None:
@@ -198,8 +231,9 @@ def inbound_process(inbound_id: int) -> Lead | None:
         return _process_locked(inbound, batch=None)
 
 
-def inbound_process_batch(*, first_id: int | None = None, size: int = BATCH_SIZE) -> list[int]:
-    """Process up to ``size`` pending arrivals in one transaction; returns the ids handled.
+def inbound_process_batch(*, first_id: int | None = None, size: int = 0) -> list[int]:
+    """Process up to ``size`` (``BATCH_SIZE``) pending arrivals in one transaction; returns
+    the ids handled.
 
     Takes ``first_id``'s arrival (the job's own) and the oldest other arrivals never tried
     (``attempts`` 0), each locked with SKIP LOCKED, so two workers take different rows; the
@@ -212,6 +246,7 @@ def inbound_process_batch(*, first_id: int | None = None, size: int = BATCH_SIZE
     """
     from crm.leads.services.leads import LeadBatch
 
+    size = size or BATCH_SIZE
     with transaction.atomic():
         locked = Inbound.objects.select_for_update(skip_locked=True, of=("self",))
         rows: list[Inbound] = []

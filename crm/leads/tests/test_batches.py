@@ -139,3 +139,43 @@ def test_a_crash_mid_batch_loses_nothing_and_a_rerun_processes_each_once(routed,
     assert [row.status for row in rows] == ["processed"] * 5
     assert len({row.lead_id for row in rows}) == 5 and Lead.objects.count() == 5
     assert TimelineEntry.objects.filter(title="Lead received").count() == 5
+
+
+@pytest.fixture
+def database_jobs(settings):
+    """Jobs are stored and wait for a worker (the product's backend), not run at once."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def queued_jobs() -> list:
+    from django_tasks_db.models import DBTaskResult
+
+    return list(DBTaskResult.objects.filter(status="READY").order_by("enqueued_at"))
+
+
+def test_a_burst_of_arrivals_waits_for_one_job_and_its_batch_takes_them_all(
+    routed, database_jobs, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for index in range(3):
+            intake.inbound_store(channel="api", payload={"phone": f"+7912000{index:04d}"})
+    [job] = queued_jobs()
+    assert jobs.inbound_process_job.call(*job.args_kwargs["args"]) == 3
+    assert set(Inbound.objects.values_list("status", flat=True)) == {"processed"}
+    # Once that job has started, the next arrival gets a job of its own.
+    job.claim("worker-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        intake.inbound_store(channel="api", payload={"phone": "+79120009999"})
+    [second] = queued_jobs()
+    assert second.args_kwargs["args"] == [Inbound.objects.latest("id").pk]
+
+
+def test_a_full_batch_leaves_two_jobs_to_go_on_with_the_backlog(routed, database_jobs, monkeypatch):
+    monkeypatch.setattr(intake, "BATCH_SIZE", 2)
+    ids = store(5)
+    assert jobs.inbound_process_job.call(ids[0]) == 2
+    assert len(queued_jobs()) == 2
+    assert jobs.inbound_process_job.call(0) == 2
+    assert jobs.inbound_process_job.call(0) == 1  # not full: nothing more queued by it
+    assert len(queued_jobs()) == 4
+    assert set(Inbound.objects.values_list("status", flat=True)) == {"processed"}
