@@ -69,17 +69,32 @@ class Match:
         }
 
 
+@dataclass
+class _Assignment:
+    """A routed lead of a batch waiting for its user (``LeadBatch.flush``)."""
+
+    lead: Lead
+    rule: RoutingRule
+    client_owner_id: int | None
+    now: dt.datetime
+    received: dict[str, Any]  # the data of its "Lead received" entry, not yet written
+
+
 class LeadBatch:
     """What the leads of one ``inbound_process_batch`` share: routing reads and round-robin
     state (``RoutingBatch``), partner codes and users already read, and the timeline entries
-    written with one INSERT by ``flush``. ``checkpoint`` / ``rollback`` drop what an arrival
-    whose savepoint was rolled back had added."""
+    written with one INSERT by ``flush``. Routed leads get their user in ``flush``, in the
+    order they came, so the team's round-robin row is locked only from there to the commit,
+    not while the batch matches (another worker's batch waits for that lock).
+    ``checkpoint`` / ``rollback`` drop what an arrival whose savepoint was rolled back had
+    added."""
 
     def __init__(self) -> None:
         self.routing = RoutingBatch()
         self.partners: dict[tuple[str, ...], PartnerCode | None] = {}
         self.users: dict[int, User] = {}
         self.entries: list[TimelineEntry] = []
+        self.assignments: list[_Assignment] = []
 
     def user(self, user_id: int) -> User:
         if user_id not in self.users:
@@ -91,13 +106,14 @@ class LeadBatch:
             timeline_entry_build(subject_model=type(subject), subject_id=subject.pk, **fields)
         )
 
-    def checkpoint(self) -> tuple[int, dict[int, int | None]]:
+    def checkpoint(self) -> tuple[int, int, dict[int, int | None]]:
         turns = {team: state.last_user_id for team, state in self.routing.round_robin.items()}
-        return len(self.entries), turns
+        return len(self.entries), len(self.assignments), turns
 
-    def rollback(self, checkpoint: tuple[int, dict[int, int | None]]) -> None:
-        count, turns = checkpoint
+    def rollback(self, checkpoint: tuple[int, int, dict[int, int | None]]) -> None:
+        count, assignments, turns = checkpoint
         del self.entries[count:]
+        del self.assignments[assignments:]
         for team, state in list(self.routing.round_robin.items()):
             if team in turns:
                 state.last_user_id = turns[team]
@@ -105,6 +121,20 @@ class LeadBatch:
                 del self.routing.round_robin[team]
 
     def flush(self) -> None:
+        assigned = []
+        for item in self.assignments:
+            owner_id = assignee_for(
+                item.rule, client_owner_id=item.client_owner_id, now=item.now, batch=self.routing
+            )
+            if owner_id is not None:
+                item.lead.owner = self.user(owner_id)
+                item.lead.assigned_at = item.now
+                item.received["owner"] = str(item.lead.owner)
+                assigned.append(item.lead)
+        Lead.objects.bulk_update(assigned, ["owner", "assigned_at"])
+        for lead in assigned:
+            _notify_assigned(lead)
+        self.assignments = []
         self.routing.flush()
         timeline_bulk_record(entries=self.entries)
         self.entries = []
@@ -304,6 +334,8 @@ def lead_from_input(
     author = inbound.created_by
     if inbound.channel == Channel.MANUAL and author is not None and can_write(author):
         owner_id: int | None = author.pk  # whoever took the call keeps the lead they typed
+    elif rule is not None and batch is not None:
+        owner_id = None  # given in ``batch.flush``
     elif rule is not None:
         owner_id = assignee_for(
             rule,
@@ -355,19 +387,20 @@ def lead_from_input(
     )
     if batch is not None and owner_id is not None:
         lead.owner = batch.user(owner_id)
+    received = {
+        "channel": inbound.channel,
+        "kind": kind,
+        "rule": rule.name if rule else "",
+        "owner": str(lead.owner) if lead.owner_id else "",
+        "match": match.reasons,
+    }
     _timeline(
         batch,
         subject=lead,
         kind=EntryKind.CREATED,
         title=gettext_noop("Lead received"),
         body=lead_input.message,
-        data={
-            "channel": inbound.channel,
-            "kind": kind,
-            "rule": rule.name if rule else "",
-            "owner": str(lead.owner) if lead.owner_id else "",
-            "match": match.reasons,
-        },
+        data=received,
     )
     if client is not None:
         _timeline(
@@ -383,7 +416,12 @@ def lead_from_input(
                 "email": lead_input.email,
             },
         )
-    _notify_assigned(lead)
+    if batch is not None and rule is not None and owner_id is None:
+        batch.assignments.append(
+            _Assignment(lead, rule, client.owner_id if client else None, now, received)
+        )
+    else:
+        _notify_assigned(lead)
     return lead
 
 

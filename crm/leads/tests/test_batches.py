@@ -16,6 +16,7 @@ from crm.activities.models import TimelineEntry
 from crm.leads import jobs
 from crm.leads.models import Inbound, Lead, RoutingRule
 from crm.leads.services import intake, leads
+from crm.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +59,13 @@ def test_a_batch_processes_every_pending_arrival_once_in_the_order_they_came(rou
         )
     )
     assert titles["Lead received"] == 6 and titles["Repeated request"] == 1
+    # Each routed lead got its user at the end of the batch: on its first entry, and notified.
+    for lead in Lead.objects.select_related("owner"):
+        entry = TimelineEntry.objects.get(subject_id=lead.pk, title="Lead received")
+        assert entry.data["owner"] == str(lead.owner) and lead.assigned_at is not None
+        assert Notification.objects.filter(
+            recipient=lead.owner, dedupe_key=f"lead:{lead.pk}:assigned:{lead.owner_id}"
+        ).exists()
 
 
 def test_the_job_of_an_arrival_already_in_a_batch_does_nothing(routed):
