@@ -95,6 +95,7 @@ class LeadBatch:
         self.users: dict[int, User] = {}
         self.entries: list[TimelineEntry] = []
         self.assignments: list[_Assignment] = []
+        self.again: list[tuple[int, int]] = []  # (lead, arrival) for leads of this batch
 
     def user(self, user_id: int) -> User:
         if user_id not in self.users:
@@ -106,14 +107,15 @@ class LeadBatch:
             timeline_entry_build(subject_model=type(subject), subject_id=subject.pk, **fields)
         )
 
-    def checkpoint(self) -> tuple[int, int, dict[int, int | None]]:
+    def checkpoint(self) -> tuple[int, int, int, dict[int, int | None]]:
         turns = {team: state.last_user_id for team, state in self.routing.round_robin.items()}
-        return len(self.entries), len(self.assignments), turns
+        return len(self.entries), len(self.assignments), len(self.again), turns
 
-    def rollback(self, checkpoint: tuple[int, int, dict[int, int | None]]) -> None:
-        count, assignments, turns = checkpoint
+    def rollback(self, checkpoint: tuple[int, int, int, dict[int, int | None]]) -> None:
+        count, assignments, again, turns = checkpoint
         del self.entries[count:]
         del self.assignments[assignments:]
+        del self.again[again:]
         for team, state in list(self.routing.round_robin.items()):
             if team in turns:
                 state.last_user_id = turns[team]
@@ -134,7 +136,11 @@ class LeadBatch:
         Lead.objects.bulk_update(assigned, ["owner", "assigned_at"])
         for lead in assigned:
             _notify_assigned(lead)
-        self.assignments = []
+        by_id = {lead.pk: lead for lead in assigned}
+        for lead_id, inbound_id in self.again:
+            if lead_id in by_id:
+                _notify_again(by_id[lead_id], inbound_id)
+        self.assignments, self.again = [], []
         self.routing.flush()
         timeline_bulk_record(entries=self.entries)
         self.entries = []
@@ -291,17 +297,25 @@ def _attach_to_open_lead(
         body=lead_input.message,
         data={"channel": inbound.channel, "inbound_id": inbound.pk},
     )
-    if lead.owner is not None:
-        with in_language(lead.owner):
-            title = _("The lead “%(title)s” wrote again") % {"title": lead.title}
-        notify(
-            recipient=lead.owner,
-            kind=Notification.Kind.LEAD,
-            title=title,
-            url=lead_url(lead),
-            dedupe_key=f"lead:{lead.pk}:again:{inbound.pk}",
-        )
+    if batch is not None and any(item.lead.pk == lead.pk for item in batch.assignments):
+        batch.again.append((lead.pk, inbound.pk))  # its user is given in ``batch.flush``
+    else:
+        _notify_again(lead, inbound.pk)
     return lead
+
+
+def _notify_again(lead: Lead, inbound_id: int) -> None:
+    if lead.owner is None:
+        return
+    with in_language(lead.owner):
+        title = _("The lead “%(title)s” wrote again") % {"title": lead.title}
+    notify(
+        recipient=lead.owner,
+        kind=Notification.Kind.LEAD,
+        title=title,
+        url=lead_url(lead),
+        dedupe_key=f"lead:{lead.pk}:again:{inbound_id}",
+    )
 
 
 def _deadline(rule: RoutingRule | None, now: dt.datetime) -> dt.datetime | None:

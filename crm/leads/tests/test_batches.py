@@ -66,6 +66,10 @@ def test_a_batch_processes_every_pending_arrival_once_in_the_order_they_came(rou
         assert Notification.objects.filter(
             recipient=lead.owner, dedupe_key=f"lead:{lead.pk}:assigned:{lead.owner_id}"
         ).exists()
+    # The repeat came in the same batch, before the lead had its user: they hear of it too.
+    assert Notification.objects.filter(
+        recipient=second.owner, dedupe_key=f"lead:{second.pk}:again:{again.pk}"
+    ).exists()
 
 
 def test_the_job_of_an_arrival_already_in_a_batch_does_nothing(routed):
