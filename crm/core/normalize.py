@@ -38,6 +38,21 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+MIN_UNCHECKED_PHONE_DIGITS = 5
+MAX_PHONE_KEY_DIGITS = 19
+
+
+def phone_digits_key(raw: str) -> str:
+    """``+`` and the digits of a number that is not a valid phone (a foreign or mistyped one
+    kept as it was sent), compared where an E.164 number would be: ``+44 20 7946 0958``
+    typed without its plus still finds ``+442079460958``. "" when it has too few digits to
+    be a phone at all."""
+    digits = "".join(ch for ch in (raw or "") if ch.isdigit() and ch.isascii())
+    if len(digits) < MIN_UNCHECKED_PHONE_DIGITS:
+        return ""
+    return "+" + digits[:MAX_PHONE_KEY_DIGITS]
+
+
 def format_phone(e164: str) -> str:
     """Return a stored E.164 number in the international human form (``+7 912 345-67-89``)."""
     try:

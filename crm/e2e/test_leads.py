@@ -319,3 +319,32 @@ def test_lead_settings_on_a_phone(phone_page: ShotPage, org: Org, password: str)
     shot(page, "inbound-processed")
     failed.refresh_from_db()
     assert failed.status == "processed" and failed.lead is not None
+
+
+def test_an_unchecked_phone_on_the_lead_list_and_card_on_a_phone(
+    phone_page: ShotPage, org: Org, password: str
+) -> None:
+    """A foreign number the checker refuses is kept; the manager sees it marked unchecked."""
+    from crm.leads.services import intake
+
+    page = phone_page
+    rule = default_rule(make_pipeline("Розница"))
+    rule.strategy, rule.fixed_user = "fixed_user", org.manager
+    rule.save()
+    org.manager.language = "ru"
+    org.manager.save(update_fields=["language"])
+    inbound, _created = intake.inbound_store(
+        channel="web_form", payload={"name": "Jane Doe", "phone": "+1 (555) 010-0 ext 7"}
+    )
+    lead = intake.inbound_process(inbound.pk)
+    assert lead is not None and lead.owner == org.manager
+    sign_in(page, "manager", password)
+    page.goto("/leads/")
+    row = page.locator("tr", has_text="Jane Doe")
+    assert row.locator(".badge", has_text="не проверен").is_visible()
+    page.shots("list")
+    page.goto(f"/leads/{lead.pk}/")
+    badge = page.get_by_test_id("phone-unchecked")
+    assert badge.is_visible() and badge.inner_text() == "не проверен"
+    assert page.get_by_text("+1 (555) 010-0 ext 7").first.is_visible()
+    page.shots("card")

@@ -72,6 +72,10 @@ class LeadOut(Schema):
     channel: str
     name: str
     phone: str
+    phone_unchecked: str = Field(
+        description="the phone as sent when it is not a valid number ('phone' then holds "
+        "'+' and its digits); empty for a checked number"
+    )
     email: str
     company_name: str
     inn: str

@@ -195,6 +195,9 @@ class Lead(TimeStampedModel, SharedModel):
     )
     name = models.CharField(_("name"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # A number that is not a valid phone, as it was sent; ``phone`` then holds its digits
+    # key for matching (see ``LeadInput``).
+    phone_unchecked = models.CharField(_("phone (not checked)"), max_length=40, blank=True)
     email = models.CharField(_("e-mail"), max_length=254, blank=True)
     company_name = models.CharField(_("company"), max_length=300, blank=True)
     inn = models.CharField(_("INN"), max_length=12, blank=True)
@@ -270,3 +273,8 @@ class Lead(TimeStampedModel, SharedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def phone_shown(self) -> str:
+        """The phone as the manager should see it: the checked number, else as it was sent."""
+        return self.phone_unchecked or self.phone

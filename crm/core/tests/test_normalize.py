@@ -6,6 +6,7 @@ from crm.core.normalize import (
     normalize_kpp,
     normalize_ogrn,
     normalize_phone,
+    phone_digits_key,
     phone_digits_reversed,
 )
 
@@ -59,3 +60,19 @@ def test_kpp_and_ogrn():
         normalize_ogrn("1027700132196")
     with pytest.raises(ValueError):
         normalize_kpp("77360100")
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("44 20 7946 0958", "+442079460958"),
+        ("+1 (555) 010-0 ext 7", "+155501007"),
+        ("+999 123 456 789", "+999123456789"),
+        ("1234", ""),  # too few digits to be a phone at all
+        ("нет", ""),
+        ("١٢٣٤٥٦٧", ""),  # digits of other scripts are not phone digits
+        ("1" * 30, "+" + "1" * 19),
+    ],
+)
+def test_phone_digits_key_of_a_number_that_is_not_valid(raw, key):
+    assert phone_digits_key(raw) == key

@@ -15,13 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tasks import TaskResultStatus
+from django_tasks.exceptions import TaskResultDoesNotExist
 
 from crm.accounts.models import User
 from crm.core.errors import ValidationFailed
-from crm.core.normalize import normalize_email, normalize_inn, normalize_phone
+from crm.core.normalize import normalize_email, normalize_inn, normalize_phone, phone_digits_key
 from crm.core.permissions import ScopedUser
 from crm.customers.choices import ClientType
 from crm.customers.services.cleaning import Errors, clean_text
@@ -32,14 +35,22 @@ logger = logging.getLogger("crm.leads")
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 MAX_ATTEMPTS = 5
+BATCH_SIZE = 50
+WAITING_JOB_KEY = "leads:inbound-job-waiting"
+WAITING_JOB_SECONDS = 600
 
 
 @dataclass
 class LeadInput:
-    """A lead's data after cleaning, whatever the channel."""
+    """A lead's data after cleaning, whatever the channel.
+
+    ``phone`` is E.164; a number that is not a valid phone but has a phone's digits is kept:
+    ``phone_unchecked`` holds it as it was sent and ``phone`` its digits key
+    (``core.normalize.phone_digits_key``), which matching compares."""
 
     name: str = ""
     phone: str = ""
+    phone_unchecked: str = ""
     email: str = ""
     company_name: str = ""
     inn: str = ""
@@ -77,6 +88,24 @@ def _normalized(
         return ""
 
 
+def clean_lead_phone(errors: Errors, value: Any, *, name: str = "phone") -> tuple[str, str]:
+    """``(phone, phone_unchecked)`` of a lead: the E.164 number, or for a number that is not
+    valid (a foreign or mistyped one) its digits key and the text as sent, so the lead is
+    kept and the manager sees it unchecked. Text with too few digits to be a phone is
+    refused into ``errors``."""
+    text = clean_text(errors, name, value, max_length=40)
+    if not text:
+        return "", ""
+    try:
+        return normalize_phone(text), ""
+    except ValueError as error:
+        key = phone_digits_key(text)
+        if not key:
+            errors.add(name, str(error))
+            return "", ""
+        return key, text
+
+
 def clean_lead_input(raw: dict[str, Any], *, extra_fields: tuple[str, ...] = ()) -> LeadInput:
     """Validate the common lead fields (names as in the API and the form snippet).
 
@@ -94,7 +123,7 @@ def clean_lead_input(raw: dict[str, Any], *, extra_fields: tuple[str, ...] = ())
     out.referrer = clean_text(errors, "referrer", raw.get("referrer"), max_length=500)
     out.page_url = clean_text(errors, "page_url", raw.get("page_url"), max_length=500)
     out.partner_code = clean_text(errors, "partner", raw.get("partner"), max_length=100)
-    out.phone = _normalized(errors, raw, "phone", 40, normalize_phone)
+    out.phone, out.phone_unchecked = clean_lead_phone(errors, raw.get("phone"))
     out.email = _normalized(errors, raw, "email", 254, normalize_email)
     out.inn = _normalized(errors, raw, "inn", 20, normalize_inn)
     client_type = raw.get("client_type") or ""
@@ -157,52 +186,124 @@ def inbound_store(
 
 
 def _enqueue(inbound_id: int) -> None:
-    from crm.leads.jobs import inbound_process_job
+    """Enqueue the processing job of a committed arrival, unless a processing job is queued
+    and has not started: its batch is read when it starts, after this commit, so it takes
+    this row too (or, behind a backlog of a full batch, the jobs it enqueues do). So one job
+    serves a burst of arrivals, instead of one job per arrival that mostly finds its row
+    done. The sweep catches any row this misses."""
 
     try:
-        inbound_process_job.enqueue(inbound_id)
+        if _processing_job_waiting():
+            return
+        inbound_processing_enqueue(inbound_id)
     except Exception:  # the sweep picks the row up later; the arrival is stored
         logger.exception("could not enqueue inbound %s", inbound_id)
 
 
+def inbound_processing_enqueue(inbound_id: int = 0) -> None:
+    """Enqueue a processing job (``inbound_id`` 0: just a batch of pending arrivals) and
+    remember it as the one waiting, where the backend can tell its state."""
+    from crm.leads.jobs import inbound_process_job
+
+    result = inbound_process_job.enqueue(inbound_id)
+    if inbound_process_job.get_backend().supports_get_result:
+        cache.set(WAITING_JOB_KEY, result.id, timeout=WAITING_JOB_SECONDS)
+
+
+def _processing_job_waiting() -> bool:
+    from crm.leads.jobs import inbound_process_job
+
+    job_id = cache.get(WAITING_JOB_KEY)
+    if not job_id:
+        return False
+    try:
+        return inbound_process_job.get_result(job_id).status == TaskResultStatus.READY
+    except TaskResultDoesNotExist:
+        return False
+
+
 def inbound_process(inbound_id: int) -> Lead | None:
     """Turn a stored arrival into a lead (or attach it to one). Idempotent."""
-    from crm.leads.services.leads import lead_from_input
-    from crm.leads.services.parsers import parser_for
-
     with transaction.atomic():
         inbound = Inbound.objects.select_for_update().filter(pk=inbound_id).first()
         if inbound is None or inbound.status != InboundStatus.PENDING:
             return inbound.lead if inbound else None
-        try:
-            with transaction.atomic():
-                lead_input = parser_for(inbound.channel)(inbound)
-                if lead_input is None:
-                    # The parser dealt with it (a known client's e-mail went on their
-                    # timeline) or refused it, saying why in ``error`` (spam, auto-reply).
-                    inbound.status = (
-                        InboundStatus.REJECTED if inbound.error else InboundStatus.HANDLED
-                    )
-                    lead = inbound.lead
-                else:
-                    lead = lead_from_input(lead_input, inbound=inbound)
-                    inbound.status = InboundStatus.PROCESSED
-                    inbound.lead = lead
-        except ValidationFailed as error:
+        return _process_locked(inbound, batch=None)
+
+
+def inbound_process_batch(*, first_id: int | None = None, size: int = 0) -> list[int]:
+    """Process up to ``size`` (``BATCH_SIZE``) pending arrivals in one transaction; returns
+    the ids handled.
+
+    Takes ``first_id``'s arrival (the job's own) and the oldest other arrivals never tried
+    (``attempts`` 0), each locked with SKIP LOCKED, so two workers take different rows; the
+    jobs of rows handled here find them done and return. Rows go in the order they arrived,
+    so a client's requests inside a batch are handled in order. Each row is processed in
+    its own savepoint as ``inbound_process`` does (a failure there is counted on that row
+    only); what the batch shares — routing reads, the round-robin lock, timeline entries
+    written in one INSERT, one commit — is in ``LeadBatch``. A crash before the commit
+    leaves every row of the batch pending, to be processed by its job or the sweep.
+    """
+    from crm.leads.services.leads import LeadBatch
+
+    size = size or BATCH_SIZE
+    with transaction.atomic():
+        locked = Inbound.objects.select_for_update(skip_locked=True, of=("self",))
+        rows: list[Inbound] = []
+        if first_id is not None:
+            own = locked.filter(pk=first_id, status=InboundStatus.PENDING).first()
+            rows += [own] if own is not None else []
+        others = (
+            locked.filter(status=InboundStatus.PENDING, attempts=0)
+            .exclude(pk=first_id or 0)
+            .order_by("received_at", "id")[: max(0, size - len(rows))]
+        )
+        rows += list(others)
+        rows.sort(key=lambda row: (row.received_at, row.pk))
+        batch = LeadBatch()
+        for inbound in rows:
+            _process_locked(inbound, batch=batch)
+        batch.flush()
+    return [row.pk for row in rows]
+
+
+def _process_locked(inbound: Inbound, *, batch: Any) -> Lead | None:
+    """Process one pending arrival whose row the caller has locked, in a savepoint."""
+    from crm.leads.services.leads import lead_from_input
+    from crm.leads.services.parsers import parser_for
+
+    checkpoint = batch.checkpoint() if batch is not None else None
+    try:
+        with transaction.atomic():
+            lead_input = parser_for(inbound.channel)(inbound)
+            if lead_input is None:
+                # The parser dealt with it (a known client's e-mail went on their
+                # timeline) or refused it, saying why in ``error`` (spam, auto-reply).
+                inbound.status = InboundStatus.REJECTED if inbound.error else InboundStatus.HANDLED
+                lead = inbound.lead
+            else:
+                lead = lead_from_input(lead_input, inbound=inbound, batch=batch)
+                inbound.status = InboundStatus.PROCESSED
+                inbound.lead = lead
+    except ValidationFailed as error:
+        if batch is not None:
+            batch.rollback(checkpoint)
+        inbound.status = InboundStatus.FAILED
+        inbound.error = str(error.field_errors or error.message)[:500]
+        lead = None
+    except Exception as error:
+        if batch is not None:
+            batch.rollback(checkpoint)
+        inbound.attempts += 1
+        inbound.error = f"{type(error).__name__}: {error}"[:500]
+        if inbound.attempts >= MAX_ATTEMPTS:
             inbound.status = InboundStatus.FAILED
-            inbound.error = str(error.field_errors or error.message)[:500]
-            lead = None
-        except Exception as error:
-            inbound.attempts += 1
-            inbound.error = f"{type(error).__name__}: {error}"[:500]
-            if inbound.attempts >= MAX_ATTEMPTS:
-                inbound.status = InboundStatus.FAILED
-            logger.exception("processing inbound %s failed", inbound_id)
-            inbound.save(update_fields=["attempts", "error", "status"])
-            return None
-        inbound.processed_at = timezone.now()
-        inbound.save(update_fields=["status", "lead", "error", "processed_at"])
-        return lead
+        logger.exception("processing inbound %s failed", inbound.pk)
+        inbound.save(update_fields=["attempts", "error", "status"])
+        return None
+    inbound.processed_at = timezone.now()
+    inbound.save(update_fields=["status", "lead", "error", "processed_at"])
+    return lead
 
 
 def inbound_sweep(*, older_than_seconds: int = 60, batch: int = 200) -> dict[str, int]:

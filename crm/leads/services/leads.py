@@ -21,7 +21,8 @@ from django.utils.translation import gettext_noop
 from crm.accounts.models import User
 from crm.accounts.selectors import team_heads_of
 from crm.activities.choices import EntryKind
-from crm.activities.services import timeline_record
+from crm.activities.models import TimelineEntry
+from crm.activities.services import timeline_bulk_record, timeline_entry_build, timeline_record
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import SYSTEM, ScopedUser, can_write
 from crm.core.policies import CHANGE
@@ -33,7 +34,7 @@ from crm.leads.choices import OPEN_STATUSES, Channel, LeadKind, LeadStatus
 from crm.leads.models import Inbound, Lead, PartnerCode, RoutingRule
 from crm.leads.permissions import LEAD
 from crm.leads.services.intake import LeadInput
-from crm.leads.services.routing import assignee_for, rule_for
+from crm.leads.services.routing import RoutingBatch, assignee_for, rule_for
 from crm.notifications.models import Notification
 from crm.notifications.services import in_language, notify, notify_many
 from crm.planner.calendars import default_calendar
@@ -68,6 +69,90 @@ class Match:
         }
 
 
+@dataclass
+class _Assignment:
+    """A routed lead of a batch waiting for its user (``LeadBatch.flush``)."""
+
+    lead: Lead
+    rule: RoutingRule
+    client_owner_id: int | None
+    now: dt.datetime
+    received: dict[str, Any]  # the data of its "Lead received" entry, not yet written
+
+
+class LeadBatch:
+    """What the leads of one ``inbound_process_batch`` share: routing reads and round-robin
+    state (``RoutingBatch``), partner codes and users already read, and the timeline entries
+    written with one INSERT by ``flush``. Routed leads get their user in ``flush``, in the
+    order they came, so the team's round-robin row is locked only from there to the commit,
+    not while the batch matches (another worker's batch waits for that lock).
+    ``checkpoint`` / ``rollback`` drop what an arrival whose savepoint was rolled back had
+    added."""
+
+    def __init__(self) -> None:
+        self.routing = RoutingBatch()
+        self.partners: dict[tuple[str, ...], PartnerCode | None] = {}
+        self.users: dict[int, User] = {}
+        self.entries: list[TimelineEntry] = []
+        self.assignments: list[_Assignment] = []
+        self.again: list[tuple[int, int]] = []  # (lead, arrival) for leads of this batch
+
+    def user(self, user_id: int) -> User:
+        if user_id not in self.users:
+            self.users[user_id] = User.objects.get(pk=user_id)
+        return self.users[user_id]
+
+    def record(self, *, subject: Any, **fields: Any) -> None:
+        self.entries.append(
+            timeline_entry_build(subject_model=type(subject), subject_id=subject.pk, **fields)
+        )
+
+    def checkpoint(self) -> tuple[int, int, int, dict[int, int | None]]:
+        turns = {team: state.last_user_id for team, state in self.routing.round_robin.items()}
+        return len(self.entries), len(self.assignments), len(self.again), turns
+
+    def rollback(self, checkpoint: tuple[int, int, int, dict[int, int | None]]) -> None:
+        count, assignments, again, turns = checkpoint
+        del self.entries[count:]
+        del self.assignments[assignments:]
+        del self.again[again:]
+        for team, state in list(self.routing.round_robin.items()):
+            if team in turns:
+                state.last_user_id = turns[team]
+            else:  # its row stays locked until the commit; nothing to write back
+                del self.routing.round_robin[team]
+
+    def flush(self) -> None:
+        assigned = []
+        for item in self.assignments:
+            owner_id = assignee_for(
+                item.rule, client_owner_id=item.client_owner_id, now=item.now, batch=self.routing
+            )
+            if owner_id is not None:
+                item.lead.owner = self.user(owner_id)
+                item.lead.assigned_at = item.now
+                item.received["owner"] = str(item.lead.owner)
+                assigned.append(item.lead)
+        Lead.objects.bulk_update(assigned, ["owner", "assigned_at"])
+        for lead in assigned:
+            _notify_assigned(lead)
+        by_id = {lead.pk: lead for lead in assigned}
+        for lead_id, inbound_id in self.again:
+            if lead_id in by_id:
+                _notify_again(by_id[lead_id], inbound_id)
+        self.assignments, self.again = [], []
+        self.routing.flush()
+        timeline_bulk_record(entries=self.entries)
+        self.entries = []
+
+
+def _timeline(batch: LeadBatch | None, **fields: Any) -> None:
+    if batch is None:
+        timeline_record(**fields)
+    else:
+        batch.record(**fields)
+
+
 def _split_name(name: str) -> tuple[str, str, str]:
     parts = name.split()
     if len(parts) >= 3:
@@ -81,6 +166,11 @@ def match_lead(lead_input: LeadInput) -> Match:
     """Match by normalised phone and e-mail (exact), ИНН, then fuzzy names, across the whole
     base (the system sees everything); and against open leads with the same phone/e-mail."""
     match = Match()
+    if lead_input.phone_unchecked:
+        match.reasons.append(
+            _("The phone “%(phone)s” is not a valid number: kept as sent, matched by its digits")
+            % {"phone": lead_input.phone_unchecked}
+        )
     points = [(ContactPointKind.PHONE, lead_input.phone)] if lead_input.phone else []
     if lead_input.email:
         points.append((ContactPointKind.EMAIL, lead_input.email))
@@ -145,15 +235,28 @@ def match_lead(lead_input: LeadInput) -> Match:
     return match
 
 
-def _partner(lead_input: LeadInput) -> PartnerCode | None:
-    codes = [code for code in (lead_input.partner_code, lead_input.utm.get("source", "")) if code]
+def _partner(lead_input: LeadInput, batch: LeadBatch | None = None) -> PartnerCode | None:
+    codes = tuple(
+        code for code in (lead_input.partner_code, lead_input.utm.get("source", "")) if code
+    )
     if not codes:
         return None
-    return PartnerCode.objects.filter(code__in=codes).first()
+    if batch is not None and codes in batch.partners:
+        return batch.partners[codes]
+    partner = PartnerCode.objects.filter(code__in=codes).first()
+    if batch is not None:
+        batch.partners[codes] = partner
+    return partner
 
 
 def _title(lead_input: LeadInput, channel: str) -> str:
-    who = lead_input.company_name or lead_input.name or lead_input.email or lead_input.phone
+    who = (
+        lead_input.company_name
+        or lead_input.name
+        or lead_input.email
+        or lead_input.phone_unchecked
+        or lead_input.phone
+    )
     return (lead_input.title or f"{Channel(channel).label}: {who}")[:200]
 
 
@@ -183,25 +286,36 @@ def _notify_assigned(lead: Lead) -> None:
     )
 
 
-def _attach_to_open_lead(lead: Lead, lead_input: LeadInput, inbound: Inbound) -> Lead:
-    timeline_record(
+def _attach_to_open_lead(
+    lead: Lead, lead_input: LeadInput, inbound: Inbound, batch: LeadBatch | None = None
+) -> Lead:
+    _timeline(
+        batch,
         subject=lead,
         kind=EntryKind.EMAIL if inbound.channel == Channel.EMAIL else EntryKind.SYSTEM,
         title=gettext_noop("Repeated request"),
         body=lead_input.message,
         data={"channel": inbound.channel, "inbound_id": inbound.pk},
     )
-    if lead.owner is not None:
-        with in_language(lead.owner):
-            title = _("The lead “%(title)s” wrote again") % {"title": lead.title}
-        notify(
-            recipient=lead.owner,
-            kind=Notification.Kind.LEAD,
-            title=title,
-            url=lead_url(lead),
-            dedupe_key=f"lead:{lead.pk}:again:{inbound.pk}",
-        )
+    if batch is not None and any(item.lead.pk == lead.pk for item in batch.assignments):
+        batch.again.append((lead.pk, inbound.pk))  # its user is given in ``batch.flush``
+    else:
+        _notify_again(lead, inbound.pk)
     return lead
+
+
+def _notify_again(lead: Lead, inbound_id: int) -> None:
+    if lead.owner is None:
+        return
+    with in_language(lead.owner):
+        title = _("The lead “%(title)s” wrote again") % {"title": lead.title}
+    notify(
+        recipient=lead.owner,
+        kind=Notification.Kind.LEAD,
+        title=title,
+        url=lead_url(lead),
+        dedupe_key=f"lead:{lead.pk}:again:{inbound_id}",
+    )
 
 
 def _deadline(rule: RoutingRule | None, now: dt.datetime) -> dt.datetime | None:
@@ -210,28 +324,39 @@ def _deadline(rule: RoutingRule | None, now: dt.datetime) -> dt.datetime | None:
     return default_calendar().add_hours(now, rule.response_minutes / 60)
 
 
-def lead_from_input(lead_input: LeadInput, *, inbound: Inbound) -> Lead:
-    """Create the lead for an arrival (inside ``inbound_process``'s transaction)."""
+def lead_from_input(
+    lead_input: LeadInput, *, inbound: Inbound, batch: LeadBatch | None = None
+) -> Lead:
+    """Create the lead for an arrival (inside ``inbound_process``'s transaction, or a batch's:
+    then routing reads are shared and timeline entries wait for ``batch.flush``)."""
     if lead_input.thread_key:
         thread = Lead.objects.filter(thread_key=lead_input.thread_key).order_by("id").first()
         if thread is not None:
-            return _attach_to_open_lead(thread, lead_input, inbound)
+            return _attach_to_open_lead(thread, lead_input, inbound, batch)
     match = match_lead(lead_input)
     if match.open_lead is not None:
-        return _attach_to_open_lead(match.open_lead, lead_input, inbound)
+        return _attach_to_open_lead(match.open_lead, lead_input, inbound, batch)
     client = match.company or match.contact
     if client is not None and not lead_input.client_type:
         lead_input.client_type = client.client_type
-    partner = _partner(lead_input)
+    partner = _partner(lead_input, batch)
     kind = LeadKind.PARTNER if partner else LeadKind.REPEAT if client is not None else LeadKind.NEW
     now = timezone.now()
     form_id = inbound.form_id
-    rule = rule_for(lead_input, channel=inbound.channel, form_id=form_id)
+    routing = batch.routing if batch is not None else None
+    rule = rule_for(lead_input, channel=inbound.channel, form_id=form_id, batch=routing)
     author = inbound.created_by
     if inbound.channel == Channel.MANUAL and author is not None and can_write(author):
         owner_id: int | None = author.pk  # whoever took the call keeps the lead they typed
+    elif rule is not None and batch is not None:
+        owner_id = None  # given in ``batch.flush``
     elif rule is not None:
-        owner_id = assignee_for(rule, client_owner_id=client.owner_id if client else None, now=now)
+        owner_id = assignee_for(
+            rule,
+            client_owner_id=client.owner_id if client else None,
+            now=now,
+            batch=routing,
+        )
     else:
         owner_id = client.owner_id if client else None
     lead = Lead.objects.create(
@@ -241,6 +366,7 @@ def lead_from_input(lead_input: LeadInput, *, inbound: Inbound) -> Lead:
         form_id=form_id,
         name=lead_input.name,
         phone=lead_input.phone,
+        phone_unchecked=lead_input.phone_unchecked,
         email=lead_input.email,
         company_name=lead_input.company_name,
         inn=lead_input.inn,
@@ -262,24 +388,37 @@ def lead_from_input(lead_input: LeadInput, *, inbound: Inbound) -> Lead:
         respond_by=_deadline(rule, now) if owner_id or rule else None,
         thread_key=lead_input.thread_key,
         search_text=fold(
-            " ".join([lead_input.name, lead_input.company_name, lead_input.email, lead_input.phone])
+            " ".join(
+                [
+                    lead_input.name,
+                    lead_input.company_name,
+                    lead_input.email,
+                    lead_input.phone,
+                    lead_input.phone_unchecked,
+                ]
+            )
         )[:600],
     )
-    timeline_record(
+    if batch is not None and owner_id is not None:
+        lead.owner = batch.user(owner_id)
+    received = {
+        "channel": inbound.channel,
+        "kind": kind,
+        "rule": rule.name if rule else "",
+        "owner": str(lead.owner) if lead.owner_id else "",
+        "match": match.reasons,
+    }
+    _timeline(
+        batch,
         subject=lead,
         kind=EntryKind.CREATED,
         title=gettext_noop("Lead received"),
         body=lead_input.message,
-        data={
-            "channel": inbound.channel,
-            "kind": kind,
-            "rule": rule.name if rule else "",
-            "owner": str(lead.owner) if lead.owner_id else "",
-            "match": match.reasons,
-        },
+        data=received,
     )
     if client is not None:
-        timeline_record(
+        _timeline(
+            batch,
             subject=client,
             kind=EntryKind.SYSTEM,
             title=gettext_noop("Incoming request"),
@@ -287,11 +426,16 @@ def lead_from_input(lead_input: LeadInput, *, inbound: Inbound) -> Lead:
             data={
                 "channel": inbound.channel,
                 "lead_id": lead.pk,
-                "phone": lead_input.phone,
+                "phone": lead_input.phone_unchecked or lead_input.phone,
                 "email": lead_input.email,
             },
         )
-    _notify_assigned(lead)
+    if batch is not None and rule is not None and owner_id is None:
+        batch.assignments.append(
+            _Assignment(lead, rule, client.owner_id if client else None, now, received)
+        )
+    else:
+        _notify_assigned(lead)
     return lead
 
 
@@ -482,21 +626,33 @@ def lead_convert(
             },
             allow_duplicate=allow_duplicate,
         )
+    made_contact = False
     if contact is None and create_contact and (lead.name or lead.phone or lead.email):
-        last, first, middle = _split_name(lead.name or lead.email or lead.phone)
+        last, first, middle = _split_name(lead.name or lead.email or lead.phone_shown)
         data: dict[str, Any] = {
             "last_name": last,
-            "first_name": first or lead.name or lead.email or lead.phone,
+            "first_name": first or lead.name or lead.email or lead.phone_shown,
             "middle_name": middle,
             "owner_id": owner_id,
             "client_type": lead.client_type or ("business" if company else "private"),
             "source": CHANNEL_SOURCE.get(lead.channel, "other"),
-            "phones": [{"value": lead.phone}] if lead.phone else [],
+            # A contact keeps only checked numbers; an unchecked one goes on its timeline.
+            "phones": [{"value": lead.phone}] if lead.phone and not lead.phone_unchecked else [],
             "emails": [{"value": lead.email}] if lead.email else [],
         }
         if company is not None:
             data["employments"] = [{"company_id": company.pk}]
         contact = contact_create(actor=actor, data=data, allow_duplicate=allow_duplicate)
+        made_contact = True
+    if made_contact and contact is not None and lead.phone_unchecked:
+        timeline_record(
+            subject=contact,
+            kind=EntryKind.SYSTEM,
+            author=actor,
+            title=gettext_noop("Phone from the lead, not checked"),
+            body=lead.phone_unchecked,
+            data={"lead_id": lead.pk, "phone": lead.phone_unchecked},
+        )
     deal = deal_create(
         actor=actor,
         data={

@@ -24,6 +24,41 @@ from crm.planner.services.absences import users_away
 from crm.sales.models import Deal
 
 
+class RoutingBatch:
+    """What routing reads, read once for a batch of arrivals processed in one transaction
+    (``inbound_process_batch``): the active rules, who is away today, each team's candidates
+    and which users may take leads; and each team's round-robin row, locked at its first use
+    and written back by ``flush`` before the batch commits. The batch's transaction holds
+    that lock, so concurrent workers still hand out consecutive users."""
+
+    def __init__(self) -> None:
+        self.rules: list[RoutingRule] | None = None
+        self.away: dict[dt.date, set[int]] = {}
+        self.candidates: dict[int, list[int]] = {}
+        self.available: dict[int, bool] = {}
+        self.round_robin: dict[int, RoundRobinState] = {}
+
+    def active_rules(self) -> list[RoutingRule]:
+        if self.rules is None:
+            self.rules = _active_rules()
+        return self.rules
+
+    def users_away(self, today: dt.date) -> set[int]:
+        if today not in self.away:
+            self.away[today] = users_away(today)
+        return self.away[today]
+
+    def flush(self) -> None:
+        for state in self.round_robin.values():
+            state.save(update_fields=["last_user_id"])
+
+
+def _active_rules() -> list[RoutingRule]:
+    return list(
+        RoutingRule.objects.filter(is_active=True).select_related("pipeline", "team", "fixed_user")
+    )
+
+
 def _matches(values: Any, value: str) -> bool:
     return not values or value in values
 
@@ -51,11 +86,15 @@ def rule_matches(
     return True
 
 
-def rule_for(lead_input: LeadInput, *, channel: str, form_id: int | None) -> RoutingRule | None:
+def rule_for(
+    lead_input: LeadInput,
+    *,
+    channel: str,
+    form_id: int | None,
+    batch: RoutingBatch | None = None,
+) -> RoutingRule | None:
     """The first active rule the lead meets; the default rule when none does."""
-    rules = list(
-        RoutingRule.objects.filter(is_active=True).select_related("pipeline", "team", "fixed_user")
-    )
+    rules = batch.active_rules() if batch is not None else _active_rules()
     for rule in rules:
         if not rule.is_default and rule_matches(rule, lead_input, channel=channel, form_id=form_id):
             return rule
@@ -78,7 +117,17 @@ def _next_in_turn(last_user_id: int | None, candidates: list[int]) -> int:
     return after[0] if after else candidates[0]
 
 
-def _round_robin(team_id: int, candidates: list[int], *, peek: bool = False) -> int:
+def _round_robin(
+    team_id: int, candidates: list[int], *, peek: bool = False, batch: RoutingBatch | None = None
+) -> int:
+    if batch is not None and not peek:
+        state = batch.round_robin.get(team_id)
+        if state is None:
+            state, _ = RoundRobinState.objects.get_or_create(team_id=team_id)
+            state = RoundRobinState.objects.select_for_update().get(pk=state.pk)
+            batch.round_robin[team_id] = state
+        state.last_user_id = _next_in_turn(state.last_user_id, candidates)
+        return state.last_user_id
     if peek:
         last = (
             RoundRobinState.objects.filter(team_id=team_id)
@@ -122,6 +171,7 @@ def assignee_for(
     client_owner_id: int | None,
     now: dt.datetime | None = None,
     peek: bool = False,
+    batch: RoutingBatch | None = None,
 ) -> int | None:
     """The user who gets a lead routed by ``rule`` (``None``: nobody can take it now).
 
@@ -129,17 +179,24 @@ def assignee_for(
     robin does not advance and no lock is taken.
     """
     today = timezone.localdate(now or timezone.now())
-    away = users_away(today)
+    away = batch.users_away(today) if batch is not None else users_away(today)
     user_model = get_user_model()
 
-    def available(user_id: int | None) -> bool:
-        return bool(
-            user_id
-            and user_id not in away
-            and user_model.objects.filter(pk=user_id, is_active=True)
+    def can_take(user_id: int) -> bool:
+        return (
+            user_model.objects.filter(pk=user_id, is_active=True)
             .exclude(role=Role.READONLY)
             .exists()
         )
+
+    def available(user_id: int | None) -> bool:
+        if not user_id or user_id in away:
+            return False
+        if batch is None:
+            return can_take(user_id)
+        if user_id not in batch.available:
+            batch.available[user_id] = can_take(user_id)
+        return batch.available[user_id]
 
     if rule.strategy == Strategy.CLIENT_MANAGER and available(client_owner_id):
         return client_owner_id
@@ -147,9 +204,15 @@ def assignee_for(
         return rule.fixed_user_id
     if rule.team_id is None:
         return client_owner_id if available(client_owner_id) else None
-    candidates = _candidates(rule.team_id, away)
+    if batch is None:
+        candidates = _candidates(rule.team_id, away)
+    elif rule.team_id in batch.candidates:
+        candidates = batch.candidates[rule.team_id]
+    else:
+        candidates = batch.candidates[rule.team_id] = _candidates(rule.team_id, away)
     if not candidates:
         return None
     if rule.strategy == Strategy.LEAST_LOADED:
+        # Counts open leads, so it reads them for every lead, batch or not.
         return _least_loaded(rule.team_id, candidates, peek=peek)
-    return _round_robin(rule.team_id, candidates, peek=peek)
+    return _round_robin(rule.team_id, candidates, peek=peek, batch=batch)

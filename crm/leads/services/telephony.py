@@ -39,7 +39,7 @@ from crm.activities.choices import CallDirection, EntryKind
 from crm.activities.models import TimelineEntry
 from crm.activities.services import timeline_record
 from crm.core.errors import ValidationFailed
-from crm.core.normalize import format_phone, normalize_phone
+from crm.core.normalize import format_phone, normalize_phone, phone_digits_key
 from crm.customers.choices import ContactPointKind
 from crm.customers.models import Company, Contact
 from crm.customers.services.cleaning import Errors
@@ -69,7 +69,8 @@ APPLY_ATTEMPTS = 5
 class CallEvent:
     """One call event after checking, in the generic format. ``client_phone`` is the other
     party's number in E.164 ("" when hidden): the caller of an incoming call, the callee of
-    an outgoing one."""
+    an outgoing one. A number that is not valid (a foreign or odd caller id) is kept:
+    ``client_phone_unchecked`` holds it as sent and ``client_phone`` its digits key."""
 
     event: str
     call_id: str
@@ -77,6 +78,7 @@ class CallEvent:
     from_number: str
     to_number: str
     client_phone: str
+    client_phone_unchecked: str = ""
     started_at: dt.datetime | None = None
     duration: int = 0
     recording_url: str = ""
@@ -87,6 +89,10 @@ class CallEvent:
     @property
     def idempotency_key(self) -> str:
         return event_key(self.call_id, self.event)
+
+    @property
+    def client_phone_shown(self) -> str:
+        return self.client_phone_unchecked or format_phone(self.client_phone)
 
     @property
     def thread_key(self) -> str:
@@ -112,6 +118,7 @@ class CallEvent:
             "from": self.from_number,
             "to": self.to_number,
             "client_phone": self.client_phone,
+            "client_phone_unchecked": self.client_phone_unchecked,
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "duration": self.duration,
             "recording_url": self.recording_url,
@@ -130,6 +137,7 @@ class CallEvent:
             from_number=payload.get("from", ""),
             to_number=payload.get("to", ""),
             client_phone=payload.get("client_phone", ""),
+            client_phone_unchecked=payload.get("client_phone_unchecked", ""),
             started_at=dt.datetime.fromisoformat(started) if started else None,
             duration=int(payload.get("duration") or 0),
             recording_url=payload.get("recording_url", ""),
@@ -163,22 +171,27 @@ def _short_text(errors: Errors, name: str, value: Any, *, limit: int, required: 
     return text
 
 
-def _phone(errors: Errors, name: str, raw: str) -> str:
-    """E.164 of a party's number; "" for a hidden one. Digits without "+" that are not a
-    national number are read as international (providers send 380501234567)."""
+def _phone(errors: Errors, name: str, raw: str) -> tuple[str, str]:
+    """``(E.164, "")`` of a party's number; ``("", "")`` for a hidden one. Digits without
+    "+" that are not a national number are read as international (providers send
+    380501234567). A number that is still not valid but has a phone's digits is kept as
+    ``(digits key, raw)``; text with too few digits is refused."""
     digits = "".join(ch for ch in raw if ch.isdigit())
     if raw.strip().lower() in HIDDEN_NUMBERS or (digits and set(digits) == {"0"}):
-        return ""
+        return "", ""
     try:
-        return normalize_phone(raw)
+        return normalize_phone(raw), ""
     except ValueError as error:
         if digits == raw.strip() and len(digits) >= 11:
             try:
-                return normalize_phone("+" + digits)
+                return normalize_phone("+" + digits), ""
             except ValueError:
                 pass
+        key = phone_digits_key(raw)
+        if key:
+            return key, raw.strip()
         errors.add(name, str(error))
-        return ""
+        return "", ""
 
 
 def _moment(errors: Errors, name: str, value: Any) -> dt.datetime | None:
@@ -230,7 +243,9 @@ def call_event_clean(
     to_number = _short_text(errors, "to", data.get("to"), limit=40, required=direction == "out")
     client_field = "to" if direction == "out" else "from"
     client_raw = to_number if direction == "out" else from_number
-    client_phone = _phone(errors, client_field, client_raw) if client_raw else ""
+    client_phone, client_phone_unchecked = (
+        _phone(errors, client_field, client_raw) if client_raw else ("", "")
+    )
     started_at = _moment(errors, "started_at", data.get("started_at"))
     duration = _duration(errors, "duration", data.get("duration"))
     recording_url = _short_text(
@@ -249,6 +264,7 @@ def call_event_clean(
         from_number=from_number,
         to_number=to_number,
         client_phone=client_phone,
+        client_phone_unchecked=client_phone_unchecked,
         started_at=started_at,
         duration=duration,
         recording_url=recording_url,
@@ -408,6 +424,7 @@ def call_lead_input(inbound: Inbound) -> LeadInput | None:
         return None
     return LeadInput(
         phone=call.client_phone,
+        phone_unchecked=call.client_phone_unchecked,
         thread_key=call.thread_key,
         data={
             key: value
@@ -459,7 +476,7 @@ def _record_call(subject: models.Model, call: CallEvent, author: Any) -> Timelin
         subject=subject,
         kind=EntryKind.CALL,
         author=author,
-        title=format_phone(call.client_phone),
+        title=call.client_phone_shown,
         body=call.recording_url,
         data=data,
         direction=direction,
@@ -491,7 +508,7 @@ def _callback_task(subject: models.Model, call: CallEvent) -> Task | None:
     if owner is None:
         return None
     with in_language(owner):
-        title = _("Call back %(phone)s") % {"phone": format_phone(call.client_phone)}
+        title = _("Call back %(phone)s") % {"phone": call.client_phone_shown}
     try:
         return task_create(
             actor=None,

@@ -75,3 +75,31 @@ def test_round_robin_under_concurrent_assignment_gives_each_user_a_fair_share(ro
     assert Lead.objects.count() == WORKERS * 3
     assert set(owners) == members
     assert sorted(owners.values()) == [4, 4, 4]
+
+
+def test_batches_of_concurrent_workers_process_each_arrival_once(routed):
+    """Every job of twelve arrivals at once, four workers: the batches take different rows
+    (SKIP LOCKED), so each arrival makes one lead and the round robin stays fair."""
+    org = routed
+    rows = [
+        intake.inbound_store(
+            channel="api",
+            payload={"phone": f"+7912000{index:04d}", "client_type": "private"},
+            process=False,
+        )[0]
+        for index in range(WORKERS * 3)
+    ]
+
+    def jobs(batch):
+        for inbound_id in batch:
+            intake.inbound_process_batch(first_id=inbound_id, size=4)
+
+    batches = [[row.pk for row in rows[worker::WORKERS]] for worker in range(WORKERS)]
+    run_together(jobs, [(batch,) for batch in batches])
+    statuses = Counter(Inbound.objects.values_list("status", flat=True))
+    assert statuses == {"processed": WORKERS * 3}
+    assert Lead.objects.count() == WORKERS * 3
+    assert Inbound.objects.values("lead").distinct().count() == WORKERS * 3
+    owners = Counter(Lead.objects.values_list("owner_id", flat=True))
+    assert set(owners) == {org.head.pk, org.manager.pk, org.colleague.pk}
+    assert sorted(owners.values()) == [4, 4, 4]
