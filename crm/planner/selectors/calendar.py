@@ -129,7 +129,7 @@ def calendar_view(
     today = timezone.localdate(now)
     start, end, previous, following = _period(view, anchor)
     owners = calendar_owner_ids(user=user, scope=scope, team_id=team_id)
-    shown = Q(
+    wanted = Q(
         due_at__gte=day_start(start),
         due_at__lt=day_start(end),
         status__in=[TaskStatus.OPEN, TaskStatus.DONE],
@@ -137,8 +137,8 @@ def calendar_view(
     if scope == "team":
         rows = tasks_visible_to(user).filter(owner_id__in=sorted(owners))
     else:
-        rows = TASK.restrict_to_mine(Task.objects.all(), user, owners, shown)
-    rows = rows.filter(shown).annotate(cell_day=TruncDate("due_at", tzinfo=zone))
+        rows = TASK.restrict_to_mine(Task.objects.all(), user, owners, wanted)
+    rows = rows.filter(wanted).annotate(cell_day=TruncDate("due_at", tzinfo=zone))
     if view == "month":
         cell = ["cell_day"]
         cap = MONTH_CELL_MAX
