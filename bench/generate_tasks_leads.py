@@ -10,8 +10,8 @@ On a migrated database without a previous run's users (``tl…``)::
     .venv/bin/python bench/generate_tasks_leads.py                 # 2M tasks, 200k leads
     .venv/bin/python bench/tasks_lists.py                          # measure the task lists
 
-    CRM_VAR_DIR=/tmp/bench-tasks-sqlite .venv/bin/python manage.py migrate
-    CRM_VAR_DIR=/tmp/bench-tasks-sqlite .venv/bin/python bench/generate_tasks_leads.py --tasks 200000
+    export CRM_VAR_DIR=/tmp/bench-tasks-sqlite    # SQLite
+    .venv/bin/python manage.py migrate && .venv/bin/python bench/generate_tasks_leads.py
 
 What it writes (``--users`` 1,000 by default):
 
@@ -21,8 +21,9 @@ What it writes (``--users`` 1,000 by default):
   covered by the next user;
 - ``--tasks`` tasks (2,000,000) with owners spread evenly over the users; due dates spread
   over the last two years and the next two months (one in twenty undated, one in eight
-  all-day); a task due more than a day ago is done nine times in ten (a few cancelled), the
-  rest open (overdue), so about 17 % are open; half of them are about a lead. One in ten has
+  all-day); a task due more than a day ago is done or cancelled, except 7 % of the last
+  month's and 1 % of older ones, left open (overdue: about 20 per user), so about 10 % are
+  open; half of them are about a lead. One in ten has
   one or two co-workers and one in thirty a watcher (never the owner);
 - ``--leads`` leads (200,000) over the last year: channels, classification, the owner and
   team of a manager, a response deadline and a first answer for all but the newest ones, a
@@ -180,8 +181,12 @@ def steps(d: Dialect, sizes: dict[str, int]) -> list[tuple[str, str]]:
     users, leads = sizes["users"], sizes["leads"]
     owner = d.whole(f"t.r_owner * {users}")
     due = d.days_from_now("(t.r_due * 790 - 730)")
-    done = "(t.r_due * 790 - 730 < -1 AND t.r_status < 0.9)"
-    cancelled = "(t.r_due * 790 - 730 < -1 AND t.r_status >= 0.97)"
+    # Past due: done (or cancelled) but for 7 % of the last month's and 1 % of older ones.
+    recent = "t.r_due * 790 - 730 > -30"
+    done = f"(t.r_due * 790 - 730 < -1 AND t.r_status < CASE WHEN {recent} THEN 0.9 ELSE 0.985 END)"
+    cancelled = (
+        f"(t.r_due * 790 - 730 < -1 AND t.r_status >= CASE WHEN {recent} THEN 0.97 ELSE 0.995 END)"
+    )
     lead_at = d.days_from_now("(-t.r_at * 365)")
     answered = "(t.r_at * 365 > 3 AND t.r_status < 0.995)"
     return [

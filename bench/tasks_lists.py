@@ -2,8 +2,9 @@
 
 On a database filled by ``generate_tasks_leads.py`` (2,000,000 tasks, 1,000 users)::
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_tasks .venv/bin/python bench/tasks_lists.py
-    DATABASE_URL=… .venv/bin/python bench/tasks_lists.py --explain     # plans of the task queries
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_tasks
+    .venv/bin/python bench/tasks_lists.py
+    .venv/bin/python bench/tasks_lists.py --explain     # plans of the task queries
     CRM_VAR_DIR=/tmp/bench-tasks-sqlite .venv/bin/python bench/tasks_lists.py --explain
 
 Each run is made as a different one of ``--viewers`` managers (``tl0001``, ``tl0021`` …, so
@@ -16,11 +17,12 @@ the cost is not that of one user's rows kept hot), after ``--warmup`` runs:
   ``my_day`` and ``task_table`` (scope "mine") alone;
 - ``substitute my day``: ``my_day`` of the users who cover an absent colleague today.
 
-``--explain`` prints the plan of every query on ``planner_task`` of one ``my_day`` and one
-``task_table`` (``EXPLAIN (ANALYZE, BUFFERS)`` on PostgreSQL, ``EXPLAIN QUERY PLAN`` on
-SQLite). ``--label`` names the run in the Markdown rows printed at the end (e.g. ``before``
-and ``after`` from two checkouts against the same database, run in turns). Nothing is
-asserted.
+The CPU per run is this process's and its PostgreSQL backend's (read from ``/proc``): on a
+loaded machine a better guide than the wall time. ``--explain`` prints the plan of every
+query on ``planner_task`` of one ``my_day`` and one ``task_table`` (``EXPLAIN (ANALYZE,
+BUFFERS)`` on PostgreSQL, ``EXPLAIN QUERY PLAN`` on SQLite). ``--label`` names the run in
+the Markdown rows printed at the end (e.g. ``before`` and ``after`` from two checkouts
+against the same database, run in turns). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -58,6 +60,21 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def backend_cpu() -> float:
+    """CPU seconds the database server process of this connection has used (PostgreSQL on
+    this machine; 0 for SQLite, whose work is this process's)."""
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def fresh(user: User) -> User:
     """The user as a new request sees them (no cached scope or cover)."""
     return User.objects.get(pk=user.pk)
@@ -69,6 +86,7 @@ def measure(
     for index in range(warmup):
         run(users[index % len(users)])
     times, counts = [], []
+    cpu_started, server_started = time.process_time(), backend_cpu()
     for index in range(iterations):
         user = users[index % len(users)]
         with CaptureQueriesContext(connection) as queries:
@@ -76,16 +94,18 @@ def measure(
             run(user)
             times.append((time.perf_counter() - started) * 1000)
         counts.append(len(queries))
+    cpu = (time.process_time() - cpu_started + backend_cpu() - server_started) / iterations
     times.sort()
     row = {
+        "cpu": cpu * 1000,
         "name": name,
         "median": statistics.median(times),
         "p95": times[min(len(times) - 1, round(0.95 * len(times)) - 1)],
-        "queries": max(counts),
+        "queries": statistics.mode(counts),
     }
     print(
         f"{name:24} median {row['median']:7.1f} ms  p95 {row['p95']:7.1f} ms  "
-        f"queries {row['queries']}  (load {load()})",
+        f"CPU {row['cpu']:6.1f} ms  queries {row['queries']}  (load {load()})",
         flush=True,
     )
     return row
@@ -179,7 +199,8 @@ def main() -> None:
     print()
     for row in rows:
         print(
-            f"|{label} {row['name']} | {row['median']:.1f} | {row['p95']:.1f} | {row['queries']} |"
+            f"|{label} {row['name']} | {row['median']:.1f} | {row['p95']:.1f} | {row['cpu']:.1f} "
+            f"| {row['queries']} |"
         )
 
 
