@@ -20,6 +20,7 @@ from crm.accounts.models import User
 from crm.notifications.services import in_language
 from crm.planner.choices import TaskStatus
 from crm.planner.models import Task
+from crm.planner.permissions import TASK
 from crm.planner.selectors import attach_subjects
 
 PAST = dt.timedelta(days=90)
@@ -33,15 +34,14 @@ def calendar_feed(*, user: User, base_url: str, now: dt.datetime | None = None) 
     year ahead, at most 2000, as an iCalendar document."""
     now = now or timezone.now()
     host = urlsplit(base_url).hostname or "crm"
+    shown = Q(
+        status__in=[TaskStatus.OPEN, TaskStatus.DONE],
+        due_at__gte=now - PAST,
+        due_at__lt=now + FUTURE,
+    )
     tasks = list(
-        Task.objects.filter(
-            Q(owner=user) | Q(coworkers=user),
-            status__in=[TaskStatus.OPEN, TaskStatus.DONE],
-            due_at__gte=now - PAST,
-            due_at__lt=now + FUTURE,
-        )
+        Task.objects.filter(TASK.owned_or_coworked(user, {user.pk}, shown), shown)
         .select_related("type")
-        .distinct()
         .order_by("due_at", "id")[:FEED_MAX]
     )
     attach_subjects(tasks)

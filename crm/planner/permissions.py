@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.permissions import ScopedUser, can_write, sees_everything
-from crm.core.policies import OwnedRecordPolicy
+from crm.core.policies import OwnedRecordPolicy, QuerySetT
 from crm.planner.models import Absence, Task
 
 _COVERED = "_planner_covered_owner_ids"
+EVERY = Q()
 
 
 def covered_user_ids(user: ScopedUser) -> set[int]:
@@ -49,14 +50,40 @@ class TaskPolicy(OwnedRecordPolicy):
     co-workers — a watcher only reads. An inactive user sees nothing."""
 
     def change_condition(self, user: ScopedUser) -> Q:
-        return self.owned_or_coworked(user, self.owner_ids(user))
-
-    def owned_or_coworked(self, user: ScopedUser, owner_ids: Iterable[int]) -> Q:
-        """The tasks of ``owner_ids`` and those where ``user`` is a co-worker: what a user
-        changes, and what "my tasks" (with whom they cover) means on the lists, the
-        calendar and my day."""
         coworker_of = Q(pk__in=self.shared_ids(Task, user, "coworkers"))
-        return Q(owner_id__in=sorted(set(owner_ids))) | coworker_of
+        return Q(owner_id__in=sorted(self.owner_ids(user))) | coworker_of
+
+    def owned_or_coworked(self, user: ScopedUser, owner_ids: Iterable[int], narrow: Q = EVERY) -> Q:
+        """The tasks of ``owner_ids`` and those where ``user`` is a co-worker: what "my
+        tasks" (with whom they cover) means on the lists, the calendar and my day.
+
+        One indexed path per reason a task is theirs, joined by ``UNION ALL`` in a ``pk IN``
+        subquery: the owners' tasks on ``task_owner_due`` (narrowed by ``narrow``, a
+        condition on the task that the caller applies as well, such as the status or the
+        due range) and the user's co-worker rows on their user index. So the cost follows
+        the user's own tasks, not the table: written as ``owner OR co-worker`` it kept
+        PostgreSQL off the owner index, walking every user's open tasks in due order.
+        """
+        owned = Task.objects.filter(narrow, owner_id__in=sorted(set(owner_ids))).order_by()
+        coworked = self.shared_ids(Task, user, "coworkers")
+        return Q(pk__in=owned.values("pk").union(coworked, all=True))
+
+    def restrict_to_mine(
+        self,
+        queryset: QuerySetT,
+        user: ScopedUser,
+        owner_ids: Iterable[int],
+        narrow: Q = EVERY,
+    ) -> QuerySetT:
+        """The rows of ``queryset`` that ``user`` sees and that are theirs
+        (``owned_or_coworked``), without the OR of ``restrict``: the owners kept are those
+        of the user's scope and a co-worker sees the task, so every row is visible. (The OR
+        filter made PostgreSQL cost the union's path too high and scan every open task.)"""
+        if not user.is_active:
+            return queryset.none()
+        if not sees_everything(user):
+            owner_ids = set(owner_ids) & self.owner_ids(user)
+        return queryset.filter(self.owned_or_coworked(user, owner_ids, narrow))
 
     def may_change(self, user: ScopedUser, obj: Any) -> bool:
         """One query for a co-worker who is not in the owner's scope."""

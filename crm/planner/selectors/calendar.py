@@ -16,7 +16,7 @@ from django.utils import timezone
 from crm.accounts.models import User
 from crm.core.permissions import can_write, sees_everything
 from crm.planner.choices import TaskStatus
-from crm.planner.models import Absence, TaskType
+from crm.planner.models import Absence, Task, TaskType
 from crm.planner.permissions import TASK, covered_user_ids
 from crm.planner.selectors.tasks import day_start, tasks_visible_to, team_owner_ids
 
@@ -129,19 +129,16 @@ def calendar_view(
     today = timezone.localdate(now)
     start, end, previous, following = _period(view, anchor)
     owners = calendar_owner_ids(user=user, scope=scope, team_id=team_id)
-    condition = (
-        TASK.owned_or_coworked(user, owners) if scope != "team" else Q(owner_id__in=sorted(owners))
+    wanted = Q(
+        due_at__gte=day_start(start),
+        due_at__lt=day_start(end),
+        status__in=[TaskStatus.OPEN, TaskStatus.DONE],
     )
-    rows = (
-        tasks_visible_to(user)
-        .filter(condition)
-        .filter(
-            due_at__gte=day_start(start),
-            due_at__lt=day_start(end),
-            status__in=[TaskStatus.OPEN, TaskStatus.DONE],
-        )
-        .annotate(cell_day=TruncDate("due_at", tzinfo=zone))
-    )
+    if scope == "team":
+        rows = tasks_visible_to(user).filter(owner_id__in=sorted(owners))
+    else:
+        rows = TASK.restrict_to_mine(Task.objects.all(), user, owners, wanted)
+    rows = rows.filter(wanted).annotate(cell_day=TruncDate("due_at", tzinfo=zone))
     if view == "month":
         cell = ["cell_day"]
         cap = MONTH_CELL_MAX

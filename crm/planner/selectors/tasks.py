@@ -101,18 +101,21 @@ def my_day(*, user: User, now: dt.datetime | None = None, limit: int = 100) -> M
     now = now or timezone.now()
     today = timezone.localdate(now)
     covered = covered_user_ids(user)
-    base = (
-        Task.objects.filter(
-            TASK.owned_or_coworked(user, {user.pk, *covered}), status=TaskStatus.OPEN
+    owners = {user.pk, *covered}
+
+    def mine(narrow: Q) -> models.QuerySet[Task]:
+        narrow &= Q(status=TaskStatus.OPEN)
+        return (
+            Task.objects.filter(TASK.owned_or_coworked(user, owners, narrow), narrow)
+            .select_related("type", "owner")
+            .order_by(F("due_at").asc(nulls_last=True), "id")
         )
-        .select_related("type", "owner")
-        .order_by(F("due_at").asc(nulls_last=True), "id")
-    )
+
     day_after = day_start(today + dt.timedelta(days=2))
     late = overdue_filter(now)
-    overdue = list(base.filter(late)[:limit])
-    soon = list(base.exclude(late).filter(due_at__lt=day_after)[: limit * 2])
-    undated = list(base.filter(due_at__isnull=True)[:20])
+    overdue = list(mine(late)[:limit])
+    soon = list(mine(Q(due_at__lt=day_after)).exclude(late)[: limit * 2])
+    undated = list(mine(Q(due_at__isnull=True))[:20])
     attach_subjects([*overdue, *soon, *undated])
     due_today = [task for task in soon if timezone.localdate(task.due_at) == today]
     due_tomorrow = [task for task in soon if timezone.localdate(task.due_at) != today]
@@ -199,11 +202,33 @@ def team_owner_ids(user: User, team_id: int | None) -> set[int]:
     return ids
 
 
+def _view_condition(view: str, now: dt.datetime) -> Q:
+    """The tasks a view of the list shows (open, overdue, due today, this week, done, all)."""
+    today = timezone.localdate(now)
+    if view == "open":
+        return Q(status=TaskStatus.OPEN)
+    if view == "overdue":
+        return overdue_filter(now)
+    if view == "today":
+        return Q(
+            status=TaskStatus.OPEN,
+            due_at__gte=day_start(today),
+            due_at__lt=day_start(today + dt.timedelta(days=1)),
+        )
+    if view == "week":
+        return Q(status=TaskStatus.OPEN, due_at__lt=day_start(today + dt.timedelta(days=7)))
+    if view == "done":
+        return Q(status=TaskStatus.DONE)
+    return Q()
+
+
 def _task_rows(user: User, filters: TaskFilters, now: dt.datetime) -> models.QuerySet[Task]:
-    rows = tasks_visible_to(user)
+    shown = _view_condition(filters.view, now)
     if filters.scope == "mine":
-        rows = rows.filter(TASK.owned_or_coworked(user, {user.pk}))
-    elif filters.scope == "covered":
+        rows = TASK.restrict_to_mine(Task.objects.filter(shown), user, {user.pk}, shown)
+    else:
+        rows = tasks_visible_to(user).filter(shown)
+    if filters.scope == "covered":
         rows = rows.filter(owner_id__in=sorted(covered_user_ids(user)))
     elif filters.scope == "team":
         rows = rows.filter(owner_id__in=sorted(team_owner_ids(user, filters.team)))
@@ -222,24 +247,6 @@ def _task_rows(user: User, filters: TaskFilters, now: dt.datetime) -> models.Que
         rows = rows.filter(subject_type=content_type, subject_id=number)
     if filters.q:
         rows = rows.filter(title__icontains=filters.q)
-    today = timezone.localdate(now)
-    if filters.view == "open":
-        rows = rows.filter(status=TaskStatus.OPEN)
-    elif filters.view == "overdue":
-        rows = rows.filter(overdue_filter(now))
-    elif filters.view == "today":
-        rows = rows.filter(
-            status=TaskStatus.OPEN,
-            due_at__gte=day_start(today),
-            due_at__lt=day_start(today + dt.timedelta(days=1)),
-        )
-    elif filters.view == "week":
-        rows = rows.filter(
-            status=TaskStatus.OPEN,
-            due_at__lt=day_start(today + dt.timedelta(days=7)),
-        )
-    elif filters.view == "done":
-        rows = rows.filter(status=TaskStatus.DONE)
     return rows
 
 
