@@ -20,12 +20,14 @@ Definitions (what each figure counts):
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery, Sum
+from django.db import connection
+from django.db.models import Case, Count, F, Max, Q, QuerySet, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -39,6 +41,7 @@ from crm.sales.choices import StageKind
 from crm.sales.models import Deal, Pipeline, Stage, StageVisit
 
 Money = dict[str, Decimal]
+DECIMAL_FROM_FLOAT = decimal.Context(prec=15).create_decimal_from_float  # as Django on SQLite
 NO_REACH = -1
 WON_REACH = 2**15
 
@@ -90,53 +93,88 @@ def funnel_pipeline(filters: ReportFilters) -> Pipeline:
     return pipeline
 
 
-def _cohort(
+def _visits(
     viewer: User, pipeline: Pipeline, period: Period, filters: ReportFilters
-) -> tuple[Any, QuerySet[StageVisit]]:
-    """The counted deals annotated with ``won``, ``lost`` and ``reach`` (typed ``Any``: the
-    annotations are unknown to the type checker), and their visits in the period."""
+) -> QuerySet[StageVisit]:
+    """The period's visits of the pipeline's stages by the counted deals. A deal is in the
+    cohort exactly when it has one of these visits, so no separate cohort subquery: the
+    database reads the period's visits from ``visit_stage_entered`` once per query and
+    keeps the viewer's deals."""
     deals = filters.deals(viewer, Deal.objects.visible_to(viewer).filter(pipeline=pipeline))
-    visits = StageVisit.objects.filter(
-        stage__pipeline=pipeline, entered_at__gte=period.start_at, entered_at__lt=period.end_at
+    return StageVisit.objects.filter(
+        stage__pipeline=pipeline,
+        entered_at__gte=period.start_at,
+        entered_at__lt=period.end_at,
+        deal__in=deals.values("pk"),
+    ).order_by()
+
+
+def _outcomes(visits: QuerySet[StageVisit]) -> list[dict[str, Any]]:
+    """The counted deals grouped by reach, outcome, currency and lost reason (the name), with
+    their number and amount: one query, ``GROUP BY`` over one row per deal computed from
+    its visits (no correlated subquery per deal)."""
+    sitting = Q(left_at__isnull=True)
+    per_deal = visits.values(
+        "deal_id",
+        currency=F("deal__currency"),
+        amount=F("deal__amount"),
+        reason=F("deal__lost_reason__name"),
+    ).annotate(
+        reach=Coalesce(Max("stage__position", filter=Q(stage__kind=StageKind.OPEN)), NO_REACH),
+        won=Max(Case(When(sitting & Q(stage__kind=StageKind.WON), then=1), default=0)),
+        lost=Max(Case(When(sitting & Q(stage__kind=StageKind.LOST), then=1), default=0)),
     )
-    own_visits = visits.filter(deal=OuterRef("pk"))
-    reach = (
-        own_visits.filter(stage__kind=StageKind.OPEN)
-        .order_by()
-        .values("deal")
-        .annotate(furthest=Max("stage__position"))
-        .values("furthest")
-    )
-    sitting = own_visits.filter(left_at__isnull=True)
-    # ``pk IN (the period's visits)`` rather than a correlated ``EXISTS`` per deal of the
-    # pipeline: the database reads the period's visits from ``visit_stage_entered`` instead
-    # of probing every deal the pipeline ever had (same set of deals).
-    cohort = (
-        deals.filter(pk__in=visits.values("deal_id"))
-        .annotate(
-            won=Exists(sitting.filter(stage__kind=StageKind.WON)),
-            lost=Exists(sitting.filter(stage__kind=StageKind.LOST)),
-            reach=Coalesce(Subquery(reach), NO_REACH),
+    sql, params = per_deal.query.sql_with_params()
+    # The per-deal query is the ORM's, compiled with its parameters apart (no value in
+    # the text); only the outer grouping is written here.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reach, won, lost, currency, reason, COUNT(*), SUM(amount) "  # noqa: S608
+            f"FROM ({sql}) per_deal GROUP BY reach, won, lost, currency, reason",
+            params,
         )
-        .order_by()
-    )
-    return cohort, visits.filter(deal__in=cohort.values("pk"))
+        return [
+            {
+                "reach": reach,
+                "won": bool(won),
+                "lost": bool(lost),
+                "currency": currency,
+                "reason": reason,
+                "count": count,
+                "amount": _decimal(amount),
+            }
+            for reach, won, lost, currency, reason, count, amount in cursor.fetchall()
+        ]
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A sum of amounts as the ORM's ``Sum("amount")`` gives it: SQLite sums to a float or
+    an integer, which Django's SQLite backend turns into a ``Decimal`` this way."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    return DECIMAL_FROM_FLOAT(value)
+
+
+def _reason_order(group: dict[str, Any]) -> tuple[Any, ...]:
+    """``ORDER BY reach, count DESC, name`` with the database's place for no name (last on
+    PostgreSQL, first on SQLite), as the query before this grouping in Python sorted."""
+    name = group["reason"]
+    missing_last = connection.vendor == "postgresql"
+    return (group["reach"], -group["count"], (name is None) == missing_last, name or "")
 
 
 def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Funnel:
     """The funnel of ``filters``' pipeline (or the first live one) for ``period``, counting
     only the deals ``viewer`` may see. A fixed number of queries: the groups of deals by
-    reach, outcome and currency; the visits per stage; the stays' percentiles; the lost
-    reasons. The cumulative sums run over those few groups, not over deals."""
+    reach, outcome, currency and lost reason; the visits per stage; the stays'
+    percentiles. The cumulative sums run over those few groups, not over deals."""
     pipeline = funnel_pipeline(filters)
     stages = list(pipeline.stages.filter(archived=False).order_by("position", "id"))
-    cohort, visits = _cohort(viewer, pipeline, period, filters)
+    visits = _visits(viewer, pipeline, period, filters)
     opens = [FunnelStage(stage) for stage in stages if stage.kind == StageKind.OPEN]
     funnel = Funnel(pipeline, period, opens, 0, 0, 0, {}, {}, [])
 
-    groups = cohort.values("reach", "won", "lost", "currency").annotate(
-        count=Count("pk"), amount=Sum("amount")
-    )
+    groups = _outcomes(visits)
     for group in groups:
         reach = WON_REACH if group["won"] else group["reach"]
         amount = group["amount"] or Decimal(0)
@@ -171,13 +209,19 @@ def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Fu
             stayed.median_seconds, stayed.p90_seconds = values[0.5], values[0.9]
 
     by_position = {row.stage.position: row for row in opens}
-    for reason in (
-        cohort.filter(lost=True, won=False)
-        .values("reach", "lost_reason__name")
-        .annotate(count=Count("pk"))
-        .order_by("reach", "-count", "lost_reason__name")
+    reasons: dict[tuple[int, str | None], int] = {}
+    for group in groups:
+        if group["lost"] and not group["won"]:
+            key = (group["reach"], group["reason"])
+            reasons[key] = reasons.get(key, 0) + group["count"]
+    for reason in sorted(
+        (
+            {"reach": reach, "reason": name, "count": count}
+            for (reach, name), count in reasons.items()
+        ),
+        key=_reason_order,
     ):
-        name = reason["lost_reason__name"] or str(_("No reason given"))
+        name = reason["reason"] or str(_("No reason given"))
         target = by_position.get(reason["reach"])
         (target.lost_reasons if target else funnel.lost_without_stage).append(
             (name, reason["count"])
