@@ -125,16 +125,6 @@ def _entries(viewer: User, ids: list[int], period: Period, rows: dict[int, Activ
     15 minutes at 1,000,000 deals (bench/RESULTS.md)."""
     is_call = Q(kind=EntryKind.CALL)
     telephony = is_call & Q(data__has_key="call_id")
-    counted = (
-        "calls_out",
-        "calls_in",
-        "calls_missed",
-        "calls_telephony",
-        "calls_logged",
-        "meetings",
-        "emails",
-        "notes",
-    )
     for kind in registry.with_timeline():
         entries = TimelineEntry.objects.filter(
             subject_type=ContentType.objects.get_for_model(kind.model),
@@ -159,7 +149,16 @@ def _entries(viewer: User, ids: list[int], period: Period, rows: dict[int, Activ
             )
         ):
             target = rows[row["author_id"]]
-            for name in counted:
+            for name in (
+                "calls_out",
+                "calls_in",
+                "calls_missed",
+                "calls_telephony",
+                "calls_logged",
+                "meetings",
+                "emails",
+                "notes",
+            ):
                 setattr(target, name, getattr(target, name) + row[name])
             target.talk_seconds += row["talk"] or 0
 

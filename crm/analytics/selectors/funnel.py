@@ -155,12 +155,12 @@ def _decimal(value: Any) -> Decimal | None:
     return DECIMAL_FROM_FLOAT(value)
 
 
-def _reason_order(group: dict[str, Any]) -> tuple[Any, ...]:
+def _reason_order(item: tuple[tuple[int, str | None], int]) -> tuple[Any, ...]:
     """``ORDER BY reach, count DESC, name`` with the database's place for no name (last on
     PostgreSQL, first on SQLite), as the query before this grouping in Python sorted."""
-    name = group["reason"]
+    (reach, name), count = item
     missing_last = connection.vendor == "postgresql"
-    return (group["reach"], -group["count"], (name is None) == missing_last, name or "")
+    return (reach, -count, (name is None) == missing_last, name or "")
 
 
 def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Funnel:
@@ -214,17 +214,10 @@ def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Fu
         if group["lost"] and not group["won"]:
             key = (group["reach"], group["reason"])
             reasons[key] = reasons.get(key, 0) + group["count"]
-    for reason in sorted(
-        (
-            {"reach": reach, "reason": name, "count": count}
-            for (reach, name), count in reasons.items()
-        ),
-        key=_reason_order,
-    ):
-        name = reason["reason"] or str(_("No reason given"))
-        target = by_position.get(reason["reach"])
+    for (reach, reason), count in sorted(reasons.items(), key=_reason_order):
+        target = by_position.get(reach)
         (target.lost_reasons if target else funnel.lost_without_stage).append(
-            (name, reason["count"])
+            (reason or str(_("No reason given")), count)
         )
 
     for index, row in enumerate(opens):
