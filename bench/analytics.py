@@ -9,7 +9,8 @@ each (some skip a stage, some move back, a third closed won or lost, a few in do
 ``--entries`` timeline entries (calls, notes, e-mails, meetings by the managers).
 
 Then, as each of ``--viewers`` (``head,admin``), ``--warmup`` and ``--iterations`` timed runs
-of each case (``--only WORD …`` keeps the cases whose name holds a word):
+of each case (``--only WORD …`` keeps the cases whose name holds a word, ``--skip WORD …``
+leaves them out):
 
 - ``dashboard_for`` and ``GET /`` (this month);
 - for this quarter and this year: the selectors ``funnel_report`` («Опт»), ``sales_report``
@@ -278,6 +279,9 @@ def main() -> None:
     parser.add_argument(
         "--only", nargs="*", default=[], help="measure only the cases whose name holds a word"
     )
+    parser.add_argument(
+        "--skip", nargs="*", default=[], help="leave out the cases whose name holds a word"
+    )
     options = parser.parse_args()
     if options.generate:
         generate(
@@ -344,6 +348,7 @@ def main() -> None:
         ]
         if options.only:
             cases = [case for case in cases if any(word in case[0] for word in options.only)]
+        cases = [case for case in cases if not any(word in case[0] for word in options.skip)]
         for name, run in cases:
             results.append((username, *measure(name, run, options.warmup, options.iterations)))
             print(results[-1], flush=True)
