@@ -33,8 +33,8 @@ What it writes (defaults = the issue's size; ``--scale 0.1`` for a tenth):
   a third with a telephony ``call_id``), e-mails, notes, meetings;
 - ``--leads`` leads (1,000,000) over two years: channels, classification (new, repeat,
   partner, spam), a responsible manager and team, a response deadline (1–4 h) and a first
-  answer for 85 % (a quarter of those
-  within two days rather than the hour), a third converted into one of the deals;
+  answer for 85 % (a quarter of those within two days rather than the hour), a third
+  converted into one of the deals;
 - a task per five deals (done, late or open) for the activity report.
 
 The bulk tables' secondary indexes and foreign keys are dropped for the load and rebuilt
