@@ -1,22 +1,34 @@
-"""Measure the home dashboard, the funnel and the sales report on a generated SQLite database.
+"""Measure every analytics report, through its selector and its page, on a generated database.
 
-Made by this script with ``bulk_create`` (``--generate``): ``--managers`` managers in
-``--teams`` teams, the first led by ``head``, ``--deals`` deals over the last year in the
-default pipelines with two to four stage visits each (some skip a stage, some move back, a
-third closed won or lost, a few in dollars), ``--leads`` leads over the year (a fifth of the
-deals by default), a task per five deals and ``--entries`` timeline entries (calls, notes,
-e-mails, meetings by the managers). Then, as each of ``--viewers`` (``head,admin``),
-``--warmup`` and ``--iterations`` timed runs of:
+The data: on PostgreSQL ``bench/analytics_generate.py`` makes the issue's full size with SQL in
+about two minutes (see there); on SQLite this script makes it with ``bulk_create``
+(``--generate``): ``--managers`` managers in ``--teams`` teams, the first led by ``head``,
+``--deals`` deals over the last year in the default pipelines with two to four stage visits
+each (some skip a stage, some move back, a third closed won or lost, a few in dollars),
+``--leads`` leads over the year (a fifth of the deals by default), a task per five deals and
+``--entries`` timeline entries (calls, notes, e-mails, meetings by the managers).
 
-- the selectors ``dashboard_for``, ``funnel_report`` (this quarter and this year, «Опт»)
-  and ``sales_report`` (this quarter by week, this year by month);
-- the pages through Django's test ``Client`` (middleware, session, template):
-  ``GET /``, ``GET /reports/funnel/?period=this_quarter&pipeline=…`` and
-  ``GET /reports/sales/?period=this_quarter`` (and ``this_year``).
+Then, as each of ``--viewers`` (``head,admin``), ``--warmup`` and ``--iterations`` timed runs
+of each case (``--only WORD …`` keeps the cases whose name holds a word, ``--skip WORD …``
+leaves them out):
+
+- ``dashboard_for`` and ``GET /`` (this month);
+- for this quarter and this year: the selectors ``funnel_report`` («Опт»), ``sales_report``
+  (by week for a quarter, by month for a year, as the page), ``leads_report``,
+  ``activity_report``, ``forecast_report`` and ``clients_report`` with the pages' default
+  options, and the pages ``GET /reports/<name>/?period=this_quarter`` (``this_year``)
+  through Django's test ``Client`` (middleware, session, template; the funnel page builds
+  the period and the one before);
+- ``plan_report`` and ``GET /reports/plans/`` for this month.
 
 The median and the 95th percentile are printed with the query count, as a Markdown table
 for ``bench/RESULTS.md`` (the script does not write the file)::
 
+    # PostgreSQL, the issue's size
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_analytics
+    .venv/bin/python manage.py migrate && .venv/bin/python bench/analytics_generate.py
+    .venv/bin/python bench/analytics.py --viewers head,admin
+    # SQLite, a tenth
     CRM_VAR_DIR=/tmp/bench-analytics .venv/bin/python manage.py migrate
     CRM_VAR_DIR=/tmp/bench-analytics .venv/bin/python bench/analytics.py --generate \
         --deals 100000 --managers 100 --teams 10 --leads 100000 --entries 1000000
@@ -56,16 +68,47 @@ from django.utils import timezone  # noqa: E402
 from crm.accounts.models import Team, TeamMembership, User  # noqa: E402
 from crm.activities.models import TimelineEntry  # noqa: E402
 from crm.analytics.filters import ReportFilters  # noqa: E402
-from crm.analytics.periods import unit_period, user_time_zone  # noqa: E402
+from crm.analytics.periods import Period, unit_period, user_time_zone  # noqa: E402
 from crm.analytics.selectors import dashboard_for  # noqa: E402
+from crm.analytics.selectors.activity import activity_report  # noqa: E402
+from crm.analytics.selectors.clients import clients_report  # noqa: E402
+from crm.analytics.selectors.forecast import forecast_report  # noqa: E402
 from crm.analytics.selectors.funnel import funnel_report  # noqa: E402
-from crm.analytics.selectors.sales import sales_report  # noqa: E402
+from crm.analytics.selectors.leads import leads_report  # noqa: E402
+from crm.analytics.selectors.plans import plan_report  # noqa: E402
+from crm.analytics.selectors.sales import bucket_parse, sales_report  # noqa: E402
 from crm.core.permissions import Role  # noqa: E402
 from crm.leads.models import Lead  # noqa: E402
 from crm.planner.models import Task, TaskType  # noqa: E402
 from crm.sales.models import Deal, LostReason, Pipeline, StageVisit  # noqa: E402
 
 TARGET_MS = 300  # a quarter; a year: 1 s
+
+
+def _funnel(viewer: User, period: Period) -> object:
+    wholesale = Pipeline.objects.get(name="Опт")
+    return funnel_report(viewer=viewer, period=period, filters=ReportFilters(pipeline=wholesale))
+
+
+# Each report's selector for a viewer and a period, with the page's default options.
+SELECTORS: dict[str, Callable[[User, Period], object]] = {
+    "funnel_report": _funnel,
+    "sales_report": lambda viewer, period: sales_report(
+        viewer=viewer, period=period, filters=ReportFilters(), bucket=bucket_parse(None, period)
+    ),
+    "leads_report": lambda viewer, period: leads_report(
+        viewer=viewer, period=period, filters=ReportFilters()
+    ),
+    "activity_report": lambda viewer, period: activity_report(
+        viewer=viewer, period=period, filters=ReportFilters()
+    ),
+    "forecast_report": lambda viewer, period: forecast_report(
+        viewer=viewer, period=period, filters=ReportFilters()
+    ),
+    "clients_report": lambda viewer, period: clients_report(
+        viewer=viewer, period=period, filters=ReportFilters()
+    ),
+}
 
 
 def generate(
@@ -233,6 +276,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--viewers", default="head,admin", help="user names, comma-separated")
+    parser.add_argument(
+        "--only", nargs="*", default=[], help="measure only the cases whose name holds a word"
+    )
+    parser.add_argument(
+        "--skip", nargs="*", default=[], help="leave out the cases whose name holds a word"
+    )
     options = parser.parse_args()
     if options.generate:
         generate(
@@ -251,7 +300,7 @@ def main() -> None:
         today = timezone.now().astimezone(zone).date()
         quarter = unit_period("quarter", today, zone)
         year = unit_period("year", today, zone)
-        funnel_filters = ReportFilters(pipeline=wholesale)
+        month = today.replace(day=1)
         client = Client()
         client.force_login(viewer)
 
@@ -261,42 +310,45 @@ def main() -> None:
 
         cases: list[tuple[str, Callable[[], object]]] = [
             ("dashboard_for", lambda viewer=viewer: dashboard_for(viewer=viewer)),
-            (
-                "funnel_report (quarter)",
-                lambda viewer=viewer, quarter=quarter, chosen=funnel_filters: funnel_report(
-                    viewer=viewer, period=quarter, filters=chosen
-                ),
-            ),
-            (
-                "sales_report (quarter, weeks)",
-                lambda viewer=viewer, quarter=quarter: sales_report(
-                    viewer=viewer, period=quarter, filters=ReportFilters(), bucket="week"
-                ),
-            ),
-            (
-                "funnel_report (year)",
-                lambda viewer=viewer, year=year, chosen=funnel_filters: funnel_report(
-                    viewer=viewer, period=year, filters=chosen
-                ),
-            ),
-            (
-                "sales_report (year, months)",
-                lambda viewer=viewer, year=year: sales_report(
-                    viewer=viewer, period=year, filters=ReportFilters(), bucket="month"
-                ),
-            ),
             ("GET /", lambda: page("/")),
-            (
-                "GET /reports/funnel/ (quarter)",
-                lambda: page(f"/reports/funnel/?period=this_quarter&pipeline={wholesale.pk}"),
-            ),
-            ("GET /reports/sales/ (quarter)", lambda: page("/reports/sales/?period=this_quarter")),
-            (
-                "GET /reports/funnel/ (year)",
-                lambda: page(f"/reports/funnel/?period=this_year&pipeline={wholesale.pk}"),
-            ),
-            ("GET /reports/sales/ (year)", lambda: page("/reports/sales/?period=this_year")),
         ]
+        for span, period, preset in (
+            ("quarter", quarter, "this_quarter"),
+            ("year", year, "this_year"),
+        ):
+            cases += [
+                (
+                    f"{name} ({span})",
+                    lambda read=read, viewer=viewer, period=period: read(viewer, period),
+                )
+                for name, read in SELECTORS.items()
+            ]
+            cases += [
+                (
+                    f"GET /reports/{name}/ ({span})",
+                    lambda url=f"/reports/{name}/?period={preset}{extra}": page(url),
+                )
+                for name, extra in (
+                    ("funnel", f"&pipeline={wholesale.pk}"),
+                    ("sales", ""),
+                    ("leads", ""),
+                    ("activity", ""),
+                    ("forecast", ""),
+                    ("clients", ""),
+                )
+            ]
+        cases += [
+            (
+                "plan_report (month)",
+                lambda viewer=viewer, month=month: plan_report(
+                    viewer=viewer, month=month, filters=ReportFilters()
+                ),
+            ),
+            ("GET /reports/plans/ (month)", lambda: page("/reports/plans/")),
+        ]
+        if options.only:
+            cases = [case for case in cases if any(word in case[0] for word in options.only)]
+        cases = [case for case in cases if not any(word in case[0] for word in options.skip)]
         for name, run in cases:
             results.append((username, *measure(name, run, options.warmup, options.iterations)))
             print(results[-1], flush=True)

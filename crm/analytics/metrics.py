@@ -124,13 +124,12 @@ def calls_made(
     records the viewer may see: the activity report's "outgoing calls"."""
     from crm.analytics.selectors.activity import CALL_MADE, authored_entries
 
-    rows = (
-        authored_entries(viewer, owners, period)
-        .filter(CALL_MADE)
-        .values(person=F("author_id"))
-        .annotate(value=Count("pk"))
-    )
-    return _facts(rows, "")
+    facts: Facts = {}
+    for entries in authored_entries(viewer, owners, period):
+        rows = entries.filter(CALL_MADE).values(person=F("author_id")).annotate(value=Count("pk"))
+        for key, value in _facts(rows, "").items():
+            facts[key] = facts.get(key, Decimal(0)) + value
+    return facts
 
 
 METRICS: dict[str, Metric] = {

@@ -113,6 +113,10 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
+    # No JIT compilation: the reports' aggregations cost enough to trigger it, and compiling
+    # took 1-2 s per query against tens of milliseconds of execution (bench/RESULTS.md,
+    # "Analytics at full size"). An ``options`` given in DATABASE_URL wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 else:
     DATABASES = {
         "default": {

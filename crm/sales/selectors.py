@@ -28,7 +28,7 @@ from crm.customers.choices import ClientType
 from crm.customers.models import Tag
 from crm.sales.choices import DealStatus, StageKind
 from crm.sales.models import Deal, DealLine, Pipeline, Stage, StageVisit
-from crm.sales.selectors_reach import deals_reach, lost_at, reached
+from crm.sales.reach import lost_at, period_visits, reach_per_deal, reached
 
 MAX_ID = 2**63 - 1
 
@@ -45,7 +45,7 @@ def _int(value: Any) -> int | None:
 @dataclass(frozen=True)
 class Reached:
     """The deals that reached an open ``stage`` (or were lost there, ``lost_here``) in the
-    local days ``date_from``..``date_to`` (see ``selectors_reach``): a funnel's figure."""
+    local days ``date_from``..``date_to`` (see ``crm.sales.reach``): a funnel's figure."""
 
     stage: Stage
     date_from: dt.date
@@ -54,15 +54,16 @@ class Reached:
 
     def apply(self, qs: models.QuerySet[Deal], zone: dt.tzinfo | None) -> models.QuerySet[Deal]:
         zone = zone or timezone.get_current_timezone()
-        counted, _visits = deals_reach(
+        visits = period_visits(
             qs,
             pipeline_id=self.stage.pipeline_id,
             start_at=dt.datetime.combine(self.date_from, dt.time.min, zone),
             end_at=dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time.min, zone),
         )
         position = self.stage.position
-        chosen: models.QuerySet[Deal] = counted.filter(
-            lost_at(position) if self.lost_here else reached(position)
+        rule = lost_at(position) if self.lost_here else reached(position)
+        chosen: models.QuerySet[Deal] = qs.filter(
+            pk__in=reach_per_deal(visits).filter(rule).values("deal_id")
         )
         return chosen
 

@@ -119,44 +119,40 @@ def activity_people(viewer: User, filters: ReportFilters) -> list[User]:
     return list(people)
 
 
-def visible_entries(viewer: User) -> QuerySet[TimelineEntry]:
-    """Timeline entries on records the viewer may see (every record kind with a timeline)."""
-    visible = Q(pk__in=[])
-    for kind in registry.with_timeline():
-        visible |= Q(
-            subject_type=ContentType.objects.get_for_model(kind.model),
-            subject_id__in=kind.visible_to(viewer).values("pk"),
-        )
-    return TimelineEntry.objects.filter(visible)
-
-
 IS_CALL = Q(kind=EntryKind.CALL)
 CALL_MADE = IS_CALL & Q(direction=CallDirection.OUTGOING)
 """An outgoing call, logged by hand or from telephony: the "calls made" of the report and
 of the plans (``metrics.calls_made``)."""
 
 
-def authored_entries(viewer: User, ids: Collection[int], period: Period) -> Any:
+def authored_entries(
+    viewer: User, ids: Collection[int], period: Period
+) -> list[QuerySet[TimelineEntry]]:
     """The timeline entries the users ``ids`` authored in ``period`` on records the viewer
-    may see, unordered (to group by ``author_id``)."""
-    return (
-        visible_entries(viewer)
-        .filter(
+    may see, unordered (to group by ``author_id``): one query per record kind with a
+    timeline, each keeping the entries on that kind's records the viewer sees (a plain
+    semi-join). One query with the kinds ``OR``-ed made PostgreSQL test each entry against
+    a list of every visible deal, scanned linearly: over 15 minutes at 1,000,000 deals
+    (bench/RESULTS.md)."""
+    return [
+        TimelineEntry.objects.filter(
+            subject_type=ContentType.objects.get_for_model(kind.model),
+            subject_id__in=kind.visible_to(viewer).values("pk"),
             author_id__in=sorted(ids),
             occurred_at__gte=period.start_at,
             occurred_at__lt=period.end_at,
-        )
-        .order_by()
-    )
+        ).order_by()
+        for kind in registry.with_timeline()
+    ]
 
 
 def _entries(viewer: User, ids: list[int], period: Period, rows: dict[int, ActivityRow]) -> None:
+    """The period's timeline entries by ``ids``, counted per author (``authored_entries``:
+    a query per record kind, summed)."""
     is_call = IS_CALL
     telephony = is_call & Q(data__has_key="call_id")
-    for row in (
-        authored_entries(viewer, ids, period)
-        .values("author_id")
-        .annotate(
+    for entries in authored_entries(viewer, ids, period):
+        for row in entries.values("author_id").annotate(
             calls_out=Count("pk", filter=CALL_MADE),
             calls_in=Count("pk", filter=is_call & Q(direction=CallDirection.INCOMING)),
             calls_missed=Count("pk", filter=is_call & Q(direction=CallDirection.MISSED)),
@@ -166,21 +162,20 @@ def _entries(viewer: User, ids: list[int], period: Period, rows: dict[int, Activ
             meetings=Count("pk", filter=Q(kind=EntryKind.MEETING)),
             emails=Count("pk", filter=Q(kind=EntryKind.EMAIL)),
             notes=Count("pk", filter=Q(kind=EntryKind.NOTE)),
-        )
-    ):
-        target = rows[row["author_id"]]
-        for name in (
-            "calls_out",
-            "calls_in",
-            "calls_missed",
-            "calls_telephony",
-            "calls_logged",
-            "meetings",
-            "emails",
-            "notes",
         ):
-            setattr(target, name, row[name])
-        target.talk_seconds = row["talk"] or 0
+            target = rows[row["author_id"]]
+            for name in (
+                "calls_out",
+                "calls_in",
+                "calls_missed",
+                "calls_telephony",
+                "calls_logged",
+                "meetings",
+                "emails",
+                "notes",
+            ):
+                setattr(target, name, getattr(target, name) + row[name])
+            target.talk_seconds += row["talk"] or 0
 
 
 def _tasks(

@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DateField, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Case, Count, DateField, F, Max, Q, QuerySet, Sum, When, Window
 from django.db.models.functions import Trunc
 from django.utils.translation import gettext as _
 
@@ -206,30 +207,50 @@ def _weigh(
 def stage_rates(deals: QuerySet[Deal], *, until: dt.datetime, months: int) -> dict[int, StageRate]:
     """Per open stage the deals of ``deals`` entered in the ``months`` months before
     ``until``: how many were decided (entered a won or lost stage later, before ``until``)
-    and how many of those were won (see the module's docstring)."""
+    and how many of those were won (see the module's docstring).
+
+    One pass over the window's visits: a visit is followed by a won (decided) one exactly
+    when its deal's latest won (won or lost) entry in the window is later than it, so the
+    latest is a window function per deal, not a correlated ``EXISTS`` per visit (seconds
+    per month at 1,000,000 deals). Any later entry before ``until`` is in the window too."""
     since = months_before(until, months)
-    later = StageVisit.objects.filter(
-        deal=OuterRef("deal"), entered_at__gt=OuterRef("entered_at"), entered_at__lt=until
-    )
-    rows = (
+    per_deal = [F("deal_id")]
+    visits = (
         StageVisit.objects.filter(
-            deal__in=deals.values("pk"),
-            stage__kind=StageKind.OPEN,
-            entered_at__gte=since,
-            entered_at__lt=until,
-        )
-        .annotate(
-            won=Exists(later.filter(stage__kind=StageKind.WON)),
-            decided=Exists(later.filter(stage__kind__in=[StageKind.WON, StageKind.LOST])),
+            deal__in=deals.values("pk"), entered_at__gte=since, entered_at__lt=until
         )
         .order_by()
-        .values("stage")
         .annotate(
-            won_deals=Count("deal", distinct=True, filter=Q(won=True)),
-            decided_deals=Count("deal", distinct=True, filter=Q(decided=True)),
+            won_at=Window(
+                Max(Case(When(stage__kind=StageKind.WON, then=F("entered_at")))),
+                partition_by=per_deal,
+            ),
+            decided_at=Window(
+                Max(
+                    Case(
+                        When(
+                            stage__kind__in=[StageKind.WON, StageKind.LOST],
+                            then=F("entered_at"),
+                        )
+                    )
+                ),
+                partition_by=per_deal,
+            ),
         )
+        .values("deal_id", "stage_id", "entered_at", "won_at", "decided_at", kind=F("stage__kind"))
     )
-    counts = {row["stage"]: (row["decided_deals"], row["won_deals"]) for row in rows}
+    sql, params = visits.query.sql_with_params()
+    # The windowed query is the ORM's, compiled with its parameters apart; only the outer
+    # grouping is written here.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT stage_id, "  # noqa: S608
+            "COUNT(DISTINCT CASE WHEN decided_at > entered_at THEN deal_id END), "
+            "COUNT(DISTINCT CASE WHEN won_at > entered_at THEN deal_id END) "
+            f"FROM ({sql}) visits WHERE kind = %s GROUP BY stage_id",
+            [*params, StageKind.OPEN.value],
+        )
+        counts = {stage: (decided, won) for stage, decided, won in cursor.fetchall()}
     stages = Stage.objects.filter(kind=StageKind.OPEN).select_related("pipeline")
     return {
         stage.pk: StageRate(stage, Decimal(stage.probability), *counts.get(stage.pk, (0, 0)))

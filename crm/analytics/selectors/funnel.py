@@ -17,19 +17,20 @@ Definitions (what each figure counts):
 - Time in a stage (median, 90th percentile) is over the stays that began in the period
   and have ended. Lost reasons are grouped by the furthest open stage the lost deal reached.
 
-The counted deals, their reach and outcome come from ``crm.sales.selectors_reach``, which
-the deal list's ``reached_stage`` filter uses too: each stage's figure links to exactly its
-deals.
+The counted deals, their reach and outcome come from ``crm.sales.reach``, which the deal
+list's ``reached_stage`` filter uses too: each stage's figure links to exactly its deals.
 """
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, F, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -40,9 +41,10 @@ from crm.core.errors import ValidationFailed
 from crm.core.percentiles import percentiles, seconds_between
 from crm.sales.choices import StageKind
 from crm.sales.models import Deal, Pipeline, Stage, StageVisit
-from crm.sales.selectors_reach import WON_REACH, deals_reach
+from crm.sales.reach import WON_REACH, period_visits, reach_per_deal
 
 Money = dict[str, Decimal]
+DECIMAL_FROM_FLOAT = decimal.Context(prec=15).create_decimal_from_float  # as Django on SQLite
 
 
 @dataclass
@@ -65,7 +67,7 @@ class FunnelStage:
 
     @property
     def lost(self) -> int:
-        """The lost deals whose furthest stage this was (``selectors_reach.lost_at``)."""
+        """The lost deals whose furthest stage this was (``reach.lost_at``)."""
         return sum(count for _name, count in self.lost_reasons)
 
 
@@ -97,31 +99,78 @@ def funnel_pipeline(filters: ReportFilters) -> Pipeline:
     return pipeline
 
 
-def _cohort(
+def _visits(
     viewer: User, pipeline: Pipeline, period: Period, filters: ReportFilters
-) -> tuple[Any, QuerySet[StageVisit]]:
-    """The counted deals annotated with ``won``, ``lost`` and ``reach``, and their visits in
-    the period: the deal list's ``reached_stage`` filter reads the same query builder."""
+) -> QuerySet[StageVisit]:
+    """The period's visits of the pipeline's stages by the counted deals
+    (``reach.period_visits``)."""
     deals = filters.deals(viewer, Deal.objects.visible_to(viewer))
-    return deals_reach(
+    return period_visits(
         deals, pipeline_id=pipeline.pk, start_at=period.start_at, end_at=period.end_at
     )
+
+
+def _outcomes(visits: QuerySet[StageVisit]) -> list[dict[str, Any]]:
+    """The counted deals grouped by reach, outcome, currency and lost reason (the name), with
+    their number and amount: one query, ``GROUP BY`` over one row per deal computed from
+    its visits (no correlated subquery per deal)."""
+    per_deal = reach_per_deal(
+        visits,
+        currency=F("deal__currency"),
+        amount=F("deal__amount"),
+        reason=F("deal__lost_reason__name"),
+    )
+    sql, params = per_deal.query.sql_with_params()
+    # The per-deal query is the ORM's, compiled with its parameters apart (no value in
+    # the text); only the outer grouping is written here.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reach, won, lost, currency, reason, COUNT(*), SUM(amount) "  # noqa: S608
+            f"FROM ({sql}) per_deal GROUP BY reach, won, lost, currency, reason",
+            params,
+        )
+        return [
+            {
+                "reach": reach,
+                "won": bool(won),
+                "lost": bool(lost),
+                "currency": currency,
+                "reason": reason,
+                "count": count,
+                "amount": _decimal(amount),
+            }
+            for reach, won, lost, currency, reason, count, amount in cursor.fetchall()
+        ]
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A sum of amounts as the ORM's ``Sum("amount")`` gives it: SQLite sums to a float or
+    an integer, which Django's SQLite backend turns into a ``Decimal`` this way."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    return DECIMAL_FROM_FLOAT(value)
+
+
+def _reason_order(item: tuple[tuple[int, str | None], int]) -> tuple[Any, ...]:
+    """``ORDER BY reach, count DESC, name`` with the database's place for no name (last on
+    PostgreSQL, first on SQLite), as the query before this grouping in Python sorted."""
+    (reach, name), count = item
+    missing_last = connection.vendor == "postgresql"
+    return (reach, -count, (name is None) == missing_last, name or "")
 
 
 def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Funnel:
     """The funnel of ``filters``' pipeline (or the first live one) for ``period``, counting
     only the deals ``viewer`` may see. A fixed number of queries: the groups of deals by
-    reach, outcome and currency; the visits per stage; the stays' percentiles; the lost
-    reasons. The cumulative sums run over those few groups, not over deals."""
+    reach, outcome, currency and lost reason; the visits per stage; the stays'
+    percentiles. The cumulative sums run over those few groups, not over deals."""
     pipeline = funnel_pipeline(filters)
     stages = list(pipeline.stages.filter(archived=False).order_by("position", "id"))
-    cohort, visits = _cohort(viewer, pipeline, period, filters)
+    visits = _visits(viewer, pipeline, period, filters)
     opens = [FunnelStage(stage) for stage in stages if stage.kind == StageKind.OPEN]
     funnel = Funnel(pipeline, period, opens, 0, 0, 0, {}, {}, [])
 
-    groups = cohort.values("reach", "won", "lost", "currency").annotate(
-        count=Count("pk"), amount=Sum("amount")
-    )
+    groups = _outcomes(visits)
     for group in groups:
         reach = WON_REACH if group["won"] else group["reach"]
         amount = group["amount"] or Decimal(0)
@@ -156,16 +205,15 @@ def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Fu
             stayed.median_seconds, stayed.p90_seconds = values[0.5], values[0.9]
 
     by_position = {row.stage.position: row for row in opens}
-    for reason in (
-        cohort.filter(lost=True, won=False)
-        .values("reach", "lost_reason__name")
-        .annotate(count=Count("pk"))
-        .order_by("reach", "-count", "lost_reason__name")
-    ):
-        name = reason["lost_reason__name"] or str(_("No reason given"))
-        target = by_position.get(reason["reach"])
+    reasons: dict[tuple[int, str | None], int] = {}
+    for group in groups:
+        if group["lost"] and not group["won"]:
+            key = (group["reach"], group["reason"])
+            reasons[key] = reasons.get(key, 0) + group["count"]
+    for (reach, reason), count in sorted(reasons.items(), key=_reason_order):
+        target = by_position.get(reach)
         (target.lost_reasons if target else funnel.lost_without_stage).append(
-            (name, reason["count"])
+            (reason or str(_("No reason given")), count)
         )
 
     for index, row in enumerate(opens):

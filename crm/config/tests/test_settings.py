@@ -18,7 +18,8 @@ PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; "
     "db = s.DATABASES['default']; "
     "print(json.dumps({'debug': s.DEBUG, 'conn_max_age': db.get('CONN_MAX_AGE'), "
-    "'health_checks': db.get('CONN_HEALTH_CHECKS')}))"
+    "'health_checks': db.get('CONN_HEALTH_CHECKS'), "
+    "'options': db.get('OPTIONS', {}).get('options')}))"
 )
 
 
@@ -71,3 +72,14 @@ def test_persistent_connections_only_when_asked_for_and_checked_before_reuse(tmp
     )
     assert db["conn_max_age"] == 60
     assert db["health_checks"] is True
+
+
+@pytest.mark.slow
+def test_postgresql_connections_run_without_jit_unless_the_url_says_otherwise(tmp_path):
+    db = settings_with(tmp_path, DATABASE_URL="postgres://crm@127.0.0.1:5432/crm")
+    assert db["options"] == "-c jit=off"
+    db = settings_with(
+        tmp_path, DATABASE_URL="postgres://crm@127.0.0.1:5432/crm?options=-c%20jit%3Don"
+    )
+    assert db["options"] == "-c jit=on"
+    assert settings_with(tmp_path)["options"] is None  # SQLite
