@@ -18,6 +18,8 @@ from django.db import connections
 from django.db.models import Aggregate, F, FloatField, Func, QuerySet, Value
 from django.db.models.expressions import Combinable
 
+from crm.core.sql import compiled
+
 
 class EpochSeconds(Func):
     """A moment as seconds since an epoch (a float): differences of two are durations."""
@@ -85,7 +87,10 @@ def _ranked_percentiles(
     fractions: Sequence[float],
     ungrouped: bool,
 ) -> dict[Hashable, dict[float, float]]:
-    inner_sql, params = rows.values(bucket=grouping, number=F(value)).query.sql_with_params()
+    inner = compiled(rows.values(bucket=grouping, number=F(value)))
+    if inner is None:  # a query that can match no row
+        return {}
+    inner_sql, params = inner
     positions = " OR ".join(
         f"(rn >= CAST((n - 1) * {float(f)!r} AS INTEGER) + 1"
         f" AND rn <= CAST((n - 1) * {float(f)!r} AS INTEGER) + 2)"

@@ -50,6 +50,7 @@ from crm.analytics.periods import Period, add_months
 from crm.analytics.selectors import dashboard as dashboard_selectors
 from crm.analytics.selectors.plans import in_force, report_people
 from crm.core.errors import ValidationFailed
+from crm.core.sql import compiled
 from crm.sales.choices import DealStatus, StageKind
 from crm.sales.models import Deal, Stage, StageVisit
 
@@ -239,18 +240,21 @@ def stage_rates(deals: QuerySet[Deal], *, until: dt.datetime, months: int) -> di
         )
         .values("deal_id", "stage_id", "entered_at", "won_at", "decided_at", kind=F("stage__kind"))
     )
-    sql, params = visits.query.sql_with_params()
-    # The windowed query is the ORM's, compiled with its parameters apart; only the outer
-    # grouping is written here.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT stage_id, "  # noqa: S608
-            "COUNT(DISTINCT CASE WHEN decided_at > entered_at THEN deal_id END), "
-            "COUNT(DISTINCT CASE WHEN won_at > entered_at THEN deal_id END) "
-            f"FROM ({sql}) visits WHERE kind = %s GROUP BY stage_id",
-            [*params, StageKind.OPEN.value],
-        )
-        counts = {stage: (decided, won) for stage, decided, won in cursor.fetchall()}
+    counts: dict[int, tuple[int, int]] = {}
+    query = compiled(visits)  # None: the scope or the filters leave no deal
+    if query is not None:
+        sql, params = query
+        # The windowed query is the ORM's, compiled with its parameters apart; only the
+        # outer grouping is written here.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT stage_id, "  # noqa: S608
+                "COUNT(DISTINCT CASE WHEN decided_at > entered_at THEN deal_id END), "
+                "COUNT(DISTINCT CASE WHEN won_at > entered_at THEN deal_id END) "
+                f"FROM ({sql}) visits WHERE kind = %s GROUP BY stage_id",
+                [*params, StageKind.OPEN.value],
+            )
+            counts = {stage: (decided, won) for stage, decided, won in cursor.fetchall()}
     stages = Stage.objects.filter(kind=StageKind.OPEN).select_related("pipeline")
     return {
         stage.pk: StageRate(stage, Decimal(stage.probability), *counts.get(stage.pk, (0, 0)))

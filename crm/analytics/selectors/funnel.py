@@ -39,6 +39,7 @@ from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import Period
 from crm.core.errors import ValidationFailed
 from crm.core.percentiles import percentiles, seconds_between
+from crm.core.sql import compiled
 from crm.sales.choices import StageKind
 from crm.sales.models import Deal, Pipeline, Stage, StageVisit
 from crm.sales.reach import WON_REACH, period_visits, reach_per_deal
@@ -120,7 +121,10 @@ def _outcomes(visits: QuerySet[StageVisit]) -> list[dict[str, Any]]:
         amount=F("deal__amount"),
         reason=F("deal__lost_reason__name"),
     )
-    sql, params = per_deal.query.sql_with_params()
+    query = compiled(per_deal)
+    if query is None:  # the filters leave no deal (a team without members)
+        return []
+    sql, params = query
     # The per-deal query is the ORM's, compiled with its parameters apart (no value in
     # the text); only the outer grouping is written here.
     with connection.cursor() as cursor:
