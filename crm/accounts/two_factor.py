@@ -26,7 +26,6 @@ import time
 from typing import Any
 
 import pyotp
-import segno
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.contrib.auth import login
@@ -138,6 +137,8 @@ def two_factor_secret(*, device: TwoFactorDevice) -> str:
 
 def qr_data_uri(text: str) -> str:
     """An SVG QR code of ``text`` as a ``data:`` address (allowed by the CSP's img-src)."""
+    import segno  # only the set-up page draws a code: not imported at start-up
+
     return str(segno.make(text, error="m").svg_data_uri(scale=5, border=2))
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from itertools import permutations
 
 from django.utils.translation import gettext_lazy as _
-from rapidfuzz import fuzz
 
 from crm.core.text import fold, latin_key, strip_legal_form
 
@@ -138,6 +137,8 @@ def score_person(new: tuple[str, str, str], existing: tuple[str, str, str]) -> M
             else str(_("Same name with ё/е or another spelling"))
         )
         return MatchScore(97, reasons)
+    from rapidfuzz import fuzz  # imported by the first duplicate check, not at start-up
+
     new_list, old_list = new_key.split(), old_key.split()
     new_tokens, old_tokens = set(new_list), set(old_list)
     score = fuzz.token_set_ratio(new_key, old_key)
@@ -168,6 +169,8 @@ def score_company(new_name: str, existing_name: str) -> MatchScore:
     if new_key == old_key:
         reasons.append(str(_("Same name apart from the legal form, quotes or alphabet")))
         return MatchScore(95, reasons)
+    from rapidfuzz import fuzz
+
     score = fuzz.token_sort_ratio(new_key, old_key)
     if score >= 80:
         reasons.append(str(_("Names differ by a few letters (a typo?)")))

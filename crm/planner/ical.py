@@ -3,18 +3,20 @@
 Each task with a due time is a VEVENT (calendar clients show events everywhere; VTODO is
 ignored by Google Calendar): timed tasks last their duration (30 minutes by default), all-day
 ones are DATE events. UIDs are stable (``task-<id>@<host>``), so a rescheduled task moves.
+
+icalendar is imported when a feed is built, not at start-up: only the feed uses it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from icalendar import Calendar, Event
 
 from crm.accounts.models import User
 from crm.notifications.services import in_language
@@ -22,6 +24,9 @@ from crm.planner.choices import TaskStatus
 from crm.planner.models import Task
 from crm.planner.permissions import TASK
 from crm.planner.selectors import attach_subjects
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 PAST = dt.timedelta(days=90)
 FUTURE = dt.timedelta(days=366)
@@ -32,6 +37,8 @@ DEFAULT_MINUTES = 30
 def calendar_feed(*, user: User, base_url: str, now: dt.datetime | None = None) -> bytes:
     """The open and done tasks of ``user`` (responsible or co-worker) from 90 days ago to a
     year ahead, at most 2000, as an iCalendar document."""
+    from icalendar import Calendar
+
     now = now or timezone.now()
     host = urlsplit(base_url).hostname or "crm"
     shown = Q(
@@ -60,6 +67,8 @@ def calendar_feed(*, user: User, base_url: str, now: dt.datetime | None = None) 
 
 
 def _event(task: Task, *, host: str, base_url: str, now: dt.datetime) -> Event:
+    from icalendar import Event
+
     assert task.due_at is not None  # the feed selects tasks by their due time
     event = Event()
     event.add("uid", f"task-{task.pk}@{host}")
