@@ -65,11 +65,16 @@ def clients_touch(
 
 def clients_touch_recompute(model: type[Contact | Company], ids: Iterable[int | None]) -> None:
     """Recompute the last touch of the ``model`` rows ``ids`` from the definition (after a
-    write that may take a touch away: a deal leaving the client, a merge undone)."""
+    write that may take a touch away: a deal leaving the client, a merge or its undo); call
+    inside the writer's transaction."""
     wanted = sorted({pk for pk in ids if pk is not None})
     if not wanted:
         return
     subject_type = ContentType.objects.get_for_model(model).pk
+    # Lock the rows first: the UPDATE below then reads (on PostgreSQL, a statement of its
+    # own, a fresh snapshot) every touch committed by a writer that held them, and a later
+    # writer's conditional UPDATE waits for this transaction and applies on top.
+    list(model.objects.select_for_update().filter(pk__in=wanted).values_list("pk", flat=True))
     model.objects.filter(pk__in=wanted).update(
         last_touch_at=last_touch_expression(model, TimelineEntry, subject_type)
     )
