@@ -7,6 +7,7 @@ way the report did before the column (the oracle)."""
 from __future__ import annotations
 
 import datetime as dt
+from importlib import import_module
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from crm.customers.models import Company, Contact
 from crm.customers.services.merge import company_merge, contact_merge, merge_undo
 from crm.customers.services.touch import clients_touch_recompute
 from crm.customers.tests.factories import make_company, make_contact
-from crm.sales.models import Deal
+from crm.sales.models import Deal, Pipeline, Stage
 from crm.sales.services.deals import deal_create, deal_touch, deal_update
 
 pytestmark = pytest.mark.django_db
@@ -209,4 +210,35 @@ def test_recompute_restores_the_definition(org, clock):
     contact = make_contact(org.manager, first_name="Анна")
     Contact.objects.filter(pk=contact.pk).update(last_touch_at=None)
     clients_touch_recompute(Contact, [contact.pk])
+    assert_exact()
+
+
+def test_the_migration_fills_existing_rows_from_the_definition(org, clock):
+    """The data migration's fill (one ``UPDATE`` per table) on rows written past the
+    services, their column emptied as before the migration."""
+    from django.apps import apps
+
+    fill = import_module("crm.customers.migrations.0012_last_touch").fill
+    contact = make_contact(org.manager, first_name="Анна")
+    company = make_company(org.manager, legal_name="Альфа")
+    Deal.objects.create(
+        pipeline=Pipeline.objects.get(name="Розница"),
+        stage=Stage.objects.filter(pipeline__name="Розница").order_by("position").first(),
+        owner=org.manager,
+        title="Кухня",
+        company=company,
+        stage_entered_at=START,
+        last_activity_at=START + dt.timedelta(days=40),
+    )
+    TimelineEntry.objects.create(
+        subject_type=ContentType.objects.get_for_model(Contact),
+        subject_id=contact.pk,
+        kind="note",
+        occurred_at=START + dt.timedelta(days=12),
+    )
+    Contact.objects.update(last_touch_at=None)
+    Company.objects.update(last_touch_at=None)
+    fill(apps, None)
+    assert touch_of(contact) == START + dt.timedelta(days=12)
+    assert touch_of(company) == START + dt.timedelta(days=40)
     assert_exact()
