@@ -207,10 +207,11 @@ STEPS: list[tuple[str, str]] = [
         f"""
         INSERT INTO customers_company (id, created_at, updated_at, owner_id, source, notes,
             custom, search_text, kind, legal_name, short_name, legal_form, inn, kpp, ogrn,
-            website, industry)
+            website, industry, name_words, last_touch_at)
         SELECT g, t, t, {MANAGER}, 'website', '', '{{}}', 'компания ' || g,
             CASE WHEN random() < 0.1 THEN 'government' ELSE 'business' END,
-            'ООО «Компания ' || g || '»', 'Компания ' || g, 'ООО', '', '', '', '', ''
+            'ООО «Компания ' || g || '»', 'Компания ' || g, 'ООО', '', '', '', '', '',
+            ' ооо компания ' || g || ' ooo kompaniya ' || g || ' ', t
         FROM generate_series(1, %(companies)s) g,
             LATERAL (SELECT now() - random() * interval '3 years' + g * interval '0') moment(t)
         """,
@@ -220,10 +221,10 @@ STEPS: list[tuple[str, str]] = [
         f"""
         INSERT INTO customers_contact (id, created_at, updated_at, owner_id, source, notes,
             custom, search_text, client_type, last_name, first_name, middle_name,
-            preferences)
+            preferences, name_words, last_touch_at)
         SELECT g, t, t, {MANAGER}, 'phone', '', '{{}}', 'клиент ' || g,
             CASE WHEN random() < 0.8 THEN 'private' ELSE 'business' END,
-            'Клиент ' || g, 'Имя', '', ''
+            'Клиент ' || g, 'Имя', '', '', ' клиент' || g || ' имя klient' || g || ' imya ', t
         FROM generate_series(1, %(contacts)s) g,
             LATERAL (SELECT now() - random() * interval '3 years' + g * interval '0') moment(t)
         """,
@@ -375,7 +376,7 @@ STEPS: list[tuple[str, str]] = [
         INSERT INTO leads_lead (created_at, updated_at, title, status, kind, channel, name,
             phone, email, company_name, inn, message, client_type, utm, referrer, page_url,
             data, match, assigned_at, respond_by, responded_at, lost_reason, converted_at,
-            thread_key, search_text, owner_id, team_id, pipeline_id, deal_id)
+            thread_key, search_text, owner_id, team_id, pipeline_id, deal_id, phone_unchecked)
         SELECT t, t, 'Заявка ' || g,
             CASE WHEN converted THEN 'converted' WHEN kind = 'spam' THEN 'lost'
                  WHEN answered THEN 'in_progress' ELSE 'new' END,
@@ -388,7 +389,7 @@ STEPS: list[tuple[str, str]] = [
                  THEN random() * interval '1 hour' ELSE random() * interval '2 days' END END,
             '', CASE WHEN converted THEN t + interval '1 day' END, '', 'заявка ' || g,
             owner, team, CASE WHEN random() < 0.6 THEN %(opt)s ELSE %(retail)s END,
-            CASE WHEN converted THEN 1 + floor(random() * %(deals)s)::bigint END
+            CASE WHEN converted THEN 1 + floor(random() * %(deals)s)::bigint END, ''
         FROM (
             SELECT g, now() - random() * interval '2 years' AS t, random() < 0.85 AS answered,
                 random() < 0.33 AND r < 0.9 AS converted,
@@ -417,6 +418,36 @@ STEPS: list[tuple[str, str]] = [
             SELECT g, now() + (random() * 740 - 730) * interval '1 day' AS due
             FROM generate_series(1, %(tasks)s) g
         ) made, LATERAL (SELECT due < now() - interval '1 day' AND random() < 0.9 + g * 0) x(done)
+        """,
+    ),
+    (
+        "clients' last touch: timeline entries",
+        # The stored last touch from its definition (``customers.services.touch``): the
+        # latest of creation (set above), the client's timeline entries and its deals'
+        # activity; grouped and joined, as the indexes are rebuilt only at the end.
+        """
+        UPDATE customers_contact c SET last_touch_at = greatest(c.last_touch_at, x.last)
+        FROM (SELECT subject_id, max(occurred_at) AS last FROM activities_timelineentry
+              WHERE subject_type_id = %(contact_type)s GROUP BY subject_id) x
+        WHERE x.subject_id = c.id
+        """,
+    ),
+    (
+        "clients' last touch: contacts' deals",
+        """
+        UPDATE customers_contact c SET last_touch_at = greatest(c.last_touch_at, x.last)
+        FROM (SELECT contact_id, max(last_activity_at) AS last FROM sales_deal
+              WHERE contact_id IS NOT NULL GROUP BY contact_id) x
+        WHERE x.contact_id = c.id
+        """,
+    ),
+    (
+        "clients' last touch: companies' deals",
+        """
+        UPDATE customers_company c SET last_touch_at = greatest(c.last_touch_at, x.last)
+        FROM (SELECT company_id, max(last_activity_at) AS last FROM sales_deal
+              WHERE company_id IS NOT NULL GROUP BY company_id) x
+        WHERE x.company_id = c.id
         """,
     ),
 ]

@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -42,8 +43,8 @@ def timeline_record(
     occurred_at: datetime | None = None,
     **extra: Any,
 ) -> TimelineEntry:
-    """Append one entry to ``subject``'s timeline."""
-    return TimelineEntry.objects.create(
+    """Append one entry to ``subject``'s timeline (and move the subject's last touch)."""
+    entry = TimelineEntry.objects.create(
         **_subject_fields(subject),
         kind=kind,
         author=author,
@@ -52,6 +53,43 @@ def timeline_record(
         data=data or {},
         occurred_at=occurred_at or timezone.now(),
         **extra,
+    )
+    _touch(type(subject), subject.pk, entry.occurred_at)
+    return entry
+
+
+def _stores_touch(model: type[models.Model]) -> bool:
+    return any(field.name == "last_touch_at" for field in model._meta.concrete_fields)
+
+
+def _touch(model: type[models.Model], pk: Any, moment: datetime) -> None:
+    """An entry written for a ``model`` row at ``moment``: a subject that stores its last
+    touch (``last_touch_at``: contacts and companies, an app above this one) moves it
+    forward, never back — one conditional ``UPDATE`` in the caller's transaction."""
+    if _stores_touch(model):
+        model._default_manager.filter(
+            models.Q(last_touch_at__isnull=True) | models.Q(last_touch_at__lt=moment), pk=pk
+        ).update(last_touch_at=moment)
+
+
+def _touch_many(model: type[models.Model], ids: Iterable[Any]) -> None:
+    """``_touch`` for many rows at once, set-based: each takes the greater of its last
+    touch and its latest entry."""
+    if not _stores_touch(model):
+        return
+    subject_type = ContentType.objects.get_for_model(model)
+    latest = (
+        TimelineEntry.objects.filter(subject_type=subject_type, subject_id=models.OuterRef("pk"))
+        .order_by()
+        .values("subject_id")
+        .annotate(last=models.Max("occurred_at"))
+        .values("last")
+    )
+    model._default_manager.filter(pk__in=sorted(set(ids))).update(
+        last_touch_at=Greatest(
+            Coalesce("last_touch_at", "created_at"),
+            Coalesce(models.Subquery(latest), "last_touch_at", "created_at"),
+        )
     )
 
 
@@ -176,8 +214,16 @@ def timeline_move_back(*, entry_ids: Iterable[int], to_id: int) -> None:
 
 @transaction.atomic
 def timeline_bulk_record(*, entries: Sequence[TimelineEntry]) -> None:
-    """Insert many prepared entries in batches (bulk reassignment, imports, demo data)."""
+    """Insert many prepared entries in batches (bulk reassignment, imports, demo data);
+    their subjects' last touch moves as with ``timeline_record``."""
     TimelineEntry.objects.bulk_create(entries, batch_size=1000)
+    subjects: dict[int, set[Any]] = {}
+    for entry in entries:
+        subjects.setdefault(entry.subject_type_id, set()).add(entry.subject_id)
+    for type_id, ids in subjects.items():
+        model = ContentType.objects.get_for_id(type_id).model_class()
+        if model is not None:
+            _touch_many(model, ids)
 
 
 def timeline_entry_build(

@@ -49,6 +49,18 @@ class Tag(models.Model):
         return self.name
 
 
+class LastTouchField(models.DateTimeField):  # type: ignore[type-arg]
+    """A new record's last touch is its creation: filled from ``created_at`` (set just
+    before, by the field declared earlier) on insert, ``bulk_create`` included."""
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        value = getattr(model_instance, self.attname)
+        if add and value is None:
+            value = model_instance.created_at  # type: ignore[attr-defined]
+            setattr(model_instance, self.attname, value)
+        return value
+
+
 class Customer(SharedOwnedModel):
     """Fields common to contacts and companies: ownership and sharing (``SharedOwnedModel``;
     no reverse accessor from the user to their customers), source, notes, custom, the
@@ -71,6 +83,10 @@ class Customer(SharedOwnedModel):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    last_touch_at = LastTouchField(_("last touch"), null=True, editable=False)
+    """The latest of: the creation, the last timeline entry, the last activity on any of
+    its deals (the clients report's "no touch for N days"); kept by
+    ``services.touch`` in the transaction of every write that moves it."""
 
     objects = CustomerQuerySet.as_manager()
 
@@ -84,6 +100,9 @@ class Customer(SharedOwnedModel):
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="%(class)s_owner_created"),
             models.Index(fields=["-created_at", "-id"], name="%(class)s_created_id"),
+            # The clients report: no touch since a moment, oldest first, per responsible.
+            models.Index(fields=["last_touch_at", "id"], name="%(class)s_touch"),
+            models.Index(fields=["owner", "last_touch_at"], name="%(class)s_owner_touch"),
         ]
 
 

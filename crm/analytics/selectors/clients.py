@@ -9,8 +9,10 @@ Definitions (what each figure counts):
 - *New* counts the clients created in the period (and in the period before), by record
   kind and client type.
 - A client's *last touch* is the latest of: its creation, its last timeline entry, the last
-  activity on any of its deals. *No touch for N days*: the last touch is more than N days
-  before now; listed oldest first, a page at a time.
+  activity on any of its deals — stored on the client (``last_touch_at``, kept exact by
+  every write that moves it: ``customers.services.touch``) and read from an index. *No
+  touch for N days*: the last touch is more than N days before now; listed oldest first, a
+  page at a time.
 - *Revenue* is the amount of the viewer's deals won in the period (by closing moment), per
   client (the deal's company, otherwise its contact) and per currency; currencies are never
   added together, so the top and the ABC classes are drawn per currency.
@@ -18,7 +20,7 @@ Definitions (what each figure counts):
   clients before it is under 80 % of the currency's total, B under 95 %, C beyond — so the
   first client is always A and the classes hold about 80 %, 15 % and 5 % of the revenue.
 
-Counting, the last touch and the running totals of the ABC are SQL (``GROUP BY``,
+Counting and the running totals of the ABC are SQL (``GROUP BY``,
 subqueries, window sums); Python only labels the client groups and assigns their class.
 """
 
@@ -29,7 +31,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     CharField,
@@ -37,20 +38,16 @@ from django.db.models import (
     DecimalField,
     F,
     Func,
-    Max,
     Min,
-    OuterRef,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     Window,
 )
-from django.db.models.functions import Cast, Coalesce, Concat, Greatest, NullIf
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
-from crm.activities.models import TimelineEntry
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import Period
 from crm.analytics.selectors import dashboard as dashboard_selectors
@@ -212,29 +209,6 @@ def _new(viewer: User, filters: ReportFilters, period: Period) -> list[NewClient
     return sorted(rows.values(), key=lambda row: (row.entity, row.client_type))
 
 
-def _last_touch(model: Any, deal_column: str) -> Any:
-    subject = ContentType.objects.get_for_model(model)
-    entries = (
-        TimelineEntry.objects.filter(subject_type=subject, subject_id=OuterRef("pk"))
-        .order_by()
-        .values("subject_id")
-        .annotate(last=Max("occurred_at"))
-        .values("last")
-    )
-    deals = (
-        Deal.objects.filter(**{deal_column: OuterRef("pk")})
-        .order_by()
-        .values(deal_column)
-        .annotate(last=Max("last_activity_at"))
-        .values("last")
-    )
-    return Greatest(
-        "created_at",
-        Coalesce(Subquery(entries), "created_at"),
-        Coalesce(Subquery(deals), "created_at"),
-    )
-
-
 def untouched_clients(
     viewer: User, filters: ReportFilters, *, before: dt.datetime
 ) -> QuerySet[Any]:
@@ -242,8 +216,8 @@ def untouched_clients(
     ``last_touch`` rows) whose last touch is before ``before``, oldest touch first."""
     contacts = (
         _clients(viewer, filters, Contact)
-        .annotate(last_touch=_last_touch(Contact, "contact"))
-        .filter(last_touch__lt=before)
+        .filter(last_touch_at__lt=before)
+        .annotate(last_touch=F("last_touch_at"))
         .annotate(
             entity=Value(str(Entity.CONTACT), output_field=CharField()),
             name=Concat("last_name", Value(" "), "first_name", output_field=CharField()),
@@ -252,8 +226,8 @@ def untouched_clients(
     )
     companies = (
         _clients(viewer, filters, Company)
-        .annotate(last_touch=_last_touch(Company, "company"))
-        .filter(last_touch__lt=before)
+        .filter(last_touch_at__lt=before)
+        .annotate(last_touch=F("last_touch_at"))
         .annotate(
             entity=Value(str(Entity.COMPANY), output_field=CharField()),
             name=Coalesce(NullIf("short_name", Value("")), "legal_name", output_field=CharField()),

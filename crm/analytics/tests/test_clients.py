@@ -19,6 +19,8 @@ from crm.analytics.periods import period_parse
 from crm.analytics.selectors import dashboard as dashboard_selectors
 from crm.analytics.selectors.clients import clients_report, days_parse
 from crm.core.errors import ValidationFailed
+from crm.customers.models import Company, Contact
+from crm.customers.services.touch import clients_touch_recompute
 from crm.customers.tests.factories import make_company, make_contact
 from crm.sales.models import Stage
 from crm.sales.tests.factories import make_deal
@@ -84,6 +86,9 @@ def clients(org):
     won(m, "50", contact=p3)
     won(m, "70", activity=at(10, 20), company=c3)
     won(org.colleague, "5000", company=c2)
+    # Built past the services: the stored last touch filled as the migration does.
+    clients_touch_recompute(Contact, Contact.objects.values_list("pk", flat=True))
+    clients_touch_recompute(Company, Company.objects.values_list("pk", flat=True))
     org.records = {"p4": p4, "c3": c3, "c1": c1}
     return org
 

@@ -54,6 +54,7 @@ from crm.customers.services.records import (
     _store_match_keys,
     customer_check_writable,
 )
+from crm.customers.services.touch import clients_touch_recompute
 
 SURVIVOR, MERGED = "survivor", "merged"
 REQUIRED_FIELDS = {"first_name", "legal_name"}
@@ -437,6 +438,8 @@ def _merge(
     }
     merged.merged_into = survivor
     merged.save(update_fields=["merged_into", "updated_at"])
+    # The survivor took the merged record's entries and deals: its last touch is the later.
+    clients_touch_recompute(model, [survivor.pk, merged.pk])
     MatchKey.objects.filter(**{_owner_field(merged): merged}).delete()
     _rebuild_derived(survivor)
     owner = _owner_field(survivor)
@@ -719,6 +722,7 @@ def merge_undo(*, actor: ScopedUser, merge: MergeRecord) -> MergeRecord:
             movers[name].move_back(model, ids, merged.pk)
     merged.merged_into = None
     merged.save(update_fields=["merged_into", "updated_at"])
+    clients_touch_recompute(model, [survivor.pk, merged.pk])
     _rebuild_derived(survivor)
     _rebuild_derived(merged)
     merge.undone_at = timezone.now()

@@ -93,7 +93,8 @@ def _state(record: Contact | Company) -> dict[str, Any]:
         "fields": {
             f.attname: getattr(fresh, f.attname)
             for f in model._meta.concrete_fields
-            if f.attname != "updated_at"
+            # Moved by every write: the undo's own timeline entries touch both records.
+            if f.attname not in {"updated_at", "last_touch_at"}
         },
         "points": sorted(
             (p.kind, p.value, p.label, p.messenger, p.is_primary, p.position)

@@ -43,6 +43,7 @@ from crm.customers.services.cleaning import (
     custom_field_definitions,
 )
 from crm.customers.services.records import resolve_owner
+from crm.customers.services.touch import clients_touch, clients_touch_recompute
 from crm.sales.choices import Currency, DealField, DealStatus, StageKind
 from crm.sales.models import Deal, LostReason, Pipeline, Stage, StageVisit
 from crm.sales.permissions import DEAL
@@ -351,6 +352,12 @@ def _active(deal: Deal, now: dt.datetime) -> None:
     deal.stale_due_at = stale_due(deal, now)
 
 
+def _touch_clients(deal: Deal) -> None:
+    """Activity on a deal is a touch of its contact and company (their stored last touch,
+    ``customers.services.touch``); call after saving the deal."""
+    clients_touch(at=deal.last_activity_at, contact_id=deal.contact_id, company_id=deal.company_id)
+
+
 def _enter(deal: Deal, stage: Stage, actor: User, now: dt.datetime) -> None:
     deal.stage = stage
     closed: dict[str, str] = {StageKind.WON: DealStatus.WON, StageKind.LOST: DealStatus.LOST}
@@ -394,6 +401,7 @@ def deal_create(*, actor: User, data: dict[str, Any]) -> Deal:
     _enter(deal, stage, actor, now)
     _refuse_missing(deal, stage)
     deal.save()
+    _touch_clients(deal)
     if clean.tags:
         _sync_tags(deal, clean.tags)
     StageVisit.objects.create(deal=deal, stage=stage, entered_at=now, entered_by=actor)
@@ -409,6 +417,7 @@ def deal_update(*, actor: User, pk: Any, data: dict[str, Any]) -> Deal:
     deal_check_writable(actor=actor, deal=deal)
     clean = clean_deal(actor, data, deal=deal)
     before = _snapshot(deal)
+    clients_before = (deal.contact_id, deal.company_id)
     _apply(deal, clean)
     if deal.amount_from_lines:
         from crm.sales.services.lines import deal_amount_from_lines  # lines imports this module
@@ -421,6 +430,12 @@ def deal_update(*, actor: User, pk: Any, data: dict[str, Any]) -> Deal:
         _refuse_missing(deal, deal.stage)
     _active(deal, timezone.now())
     deal.save()
+    _touch_clients(deal)
+    # A client the deal left loses the deal's activity from its last touch.
+    if clients_before[0] != deal.contact_id:
+        clients_touch_recompute(Contact, [clients_before[0]])
+    if clients_before[1] != deal.company_id:
+        clients_touch_recompute(Company, [clients_before[1]])
     if clean.tags is not None:
         _sync_tags(deal, clean.tags)
     timeline_record_changes(subject=deal, author=actor, changes=_diff(before, _snapshot(deal)))
@@ -481,6 +496,7 @@ def _move(
         deal.lost_reason = reason
         deal.lost_comment = comment
     deal.save()
+    _touch_clients(deal)
     data: dict[str, Any] = {
         "from": previous.name,
         "to": stage.name,
@@ -624,6 +640,7 @@ def deal_touch(*, deal: Deal) -> None:
             "stale_due_at",
         ]
     )
+    _touch_clients(deal)
 
 
 @transaction.atomic
