@@ -41,14 +41,26 @@ pytestmark = [
 
 
 def server_connections() -> int:
-    """Connections to the test database other than this test's own."""
+    """Client connections to the test database other than this test's own (not the
+    database's own workers: an autovacuum worker on the test database shows there too)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
         )
         (count,) = cursor.fetchone()
     return int(count)
+
+
+def left_connections() -> list[tuple[str, str, str]]:
+    """What the connections ``server_connections`` counts are doing (for a failure's message)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT application_name, state, left(query, 200) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"
+        )
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def free_port() -> int:
@@ -157,4 +169,4 @@ def test_the_development_server_keeps_no_connection_after_a_load(dev_server):
     deadline = time.monotonic() + 10
     while server_connections() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert server_connections() == 0
+    assert server_connections() == 0, left_connections()
