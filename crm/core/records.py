@@ -105,6 +105,12 @@ class RecordKind:
         rows = self.rows() if self.rows is not None else self.model._default_manager.all()
         return self.policy.restrict(rows, user, action)
 
+    def visible_to_resolved(self, user: ScopedUser) -> models.QuerySet[Any]:
+        """The records ``user`` may see, the policy's condition with its shared ids read
+        first (``restrict_resolved``: for reports over large tables)."""
+        rows = self.rows() if self.rows is not None else self.model._default_manager.all()
+        return self.policy.restrict_resolved(rows, user)
+
     def history(self, record: Any, user: ScopedUser, limit: int) -> list[Any]:
         """The newest ``limit`` timeline entries of ``record`` as ``user`` sees them (the task
         page shows them); empty for a kind without a timeline."""

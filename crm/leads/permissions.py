@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.permissions import Role, ScopedUser, can_write
@@ -27,6 +27,14 @@ class UnassignedToTeamHeadsPolicy(OwnedRecordPolicy):
             **{f"{self.owner_field}__isnull": True, f"{self.team_field}__heads": user.pk}
         )
         return super().condition(user) | unassigned
+
+    def resolved_condition(self, model: type[Model], user: ScopedUser) -> Q:
+        """The unassigned part with the ids of the teams ``user`` heads read first (no join
+        through the teams' heads in the query)."""
+        teams: Any = model._meta.get_field(self.team_field).related_model
+        headed = list(teams.objects.filter(heads=user.pk).values_list("pk", flat=True))
+        unassigned = Q(**{f"{self.owner_field}__isnull": True, f"{self.team_field}_id__in": headed})
+        return super().condition(user) | unassigned if headed else super().condition(user)
 
     def change_condition(self, user: ScopedUser) -> Q:
         scope = super().change_condition(user)

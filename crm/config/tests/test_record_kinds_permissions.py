@@ -93,3 +93,25 @@ def test_the_records_page_answers_404_to_an_outsider(org, key):
     assert client_for(org.outsider).get(url).status_code == 404
     assert client_for(org.manager).get(url).status_code == 200
     assert client_for(org.admin).get(url).status_code == 200
+
+
+@pytest.mark.parametrize("key", sorted(MATRIX))
+def test_the_resolved_scope_holds_the_same_records_as_the_scope(org, key):
+    # given records of several owners, one shared with the outsider, and for leads one
+    # that nobody has yet, routed to the head's team
+    kind = registry.kind(key)
+    records = [MATRIX[key].make(owner) for owner in (org.manager, org.colleague, org.head)]
+    MATRIX[key].share(records[1], org.outsider)
+    if key == "lead":
+        Lead.objects.create(title="Ничья", channel=Channel.MANUAL, team=org.manager.teams.first())
+    # then for every user the scope with its shared ids read first (the reports') holds
+    # exactly the records of the policy's scope, the shared one included
+    for user in (org.admin, org.head, org.manager, org.colleague, org.outsider, org.viewer):
+        fresh = User.objects.get(pk=user.pk)
+        assert set(kind.visible_to_resolved(fresh)) == set(kind.visible_to(fresh)), user
+    assert records[1] in set(kind.visible_to_resolved(User.objects.get(pk=org.outsider.pk)))
+    # and so for a user who has left, with a record shared with them
+    org.outsider.is_active = False
+    org.outsider.save(update_fields=["is_active"])
+    fresh = User.objects.get(pk=org.outsider.pk)
+    assert set(kind.visible_to_resolved(fresh)) == set(kind.visible_to(fresh))
