@@ -93,10 +93,10 @@ def scene(org):
     return org
 
 
-def expected_rows(viewer: User, period: Period) -> dict[str, dict[Any, LeadRow]]:
+def expected_rows(viewer: User, period: Period, **limits: Any) -> dict[str, dict[Any, LeadRow]]:
     """The report's figures counted here, lead by lead, from the scopes' querysets."""
     visible = Lead.objects.visible_to(viewer).filter(
-        created_at__gte=period.start_at, created_at__lt=period.end_at
+        created_at__gte=period.start_at, created_at__lt=period.end_at, **limits
     )
     won_deals = set(
         Deal.objects.visible_to(viewer).filter(status="won").values_list("pk", flat=True)
@@ -160,11 +160,25 @@ def test_the_parts_of_the_scope_are_disjoint_and_hold_every_visible_lead(scene):
     assert not any(set(part) for part in visible_leads(gone).parts)
 
 
-@pytest.mark.parametrize("who", ["manager", "head", "admin", "outsider", "viewer", "colleague"])
-def test_the_figures_are_those_counted_lead_by_lead(scene, who):
+@pytest.mark.parametrize(
+    ("who", "manager"),
+    [
+        ("manager", None),
+        ("head", None),
+        ("admin", None),
+        ("outsider", None),
+        ("viewer", None),
+        ("colleague", None),
+        ("head", "colleague"),
+        ("manager", "colleague"),
+    ],
+)
+def test_the_figures_are_those_counted_lead_by_lead(scene, who, manager):
     viewer = User.objects.get(username=who)
-    result = leads_report(viewer=viewer, period=DECEMBER, filters=ReportFilters())
-    expected = expected_rows(viewer, DECEMBER)
+    chosen = User.objects.get(username=manager) if manager else None
+    result = leads_report(viewer=viewer, period=DECEMBER, filters=ReportFilters(manager=chosen))
+    limits = {"owner": chosen} if chosen else {}
+    expected = expected_rows(viewer, DECEMBER, **limits)
     total = expected["total"].get(None, LeadRow(None, ""))
     assert figures(result.total) == figures(total)
     for name, rows in (
@@ -176,7 +190,9 @@ def test_the_figures_are_those_counted_lead_by_lead(scene, who):
         assert {row.key: figures(row) for row in rows} == {
             key: figures(row) for key, row in expected[name].items()
         }, name
-    before = expected_rows(viewer, DECEMBER.previous())["total"].get(None, LeadRow(None, ""))
+    before = expected_rows(viewer, DECEMBER.previous(), **limits)["total"].get(
+        None, LeadRow(None, "")
+    )
     assert figures(result.before) == figures(before)
 
 
