@@ -221,6 +221,13 @@ class Deal(SharedOwnedModel):
                 include=["currency", "amount"],
                 name="deal_owner_status_closed",
             ),
+            # Reports: the ids of the won deals of the owners in a viewer's scope (the leads
+            # report's revenue of converted leads), read from the index alone.
+            models.Index(
+                fields=["owner", "id"],
+                condition=models.Q(status="won"),
+                name="deal_won_owner",
+            ),
             # The forecast: open deals by expected close date.
             models.Index(
                 fields=["expected_close"],
