@@ -218,8 +218,15 @@ class Deal(SharedOwnedModel):
             ),
             models.Index(
                 fields=["owner", "status", "closed_at"],
-                include=["currency", "amount"],
+                include=["id", "currency", "amount", "source", "company", "contact", "created_at"],
                 name="deal_owner_status_closed",
+            ),
+            # The sales report: a scope's deals (any status) to join to their payments, with
+            # the grouped columns along (PostgreSQL) so the join reads no deal row.
+            models.Index(
+                fields=["owner"],
+                include=["id", "currency", "source", "company", "contact"],
+                name="deal_owner_payment_columns",
             ),
             # The forecast: open deals by expected close date.
             models.Index(
@@ -366,8 +373,13 @@ class Payment(TimeStampedModel):
         verbose_name_plural = _("payments")
         ordering = ["deal", "due_date", "id"]
         indexes = [
-            # The sales report: payments received in a period.
-            models.Index(fields=["status", "paid_on"], name="payment_status_paid_on"),
+            # The sales report: payments received in a period, with the deal and the amount
+            # along (PostgreSQL) so the join to the deals reads no payment row.
+            models.Index(
+                fields=["status", "paid_on"],
+                include=["deal", "amount"],
+                name="payment_status_paid_on",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
