@@ -8,9 +8,12 @@ the deal's currency; lines without a product and the amounts of won deals withou
 make the "no product" row. Since a deal's amount may be set by hand, the rows need not add
 up to the revenue won.
 
-Every figure reads the viewer's deals (``Deal.objects.visible_to``) through the report
-filters; payments count when their deal does. All grouping is SQL ``GROUP BY``; Python only
-arranges the groups.
+Every figure reads the viewer's deals (``Deal.objects.visible_to_resolved``, read once)
+through the report filters; payments count when their deal does. All grouping is SQL
+``GROUP BY``; Python only adds up the groups: the period's deals won are one ``GROUP BY``
+(bucket, owner, source, client type, currency) and both periods' payments another, each
+rolled up into the timeline, the three breakdowns and the totals, so the report is a fixed
+handful of queries (none per bucket, manager or breakdown).
 """
 
 from __future__ import annotations
