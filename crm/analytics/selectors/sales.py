@@ -187,7 +187,10 @@ class _Groups:
             (self.by_source, group["source"]),
             (self.by_client_type, group["client_kind"]),
         ):
-            yield rows.setdefault(key, SalesRow(key, ""))
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = SalesRow(key, "")
+            yield row
 
 
 _DIMENSIONS = ("owner_id", "source", "client_kind", "currency")
