@@ -210,7 +210,8 @@ class Deal(SharedOwnedModel):
             # Reports: deals won or lost in a period (dashboard, sales, click-through list):
             # everyone's (an administrator) and, as the branch of the visibility rule's
             # ``owner IN (…) OR shared`` a head's or a manager's, per owner. The grouped
-            # columns ride along on PostgreSQL for index-only scans.
+            # columns ride along on PostgreSQL for index-only scans (per owner also what the
+            # sales report groups by, its cycle's start and the id for the lines' anti-join).
             models.Index(
                 fields=["status", "closed_at"],
                 include=["owner", "currency", "amount"],
