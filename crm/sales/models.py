@@ -210,7 +210,8 @@ class Deal(SharedOwnedModel):
             # Reports: deals won or lost in a period (dashboard, sales, click-through list):
             # everyone's (an administrator) and, as the branch of the visibility rule's
             # ``owner IN (…) OR shared`` a head's or a manager's, per owner. The grouped
-            # columns ride along on PostgreSQL for index-only scans.
+            # columns ride along on PostgreSQL for index-only scans (per owner also what the
+            # sales report groups by, its cycle's start and the id for the lines' anti-join).
             models.Index(
                 fields=["status", "closed_at"],
                 include=["owner", "currency", "amount"],
@@ -218,7 +219,7 @@ class Deal(SharedOwnedModel):
             ),
             models.Index(
                 fields=["owner", "status", "closed_at"],
-                include=["currency", "amount"],
+                include=["id", "currency", "amount", "source", "company", "contact", "created_at"],
                 name="deal_owner_status_closed",
             ),
             # Reports: the ids of the won deals of the owners in a viewer's scope (the leads
@@ -227,6 +228,13 @@ class Deal(SharedOwnedModel):
                 fields=["owner", "id"],
                 condition=models.Q(status="won"),
                 name="deal_won_owner",
+            ),
+            # The sales report: a scope's deals (any status) to join to their payments, with
+            # the grouped columns along (PostgreSQL) so the join reads no deal row.
+            models.Index(
+                fields=["owner"],
+                include=["id", "currency", "source", "company", "contact"],
+                name="deal_owner_payment_columns",
             ),
             # The forecast: open deals by expected close date.
             models.Index(
@@ -373,8 +381,13 @@ class Payment(TimeStampedModel):
         verbose_name_plural = _("payments")
         ordering = ["deal", "due_date", "id"]
         indexes = [
-            # The sales report: payments received in a period.
-            models.Index(fields=["status", "paid_on"], name="payment_status_paid_on"),
+            # The sales report: payments received in a period, with the deal and the amount
+            # along (PostgreSQL) so the join to the deals reads no payment row.
+            models.Index(
+                fields=["status", "paid_on"],
+                include=["deal", "amount"],
+                name="payment_status_paid_on",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
