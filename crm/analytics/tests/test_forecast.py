@@ -283,16 +283,24 @@ def test_a_deal_shared_with_or_handed_to_the_viewer_counts_in_every_window(forec
     assert (theirs[NEW].won, theirs[NEW].decided) == expected
 
 
-def test_the_past_months_start_at_midnight_in_the_viewers_zone(org):
+@pytest.mark.parametrize("zone", [MOSCOW, ZoneInfo("Asia/Yekaterinburg")])
+def test_the_past_months_start_at_midnight_in_the_viewers_zone(org, zone):
     m = org.manager
-    # K: won at 00:30 on 1 October in Moscow (still 30 September in UTC).
-    late = dt.datetime(2026, 9, 30, 21, 30, tzinfo=dt.UTC)
+    # K: won at 00:30 on 1 October in the viewer's zone (still 30 September in UTC, and
+    # in Yekaterinburg's case in the site's zone, Moscow, too).
+    late = dt.datetime(2026, 10, 1, 0, 30, tzinfo=zone)
     deal(m, [(NEW, at(9, 20)), (SHIPPED, late)], "700", "2026-10-10")
-    # M: left Новая for Счёт выставлен at midnight of 1 November in Moscow exactly.
-    midnight = dt.datetime(2026, 10, 31, 21, 0, tzinfo=dt.UTC)
+    # M: left Новая for Счёт выставлен at midnight of 1 November in the zone exactly.
+    midnight = dt.datetime(2026, 11, 1, tzinfo=zone)
     deal(m, [(NEW, at(10, 20)), (INVOICE, midnight)], "1000", "2026-11-20")
+    period = period_parse(
+        {"period": "custom", "date_from": "2026-12-01", "date_to": "2027-01-31"},
+        today=NOW.date(),
+        zone=zone,
+    )
 
-    past = {row.month: row for row in report(m).past}
+    result = forecast_report(viewer=m, period=period, filters=ReportFilters(), now=NOW)
+    past = {row.month: row for row in result.past}
     assert past[dt.date(2026, 9, 1)].won_count == 0
     october = past[dt.date(2026, 10, 1)]
     assert october.won_count == 1 and october.won == {"RUB": Decimal("700")}
