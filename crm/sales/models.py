@@ -242,6 +242,15 @@ class Deal(SharedOwnedModel):
                 condition=models.Q(status="open"),
                 name="deal_open_expected_close",
             ),
+            # The forecast for a head or a manager: the viewer's deals (the id for the
+            # report's ``deal IN (…)``), the open ones by expected close, and the past
+            # months' deals by expected close whatever their status, index-only on
+            # PostgreSQL.
+            models.Index(
+                fields=["owner", "expected_close"],
+                include=["id", "status", "stage", "currency", "amount"],
+                name="deal_owner_close",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -268,7 +277,12 @@ class StageVisit(models.Model):
     class Meta:
         ordering = ["entered_at", "id"]
         indexes = [
-            models.Index(fields=["deal", "entered_at"], name="visit_deal"),
+            # A deal's visits in order; the stage (and on PostgreSQL the stay's end) rides
+            # along so that the forecast's open visits before each won or lost entry, and
+            # those open at a month's start, are index-only.
+            models.Index(
+                fields=["deal", "entered_at", "stage"], include=["left_at"], name="visit_deal"
+            ),
             # The funnel: the deals that visited a pipeline's stages in a period (covering
             # the deal on SQLite too), and the stays' ends on PostgreSQL.
             models.Index(

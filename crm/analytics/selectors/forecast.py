@@ -39,7 +39,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, Count, DateField, F, Max, Q, QuerySet, Sum, When, Window
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Trunc
 from django.utils.translation import gettext as _
 
@@ -60,6 +70,7 @@ MAX_MONTHS = 36
 BACKTEST_MONTHS = 6
 OVERDUE_SHOWN = 100
 HUNDRED = Decimal(100)
+CENTS = Decimal("0.01")
 
 
 @dataclass
@@ -205,65 +216,89 @@ def _weigh(
     _add(row.by_conversion, currency, (amount or Decimal(0)) * (conversion or Decimal(0)))
 
 
-def stage_rates(deals: QuerySet[Deal], *, until: dt.datetime, months: int) -> dict[int, StageRate]:
-    """Per open stage the deals of ``deals`` entered in the ``months`` months before
-    ``until``: how many were decided (entered a won or lost stage later, before ``until``)
-    and how many of those were won (see the module's docstring).
+def stage_rates(
+    deals: QuerySet[Deal], *, untils: list[dt.datetime], months: int
+) -> list[dict[int, StageRate]]:
+    """For each moment of ``untils``, per open stage the deals of ``deals`` that entered it
+    in the ``months`` months before the moment: how many were decided (entered a won or lost
+    stage later, before the moment) and how many of those were won (see the module's
+    docstring).
 
-    One pass over the window's visits: a visit is followed by a won (decided) one exactly
-    when its deal's latest won (won or lost) entry in the window is later than it, so the
-    latest is a window function per deal, not a correlated ``EXISTS`` per visit (seconds
-    per month at 1,000,000 deals). Any later entry before ``until`` is in the window too."""
-    since = months_before(until, months)
-    per_deal = [F("deal_id")]
-    visits = (
+    One query for all the moments (the report measures seven): an open visit counts as
+    decided in a window when it is in the window and a won or lost entry of its deal
+    follows it before the window's end, so the query joins each won or lost entry of the
+    viewer's deals to the open visits of its deal before it, and each window's counts are
+    conditional aggregates over those pairs. It starts from the decisions, a few per closed
+    deal, and reads the open visits of decided deals only, through the deal's index (a
+    windowed pass over every visit per moment took seconds each at 1,000,000 deals). The
+    inner grouping per deal and stage counts a deal once per stage whatever its number of
+    visits."""
+    windows = [(months_before(until, months), until) for until in untils]
+    counts: list[dict[int, tuple[int, int]]] = [{} for _ in windows]
+    span = {
+        "entered_at__gte": min(since for since, _ in windows),
+        "entered_at__lt": max(until for _, until in windows),
+    }
+    decisions = (
         StageVisit.objects.filter(
-            deal__in=deals.values("pk"), entered_at__gte=since, entered_at__lt=until
+            deal__in=deals.values("pk"),
+            stage__kind__in=[StageKind.WON, StageKind.LOST],
+            **span,
         )
         .order_by()
-        .annotate(
-            won_at=Window(
-                Max(Case(When(stage__kind=StageKind.WON, then=F("entered_at")))),
-                partition_by=per_deal,
-            ),
-            decided_at=Window(
-                Max(
-                    Case(
-                        When(
-                            stage__kind__in=[StageKind.WON, StageKind.LOST],
-                            then=F("entered_at"),
-                        )
-                    )
-                ),
-                partition_by=per_deal,
-            ),
-        )
-        .values("deal_id", "stage_id", "entered_at", "won_at", "decided_at", kind=F("stage__kind"))
+        .values("deal_id", "entered_at", kind=F("stage__kind"))
     )
-    counts: dict[int, tuple[int, int]] = {}
-    query = compiled(visits)  # None: the scope or the filters leave no deal
-    if query is not None:
-        sql, params = query
-        # The windowed query is the ORM's, compiled with its parameters apart; only the
-        # outer grouping is written here.
+    # The decision's deal is the viewer's already: the open visits need no scope of their own.
+    opened = (
+        StageVisit.objects.filter(stage__kind=StageKind.OPEN, **span)
+        .order_by()
+        .values("deal_id", "stage_id", "entered_at")
+    )
+    decisions_query, opened_query = compiled(decisions), compiled(opened)
+    if decisions_query is not None and opened_query is not None:  # None: no deal in scope
+        adapt = connection.ops.adapt_datetimefield_value
+        flags, sums, bounds = [], [], []
+        for number, (since, until) in enumerate(windows):
+            for name, won_only in (("decided", ""), ("won", " AND decision.kind = %s")):
+                flags.append(
+                    "MAX(CASE WHEN opened.entered_at >= %s AND decision.entered_at < %s"
+                    f"{won_only} THEN 1 ELSE 0 END) AS {name}_{number}"
+                )
+                sums.append(f"SUM({name}_{number})")
+                bounds += [adapt(since), adapt(until)]
+                if won_only:
+                    bounds.append(StageKind.WON.value)
+        # Both inner queries are the ORM's, compiled with their parameters apart; only the
+        # pairing and the groupings over it are written here.
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT stage_id, "  # noqa: S608
-                "COUNT(DISTINCT CASE WHEN decided_at > entered_at THEN deal_id END), "
-                "COUNT(DISTINCT CASE WHEN won_at > entered_at THEN deal_id END) "
-                f"FROM ({sql}) visits WHERE kind = %s GROUP BY stage_id",
-                [*params, StageKind.OPEN.value],
+                f"SELECT stage_id, {', '.join(sums)} FROM ("  # noqa: S608
+                f"SELECT opened.deal_id, opened.stage_id, {', '.join(flags)} "
+                f"FROM ({decisions_query[0]}) decision JOIN ({opened_query[0]}) opened "
+                "ON opened.deal_id = decision.deal_id "
+                "AND opened.entered_at < decision.entered_at "
+                "GROUP BY opened.deal_id, opened.stage_id) stays GROUP BY stage_id",
+                [*bounds, *decisions_query[1], *opened_query[1]],
             )
-            counts = {stage: (decided, won) for stage, decided, won in cursor.fetchall()}
-    stages = Stage.objects.filter(kind=StageKind.OPEN).select_related("pipeline")
-    return {
-        stage.pk: StageRate(stage, Decimal(stage.probability), *counts.get(stage.pk, (0, 0)))
-        for stage in stages
-    }
+            for stage, *figures in cursor.fetchall():
+                for number in range(len(windows)):
+                    decided, won = figures[2 * number : 2 * number + 2]
+                    if decided:
+                        counts[number][stage] = (int(decided), int(won))
+    stages = list(Stage.objects.filter(kind=StageKind.OPEN).select_related("pipeline"))
+    return [
+        {
+            stage.pk: StageRate(stage, Decimal(stage.probability), *found.get(stage.pk, (0, 0)))
+            for stage in stages
+        }
+        for found in counts
+    ]
 
 
 def _scoped(viewer: User, filters: ReportFilters) -> QuerySet[Deal]:
-    return filters.deals(viewer, Deal.objects.visible_to(viewer)).order_by()
+    """The viewer's deals under the filters, the scope resolved once to literal owners and
+    shared ids so that every query of the report can start from the owner's indexes."""
+    return filters.deals(viewer, Deal.objects.visible_to_resolved(viewer)).order_by()
 
 
 def _current(
@@ -313,46 +348,113 @@ def _month_starts(period: Period) -> list[dt.date]:
     return starts
 
 
-def _past_month(deals: QuerySet[Deal], month: dt.date, zone: Any, months: int) -> PastMonth:
-    start = dt.datetime.combine(month, dt.time.min, zone)
-    end = dt.datetime.combine(add_months(month, 1), dt.time.min, zone)
-    rates = stage_rates(deals, until=start, months=months)
-    row = PastMonth(month, ForecastRow(month, month.isoformat()))
-    open_then = StageVisit.objects.filter(
-        deal__in=deals.filter(
-            expected_close__gte=month, expected_close__lt=add_months(month, 1)
-        ).values("pk"),
-        stage__kind=StageKind.OPEN,
-        entered_at__lt=start,
-    ).filter(Q(left_at__isnull=True) | Q(left_at__gte=start))
-    for group in (
-        open_then.order_by()
-        .values("stage_id", currency=F("deal__currency"))
-        .annotate(count=Count("deal", distinct=True), amount=Sum("deal__amount"))
+def _month_start(month: dt.date, zone: Any) -> dt.datetime:
+    return dt.datetime.combine(month, dt.time.min, zone)
+
+
+def _past_months(
+    deals: QuerySet[Deal], months: list[dt.date], zone: Any, rates: list[dict[int, StageRate]]
+) -> list[PastMonth]:
+    """The check on the past for each of ``months`` (consecutive, oldest first), weighted
+    by ``rates`` measured at each month's start: the deals sitting in an open stage at the
+    start with an expected close in the month, and the deals won during it (see the
+    module's docstring).
+
+    Two queries whatever the number of months: each row carries the number of its month
+    (a ``CASE`` on the expected close date, or on the won entry's moment), so one grouping
+    serves all the months. Both start from the deals, so the viewer's owners and the
+    expected close dates pick them from the deal's owner index, and join their visits."""
+    rows = [PastMonth(month, ForecastRow(month, month.isoformat())) for month in months]
+    starts = [_month_start(month, zone) for month in [*months, add_months(months[-1], 1)]]
+    numbers = range(len(months))
+
+    def closes_in(number: int) -> Q:
+        month = months[number]
+        return Q(expected_close__gte=month, expected_close__lt=add_months(month, 1))
+
+    def open_at_start(number: int) -> Q:
+        start = starts[number]
+        return (
+            closes_in(number)
+            & Q(visits__entered_at__lt=start)
+            & Q(Q(visits__left_at__isnull=True) | Q(visits__left_at__gte=start))
+        )
+
+    # One ``filter`` call, so that every condition on the visits is on the same visit.
+    open_then = (
+        deals.filter(
+            Q(expected_close__gte=months[0], expected_close__lt=add_months(months[-1], 1))
+            & Q(visits__stage__kind=StageKind.OPEN)
+            & Q.create([open_at_start(number) for number in numbers], connector=Q.OR)
+        )
+        .order_by()
+        .annotate(back=Case(*(When(closes_in(number), then=Value(number)) for number in numbers)))
+    )
+    for group in open_then.values("back", "currency", visited=F("visits__stage_id")).annotate(
+        count=Count("pk", distinct=True), amount=Sum("amount")
     ):
-        rate = rates.get(group["stage_id"])
+        rate = rates[group["back"]].get(group["visited"])
         _weigh(
-            row.forecast,
+            rows[group["back"]].forecast,
             currency=group["currency"],
             count=group["count"],
             amount=group["amount"],
             probability=rate.probability if rate else Decimal(0),
             conversion=rate.conversion if rate else None,
         )
-    won_visits = StageVisit.objects.filter(
-        stage__kind=StageKind.WON, entered_at__gte=start, entered_at__lt=end
+    won = (
+        deals.filter(
+            visits__stage__kind=StageKind.WON,
+            visits__entered_at__gte=starts[0],
+            visits__entered_at__lt=starts[-1],
+        )
+        .order_by()
+        .values(
+            "currency",
+            "amount",
+            deal=F("pk"),
+            back=Case(
+                *(
+                    When(
+                        visits__entered_at__gte=starts[number],
+                        visits__entered_at__lt=starts[number + 1],
+                        then=Value(number),
+                    )
+                    for number in numbers
+                )
+            ),
+        )
+        .distinct()
     )
-    won = deals.filter(pk__in=won_visits.values("deal"))
-    for sums in won.values("currency").annotate(count=Count("pk"), amount=Sum("amount")):
-        row.won_count += sums["count"]
-        _add(row.won, sums["currency"], sums["amount"])
-    for foreseen in (
-        won.filter(pk__in=open_then.values("deal"))
-        .values("currency")
-        .annotate(amount=Sum("amount"))
-    ):
-        _add(row.won_forecast_deals, foreseen["currency"], foreseen["amount"])
-    return row
+    won_query = compiled(won)
+    foreseen_query = compiled(open_then.values("back", deal=F("pk")).distinct())
+    if won_query is None or foreseen_query is None:  # the scope or the filters leave no deal
+        return rows
+    # Both inner queries are the ORM's, compiled with their parameters apart; only the
+    # join of the won deals to those foreseen and the grouping are written here.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT won.back, won.currency, COUNT(*), SUM(won.amount), "  # noqa: S608
+            "COUNT(foreseen.deal), "
+            "SUM(CASE WHEN foreseen.deal IS NOT NULL THEN won.amount END) "
+            f"FROM ({won_query[0]}) won LEFT JOIN ({foreseen_query[0]}) foreseen "
+            "ON foreseen.back = won.back AND foreseen.deal = won.deal "
+            "GROUP BY won.back, won.currency",
+            [*won_query[1], *foreseen_query[1]],
+        )
+        for back, currency, count, amount, foreseen_count, foreseen_amount in cursor.fetchall():
+            row = rows[back]
+            row.won_count += count
+            _add(row.won, currency, _decimal(amount))
+            if foreseen_count:
+                _add(row.won_forecast_deals, currency, _decimal(foreseen_amount))
+    return rows
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A sum of amounts read by a raw cursor, as the ORM reads it: a ``Decimal`` to the
+    amount's cents (SQLite sums numbers as floats)."""
+    return None if value is None else Decimal(str(value)).quantize(CENTS)
 
 
 def _overdue(deals: QuerySet[Deal], today: dt.date) -> tuple[list[OverdueDeal], int]:
@@ -395,7 +497,13 @@ def forecast_report(
     number of deals."""
     moment = (now or dashboard_selectors.clock()).astimezone(period.zone)
     deals = _scoped(viewer, filters)
-    rates = stage_rates(deals, until=moment, months=months)
+    this_month = moment.date().replace(day=1)
+    past_months = [add_months(this_month, -back) for back in range(BACKTEST_MONTHS, 0, -1)]
+    rates, *past_rates = stage_rates(
+        deals,
+        untils=[moment, *(_month_start(month, period.zone) for month in past_months)],
+        months=months,
+    )
     total, by_month, by_manager = _current(deals, period, rates)
     month_rows = [
         by_month.get(start) or ForecastRow(start, start.isoformat())
@@ -411,11 +519,7 @@ def forecast_report(
     for key, row in by_manager.items():
         row.label = names.get(key, str(_("Not set")))
     _plans(period, report_people(viewer, filters), total, month_rows, by_manager)
-    this_month = moment.date().replace(day=1)
-    past = [
-        _past_month(deals, add_months(this_month, -back), period.zone, months)
-        for back in range(BACKTEST_MONTHS, 0, -1)
-    ]
+    past = _past_months(deals, past_months, period.zone, past_rates)
     overdue, overdue_count = _overdue(deals, moment.date())
     used = set(deals.filter(status=DealStatus.OPEN).values_list("stage_id", flat=True).distinct())
     return ForecastReport(

@@ -251,3 +251,80 @@ def test_a_month_the_period_covers_in_part_counts_the_plan_for_its_days(forecast
         viewer=org.manager, period=week, filters=ReportFilters(), months=6, now=NOW
     )
     assert result.total.plan == {"RUB": Decimal("7000.00")}  # 31 000 × 7 / 31
+
+
+@pytest.mark.parametrize("how", ["shared", "reassigned"])
+def test_a_deal_shared_with_or_handed_to_the_viewer_counts_in_every_window(forecast_history, how):
+    org = forecast_history
+    # K: the colleague's, Счёт выставлен since 3 September, won on 5 October.
+    other = deal(
+        org.colleague,
+        [(NEW, at(9, 1)), (INVOICE, at(9, 3)), (SHIPPED, at(10, 5))],
+        "800",
+        "2026-10-30",
+    )
+    if how == "shared":
+        other.shared_with.add(org.manager)
+    else:
+        Deal.objects.filter(pk=other.pk).update(owner=org.manager)
+
+    result = report(org.manager)
+    rates = {rate.stage.name: rate for rate in result.rates}
+    assert (rates[NEW].won, rates[NEW].decided) == (4, 6)
+    assert (rates[INVOICE].won, rates[INVOICE].decided) == (4, 5)
+    october = {row.month: row for row in result.past}[dt.date(2026, 10, 1)]
+    # On 1 October I (2000) and K (800) sat in Счёт выставлен with an October date.
+    assert october.forecast.deals == 2
+    assert cents(october.forecast.by_probability) == {"RUB": Decimal("1400.00")}
+    assert october.won_count == 4 and october.won == {"RUB": Decimal("4100")}
+    assert october.won_forecast_deals == {"RUB": Decimal("2800")}
+    theirs = {rate.stage.name: rate for rate in report(org.colleague).rates}
+    expected = (0, 0) if how == "reassigned" else (1, 1)
+    assert (theirs[NEW].won, theirs[NEW].decided) == expected
+
+
+@pytest.mark.parametrize("zone", [MOSCOW, ZoneInfo("Asia/Yekaterinburg")])
+def test_the_past_months_start_at_midnight_in_the_viewers_zone(org, zone):
+    m = org.manager
+    # K: won at 00:30 on 1 October in the viewer's zone (still 30 September in UTC, and
+    # in Yekaterinburg's case in the site's zone, Moscow, too).
+    late = dt.datetime(2026, 10, 1, 0, 30, tzinfo=zone)
+    deal(m, [(NEW, at(9, 20)), (SHIPPED, late)], "700", "2026-10-10")
+    # M: left Новая for Счёт выставлен at midnight of 1 November in the zone exactly.
+    midnight = dt.datetime(2026, 11, 1, tzinfo=zone)
+    deal(m, [(NEW, at(10, 20)), (INVOICE, midnight)], "1000", "2026-11-20")
+    period = period_parse(
+        {"period": "custom", "date_from": "2026-12-01", "date_to": "2027-01-31"},
+        today=NOW.date(),
+        zone=zone,
+    )
+
+    result = forecast_report(viewer=m, period=period, filters=ReportFilters(), now=NOW)
+    past = {row.month: row for row in result.past}
+    assert past[dt.date(2026, 9, 1)].won_count == 0
+    october = past[dt.date(2026, 10, 1)]
+    assert october.won_count == 1 and october.won == {"RUB": Decimal("700")}
+    # K was still in Новая at the start of October, so it was foreseen.
+    assert october.forecast.deals == 1 and october.won_forecast_deals == {"RUB": Decimal("700")}
+    november = past[dt.date(2026, 11, 1)]
+    # At the start of November M had just left Новая (its stay counts until then) and had
+    # not yet entered Счёт выставлен: one deal, once, weighed by Новая (10 %; K decided 1/1).
+    assert november.forecast.deals == 1
+    assert cents(november.forecast.amount) == {"RUB": Decimal("1000.00")}
+    assert cents(november.forecast.by_probability) == {"RUB": Decimal("100.00")}
+    assert cents(november.forecast.by_conversion) == {"RUB": Decimal("1000.00")}
+
+
+def test_the_window_counts_its_first_moment_and_no_decision_at_the_visits_own(org):
+    m = org.manager
+    since = months_before(NOW.astimezone(MOSCOW), 6)
+    # P: entered Новая at the window's first moment, then lost: decided.
+    deal(m, [(NEW, since), (REFUSED, at(6, 10))], "100", "2026-06-30")
+    # Q: a minute before the window, then won: not measured.
+    deal(m, [(NEW, since - dt.timedelta(minutes=1)), (SHIPPED, at(6, 10))], "100", "2026-06-30")
+    # N: won at the very moment it entered Новая: not a decision after the visit.
+    deal(m, [(NEW, at(11, 1)), (SHIPPED, at(11, 1))], "100", "2026-11-30")
+    deal(m, [(NEW, at(12, 1))], "1000", "2026-12-20")  # open, to show the rates
+
+    rates = {rate.stage.name: rate for rate in report(m).rates}
+    assert (rates[NEW].won, rates[NEW].decided) == (0, 1)
