@@ -103,6 +103,13 @@ class Customer(SharedOwnedModel):
             # The clients report: no touch since a moment, oldest first, per responsible.
             models.Index(fields=["last_touch_at", "id"], name="%(class)s_touch"),
             models.Index(fields=["owner", "last_touch_at"], name="%(class)s_owner_touch"),
+            # The activity report: the ids of the live clients of a viewer's owners, read
+            # from the index alone to keep the entries on the clients the viewer sees.
+            models.Index(
+                fields=["owner", "id"],
+                condition=models.Q(merged_into__isnull=True),
+                name="%(class)s_owner_live",
+            ),
         ]
 
 

@@ -221,6 +221,16 @@ class Deal(SharedOwnedModel):
                 include=["currency", "amount"],
                 name="deal_owner_status_closed",
             ),
+            # The dashboard: a viewer's owners' open deals per stage and currency, and the
+            # activity report: the ids of their deals (to keep the timeline entries on the
+            # deals the viewer sees); both read from the index alone on PostgreSQL.
+            models.Index(
+                fields=["owner", "stage", "currency"],
+                include=["id", "amount"],
+                condition=models.Q(status="open"),
+                name="deal_open_owner_stage",
+            ),
+            models.Index(fields=["owner", "id"], name="deal_owner_id"),
             # The forecast: open deals by expected close date.
             models.Index(
                 fields=["expected_close"],

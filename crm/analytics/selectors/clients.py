@@ -171,8 +171,16 @@ def page_parse(value: Any) -> int:
     return int(raw)
 
 
-def _clients(viewer: User, filters: ReportFilters, model: Any) -> QuerySet[Any]:
-    clients: QuerySet[Any] = model.objects.visible_to(viewer)
+def client_scopes(viewer: User) -> dict[Any, QuerySet[Any]]:
+    """The contacts and companies ``viewer`` may see, each read once per report
+    (``visible_to_resolved``: the shared ids as values) and narrowed per figure."""
+    return {model: model.objects.visible_to_resolved(viewer) for model in (Contact, Company)}
+
+
+def _clients(
+    viewer: User, filters: ReportFilters, model: Any, scopes: dict[Any, QuerySet[Any]]
+) -> QuerySet[Any]:
+    clients = scopes[model]
     owners = filters.owner_ids(viewer)
     if owners is not None:
         clients = clients.filter(owner_id__in=sorted(owners))
@@ -182,14 +190,16 @@ def _clients(viewer: User, filters: ReportFilters, model: Any) -> QuerySet[Any]:
     return clients.order_by()
 
 
-def _new(viewer: User, filters: ReportFilters, period: Period) -> list[NewClients]:
+def _new(
+    viewer: User, filters: ReportFilters, period: Period, scopes: dict[Any, QuerySet[Any]]
+) -> list[NewClients]:
     labels = dict(ClientType.choices)
     rows: dict[tuple[str, str], NewClients] = {}
     for entity, model, column in (
         (Entity.CONTACT, Contact, "client_type"),
         (Entity.COMPANY, Company, "kind"),
     ):
-        clients = _clients(viewer, filters, model)
+        clients = _clients(viewer, filters, model, scopes)
         for attribute, when in (("count", period), ("before", period.previous())):
             for row in (
                 clients.filter(created_at__gte=when.start_at, created_at__lt=when.end_at)
@@ -210,12 +220,18 @@ def _new(viewer: User, filters: ReportFilters, period: Period) -> list[NewClient
 
 
 def untouched_clients(
-    viewer: User, filters: ReportFilters, *, before: dt.datetime
+    viewer: User,
+    filters: ReportFilters,
+    *,
+    before: dt.datetime,
+    scopes: dict[Any, QuerySet[Any]] | None = None,
 ) -> QuerySet[Any]:
     """The viewer's clients (both kinds, as ``entity``, ``pk``, ``name``, ``owner_id``,
-    ``last_touch`` rows) whose last touch is before ``before``, oldest touch first."""
+    ``last_touch`` rows) whose last touch is before ``before``, oldest touch first
+    (``scopes``: the report's ``client_scopes``, read here when not given)."""
+    scopes = scopes if scopes is not None else client_scopes(viewer)
     contacts = (
-        _clients(viewer, filters, Contact)
+        _clients(viewer, filters, Contact, scopes)
         .filter(last_touch_at__lt=before)
         .annotate(last_touch=F("last_touch_at"))
         .annotate(
@@ -225,7 +241,7 @@ def untouched_clients(
         .values("entity", "pk", "name", "owner_id", "last_touch")
     )
     companies = (
-        _clients(viewer, filters, Company)
+        _clients(viewer, filters, Company, scopes)
         .filter(last_touch_at__lt=before)
         .annotate(last_touch=F("last_touch_at"))
         .annotate(
@@ -243,7 +259,7 @@ def _ranked(viewer: User, filters: ReportFilters, period: Period) -> Any:
         revenue, the running total in descending revenue (ties broken by the client's first
     deal) and the currency's total."""
     deals = (
-        filters.deals(viewer, Deal.objects.visible_to(viewer))
+        filters.deals(viewer, Deal.objects.visible_to_resolved(viewer))
         .filter(
             status=DealStatus.WON,
             closed_at__gte=period.start_at,
@@ -282,21 +298,9 @@ def _ranked(viewer: User, filters: ReportFilters, period: Period) -> Any:
 def _abc(
     viewer: User, filters: ReportFilters, period: Period
 ) -> tuple[list[ClientRevenue], list[AbcClass]]:
+    """The clients with revenue, ranked per currency and classed, and the classes' sums;
+    unnamed (``_name`` reads the names of those the report shows)."""
     ranked = list(_ranked(viewer, filters, period))
-    keys: dict[str, set[int]] = {str(Entity.CONTACT): set(), str(Entity.COMPANY): set()}
-    for row in ranked:
-        kind, number = row["entity"].split(":")
-        keys[kind].add(int(number))
-    names = {
-        f"{Entity.COMPANY}:{client.pk}": str(client)
-        for client in Company.objects.filter(pk__in=sorted(keys[Entity.COMPANY]))
-    }
-    names.update(
-        {
-            f"{Entity.CONTACT}:{client.pk}": str(client)
-            for client in Contact.objects.filter(pk__in=sorted(keys[Entity.CONTACT]))
-        }
-    )
     clients: list[ClientRevenue] = []
     classes: dict[tuple[str, str], AbcClass] = {}
     for row in ranked:
@@ -310,7 +314,7 @@ def _abc(
             ClientRevenue(
                 kind,
                 int(number),
-                names.get(row["entity"], ""),
+                "",
                 row["currency"],
                 row["revenue"],
                 row["deals"],
@@ -323,6 +327,18 @@ def _abc(
         target.revenue += row["revenue"]
         target.share += share
     return clients, [classes[key] for key in sorted(classes)]
+
+
+def _name(rows: list[ClientRevenue]) -> None:
+    """Set the names of ``rows`` (a query per kind of client, whatever their number): only
+    the clients shown are read, not every client with revenue."""
+    for entity, model in ((Entity.COMPANY, Company), (Entity.CONTACT, Contact)):
+        wanted = sorted({row.pk for row in rows if row.entity == entity})
+        clients = model.objects.filter(pk__in=wanted).order_by()
+        names = {client.pk: str(client) for client in clients}
+        for row in rows:
+            if row.entity == entity:
+                row.name = names.get(row.pk, "")
 
 
 def clients_report(
@@ -338,15 +354,19 @@ def clients_report(
     untouched clients' list is cut in pages of ``PAGE_SIZE``."""
     moment = now or dashboard_selectors.clock()
     since = moment - dt.timedelta(days=days)
-    untouched = Paginator(untouched_clients(viewer, filters, before=since), PAGE_SIZE)
+    scopes = client_scopes(viewer)
+    untouched = Paginator(
+        untouched_clients(viewer, filters, before=since, scopes=scopes), PAGE_SIZE
+    )
     ranked, abc = _abc(viewer, filters, period)
     top: list[ClientRevenue] = []
     for currency in sorted({row.currency for row in ranked}):
         top += [row for row in ranked if row.currency == currency][:TOP]
+    _name(top)
     return ClientsReport(
         period=period,
         days=days,
-        new=_new(viewer, filters, period),
+        new=_new(viewer, filters, period, scopes),
         untouched=untouched.get_page(page),
         untouched_since=since,
         top=top,
