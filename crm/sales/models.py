@@ -231,6 +231,14 @@ class Deal(SharedOwnedModel):
                 name="deal_open_owner_stage",
             ),
             models.Index(fields=["owner", "id"], name="deal_owner_id"),
+            # The clients report's revenue per client (and the won deals of the dashboard and
+            # the activity report): a viewer's owners' deals won in a period, index only.
+            models.Index(
+                fields=["owner", "closed_at"],
+                include=["id", "currency", "amount", "company", "contact"],
+                condition=models.Q(status="won"),
+                name="deal_won_owner_closed",
+            ),
             # The forecast: open deals by expected close date.
             models.Index(
                 fields=["expected_close"],

@@ -18,4 +18,8 @@ class Migration(migrations.Migration):
             model_name='deal',
             index=models.Index(fields=['owner', 'id'], name='deal_owner_id'),
         ),
+        migrations.AddIndex(
+            model_name='deal',
+            index=models.Index(condition=models.Q(('status', 'won')), fields=['owner', 'closed_at'], include=('id', 'currency', 'amount', 'company', 'contact'), name='deal_won_owner_closed'),
+        ),
     ]
