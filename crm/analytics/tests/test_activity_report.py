@@ -22,6 +22,7 @@ from crm.customers.tests.factories import make_contact
 from crm.leads.models import Lead
 from crm.planner.models import Task
 from crm.planner.tests.factories import make_task
+from crm.sales.tests.factories import make_deal
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +156,13 @@ def test_entries_on_a_merged_client_are_not_counted(work):
     row = report(work.manager).rows[0]
     assert (row.calls, row.meetings, row.emails, row.notes) == (0, 0, 0, 0)
     assert row.won_count == 2  # the deals are not the client's entries
+
+
+def test_a_call_on_a_deal_shared_with_the_head_counts_in_the_heads_report_only(work):
+    deal = make_deal(work.outsider)
+    deal.shared_with.add(work.head)
+    call(deal, work.manager, FIRST + dt.timedelta(days=4), "outgoing", 7)
+    heads = {row.user: row for row in report(work.head).rows}
+    assert heads[work.manager].calls_out == 4
+    assert heads[work.manager].talk_seconds == 120 + 60 + 30 + 500 + 7
+    assert report(work.manager).rows[0].calls_out == 2
