@@ -124,6 +124,17 @@ def test_untouched_clients_oldest_first_and_only_the_viewers(clients):
     assert [row["pk"] for row in fewer.object_list] == [clients.records["p4"].pk]
 
 
+def test_the_untouched_page_names_each_client_as_its_kind_is_named(clients):
+    Company.objects.filter(pk=clients.records["c3"].pk).update(short_name="Гм")
+    page = report(clients.manager).untouched
+    assert [(row["name"], row["owner_id"]) for row in page.object_list] == [
+        ("Четвёртый Пимен", clients.manager.pk),
+        ("Гм", clients.manager.pk),
+    ]
+    Company.objects.filter(pk=clients.records["c3"].pk).update(short_name="")
+    assert report(clients.manager).untouched.object_list[1]["name"] == "Гамма"
+
+
 def test_abc_and_top_per_currency(clients):
     result = report(clients.manager)
     classes = {(row.currency, row.abc): (row.clients, row.revenue) for row in result.abc}
