@@ -40,6 +40,8 @@ from crm.sales.choices import DealStatus
 from crm.sales.models import Deal
 
 Money = dict[str, Decimal]
+Scopes = dict[type[Model], QuerySet[Any]]
+"""Per model, the rows a viewer may see (``record_scopes``)."""
 
 
 @dataclass
@@ -125,7 +127,7 @@ CALL_MADE = IS_CALL & Q(direction=CallDirection.OUTGOING)
 of the plans (``metrics.calls_made``)."""
 
 
-def record_scopes(viewer: User) -> dict[type[Model], QuerySet[Any]]:
+def record_scopes(viewer: User) -> Scopes:
     """The records ``viewer`` may see, per record kind with a timeline: each scope read once
     (``visible_to_resolved``: the shared ids as values, so the owner-leading indexes serve)
     and reused by every query of a report."""
@@ -136,7 +138,7 @@ def authored_entries(
     viewer: User,
     ids: Collection[int],
     period: Period,
-    scopes: dict[type[Model], QuerySet[Any]] | None = None,
+    scopes: Scopes | None = None,
 ) -> list[QuerySet[TimelineEntry]]:
     """The timeline entries the users ``ids`` authored in ``period`` on records the viewer
     may see, unordered (to group by ``author_id``): one query per record kind with a
@@ -161,7 +163,7 @@ def _entries(
     viewer: User,
     ids: list[int],
     period: Period,
-    scopes: dict[type[Model], QuerySet[Any]],
+    scopes: Scopes,
     rows: dict[int, ActivityRow],
 ) -> None:
     """The period's timeline entries by ``ids``, counted per author (``authored_entries``:
@@ -221,7 +223,7 @@ def _tasks(
         target.tasks_overdue = row["overdue"]
 
 
-def _scope(viewer: User, scopes: dict[type[Model], QuerySet[Any]], model: Any) -> QuerySet[Any]:
+def _scope(viewer: User, scopes: Scopes, model: Any) -> QuerySet[Any]:
     """``model``'s rows ``viewer`` may see: the report's scope when it holds the model."""
     if model in scopes:
         return scopes[model]
@@ -230,7 +232,7 @@ def _scope(viewer: User, scopes: dict[type[Model], QuerySet[Any]], model: Any) -
 
 
 def _leads(
-    viewer: User, ids: list[int], period: Period, filters: ReportFilters, scopes: Any, rows: Any
+    viewer: User, ids: list[int], period: Period, filters: ReportFilters, scopes: Scopes, rows: Any
 ) -> None:
     leads = _scope(viewer, scopes, Lead).filter(
         owner_id__in=ids, assigned_at__gte=period.start_at, assigned_at__lt=period.end_at
@@ -248,7 +250,7 @@ def _leads(
 
 
 def _deals(
-    viewer: User, ids: list[int], period: Period, filters: ReportFilters, scopes: Any, rows: Any
+    viewer: User, ids: list[int], period: Period, filters: ReportFilters, scopes: Scopes, rows: Any
 ) -> None:
     deals = filters.deals(viewer, _scope(viewer, scopes, Deal)).filter(
         owner_id__in=ids,
