@@ -103,6 +103,15 @@ class Customer(SharedOwnedModel):
             # The clients report: no touch since a moment, oldest first, per responsible.
             models.Index(fields=["last_touch_at", "id"], name="%(class)s_touch"),
             models.Index(fields=["owner", "last_touch_at"], name="%(class)s_owner_touch"),
+            # From the index alone on PostgreSQL: the ids of the live clients of a viewer's
+            # owners (the activity report keeps the entries on the clients the viewer sees)
+            # and those untouched since a moment (the clients report's count and page).
+            models.Index(
+                fields=["owner", "last_touch_at"],
+                include=["id"],
+                condition=models.Q(merged_into__isnull=True),
+                name="%(class)s_owner_live",
+            ),
         ]
 
 
@@ -144,6 +153,17 @@ class Company(Customer):
         verbose_name = _("company")
         verbose_name_plural = _("companies")
         ordering = ["legal_name", "id"]
+        indexes = [
+            *Customer.Meta.indexes,
+            # The clients report: new live companies of a viewer's owners per kind in a
+            # period, from the index alone on PostgreSQL.
+            models.Index(
+                fields=["owner", "created_at"],
+                include=["kind"],
+                condition=models.Q(merged_into__isnull=True),
+                name="company_owner_new",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -196,6 +216,17 @@ class Contact(Customer):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["last_name", "first_name", "id"]
+        indexes = [
+            *Customer.Meta.indexes,
+            # The clients report: new live contacts of a viewer's owners per client type in
+            # a period, from the index alone on PostgreSQL.
+            models.Index(
+                fields=["owner", "created_at"],
+                include=["client_type"],
+                condition=models.Q(merged_into__isnull=True),
+                name="contact_owner_new",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.full_name

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import SharedModel, TimeStampedModel
-from crm.leads.choices import Channel, InboundStatus, LeadKind, LeadStatus, Strategy
+from crm.leads.choices import OPEN_STATUSES, Channel, InboundStatus, LeadKind, LeadStatus, Strategy
 from crm.leads.querysets import LeadQuerySet
 
 
@@ -308,6 +308,20 @@ class Lead(TimeStampedModel, SharedModel):
                 ],
                 include=["id"],
                 name="lead_owner_created_report",
+            ),
+            # The activity report: the leads given to a manager in a period, and the
+            # dashboard: the leads still waiting for a first answer, per manager; both read
+            # from the index alone on PostgreSQL (the scope's team rides along).
+            models.Index(
+                fields=["owner", "assigned_at"],
+                include=["id", "team", "channel", "respond_by", "responded_at"],
+                name="lead_owner_assigned",
+            ),
+            models.Index(
+                fields=["owner"],
+                include=["id", "team", "assigned_at", "created_at"],
+                condition=models.Q(responded_at__isnull=True, status__in=OPEN_STATUSES),
+                name="lead_owner_waiting",
             ),
         ]
 

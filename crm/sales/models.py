@@ -222,19 +222,31 @@ class Deal(SharedOwnedModel):
                 include=["id", "currency", "amount", "source", "company", "contact", "created_at"],
                 name="deal_owner_status_closed",
             ),
-            # Reports: the ids of the won deals of the owners in a viewer's scope (the leads
-            # report's revenue of converted leads), read from the index alone.
-            models.Index(
-                fields=["owner", "id"],
-                condition=models.Q(status="won"),
-                name="deal_won_owner",
-            ),
             # The sales report: a scope's deals (any status) to join to their payments, with
-            # the grouped columns along (PostgreSQL) so the join reads no deal row.
+            # the grouped columns along (PostgreSQL) so the join reads no deal row; the
+            # activity report: the ids of a viewer's owners' deals (to keep the timeline
+            # entries on deals the viewer sees), from the index alone.
             models.Index(
                 fields=["owner"],
                 include=["id", "currency", "source", "company", "contact"],
                 name="deal_owner_payment_columns",
+            ),
+            # The dashboard: a viewer's owners' open deals per stage and currency, from the
+            # index alone on PostgreSQL.
+            models.Index(
+                fields=["owner", "stage", "currency"],
+                include=["id", "amount"],
+                condition=models.Q(status="open"),
+                name="deal_open_owner_stage",
+            ),
+            # The clients report's revenue per client (and the won deals of the dashboard and
+            # the activity report; the leads report's won deals' ids): a viewer's owners'
+            # deals won in a period, index only.
+            models.Index(
+                fields=["owner", "closed_at"],
+                include=["id", "currency", "amount", "company", "contact"],
+                condition=models.Q(status="won"),
+                name="deal_won_owner_closed",
             ),
             # The forecast: open deals by expected close date.
             models.Index(

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Model, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
@@ -35,11 +35,13 @@ from crm.core.permissions import Role
 from crm.core.records import registry
 from crm.leads.models import Lead
 from crm.planner.choices import TaskStatus
-from crm.planner.selectors import overdue_filter, tasks_visible_to
+from crm.planner.selectors import overdue_filter, tasks_visible_to_resolved
 from crm.sales.choices import DealStatus
 from crm.sales.models import Deal
 
 Money = dict[str, Decimal]
+Scopes = dict[type[Model], QuerySet[Any]]
+"""Per model, the rows a viewer may see (``record_scopes``)."""
 
 
 @dataclass
@@ -125,33 +127,50 @@ CALL_MADE = IS_CALL & Q(direction=CallDirection.OUTGOING)
 of the plans (``metrics.calls_made``)."""
 
 
+def record_scopes(viewer: User) -> Scopes:
+    """The records ``viewer`` may see, per record kind with a timeline: each scope read once
+    (``visible_to_resolved``: the shared ids as values, so the owner-leading indexes serve)
+    and reused by every query of a report."""
+    return {kind.model: kind.visible_to_resolved(viewer) for kind in registry.with_timeline()}
+
+
 def authored_entries(
-    viewer: User, ids: Collection[int], period: Period
+    viewer: User,
+    ids: Collection[int],
+    period: Period,
+    scopes: Scopes | None = None,
 ) -> list[QuerySet[TimelineEntry]]:
     """The timeline entries the users ``ids`` authored in ``period`` on records the viewer
     may see, unordered (to group by ``author_id``): one query per record kind with a
     timeline, each keeping the entries on that kind's records the viewer sees (a plain
-    semi-join). One query with the kinds ``OR``-ed made PostgreSQL test each entry against
-    a list of every visible deal, scanned linearly: over 15 minutes at 1,000,000 deals
-    (bench/RESULTS.md)."""
+    semi-join on ``scopes``, the report's ``record_scopes``, read here when not given). One
+    query with the kinds ``OR``-ed made PostgreSQL test each entry against a list of every
+    visible deal, scanned linearly: over 15 minutes at 1,000,000 deals (bench/RESULTS.md)."""
+    scopes = scopes if scopes is not None else record_scopes(viewer)
     return [
         TimelineEntry.objects.filter(
-            subject_type=ContentType.objects.get_for_model(kind.model),
-            subject_id__in=kind.visible_to(viewer).values("pk"),
+            subject_type=ContentType.objects.get_for_model(model),
+            subject_id__in=records.values("pk"),
             author_id__in=sorted(ids),
             occurred_at__gte=period.start_at,
             occurred_at__lt=period.end_at,
         ).order_by()
-        for kind in registry.with_timeline()
+        for model, records in scopes.items()
     ]
 
 
-def _entries(viewer: User, ids: list[int], period: Period, rows: dict[int, ActivityRow]) -> None:
+def _entries(
+    viewer: User,
+    ids: list[int],
+    period: Period,
+    scopes: Scopes,
+    rows: dict[int, ActivityRow],
+) -> None:
     """The period's timeline entries by ``ids``, counted per author (``authored_entries``:
     a query per record kind, summed)."""
     is_call = IS_CALL
     telephony = is_call & Q(data__has_key="call_id")
-    for entries in authored_entries(viewer, ids, period):
+    for entries in authored_entries(viewer, ids, period, scopes):
         for row in entries.values("author_id").annotate(
             calls_out=Count("pk", filter=CALL_MADE),
             calls_in=Count("pk", filter=is_call & Q(direction=CallDirection.INCOMING)),
@@ -188,7 +207,7 @@ def _tasks(
     )
     late = done & Q(due_at__isnull=False, completed_at__gt=F("due_at"))
     for row in (
-        tasks_visible_to(viewer)
+        tasks_visible_to_resolved(viewer)
         .filter(owner_id__in=ids)
         .order_by()
         .values("owner_id")
@@ -204,8 +223,18 @@ def _tasks(
         target.tasks_overdue = row["overdue"]
 
 
-def _leads(viewer: User, ids: list[int], period: Period, filters: ReportFilters, rows: Any) -> None:
-    leads = Lead.objects.visible_to(viewer).filter(
+def _scope(viewer: User, scopes: Scopes, model: Any) -> QuerySet[Any]:
+    """``model``'s rows ``viewer`` may see: the report's scope when it holds the model."""
+    if model in scopes:
+        return scopes[model]
+    scope: QuerySet[Any] = model.objects.visible_to_resolved(viewer)
+    return scope
+
+
+def _leads(
+    viewer: User, ids: list[int], period: Period, filters: ReportFilters, scopes: Scopes, rows: Any
+) -> None:
+    leads = _scope(viewer, scopes, Lead).filter(
         owner_id__in=ids, assigned_at__gte=period.start_at, assigned_at__lt=period.end_at
     )
     if filters.source:
@@ -220,8 +249,10 @@ def _leads(viewer: User, ids: list[int], period: Period, filters: ReportFilters,
         rows[row["owner_id"]].leads_in_time = row["in_time"]
 
 
-def _deals(viewer: User, ids: list[int], period: Period, filters: ReportFilters, rows: Any) -> None:
-    deals = filters.deals(viewer, Deal.objects.visible_to(viewer)).filter(
+def _deals(
+    viewer: User, ids: list[int], period: Period, filters: ReportFilters, scopes: Scopes, rows: Any
+) -> None:
+    deals = filters.deals(viewer, _scope(viewer, scopes, Deal)).filter(
         owner_id__in=ids,
         status=DealStatus.WON,
         closed_at__gte=period.start_at,
@@ -230,7 +261,7 @@ def _deals(viewer: User, ids: list[int], period: Period, filters: ReportFilters,
     for row in (
         deals.order_by()
         .values("owner_id", "currency")
-        .annotate(count=Count("pk"), amount=Sum("amount"))
+        .annotate(count=Count("*"), amount=Sum("amount"))
     ):
         target = rows[row["owner_id"]]
         target.won_count += row["count"]
@@ -250,10 +281,11 @@ def activity_report(
     ids = sorted(person.pk for person in people)
     rows = {person.pk: ActivityRow(person) for person in people}
     if ids:
-        _entries(viewer, ids, period, rows)
+        scopes = record_scopes(viewer)
+        _entries(viewer, ids, period, scopes, rows)
         _tasks(viewer, ids, period, now, rows)
-        _leads(viewer, ids, period, filters, rows)
-        _deals(viewer, ids, period, filters, rows)
+        _leads(viewer, ids, period, filters, scopes, rows)
+        _deals(viewer, ids, period, filters, scopes, rows)
     total = ActivityRow(None)
     for row in rows.values():
         total.add(row)

@@ -171,8 +171,16 @@ def page_parse(value: Any) -> int:
     return int(raw)
 
 
-def _clients(viewer: User, filters: ReportFilters, model: Any) -> QuerySet[Any]:
-    clients: QuerySet[Any] = model.objects.visible_to(viewer)
+def client_scopes(viewer: User) -> dict[Any, QuerySet[Any]]:
+    """The contacts and companies ``viewer`` may see, each read once per report
+    (``visible_to_resolved``: the shared ids as values) and narrowed per figure."""
+    return {model: model.objects.visible_to_resolved(viewer) for model in (Contact, Company)}
+
+
+def _clients(
+    viewer: User, filters: ReportFilters, model: Any, scopes: dict[Any, QuerySet[Any]]
+) -> QuerySet[Any]:
+    clients = scopes[model]
     owners = filters.owner_ids(viewer)
     if owners is not None:
         clients = clients.filter(owner_id__in=sorted(owners))
@@ -182,19 +190,21 @@ def _clients(viewer: User, filters: ReportFilters, model: Any) -> QuerySet[Any]:
     return clients.order_by()
 
 
-def _new(viewer: User, filters: ReportFilters, period: Period) -> list[NewClients]:
+def _new(
+    viewer: User, filters: ReportFilters, period: Period, scopes: dict[Any, QuerySet[Any]]
+) -> list[NewClients]:
     labels = dict(ClientType.choices)
     rows: dict[tuple[str, str], NewClients] = {}
     for entity, model, column in (
         (Entity.CONTACT, Contact, "client_type"),
         (Entity.COMPANY, Company, "kind"),
     ):
-        clients = _clients(viewer, filters, model)
+        clients = _clients(viewer, filters, model, scopes)
         for attribute, when in (("count", period), ("before", period.previous())):
             for row in (
                 clients.filter(created_at__gte=when.start_at, created_at__lt=when.end_at)
                 .values(column)
-                .annotate(number=Count("pk"))
+                .annotate(number=Count("*"))
             ):
                 key = (str(entity), row[column])
                 target = rows.setdefault(
@@ -209,33 +219,56 @@ def _new(viewer: User, filters: ReportFilters, period: Period) -> list[NewClient
     return sorted(rows.values(), key=lambda row: (row.entity, row.client_type))
 
 
+CONTACT_NAME = Concat("last_name", Value(" "), "first_name", output_field=CharField())
+COMPANY_NAME = Coalesce(NullIf("short_name", Value("")), "legal_name", output_field=CharField())
+
+
 def untouched_clients(
-    viewer: User, filters: ReportFilters, *, before: dt.datetime
+    viewer: User,
+    filters: ReportFilters,
+    *,
+    before: dt.datetime,
+    scopes: dict[Any, QuerySet[Any]] | None = None,
 ) -> QuerySet[Any]:
-    """The viewer's clients (both kinds, as ``entity``, ``pk``, ``name``, ``owner_id``,
-    ``last_touch`` rows) whose last touch is before ``before``, oldest touch first."""
-    contacts = (
-        _clients(viewer, filters, Contact)
+    """The viewer's clients (both kinds, as ``entity``, ``pk``, ``owner_id``,
+    ``last_touch`` rows) whose last touch is before ``before``, oldest touch first
+    (``scopes``: the report's ``client_scopes``, read here when not given). Unnamed, so
+    the count and the page come from an index alone on PostgreSQL (``untouched_named``
+    names a page's rows)."""
+    scopes = scopes if scopes is not None else client_scopes(viewer)
+    both: list[QuerySet[Any]] = [
+        _clients(viewer, filters, model, scopes)
         .filter(last_touch_at__lt=before)
-        .annotate(last_touch=F("last_touch_at"))
         .annotate(
-            entity=Value(str(Entity.CONTACT), output_field=CharField()),
-            name=Concat("last_name", Value(" "), "first_name", output_field=CharField()),
+            entity=Value(str(entity), output_field=CharField()), last_touch=F("last_touch_at")
         )
-        .values("entity", "pk", "name", "owner_id", "last_touch")
-    )
-    companies = (
-        _clients(viewer, filters, Company)
-        .filter(last_touch_at__lt=before)
-        .annotate(last_touch=F("last_touch_at"))
-        .annotate(
-            entity=Value(str(Entity.COMPANY), output_field=CharField()),
-            name=Coalesce(NullIf("short_name", Value("")), "legal_name", output_field=CharField()),
+        .values("entity", "pk", "owner_id", "last_touch")
+        for entity, model in ((Entity.CONTACT, Contact), (Entity.COMPANY, Company))
+    ]
+    return both[0].union(both[1], all=True).order_by("last_touch", "entity", "pk")
+
+
+def untouched_named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` of ``untouched_clients`` (a page of them), each with the client's ``name``
+    (the contact's "last first", the company's short name or else its legal name): a query
+    per kind of client."""
+    for entity, model, name in (
+        (Entity.CONTACT, Contact, CONTACT_NAME),
+        (Entity.COMPANY, Company, COMPANY_NAME),
+    ):
+        wanted = sorted(row["pk"] for row in rows if row["entity"] == entity)
+        if not wanted:
+            continue
+        names = dict(
+            model.objects.filter(pk__in=wanted)
+            .order_by()
+            .annotate(shown=name)
+            .values_list("pk", "shown")
         )
-        .values("entity", "pk", "name", "owner_id", "last_touch")
-    )
-    both: QuerySet[Any] = contacts.union(companies, all=True)
-    return both.order_by("last_touch", "entity", "pk")
+        for row in rows:
+            if row["entity"] == entity:
+                row["name"] = names.get(row["pk"], "")
+    return rows
 
 
 def _ranked(viewer: User, filters: ReportFilters, period: Period) -> Any:
@@ -243,7 +276,7 @@ def _ranked(viewer: User, filters: ReportFilters, period: Period) -> Any:
         revenue, the running total in descending revenue (ties broken by the client's first
     deal) and the currency's total."""
     deals = (
-        filters.deals(viewer, Deal.objects.visible_to(viewer))
+        filters.deals(viewer, Deal.objects.visible_to_resolved(viewer))
         .filter(
             status=DealStatus.WON,
             closed_at__gte=period.start_at,
@@ -282,21 +315,9 @@ def _ranked(viewer: User, filters: ReportFilters, period: Period) -> Any:
 def _abc(
     viewer: User, filters: ReportFilters, period: Period
 ) -> tuple[list[ClientRevenue], list[AbcClass]]:
+    """The clients with revenue, ranked per currency and classed, and the classes' sums;
+    unnamed (``_name`` reads the names of those the report shows)."""
     ranked = list(_ranked(viewer, filters, period))
-    keys: dict[str, set[int]] = {str(Entity.CONTACT): set(), str(Entity.COMPANY): set()}
-    for row in ranked:
-        kind, number = row["entity"].split(":")
-        keys[kind].add(int(number))
-    names = {
-        f"{Entity.COMPANY}:{client.pk}": str(client)
-        for client in Company.objects.filter(pk__in=sorted(keys[Entity.COMPANY]))
-    }
-    names.update(
-        {
-            f"{Entity.CONTACT}:{client.pk}": str(client)
-            for client in Contact.objects.filter(pk__in=sorted(keys[Entity.CONTACT]))
-        }
-    )
     clients: list[ClientRevenue] = []
     classes: dict[tuple[str, str], AbcClass] = {}
     for row in ranked:
@@ -310,7 +331,7 @@ def _abc(
             ClientRevenue(
                 kind,
                 int(number),
-                names.get(row["entity"], ""),
+                "",
                 row["currency"],
                 row["revenue"],
                 row["deals"],
@@ -323,6 +344,18 @@ def _abc(
         target.revenue += row["revenue"]
         target.share += share
     return clients, [classes[key] for key in sorted(classes)]
+
+
+def _name(rows: list[ClientRevenue]) -> None:
+    """Set the names of ``rows`` (a query per kind of client, whatever their number): only
+    the clients shown are read, not every client with revenue."""
+    for entity, model in ((Entity.COMPANY, Company), (Entity.CONTACT, Contact)):
+        wanted = sorted({row.pk for row in rows if row.entity == entity})
+        clients = model.objects.filter(pk__in=wanted).order_by()
+        names = {client.pk: str(client) for client in clients}
+        for row in rows:
+            if row.entity == entity:
+                row.name = names.get(row.pk, "")
 
 
 def clients_report(
@@ -338,16 +371,21 @@ def clients_report(
     untouched clients' list is cut in pages of ``PAGE_SIZE``."""
     moment = now or dashboard_selectors.clock()
     since = moment - dt.timedelta(days=days)
-    untouched = Paginator(untouched_clients(viewer, filters, before=since), PAGE_SIZE)
+    scopes = client_scopes(viewer)
+    untouched = Paginator(
+        untouched_clients(viewer, filters, before=since, scopes=scopes), PAGE_SIZE
+    ).get_page(page)
+    untouched.object_list = untouched_named(list(untouched.object_list))
     ranked, abc = _abc(viewer, filters, period)
     top: list[ClientRevenue] = []
     for currency in sorted({row.currency for row in ranked}):
         top += [row for row in ranked if row.currency == currency][:TOP]
+    _name(top)
     return ClientsReport(
         period=period,
         days=days,
-        new=_new(viewer, filters, period),
-        untouched=untouched.get_page(page),
+        new=_new(viewer, filters, period, scopes),
+        untouched=untouched,
         untouched_since=since,
         top=top,
         abc=abc,

@@ -19,7 +19,7 @@ from crm.core.permissions import Role
 from crm.leads.choices import OPEN_STATUSES
 from crm.leads.models import Lead
 from crm.planner.choices import TaskStatus
-from crm.planner.selectors import overdue_filter, tasks_visible_to
+from crm.planner.selectors import overdue_filter, tasks_visible_to_resolved
 from crm.sales.choices import DealStatus
 from crm.sales.models import Deal, Stage
 
@@ -163,11 +163,11 @@ def dashboard_for(*, viewer: User, now: dt.datetime | None = None) -> Dashboard:
     ids = sorted(person.pk for person in people)
     figures = {person.pk: ManagerFigures(person) for person in people}
 
-    deals = Deal.objects.visible_to(viewer).filter(owner_id__in=ids).order_by()
+    deals = Deal.objects.visible_to_resolved(viewer).filter(owner_id__in=ids).order_by()
     won = deals.filter(
         status=DealStatus.WON, closed_at__gte=period.start_at, closed_at__lt=period.end_at
     )
-    money = {"count": Count("id"), "amount": Sum("amount")}
+    money = {"count": Count("*"), "amount": Sum("amount")}
     _money(won.values("owner_id", "currency").annotate(**money), "won_count", figures, "revenue")
     # Open deals grouped once by owner, stage and currency: the rows' and the stages'
     # figures both add up these few groups (no join, one scan).
@@ -189,7 +189,7 @@ def dashboard_for(*, viewer: User, now: dt.datetime | None = None) -> Dashboard:
         stage.count += group["count"]
         _add_money(stage.amount, group["currency"], group["amount"])
 
-    leads = Lead.objects.visible_to(viewer).filter(owner_id__in=ids).order_by()
+    leads = Lead.objects.visible_to_resolved(viewer).filter(owner_id__in=ids).order_by()
     waiting = leads.filter(status__in=OPEN_STATUSES, responded_at__isnull=True)
     for lead_row in waiting.values("owner_id").annotate(
         count=Count("id"), since=Min(Coalesce("assigned_at", "created_at"))
@@ -198,7 +198,7 @@ def dashboard_for(*, viewer: User, now: dt.datetime | None = None) -> Dashboard:
         figures[lead_row["owner_id"]].waiting_since = lead_row["since"]
 
     day_start = dt.datetime.combine(local_today, dt.time.min, zone)
-    tasks = tasks_visible_to(viewer).filter(owner_id__in=ids).order_by()
+    tasks = tasks_visible_to_resolved(viewer).filter(owner_id__in=ids).order_by()
     for task_row in tasks.values("owner_id").annotate(
         today=Count(
             "id",

@@ -17,10 +17,12 @@ from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import period_parse
 from crm.analytics.selectors.activity import activity_chart, activity_report
 from crm.analytics.tests.test_dashboard import won
+from crm.customers.models import Contact
 from crm.customers.tests.factories import make_contact
 from crm.leads.models import Lead
 from crm.planner.models import Task
 from crm.planner.tests.factories import make_task
+from crm.sales.tests.factories import make_deal
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +139,30 @@ def test_the_chart_has_one_bar_per_manager(work):
     assert chart["labels"] == [row.label for row in result.rows]
     outgoing = chart["series"][0]
     assert outgoing["values"][0] == 3 and outgoing["stack"] == "calls"
+
+
+def test_a_call_on_a_colleagues_client_counts_once_it_is_shared(work):
+    theirs = Contact.objects.get(last_name="Иванов")
+    theirs.shared_with.add(work.manager)
+    row = report(work.manager).rows[0]
+    assert row.calls_out == 3
+    assert row.talk_seconds == 120 + 60 + 30 + 500
+
+
+def test_entries_on_a_merged_client_are_not_counted(work):
+    mine = Contact.objects.get(last_name="Петров")
+    kept = make_contact(work.manager, first_name="Иван", last_name="Петров-второй")
+    Contact.objects.filter(pk=mine.pk).update(merged_into=kept)
+    row = report(work.manager).rows[0]
+    assert (row.calls, row.meetings, row.emails, row.notes) == (0, 0, 0, 0)
+    assert row.won_count == 2  # the deals are not the client's entries
+
+
+def test_a_call_on_a_deal_shared_with_the_head_counts_in_the_heads_report_only(work):
+    deal = make_deal(work.outsider)
+    deal.shared_with.add(work.head)
+    call(deal, work.manager, FIRST + dt.timedelta(days=4), "outgoing", 7)
+    heads = {row.user: row for row in report(work.head).rows}
+    assert heads[work.manager].calls_out == 4
+    assert heads[work.manager].talk_seconds == 120 + 60 + 30 + 500 + 7
+    assert report(work.manager).rows[0].calls_out == 2

@@ -11,13 +11,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from conftest import client_for
 from crm.activities.models import TimelineEntry
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import period_parse
 from crm.analytics.selectors import dashboard as dashboard_selectors
-from crm.analytics.selectors.clients import clients_report, days_parse
+from crm.analytics.selectors.clients import TOP, clients_report, days_parse
 from crm.core.errors import ValidationFailed
 from crm.customers.models import Company, Contact
 from crm.customers.services.touch import clients_touch_recompute
@@ -122,6 +124,17 @@ def test_untouched_clients_oldest_first_and_only_the_viewers(clients):
     assert [row["pk"] for row in fewer.object_list] == [clients.records["p4"].pk]
 
 
+def test_the_untouched_page_names_each_client_as_its_kind_is_named(clients):
+    Company.objects.filter(pk=clients.records["c3"].pk).update(short_name="Гм")
+    page = report(clients.manager).untouched
+    assert [(row["name"], row["owner_id"]) for row in page.object_list] == [
+        ("Четвёртый Пимен", clients.manager.pk),
+        ("Гм", clients.manager.pk),
+    ]
+    Company.objects.filter(pk=clients.records["c3"].pk).update(short_name="")
+    assert report(clients.manager).untouched.object_list[1]["name"] == "Гамма"
+
+
 def test_abc_and_top_per_currency(clients):
     result = report(clients.manager)
     classes = {(row.currency, row.abc): (row.clients, row.revenue) for row in result.abc}
@@ -185,3 +198,18 @@ def test_the_page_names_every_refused_parameter_at_once(clients):
     assert page.status_code == 400
     text = page.content.decode()
     assert all(f"<code>{name}</code>" in text for name in ("days", "period", "page"))
+
+
+def test_only_the_shown_clients_are_named_in_a_fixed_number_of_queries(clients):
+    with CaptureQueriesContext(connection) as few:
+        report(clients.manager)
+    for number in range(TOP + 2):
+        buyer = make_contact(clients.manager, first_name="Покупатель", last_name=f"№{number}")
+        won(clients.manager, str(10 + number), contact=buyer)
+    with CaptureQueriesContext(connection) as many:
+        result = report(clients.manager)
+    roubles = [row for row in result.top if row.currency == "RUB"]
+    assert len(roubles) == TOP
+    assert all(row.name for row in result.top)
+    assert roubles[-1].name == "№7 Покупатель"  # five clients above 21 ₽, then 21 ₽ to 17 ₽
+    assert len(many) == len(few)

@@ -128,6 +128,31 @@ def test_a_deal_shared_with_a_manager_is_not_counted_as_theirs(figures):
     assert board.rows[0].revenue["RUB"] == Decimal("1000.50")
 
 
+def test_an_outsiders_deal_shared_with_a_head_is_in_no_row_of_theirs(figures):
+    shared = make_deal(figures.outsider, amount=Decimal("70.00"))
+    shared.shared_with.add(figures.head)
+    won(figures.outsider, "80.00", dt.datetime(2026, 12, 4, 9, 0, tzinfo=UTC)).shared_with.add(
+        figures.head
+    )
+    board = dashboard_for(viewer=figures.head, now=NOW)
+    assert board.total.revenue == {"RUB": Decimal("1300.50"), "USD": Decimal("200.00")}
+    assert board.total.open_amount == {"RUB": Decimal("500.00")}
+    assert sum(stage.count for stage in board.stages) == 2
+
+
+def test_a_reassigned_and_a_reopened_deal_count_as_they_are_now(figures):
+    moved = Deal.objects.get(owner=figures.manager, amount=Decimal("500.00"))
+    Deal.objects.filter(pk=moved.pk).update(owner=figures.colleague)
+    reopened = Deal.objects.get(owner=figures.colleague, status="won")
+    open_stage = Stage.objects.filter(pipeline__name="Розница", kind="open").first()
+    Deal.objects.filter(pk=reopened.pk).update(status="open", closed_at=None, stage=open_stage)
+    people = {row.user.username: row for row in dashboard_for(viewer=figures.head, now=NOW).rows}
+    assert (people["manager"].open_count, people["manager"].won_count) == (1, 2)
+    assert people["colleague"].open_count == 2
+    assert people["colleague"].open_amount == {"RUB": Decimal("800.00")}
+    assert people["colleague"].won_count == 0 and people["colleague"].revenue == {}
+
+
 def test_the_query_count_does_not_grow_with_managers(figures):
     with CaptureQueriesContext(connection) as few:
         dashboard_for(viewer=figures.head, now=NOW)

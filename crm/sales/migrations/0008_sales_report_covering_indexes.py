@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0012_last_touch'),
-        ('sales', '0007_deal_won_owner_index'),
+        ('sales', '0007_deal_report_covering_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
