@@ -110,8 +110,8 @@ def deal_reach(deals: QuerySet[Deal], *fields: str, **values: Any) -> QuerySet[A
     """One row per deal of ``deals`` (``deals_with_period_visits``) with its ``pk``,
     ``reach``, ``won`` and ``lost`` (the same as ``reach_per_deal``), its ``fields`` and the
     ``values`` asked for (expressions on the deal)."""
-    rows: QuerySet[Any] = deals.values("pk", *fields, **values)
-    return rows.annotate(**_reach("visits__"))
+    rows: QuerySet[Any] = deals.values("pk", *fields, **values).annotate(**_reach("visits__"))
+    return rows
 
 
 def reached(position: int) -> Q:
