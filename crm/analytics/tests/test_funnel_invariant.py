@@ -1,7 +1,8 @@
 """What the funnel's reading of a period's deals from the deals' side relies on
 (``crm.sales.reach.period_deals``): every writer of stage visits leaves no visit of a deal
-beginning after the deal's ``stage_entered_at``; and the scope's edges the funnel reads with
-(a shared deal, a reassigned deal, a clock stepped back between two moves)."""
+beginning after the deal's ``stage_entered_at``; and the edges of reading the deals joined
+to their visits (a shared deal, a reassigned deal, a clock stepped back between two moves,
+a filter that annotates the deals)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from crm.analytics.filters import ReportFilters
 from crm.analytics.selectors.funnel import funnel_report
 from crm.analytics.tests.test_funnel import DECEMBER, INVOICE, NEW, SHIPPED, day, history
 from crm.core.errors import ValidationFailed
+from crm.customers.tests.factories import make_company, make_contact
 from crm.sales.models import Deal, LostReason, Pipeline, Stage, StageVisit
 from crm.sales.services import deals as deal_services
 from crm.sales.services.pipelines import stage_delete
@@ -97,3 +99,29 @@ def test_a_reassigned_deal_counts_for_its_new_owner_only(org):
     assert counted(org.colleague) == (1, 1)
     assert counted(org.head) == (2, 1)
     assert counted(org.head, manager=org.colleague) == (1, 1)
+
+
+def test_the_client_type_filter_counts_each_deal_of_that_type_once(org):
+    """The client type is an annotation on the deals (the company's kind, or the contact's
+    type): the deals joined to their visits must still give one row per deal."""
+    company = make_company(org.manager)
+    person = make_contact(org.manager)
+    business = history(org.manager, [(NEW, day(1)), (INVOICE, day(2)), (NEW, day(3))])
+    private = history(org.manager, [(NEW, day(1)), (SHIPPED, day(2))])
+    Deal.objects.filter(pk=business.pk).update(company=company, contact=person)
+    Deal.objects.filter(pk=private.pk).update(contact=person)
+
+    def funnel(client_type):
+        filters = ReportFilters(client_type=client_type)
+        return funnel_report(viewer=org.manager, period=DECEMBER, filters=filters)
+
+    only_business = funnel("business")
+    assert (only_business.deals, only_business.won) == (1, 0)
+    assert [(row.reached, row.entered, row.returns) for row in only_business.stages] == [
+        (1, 1, 1),
+        (1, 1, 0),
+        (0, 0, 0),
+    ]
+    only_private = funnel("private")
+    assert (only_private.deals, only_private.won) == (1, 1)
+    assert [row.reached for row in only_private.stages] == [1, 1, 1]
