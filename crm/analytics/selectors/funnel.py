@@ -39,7 +39,7 @@ from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import Period
 from crm.core.errors import ValidationFailed
 from crm.core.percentiles import percentiles, seconds_between
-from crm.core.sql import compiled
+from crm.core.sql import cached_random_reads, compiled
 from crm.sales.choices import StageKind
 from crm.sales.models import Deal, Pipeline, Stage
 from crm.sales.reach import WON_REACH, deal_reach, deals_with_period_visits
@@ -175,14 +175,24 @@ def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Fu
     """The funnel of ``filters``' pipeline (or the first live one) for ``period``, counting
     only the deals ``viewer`` may see. A fixed number of queries: the groups of deals by
     reach, outcome, currency and lost reason, with their entries per stage; the stays'
-    percentiles. The cumulative sums run over those few groups, not over deals."""
+    percentiles, both planned for probing the period's deals' visits
+    (``cached_random_reads``). The cumulative sums run over those few groups, not over
+    deals."""
     pipeline = funnel_pipeline(filters)
     stages = list(pipeline.stages.filter(archived=False).order_by("position", "id"))
     visits = _visits(viewer, pipeline, period, filters)
     opens = [FunnelStage(stage) for stage in stages if stage.kind == StageKind.OPEN]
     funnel = Funnel(pipeline, period, opens, 0, 0, 0, {}, {}, [])
 
-    groups = _outcomes(visits, opens)
+    with cached_random_reads():
+        groups = _outcomes(visits, opens)
+        stays = visits.annotate(
+            visit_stage=F("visits__stage_id"),
+            stay=seconds_between("visits__entered_at", "visits__left_at"),
+        )
+        spread: dict[Hashable, dict[float, float]] = percentiles(
+            stays, value="stay", fractions=(0.5, 0.9), group="visit_stage"
+        )
     for group in groups:
         for row, (entries, entered) in zip(opens, group["entries"], strict=True):
             row.entered += entered
@@ -202,13 +212,6 @@ def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Fu
             _add(funnel.lost_amount, group["currency"], amount)
 
     by_stage = {row.stage.pk: row for row in opens}
-    stays = visits.annotate(
-        visit_stage=F("visits__stage_id"),
-        stay=seconds_between("visits__entered_at", "visits__left_at"),
-    )
-    spread: dict[Hashable, dict[float, float]] = percentiles(
-        stays, value="stay", fractions=(0.5, 0.9), group="visit_stage"
-    )
     for stage_id, values in spread.items():
         if (stayed := by_stage.get(int(str(stage_id)))) is not None:
             stayed.median_seconds, stayed.p90_seconds = values[0.5], values[0.9]
