@@ -28,18 +28,19 @@ def compiled(queryset: QuerySet[Any]) -> tuple[str, tuple[Any, ...]] | None:
 
 
 @contextmanager
-def cached_random_reads() -> Iterator[None]:
+def cached_random_reads(*, when: bool = True) -> Iterator[None]:
     """Plan the queries run inside as reading index pages from memory: on PostgreSQL
     ``random_page_cost`` 1.1 instead of the default 4 (a disk's seek), for those queries
     only (``set_config`` local to a transaction, restored on the way out; rolled back with
-    it on an error). Nothing on SQLite.
+    it on an error). Nothing on SQLite, nor when ``when`` is false.
 
     For a query that may either probe an index once per row of a small set (a head's deals
     of a period) or scan a large range (everyone's visits of the period): at 4 the planner
     takes the scan although the probes read a third of the pages (bench/RESULTS.md,
-    "funnel: the period's deals from the deals' side"). Not set for every connection: the
-    sales report's year plans go the other way at 1.1."""
-    if connection.vendor != "postgresql":
+    "funnel: the period's deals from the deals' side"). Not for a large set (everyone's
+    deals of a year: the scan is right, and 1.1 made it twice slower), and not set for
+    every connection: the sales report's year plans go the other way at 1.1."""
+    if not when or connection.vendor != "postgresql":
         yield
         return
     with transaction.atomic():
