@@ -201,6 +201,13 @@ class Deal(SharedOwnedModel):
                 name="deal_stage_board",
             ),
             models.Index(fields=["owner", "stage", "-stage_entered_at"], name="deal_owner_stage"),
+            # The funnel: a viewer's deals of a pipeline that moved since a moment
+            # (``crm.sales.reach.period_deals``), with what it groups by (PostgreSQL).
+            models.Index(
+                fields=["owner", "pipeline", "stage_entered_at"],
+                include=["id", "currency", "amount", "lost_reason"],
+                name="deal_owner_pipeline_entered",
+            ),
             models.Index(fields=["pipeline", "status", "-created_at"], name="deal_pipeline_status"),
             models.Index(
                 fields=["stale_due_at"],
@@ -278,7 +285,9 @@ class Deal(SharedOwnedModel):
 class StageVisit(models.Model):
     """A deal's stay in a stage: when it entered and left, and who moved it."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="visits")
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="visits", db_index=False
+    )  # ``visit_deal_entered`` starts with the deal
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
     entered_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
@@ -289,11 +298,11 @@ class StageVisit(models.Model):
     class Meta:
         ordering = ["entered_at", "id"]
         indexes = [
-            # A deal's visits in order; the stage (and on PostgreSQL the stay's end) rides
-            # along so that the forecast's open visits before each won or lost entry, and
-            # those open at a month's start, are index-only.
+            # A deal's history, the funnel's visits of a period from the deals' side and the
+            # forecast's open visits before each won or lost entry and those open at a
+            # month's start: covering the stage and the stay's end on SQLite too.
             models.Index(
-                fields=["deal", "entered_at", "stage"], include=["left_at"], name="visit_deal"
+                fields=["deal", "entered_at", "stage", "left_at"], name="visit_deal_entered"
             ),
             # The funnel: the deals that visited a pipeline's stages in a period (covering
             # the deal on SQLite too), and the stays' ends on PostgreSQL.

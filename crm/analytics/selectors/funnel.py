@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -39,10 +39,11 @@ from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import Period
 from crm.core.errors import ValidationFailed
 from crm.core.percentiles import percentiles, seconds_between
-from crm.core.sql import compiled
+from crm.core.permissions import sees_everything
+from crm.core.sql import cached_random_reads, compiled
 from crm.sales.choices import StageKind
-from crm.sales.models import Deal, Pipeline, Stage, StageVisit
-from crm.sales.reach import WON_REACH, period_visits, reach_per_deal
+from crm.sales.models import Deal, Pipeline, Stage
+from crm.sales.reach import WON_REACH, deal_reach, deals_with_period_visits
 
 Money = dict[str, Decimal]
 DECIMAL_FROM_FLOAT = decimal.Context(prec=15).create_decimal_from_float  # as Django on SQLite
@@ -102,34 +103,41 @@ def funnel_pipeline(filters: ReportFilters) -> Pipeline:
 
 def _visits(
     viewer: User, pipeline: Pipeline, period: Period, filters: ReportFilters
-) -> QuerySet[StageVisit]:
-    """The period's visits of the pipeline's stages by the counted deals
-    (``reach.period_visits``)."""
-    deals = filters.deals(viewer, Deal.objects.visible_to(viewer))
-    return period_visits(
+) -> QuerySet[Deal]:
+    """The counted deals joined to their visits of the period
+    (``reach.deals_with_period_visits``), one row per visit. The viewer's scope is read once
+    (``visible_to_resolved``): the owners and shared ids as values, so the deals of the
+    period come from an index that starts with the owner."""
+    deals = filters.deals(viewer, Deal.objects.visible_to_resolved(viewer))
+    return deals_with_period_visits(
         deals, pipeline_id=pipeline.pk, start_at=period.start_at, end_at=period.end_at
     )
 
 
-def _outcomes(visits: QuerySet[StageVisit]) -> list[dict[str, Any]]:
+def _outcomes(visits: QuerySet[Deal], opens: list[FunnelStage]) -> list[dict[str, Any]]:
     """The counted deals grouped by reach, outcome, currency and lost reason (the name), with
-    their number and amount: one query, ``GROUP BY`` over one row per deal computed from
-    its visits (no correlated subquery per deal)."""
-    per_deal = reach_per_deal(
-        visits,
-        currency=F("deal__currency"),
-        amount=F("deal__amount"),
-        reason=F("deal__lost_reason__name"),
+    their number and amount, and per open stage the group's entries into it and deals that
+    entered it: one query, ``GROUP BY`` over one row per deal computed from its visits (no
+    correlated subquery per deal), so the period's visits are read once for both."""
+    entries = {
+        f"entries_{index}": Count("visits__stage_id", filter=Q(visits__stage_id=row.stage.pk))
+        for index, row in enumerate(opens)
+    }
+    per_deal = deal_reach(visits, "currency", "amount", reason=F("lost_reason__name")).annotate(
+        **entries
     )
     query = compiled(per_deal)
     if query is None:  # the filters leave no deal (a team without members)
         return []
     sql, params = query
     # The per-deal query is the ORM's, compiled with its parameters apart (no value in
-    # the text); only the outer grouping is written here.
+    # the text); only the outer grouping is written here, its column names our own.
+    per_stage = "".join(
+        f", SUM({name}), SUM(CASE WHEN {name} > 0 THEN 1 ELSE 0 END)" for name in entries
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT reach, won, lost, currency, reason, COUNT(*), SUM(amount) "  # noqa: S608
+            f"SELECT reach, won, lost, currency, reason, COUNT(*), SUM(amount){per_stage} "  # noqa: S608
             f"FROM ({sql}) per_deal GROUP BY reach, won, lost, currency, reason",
             params,
         )
@@ -142,8 +150,9 @@ def _outcomes(visits: QuerySet[StageVisit]) -> list[dict[str, Any]]:
                 "reason": reason,
                 "count": count,
                 "amount": _decimal(amount),
+                "entries": [(int(rest[i]), int(rest[i + 1])) for i in range(0, len(rest), 2)],
             }
-            for reach, won, lost, currency, reason, count, amount in cursor.fetchall()
+            for reach, won, lost, currency, reason, count, amount, *rest in cursor.fetchall()
         ]
 
 
@@ -166,16 +175,30 @@ def _reason_order(item: tuple[tuple[int, str | None], int]) -> tuple[Any, ...]:
 def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Funnel:
     """The funnel of ``filters``' pipeline (or the first live one) for ``period``, counting
     only the deals ``viewer`` may see. A fixed number of queries: the groups of deals by
-    reach, outcome, currency and lost reason; the visits per stage; the stays'
-    percentiles. The cumulative sums run over those few groups, not over deals."""
+    reach, outcome, currency and lost reason, with their entries per stage; the stays'
+    percentiles, both planned for probing the period's deals' visits
+    (``cached_random_reads``) when the viewer sees a part of the deals: for everyone's the
+    planner's scan of the period's visits is right. The cumulative sums run over those few
+    groups, not over deals."""
     pipeline = funnel_pipeline(filters)
     stages = list(pipeline.stages.filter(archived=False).order_by("position", "id"))
     visits = _visits(viewer, pipeline, period, filters)
     opens = [FunnelStage(stage) for stage in stages if stage.kind == StageKind.OPEN]
     funnel = Funnel(pipeline, period, opens, 0, 0, 0, {}, {}, [])
 
-    groups = _outcomes(visits)
+    with cached_random_reads(when=not sees_everything(viewer)):
+        groups = _outcomes(visits, opens)
+        stays = visits.annotate(
+            visit_stage=F("visits__stage_id"),
+            stay=seconds_between("visits__entered_at", "visits__left_at"),
+        )
+        spread: dict[Hashable, dict[float, float]] = percentiles(
+            stays, value="stay", fractions=(0.5, 0.9), group="visit_stage"
+        )
     for group in groups:
+        for row, (entries, entered) in zip(opens, group["entries"], strict=True):
+            row.entered += entered
+            row.returns += entries - entered
         reach = WON_REACH if group["won"] else group["reach"]
         amount = group["amount"] or Decimal(0)
         funnel.deals += group["count"]
@@ -191,19 +214,6 @@ def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Fu
             _add(funnel.lost_amount, group["currency"], amount)
 
     by_stage = {row.stage.pk: row for row in opens}
-    for visit in visits.values("stage_id").annotate(
-        entries=Count("id"), deals=Count("deal", distinct=True)
-    ):
-        if (visited := by_stage.get(visit["stage_id"])) is not None:
-            visited.entered = visit["deals"]
-            visited.returns = visit["entries"] - visit["deals"]
-
-    stays = visits.filter(left_at__isnull=False).annotate(
-        stay=seconds_between("entered_at", "left_at")
-    )
-    spread: dict[Hashable, dict[float, float]] = percentiles(
-        stays, value="stay", fractions=(0.5, 0.9), group="stage_id"
-    )
     for stage_id, values in spread.items():
         if (stayed := by_stage.get(int(str(stage_id)))) is not None:
             stayed.median_seconds, stayed.p90_seconds = values[0.5], values[0.9]

@@ -33,7 +33,8 @@ def day(number: int, month: int = 12) -> dt.datetime:
 
 def history(owner, steps, amount="100.00", currency="RUB", reason=None) -> Deal:
     """A deal of the retail pipeline that went through ``steps`` (stage name, moment): each
-    stay ends when the next begins, the last goes on."""
+    stay ends when the next begins, the last goes on, and the deal has been in its stage
+    since then (as the services write it: ``crm.sales.reach.period_deals`` relies on it)."""
     stages = {stage.name: stage for stage in Stage.objects.filter(pipeline__name="Розница")}
     last = stages[steps[-1][0]]
     status = {"open": "open", "won": "won", "lost": "lost"}[last.kind]
@@ -44,6 +45,7 @@ def history(owner, steps, amount="100.00", currency="RUB", reason=None) -> Deal:
         amount=Decimal(amount),
         currency=currency,
         lost_reason=LostReason.objects.get(name=reason) if reason else None,
+        stage_entered_at=steps[-1][1],
     )
     for index, (name, moment) in enumerate(steps):
         left = steps[index + 1][1] if index + 1 < len(steps) else None
