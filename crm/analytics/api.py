@@ -300,7 +300,7 @@ def funnel(request: HttpRequest, params: Query[DealReportParams]) -> Any:
     viewer = request_user(request)
     period, filters = report_input(params.as_params(), viewer=viewer, product=True)
     report = funnel_report(viewer=viewer, period=period, filters=filters)
-    before = funnel_report(viewer=viewer, period=period.previous(), filters=filters)
+    before = funnel_report(viewer=viewer, period=period.previous(), filters=filters, stays=False)
     return _funnel(report, before)
 
 

@@ -163,10 +163,11 @@ def refused(errors: ValidationFailed) -> HttpResponse:
 
 
 def _funnel_read(*, viewer: User, period: Period, filters: ReportFilters) -> tuple[Funnel, Funnel]:
-    """The funnel of the period and of the period before (the page and the export show both)."""
+    """The funnel of the period and of the period before (the page and the export show both;
+    of the period before, its counts: no stays)."""
     return (
         funnel_report(viewer=viewer, period=period, filters=filters),
-        funnel_report(viewer=viewer, period=period.previous(), filters=filters),
+        funnel_report(viewer=viewer, period=period.previous(), filters=filters, stays=False),
     )
 
 

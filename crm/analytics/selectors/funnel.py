@@ -172,11 +172,14 @@ def _reason_order(item: tuple[tuple[int, str | None], int]) -> tuple[Any, ...]:
     return (reach, -count, (name is None) == missing_last, name or "")
 
 
-def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Funnel:
+def funnel_report(
+    *, viewer: User, period: Period, filters: ReportFilters, stays: bool = True
+) -> Funnel:
     """The funnel of ``filters``' pipeline (or the first live one) for ``period``, counting
     only the deals ``viewer`` may see. A fixed number of queries: the groups of deals by
-    reach, outcome, currency and lost reason, with their entries per stage; the stays'
-    percentiles, both planned for probing the period's deals' visits
+    reach, outcome, currency and lost reason, with their entries per stage; unless
+    ``stays`` is false (the period before, shown for its counts only), the stays'
+    percentiles; both planned for probing the period's deals' visits
     (``cached_random_reads``) when the viewer sees a part of the deals: for everyone's the
     planner's scan of the period's visits is right. The cumulative sums run over those few
     groups, not over deals."""
@@ -188,13 +191,17 @@ def funnel_report(*, viewer: User, period: Period, filters: ReportFilters) -> Fu
 
     with cached_random_reads(when=not sees_everything(viewer)):
         groups = _outcomes(visits, opens)
-        stays = visits.annotate(
-            visit_stage=F("visits__stage_id"),
-            stay=seconds_between("visits__entered_at", "visits__left_at"),
-        )
-        spread: dict[Hashable, dict[float, float]] = percentiles(
-            stays, value="stay", fractions=(0.5, 0.9), group="visit_stage"
-        )
+        spread: dict[Hashable, dict[float, float]] = {}
+        if stays:
+            spread = percentiles(
+                visits.annotate(
+                    visit_stage=F("visits__stage_id"),
+                    stay=seconds_between("visits__entered_at", "visits__left_at"),
+                ),
+                value="stay",
+                fractions=(0.5, 0.9),
+                group="visit_stage",
+            )
     for group in groups:
         for row, (entries, entered) in zip(opens, group["entries"], strict=True):
             row.entered += entered
