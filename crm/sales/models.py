@@ -205,7 +205,7 @@ class Deal(SharedOwnedModel):
             # (``crm.sales.reach.period_deals``), with what it groups by (PostgreSQL).
             models.Index(
                 fields=["owner", "pipeline", "stage_entered_at"],
-                include=["id", "currency", "amount", "lost_reason"],
+                include=["id", "currency", "amount", "lost_reason", "created_at"],
                 name="deal_owner_pipeline_entered",
             ),
             models.Index(fields=["pipeline", "status", "-created_at"], name="deal_pipeline_status"),

@@ -39,22 +39,29 @@ CLOCK_MARGIN = dt.timedelta(days=1)
 
 
 def period_deals(
-    deals: QuerySet[Deal], *, pipeline_id: int, start_at: dt.datetime
+    deals: QuerySet[Deal], *, pipeline_id: int, start_at: dt.datetime, end_at: dt.datetime
 ) -> QuerySet[Deal]:
-    """Of ``deals``, those of the pipeline that may have entered one of its stages at or
-    after ``start_at``: every deal that did, and a few more the visits then leave out.
+    """Of ``deals``, those of the pipeline that may have entered one of its stages in
+    ``[start_at, end_at)``: every deal that did, and a few more the visits then leave out.
 
-    The condition on ``stage_entered_at`` is implied, not a rule of the report: a deal's
-    services (``deal_create`` and every move, reopening included) write the visit and the
-    deal's ``stage_entered_at`` with the same moment under the deal's lock, and moving a
-    stage's deals away (``stage_delete``) changes neither; so no visit of a deal begins
-    after its ``stage_entered_at``, and a deal with a visit in the period has
-    ``stage_entered_at >= start_at`` (``test_funnel_invariant`` checks every writer).
-    ``CLOCK_MARGIN`` keeps it true if a clock stepped back between two moves. With it, the
-    database reaches a period's deals through an index that starts with the owner and the
-    pipeline (``deal_owner_pipeline_entered``) instead of reading every deal's visit of the
-    period."""
-    return deals.filter(pipeline_id=pipeline_id, stage_entered_at__gte=start_at - CLOCK_MARGIN)
+    The two conditions are implied, not rules of the report: a deal's services
+    (``deal_create`` and every move, reopening included) write the visit and the deal's
+    ``stage_entered_at`` with the same moment under the deal's lock, the first visit at the
+    deal's creation, and moving a stage's deals away (``stage_delete``) changes neither; so
+    no visit of a deal begins after its ``stage_entered_at`` or before its ``created_at``,
+    and a deal with a visit in the period has ``stage_entered_at >= start_at`` and
+    ``created_at < end_at`` (``test_funnel_invariant`` checks every writer).
+    ``CLOCK_MARGIN`` keeps it true if a clock stepped back between two writes. With them,
+    the database reaches a period's deals through an index that starts with the owner and
+    the pipeline (``deal_owner_pipeline_entered``, carrying ``created_at``) instead of
+    reading every deal's visit of the period; the upper bound leaves out the deals made
+    since the period ended (the period before a report's: a third to a half of those that
+    moved since it began)."""
+    return deals.filter(
+        pipeline_id=pipeline_id,
+        stage_entered_at__gte=start_at - CLOCK_MARGIN,
+        created_at__lt=end_at + CLOCK_MARGIN,
+    )
 
 
 def period_visits(
@@ -62,7 +69,7 @@ def period_visits(
 ) -> QuerySet[StageVisit]:
     """The visits of the pipeline's stages entered in ``[start_at, end_at)`` by ``deals``
     (already scoped): a deal is counted exactly when it has one of them."""
-    candidates = period_deals(deals, pipeline_id=pipeline_id, start_at=start_at)
+    candidates = period_deals(deals, pipeline_id=pipeline_id, start_at=start_at, end_at=end_at)
     return StageVisit.objects.filter(
         stage__pipeline_id=pipeline_id,
         entered_at__gte=start_at,
@@ -78,7 +85,7 @@ def deals_with_period_visits(
     ``period_visits``: one row per visit, the deal's columns and the visit's
     (``visits__…``, the same join in later ``values`` and ``annotate``) side by side, so a
     report reads each deal once from the deals' side."""
-    candidates = period_deals(deals, pipeline_id=pipeline_id, start_at=start_at)
+    candidates = period_deals(deals, pipeline_id=pipeline_id, start_at=start_at, end_at=end_at)
     return candidates.filter(
         visits__stage__pipeline_id=pipeline_id,
         visits__entered_at__gte=start_at,

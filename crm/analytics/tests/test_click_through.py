@@ -31,6 +31,8 @@ def closed(owner, status, at, **fields) -> Deal:
         owner, stage=stage, status=status, amount=Decimal("100"), closed_at=at, **fields
     )
     StageVisit.objects.create(deal=deal, stage=stage, entered_at=at)
+    # Made and moved at that moment, as the services write a deal (the funnel relies on it).
+    Deal.objects.filter(pk=deal.pk).update(created_at=at, stage_entered_at=at)
     return deal
 
 

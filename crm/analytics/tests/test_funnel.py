@@ -34,7 +34,8 @@ def day(number: int, month: int = 12) -> dt.datetime:
 def history(owner, steps, amount="100.00", currency="RUB", reason=None) -> Deal:
     """A deal of the retail pipeline that went through ``steps`` (stage name, moment): each
     stay ends when the next begins, the last goes on, and the deal has been in its stage
-    since then (as the services write it: ``crm.sales.reach.period_deals`` relies on it)."""
+    since then, made at its first move (as the services write it: ``crm.sales.reach.period_deals``
+    relies on it)."""
     stages = {stage.name: stage for stage in Stage.objects.filter(pipeline__name="Розница")}
     last = stages[steps[-1][0]]
     status = {"open": "open", "won": "won", "lost": "lost"}[last.kind]
@@ -50,6 +51,8 @@ def history(owner, steps, amount="100.00", currency="RUB", reason=None) -> Deal:
     for index, (name, moment) in enumerate(steps):
         left = steps[index + 1][1] if index + 1 < len(steps) else None
         StageVisit.objects.create(deal=deal, stage=stages[name], entered_at=moment, left_at=left)
+    Deal.objects.filter(pk=deal.pk).update(created_at=steps[0][1])
+    deal.created_at = steps[0][1]
     return deal
 
 

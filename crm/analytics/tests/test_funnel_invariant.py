@@ -1,6 +1,6 @@
 """What the funnel's reading of a period's deals from the deals' side relies on
 (``crm.sales.reach.period_deals``): every writer of stage visits leaves no visit of a deal
-beginning after the deal's ``stage_entered_at``; and the edges of reading the deals joined
+beginning after the deal's ``stage_entered_at`` or before it was made; and the edges of reading the deals joined
 to their visits (a shared deal, a reassigned deal, a clock stepped back between two moves,
 a filter that annotates the deals)."""
 
@@ -24,8 +24,13 @@ pytestmark = pytest.mark.django_db
 
 
 def assert_no_visit_after_the_deals_stage_entered_at() -> None:
-    """The invariant, and that the sitting visit is the deal's stage since that moment."""
+    """The invariant, and that the sitting visit is the deal's stage since that moment; and
+    no visit begins before the deal was made (its first is written in the same service
+    call: ``created_at`` is stamped at the save, a moment after the visit's ``now``)."""
     assert not StageVisit.objects.filter(entered_at__gt=F("deal__stage_entered_at")).exists()
+    assert not StageVisit.objects.filter(
+        entered_at__lt=F("deal__created_at") - dt.timedelta(minutes=1)
+    ).exists()
     for deal in Deal.objects.all():
         sitting = StageVisit.objects.get(deal=deal, left_at__isnull=True)
         assert (sitting.stage_id, sitting.entered_at) == (deal.stage_id, deal.stage_entered_at)

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             model_name="deal",
             index=models.Index(
                 fields=["owner", "pipeline", "stage_entered_at"],
-                include=("id", "currency", "amount", "lost_reason"),
+                include=("id", "currency", "amount", "lost_reason", "created_at"),
                 name="deal_owner_pipeline_entered",
             ),
         ),
