@@ -717,8 +717,9 @@ def users_assignable(*, actor: ScopedUser, include_id: int | None = None) -> lis
 
 
 def users_owner_filter(*, user: ScopedUser) -> list[Any]:
-    """Users whose records ``user`` may see by ownership: the "responsible" list filter."""
-    users = User.objects.all()
+    """Users whose records ``user`` may see by ownership: the "responsible" list filter (the
+    columns it shows: a name and whether the user is active)."""
+    users = User.objects.only("id", "username", "first_name", "last_name", "is_active")
     if (in_scope := owners_in_scope(user)) is not None:
         users = users.filter(pk__in=sorted(in_scope))
     return list(users.order_by("-is_active", "last_name", "first_name", "username"))
