@@ -17,8 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import period_parse
 from crm.analytics.selectors.sales import sales_report
+from crm.analytics.tests.test_sales import paid
 from crm.customers.tests.factories import make_company, make_contact
-from crm.sales.models import Deal, Payment, Stage
+from crm.sales.models import Deal, Stage
 from crm.sales.tests.factories import make_deal
 
 pytestmark = pytest.mark.django_db
@@ -35,12 +36,6 @@ def closed(owner, status, amount, at, currency="RUB", days=1, **fields) -> Deal:
     )
     Deal.objects.filter(pk=deal.pk).update(closed_at=at, created_at=at - dt.timedelta(days=days))
     return deal
-
-
-def paid(deal, amount, on, status="received") -> None:
-    Payment.objects.create(
-        deal=deal, kind="partial", status=status, amount=Decimal(amount), paid_on=on
-    )
 
 
 @pytest.fixture
