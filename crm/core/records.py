@@ -111,6 +111,12 @@ class RecordKind:
         rows = self.rows() if self.rows is not None else self.model._default_manager.all()
         return self.policy.restrict_resolved(rows, user)
 
+    def visible_parts(self, user: ScopedUser) -> list[models.QuerySet[Any]]:
+        """The records ``user`` may see as disjoint parts each read by an index on the owner
+        (``restrict_resolved_parts``: for reports over large tables)."""
+        rows = self.rows() if self.rows is not None else self.model._default_manager.all()
+        return self.policy.restrict_resolved_parts(rows, user)
+
     def history(self, record: Any, user: ScopedUser, limit: int) -> list[Any]:
         """The newest ``limit`` timeline entries of ``record`` as ``user`` sees them (the task
         page shows them); empty for a kind without a timeline."""

@@ -31,10 +31,18 @@ class UnassignedToTeamHeadsPolicy(OwnedRecordPolicy):
     def resolved_condition(self, model: type[Model], user: ScopedUser) -> Q:
         """The unassigned part with the ids of the teams ``user`` heads read first (no join
         through the teams' heads in the query)."""
+        condition = super().condition(user)
+        for unassigned in self.resolved_extra_parts(model, user):
+            condition |= unassigned
+        return condition
+
+    def resolved_extra_parts(self, model: type[Model], user: ScopedUser) -> list[Q]:
+        """The unassigned records of the teams ``user`` heads (none if they head none)."""
         teams: Any = model._meta.get_field(self.team_field).related_model
         headed = list(teams.objects.filter(heads=user.pk).values_list("pk", flat=True))
-        unassigned = Q(**{f"{self.owner_field}__isnull": True, f"{self.team_field}_id__in": headed})
-        return super().condition(user) | unassigned if headed else super().condition(user)
+        if not headed:
+            return []
+        return [Q(**{f"{self.owner_field}__isnull": True, f"{self.team_field}_id__in": headed})]
 
     def change_condition(self, user: ScopedUser) -> Q:
         scope = super().change_condition(user)

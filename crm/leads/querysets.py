@@ -25,5 +25,10 @@ class LeadQuerySet(models.QuerySet["Lead"]):
         ``OwnedRecordPolicy.restrict_resolved``)."""
         return LEAD.restrict_resolved(self, user)
 
+    def visible_parts(self, user: ScopedUser) -> list[Self]:
+        """The same rows as ``visible_to`` as disjoint parts (the owners', the unassigned of
+        the teams the user heads, the shared: ``OwnedRecordPolicy.restrict_resolved_parts``)."""
+        return LEAD.restrict_resolved_parts(self, user)
+
     def open(self) -> Self:
         return self.filter(status__in=["new", "in_progress", "qualified"])

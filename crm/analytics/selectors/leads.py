@@ -16,7 +16,7 @@ grouping here, and the medians under ``GROUPING SETS`` on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -30,11 +30,9 @@ from crm.accounts.models import User
 from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import Period
 from crm.core.percentiles import percentiles, seconds_between
-from crm.core.permissions import sees_everything
 from crm.core.sql import compiled
 from crm.leads.choices import Channel, LeadKind
 from crm.leads.models import Lead, WebForm
-from crm.leads.permissions import LEAD
 from crm.sales.choices import DealStatus
 from crm.sales.models import Deal
 
@@ -91,39 +89,24 @@ class VisibleLeads:
     as disjoint ``parts`` whose figures add up to the whole's (see ``visible_leads``)."""
 
     whole: QuerySet[Lead]
-    parts: list[QuerySet[Lead]]
+    parts: Sequence[QuerySet[Lead]]
 
 
 def visible_leads(viewer: User) -> VisibleLeads:
-    """The viewer's leads, and the same as disjoint querysets that hold them all: those of
-    the owners in the viewer's scope (the lead policy's ``owner_ids``: the owner rule and
-    whom the viewer covers for), the unassigned ones and (when something is shared with the
-    viewer) the shared ones of other owners; the last two keep the scope's condition.
+    """The viewer's leads, and the same as disjoint querysets that hold them all
+    (``Lead.objects.visible_parts``): those of the owners in the viewer's
+    scope (the owner rule and whom the viewer covers for), the unassigned ones of the teams
+    they head and (when something is shared with the viewer) the shared ones of others.
 
-    Each part has a condition PostgreSQL reads as one range of an index that starts with
-    the owner: under the scope's ``OR`` of the owner and the unassigned team it can only
-    merge bitmaps and visit the table's pages (a year of a head's leads: 28,000 pages, 10x
-    the time), while a part is read from the covering ``lead_owner_created_report`` index
-    alone. A user who sees every lead, or none, has one part. That the parts hold exactly
-    the scope's leads is tested for every role, sharing and substitute."""
-    visible = Lead.objects.visible_to_resolved(viewer)
-    if sees_everything(viewer) or not viewer.is_active:
-        return VisibleLeads(visible, [visible])
-    owners = sorted(LEAD.owner_ids(viewer))
-    parts: list[QuerySet[Lead]] = [
-        Lead.objects.filter(owner_id__in=owners),
-        visible.filter(owner_id__isnull=True),
-    ]
-    shared = {
-        value
-        for name in LEAD.shared_fields
-        for row in LEAD.shared_ids(Lead, viewer, name)
-        for value in row.values()
-    }
-    if shared:
-        others = visible.filter(pk__in=sorted(shared), owner_id__isnull=False)
-        parts.append(others.exclude(owner_id__in=owners))
-    return VisibleLeads(visible, parts)
+    Under the scope's ``OR`` of the owner and the unassigned team PostgreSQL can only merge
+    bitmaps and visit the table's pages (a year of a head's leads: 28,000 pages, 10x the
+    time), while a part is read from the covering ``lead_owner_created_report`` index
+    alone. That the parts hold exactly the scope's leads is tested for every role, sharing
+    and substitute."""
+    return VisibleLeads(
+        Lead.objects.visible_to_resolved(viewer),
+        Lead.objects.visible_parts(viewer),
+    )
 
 
 def report_leads(

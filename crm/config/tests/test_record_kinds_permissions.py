@@ -108,10 +108,17 @@ def test_the_resolved_scope_holds_the_same_records_as_the_scope(org, key):
     # exactly the records of the policy's scope, the shared one included
     for user in (org.admin, org.head, org.manager, org.colleague, org.outsider, org.viewer):
         fresh = User.objects.get(pk=user.pk)
-        assert set(kind.visible_to_resolved(fresh)) == set(kind.visible_to(fresh)), user
+        visible = set(kind.visible_to(fresh))
+        assert set(kind.visible_to_resolved(fresh)) == visible, user
+        # and its parts (the reports') are disjoint and hold exactly those records
+        parts = [set(part) for part in kind.visible_parts(User.objects.get(pk=user.pk))]
+        assert sum(len(part) for part in parts) == len(visible), user
+        assert set().union(*parts) == visible, user
     assert records[1] in set(kind.visible_to_resolved(User.objects.get(pk=org.outsider.pk)))
     # and so for a user who has left, with a record shared with them
     org.outsider.is_active = False
     org.outsider.save(update_fields=["is_active"])
     fresh = User.objects.get(pk=org.outsider.pk)
     assert set(kind.visible_to_resolved(fresh)) == set(kind.visible_to(fresh))
+    parts = [set(part) for part in kind.visible_parts(User.objects.get(pk=org.outsider.pk))]
+    assert set().union(*parts) == set(kind.visible_to(fresh))
