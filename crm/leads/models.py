@@ -179,6 +179,20 @@ class PartnerCode(models.Model):
         return f"{self.name} ({self.code})"
 
 
+REPORT_COLUMNS = (
+    "team",
+    "channel",
+    "kind",
+    "form",
+    "deal",
+    "assigned_at",
+    "respond_by",
+    "responded_at",
+)
+"""What the leads report groups, counts or scopes a lead by besides its owner and arrival:
+the columns its two indexes carry, so that it reads them alone."""
+
+
 class Lead(TimeStampedModel, SharedModel):
     """A request from a possible client, until it is converted into a deal or lost."""
 
@@ -274,18 +288,7 @@ class Lead(TimeStampedModel, SharedModel):
             # included): the heap pages of a quarter's leads cost 4x more (bench/RESULTS.md).
             models.Index(
                 fields=["created_at"],
-                include=[
-                    "id",
-                    "owner",
-                    "team",
-                    "channel",
-                    "kind",
-                    "form",
-                    "deal",
-                    "assigned_at",
-                    "respond_by",
-                    "responded_at",
-                ],
+                include=["id", "owner", *REPORT_COLUMNS],
                 name="lead_created_report",
             ),
             # Reports: a viewer's leads of a period, per owner (leads report): the same
@@ -294,18 +297,7 @@ class Lead(TimeStampedModel, SharedModel):
             # are keys, not ``include``, so that SQLite (which has no ``INCLUDE``, and
             # holds the id in every index) reads it alone too.
             models.Index(
-                fields=[
-                    "owner",
-                    "created_at",
-                    "team",
-                    "channel",
-                    "kind",
-                    "form",
-                    "deal",
-                    "assigned_at",
-                    "respond_by",
-                    "responded_at",
-                ],
+                fields=["owner", "created_at", *REPORT_COLUMNS],
                 include=["id"],
                 name="lead_owner_created_report",
             ),
