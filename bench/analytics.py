@@ -46,6 +46,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +84,31 @@ from crm.planner.models import Task, TaskType  # noqa: E402
 from crm.sales.models import Deal, LostReason, Pipeline, StageVisit  # noqa: E402
 
 TARGET_MS = 300  # a quarter; a year: 1 s
+
+
+def _visits(deal: Deal, path: list[tuple[Any, dt.datetime]]) -> list[StageVisit]:
+    """The deal's visits along ``path`` (stage, moment), with the copies the services keep
+    (``crm.sales.services.visits``): the owner, the next decision and win, the prior entry."""
+
+    def first(after: dt.datetime, kinds: set[str]) -> dt.datetime | None:
+        return min((at for stage, at in path if at > after and stage.kind in kinds), default=None)
+
+    return [
+        StageVisit(
+            deal=deal,
+            stage=stage,
+            entered_at=moment,
+            left_at=path[index + 1][1] if index + 1 < len(path) else None,
+            owner_id=deal.owner_id,
+            decided_at=first(moment, {"won", "lost"}),
+            won_at=first(moment, {"won"}),
+            prior_entered_at=max(
+                (at for other, at in path[:index] if other.pk == stage.pk and at < moment),
+                default=None,
+            ),
+        )
+        for index, (stage, moment) in enumerate(path)
+    ]
 
 
 def _funnel(viewer: User, period: Period) -> object:
@@ -184,14 +210,9 @@ def generate(
             paths.append(list(zip(path, moments, strict=True)))
         created = Deal.objects.bulk_create(rows, batch_size=2000)
         visits = [
-            StageVisit(
-                deal=deal,
-                stage=stage,
-                entered_at=moment,
-                left_at=path[index + 1][1] if index + 1 < len(path) else None,
-            )
+            visit
             for deal, path in zip(created, paths, strict=True)
-            for index, (stage, moment) in enumerate(path)
+            for visit in _visits(deal, path)
         ]
         StageVisit.objects.bulk_create(visits, batch_size=5000)
         leads = []

@@ -22,7 +22,9 @@ What it writes (defaults = the issue's size; ``--scale 0.1`` for a tenth):
   a third stage moves back once; about 25 % end won and 20 % lost (with a lost reason, one
   in ten without), the rest stay open. Gaps between moves are 1 hour to 20 days; a move
   that would fall after now has not happened yet, so recent deals are still open. Every
-  visit is a ``StageVisit`` row (about 5 per deal) with ``left_at`` the next one's entry;
+  visit is a ``StageVisit`` row (about 5 per deal) with ``left_at`` the next one's entry
+  and the copies ``crm.sales.services.visits`` keeps (the deal's owner, when it was next
+  decided and won, its prior entry into the stage);
   the deal's stage, status, ``stage_entered_at`` and ``closed_at`` are its last visit's.
   4 % in dollars, 1 % in euros; amounts log-normal; open deals mostly have an expected close
   date; a client (company in «Опт», contact in «Розница»); a source channel;
@@ -320,11 +322,23 @@ STEPS: list[tuple[str, str]] = [
     (
         "stage visits",
         """
-        INSERT INTO sales_stagevisit (deal_id, stage_id, entered_at, left_at)
-        SELECT n, stage_id, entered_at,
-            lead(entered_at) OVER (PARTITION BY n ORDER BY step)
-        FROM bench_path
-        ORDER BY n, step
+        INSERT INTO sales_stagevisit (deal_id, stage_id, entered_at, left_at, owner_id,
+            decided_at, won_at, prior_entered_at)
+        SELECT path.n, path.stage_id, path.entered_at,
+            lead(path.entered_at) OVER (PARTITION BY path.n ORDER BY path.step),
+            deal.owner_id,
+            MIN(CASE WHEN path.kind IN ('won', 'lost') THEN path.entered_at END) OVER later,
+            MIN(CASE WHEN path.kind = 'won' THEN path.entered_at END) OVER later,
+            MAX(path.entered_at) OVER earlier_here
+        FROM bench_path path JOIN sales_deal deal ON deal.id = path.n
+        WINDOW later AS (
+            PARTITION BY path.n ORDER BY path.entered_at DESC
+            RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE GROUP
+        ), earlier_here AS (
+            PARTITION BY path.n, path.stage_id ORDER BY path.entered_at
+            RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE GROUP
+        )
+        ORDER BY path.n, path.step
         """,
     ),
     ("temporary tables dropped", "DROP TABLE bench_path, bench_deal"),

@@ -340,7 +340,10 @@ COLUMNS = {
         "closed_at lost_comment stale_notified_at stale_escalated_at company_id contact_id "
         "created_by_id owner_id lost_reason_id pipeline_id stage_id search_text stale_due_at"
     ),
-    "sales_stagevisit": "id entered_at left_at deal_id entered_by_id stage_id",
+    "sales_stagevisit": (
+        "id entered_at left_at deal_id entered_by_id stage_id owner_id decided_at won_at "
+        "prior_entered_at"
+    ),
     "sales_deal_tags": "id deal_id tag_id",
     "sales_deal_shared_with": "id deal_id user_id",
     "activities_timelineentry": (
@@ -632,13 +635,24 @@ class Generator:
                 f"{activity_ts}\t{closed_at}\t{lost_comment}\t\\N\t\\N\t{company_id}\t{contact_id}\t"
                 f"{owner}\t{owner}\t{lost_reason}\t{pipeline_id}\t{stage.pk}\t{text}\t\\N\n"
             )
+            # The copies the services keep (crm.sales.services.visits): the owner, and for
+            # the first stage's visit the moment the deal was decided and won by the second.
             if stage.pk == first_stage.pk:
-                visits.append(f"{2 * pk - 1}\t{created_ts}\t\\N\t{pk}\t{owner}\t{stage.pk}\n")
-            else:
                 visits.append(
-                    f"{2 * pk - 1}\t{created_ts}\t{entered_ts}\t{pk}\t{owner}\t{first_stage.pk}\n"
+                    f"{2 * pk - 1}\t{created_ts}\t\\N\t{pk}\t{owner}\t{stage.pk}\t{owner}"
+                    "\t\\N\t\\N\t\\N\n"
                 )
-                visits.append(f"{2 * pk}\t{entered_ts}\t\\N\t{pk}\t{owner}\t{stage.pk}\n")
+            else:
+                decided = entered_ts if stage.kind != "open" else "\\N"
+                won = entered_ts if stage.kind == "won" else "\\N"
+                visits.append(
+                    f"{2 * pk - 1}\t{created_ts}\t{entered_ts}\t{pk}\t{owner}\t{first_stage.pk}"
+                    f"\t{owner}\t{decided}\t{won}\t\\N\n"
+                )
+                visits.append(
+                    f"{2 * pk}\t{entered_ts}\t\\N\t{pk}\t{owner}\t{stage.pk}\t{owner}"
+                    "\t\\N\t\\N\t\\N\n"
+                )
             if self.tags and r() < 0.04:
                 tags.append(f"{pk}\t{pk}\t{self.tags[int(r() * len(self.tags))]}\n")
             if status == "open" and r() < 0.01:

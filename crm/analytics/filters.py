@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -18,7 +18,9 @@ from crm.core.errors import ValidationFailed
 from crm.core.permissions import Role, sees_everything
 from crm.customers.choices import ClientType
 from crm.leads.choices import Channel
-from crm.sales.models import Deal, DealLine, Pipeline, Product
+from crm.sales.models import Deal, DealLine, Pipeline, Product, StageVisit
+
+QuerySetT = TypeVar("QuerySetT", bound=QuerySet[Model])
 
 FILTER_NAMES = ("pipeline", "team", "manager", "source", "client_type", "product")
 
@@ -44,21 +46,33 @@ class ReportFilters:
 
     def deals(self, viewer: User, deals: QuerySet[Deal]) -> QuerySet[Deal]:
         """``deals`` (already scoped to the viewer) limited by these filters."""
+        return self._limited(viewer, deals, deal="", pipeline="pipeline")
+
+    def visits(self, viewer: User, visits: QuerySet[StageVisit]) -> QuerySet[StageVisit]:
+        """``visits`` (already scoped to the viewer) limited to the deals these filters
+        leave: the manager or team by the visit's copy of the owner and the pipeline by its
+        stage's (a deal never leaves its pipeline), so only the source, client type and
+        product filters join the deals."""
+        return self._limited(viewer, visits, deal="deal__", pipeline="stage__pipeline")
+
+    def _limited(self, viewer: User, rows: QuerySetT, *, deal: str, pipeline: str) -> QuerySetT:
+        """``rows`` (deals, or rows reaching their deal by ``deal``, each with the owner)
+        limited by these filters."""
         owners = self.owner_ids(viewer)
         if owners is not None:
-            deals = deals.filter(owner_id__in=sorted(owners))
+            rows = rows.filter(owner_id__in=sorted(owners))
         if self.pipeline is not None:
-            deals = deals.filter(pipeline=self.pipeline)
+            rows = rows.filter(**{pipeline: self.pipeline})
         if self.source:
-            deals = deals.filter(source=self.source)
+            rows = rows.filter(**{f"{deal}source": self.source})
         if self.client_type:
-            deals = deals.annotate(
-                client_kind=Coalesce("company__kind", "contact__client_type")
+            rows = rows.annotate(
+                client_kind=Coalesce(f"{deal}company__kind", f"{deal}contact__client_type")
             ).filter(client_kind=self.client_type)
         if self.product is not None:
             with_product = DealLine.objects.filter(product=self.product).values("deal_id")
-            deals = deals.filter(pk__in=with_product)
-        return deals
+            rows = rows.filter(**{f"{deal}pk__in": with_product})
+        return rows
 
     def query(self) -> dict[str, str]:
         """The filters as query parameters (for links and exports)."""

@@ -172,6 +172,30 @@ class OwnedRecordPolicy:
             parts.append(others)
         return parts
 
+    def resolved_owner_condition(
+        self, model: type[models.Model], user: ScopedUser, *, record: str, prefix: str = ""
+    ) -> Q | None:
+        """The condition of ``restrict_resolved`` written for rows that keep an exact copy
+        of their record's owner under the same name (a deal's stage visits): the owners'
+        rows, ``{prefix}owner_id IN (…)``, or the rows of the records shared with the user,
+        ``{prefix}{record} IN (<ids>)`` (``record`` names the row's column of the record's
+        id). ``Q()`` for a user who sees every record; ``None`` when the rule reads more of
+        the record than its owner (``resolved_extra_parts``), so the copy cannot carry it.
+
+        The rows are then read from an index that starts with the owner, with no join to
+        the records (``model``'s rows, whose shared ids are read now)."""
+        if self.resolved_extra_parts(model, user):
+            return None
+        if sees_everything(user) and (user.is_active or not self.hidden_from_inactive):
+            return Q()
+        owners = sorted(self.owner_ids(user)) if user.is_active else []
+        condition = Q(**{f"{prefix}{self.owner_field}_id__in": owners})
+        if self.hidden_from_inactive and not user.is_active:
+            return condition
+        if shared := self._shared_values(model, user):
+            condition |= Q(**{f"{prefix}{record}__in": shared})
+        return condition
+
     def resolved_condition(self, model: type[models.Model], user: ScopedUser) -> Q:
         """``condition`` with no subquery or join (the hook a subclass whose ``condition``
         has one overrides, reading it first): the owner rule is plain values already."""

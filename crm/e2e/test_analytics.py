@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from crm.e2e.conftest import sign_in
 from crm.sales.models import Deal, Pipeline, Stage, StageVisit
+from crm.sales.services.visits import visits_settle
 
 if TYPE_CHECKING:
     from crm.e2e.conftest import Org, ShotPage
@@ -55,7 +56,9 @@ def _sales(org: Org) -> Pipeline:
                 stage=stage,
                 entered_at=now - dt.timedelta(minutes=30 - 10 * index),
                 left_at=None if stage is last else now - dt.timedelta(minutes=20 - 10 * index),
+                owner=owner,
             )
+        visits_settle([deal.pk])  # as every move does
     return pipeline
 
 

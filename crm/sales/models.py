@@ -27,7 +27,7 @@ from crm.sales.choices import (
     Unit,
     VatRate,
 )
-from crm.sales.querysets import DealQuerySet
+from crm.sales.querysets import DealQuerySet, StageVisitQuerySet
 
 ZERO = Decimal("0.00")
 
@@ -283,7 +283,23 @@ class Deal(SharedOwnedModel):
 
 
 class StageVisit(models.Model):
-    """A deal's stay in a stage: when it entered and left, and who moved it."""
+    """A deal's stay in a stage: when it entered and left, and who moved it.
+
+    Three columns repeat what the deal and its other visits say, so that the reports read a
+    viewer's visits from an index that starts with the owner instead of joining every
+    deal's (``crm.sales.visits`` keeps them exact, under the deal's row lock):
+
+    - ``owner``: the deal's responsible user, now (rewritten when the deal changes hands);
+    - ``decided_at``: when the deal next entered a won or lost stage after this visit began
+      (empty while it has not);
+    - ``won_at``: when it next entered a won stage after this visit began;
+    - ``prior_entered_at``: when the deal last entered the same stage before this visit
+      (empty on its first visit there), so that a count of distinct deals per stage can
+      pick one visit per deal without grouping by deal.
+
+    A visit's stage keeps its kind (a stage deals have passed through cannot change kind),
+    so ``decided_at`` and ``won_at`` never change once set.
+    """
 
     deal = models.ForeignKey(
         Deal, on_delete=models.CASCADE, related_name="visits", db_index=False
@@ -294,22 +310,41 @@ class StageVisit(models.Model):
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # ``visit_owner_entered`` starts with the owner
+    decided_at = models.DateTimeField(null=True, blank=True)
+    won_at = models.DateTimeField(null=True, blank=True)
+    prior_entered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StageVisitQuerySet.as_manager()
 
     class Meta:
         ordering = ["entered_at", "id"]
         indexes = [
-            # A deal's history, the funnel's visits of a period from the deals' side and the
-            # forecast's open visits before each won or lost entry and those open at a
-            # month's start: covering the stage and the stay's end on SQLite too.
+            # A deal's history, the forecast's visits open at a month's start and the
+            # settling of a deal's visits: covering the stage and the stay's end on SQLite too.
             models.Index(
                 fields=["deal", "entered_at", "stage", "left_at"], name="visit_deal_entered"
             ),
-            # The funnel: the deals that visited a pipeline's stages in a period (covering
-            # the deal on SQLite too), and the stays' ends on PostgreSQL.
+            # Everyone's visits of a pipeline's stages in a period (the administrator's funnel).
             models.Index(
                 fields=["stage", "entered_at", "deal"],
                 include=["left_at"],
                 name="visit_stage_entered",
+            ),
+            # A viewer's visits of a period (the funnel, its stays, the forecast's wins).
+            models.Index(
+                fields=["owner", "entered_at", "stage", "deal"],
+                include=["left_at"],
+                name="visit_owner_entered",
+            ),
+            # A viewer's decided visits of a span (the forecast's measured conversion).
+            models.Index(
+                fields=["owner", "decided_at"],
+                include=["entered_at", "prior_entered_at", "won_at", "stage", "deal"],
+                condition=models.Q(decided_at__isnull=False),
+                name="visit_owner_decided",
             ),
         ]
 

@@ -79,14 +79,25 @@ def period_visits(
 
 
 def deals_with_period_visits(
-    deals: QuerySet[Deal], *, pipeline_id: int, start_at: dt.datetime, end_at: dt.datetime
+    deals: QuerySet[Deal],
+    *,
+    pipeline_id: int,
+    start_at: dt.datetime,
+    end_at: dt.datetime,
+    visits: Q | None = None,
 ) -> QuerySet[Deal]:
     """``deals`` (already scoped, not multiplied by a join) joined to their visits of
     ``period_visits``: one row per visit, the deal's columns and the visit's
     (``visits__…``, the same join in later ``values`` and ``annotate``) side by side, so a
-    report reads each deal once from the deals' side."""
+    report reads each deal once from the deals' side.
+
+    ``visits`` is the same scope as ``deals``' written on the visits (``visit_scope`` with
+    the ``visits__`` prefix): it changes no row, and lets the database read the period's
+    visits from the index that starts with the visit's copy of the owner, and hash them
+    with the deals, instead of probing each deal's visits."""
     candidates = period_deals(deals, pipeline_id=pipeline_id, start_at=start_at, end_at=end_at)
     return candidates.filter(
+        visits or Q(),
         visits__stage__pipeline_id=pipeline_id,
         visits__entered_at__gte=start_at,
         visits__entered_at__lt=end_at,

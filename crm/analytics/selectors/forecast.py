@@ -217,74 +217,47 @@ def _weigh(
 
 
 def stage_rates(
-    deals: QuerySet[Deal], *, untils: list[dt.datetime], months: int
+    visits: QuerySet[StageVisit], *, untils: list[dt.datetime], months: int
 ) -> list[dict[int, StageRate]]:
-    """For each moment of ``untils``, per open stage the deals of ``deals`` that entered it
-    in the ``months`` months before the moment: how many were decided (entered a won or lost
-    stage later, before the moment) and how many of those were won (see the module's
-    docstring).
+    """For each moment of ``untils``, per open stage the deals whose ``visits`` (the viewer's,
+    under the report's filters: ``_scoped_visits``) show that they entered it in the ``months`` months before the moment: how many were
+    decided (entered a won or lost stage later, before the moment) and how many of those
+    were won (see the module's docstring).
 
-    One query for all the moments (the report measures seven): an open visit counts as
-    decided in a window when it is in the window and a won or lost entry of its deal
-    follows it before the window's end, so the query joins each won or lost entry of the
-    viewer's deals to the open visits of its deal before it, and each window's counts are
-    conditional aggregates over those pairs. It starts from the decisions, a few per closed
-    deal, and reads the open visits of decided deals only, through the deal's index (a
-    windowed pass over every visit per moment took seconds each at 1,000,000 deals). The
-    inner grouping per deal and stage counts a deal once per stage whatever its number of
-    visits."""
+    One query for all the moments (the report measures seven), a single grouping by stage
+    over the viewer's decided open visits, read from the index that starts with the owner
+    (the visit keeps a copy of its deal's owner). Each visit carries when its deal was next decided and
+    next won (``decided_at``, ``won_at``), so no visit is joined to later ones; both only
+    grow from one visit of a deal's stage to the next, so a deal that entered the stage in
+    a window was decided (won) in it exactly when its first visit there in the window was,
+    and that visit is the one whose deal had not entered the stage since the window began
+    (``prior_entered_at``): a deal counts once per stage with no grouping per deal."""
     windows = [(months_before(until, months), until) for until in untils]
     counts: list[dict[int, tuple[int, int]]] = [{} for _ in windows]
-    span = {
-        "entered_at__gte": min(since for since, _ in windows),
-        "entered_at__lt": max(until for _, until in windows),
-    }
-    decisions = (
-        StageVisit.objects.filter(
-            deal__in=deals.values("pk"),
-            stage__kind__in=[StageKind.WON, StageKind.LOST],
-            **span,
+    first, last = min(since for since, _ in windows), max(until for _, until in windows)
+    sums: dict[str, Any] = {}
+    for number, (since, until) in enumerate(windows):
+        first_here = Q(entered_at__gte=since) & (
+            Q(prior_entered_at__isnull=True) | Q(prior_entered_at__lt=since)
+        )
+        sums[f"decided_{number}"] = Count("deal_id", filter=first_here & Q(decided_at__lt=until))
+        sums[f"won_{number}"] = Count("deal_id", filter=first_here & Q(won_at__lt=until))
+    grouped: QuerySet[Any] = (
+        visits.filter(
+            decided_at__gte=first,
+            decided_at__lt=last,
+            entered_at__gte=first,
+            stage__kind=StageKind.OPEN,
         )
         .order_by()
-        .values("deal_id", "entered_at", kind=F("stage__kind"))
+        .values("stage_id")
+        .annotate(**sums)
     )
-    # The decision's deal is the viewer's already: the open visits need no scope of their own.
-    opened = (
-        StageVisit.objects.filter(stage__kind=StageKind.OPEN, **span)
-        .order_by()
-        .values("deal_id", "stage_id", "entered_at")
-    )
-    decisions_query, opened_query = compiled(decisions), compiled(opened)
-    if decisions_query is not None and opened_query is not None:  # None: no deal in scope
-        adapt = connection.ops.adapt_datetimefield_value
-        flags, sums, bounds = [], [], []
-        for number, (since, until) in enumerate(windows):
-            for name, won_only in (("decided", ""), ("won", " AND decision.kind = %s")):
-                flags.append(
-                    "MAX(CASE WHEN opened.entered_at >= %s AND decision.entered_at < %s"
-                    f"{won_only} THEN 1 ELSE 0 END) AS {name}_{number}"
-                )
-                sums.append(f"SUM({name}_{number})")
-                bounds += [adapt(since), adapt(until)]
-                if won_only:
-                    bounds.append(StageKind.WON.value)
-        # Both inner queries are the ORM's, compiled with their parameters apart; only the
-        # pairing and the groupings over it are written here.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT stage_id, {', '.join(sums)} FROM ("  # noqa: S608
-                f"SELECT opened.deal_id, opened.stage_id, {', '.join(flags)} "
-                f"FROM ({decisions_query[0]}) decision JOIN ({opened_query[0]}) opened "
-                "ON opened.deal_id = decision.deal_id "
-                "AND opened.entered_at < decision.entered_at "
-                "GROUP BY opened.deal_id, opened.stage_id) stays GROUP BY stage_id",
-                [*bounds, *decisions_query[1], *opened_query[1]],
-            )
-            for stage, *figures in cursor.fetchall():
-                for number in range(len(windows)):
-                    decided, won = figures[2 * number : 2 * number + 2]
-                    if decided:
-                        counts[number][stage] = (int(decided), int(won))
+    for row in grouped:
+        for number in range(len(windows)):
+            decided, won = row[f"decided_{number}"], row[f"won_{number}"]
+            if decided:
+                counts[number][row["stage_id"]] = (decided, won)
     stages = list(Stage.objects.filter(kind=StageKind.OPEN).select_related("pipeline"))
     return [
         {
@@ -299,6 +272,13 @@ def _scoped(viewer: User, filters: ReportFilters) -> QuerySet[Deal]:
     """The viewer's deals under the filters, the scope resolved once to literal owners and
     shared ids so that every query of the report can start from the owner's indexes."""
     return filters.deals(viewer, Deal.objects.visible_to_resolved(viewer)).order_by()
+
+
+def _scoped_visits(viewer: User, filters: ReportFilters) -> QuerySet[StageVisit]:
+    """The stage visits of the deals ``_scoped`` gives, by the visits' own copy of the owner
+    (``StageVisit.objects.visible_to_resolved``), with no join to the deals unless a filter
+    needs one."""
+    return filters.visits(viewer, StageVisit.objects.visible_to_resolved(viewer)).order_by()
 
 
 def _current(
@@ -353,7 +333,11 @@ def _month_start(month: dt.date, zone: Any) -> dt.datetime:
 
 
 def _past_months(
-    deals: QuerySet[Deal], months: list[dt.date], zone: Any, rates: list[dict[int, StageRate]]
+    deals: QuerySet[Deal],
+    visits: QuerySet[StageVisit],
+    months: list[dt.date],
+    zone: Any,
+    rates: list[dict[int, StageRate]],
 ) -> list[PastMonth]:
     """The check on the past for each of ``months`` (consecutive, oldest first), weighted
     by ``rates`` measured at each month's start: the deals sitting in an open stage at the
@@ -362,8 +346,10 @@ def _past_months(
 
     Two queries whatever the number of months: each row carries the number of its month
     (a ``CASE`` on the expected close date, or on the won entry's moment), so one grouping
-    serves all the months. Both start from the deals, so the viewer's owners and the
-    expected close dates pick them from the deal's owner index, and join their visits."""
+    serves all the months. The deals foreseen start from the deals (``deals``), whose
+    owners and expected close dates pick them from the deal's owner index, and join their
+    visits; the deals won start from the viewer's won visits (``visits``), read from the
+    visit's owner index, and join their deals."""
     rows = [PastMonth(month, ForecastRow(month, month.isoformat())) for month in months]
     starts = [_month_start(month, zone) for month in [*months, add_months(months[-1], 1)]]
     numbers = range(len(months))
@@ -403,21 +389,18 @@ def _past_months(
             conversion=rate.conversion if rate else None,
         )
     won = (
-        deals.filter(
-            visits__stage__kind=StageKind.WON,
-            visits__entered_at__gte=starts[0],
-            visits__entered_at__lt=starts[-1],
+        visits.filter(
+            stage__kind=StageKind.WON, entered_at__gte=starts[0], entered_at__lt=starts[-1]
         )
-        .order_by()
         .values(
-            "currency",
-            "amount",
-            deal=F("pk"),
+            "deal_id",
+            currency=F("deal__currency"),
+            amount=F("deal__amount"),
             back=Case(
                 *(
                     When(
-                        visits__entered_at__gte=starts[number],
-                        visits__entered_at__lt=starts[number + 1],
+                        entered_at__gte=starts[number],
+                        entered_at__lt=starts[number + 1],
                         then=Value(number),
                     )
                     for number in numbers
@@ -438,7 +421,7 @@ def _past_months(
             "COUNT(foreseen.deal), "
             "SUM(CASE WHEN foreseen.deal IS NOT NULL THEN won.amount END) "
             f"FROM ({won_query[0]}) won LEFT JOIN ({foreseen_query[0]}) foreseen "
-            "ON foreseen.back = won.back AND foreseen.deal = won.deal "
+            "ON foreseen.back = won.back AND foreseen.deal = won.deal_id "
             "GROUP BY won.back, won.currency",
             [*won_query[1], *foreseen_query[1]],
         )
@@ -499,8 +482,9 @@ def forecast_report(
     deals = _scoped(viewer, filters)
     this_month = moment.date().replace(day=1)
     past_months = [add_months(this_month, -back) for back in range(BACKTEST_MONTHS, 0, -1)]
+    visits = _scoped_visits(viewer, filters)
     rates, *past_rates = stage_rates(
-        deals,
+        visits,
         untils=[moment, *(_month_start(month, period.zone) for month in past_months)],
         months=months,
     )
@@ -519,7 +503,7 @@ def forecast_report(
     for key, row in by_manager.items():
         row.label = names.get(key, str(_("Not set")))
     _plans(period, report_people(viewer, filters), total, month_rows, by_manager)
-    past = _past_months(deals, past_months, period.zone, past_rates)
+    past = _past_months(deals, visits, past_months, period.zone, past_rates)
     overdue, overdue_count = _overdue(deals, moment.date())
     used = set(deals.filter(status=DealStatus.OPEN).values_list("stage_id", flat=True).distinct())
     return ForecastReport(

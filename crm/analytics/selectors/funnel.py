@@ -39,10 +39,10 @@ from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import Period
 from crm.core.errors import ValidationFailed
 from crm.core.percentiles import percentiles, seconds_between
-from crm.core.permissions import sees_everything
-from crm.core.sql import cached_random_reads, compiled
+from crm.core.sql import compiled
 from crm.sales.choices import StageKind
 from crm.sales.models import Deal, Pipeline, Stage
+from crm.sales.querysets import visit_scope
 from crm.sales.reach import WON_REACH, deal_reach, deals_with_period_visits
 
 Money = dict[str, Decimal]
@@ -106,11 +106,16 @@ def _visits(
 ) -> QuerySet[Deal]:
     """The counted deals joined to their visits of the period
     (``reach.deals_with_period_visits``), one row per visit. The viewer's scope is read once
-    (``visible_to_resolved``): the owners and shared ids as values, so the deals of the
-    period come from an index that starts with the owner."""
+    (``visible_to_resolved``): the owners and shared ids as values, applied to the deals and
+    again to the visits' copy of the owner (``visit_scope``), so both sides of the join come
+    from an index that starts with the owner."""
     deals = filters.deals(viewer, Deal.objects.visible_to_resolved(viewer))
     return deals_with_period_visits(
-        deals, pipeline_id=pipeline.pk, start_at=period.start_at, end_at=period.end_at
+        deals,
+        pipeline_id=pipeline.pk,
+        start_at=period.start_at,
+        end_at=period.end_at,
+        visits=visit_scope(viewer, prefix="visits__"),
     )
 
 
@@ -179,29 +184,28 @@ def funnel_report(
     only the deals ``viewer`` may see. A fixed number of queries: the groups of deals by
     reach, outcome, currency and lost reason, with their entries per stage; unless
     ``stays`` is false (the period before, shown for its counts only), the stays'
-    percentiles; both planned for probing the period's deals' visits
-    (``cached_random_reads``) when the viewer sees a part of the deals: for everyone's the
-    planner's scan of the period's visits is right. The cumulative sums run over those few
-    groups, not over deals."""
+    percentiles. Both read the viewer's visits of the period from the index that starts
+    with the visit's copy of the owner and hash them with the period's deals, read from the
+    deals' owner index (``_visits``). The cumulative sums run over those few groups, not
+    over deals."""
     pipeline = funnel_pipeline(filters)
     stages = list(pipeline.stages.filter(archived=False).order_by("position", "id"))
     visits = _visits(viewer, pipeline, period, filters)
     opens = [FunnelStage(stage) for stage in stages if stage.kind == StageKind.OPEN]
     funnel = Funnel(pipeline, period, opens, 0, 0, 0, {}, {}, [])
 
-    with cached_random_reads(when=not sees_everything(viewer)):
-        groups = _outcomes(visits, opens)
-        spread: dict[Hashable, dict[float, float]] = {}
-        if stays:
-            spread = percentiles(
-                visits.annotate(
-                    visit_stage=F("visits__stage_id"),
-                    stay=seconds_between("visits__entered_at", "visits__left_at"),
-                ),
-                value="stay",
-                fractions=(0.5, 0.9),
-                group="visit_stage",
-            )
+    groups = _outcomes(visits, opens)
+    spread: dict[Hashable, dict[float, float]] = {}
+    if stays:
+        spread = percentiles(
+            visits.annotate(
+                visit_stage=F("visits__stage_id"),
+                stay=seconds_between("visits__entered_at", "visits__left_at"),
+            ),
+            value="stay",
+            fractions=(0.5, 0.9),
+            group="visit_stage",
+        )
     for group in groups:
         for row, (entries, entered) in zip(opens, group["entries"], strict=True):
             row.entered += entered

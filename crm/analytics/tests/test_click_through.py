@@ -30,7 +30,7 @@ def closed(owner, status, at, **fields) -> Deal:
     deal = make_deal(
         owner, stage=stage, status=status, amount=Decimal("100"), closed_at=at, **fields
     )
-    StageVisit.objects.create(deal=deal, stage=stage, entered_at=at)
+    StageVisit.objects.create(deal=deal, stage=stage, entered_at=at, owner=owner)
     # Made and moved at that moment, as the services write a deal (the funnel relies on it).
     Deal.objects.filter(pk=deal.pk).update(created_at=at, stage_entered_at=at)
     return deal

@@ -18,6 +18,7 @@ from crm.analytics.selectors import dashboard, dashboard_for
 from crm.leads.models import Lead
 from crm.planner.tests.factories import make_task
 from crm.sales.models import Deal, Stage
+from crm.sales.services.deals import deal_update
 from crm.sales.tests.factories import make_deal
 
 pytestmark = pytest.mark.django_db
@@ -142,7 +143,7 @@ def test_an_outsiders_deal_shared_with_a_head_is_in_no_row_of_theirs(figures):
 
 def test_a_reassigned_and_a_reopened_deal_count_as_they_are_now(figures):
     moved = Deal.objects.get(owner=figures.manager, amount=Decimal("500.00"))
-    Deal.objects.filter(pk=moved.pk).update(owner=figures.colleague)
+    deal_update(actor=figures.admin, pk=moved.pk, data={"owner_id": figures.colleague.pk})
     reopened = Deal.objects.get(owner=figures.colleague, status="won")
     open_stage = Stage.objects.filter(pipeline__name="Розница", kind="open").first()
     Deal.objects.filter(pk=reopened.pk).update(status="open", closed_at=None, stage=open_stage)

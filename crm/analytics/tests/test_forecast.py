@@ -25,6 +25,7 @@ from crm.analytics.selectors.forecast import forecast_report, months_before, mon
 from crm.analytics.tests.test_funnel import history
 from crm.core.errors import ValidationFailed
 from crm.sales.models import Deal
+from crm.sales.services.deals import deal_update
 
 pytestmark = pytest.mark.django_db
 
@@ -266,7 +267,7 @@ def test_a_deal_shared_with_or_handed_to_the_viewer_counts_in_every_window(forec
     if how == "shared":
         other.shared_with.add(org.manager)
     else:
-        Deal.objects.filter(pk=other.pk).update(owner=org.manager)
+        deal_update(actor=org.admin, pk=other.pk, data={"owner_id": org.manager.pk})
 
     result = report(org.manager)
     rates = {rate.stage.name: rate for rate in result.rates}

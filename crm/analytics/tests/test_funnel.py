@@ -17,6 +17,7 @@ from crm.analytics.filters import ReportFilters
 from crm.analytics.periods import period_parse
 from crm.analytics.selectors.funnel import funnel_report
 from crm.sales.models import Deal, LostReason, Stage, StageVisit
+from crm.sales.services.visits import visits_settle
 from crm.sales.tests.factories import make_deal
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,10 @@ def history(owner, steps, amount="100.00", currency="RUB", reason=None) -> Deal:
     )
     for index, (name, moment) in enumerate(steps):
         left = steps[index + 1][1] if index + 1 < len(steps) else None
-        StageVisit.objects.create(deal=deal, stage=stages[name], entered_at=moment, left_at=left)
+        StageVisit.objects.create(
+            deal=deal, stage=stages[name], entered_at=moment, left_at=left, owner=owner
+        )
+    visits_settle([deal.pk])  # as every move does
     Deal.objects.filter(pk=deal.pk).update(created_at=steps[0][1])
     deal.created_at = steps[0][1]
     return deal

@@ -18,6 +18,7 @@ from crm.core.errors import ValidationFailed
 from crm.customers.tests.factories import make_company, make_contact
 from crm.sales.models import Deal, LostReason, Pipeline, Stage, StageVisit
 from crm.sales.services import deals as deal_services
+from crm.sales.services.deals import deal_update
 from crm.sales.services.pipelines import stage_delete
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +95,7 @@ def test_a_shared_deal_counts_for_the_one_it_is_shared_with(org):
 def test_a_reassigned_deal_counts_for_its_new_owner_only(org):
     moved = history(org.manager, [(NEW, day(1)), (SHIPPED, day(3))])
     history(org.manager, [(NEW, day(2))])
-    Deal.objects.filter(pk=moved.pk).update(owner=org.colleague)
+    deal_update(actor=org.admin, pk=moved.pk, data={"owner_id": org.colleague.pk})
 
     def counted(viewer, **filters):
         funnel = funnel_report(viewer=viewer, period=DECEMBER, filters=ReportFilters(**filters))

@@ -20,6 +20,7 @@ from crm.analytics.selectors.sales import sales_report
 from crm.analytics.tests.test_sales import paid
 from crm.customers.tests.factories import make_company, make_contact
 from crm.sales.models import Deal, Stage
+from crm.sales.services.deals import deal_update
 from crm.sales.tests.factories import make_deal
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +65,7 @@ def sales(org):
     )  # fmt: skip
     shared.shared_with.add(org.manager)
     handed = closed(org.colleague, "won", "200", dt.datetime(2026, 12, 3, 9, 0, tzinfo=UTC), days=8)
-    Deal.objects.filter(pk=handed.pk).update(owner=org.manager)
+    deal_update(actor=org.admin, pk=handed.pk, data={"owner_id": org.manager.pk})
     closed(org.outsider, "won", "5000", dt.datetime(2026, 12, 9, 9, 0, tzinfo=UTC))
     paid(first, "400", dt.date(2026, 12, 1))
     paid(first, "100", dt.date(2026, 11, 30))

@@ -112,6 +112,7 @@ def _visit(world: World, index: int) -> None:
         stage=stages[index % len(stages)],
         entered_at=timezone.now() - dt.timedelta(hours=50 - index),
         entered_by=(world.org.manager, world.org.head, None)[index % 3],
+        owner_id=world.deal.owner_id,
     )
 
 

@@ -152,7 +152,7 @@ def stage_order(request: HttpRequest, pipeline_id: DatabaseId, payload: StageOrd
     "/{stage_id}", response={200: StageOut, **CONFLICT_ERRORS}, summary="Change a stage (admin)"
 )
 def stage_update(request: HttpRequest, stage_id: DatabaseId, payload: StageIn) -> Any:
-    """Change the fields sent. The kind of a stage holding deals cannot change (409)."""
+    """Change the fields sent. The kind of a stage that deals have passed through cannot change (409)."""
     actor = request_user(request)
     stage = selectors_settings.stage_settings_get(actor=actor, pk=stage_id)
     pipeline_services.stage_save(

@@ -31,6 +31,7 @@ from crm.planner.models import TaskType
 from crm.planner.services import subject_visible_to, task_create
 from crm.sales.choices import ActionKind
 from crm.sales.models import Deal, Stage, StageAction
+from crm.sales.services.visits import visits_settle
 
 DUE_UNITS = ("hours", "days", "work_hours", "work_days")
 ASSIGNEES = ("responsible", "head", "user")
@@ -190,6 +191,7 @@ def _run_set_owner(deal: Deal, config: dict[str, Any], actor: User) -> None:
     old = deal.owner
     deal.owner = new_owner
     deal.save(update_fields=["owner", "updated_at"])
+    visits_settle([deal.pk])
     timeline_record(
         subject=deal,
         kind=EntryKind.FIELD_CHANGE,

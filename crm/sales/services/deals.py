@@ -50,6 +50,7 @@ from crm.sales.permissions import DEAL
 from crm.sales.services.automation import run_stage_actions
 from crm.sales.services.decimals import clean_decimal
 from crm.sales.services.pipelines import first_open_stage, pipeline_for_client_type
+from crm.sales.services.visits import visit_begin, visits_settle
 
 TITLE_MAX = 200
 # Fields recorded on the timeline when they change, in the order shown.
@@ -78,9 +79,13 @@ def deal_get(*, actor: ScopedUser, pk: Any, for_update: bool = False) -> Deal:
         pk = int(pk)
     except (TypeError, ValueError):
         raise NotFound(_("Not found.")) from None
-    qs = Deal.objects.visible_to(actor).select_related("stage", "pipeline", "owner")
     if for_update:
-        qs = qs.select_for_update(of=("self",))
+        # The lock is taken on the deal's row alone, then the deal is read: on PostgreSQL a
+        # locking read that waited for another writer rechecks its joins against the
+        # changed row but the old joined rows, so a deal moved meanwhile to another stage
+        # would fail its own ``JOIN`` on the stage and look missing.
+        Deal.objects.select_for_update().filter(pk=pk).values_list("pk").first()
+    qs = Deal.objects.visible_to(actor).select_related("stage", "pipeline", "owner")
     try:
         return qs.get(pk=pk)
     except Deal.DoesNotExist:
@@ -404,7 +409,7 @@ def deal_create(*, actor: User, data: dict[str, Any]) -> Deal:
     _touch_clients(deal)
     if clean.tags:
         _sync_tags(deal, clean.tags)
-    StageVisit.objects.create(deal=deal, stage=stage, entered_at=now, entered_by=actor)
+    visit_begin(deal=deal, stage=stage, actor=actor, now=now)
     timeline_record(subject=deal, kind=EntryKind.CREATED, author=actor, data={"stage": stage.name})
     run_stage_actions(deal=deal, stage=stage, actor=actor)
     return deal
@@ -418,6 +423,7 @@ def deal_update(*, actor: User, pk: Any, data: dict[str, Any]) -> Deal:
     clean = clean_deal(actor, data, deal=deal)
     before = _snapshot(deal)
     clients_before = (deal.contact_id, deal.company_id)
+    owner_before = deal.owner_id
     _apply(deal, clean)
     if deal.amount_from_lines:
         from crm.sales.services.lines import deal_amount_from_lines  # lines imports this module
@@ -430,6 +436,8 @@ def deal_update(*, actor: User, pk: Any, data: dict[str, Any]) -> Deal:
         _refuse_missing(deal, deal.stage)
     _active(deal, timezone.now())
     deal.save()
+    if deal.owner_id != owner_before:
+        visits_settle([deal.pk])
     _touch_clients(deal)
     # A client the deal left loses the deal's activity from its last touch.
     if clients_before[0] != deal.contact_id:
@@ -490,12 +498,13 @@ def _move(
     previous = deal.stage
     now = timezone.now()
     StageVisit.objects.filter(deal=deal, left_at__isnull=True).update(left_at=now)
-    StageVisit.objects.create(deal=deal, stage=stage, entered_at=now, entered_by=actor)
+    visit_begin(deal=deal, stage=stage, actor=actor, now=now)
     _enter(deal, stage, actor, now)
     if stage.kind == StageKind.LOST:
         deal.lost_reason = reason
         deal.lost_comment = comment
     deal.save()
+    visits_settle([deal.pk])
     _touch_clients(deal)
     data: dict[str, Any] = {
         "from": previous.name,
@@ -548,6 +557,7 @@ def deal_move(
         stage = Stage.objects.get(pk=int(stage_id))
     except (Stage.DoesNotExist, TypeError, ValueError):
         raise ValidationFailed(field_errors={"stage_id": [_("No such stage.")]}) from None
+    owner_before = deal.owner_id
     if updates:
         clean = clean_deal(actor, updates, deal=deal)
         before = _snapshot(deal)
@@ -562,6 +572,8 @@ def deal_move(
             # The requirements of the current stage keep holding while the deal sits in it.
             _refuse_missing(deal, deal.stage)
             deal.save()
+            if deal.owner_id != owner_before:
+                visits_settle([deal.pk])
             timeline_record_changes(subject=deal, author=actor, changes=changes)
         return deal
     _move(
@@ -571,6 +583,8 @@ def deal_move(
         lost_reason_id=lost_reason_id,
         lost_comment=lost_comment,
     )
+    if deal.owner_id != owner_before:  # the updates gave the deal to someone else
+        visits_settle([deal.pk])
     timeline_record_changes(subject=deal, author=actor, changes=changes)
     return deal
 

@@ -23,6 +23,7 @@ from crm.customers.services.cleaning import Errors, clean_text
 from crm.sales.choices import ActionKind, DealField, StageKind
 from crm.sales.models import Deal, LostReason, Pipeline, Stage, StageAction, StageVisit
 from crm.sales.permissions import PIPELINES
+from crm.sales.services.visits import visits_settle
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 NAME_MAX = 100
@@ -237,8 +238,14 @@ def stage_save(
         position = (last_open if last_open is not None else -1) + 1
         pipeline.stages.filter(position__gte=position).update(position=models.F("position") + 1)
         return Stage.objects.create(pipeline=pipeline, position=position, **values)
-    if values.get("kind", stage.kind) != stage.kind and stage.deals.exists():
-        raise Conflict(_("The kind of a stage with deals cannot change; move its deals first."))
+    if values.get("kind", stage.kind) != stage.kind and (
+        stage.deals.exists() or StageVisit.objects.filter(stage=stage).exists()
+    ):
+        # Its visits' kind is the history the reports count (a visit's ``decided_at`` and
+        # ``won_at`` were written from it): a stage deals have passed through keeps its kind.
+        raise Conflict(
+            _("The kind of a stage that deals have passed through cannot change; make a new stage.")
+        )
     for name, value in values.items():
         setattr(stage, name, value)
     stage.save()
@@ -307,7 +314,10 @@ def stage_delete(*, actor: User, stage: Stage, move_to: Stage | None = None) -> 
                 field_errors={"move_to": [_("Choose a stage that is not archived.")]}
             )
         stage.deals.update(stage=move_to)
-        StageVisit.objects.filter(stage=stage).update(stage=move_to)
+        moved = StageVisit.objects.filter(stage=stage)
+        deal_ids = list(moved.values_list("deal_id", flat=True).distinct())
+        moved.update(stage=move_to)
+        visits_settle(deal_ids)  # a deal that had visited both has a new prior entry there
     pipeline = stage.pipeline
     stage.delete()
     _keep_an_open_stage(pipeline)

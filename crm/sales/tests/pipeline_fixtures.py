@@ -39,7 +39,7 @@ def make_deal(stage: Stage, owner, *, title: str = "Сделка") -> Deal:
         stage_entered_at=now,
         last_activity_at=now,
     )
-    StageVisit.objects.create(deal=deal, stage=stage, entered_at=now, entered_by=owner)
+    StageVisit.objects.create(deal=deal, stage=stage, entered_at=now, entered_by=owner, owner=owner)
     return deal
 
 

@@ -64,7 +64,7 @@ def deal(owner, pipeline: Pipeline, stage_name: str = "Новая", *, tags=(), 
         stage_entered_at=entered,
         **fields,
     )
-    StageVisit.objects.create(deal=created, stage=created.stage, entered_at=entered)
+    StageVisit.objects.create(deal=created, stage=created.stage, entered_at=entered, owner=owner)
     for name in tags:
         created.tags.add(Tag.objects.get_or_create(name=name)[0])
     return created

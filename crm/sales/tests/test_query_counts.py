@@ -85,7 +85,9 @@ def test_deal_list_under_the_funnel_and_product_filters(org, clients, django_ass
 
     def build(index: int) -> Deal:
         deal = _deal(org, index, clients)
-        StageVisit.objects.create(deal=deal, stage=deal.stage, entered_at=timezone.now())
+        StageVisit.objects.create(
+            deal=deal, stage=deal.stage, entered_at=timezone.now(), owner_id=deal.owner_id
+        )
         DealLine.objects.create(
             deal=deal, product=table, name="Стол", price=1, total=1, vat_amount=0
         )
