@@ -221,6 +221,10 @@ class Lead(TimeStampedModel, SharedModel):
     referrer = models.CharField(_("referrer"), max_length=500, blank=True)
     page_url = models.CharField(_("page"), max_length=500, blank=True)
     data = models.JSONField(_("other fields"), default=dict, blank=True)
+    body_points = models.JSONField(_("contacts from the message"), default=list, blank=True)
+    """Phones and e-mails found in an e-mail's body (its signature), normalised, as
+    ``[kind, value]`` pairs (``services.body_points``): they count for matching the sender
+    and go onto a contact created from the lead."""
     partner = models.ForeignKey(
         PartnerCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
