@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import SharedModel, TimeStampedModel
+from crm.core.normalize import format_phone
 from crm.leads.choices import OPEN_STATUSES, Channel, InboundStatus, LeadKind, LeadStatus, Strategy
 from crm.leads.querysets import LeadQuerySet
 
@@ -323,6 +324,13 @@ class Lead(TimeStampedModel, SharedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def body_points_shown(self) -> list[str]:
+        """The phones (formatted) and e-mails found in the message's body, for the card."""
+        return [
+            format_phone(value) if kind == "phone" else value for kind, value in self.body_points
+        ]
 
     @property
     def phone_shown(self) -> str:

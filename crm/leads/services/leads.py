@@ -159,37 +159,52 @@ def _timeline(batch: LeadBatch | None, **fields: Any) -> None:
         batch.record(**fields)
 
 
+def _point_reason(point: ContactPoint, entity: str, where: str) -> str:
+    """Why a lead was matched to a client by a shared phone or e-mail, the sender's own or
+    one written in the message's body."""
+    kind = point.get_kind_display().lower()
+    if where == "body":
+        if entity == "contact":
+            return _("Same %(kind)s as the contact, in the message's text") % {"kind": kind}
+        return _("Same %(kind)s as the company, in the message's text") % {"kind": kind}
+    if entity == "contact":
+        return _("Same %(kind)s as the contact") % {"kind": kind}
+    return _("Same %(kind)s as the company") % {"kind": kind}
+
+
 def match_lead(lead_input: LeadInput) -> Match:
-    """Match by normalised phone and e-mail (exact), ИНН, then fuzzy names, across the whole
-    base (the system sees everything); and against open leads with the same phone/e-mail."""
+    """Match by normalised phone and e-mail (exact; the sender's own first, then those of an
+    e-mail's body, ``LeadInput.body_points``), ИНН, then fuzzy names, across the whole base
+    (the system sees everything); and against open leads with the same phone/e-mail."""
     match = Match()
     if lead_input.phone_unchecked:
         match.reasons.append(
             _("The phone “%(phone)s” is not a valid number: kept as sent, matched by its digits")
             % {"phone": lead_input.phone_unchecked}
         )
-    points = [(ContactPointKind.PHONE, lead_input.phone)] if lead_input.phone else []
+    points: list[tuple[str, str]] = []
+    if lead_input.phone:
+        points.append((ContactPointKind.PHONE, lead_input.phone))
     if lead_input.email:
         points.append((ContactPointKind.EMAIL, lead_input.email))
+    from_body = set(lead_input.body_points) - set(points)
+    points += sorted(from_body)
     if points:
         condition = Q(pk__in=[])
         for kind, value in points:
             condition |= Q(kind=kind, value=value)
-        for point in (
-            ContactPoint.objects.filter(condition)
-            .select_related("contact", "company")
-            .order_by("id")[:20]
+        rows = ContactPoint.objects.filter(condition).select_related("contact", "company")
+        # The sender's own phone and address first, then those of the message's body.
+        for point in sorted(
+            rows.order_by("id")[:20], key=lambda row: (row.kind, row.value) in from_body
         ):
+            where = "body" if (point.kind, point.value) in from_body else "sender"
             if point.contact and point.contact.merged_into_id is None and match.contact is None:
                 match.contact = point.contact
-                match.reasons.append(
-                    _("Same %(kind)s as the contact") % {"kind": point.get_kind_display().lower()}
-                )
+                match.reasons.append(_point_reason(point, "contact", where))
             if point.company and point.company.merged_into_id is None and match.company is None:
                 match.company = point.company
-                match.reasons.append(
-                    _("Same %(kind)s as the company") % {"kind": point.get_kind_display().lower()}
-                )
+                match.reasons.append(_point_reason(point, "company", where))
     if lead_input.inn and match.company is None:
         company = Company.objects.live().filter(inn=lead_input.inn).order_by("id").first()
         if company is not None:
@@ -387,6 +402,7 @@ def lead_from_input(
         assigned_at=now if owner_id else None,
         respond_by=_deadline(rule, now) if owner_id or rule else None,
         thread_key=lead_input.thread_key,
+        body_points=[list(point) for point in lead_input.body_points],
         search_text=fold(
             " ".join(
                 [
