@@ -18,6 +18,8 @@ from crm.customers.tests.test_views_contacts import _form
 pytestmark = pytest.mark.django_db
 
 ONE_OF = "Enter a last name or a first name."
+# The pages answer in the user's language, Russian here.
+ONE_OF_RU, ENOUGH_RU = "Укажите фамилию или имя.", "Достаточно фамилии или имени."
 
 
 @pytest.fixture(autouse=True)
@@ -127,21 +129,17 @@ def test_the_form_without_a_name_answers_422_beside_both_fields(org):
     )
 
     assert response.status_code == 422
-    assert response.content.decode().count(ONE_OF) == 2
+    assert response.content.decode().count(ONE_OF_RU) == 2
     assert not Contact.objects.exists()
 
 
 def test_the_form_marks_the_first_name_required_only_when_configured(org, settings):
     url = reverse("customers:contact_create")
-    assert "A last name or a first name is enough." in (
-        client_for(org.manager).get(url).content.decode()
-    )
+    assert ENOUGH_RU in client_for(org.manager).get(url).content.decode()
 
     settings.CRM_CONTACT_FIRST_NAME_REQUIRED = True
 
-    assert "A last name or a first name is enough." not in (
-        client_for(org.manager).get(url).content.decode()
-    )
+    assert ENOUGH_RU not in client_for(org.manager).get(url).content.decode()
 
 
 # --- the API ----------------------------------------------------------------------------------
