@@ -77,6 +77,11 @@ class LeadOut(Schema):
         "'+' and its digits); empty for a checked number"
     )
     email: str
+    body_points: list[list[str]] = Field(
+        description="phones (E.164) and e-mails found in an e-mail's own text (its "
+        "signature), as [kind, value] pairs: matched like the sender's own, put on a "
+        "contact created from the lead"
+    )
     company_name: str
     inn: str
     message: str

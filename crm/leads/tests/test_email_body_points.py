@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from crm.accounts.models import Team
+from crm.api.tests.conftest import ApiClient, token_for
 from crm.customers.choices import ContactPointKind
 from crm.customers.models import Contact
 from crm.customers.tests.factories import make_contact
@@ -184,3 +185,14 @@ def test_a_contact_created_from_the_lead_gets_the_phones_of_the_signature(
         "p.ivanov@gmail.com",
         "petr.ivanov@vector.ru",
     ]
+
+
+def test_the_api_shows_the_points_of_the_message(org, endpoint, django_capture_on_commit_callbacks):
+    lead = _arrive(
+        message(sender="Анна <anna@client.ru>", body="Звоните: 8 916 555-44-33"),
+        django_capture_on_commit_callbacks,
+    )
+
+    data = ApiClient(token_for(org.manager)).get(f"/leads/{lead.pk}").json()
+
+    assert data["body_points"] == [["phone", "+79165554433"]]
