@@ -26,6 +26,16 @@ from crm.core.names import PersonName, is_first_name, is_patronymic, split_full_
         ("Smith John", ("Smith", "John", "")),
         ("Petr Ivanov", ("Ivanov", "Petr", "")),
         ("Ivanov Pyotr Sergeevich", ("Ivanov", "Pyotr", "Sergeevich")),
+        # a second given name after a leading first name is the middle name
+        ("Lucy Patricia Cooper", ("Cooper", "Lucy", "Patricia")),
+        ("Анна Мария Смирнова", ("Смирнова", "Анна", "Мария")),
+        # English diminutives
+        ("Bob Dylan", ("Dylan", "Bob", "")),
+        ("Cooper Katie", ("Cooper", "Katie", "")),
+        # a first name that is also a surname gives way to one that is only a first name
+        ("Scott Jacqueline", ("Scott", "Jacqueline", "")),
+        ("Thomas Lucy", ("Thomas", "Lucy", "")),
+        ("Thomas Martin", ("Martin", "Thomas", "")),
         # a comma: last name first
         ("Smith, John Paul", ("Smith", "John", "Paul")),
         ("Иванов, Пётр Сергеевич", ("Иванов", "Пётр", "Сергеевич")),
@@ -48,6 +58,9 @@ def test_the_first_name_is_recognised_in_either_order(text, expected):
     [
         # no known first name: the patronymic's left neighbour is the first name
         ("Кукушкина Аглая Фроловна", ("Кукушкина", "Аглая", "Фроловна")),
+        # no known first name: the only word one typo away from one
+        ("White Aelx", ("White", "Aelx", "")),
+        ("Вкиктор Жбанк", ("Жбанк", "Вкиктор", "")),
         # no known first name, one word with a surname ending: the other is the first name
         ("Абдулла Кукушкин", ("Кукушкин", "Абдулла", "")),
         ("Кукушкин Абдулла", ("Кукушкин", "Абдулла", "")),
