@@ -175,7 +175,8 @@ def _point_reason(point: ContactPoint, entity: str, where: str) -> str:
 def match_lead(lead_input: LeadInput) -> Match:
     """Match by normalised phone and e-mail (exact; the sender's own first, then those of an
     e-mail's body, ``LeadInput.body_points``), ИНН, then fuzzy names, across the whole base
-    (the system sees everything); and against open leads with the same phone/e-mail."""
+    (the system sees everything); and against open leads with the same phone/e-mail (the
+    body's included)."""
     match = Match()
     if lead_input.phone_unchecked:
         match.reasons.append(
@@ -242,6 +243,10 @@ def match_lead(lead_input: LeadInput) -> Match:
         lead_condition |= Q(phone=lead_input.phone)
     if lead_input.email:
         lead_condition |= Q(email=lead_input.email)
+    for kind, column in ((ContactPointKind.PHONE, "phone"), (ContactPointKind.EMAIL, "email")):
+        values = [value for point_kind, value in from_body if point_kind == kind]
+        if values:
+            lead_condition |= Q(**{f"{column}__in": values})
     match.open_lead = open_leads.filter(lead_condition).order_by("-created_at").first()
     if match.open_lead is not None:
         match.reasons.append(

@@ -12,6 +12,7 @@ from crm.customers.choices import ContactPointKind
 from crm.customers.models import Contact
 from crm.customers.tests.factories import make_contact
 from crm.leads.models import Lead, RoutingRule
+from crm.leads.services import intake
 from crm.leads.services.body_points import MAX_EMAILS, MAX_PHONES, body_points, phones_in
 from crm.leads.services.leads import lead_convert
 from crm.leads.tests.test_email import message, post
@@ -196,3 +197,17 @@ def test_the_api_shows_the_points_of_the_message(org, endpoint, django_capture_o
     data = ApiClient(token_for(org.manager)).get(f"/leads/{lead.pk}").json()
 
     assert data["body_points"] == [["phone", "+79165554433"]]
+
+
+def test_a_message_from_a_new_address_signed_with_an_open_leads_phone_joins_that_lead(
+    org, endpoint, django_capture_on_commit_callbacks
+):
+    inbound, _created = intake.inbound_store(
+        channel="web_form", payload={"name": "Пётр Иванов", "phone": "8 916 123-45-67"}
+    )
+    from_the_form = intake.inbound_process(inbound.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(message(sender="Пётр <petr@work.ru>", body=SIGNED)).status_code == 202
+
+    assert Lead.objects.get() == from_the_form
