@@ -159,11 +159,11 @@ def _timeline(batch: LeadBatch | None, **fields: Any) -> None:
         batch.record(**fields)
 
 
-def _point_reason(point: ContactPoint, entity: str, where: str) -> str:
+def _point_reason(point: ContactPoint, entity: str, *, in_body: bool) -> str:
     """Why a lead was matched to a client by a shared phone or e-mail, the sender's own or
-    one written in the message's body."""
+    (``in_body``) one written in the message's body."""
     kind = point.get_kind_display().lower()
-    if where == "body":
+    if in_body:
         if entity == "contact":
             return _("Same %(kind)s as the contact, in the message's text") % {"kind": kind}
         return _("Same %(kind)s as the company, in the message's text") % {"kind": kind}
@@ -199,13 +199,13 @@ def match_lead(lead_input: LeadInput) -> Match:
         for point in sorted(
             rows.order_by("id")[:20], key=lambda row: (row.kind, row.value) in from_body
         ):
-            where = "body" if (point.kind, point.value) in from_body else "sender"
+            in_body = (point.kind, point.value) in from_body
             if point.contact and point.contact.merged_into_id is None and match.contact is None:
                 match.contact = point.contact
-                match.reasons.append(_point_reason(point, "contact", where))
+                match.reasons.append(_point_reason(point, "contact", in_body=in_body))
             if point.company and point.company.merged_into_id is None and match.company is None:
                 match.company = point.company
-                match.reasons.append(_point_reason(point, "company", where))
+                match.reasons.append(_point_reason(point, "company", in_body=in_body))
     if lead_input.inn and match.company is None:
         company = Company.objects.live().filter(inn=lead_input.inn).order_by("id").first()
         if company is not None:
@@ -607,7 +607,8 @@ class ContactMatchFound(Conflict):
         self.candidates = candidates
         super().__init__(
             _(
-                "This person may already be in the base: link an existing contact or create a new one."
+                "This person may already be in the base: "
+                "link an existing contact or create a new one."
             ),
             field_errors={"contact_id": [_("Choose a contact, or create a new one anyway.")]},
             payload={"duplicates": [candidate.as_dict() for candidate in candidates]},
