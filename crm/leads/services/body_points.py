@@ -32,7 +32,7 @@ _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t\-\u2010-\u2015()\u00a0]{7,24}\d(?
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 _REPLY_HEADER = re.compile(
     r"^(on\s.+\swrote:"
-    r"|.+\s(пишет|написал|написала)\s*:"
+    r"|.+\s(пишет|написал|написала|написал\(а\))\s*:"
     r"|-{2,}\s*(original message|forwarded message|исходное сообщение|пересылаемое сообщение)"
     r"|(from|от|sent|отправлено)\s*:\s.+)",
     re.IGNORECASE,

@@ -107,6 +107,23 @@ def test_quoted_lines_are_skipped_without_a_reply_header():
     ]
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "-----Original Message-----",
+        "-----Исходное сообщение-----",
+        "От: Отдел продаж <sales@example.ru>",
+        "From: Sales <sales@example.ru>",
+        "7 декабря 2026 г., в 10:00, Отдел продаж <sales@example.ru> написал(а):",
+        "Пн, 7 дек. 2026 г. в 10:00, Sales <sales@example.ru>: пишет:",
+    ],
+)
+def test_nothing_after_a_reply_or_forward_header_is_read(header):
+    text = f"Мой телефон 8 916 123 45 67\n\n{header}\nЗвоните нам: +7 999 111-22-33"
+
+    assert body_points(text) == [(PHONE, "+79161234567")]
+
+
 # --- a message through the e-mail channel -----------------------------------------------------
 
 
