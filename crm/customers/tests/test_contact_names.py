@@ -173,3 +173,19 @@ def test_the_api_patch_may_drop_the_first_name_when_a_last_name_stays(org, manag
     assert "last_name" in refused.json()["errors"]
     contact.refresh_from_db()
     assert contact.last_name == "Петров"
+
+
+def test_the_custom_fields_page_tells_the_administrator_the_name_rule(org, settings):
+    url = reverse("customers:custom_field_list")
+
+    rule = client_for(org.admin).get(url, {"entity": "contact"}).content.decode()
+    assert "CRM_CONTACT_FIRST_NAME_REQUIRED=1" in rule
+    assert 'id="contact-name-rule"' not in (
+        client_for(org.admin).get(url, {"entity": "company"}).content.decode()
+    )
+
+    settings.CRM_CONTACT_FIRST_NAME_REQUIRED = True
+
+    required = client_for(org.admin).get(url, {"entity": "contact"}).content.decode()
+    assert "CRM_CONTACT_FIRST_NAME_REQUIRED=1" not in required
+    assert "(CRM_CONTACT_FIRST_NAME_REQUIRED)" in required
