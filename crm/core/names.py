@@ -4,7 +4,9 @@ Web forms, e-mails and lead sources give a name as one string, in either order: 
 Иванов», «Иванов Пётр Сергеевич», «John Smith», «Smith, John». Which word is the first name
 is decided by recognising it, not by its position:
 
-1. A comma means "last name, first name(s)": «Smith, John», «Иванов, Пётр Сергеевич».
+1. A comma followed by a (nearly) known first name means "last name, first name(s)":
+   «Smith, John», «Иванов, Пётр Сергеевич»; any other comma ends the name
+   («Иванов Пётр, менеджер»). What is in brackets is never part of the name.
 2. A patronymic is a Cyrillic word ending in -ович/-евич/-ич/-овна/-евна/-ична/-инична (or
    its Latin spelling -ovich/-evich/-ich/-ovna/-evna/-ichna) placed after the first name:
    right after it, or at the end of the string.
@@ -110,6 +112,7 @@ _RUSSIAN_SURNAME = re.compile(
     r"(ов|ова|ев|ева|ёв|ёва|ин|ина|ын|ына|ский|ская|цкий|цкая|ых|их|ич|ко|ук|юк"
     r"|ov|ova|ev|eva|sky|skiy|skii|skaya|ich|enko)$"
 )
+_BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 
 
@@ -216,12 +219,16 @@ def _split_words(words: list[str]) -> PersonName:
 
 @lru_cache(maxsize=10_000)
 def split_full_name(text: str) -> PersonName:
-    """The parts of a full name written in one string (see the module's rules)."""
-    if "," in (text or ""):
-        last, _comma, given = text.partition(",")
-        first, *middle = given.split() or [""]
+    """The parts of a full name written in one string (see the module's rules); what is in
+    brackets («Пётр Иванов (ООО Вектор)») is not part of the name."""
+    text = _BRACKETED.sub(" ", text or "")
+    before, _comma, after = text.partition(",")
+    given = after.split()
+    if given and before.split() and _is_given(given[0]):
         return PersonName(
-            last_name=" ".join(last.split()), first_name=first, middle_name=" ".join(middle)
+            last_name=" ".join(before.split()),
+            first_name=given[0],
+            middle_name=" ".join(given[1:]),
         )
-    words = (text or "").split()
+    words = before.split()  # after a comma that is no «Last, First»: a title, a company
     return _split_words(words) if words else PersonName()

@@ -45,6 +45,11 @@ from crm.core.names import PersonName, is_first_name, is_patronymic, split_full_
         # a surname ending like a patronymic, before the first name
         ("Абрамович Роман", ("Абрамович", "Роман", "")),
         ("Роман Аркадьевич", ("", "Роман", "Аркадьевич")),
+        # a comma not followed by a first name ends the name
+        ("Иванов Пётр, менеджер по закупкам", ("Иванов", "Пётр", "")),
+        # what is in brackets is not the name
+        ("Пётр Иванов (ООО «Вектор»)", ("Иванов", "Пётр", "")),
+        ("[Sales] John Smith", ("Smith", "John", "")),
         # extra spaces
         ("  Пётр    Иванов ", ("Иванов", "Пётр", "")),
     ],
