@@ -5,7 +5,9 @@ address, our mailboxes and colleagues' addresses do not."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
+from conftest import client_for
 from crm.accounts.models import Team
 from crm.api.tests.conftest import ApiClient, token_for
 from crm.customers.choices import ContactPointKind
@@ -150,6 +152,8 @@ def test_a_plain_message_from_a_new_address_is_matched_by_its_signature(
         "+74951234567",
         "petr.ivanov@vector.ru",
     ]
+    card = client_for(org.manager).get(reverse("leads:lead_detail", args=[lead.pk]))
+    assert "+7 912 345-67-89" in card.content.decode()
 
 
 def test_an_html_message_skips_the_quoted_block(org, endpoint, django_capture_on_commit_callbacks):
