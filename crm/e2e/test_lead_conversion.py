@@ -71,5 +71,6 @@ def test_a_new_contact_anyway_on_a_phone(phone_page: ShotPage, org: Org, passwor
     phone_page.wait_for_url("**/deals/**")
 
     lead.refresh_from_db()
-    assert lead.contact != known and Contact.objects.count() == 2
-    assert (lead.contact.last_name, lead.contact.first_name) == ("Петров", "Пётр")
+    made = lead.contact
+    assert made is not None and made != known and Contact.objects.count() == 2
+    assert (made.last_name, made.first_name) == ("Петров", "Пётр")
