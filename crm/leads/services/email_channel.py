@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 from typing import Any
 
@@ -177,6 +177,16 @@ def _sender(message: Message) -> tuple[str, str]:
     return "", ""
 
 
+RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To")
+
+
+def _recipients(message: Message) -> set[str]:
+    """The addresses the message was sent to, lower-case: ours (the sales mailbox, whatever
+    its name) and anyone copied, never the sender's own phone book."""
+    values = [_header(message, name) for name in RECIPIENT_HEADERS]
+    return {address.lower() for _name, address in getaddresses(values) if "@" in address}
+
+
 def automatic_reason(message: Message) -> str:
     """Why the message was sent by a machine (an auto-reply, a bounce), or ""."""
     submitted = _header(message, "Auto-Submitted").strip().lower()
@@ -307,6 +317,8 @@ class ParsedEmail:
     text: str
     own_text: str
     """The body without an HTML body's quoted blocks: where ``body_points`` are read."""
+    recipients: set[str]
+    """The To, Cc, Delivered-To and X-Original-To addresses (``_recipients``)."""
     message_id: str
     reply_to_ids: list[str]
     attachments: list[dict[str, Any]]
@@ -347,6 +359,7 @@ def email_read(raw: bytes) -> ParsedEmail:
         subject=_line(_header(message, "Subject"), 300),
         text=message_text(message),
         own_text=message_text(message, quotes=False),
+        recipients=_recipients(message),
         message_id=message_id_of(message),
         reply_to_ids=references + [found for found in in_reply_to if found not in references],
         attachments=attachments_of(message),
@@ -471,9 +484,10 @@ def own_addresses() -> set[str]:
 
 def _sender_points(parsed: ParsedEmail) -> list[tuple[str, str]]:
     """The phones and e-mails of the message's own text (``body_points``) but the sender's
-    address, our mailboxes and the addresses of the CRM's users (one query, when there are
-    addresses at all)."""
-    points = body_points(parsed.own_text, excluded={parsed.address, *own_addresses()})
+    address, its recipients (our mailbox among them, whatever it is called), our configured
+    mailboxes and the addresses of the CRM's users (one query, when there are addresses)."""
+    excluded = {parsed.address, *parsed.recipients, *own_addresses()}
+    points = body_points(parsed.own_text, excluded=excluded)
     emails = [value for kind, value in points if kind == ContactPointKind.EMAIL]
     if not emails:
         return points

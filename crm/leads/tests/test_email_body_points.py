@@ -186,6 +186,16 @@ def test_the_senders_address_our_mailbox_and_colleagues_are_not_taken(
     assert lead.body_points == []
 
 
+def test_the_messages_recipients_are_not_taken(org, endpoint, django_capture_on_commit_callbacks):
+    body = "Пишите на leads@our-shop.ru или коллеге boss@client.ru, мой: anna.home@mail.ru"
+    mail = message(sender="Анна <anna@client.ru>", body=body, Cc="Boss <Boss@Client.ru>")
+    mail.replace_header("To", "Leads <leads@our-shop.ru>")
+
+    lead = _arrive(mail, django_capture_on_commit_callbacks)
+
+    assert lead.body_points == [[EMAIL, "anna.home@mail.ru"]]
+
+
 def test_a_contact_created_from_the_lead_gets_the_phones_of_the_signature(
     org, endpoint, django_capture_on_commit_callbacks
 ):
