@@ -235,6 +235,9 @@ PHONE_DEFAULT_REGION = env_str("CRM_PHONE_REGION", "RU")
 WORK_DAYS = env_str("CRM_WORK_DAYS", "1-5")
 WORK_HOURS = env_str("CRM_WORK_HOURS", "09:00-18:00")
 WORK_HOLIDAYS = env_list("CRM_HOLIDAYS")
+# Contacts: a name needs a last name or a first name (either may be missing: real data has
+# "Иванов" alone); CRM_CONTACT_FIRST_NAME_REQUIRED=1 makes the first name itself required.
+CRM_CONTACT_FIRST_NAME_REQUIRED = env_bool("CRM_CONTACT_FIRST_NAME_REQUIRED")
 # Web-form submissions accepted per client address per minute (more answer 429).
 LEADS_FORM_RATE_LIMIT = env_int("CRM_LEADS_FORM_RATE_LIMIT", 20)
 # Leads by e-mail: the sales mailbox the poller reads every minute (no host: no polling).

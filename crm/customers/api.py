@@ -111,9 +111,12 @@ class CustomerIn(InputSchema):
         return self.model_dump(exclude_unset=True, exclude={"allow_duplicate"})
 
 
+NAME_RULE = "A contact needs a last name or a first name (either alone is enough)."
+
+
 class ContactIn(CustomerIn):
-    last_name: Name | None = None
-    first_name: Name | None = None
+    last_name: Name | None = Field(None, description=NAME_RULE)
+    first_name: Name | None = Field(None, description=NAME_RULE)
     middle_name: Name | None = None
     client_type: Short | None = None
     birthday: Short | None = Field(None, description="YYYY-MM-DD")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.forms.utils import ErrorDict
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
@@ -331,6 +332,12 @@ class ContactForm(CustomerForm):
         widget=forms.DateInput(attrs={"class": "form-control", "type": "date"}),
     )
     preferences = forms.CharField(label=_("Preferences"), required=False, widget=_area(2))
+
+    @property
+    def first_name_required(self) -> bool:
+        """Whether the first name is marked required (``CRM_CONTACT_FIRST_NAME_REQUIRED``);
+        otherwise a last name or a first name is enough (``contact_name_problems``)."""
+        return bool(settings.CRM_CONTACT_FIRST_NAME_REQUIRED)
 
     def _initial_from(self, record: Contact | Company) -> dict[str, Any]:
         assert isinstance(record, Contact)

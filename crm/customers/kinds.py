@@ -72,11 +72,12 @@ class CustomerKind(Generic[RecordT]):
     def clean_for_update(
         self, record: RecordT, data: dict[str, Any], *, partial: bool
     ) -> CleanCustomer:
-        """Clean input that changes ``record``: its custom values and client type are the
-        defaults of what the input leaves out."""
+        """Clean input that changes ``record``: its custom values, client type and name
+        parts are the defaults of what the input leaves out."""
         return self.clean(
             data,
             previous_custom=record.custom,
+            previous={name: getattr(record, name) for name in self.name_fields},
             partial=partial,
             type_default=getattr(record, self.type_field),
         )

@@ -199,7 +199,7 @@ class Contact(Customer):
         _("client type"), max_length=16, choices=ClientType.choices, default=ClientType.PRIVATE
     )
     last_name = models.CharField(_("last name"), max_length=NAME_MAX, blank=True)
-    first_name = models.CharField(_("first name"), max_length=NAME_MAX)
+    first_name = models.CharField(_("first name"), max_length=NAME_MAX, blank=True)
     middle_name = models.CharField(_("patronymic"), max_length=NAME_MAX, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     preferences = models.TextField(_("preferences"), blank=True, max_length=5000)

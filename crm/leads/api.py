@@ -77,6 +77,11 @@ class LeadOut(Schema):
         "'+' and its digits); empty for a checked number"
     )
     email: str
+    body_points: list[list[str]] = Field(
+        description="phones (E.164) and e-mails found in an e-mail's own text (its "
+        "signature), as [kind, value] pairs: matched like the sender's own, put on a "
+        "contact created from the lead"
+    )
     company_name: str
     inn: str
     message: str
@@ -130,6 +135,11 @@ class ConvertIn(InputSchema):
     company_id: DatabaseId | None = None
     create_contact: bool = True
     create_company: bool = False
+    create_new: bool = Field(
+        False,
+        description="Create a new contact even if the lead's person looks like existing "
+        "contacts (without it, or a contact_id, such a lead answers 409 with them).",
+    )
     deal_title: Short | None = None
     amount: Annotated[str, Field(max_length=40)] | None = None
     allow_duplicate: bool = False
@@ -198,8 +208,11 @@ def lead_assign(request: HttpRequest, lead_id: DatabaseId, payload: AssignIn) ->
     summary="Convert into a deal",
 )
 def lead_convert(request: HttpRequest, lead_id: DatabaseId, payload: ConvertIn) -> Any:
-    """Create or link the contact and company (an exact duplicate answers 409 unless
-    ``allow_duplicate``) and a deal in the pipeline the lead was routed to."""
+    """Create or link the contact and company and a deal in the pipeline the lead was
+    routed to. A lead without a contact whose person looks like contacts you can see answers
+    409 with them (``duplicates``) unless you choose: ``contact_id`` of one, or
+    ``create_new``; an exact duplicate of a company answers 409 unless
+    ``allow_duplicate``."""
     actor = request_user(request)
     services.lead_convert(actor=actor, pk=lead_id, **payload.model_dump())
     return services.lead_get(actor=actor, pk=lead_id)

@@ -31,6 +31,9 @@ class StatusForm(BootstrapForm):
     reason = forms.CharField(label=_("Reason"), required=False, max_length=300)
 
 
+NEW_CONTACT = "new"
+
+
 class ConvertForm(BootstrapForm):
     deal_title = forms.CharField(label=_("Deal title"), required=False, max_length=200)
     amount = forms.CharField(label=_("Amount"), required=False, max_length=40)
@@ -39,8 +42,21 @@ class ConvertForm(BootstrapForm):
     allow_duplicate = forms.BooleanField(
         label=_("Create even if a duplicate exists"), required=False
     )
+    # The offered contacts (``lead_contact_candidates``): an id, or NEW_CONTACT.
+    contact_choice = forms.CharField(required=False, max_length=20)
+
+    def clean_contact_choice(self) -> str:
+        choice: str = self.cleaned_data.get("contact_choice") or ""
+        if choice and choice != NEW_CONTACT and not choice.isdigit():
+            raise forms.ValidationError(_("Choose a contact, or create a new one anyway."))
+        return choice
 
     def service_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data["amount"] = data.get("amount") or None
+        choice = data.pop("contact_choice", "")
+        if choice == NEW_CONTACT:
+            data["create_new"] = True
+        elif choice:
+            data["contact_id"] = choice  # the service finds it among the visible ones or 422
         return data

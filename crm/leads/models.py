@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import SharedModel, TimeStampedModel
+from crm.core.normalize import format_phone
 from crm.leads.choices import OPEN_STATUSES, Channel, InboundStatus, LeadKind, LeadStatus, Strategy
 from crm.leads.querysets import LeadQuerySet
 
@@ -221,6 +222,10 @@ class Lead(TimeStampedModel, SharedModel):
     referrer = models.CharField(_("referrer"), max_length=500, blank=True)
     page_url = models.CharField(_("page"), max_length=500, blank=True)
     data = models.JSONField(_("other fields"), default=dict, blank=True)
+    body_points = models.JSONField(_("contacts from the message"), default=list, blank=True)
+    """Phones and e-mails found in an e-mail's body (its signature), normalised, as
+    ``[kind, value]`` pairs (``services.body_points``): they count for matching the sender
+    and go onto a contact created from the lead."""
     partner = models.ForeignKey(
         PartnerCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -319,6 +324,13 @@ class Lead(TimeStampedModel, SharedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def body_points_shown(self) -> list[str]:
+        """The phones (formatted) and e-mails found in the message's body, for the card."""
+        return [
+            format_phone(value) if kind == "phone" else value for kind, value in self.body_points
+        ]
 
     @property
     def phone_shown(self) -> str:

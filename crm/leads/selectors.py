@@ -14,10 +14,47 @@ from crm.accounts.models import User
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
 from crm.core.dates import local_dates, query_date
+from crm.core.names import split_full_name
 from crm.core.pagination import Page, keyset_page
+from crm.core.permissions import ScopedUser
 from crm.core.text import fold
+from crm.customers.choices import ContactPointKind
+from crm.customers.services.duplicates import DuplicateCandidate, contact_duplicates_find
 from crm.leads.choices import OPEN_STATUSES, Channel, LeadKind, LeadStatus
 from crm.leads.models import Lead
+
+
+def lead_points(lead: Lead) -> list[tuple[str, str]]:
+    """The lead's normalised phones and e-mails as (kind, value): its checked phone, its
+    e-mail and those found in its message's body (``Lead.body_points``)."""
+    points = (
+        [(ContactPointKind.PHONE, lead.phone)] if lead.phone and not lead.phone_unchecked else []
+    )
+    if lead.email:
+        points.append((ContactPointKind.EMAIL, lead.email))
+    points += [(kind, value) for kind, value in lead.body_points or []]
+    return list(dict.fromkeys(points))
+
+
+def lead_contact_candidates(*, actor: ScopedUser, lead: Lead) -> list[DuplicateCandidate]:
+    """The contacts ``actor`` may see that the lead's person may already be: the duplicate
+    check of a would-be contact with the lead's name (split by ``split_full_name``) and
+    phones and e-mails, best first. Empty when the lead already has a contact or is
+    converted. One query (``contact_duplicates_find``)."""
+    if lead.contact_id or lead.status == LeadStatus.CONVERTED:
+        return []
+    person = split_full_name(lead.name)
+    points = lead_points(lead)
+    if not (person.last_name or person.first_name or points):
+        return []
+    found = contact_duplicates_find(
+        actor=actor,
+        last_name=person.last_name,
+        first_name=person.first_name,
+        middle_name=person.middle_name,
+        points=points,
+    )
+    return [candidate for candidate in found if candidate.is_visible]
 
 
 def lead_timeline(

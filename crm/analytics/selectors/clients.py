@@ -44,7 +44,7 @@ from django.db.models import (
     Value,
     Window,
 )
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
@@ -219,7 +219,8 @@ def _new(
     return sorted(rows.values(), key=lambda row: (row.entity, row.client_type))
 
 
-CONTACT_NAME = Concat("last_name", Value(" "), "first_name", output_field=CharField())
+# Trimmed: a contact may have only a last name or only a first name.
+CONTACT_NAME = Trim(Concat("last_name", Value(" "), "first_name", output_field=CharField()))
 COMPANY_NAME = Coalesce(NullIf("short_name", Value("")), "legal_name", output_field=CharField())
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
@@ -380,24 +382,53 @@ def _clean_custom_value(errors: Errors, name: str, definition: CustomField, valu
 
 
 CONTACT_TEXT_FIELDS = {"last_name": 150, "first_name": 150, "middle_name": 150}
+NAME_FIELDS = ("last_name", "first_name")
+
+
+def contact_name_problems(names: Mapping[str, Any]) -> dict[str, str]:
+    """What is wrong with a contact's ``last_name`` and ``first_name`` (field → message).
+
+    A contact is named by a last name or a first name, either alone (real data has
+    "Иванов" or "Пётр" with no other part); a patronymic alone names nobody. With
+    ``CRM_CONTACT_FIRST_NAME_REQUIRED`` the first name itself is required.
+    """
+    if settings.CRM_CONTACT_FIRST_NAME_REQUIRED:
+        return {} if names.get("first_name") else {"first_name": _("This field is required.")}
+    if any(names.get(name) for name in NAME_FIELDS):
+        return {}
+    return dict.fromkeys(NAME_FIELDS, _("Enter a last name or a first name."))
+
+
+def _check_contact_name(
+    errors: Errors, out: dict[str, Any], previous: Mapping[str, Any] | None
+) -> None:
+    """``contact_name_problems`` of the input, the parts it leaves out (a PATCH) being
+    ``previous``'s; checked only when the input touches a name part, so an old record is
+    never refused for a change elsewhere."""
+    if not any(name in out for name in NAME_FIELDS):
+        return
+    names = {name: out.get(name, (previous or {}).get(name, "")) for name in NAME_FIELDS}
+    for name, message in contact_name_problems(names).items():
+        errors.add(name, message)
 
 
 def clean_contact(
     data: dict[str, Any],
     *,
     previous_custom: dict[str, Any] | None = None,
+    previous: Mapping[str, Any] | None = None,
     type_default: str = ClientType.PRIVATE,
     partial: bool = False,
 ) -> CleanCustomer:
-    """Clean a contact's input. ``partial`` (API PATCH) leaves missing keys untouched."""
+    """Clean a contact's input. ``partial`` (API PATCH) leaves missing keys untouched; then
+    ``previous`` holds the record's current values of the fields rules combine."""
     errors = Errors()
     clean = CleanCustomer()
     out = clean.fields
     for name, limit in CONTACT_TEXT_FIELDS.items():
         if name in data or not partial:
-            out[name] = clean_text(
-                errors, name, data.get(name), max_length=limit, required=name == "first_name"
-            )
+            out[name] = clean_text(errors, name, data.get(name), max_length=limit)
+    _check_contact_name(errors, out, previous)
     if "client_type" in data or not partial:
         out["client_type"] = clean_choice(
             errors,
@@ -426,10 +457,12 @@ def clean_company(
     data: dict[str, Any],
     *,
     previous_custom: dict[str, Any] | None = None,
+    previous: Mapping[str, Any] | None = None,
     type_default: str = ClientType.BUSINESS,
     partial: bool = False,
 ) -> CleanCustomer:
-    """Clean a company's input. ``partial`` (API PATCH) leaves missing keys untouched."""
+    """Clean a company's input. ``partial`` (API PATCH) leaves missing keys untouched.
+    ``previous`` is taken as ``clean_contact`` takes it; a company's rules need none of it."""
     errors = Errors()
     clean = CleanCustomer()
     out = clean.fields

@@ -47,6 +47,7 @@ from crm.customers.models import (
     MergeRecord,
 )
 from crm.customers.permissions import CUSTOMER
+from crm.customers.services.cleaning import contact_name_problems
 from crm.customers.services.records import (
     Customer,
     _name_words,
@@ -57,7 +58,7 @@ from crm.customers.services.records import (
 from crm.customers.services.touch import clients_touch_recompute
 
 SURVIVOR, MERGED = "survivor", "merged"
-REQUIRED_FIELDS = {"first_name", "legal_name"}
+REQUIRED_FIELDS = {"legal_name"}  # a contact's name: ``contact_name_problems``
 
 CustomerModel = type[Contact] | type[Company]
 
@@ -377,13 +378,18 @@ def _apply_choices(
             }
         )
     survivor.custom = custom
-    missing = [
-        name for name in REQUIRED_FIELDS & set(_fields(survivor)) if not _value(survivor, name)
-    ]
-    if missing:
+    problems = {
+        name: str(_("This field is required."))
+        for name in REQUIRED_FIELDS & set(_fields(survivor))
+        if not _value(survivor, name)
+    }
+    if isinstance(survivor, Contact):
+        names = {"last_name": survivor.last_name, "first_name": survivor.first_name}
+        problems.update(contact_name_problems(names))
+    if problems:
         raise ValidationFailed(
             _("Check the chosen values."),
-            field_errors={name: [_("This field is required.")] for name in missing},
+            field_errors={name: [message] for name, message in problems.items()},
         )
     return changes
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -86,7 +87,12 @@ def custom_field_list(request: SignedInRequest) -> HttpResponse:
     return render(
         request,
         "customers/custom_field_list.html",
-        {"fields": fields, "entity": entity, "entities": FieldEntity.choices},
+        {
+            "fields": fields,
+            "entity": entity,
+            "entities": FieldEntity.choices,
+            "first_name_required": settings.CRM_CONTACT_FIRST_NAME_REQUIRED,
+        },
     )
 
 

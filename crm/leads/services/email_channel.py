@@ -15,7 +15,9 @@ idempotency key, so a message fetched or posted twice is stored once. Processing
   is an "email" entry on the client's timeline, or on the client's open lead if there is one,
   and the responsible user is notified;
 - a message from a user of the CRM (a forward, a copy) outside a lead's thread is rejected;
-- anyone else's message is a new lead (or a repeated request on their open lead).
+- anyone else's message is a new lead (or a repeated request on their open lead); the
+  phones and e-mails of its own text (the signature, not the quoted part) count for
+  matching the sender and stay on the lead (``body_points``).
 
 Attachments are not stored as files: their names, types and sizes are listed in the entry's
 data (and the lead's ``data``); the files stay in the stored raw message.
@@ -34,13 +36,14 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -53,6 +56,7 @@ from crm.customers.choices import ContactPointKind
 from crm.customers.models import Company, Contact, ContactPoint
 from crm.leads.choices import OPEN_STATUSES, Channel
 from crm.leads.models import Inbound, Lead, MailboxCursor
+from crm.leads.services.body_points import body_points
 from crm.leads.services.intake import LeadInput, inbound_store
 from crm.leads.services.leads import lead_url
 from crm.notifications.models import Notification
@@ -173,6 +177,16 @@ def _sender(message: Message) -> tuple[str, str]:
     return "", ""
 
 
+RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To")
+
+
+def _recipients(message: Message) -> set[str]:
+    """The addresses the message was sent to, lower-case: ours (the sales mailbox, whatever
+    its name) and anyone copied, never the sender's own phone book."""
+    values = [_header(message, name) for name in RECIPIENT_HEADERS]
+    return {address.lower() for _name, address in getaddresses(values) if "@" in address}
+
+
 def automatic_reason(message: Message) -> str:
     """Why the message was sent by a machine (an auto-reply, a bounce), or ""."""
     submitted = _header(message, "Auto-Submitted").strip().lower()
@@ -218,19 +232,20 @@ class _HtmlText(HTMLParser):
         "header", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "pre",
     }  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, *, quotes: bool = True) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skipping = 0
+        self.skipped = self.SKIPPED if quotes else self.SKIPPED | {"blockquote"}
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in self.SKIPPED:
+        if tag in self.skipped:
             self.skipping += 1
         elif tag in self.BLOCKS:
             self.parts.append("\n- " if tag == "li" else "\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIPPED:
+        if tag in self.skipped:
             self.skipping = max(0, self.skipping - 1)
         elif tag in self.BLOCKS and tag != "li":
             self.parts.append("\n")
@@ -240,8 +255,9 @@ class _HtmlText(HTMLParser):
             self.parts.append(data)
 
 
-def html_to_text(html: str) -> str:
-    parser = _HtmlText()
+def html_to_text(html: str, *, quotes: bool = True) -> str:
+    """The text of an HTML body; without ``quotes``, what ``<blockquote>`` holds is left out."""
+    parser = _HtmlText(quotes=quotes)
     parser.feed(html)
     parser.close()
     return "".join(parser.parts)
@@ -256,14 +272,16 @@ def _tidy(text: str) -> str:
     return text[:MAX_TEXT]
 
 
-def message_text(message: EmailMessage) -> str:
-    """The text/plain body, else the text/html one as text; "" when there is neither."""
+def message_text(message: EmailMessage, *, quotes: bool = True) -> str:
+    """The text/plain body, else the text/html one as text; "" when there is neither.
+    Without ``quotes``, an HTML body's ``<blockquote>`` is left out (a plain body's quoted
+    lines are left to ``body_points.own_text``)."""
     body = message.get_body(preferencelist=("plain", "html"))
     if body is None:
         return ""
     text = _decoded(body)
     if body.get_content_subtype() == "html":
-        text = html_to_text(text)
+        text = html_to_text(text, quotes=quotes)
     return _tidy(text)
 
 
@@ -297,6 +315,10 @@ class ParsedEmail:
     address: str
     subject: str
     text: str
+    own_text: str
+    """The body without an HTML body's quoted blocks: where ``body_points`` are read."""
+    recipients: set[str]
+    """The To, Cc, Delivered-To and X-Original-To addresses (``_recipients``)."""
     message_id: str
     reply_to_ids: list[str]
     attachments: list[dict[str, Any]]
@@ -336,6 +358,8 @@ def email_read(raw: bytes) -> ParsedEmail:
         address=address,
         subject=_line(_header(message, "Subject"), 300),
         text=message_text(message),
+        own_text=message_text(message, quotes=False),
+        recipients=_recipients(message),
         message_id=message_id_of(message),
         reply_to_ids=references + [found for found in in_reply_to if found not in references],
         attachments=attachments_of(message),
@@ -447,6 +471,35 @@ def _attachment_names(parsed: ParsedEmail) -> str:
     return ", ".join(item["name"] for item in parsed.attachments)[:2000]
 
 
+def own_addresses() -> set[str]:
+    """Our own mailboxes (the sales mailbox read for leads, the sender of our mail), which a
+    client's message quotes or names but which are never the client's."""
+    addresses = {
+        settings.CRM_LEADS_IMAP_USER,
+        settings.EMAIL_HOST_USER,
+        parseaddr(settings.DEFAULT_FROM_EMAIL)[1],
+    }
+    return {address.lower() for address in addresses if "@" in (address or "")}
+
+
+def _sender_points(parsed: ParsedEmail) -> list[tuple[str, str]]:
+    """The phones and e-mails of the message's own text (``body_points``) but the sender's
+    address, its recipients (our mailbox among them, whatever it is called), our configured
+    mailboxes and the addresses of the CRM's users (one query, when there are addresses)."""
+    excluded = {parsed.address, *parsed.recipients, *own_addresses()}
+    points = body_points(parsed.own_text, excluded=excluded)
+    emails = [value for kind, value in points if kind == ContactPointKind.EMAIL]
+    if not emails:
+        return points
+    users = set(
+        get_user_model()
+        .objects.annotate(lower_email=Lower("email"))
+        .filter(lower_email__in=emails)
+        .values_list("lower_email", flat=True)
+    )
+    return [(kind, value) for kind, value in points if value not in users]
+
+
 def _lead_input(parsed: ParsedEmail, thread_key: str) -> LeadInput:
     data = {"subject": parsed.subject, "message_id": parsed.message_id}
     if parsed.attachments:
@@ -458,6 +511,7 @@ def _lead_input(parsed: ParsedEmail, thread_key: str) -> LeadInput:
         message=parsed.text,
         thread_key=thread_key,
         data={key: value for key, value in data.items() if value},
+        body_points=_sender_points(parsed),
     )
 
 

@@ -63,6 +63,9 @@ class LeadInput:
     partner_code: str = ""
     thread_key: str = ""
     data: dict[str, str] = field(default_factory=dict)
+    body_points: list[tuple[str, str]] = field(default_factory=list)
+    """Normalised (kind, value) phones and e-mails of an e-mail's own text (its signature):
+    matched like ``phone`` and ``email``, kept as ``Lead.body_points``."""
 
     @property
     def has_contact(self) -> bool:

@@ -23,16 +23,22 @@ from crm.accounts.selectors import team_heads_of
 from crm.activities.choices import EntryKind
 from crm.activities.models import TimelineEntry
 from crm.activities.services import timeline_bulk_record, timeline_entry_build, timeline_record
-from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.names import split_full_name
 from crm.core.permissions import SYSTEM, ScopedUser, can_write
 from crm.core.policies import CHANGE
 from crm.core.text import fold
 from crm.customers.choices import ContactPointKind, Entity
 from crm.customers.models import Company, Contact, ContactPoint
-from crm.customers.services.duplicates import company_duplicates_find, contact_duplicates_find
+from crm.customers.services.duplicates import (
+    DuplicateCandidate,
+    company_duplicates_find,
+    contact_duplicates_find,
+)
 from crm.leads.choices import OPEN_STATUSES, Channel, LeadKind, LeadStatus
 from crm.leads.models import Inbound, Lead, PartnerCode, RoutingRule
 from crm.leads.permissions import LEAD
+from crm.leads.selectors import lead_contact_candidates, lead_points
 from crm.leads.services.intake import LeadInput
 from crm.leads.services.routing import RoutingBatch, assignee_for, rule_for
 from crm.notifications.models import Notification
@@ -153,46 +159,53 @@ def _timeline(batch: LeadBatch | None, **fields: Any) -> None:
         batch.record(**fields)
 
 
-def _split_name(name: str) -> tuple[str, str, str]:
-    parts = name.split()
-    if len(parts) >= 3:
-        return parts[0], parts[1], " ".join(parts[2:])
-    if len(parts) == 2:
-        return parts[0], parts[1], ""
-    return "", name, ""
+def _point_reason(point: ContactPoint, entity: str, *, in_body: bool) -> str:
+    """Why a lead was matched to a client by a shared phone or e-mail, the sender's own or
+    (``in_body``) one written in the message's body."""
+    kind = point.get_kind_display().lower()
+    if in_body:
+        if entity == "contact":
+            return _("Same %(kind)s as the contact, in the message's text") % {"kind": kind}
+        return _("Same %(kind)s as the company, in the message's text") % {"kind": kind}
+    if entity == "contact":
+        return _("Same %(kind)s as the contact") % {"kind": kind}
+    return _("Same %(kind)s as the company") % {"kind": kind}
 
 
 def match_lead(lead_input: LeadInput) -> Match:
-    """Match by normalised phone and e-mail (exact), ИНН, then fuzzy names, across the whole
-    base (the system sees everything); and against open leads with the same phone/e-mail."""
+    """Match by normalised phone and e-mail (exact; the sender's own first, then those of an
+    e-mail's body, ``LeadInput.body_points``), ИНН, then fuzzy names, across the whole base
+    (the system sees everything); and against open leads with the same phone/e-mail (the
+    body's included)."""
     match = Match()
     if lead_input.phone_unchecked:
         match.reasons.append(
             _("The phone “%(phone)s” is not a valid number: kept as sent, matched by its digits")
             % {"phone": lead_input.phone_unchecked}
         )
-    points = [(ContactPointKind.PHONE, lead_input.phone)] if lead_input.phone else []
+    points: list[tuple[str, str]] = []
+    if lead_input.phone:
+        points.append((ContactPointKind.PHONE, lead_input.phone))
     if lead_input.email:
         points.append((ContactPointKind.EMAIL, lead_input.email))
+    from_body = set(lead_input.body_points) - set(points)
+    points += sorted(from_body)
     if points:
         condition = Q(pk__in=[])
         for kind, value in points:
             condition |= Q(kind=kind, value=value)
-        for point in (
-            ContactPoint.objects.filter(condition)
-            .select_related("contact", "company")
-            .order_by("id")[:20]
+        rows = ContactPoint.objects.filter(condition).select_related("contact", "company")
+        # The sender's own phone and address first, then those of the message's body.
+        for point in sorted(
+            rows.order_by("id")[:20], key=lambda row: (row.kind, row.value) in from_body
         ):
+            in_body = (point.kind, point.value) in from_body
             if point.contact and point.contact.merged_into_id is None and match.contact is None:
                 match.contact = point.contact
-                match.reasons.append(
-                    _("Same %(kind)s as the contact") % {"kind": point.get_kind_display().lower()}
-                )
+                match.reasons.append(_point_reason(point, "contact", in_body=in_body))
             if point.company and point.company.merged_into_id is None and match.company is None:
                 match.company = point.company
-                match.reasons.append(
-                    _("Same %(kind)s as the company") % {"kind": point.get_kind_display().lower()}
-                )
+                match.reasons.append(_point_reason(point, "company", in_body=in_body))
     if lead_input.inn and match.company is None:
         company = Company.objects.live().filter(inn=lead_input.inn).order_by("id").first()
         if company is not None:
@@ -203,9 +216,12 @@ def match_lead(lead_input: LeadInput) -> Match:
     elif lead_input.name or lead_input.company_name:
         found = []
         if lead_input.name:
-            last, first, middle = _split_name(lead_input.name)
+            person = split_full_name(lead_input.name)
             found += contact_duplicates_find(
-                actor=SYSTEM, last_name=last, first_name=first, middle_name=middle
+                actor=SYSTEM,
+                last_name=person.last_name,
+                first_name=person.first_name,
+                middle_name=person.middle_name,
             )
         if lead_input.company_name:
             found += company_duplicates_find(actor=SYSTEM, legal_name=lead_input.company_name)
@@ -227,6 +243,10 @@ def match_lead(lead_input: LeadInput) -> Match:
         lead_condition |= Q(phone=lead_input.phone)
     if lead_input.email:
         lead_condition |= Q(email=lead_input.email)
+    for kind, column in ((ContactPointKind.PHONE, "phone"), (ContactPointKind.EMAIL, "email")):
+        values = [value for point_kind, value in from_body if point_kind == kind]
+        if values:
+            lead_condition |= Q(**{f"{column}__in": values})
     match.open_lead = open_leads.filter(lead_condition).order_by("-created_at").first()
     if match.open_lead is not None:
         match.reasons.append(
@@ -387,6 +407,7 @@ def lead_from_input(
         assigned_at=now if owner_id else None,
         respond_by=_deadline(rule, now) if owner_id or rule else None,
         thread_key=lead_input.thread_key,
+        body_points=[list(point) for point in lead_input.body_points],
         search_text=fold(
             " ".join(
                 [
@@ -578,6 +599,45 @@ def lead_create_manual(
     return lead
 
 
+class ContactMatchFound(Conflict):
+    """Converting would create a contact for a person who looks like existing contacts:
+    the caller must choose one of them or ask for a new contact (``lead_convert``)."""
+
+    def __init__(self, candidates: list[DuplicateCandidate]):
+        self.candidates = candidates
+        super().__init__(
+            _(
+                "This person may already be in the base: "
+                "link an existing contact or create a new one."
+            ),
+            field_errors={"contact_id": [_("Choose a contact, or create a new one anyway.")]},
+            payload={"duplicates": [candidate.as_dict() for candidate in candidates]},
+        )
+
+
+def _contact_data(lead: Lead, *, owner_id: int, company: Company | None) -> dict[str, Any]:
+    """The new contact of a converted lead: the name split by ``split_full_name`` (with no
+    name, the e-mail or phone names it), the lead's checked phone, e-mail and the phones and
+    e-mails of its message's body."""
+    person = split_full_name(lead.name)
+    points = lead_points(lead)
+    data: dict[str, Any] = {
+        "last_name": person.last_name,
+        "first_name": person.first_name
+        or ("" if person.last_name else lead.email or lead.phone_shown),
+        "middle_name": person.middle_name,
+        "owner_id": owner_id,
+        "client_type": lead.client_type or ("business" if company else "private"),
+        "source": CHANNEL_SOURCE.get(lead.channel, "other"),
+        # A contact keeps only checked numbers; an unchecked one goes on its timeline.
+        "phones": [{"value": value} for kind, value in points if kind == ContactPointKind.PHONE],
+        "emails": [{"value": value} for kind, value in points if kind == ContactPointKind.EMAIL],
+    }
+    if company is not None:
+        data["employments"] = [{"company_id": company.pk}]
+    return data
+
+
 @transaction.atomic
 def lead_convert(
     *,
@@ -587,12 +647,20 @@ def lead_convert(
     company_id: Any = None,
     create_contact: bool = True,
     create_company: bool = False,
+    create_new: bool = False,
     deal_title: str = "",
     amount: Any = None,
     allow_duplicate: bool = False,
 ) -> Lead:
     """Convert in one step: link or create the contact and company (with the duplicate
-    check), create a deal in the routed pipeline, and link everything back to the lead."""
+    check), create a deal in the routed pipeline, and link everything back to the lead.
+
+    A lead with no contact whose person looks like contacts the actor can see
+    (``lead_contact_candidates``) is not given a second contact silently: without a choice
+    (``contact_id`` of one of them, or ``create_new``) the conversion raises
+    ``ContactMatchFound`` with the candidates and changes nothing. ``create_new`` also
+    saves over an exact duplicate of the contact, the user having seen it.
+    """
     from crm.customers.services.records import company_create, contact_create
     from crm.sales.services.deals import deal_create
 
@@ -615,6 +683,10 @@ def lead_convert(
         raise ValidationFailed(field_errors={"contact_id": [_("No such record.")]})
     if company_id and company is None:
         raise ValidationFailed(field_errors={"company_id": [_("No such record.")]})
+    if contact is None and create_contact and not create_new:
+        candidates = lead_contact_candidates(actor=actor, lead=lead)
+        if candidates:
+            raise ContactMatchFound(candidates)
     if company is None and create_company and (lead.company_name or lead.inn):
         company = company_create(
             actor=actor,
@@ -628,21 +700,11 @@ def lead_convert(
         )
     made_contact = False
     if contact is None and create_contact and (lead.name or lead.phone or lead.email):
-        last, first, middle = _split_name(lead.name or lead.email or lead.phone_shown)
-        data: dict[str, Any] = {
-            "last_name": last,
-            "first_name": first or lead.name or lead.email or lead.phone_shown,
-            "middle_name": middle,
-            "owner_id": owner_id,
-            "client_type": lead.client_type or ("business" if company else "private"),
-            "source": CHANNEL_SOURCE.get(lead.channel, "other"),
-            # A contact keeps only checked numbers; an unchecked one goes on its timeline.
-            "phones": [{"value": lead.phone}] if lead.phone and not lead.phone_unchecked else [],
-            "emails": [{"value": lead.email}] if lead.email else [],
-        }
-        if company is not None:
-            data["employments"] = [{"company_id": company.pk}]
-        contact = contact_create(actor=actor, data=data, allow_duplicate=allow_duplicate)
+        contact = contact_create(
+            actor=actor,
+            data=_contact_data(lead, owner_id=owner_id, company=company),
+            allow_duplicate=allow_duplicate or create_new,
+        )
         made_contact = True
     if made_contact and contact is not None and lead.phone_unchecked:
         timeline_record(

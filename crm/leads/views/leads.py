@@ -25,10 +25,15 @@ from crm.core.permissions import can_write
 from crm.customers.selectors import users_owner_filter
 from crm.customers.services.duplicates import DuplicateFound
 from crm.leads.choices import Channel, LeadKind, LeadStatus
-from crm.leads.forms import ConvertForm, LeadForm
+from crm.leads.forms import NEW_CONTACT, ConvertForm, LeadForm
 from crm.leads.models import Lead
 from crm.leads.permissions import LEAD
-from crm.leads.selectors import LeadFilters, lead_page, lead_timeline
+from crm.leads.selectors import (
+    LeadFilters,
+    lead_contact_candidates,
+    lead_page,
+    lead_timeline,
+)
 from crm.leads.services import leads as services
 from crm.planner.selectors import tasks_panel
 
@@ -95,6 +100,7 @@ def _card(
     status: int = 200,
 ) -> HttpResponse:
     writable = LEAD.may_change(request.user, lead)
+    candidates = lead_contact_candidates(actor=request.user, lead=lead) if writable else []
     context = {
         "lead": lead,
         "record": lead,
@@ -107,8 +113,12 @@ def _card(
             initial={
                 "deal_title": lead.title,
                 "create_company": bool(lead.company_name and not lead.company_id),
+                # The likeliest existing contact is the default: a second one is a choice.
+                "contact_choice": str(candidates[0].record_id) if candidates else "",
             }
         ),
+        "contact_candidates": candidates,
+        "new_contact": NEW_CONTACT,
         "owners": [user for user in users_owner_filter(user=request.user) if user.is_active],
         "statuses": [
             (value, label) for value, label in LeadStatus.choices if value != LeadStatus.CONVERTED
@@ -197,6 +207,9 @@ def lead_convert(request: SignedInRequest, pk: int) -> HttpResponse:
             success=converted,
             failure=lambda: _card(request, lead, convert_form=form, status=422),
         )
+    except services.ContactMatchFound as error:
+        form.add_error(None, error.message)
+        return _card(request, lead, convert_form=form, status=409)
     except DuplicateFound as error:
         hint = _("Tick “Create even if a duplicate exists” or link the existing record.")
         form.add_error(None, error.message + " " + hint)
