@@ -41,7 +41,7 @@ from crm.core.errors import ValidationFailed
 from crm.core.percentiles import percentiles, seconds_between
 from crm.core.sql import compiled
 from crm.sales.choices import StageKind
-from crm.sales.models import Deal, Pipeline, Stage
+from crm.sales.models import Deal, Pipeline, Stage, StageVisit
 from crm.sales.querysets import visit_scope
 from crm.sales.reach import WON_REACH, deal_reach, deals_with_period_visits
 
@@ -116,6 +116,22 @@ def _visits(
         start_at=period.start_at,
         end_at=period.end_at,
         visits=visit_scope(viewer, prefix="visits__"),
+    )
+
+
+def _stays(
+    viewer: User, pipeline: Pipeline, period: Period, filters: ReportFilters
+) -> QuerySet[StageVisit]:
+    """The visits of the period the stays' percentiles are over: every visit of the
+    pipeline's stages that began in the period, of a deal the viewer sees (the visit's copy
+    of the owner: ``StageVisit.objects.visible_to_resolved``) and the filters leave. Each
+    is a visit of a counted deal, and every counted deal's visits of the period are here,
+    with no join to the deals unless a filter needs one."""
+    visits = filters.visits(viewer, StageVisit.objects.visible_to_resolved(viewer))
+    return visits.filter(
+        stage__pipeline_id=pipeline.pk,
+        entered_at__gte=period.start_at,
+        entered_at__lt=period.end_at,
     )
 
 
@@ -198,13 +214,12 @@ def funnel_report(
     spread: dict[Hashable, dict[float, float]] = {}
     if stays:
         spread = percentiles(
-            visits.annotate(
-                visit_stage=F("visits__stage_id"),
-                stay=seconds_between("visits__entered_at", "visits__left_at"),
+            _stays(viewer, pipeline, period, filters).annotate(
+                stay=seconds_between("entered_at", "left_at")
             ),
             value="stay",
             fractions=(0.5, 0.9),
-            group="visit_stage",
+            group="stage_id",
         )
     for group in groups:
         for row, (entries, entered) in zip(opens, group["entries"], strict=True):
