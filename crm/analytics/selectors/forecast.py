@@ -25,7 +25,8 @@ Definitions (what each figure counts):
 - The plan next to it is the managers' revenue plan (metric ``revenue_won``, per currency)
   in force in each month, for the managers and heads the report shows; a month the period
   covers only in part counts its plan for the days covered (a week of a 30-day month: 7/30
-  of the month's plan). A manager with a plan and no open deal still gets a row.
+  of the month's plan). A manager with a plan and no open deal still gets a row. Plans are
+  per manager, not per product: with the product filter no plan is shown.
 
 All counting is SQL ``GROUP BY``; Python only multiplies the grouped sums by the rates.
 """
@@ -144,6 +145,8 @@ class ForecastReport:
     overdue: list[OverdueDeal]
     overdue_count: int
     currencies: list[str]
+    # Plans are set per manager, not per product: with a product filter none is shown.
+    plan_shown: bool = True
 
     def error(self, currency: str, attribute: str) -> Decimal | None:
         """The mean absolute gap, over the past months, between a weighting's forecast
@@ -502,7 +505,9 @@ def forecast_report(
     names = {user.pk: str(user) for user in User.objects.filter(pk__in=list(by_manager))}
     for key, row in by_manager.items():
         row.label = names.get(key, str(_("Not set")))
-    _plans(period, report_people(viewer, filters), total, month_rows, by_manager)
+    plan_shown = filters.product is None
+    if plan_shown:
+        _plans(period, report_people(viewer, filters), total, month_rows, by_manager)
     past = _past_months(deals, visits, past_months, period.zone, past_rates)
     overdue, overdue_count = _overdue(deals, moment.date())
     used = set(deals.filter(status=DealStatus.OPEN).values_list("stage_id", flat=True).distinct())
@@ -518,6 +523,7 @@ def forecast_report(
         overdue=overdue,
         overdue_count=overdue_count,
         currencies=_currencies([total], past),
+        plan_shown=plan_shown,
     )
 
 

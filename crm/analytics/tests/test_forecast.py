@@ -15,6 +15,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from conftest import client_for
 from crm.analytics.filters import ReportFilters
@@ -26,6 +27,7 @@ from crm.analytics.tests.test_funnel import history
 from crm.core.errors import ValidationFailed
 from crm.sales.models import Deal
 from crm.sales.services.deals import deal_update
+from crm.sales.tests.factories import make_product
 
 pytestmark = pytest.mark.django_db
 
@@ -185,6 +187,11 @@ def test_the_page_export_and_api(forecast_history, monkeypatch):
     assert 'id="forecast-overdue-list"' in text and "forecast-data" in text
     assert "close_from=2027-01-01&amp;close_to=2027-01-31" in text
     assert f"owner={forecast_history.manager.pk}&amp;close_from=2026-12-01" in text
+    assert "plan column stays empty" not in text
+    chair = make_product(name="Стул")
+    with translation.override("en"):
+        filtered = client.get(f"/reports/forecast/{query}&product={chair.pk}")
+    assert "plan column stays empty" in filtered.content.decode()
     assert client.get("/reports/forecast/?months=0").status_code == 400
     csv = client.get("/reports/forecast/export/" + query + "&format=csv")
     assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
@@ -238,6 +245,17 @@ def test_the_revenue_plans_in_force_stand_next_to_the_forecast(forecast_history)
     assert result.total.plan == {"RUB": Decimal("117800.00")}
     # A manager sees their own plan only.
     assert report(org.manager).total.plan == {"RUB": Decimal("93000.00")}
+
+
+def test_with_the_product_filter_no_plan_is_shown(forecast_history):
+    org = forecast_history
+    revenue_plan(org.manager, "31000", dt.date(2026, 11, 1))
+    chair = make_product(name="Стул")
+    result = report(org.head, filters=ReportFilters(product=chair))
+    assert not result.plan_shown
+    assert result.total.plan is None
+    assert all(row.plan is None for row in [*result.by_month, *result.by_manager])
+    assert report(org.head).total.plan == {"RUB": Decimal("62000.00")}
 
 
 def test_a_month_the_period_covers_in_part_counts_the_plan_for_its_days(forecast_history):
