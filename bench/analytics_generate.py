@@ -390,7 +390,8 @@ STEPS: list[tuple[str, str]] = [
         INSERT INTO leads_lead (created_at, updated_at, title, status, kind, channel, name,
             phone, email, company_name, inn, message, client_type, utm, referrer, page_url,
             data, match, assigned_at, respond_by, responded_at, lost_reason, converted_at,
-            thread_key, search_text, owner_id, team_id, pipeline_id, deal_id, phone_unchecked)
+            thread_key, search_text, owner_id, team_id, pipeline_id, deal_id, phone_unchecked,
+            body_points)
         SELECT t, t, 'Заявка ' || g,
             CASE WHEN converted THEN 'converted' WHEN kind = 'spam' THEN 'lost'
                  WHEN answered THEN 'in_progress' ELSE 'new' END,
@@ -403,7 +404,7 @@ STEPS: list[tuple[str, str]] = [
                  THEN random() * interval '1 hour' ELSE random() * interval '2 days' END END,
             '', CASE WHEN converted THEN t + interval '1 day' END, '', 'заявка ' || g,
             owner, team, CASE WHEN random() < 0.6 THEN %(opt)s ELSE %(retail)s END,
-            CASE WHEN converted THEN 1 + floor(random() * %(deals)s)::bigint END, ''
+            CASE WHEN converted THEN 1 + floor(random() * %(deals)s)::bigint END, '', '[]'
         FROM (
             SELECT g, now() - random() * interval '2 years' AS t, random() < 0.85 AS answered,
                 random() < 0.33 AND r < 0.9 AS converted,

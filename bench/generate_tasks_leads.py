@@ -270,7 +270,8 @@ def steps(d: Dialect, sizes: dict[str, int]) -> list[tuple[str, str]]:
             INSERT INTO leads_lead (id, created_at, updated_at, title, status, kind, channel,
                 name, phone, email, company_name, inn, message, client_type, utm, referrer,
                 page_url, data, "match", assigned_at, respond_by, responded_at, escalated_at,
-                lost_reason, converted_at, thread_key, search_text, owner_id, team_id)
+                lost_reason, converted_at, thread_key, search_text, owner_id, team_id,
+                body_points)
             SELECT t.n, {lead_at}, {lead_at}, 'Заявка ' || t.n,
                 CASE WHEN NOT {answered} THEN 'new'
                      WHEN t.r_status < 0.33 THEN 'converted'
@@ -290,7 +291,7 @@ def steps(d: Dialect, sizes: dict[str, int]) -> list[tuple[str, str]]:
                      OR t.r_kind >= 0.9) THEN 'Дорого' ELSE '' END,
                 CASE WHEN {answered} AND t.r_status < 0.33
                      THEN {d.plus_days(lead_at, "1")} END,
-                '', 'клиент ' || t.n || ' заявка ' || t.n, p.user_id, m.team_id
+                '', 'клиент ' || t.n || ' заявка ' || t.n, p.user_id, m.team_id, '[]'
             FROM bench_draw t
             JOIN bench_people p ON p.n = {owner}
             JOIN accounts_teammembership m ON m.user_id = p.user_id
