@@ -57,6 +57,10 @@ class Inbound(models.Model):
         WebForm, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     idempotency_key = models.CharField(max_length=200, blank=True)
+    # Who sent it, as far as the arrival says before it is parsed (``p:`` and the last ten
+    # digits of the phone, or ``e:`` and the e-mail address; "" when neither): a client's
+    # arrivals are processed one after another, in the order they came.
+    client_key = models.CharField(max_length=200, blank=True, default="")
     status = models.CharField(
         max_length=10, choices=InboundStatus.choices, default=InboundStatus.PENDING
     )
@@ -78,7 +82,13 @@ class Inbound(models.Model):
                 fields=["received_at"],
                 condition=models.Q(status="pending"),
                 name="inbound_pending",
-            )
+            ),
+            # A client's earlier arrival still pending (``intake.inbound_process_batch``).
+            models.Index(
+                fields=["client_key", "received_at", "id"],
+                condition=models.Q(status="pending") & ~models.Q(client_key=""),
+                name="inbound_pending_client",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

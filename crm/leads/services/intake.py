@@ -13,10 +13,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import TaskResultStatus
@@ -36,6 +38,7 @@ logger = logging.getLogger("crm.leads")
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 MAX_ATTEMPTS = 5
 BATCH_SIZE = 50
+MIN_KEY_DIGITS = 5  # fewer digits are no phone (``client_key_of``)
 WAITING_JOB_KEY = "leads:inbound-job-waiting"
 WAITING_JOB_SECONDS = 600
 
@@ -178,6 +181,7 @@ def inbound_store(
                 meta=meta or {},
                 form=form,
                 idempotency_key=key,
+                client_key=client_key_of(payload or {}, meta or {}),
                 created_by=actor if isinstance(actor, User) and actor.pk else None,
             )
             if process:
@@ -186,6 +190,22 @@ def inbound_store(
         # Two retries raced: the other one stored it.
         return Inbound.objects.get(channel=channel, idempotency_key=key), False
     return inbound, True
+
+
+def client_key_of(payload: dict[str, Any], meta: dict[str, Any]) -> str:
+    """Who sent an arrival, as far as it says before it is parsed: ``p:`` and the last ten
+    digits of its phone (``phone``, or a call's ``client_phone``), else ``e:`` and its
+    e-mail address (``email``, or an e-mail's ``From``) lower-cased; "" when it names
+    neither. Cheap on purpose (no phone parsing in the request that stores it): two
+    clients sharing a key are only processed one after the other, and a client who writes
+    once by phone and once by e-mail has two keys."""
+    phone = payload.get("phone") or payload.get("client_phone")
+    digits = "".join(ch for ch in str(phone or "") if ch.isascii() and ch.isdigit())
+    if len(digits) >= MIN_KEY_DIGITS:
+        return f"p:{digits[-10:]}"
+    address = payload.get("email") or parseaddr(str(meta.get("from") or ""))[1]
+    address = str(address or "").strip().lower()
+    return f"e:{address}"[:200] if "@" in address else ""
 
 
 def _enqueue(inbound_id: int) -> None:
@@ -240,34 +260,61 @@ def inbound_process_batch(*, first_id: int | None = None, size: int = 0) -> list
 
     Takes ``first_id``'s arrival (the job's own) and the oldest other arrivals never tried
     (``attempts`` 0), each locked with SKIP LOCKED, so two workers take different rows; the
-    jobs of rows handled here find them done and return. Rows go in the order they arrived,
-    so a client's requests inside a batch are handled in order. Each row is processed in
-    its own savepoint as ``inbound_process`` does (a failure there is counted on that row
-    only); what the batch shares — routing reads, the round-robin lock, timeline entries
-    written in one INSERT, one commit — is in ``LeadBatch``. A crash before the commit
-    leaves every row of the batch pending, to be processed by its job or the sweep.
+    jobs of rows handled here find them done and return. A client's arrivals are handled one
+    after another in the order they came: the batch takes only the earliest pending arrival
+    of each client (``client_key``) and then, after it in the same batch, that client's
+    later ones, so a later arrival never runs beside an earlier one locked by another
+    worker, and finds the lead the earlier one made. Each row is processed in its own
+    savepoint as ``inbound_process`` does (a failure there is counted on that row only);
+    what the batch shares — routing reads, the round-robin lock, timeline entries written
+    in one INSERT, one commit — is in ``LeadBatch``. A crash before the commit leaves every
+    row of the batch pending, to be processed by its job or the sweep.
     """
     from crm.leads.services.leads import LeadBatch
 
     size = size or BATCH_SIZE
     with transaction.atomic():
-        locked = Inbound.objects.select_for_update(skip_locked=True, of=("self",))
+        locking = Inbound.objects.select_for_update(skip_locked=True, of=("self",))
+        earliest = locking.filter(~Exists(_earlier_of_the_client()))
         rows: list[Inbound] = []
         if first_id is not None:
-            own = locked.filter(pk=first_id, status=InboundStatus.PENDING).first()
+            own = earliest.filter(pk=first_id, status=InboundStatus.PENDING).first()
             rows += [own] if own is not None else []
         others = (
-            locked.filter(status=InboundStatus.PENDING, attempts=0)
+            earliest.filter(status=InboundStatus.PENDING, attempts=0)
             .exclude(pk=first_id or 0)
             .order_by("received_at", "id")[: max(0, size - len(rows))]
         )
         rows += list(others)
+        rows += _later_of_the_clients(locking, rows, room=size - len(rows))
         rows.sort(key=lambda row: (row.received_at, row.pk))
         batch = LeadBatch()
         for inbound in rows:
             _process_locked(inbound, batch=batch)
         batch.flush()
     return [row.pk for row in rows]
+
+
+def _later_of_the_clients(
+    locking: QuerySet[Inbound], rows: list[Inbound], *, room: int
+) -> list[Inbound]:
+    """The later pending arrivals of the clients whose earliest pending ones are ``rows``,
+    oldest first, up to ``room``: no other worker takes them while ``rows`` are pending."""
+    keys = sorted({row.client_key for row in rows if row.client_key})
+    if not keys or room <= 0:
+        return []
+    later = locking.filter(status=InboundStatus.PENDING, attempts=0, client_key__in=keys)
+    return list(later.exclude(pk__in=[row.pk for row in rows]).order_by("received_at", "id")[:room])
+
+
+def _earlier_of_the_client() -> QuerySet[Inbound]:
+    """For ``Exists``: an earlier pending arrival of the same client as the outer row."""
+    return Inbound.objects.filter(
+        Q(received_at__lt=OuterRef("received_at"))
+        | Q(received_at=OuterRef("received_at"), pk__lt=OuterRef("pk")),
+        status=InboundStatus.PENDING,
+        client_key=OuterRef("client_key"),
+    ).exclude(client_key="")
 
 
 def _process_locked(inbound: Inbound, *, batch: Any) -> Lead | None:

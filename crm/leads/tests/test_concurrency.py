@@ -103,3 +103,34 @@ def test_batches_of_concurrent_workers_process_each_arrival_once(routed):
     owners = Counter(Lead.objects.values_list("owner_id", flat=True))
     assert set(owners) == {org.head.pk, org.manager.pk, org.colleague.pk}
     assert sorted(owners.values()) == [4, 4, 4]
+
+
+def test_a_clients_arrivals_taken_by_two_workers_at_once_make_one_lead_in_order(routed):
+    """Each client writes twice, and the two requests land in two workers' batches at once:
+    the later one waits for the earlier (a batch leaves out an arrival whose client has an
+    earlier one still pending), so the client gets one lead and its arrivals are handled in
+    the order they came."""
+    clients = 6
+    rows = [
+        intake.inbound_store(
+            channel="api",
+            payload={"phone": f"+7912100{client:04d}", "message": f"{turn}", "name": "Пётр"},
+            process=False,
+        )[0]
+        for turn in range(2)
+        for client in range(clients)
+    ]
+
+    def jobs(batch):
+        for inbound_id in batch:
+            intake.inbound_process_batch(first_id=inbound_id, size=2)
+
+    # Worker one starts with the first requests, worker two with the second ones.
+    halves = [[row.pk for row in rows[:clients]], [row.pk for row in rows[clients:]]]
+    for _round in range(3):  # the rows left waiting are taken by later jobs
+        run_together(jobs, [(half,) for half in halves])
+    assert Counter(Inbound.objects.values_list("status", flat=True)) == {"processed": 2 * clients}
+    assert Lead.objects.count() == clients
+    for lead in Lead.objects.all():
+        arrivals = list(lead.inbounds.order_by("processed_at", "id"))
+        assert [arrival.payload["message"] for arrival in arrivals] == ["0", "1"], lead.phone
