@@ -7,16 +7,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.http import SignedInRequest
 from crm.accounts.models import User
+from crm.core.models import owner_hand_over
 from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser
-from crm.core.records import CardPanel, DayItem, DaySection, RecordKind, Sweep, Timeline
+from crm.core.records import (
+    CardPanel,
+    DayItem,
+    DaySection,
+    OwnerMover,
+    RecordKind,
+    Sweep,
+    Timeline,
+)
 from crm.customers.models import Company, Contact
+from crm.leads.choices import OPEN_STATUSES
 from crm.leads.models import Lead
 from crm.leads.permissions import LEAD
 from crm.leads.selectors import lead_timeline
@@ -59,6 +70,16 @@ def leads_waiting(user: User) -> list[DayItem]:
     ]
 
 
+def leads_open_of(user_id: int) -> QuerySet[Lead]:
+    """A user's leads not yet converted or lost (what a handover passes on)."""
+    return Lead.objects.filter(owner_id=user_id, status__in=OPEN_STATUSES)
+
+
+def leads_hand_over(ids: list[int], from_id: int, to_id: int) -> int:
+    """Give the leads ``ids`` still owned by ``from_id`` to ``to_id``."""
+    return owner_hand_over(Lead, ids, from_id, to_id)
+
+
 CONTRIBUTIONS = [
     RecordKind(
         key="lead",
@@ -70,6 +91,13 @@ CONTRIBUTIONS = [
         timeline=Timeline(_timeline, lead_timeline_add),
         shareable=True,
         has_tasks=True,
+    ),
+    OwnerMover(
+        "lead",
+        leads_open_of,
+        leads_hand_over,
+        clients=(("company", "company_id"), ("contact", "contact_id")),
+        order=40,
     ),
     CardPanel("contact", "leads", leads_panel),
     CardPanel("company", "leads", leads_panel),

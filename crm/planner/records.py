@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.records import CoverLookup, RecordKind, Sweep
+from crm.core.models import owner_hand_over
+from crm.core.records import CoverLookup, OwnerMover, RecordKind, Sweep
+from crm.planner.choices import TaskStatus
 from crm.planner.models import Task
 from crm.planner.permissions import TASK
 from crm.planner.services import (
@@ -28,6 +31,16 @@ def _quiet(sweep: Callable[[], dict[str, int]]) -> Callable[[], dict[str, int] |
     return run
 
 
+def tasks_open_of(user_id: int) -> QuerySet[Task]:
+    """A user's open tasks (done and cancelled ones keep their owner: they are history)."""
+    return Task.objects.filter(owner_id=user_id, status=TaskStatus.OPEN)
+
+
+def tasks_hand_over(ids: list[int], from_id: int, to_id: int) -> int:
+    """Give the open tasks ``ids`` still owned by ``from_id`` to ``to_id``."""
+    return owner_hand_over(Task, ids, from_id, to_id)
+
+
 CONTRIBUTIONS = [
     RecordKind(
         key="task",
@@ -37,6 +50,7 @@ CONTRIBUTIONS = [
         plural_label=_("Tasks"),
         url="planner:task_detail",
     ),
+    OwnerMover("task", tasks_open_of, tasks_hand_over, order=50),
     # The notices about an absent colleague's clients reach their substitute too.
     CoverLookup("planner.substitutes", substitutes_today),
     Sweep("planner.reminders", 1, _quiet(reminders_deliver)),
