@@ -55,6 +55,31 @@ def handover_kinds() -> list[str]:
     return [mover.kind for mover in registry.owner_movers()]
 
 
+@dataclass(frozen=True)
+class KindCount:
+    """A line of a preview or a result: a kind's plural label, its count and, for a kind
+    with records moved only on request, how many of those (None otherwise)."""
+
+    key: str
+    label: str
+    count: int
+    closed: int | None = None
+
+
+def counts_by_kind(counts: dict[str, int]) -> list[KindCount]:
+    """``handover_counts`` (or a handover's result) as labelled lines, in the handover's
+    order, in the active language."""
+    return [
+        KindCount(
+            mover.kind,
+            str(registry.kind(mover.kind).plural_label),
+            counts.get(mover.kind, 0),
+            counts.get(mover.kind + CLOSED_SUFFIX) if mover.closed is not None else None,
+        )
+        for mover in registry.owner_movers()
+    ]
+
+
 def _selected(mover: OwnerMover, user_id: int, include_closed: bool) -> models.QuerySet[Any]:
     rows = mover.owned(user_id)
     if mover.closed is not None and not include_closed:

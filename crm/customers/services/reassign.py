@@ -271,6 +271,14 @@ class HandoverRequest:
     deactivate: bool = False
 
 
+def handover_teams(*, actor: User) -> QuerySet[Team]:
+    """The teams ``actor`` may spread a handover over: any for an administrator, the ones
+    they lead for a head of sales."""
+    reassignment_check_allowed(actor=actor)
+    teams = Team.objects.order_by("name")
+    return teams if actor.role == Role.ADMIN else teams.filter(heads=actor)
+
+
 def handover_preview(*, actor: User, from_user: User) -> dict[str, int]:
     """What a handover of ``from_user``'s work would move, per kind (``handover_counts``);
     ``ValidationFailed`` naming ``from_user`` for a user outside the actor's teams."""
@@ -636,6 +644,13 @@ def reassignment_recent(*, actor: User, limit: int = 10) -> list[BulkReassignmen
     if actor.role != Role.ADMIN:
         rows = rows.filter(actor=actor)
     return list(rows.order_by("-created_at", "-id")[:limit])
+
+
+def handover_receivers_of(reassignment: BulkReassignment) -> list[User]:
+    """The receivers of a handover, in the order the work was spread over them."""
+    ids = list(reassignment.filters.get("receivers") or [reassignment.to_user_id])
+    found = User.objects.in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 def reassignment_status(*, actor: User, pk: int) -> tuple[BulkReassignment, Progress]:

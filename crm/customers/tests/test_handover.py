@@ -8,7 +8,9 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.db.models import F
+from django.urls import reverse
 
+from conftest import client_for
 from crm.activities.choices import EntryKind
 from crm.activities.models import TimelineEntry
 from crm.core.errors import ValidationFailed
@@ -303,3 +305,57 @@ def test_companies_and_contacts_of_others_stay(org, work, django_capture_on_comm
     )
     assert Company.objects.get(pk=other.pk).owner_id == org.colleague.pk
     assert _owner(work["shared"]) == org.colleague.pk
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+def test_page_previews_and_starts_a_handover(org, work, django_capture_on_commit_callbacks):
+    client = client_for(org.head)
+    url = reverse("customers:handover")
+    page = client.get(url, {"from_user": org.manager.pk})
+    assert page.status_code == 200
+    assert "deactivate" not in page.context["form"].fields  # an administrator's option
+    preview = client.get(url, {"preview": 1, "from_user": org.manager.pk, "receivers": "person"})
+    assert [(row.key, row.count, row.closed) for row in preview.context["rows"]] == [
+        ("company", 1, None),
+        ("contact", 2, None),
+        ("deal", 1, 1),
+        ("lead", 1, None),
+        ("task", 1, None),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url, {"from_user": org.manager.pk, "receivers": "person", "to_user": org.colleague.pk}
+        )
+    row = BulkReassignment.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers:reassign_status", args=[row.pk])
+    status = client.get(response["Location"])
+    assert status.status_code == 200
+    assert {line.key: line.count for line in status.context["moved"]}["deal"] == 1
+
+
+def test_page_names_the_missing_receiver(org):
+    client = client_for(org.admin)
+    response = client.post(
+        reverse("customers:handover"), {"from_user": org.manager.pk, "receivers": "team"}
+    )
+    assert response.status_code == 422
+    assert "team" in response.context["form"].errors
+    assert not BulkReassignment.objects.exists()
+
+
+def test_page_refuses_a_user_outside_the_heads_teams(org, work):
+    client = client_for(org.head)
+    response = client.post(
+        reverse("customers:handover"),
+        {"from_user": org.outsider.pk, "receivers": "person", "to_user": org.colleague.pk},
+    )
+    assert response.status_code == 422
+    assert "from_user" in response.context["form"].errors
+    assert not BulkReassignment.objects.exists()
+
+
+def test_page_is_not_for_managers(org):
+    assert client_for(org.manager).get(reverse("customers:handover")).status_code == 403
