@@ -279,6 +279,38 @@ def handover_teams(*, actor: User) -> QuerySet[Team]:
     return teams if actor.role == Role.ADMIN else teams.filter(heads=actor)
 
 
+def handover_request_of(
+    *,
+    actor: User,
+    from_user_id: int,
+    to_user_id: int | None = None,
+    team_id: int | None = None,
+    include_closed: bool = False,
+    deactivate: bool = False,
+) -> HandoverRequest:
+    """A handover request from ids (the API): users the actor may reassign from or to and
+    teams they may spread over; ``ValidationFailed`` naming ``from_user``, ``to_user`` or
+    ``team`` for an id that is none of those."""
+    users = reassignment_users(actor=actor)
+    found = users.in_bulk([pk for pk in (from_user_id, to_user_id) if pk is not None])
+    team = handover_teams(actor=actor).filter(pk=team_id).first() if team_id else None
+    errors: dict[str, list[str]] = {}
+    for field, pk in (("from_user", from_user_id), ("to_user", to_user_id)):
+        if pk is not None and pk not in found:
+            errors[field] = [_("No such user in your teams.")]
+    if team_id and team is None:
+        errors["team"] = [_("No such team of yours.")]
+    if errors:
+        raise ValidationFailed(_("Check the handover."), field_errors=errors)
+    return HandoverRequest(
+        from_user=found[from_user_id],
+        to_user=found.get(to_user_id) if to_user_id is not None else None,
+        team=team,
+        include_closed=include_closed,
+        deactivate=deactivate,
+    )
+
+
 def handover_preview(*, actor: User, from_user: User) -> dict[str, int]:
     """What a handover of ``from_user``'s work would move, per kind (``handover_counts``);
     ``ValidationFailed`` naming ``from_user`` for a user outside the actor's teams."""
