@@ -54,7 +54,7 @@ class HandoverForm(BootstrapForm):
         super().__init__(*args, **kw)
         cast(UserChoiceField, self.fields["from_user"]).queryset = users
         cast(UserChoiceField, self.fields["to_user"]).queryset = users.filter(is_active=True)
-        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams  # type: ignore[type-arg]
+        cast("forms.ModelChoiceField[Team]", self.fields["team"]).queryset = teams
         if not is_admin:  # deactivation is an administrator's
             del self.fields["deactivate"]
 
