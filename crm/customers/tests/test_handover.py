@@ -7,7 +7,9 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conftest import client_for
@@ -359,3 +361,37 @@ def test_page_refuses_a_user_outside_the_heads_teams(org, work):
 
 def test_page_is_not_for_managers(org):
     assert client_for(org.manager).get(reverse("customers:handover")).status_code == 403
+
+
+def test_a_head_cannot_spread_over_another_team(org, work):
+    other_team = org.outsider.teams.get()
+    with pytest.raises(ValidationFailed) as error:
+        handover_start(
+            actor=org.head, request=HandoverRequest(from_user=org.manager, team=other_team)
+        )
+    assert "team" in error.value.field_errors
+
+
+def _queries_of_a_handover(org, clients: int) -> int:
+    """The queries of the job handing over ``clients`` sets of a company, its contact, a
+    deal, a lead and a task (the manager's earlier work has already gone)."""
+    for index in range(clients):
+        company = make_company(org.manager, legal_name=f"Фирма {index}")
+        contact = make_contact(org.manager, first_name=f"Имя{index}")
+        Employment.objects.create(contact=contact, company=company)
+        _deal(org.manager, contact=contact)
+        _lead(org.manager)
+        make_task(org.manager)
+    row = handover_start(
+        actor=org.admin, request=HandoverRequest(from_user=org.manager, to_user=org.colleague)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        reassign.reassignment_execute(reassignment_id=row.pk)
+    row.refresh_from_db()
+    assert row.counts["task"] == clients, row.error
+    return len(queries)
+
+
+def test_the_queries_do_not_grow_with_the_records(org):
+    _queries_of_a_handover(org, 1)  # warms the content types' cache
+    assert _queries_of_a_handover(org, 2) == _queries_of_a_handover(org, 6)
