@@ -7,14 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.http import SignedInRequest
 from crm.accounts.models import User
-from crm.core.models import owner_hand_over
 from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser
 from crm.core.records import (
@@ -27,13 +25,12 @@ from crm.core.records import (
     Timeline,
 )
 from crm.customers.models import Company, Contact
-from crm.leads.choices import OPEN_STATUSES
 from crm.leads.models import Lead
 from crm.leads.permissions import LEAD
 from crm.leads.selectors import lead_timeline
 from crm.leads.services.email_channel import mailbox_poll
 from crm.leads.services.intake import inbound_sweep
-from crm.leads.services.leads import lead_response_sweep
+from crm.leads.services.leads import lead_response_sweep, leads_hand_over, leads_open_of
 from crm.leads.services.telephony import call_event_sweep
 from crm.leads.services.timeline import lead_timeline_add
 
@@ -68,16 +65,6 @@ def leads_waiting(user: User) -> list[DayItem]:
         )
         for lead in leads
     ]
-
-
-def leads_open_of(user_id: int) -> QuerySet[Lead]:
-    """A user's leads not yet converted or lost (what a handover passes on)."""
-    return Lead.objects.filter(owner_id=user_id, status__in=OPEN_STATUSES)
-
-
-def leads_hand_over(ids: list[int], from_id: int, to_id: int) -> int:
-    """Give the leads ``ids`` still owned by ``from_id`` to ``to_id``."""
-    return owner_hand_over(Lead, ids, from_id, to_id)
 
 
 CONTRIBUTIONS = [

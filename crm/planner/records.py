@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.models import owner_hand_over
 from crm.core.records import CoverLookup, OwnerMover, RecordKind, Sweep
-from crm.planner.choices import TaskStatus
 from crm.planner.models import Task
 from crm.planner.permissions import TASK
 from crm.planner.services import (
@@ -18,6 +15,8 @@ from crm.planner.services import (
     escalations_run,
     reminders_deliver,
     substitutes_today,
+    tasks_hand_over,
+    tasks_open_of,
 )
 
 
@@ -29,16 +28,6 @@ def _quiet(sweep: Callable[[], dict[str, int]]) -> Callable[[], dict[str, int] |
         return counts if any(counts.values()) else None
 
     return run
-
-
-def tasks_open_of(user_id: int) -> QuerySet[Task]:
-    """A user's open tasks (done and cancelled ones keep their owner: they are history)."""
-    return Task.objects.filter(owner_id=user_id, status=TaskStatus.OPEN)
-
-
-def tasks_hand_over(ids: list[int], from_id: int, to_id: int) -> int:
-    """Give the open tasks ``ids`` still owned by ``from_id`` to ``to_id``."""
-    return owner_hand_over(Task, ids, from_id, to_id)
 
 
 CONTRIBUTIONS = [

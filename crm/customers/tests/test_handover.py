@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from conftest import client_for
 from crm.activities.choices import EntryKind
@@ -68,6 +69,8 @@ def work(org):
     shared.shared_with.add(org.manager)
     task_done = make_task(org.manager)
     Task.objects.filter(pk=task_done.pk).update(status=TaskStatus.DONE)
+    task_open = make_task(org.manager)
+    Task.objects.filter(pk=task_open.pk).update(escalated_at=timezone.now())
     return {
         "company": company,
         "employee": employee,
@@ -77,7 +80,7 @@ def work(org):
         "deal_won": _deal(org.manager, status=DealStatus.WON, company=company),
         "lead_open": _lead(org.manager),
         "lead_closed": _lead(org.manager, status=LeadStatus.CONVERTED),
-        "task_open": make_task(org.manager),
+        "task_open": task_open,
         "task_done": task_done,
     }
 
@@ -118,6 +121,10 @@ def test_moves_every_kind_open_work_only(org, work, django_capture_on_commit_cal
     kept = ("deal_won", "lead_closed", "task_done")
     assert {name: _owner(work[name]) for name in kept} == dict.fromkeys(kept, org.manager.pk)
     assert not work["shared"].shared_with.filter(pk=org.manager.pk).exists()
+    # as assigning a lead and reassigning a task do: the lead assigned now, the task no
+    # longer escalated
+    assert Lead.objects.get(pk=work["lead_open"].pk).assigned_at >= row.created_at
+    assert Task.objects.get(pk=work["task_open"].pk).escalated_at is None
     assert row.counts == {
         "company": 1,
         "contact": 2,
