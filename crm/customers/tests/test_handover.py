@@ -4,6 +4,7 @@ the stage visits, scope, all or nothing, the notices and deactivation."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
@@ -11,7 +12,7 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from conftest import client_for
 from crm.activities.choices import EntryKind
@@ -207,6 +208,21 @@ def test_one_summary_notice_per_receiver(org, work, django_capture_on_commit_cal
         [org.head.pk, org.colleague.pk]
     )
     assert all(notice.body for notice in notices)
+
+
+def test_the_notice_counts_what_the_receiver_got(org, work, django_capture_on_commit_callbacks):
+    _hand_over(
+        django_capture_on_commit_callbacks, org.admin, from_user=org.manager, to_user=org.colleague
+    )
+    notice = Notification.objects.get(recipient=org.colleague)
+    with translation.override(org.colleague.language or settings.LANGUAGE_CODE):
+        expected = [
+            f"{registry.kind(key).plural_label}: {count}"
+            for key, count in (("company", 1), ("contact", 2), ("deal", 1), ("lead", 1))
+        ]
+        assert str(org.manager) in notice.title
+    assert all(part in notice.body for part in expected), notice.body
+    assert notice.url == f"/customers/contacts/?owner={org.colleague.pk}"
 
 
 def test_a_head_cannot_hand_over_a_user_outside_their_teams(org, work):
