@@ -209,8 +209,9 @@ class OwnerMover:
     responsible for and still works on (open tasks, leads not yet closed; deals open AND
     closed). ``closed`` is the condition of those that are only moved on request (closed
     deals); None when a kind has none. ``clients`` lists ``(group, field)`` pairs: when the
-    work is spread over several receivers, records whose first non-empty ``field`` holds
-    the same id of ``group`` go to the same receiver (``("company", "company_id")`` first:
+    work is spread over several receivers, records whose first non-empty ``field`` (a
+    lookup path; across a to-many relation its smallest id) holds the same id of ``group``
+    go to the same receiver (``("company", "company_id")`` first:
     a company's contacts and deals go with the company). ``move(ids, from_id, to_id)``
     sets the owner of exactly those records, still owned by ``from_id``, to ``to_id``
     with whatever must follow the owner (a deal's stage visits), and answers how many

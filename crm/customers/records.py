@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.activities.services import timeline_move, timeline_move_back
@@ -15,7 +15,7 @@ from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser
 from crm.core.records import MergeMover, OwnerMover, RecordKind, Search, Timeline
 from crm.customers import selectors
-from crm.customers.models import Company, Contact, Employment
+from crm.customers.models import Company, Contact
 from crm.customers.permissions import CUSTOMER
 from crm.customers.services import customer_timeline_add
 from crm.planner.services import task_move, task_move_back
@@ -85,14 +85,8 @@ def _companies_owned(user_id: int) -> QuerySet[Company]:
 
 
 def _contacts_owned(user_id: int) -> QuerySet[Contact]:
-    """A user's live contacts, each with ``company_id``: its first place of work (the
-    handover keeps a contact with that company's receiver)."""
-    first_company = Employment.objects.filter(contact=OuterRef("pk")).order_by("id")
-    return (
-        Contact.objects.live()
-        .filter(owner_id=user_id)
-        .annotate(company_id=Subquery(first_company.values("company_id")[:1]))
-    )
+    """A user's live contacts (merged rows stay where they are)."""
+    return Contact.objects.live().filter(owner_id=user_id)
 
 
 def _hand_over(model: type[Contact | Company]) -> Callable[[list[int], int, int], int]:
@@ -122,7 +116,8 @@ CONTRIBUTIONS = [
         "contact",
         _contacts_owned,
         _hand_over(Contact),
-        clients=(("company", "company_id"), ("contact", "id")),
+        # a contact goes with the company of its first place of work (the smallest id)
+        clients=(("company", "employments__company_id"), ("contact", "id")),
         order=20,
     ),
 ]

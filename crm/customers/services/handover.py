@@ -135,9 +135,15 @@ class _RoundRobin:
 
 
 def _rows(mover: OwnerMover, user_id: int, include_closed: bool) -> list[tuple[Any, ...]]:
+    """``(pk, *client ids)`` of each record to move, by id. A client field across a
+    to-many relation (a contact's companies) gives a row per related record: the first
+    (the smallest id) is kept. One query, joins rather than a subquery per record."""
     fields = [field for _group, field in mover.clients]
-    rows = _selected(mover, user_id, include_closed).order_by("pk").values_list("pk", *fields)
-    return list(rows)
+    rows = _selected(mover, user_id, include_closed).order_by("pk", *fields)
+    first: dict[int, tuple[Any, ...]] = {}
+    for row in rows.values_list("pk", *fields):
+        first.setdefault(row[0], row)
+    return list(first.values())
 
 
 def _group(mover: OwnerMover, row: tuple[Any, ...]) -> tuple[str, int]:
