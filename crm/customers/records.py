@@ -116,7 +116,7 @@ CONTRIBUTIONS = [
         "contact",
         _contacts_owned,
         _hand_over(Contact),
-        # a contact goes with the company of its first place of work (the smallest id)
+        # a contact goes with a company it works at (the smallest company id when several)
         clients=(("company", "employments__company_id"), ("contact", "id")),
         order=20,
     ),
