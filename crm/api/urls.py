@@ -19,6 +19,7 @@ from crm.api.docs import docs_access
 from crm.api.errors import install_error_handlers
 from crm.api.transport import JsonParser, Utf8JsonRenderer
 from crm.customers.api import companies_router, contacts_router, custom_fields_router
+from crm.customers.api_handover import router as handover_router
 from crm.leads.api import router as leads_router
 from crm.notifications.api import router as notifications_router
 from crm.planner.api import router as planner_router
@@ -114,6 +115,7 @@ api.add_decorator(idempotency.idempotent, mode="view")
 api.add_router("/contacts", contacts_router)
 api.add_router("/companies", companies_router)
 api.add_router("/custom-fields", custom_fields_router)
+api.add_router("/handovers", handover_router)
 api.add_router("/users", users_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/leads", leads_router)

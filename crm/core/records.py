@@ -11,7 +11,9 @@ contribute to kinds and to one another:
   their client);
 * ``Sweep`` — work due at a time, run by ``manage.py scheduler``;
 * ``DaySection`` — a section of the planner's "My day" (new leads waiting);
-* ``CoverLookup`` — who covers an absent recipient of a notice.
+* ``CoverLookup`` — who covers an absent recipient of a notice;
+* ``OwnerMover`` — how a kind's records pass from a leaving user to colleagues (the
+  handover iterates these instead of knowing the kinds).
 
 A contribution by a HIGHER app to a LOWER app's kind (sales adding the deals panel to the
 contact card) names the lower kind by its key, so the lower app never imports the higher.
@@ -19,8 +21,8 @@ contact card) names the lower kind by its key, so the lower app never imports th
 Each app declares what it contributes in its own ``records.py`` as a module-level
 ``CONTRIBUTIONS`` sequence; its ``AppConfig.ready`` only calls ``register_app(self)``.
 Registering is idempotent: a contribution replaces the one with the same identity (a kind's
-key, a panel's or mover's kind and name, a sweep's or section's key, a lookup's name), so
-calling ``ready`` twice changes nothing. This module imports no app.
+key, a panel's or mover's kind and name, a sweep's or section's key, a lookup's name, an
+owner mover's kind), so calling ``ready`` twice changes nothing. This module imports no app.
 """
 
 from __future__ import annotations
@@ -199,7 +201,32 @@ class CoverLookup:
     lookup: Callable[[Any], dict[int, Any]]
 
 
-Contribution = RecordKind | CardPanel | MergeMover | Sweep | DaySection | CoverLookup
+@dataclass(frozen=True)
+class OwnerMover:
+    """How the records of kind ``kind`` that a leaving user owns pass to a colleague.
+
+    ``owned(user_id)`` answers the records a handover may move: what the user is
+    responsible for and still works on (open tasks, leads not yet closed; deals open AND
+    closed). ``closed`` is the condition of those that are only moved on request (closed
+    deals); None when a kind has none. ``clients`` lists ``(group, field)`` pairs: when the
+    work is spread over several receivers, records whose first non-empty ``field`` (a
+    lookup path; across a to-many relation its smallest id) holds the same id of ``group``
+    go to the same receiver (``("company", "company_id")`` first:
+    a company's contacts and deals go with the company). ``move(ids, from_id, to_id)``
+    sets the owner of exactly those records, still owned by ``from_id``, to ``to_id``
+    with whatever must follow the owner (a deal's stage visits), and answers how many
+    moved. ``order`` sorts the movers: clients before what hangs on them.
+    """
+
+    kind: str
+    owned: Callable[[int], models.QuerySet[Any]]
+    move: Callable[[list[int], int, int], int]
+    closed: models.Q | None = None
+    clients: tuple[tuple[str, str], ...] = ()
+    order: int = 0
+
+
+Contribution = RecordKind | CardPanel | MergeMover | Sweep | DaySection | CoverLookup | OwnerMover
 
 
 class Registry:
@@ -216,6 +243,7 @@ class Registry:
         self.sweeps: dict[str, Sweep] = {}
         self.day_sections: dict[str, DaySection] = {}
         self.cover_lookups: dict[str, CoverLookup] = {}
+        self._owner_movers: dict[str, OwnerMover] = {}
 
     # --- registering -----------------------------------------------------------------------
 
@@ -239,6 +267,8 @@ class Registry:
                 self.day_sections[item.key] = item
             elif isinstance(item, CoverLookup):
                 self.cover_lookups[item.name] = item
+            elif isinstance(item, OwnerMover):
+                self._owner_movers[item.kind] = item
             else:
                 raise TypeError(f"Not a contribution: {item!r}")
 
@@ -292,6 +322,10 @@ class Registry:
     def movers(self, key: str) -> list[MergeMover]:
         """What moves when two records of kind ``key`` merge, in registration order."""
         return list(self._movers.get(key, ()))
+
+    def owner_movers(self) -> list[OwnerMover]:
+        """How each kind's records pass from a leaving user, clients first (``order``)."""
+        return sorted(self._owner_movers.values(), key=lambda mover: mover.order)
 
 
 def _replace(items: list[Any], item: CardPanel | MergeMover) -> None:

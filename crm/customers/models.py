@@ -470,7 +470,8 @@ class MergeRecord(models.Model):
 
 
 class BulkReassignment(models.Model):
-    """A request to move records from one responsible user to another, run as a job.
+    """A request to move records from one responsible user to another (or a leaving user's
+    whole work to one or more colleagues: a handover), run as a job.
 
     The move itself is one transaction; ``done``/``total`` report progress to the page.
     """
@@ -488,7 +489,12 @@ class BulkReassignment(models.Model):
     to_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("to")
     )
+    # The list filters of a plain reassignment, or a handover's options (``handover``,
+    # ``receivers``: their ids, ``include_closed``, ``deactivate``); ``to_user`` is then the
+    # first receiver.
     filters = models.JSONField(default=dict, blank=True)
+    # What moved, per record kind (and ``shares``: the shares with the leaving user removed).
+    counts = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

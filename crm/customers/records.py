@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.activities.services import timeline_move, timeline_move_back
+from crm.core.models import owner_hand_over
 from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser
-from crm.core.records import MergeMover, RecordKind, Search, Timeline
+from crm.core.records import MergeMover, OwnerMover, RecordKind, Search, Timeline
 from crm.customers import selectors
 from crm.customers.models import Company, Contact
 from crm.customers.permissions import CUSTOMER
@@ -77,6 +79,20 @@ def _customer_kind(
     )
 
 
+def _companies_owned(user_id: int) -> QuerySet[Company]:
+    """A user's live companies (merged rows stay where they are)."""
+    return Company.objects.live().filter(owner_id=user_id)
+
+
+def _contacts_owned(user_id: int) -> QuerySet[Contact]:
+    """A user's live contacts (merged rows stay where they are)."""
+    return Contact.objects.live().filter(owner_id=user_id)
+
+
+def _hand_over(model: type[Contact | Company]) -> Callable[[list[int], int, int], int]:
+    return lambda ids, from_id, to_id: owner_hand_over(model, ids, from_id, to_id)
+
+
 CONTRIBUTIONS = [
     _customer_kind(Contact, (_("Contact"), _("Contacts")), _contact_timeline, "contacts"),
     _customer_kind(Company, (_("Company"), _("Companies")), _company_timeline, "companies"),
@@ -87,5 +103,21 @@ CONTRIBUTIONS = [
             MergeMover(kind, "timeline", _timeline_move, _timeline_move_back),
             MergeMover(kind, "tasks", _tasks_move, _tasks_move_back),
         )
+    ),
+    # A handover moves companies first; a contact goes with its company's receiver.
+    OwnerMover(
+        "company",
+        _companies_owned,
+        _hand_over(Company),
+        clients=(("company", "id"),),
+        order=10,
+    ),
+    OwnerMover(
+        "contact",
+        _contacts_owned,
+        _hand_over(Contact),
+        # a contact goes with a company it works at (the smallest company id when several)
+        clients=(("company", "employments__company_id"), ("contact", "id")),
+        order=20,
     ),
 ]

@@ -8,6 +8,7 @@ from crm.customers.views import (
     custom_fields,
     duplicates,
     export,
+    handover,
     reassign,
     search,
 )
@@ -54,5 +55,6 @@ urlpatterns = [
     path("fields/new/", custom_fields.custom_field_create, name="custom_field_create"),
     path("fields/<int:pk>/edit/", custom_fields.custom_field_edit, name="custom_field_edit"),
     path("reassign/", reassign.reassign, name="reassign"),
+    path("reassign/handover/", handover.handover, name="handover"),
     path("reassign/<int:pk>/", reassign.reassign_status, name="reassign_status"),
 ]

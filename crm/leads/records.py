@@ -15,14 +15,22 @@ from crm.accounts.http import SignedInRequest
 from crm.accounts.models import User
 from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser
-from crm.core.records import CardPanel, DayItem, DaySection, RecordKind, Sweep, Timeline
+from crm.core.records import (
+    CardPanel,
+    DayItem,
+    DaySection,
+    OwnerMover,
+    RecordKind,
+    Sweep,
+    Timeline,
+)
 from crm.customers.models import Company, Contact
 from crm.leads.models import Lead
 from crm.leads.permissions import LEAD
 from crm.leads.selectors import lead_timeline
 from crm.leads.services.email_channel import mailbox_poll
 from crm.leads.services.intake import inbound_sweep
-from crm.leads.services.leads import lead_response_sweep
+from crm.leads.services.leads import lead_response_sweep, leads_hand_over, leads_open_of
 from crm.leads.services.telephony import call_event_sweep
 from crm.leads.services.timeline import lead_timeline_add
 
@@ -70,6 +78,13 @@ CONTRIBUTIONS = [
         timeline=Timeline(_timeline, lead_timeline_add),
         shareable=True,
         has_tasks=True,
+    ),
+    OwnerMover(
+        "lead",
+        leads_open_of,
+        leads_hand_over,
+        clients=(("company", "company_id"), ("contact", "contact_id")),
+        order=40,
     ),
     CardPanel("contact", "leads", leads_panel),
     CardPanel("company", "leads", leads_panel),

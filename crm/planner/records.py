@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.records import CoverLookup, RecordKind, Sweep
+from crm.core.records import CoverLookup, OwnerMover, RecordKind, Sweep
 from crm.planner.models import Task
 from crm.planner.permissions import TASK
 from crm.planner.services import (
@@ -15,6 +15,8 @@ from crm.planner.services import (
     escalations_run,
     reminders_deliver,
     substitutes_today,
+    tasks_hand_over,
+    tasks_open_of,
 )
 
 
@@ -37,6 +39,7 @@ CONTRIBUTIONS = [
         plural_label=_("Tasks"),
         url="planner:task_detail",
     ),
+    OwnerMover("task", tasks_open_of, tasks_hand_over, order=50),
     # The notices about an absent colleague's clients reach their substitute too.
     CoverLookup("planner.substitutes", substitutes_today),
     Sweep("planner.reminders", 1, _quiet(reminders_deliver)),

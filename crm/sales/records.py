@@ -6,17 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.http import SignedInRequest
 from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser, can_write
-from crm.core.records import CardPanel, MergeMover, RecordKind, Sweep, Timeline
+from crm.core.records import CardPanel, MergeMover, OwnerMover, RecordKind, Sweep, Timeline
 from crm.customers.models import Company, Contact
+from crm.sales.choices import DealStatus
 from crm.sales.models import Deal
 from crm.sales.permissions import DEAL
 from crm.sales.selectors import deal_timeline, deals_of_client
 from crm.sales.services.automation import stale_deals_sweep
+from crm.sales.services.deals import deals_hand_over
 from crm.sales.services.timeline import deal_timeline_add
 
 
@@ -78,4 +81,14 @@ CONTRIBUTIONS = [
         )
     ),
     Sweep("sales.stale_deals", 600, stale_deals_sweep),
+    # A leaving manager's deals: open ones always, closed ones on request; a client's deals
+    # go with the receiver of that client.
+    OwnerMover(
+        "deal",
+        lambda user_id: Deal.objects.filter(owner_id=user_id),
+        deals_hand_over,
+        closed=~Q(status=DealStatus.OPEN),
+        clients=(("company", "company_id"), ("contact", "contact_id")),
+        order=30,
+    ),
 ]

@@ -235,6 +235,7 @@ def test_a_bulk_reassignment_is_recorded_when_asked_and_when_done(
         "from": "manager",
         "to": "colleague",
         "moved": 2,
+        "counts": {"contact": 1, "company": 1},
     }
 
 

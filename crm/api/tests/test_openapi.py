@@ -21,6 +21,9 @@ EXPECTED_PATHS = {
     "/api/v1/companies/{company_id}/people",
     "/api/v1/companies/{company_id}/timeline",
     "/api/v1/custom-fields",
+    "/api/v1/handovers",
+    "/api/v1/handovers/preview",
+    "/api/v1/handovers/{handover_id}",
     "/api/v1/users",
     "/api/v1/users/me",
     "/api/v1/users/{user_id}",
@@ -131,7 +134,8 @@ def test_operations_are_grouped_by_resource():
     tags -= PLANNER_TAGS  # crm/planner/api.py
     tags -= REPORT_TAGS  # crm/analytics/api.py
 
-    assert tags == {"Contacts", "Companies", "Custom fields", "Users", "Notifications"} | {
+    assert tags == {"Contacts", "Companies", "Custom fields", "Handover", "Users"} | {
+        "Notifications",
         "Pipelines",
         "Deals",
         "Products",

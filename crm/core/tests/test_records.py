@@ -12,6 +12,7 @@ from crm.core.records import (
     CoverLookup,
     DaySection,
     MergeMover,
+    OwnerMover,
     RecordKind,
     Registry,
     Sweep,
@@ -85,3 +86,26 @@ def test_the_apps_registered_their_kinds_and_the_kernel_its_sweep():
     assert [mover.name for mover in registry.movers("contact")] == ["timeline", "tasks", "deals"]
     assert [panel.name for panel in registry.panels("company")] == ["deals", "leads"]
     assert "core.counters" in registry.sweeps
+
+
+def test_owner_movers_replace_by_kind_and_come_in_their_order():
+    reg = Registry()
+    late = OwnerMover("late", lambda user_id: None, lambda ids, a, b: 0, order=20)
+    early = OwnerMover("early", lambda user_id: None, lambda ids, a, b: 0, order=10)
+    reg.add(late, early, OwnerMover("late", late.owned, late.move, order=5))
+    assert [(mover.kind, mover.order) for mover in reg.owner_movers()] == [
+        ("late", 5),
+        ("early", 10),
+    ]
+
+
+def test_every_kind_with_an_owner_hands_over():
+    """The handover moves, clients first, every kind a leaving user may own."""
+    assert [mover.kind for mover in registry.owner_movers()] == [
+        "company",
+        "contact",
+        "deal",
+        "lead",
+        "task",
+    ]
+    assert {mover.kind for mover in registry.owner_movers()} <= {k.key for k in registry.kinds()}

@@ -1,10 +1,14 @@
-"""Bulk reassignment: moving a user's contacts and companies to a colleague.
+"""Bulk reassignment: moving a user's contacts and companies to a colleague, or handing
+ALL of a leaving user's work over to one or more colleagues.
 
-``reassignment_start`` checks and queues the request; the job calls
-``reassignment_execute``, which moves every selected record in ONE transaction (all or
-nothing), writes a field-change entry per record, and reports progress through the
-"progress" cache so the page can show it while the transaction is still open. The
-``BulkReassignment`` row is the log of who moved what.
+``reassignment_start`` (a filtered list of contacts and companies to one colleague) and
+``handover_start`` (every kind with an owner mover — contacts, companies, deals, leads, open
+tasks — spread over the receivers, shares removed, optionally the user deactivated) check
+and queue the request; the job calls ``reassignment_execute``, which moves every selected
+record in ONE transaction (all or nothing), writes a field-change entry per record that has
+a timeline, and reports progress through the "progress" cache so the page can show it while
+the transaction is still open. The ``BulkReassignment`` row is the log of who moved what; a
+handover's row has ``filters["handover"]`` and the counts moved per kind in ``counts``.
 """
 
 from __future__ import annotations
@@ -19,19 +23,31 @@ from django.core.cache import InvalidCacheBackendError, caches
 from django.core.cache.backends.base import BaseCache
 from django.db import transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.accounts.models import SecurityEvent, User
-from crm.accounts.services import security_event_record
+from crm.accounts.models import SecurityEvent, Team, User
+from crm.accounts.services import security_event_record, user_deactivate
 from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_bulk_record, timeline_entry_build
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import Role
+from crm.core.records import registry
 from crm.customers.choices import ClientType, Entity, Source
 from crm.customers.models import BulkReassignment, Company, Contact
 from crm.customers.permissions import CUSTOMER
 from crm.customers.selectors import CustomerFilters, company_queryset, contact_queryset
+from crm.customers.services.handover import (
+    Batch,
+    batches_for,
+    handover_counts,
+    handover_kinds,
+    handover_plan,
+    shares_remove,
+)
+from crm.notifications.models import Notification
+from crm.notifications.services import in_language, notify
 
 audit_log = logging.getLogger("crm.audit")
 
@@ -42,6 +58,7 @@ PROGRESS_TIMEOUT = 24 * 3600
 STALLED_AFTER_SECONDS = 15 * 60
 STALLED = "stalled"
 ENTITIES = (Entity.CONTACT, Entity.COMPANY)
+SHARES = "shares"
 FILTER_FIELDS = ("q", "client_type", "tag", "source")
 
 
@@ -238,6 +255,166 @@ def reassignment_start(
     return reassignment
 
 
+# --- a leaving user's handover ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HandoverRequest:
+    """What a handover is asked to do: whose work, to one receiver (``to_user``) or spread
+    over a team's members who may own records (``team``), closed deals too or not, and
+    whether the leaving user is deactivated in the same step."""
+
+    from_user: User
+    to_user: User | None = None
+    team: Team | None = None
+    include_closed: bool = False
+    deactivate: bool = False
+
+
+def handover_teams(*, actor: User) -> QuerySet[Team]:
+    """The teams ``actor`` may spread a handover over: any for an administrator, the ones
+    they lead for a head of sales."""
+    reassignment_check_allowed(actor=actor)
+    teams = Team.objects.order_by("name")
+    return teams if actor.role == Role.ADMIN else teams.filter(heads=actor)
+
+
+def handover_request_of(
+    *,
+    actor: User,
+    from_user_id: int,
+    to_user_id: int | None = None,
+    team_id: int | None = None,
+    include_closed: bool = False,
+    deactivate: bool = False,
+) -> HandoverRequest:
+    """A handover request from ids (the API): users the actor may reassign from or to and
+    teams they may spread over; ``ValidationFailed`` naming ``from_user``, ``to_user`` or
+    ``team`` for an id that is none of those."""
+    users = reassignment_users(actor=actor)
+    found = users.in_bulk([pk for pk in (from_user_id, to_user_id) if pk is not None])
+    team = handover_teams(actor=actor).filter(pk=team_id).first() if team_id else None
+    errors: dict[str, list[str]] = {}
+    for field, pk in (("from_user", from_user_id), ("to_user", to_user_id)):
+        if pk is not None and pk not in found:
+            errors[field] = [_("No such user in your teams.")]
+    if team_id and team is None:
+        errors["team"] = [_("No such team of yours.")]
+    if errors:
+        raise ValidationFailed(_("Check the handover."), field_errors=errors)
+    return HandoverRequest(
+        from_user=found[from_user_id],
+        to_user=found.get(to_user_id) if to_user_id is not None else None,
+        team=team,
+        include_closed=include_closed,
+        deactivate=deactivate,
+    )
+
+
+def handover_preview(*, actor: User, from_user: User) -> dict[str, int]:
+    """What a handover of ``from_user``'s work would move, per kind (``handover_counts``);
+    ``ValidationFailed`` naming ``from_user`` for a user outside the actor's teams."""
+    reassignment_check_allowed(actor=actor)
+    if not _in_scope(actor, from_user):
+        raise ValidationFailed(field_errors={"from_user": [_("This user is not in your teams.")]})
+    return handover_counts(from_user.pk)
+
+
+def _team_receivers(actor: User, team: Team, from_user: User) -> list[User]:
+    """The active members of ``team`` who may own records (not read-only), but the leaving
+    user, by name; a head may spread only over a team whose members are all in scope."""
+    members = list(
+        team.members.filter(is_active=True)
+        .exclude(role=Role.READONLY)
+        .exclude(pk=from_user.pk)
+        .order_by("last_name", "first_name", "username", "pk")
+    )
+    scope = None if actor.role == Role.ADMIN else CUSTOMER.owner_ids(actor)  # read once
+    if scope is not None and not all(member.pk in scope for member in members):
+        raise ValidationFailed(field_errors={"team": [_("This team is not one of yours.")]})
+    if not members:
+        raise ValidationFailed(field_errors={"team": [_("This team has nobody to receive.")]})
+    return members
+
+
+def _handover_receivers(actor: User, request: HandoverRequest) -> list[User]:
+    """The receivers of a handover, or ``ValidationFailed`` naming the field at fault."""
+    if (request.to_user is None) == (request.team is None):
+        raise ValidationFailed(
+            field_errors={"to_user": [_("Choose one receiver or a team to spread over.")]}
+        )
+    if request.team is not None:
+        return _team_receivers(actor, request.team, request.from_user)
+    to_user = request.to_user
+    assert to_user is not None
+    if not _in_scope(actor, to_user):
+        problem = _("This user is not in your teams.")
+    elif not to_user.is_active:
+        problem = _("Records can go only to an active user.")
+    elif to_user.pk == request.from_user.pk:
+        problem = _("Choose another user than the current responsible.")
+    else:
+        return [to_user]
+    raise ValidationFailed(field_errors={"to_user": [problem]})
+
+
+def _check_deactivate(actor: User, request: HandoverRequest) -> None:
+    if not request.deactivate:
+        return
+    if actor.role != Role.ADMIN:
+        problem = _("Only an administrator may deactivate users.")
+    elif request.from_user.pk == actor.pk:
+        problem = _("You cannot deactivate yourself.")
+    else:
+        return
+    raise ValidationFailed(field_errors={"deactivate": [problem]})
+
+
+@transaction.atomic
+def handover_start(
+    *, actor: User, request: HandoverRequest, ip_address: str | None = None
+) -> BulkReassignment:
+    """Queue handing ALL of ``request.from_user``'s work over (see the module's docstring).
+
+    Administrators hand over anyone's work, heads of sales that of their teams' members to
+    their teams' members. Receivers are active; deactivating the leaving user in the same
+    step is for administrators (as deactivation is). The request goes to the audit log;
+    the job adds the counts moved.
+    """
+    reassignment_check_allowed(actor=actor)
+    if not _in_scope(actor, request.from_user):
+        raise ValidationFailed(field_errors={"from_user": [_("This user is not in your teams.")]})
+    receivers = _handover_receivers(actor, request)
+    _check_deactivate(actor, request)
+    options = {
+        "handover": True,
+        "entities": handover_kinds(),
+        "receivers": [user.pk for user in receivers],
+        "team": request.team.pk if request.team is not None else None,
+        "include_closed": request.include_closed,
+        "deactivate": request.deactivate,
+    }
+    reassignment = BulkReassignment.objects.create(
+        actor=actor, from_user=request.from_user, to_user=receivers[0], filters=options
+    )
+    audit_log.info(
+        "handover_queued id=%s actor=%s from=%s options=%s",
+        reassignment.pk,
+        actor.username,
+        request.from_user.username,
+        options,
+    )
+    security_event_record(
+        kind=SecurityEvent.Kind.REASSIGN,
+        actor=actor,
+        user=request.from_user,
+        ip_address=ip_address,
+        data={"reassignment_id": reassignment.pk, "status": "queued", **options},
+    )
+    transaction.on_commit(lambda: _enqueue(reassignment.pk))
+    return reassignment
+
+
 def _enqueue(reassignment_id: int) -> None:
     from crm.customers.jobs_reassign import reassignment_run  # the job imports this module
 
@@ -296,50 +473,123 @@ def _claim(reassignment_id: int) -> bool:
     return claimed == 1
 
 
-def _move(reassignment: BulkReassignment) -> int:
-    """Move the selected records in chunks; returns how many moved. Runs inside one atomic."""
-    from_user, to_user, actor = reassignment.from_user, reassignment.to_user, reassignment.actor
+def _plain_batches(reassignment: BulkReassignment) -> list[Batch]:
+    """The filtered contacts and companies of a plain reassignment, to its one receiver."""
     filters = {k: v for k, v in reassignment.filters.items() if k in FILTER_FIELDS}
     selection = _selection(
-        actor=actor,
-        from_user_id=from_user.pk,
+        actor=reassignment.actor,
+        from_user_id=reassignment.from_user_id,
         entities=list(reassignment.filters.get("entities") or ENTITIES),
         filters=filters,
     )
-    id_lists = [
-        (model, sorted(set(queryset.values_list("pk", flat=True)))) for model, queryset in selection
-    ]
-    total = sum(len(ids) for _model, ids in id_lists)
-    _progress_report(reassignment.pk, 0, total)
+    return batches_for(
+        [
+            (model._meta.model_name or "", sorted(set(queryset.values_list("pk", flat=True))))
+            for model, queryset in selection
+        ],
+        reassignment.to_user_id,
+    )
+
+
+def _batches(reassignment: BulkReassignment) -> list[Batch]:
+    options = reassignment.filters
+    if not options.get("handover"):
+        return _plain_batches(reassignment)
+    return handover_plan(
+        user_id=reassignment.from_user_id,
+        receiver_ids=options["receivers"],
+        include_closed=bool(options.get("include_closed")),
+    )
+
+
+def _move_batch(reassignment: BulkReassignment, batch: Batch, receiver: User, on_chunk: Any) -> int:
+    """Move one batch in chunks, with a field-change entry per record of a kind that has a
+    timeline; ``on_chunk(n)`` after each chunk. Answers how many moved."""
+    kind, from_user = batch.kind, reassignment.from_user
     change = {
         "field": "owner_id",
         "label": str(_("Responsible")),
         "old": str(from_user),
-        "new": str(to_user),
+        "new": str(receiver),
     }
-    now = timezone.now()
-    done = 0
-    for model, ids in id_lists:
-        for start in range(0, len(ids), CHUNK_SIZE):
-            chunk = ids[start : start + CHUNK_SIZE]
-            model.objects.filter(pk__in=chunk, owner_id=from_user.pk).update(
-                owner=to_user, updated_at=now
-            )
+    moved = 0
+    for start in range(0, len(batch.ids), CHUNK_SIZE):
+        chunk = batch.ids[start : start + CHUNK_SIZE]
+        moved += batch.mover.move(chunk, from_user.pk, receiver.pk)
+        if kind.timeline is not None:
             timeline_bulk_record(
                 entries=[
                     timeline_entry_build(
-                        subject_model=model,
+                        subject_model=kind.model,
                         subject_id=pk,
                         kind=EntryKind.FIELD_CHANGE,
-                        author=actor,
+                        author=reassignment.actor,
                         data={"changes": [change], "reassignment_id": reassignment.pk},
                     )
                     for pk in chunk
                 ]
             )
-            done += len(chunk)
-            _progress_report(reassignment.pk, done, total)
-    return done
+        on_chunk(len(chunk))
+    return moved
+
+
+def _move(reassignment: BulkReassignment) -> dict[str, int]:
+    """Move the selected records in chunks; answers how many moved per kind (and, for a
+    handover, the shares removed). Runs inside one atomic."""
+    batches = _batches(reassignment)
+    receivers = User.objects.in_bulk({batch.to_user_id for batch in batches})
+    total = sum(len(batch.ids) for batch in batches)
+    done = 0
+    _progress_report(reassignment.pk, 0, total)
+
+    def on_chunk(size: int) -> None:
+        nonlocal done
+        done += size
+        _progress_report(reassignment.pk, done, total)
+
+    moved: dict[str, int] = {}
+    per_receiver: dict[int, dict[str, int]] = {}
+    for batch in batches:
+        count = _move_batch(reassignment, batch, receivers[batch.to_user_id], on_chunk)
+        moved[batch.mover.kind] = moved.get(batch.mover.kind, 0) + count
+        mine = per_receiver.setdefault(batch.to_user_id, {})
+        mine[batch.mover.kind] = mine.get(batch.mover.kind, 0) + count
+    if reassignment.filters.get("handover"):
+        moved[SHARES] = shares_remove(reassignment.from_user_id)
+        _notify_receivers(reassignment, receivers, per_receiver)
+        if reassignment.filters.get("deactivate"):
+            user_deactivate(actor=reassignment.actor, user=reassignment.from_user)
+    return moved
+
+
+def _summary(counts: dict[str, int]) -> str:
+    """ "Contacts: 3, Deals: 2" in the active language, kinds in the handover's order."""
+    return ", ".join(
+        f"{registry.kind(key).plural_label}: {counts[key]}"
+        for key in handover_kinds()
+        if counts.get(key)
+    )
+
+
+def _notify_receivers(
+    reassignment: BulkReassignment,
+    receivers: dict[int, User],
+    per_receiver: dict[int, dict[str, int]],
+) -> None:
+    """One notice per receiver, with what they received per kind (not one per record)."""
+    names = {"actor": str(reassignment.actor), "user": str(reassignment.from_user)}
+    for user_id, counts in per_receiver.items():
+        if not any(counts.values()):
+            continue
+        with in_language(receivers[user_id]):
+            notify(
+                recipient=receivers[user_id],
+                kind=Notification.Kind.ASSIGNED,
+                title=_("%(actor)s handed %(user)s's work over to you") % names,
+                body=_summary(counts),
+                url=f"{reverse('customers:contact_list')}?owner={user_id}",
+                dedupe_key=f"handover:{reassignment.pk}",
+            )
 
 
 def reassignment_execute(*, reassignment_id: int) -> BulkReassignment | None:
@@ -359,11 +609,13 @@ def reassignment_execute(*, reassignment_id: int) -> BulkReassignment | None:
     _progress_report(reassignment.pk, 0, 0)  # the first heartbeat, before the selection
     try:
         with transaction.atomic():
-            moved = _move(reassignment)
+            counts = _move(reassignment)
+            moved = sum(count for key, count in counts.items() if key != SHARES)
             reassignment.status = BulkReassignment.Status.DONE
             reassignment.total = reassignment.done = moved
+            reassignment.counts = counts
             reassignment.finished_at = timezone.now()
-            reassignment.save(update_fields=["status", "total", "done", "finished_at"])
+            reassignment.save(update_fields=["status", "total", "done", "counts", "finished_at"])
     except Exception as error:  # any failure is recorded; the rollback left nothing half-moved
         audit_log.exception("reassignment_failed id=%s", reassignment.pk)
         reassignment.status = BulkReassignment.Status.FAILED
@@ -382,6 +634,7 @@ def reassignment_execute(*, reassignment_id: int) -> BulkReassignment | None:
                 "from": reassignment.from_user.username,
                 "to": reassignment.to_user.username,
                 "moved": moved,
+                "counts": counts,
             },
         )
         audit_log.info(
@@ -424,6 +677,13 @@ def reassignment_recent(*, actor: User, limit: int = 10) -> list[BulkReassignmen
     if actor.role != Role.ADMIN:
         rows = rows.filter(actor=actor)
     return list(rows.order_by("-created_at", "-id")[:limit])
+
+
+def handover_receivers_of(reassignment: BulkReassignment) -> list[User]:
+    """The receivers of a handover, in the order the work was spread over them."""
+    ids = list(reassignment.filters.get("receivers") or [reassignment.to_user_id])
+    found = User.objects.in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 def reassignment_status(*, actor: User, pk: int) -> tuple[BulkReassignment, Progress]:

@@ -18,6 +18,7 @@ from crm.core.forms import BootstrapForm, domain_errors, form_post
 from crm.core.http import client_address
 from crm.customers.choices import ClientType, Entity, Source
 from crm.customers.services import reassign as services
+from crm.customers.services.handover import counts_by_kind
 
 BOTH = "both"
 ENTITY_CHOICES = [
@@ -129,4 +130,8 @@ def reassign_status(request: SignedInRequest, pk: int) -> HttpResponse:
     template = (
         "customers/reassign_progress.html" if request.htmx else "customers/reassign_status.html"
     )
-    return render(request, template, {"reassignment": reassignment, "progress": progress})
+    context: dict[str, Any] = {"reassignment": reassignment, "progress": progress}
+    if reassignment.filters.get("handover"):
+        context["moved"] = counts_by_kind(reassignment.counts)
+        context["receivers"] = services.handover_receivers_of(reassignment)
+    return render(request, template, context)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from crm.activities.choices import EntryKind
 from crm.activities.models import TimelineEntry
 from crm.activities.services import timeline_bulk_record, timeline_entry_build, timeline_record
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.models import owner_hand_over
 from crm.core.names import split_full_name
 from crm.core.permissions import SYSTEM, ScopedUser, can_write
 from crm.core.policies import CHANGE
@@ -825,3 +826,15 @@ def lead_response_sweep(*, now: dt.datetime | None = None, batch: int = 200) -> 
                 _notify_assigned(lead)
             escalated += 1
     return {"escalated": escalated}
+
+
+def leads_open_of(user_id: int) -> QuerySet[Lead]:
+    """A user's leads not yet converted or lost (what a handover passes on)."""
+    return Lead.objects.filter(owner_id=user_id, status__in=OPEN_STATUSES)
+
+
+def leads_hand_over(ids: list[int], from_id: int, to_id: int) -> int:
+    """Give the leads ``ids`` still owned by ``from_id`` to ``to_id`` (a leaving manager's
+    handover), assigned now as ``lead_assign`` does; answers how many moved. The handover
+    writes the timeline entries and one notice per receiver, not one per lead."""
+    return owner_hand_over(Lead, ids, from_id, to_id, assigned_at=timezone.now())

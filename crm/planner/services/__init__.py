@@ -2,7 +2,7 @@
 digests and escalation, calendar-feed tokens.
 
 Modules: ``tasks`` (create, edit, complete, reopen, cancel, reschedule, reassign),
-``subjects`` (the records tasks belong to), ``movers`` (tasks moved on a merge),
+``subjects`` (the records tasks belong to), ``movers`` (tasks moved on a merge or a handover),
 ``reminders`` (moments and the delivery sweep), ``absences`` (who is away, cover),
 ``overdue`` (digests, escalation), ``feeds`` (secret calendar URLs). Other apps import from
 here.
@@ -23,7 +23,13 @@ from crm.planner.services.feeds import (
     feed_token_create,
     feed_token_revoke,
 )
-from crm.planner.services.movers import open_tasks_for, task_move, task_move_back
+from crm.planner.services.movers import (
+    open_tasks_for,
+    task_move,
+    task_move_back,
+    tasks_hand_over,
+    tasks_open_of,
+)
 from crm.planner.services.overdue import digests_send, escalations_run, team_digest_set
 from crm.planner.services.reminders import (
     reminder_offsets,
@@ -92,6 +98,8 @@ __all__ = [
     "task_type_get",
     "task_update",
     "task_url",
+    "tasks_hand_over",
+    "tasks_open_of",
     "team_digest_set",
     "users_away",
 ]

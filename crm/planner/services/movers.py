@@ -1,5 +1,6 @@
-"""Moving tasks between records (the merge of two contacts or companies), and the open
-tasks of a record for the cards of other apps."""
+"""Moving tasks between records (the merge of two contacts or companies) and between owners
+(a leaving manager's handover), and the open tasks of a record for the cards of other
+apps."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterable
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from crm.core.models import owner_hand_over
 from crm.planner.choices import TaskStatus
 from crm.planner.models import Task
 
@@ -39,3 +41,14 @@ def task_move(*, model: type[models.Model], from_id: int, to_id: int) -> list[in
 
 def task_move_back(*, ids: Iterable[int], to_id: int) -> None:
     Task.objects.filter(id__in=list(ids)).update(subject_id=to_id)
+
+
+def tasks_open_of(user_id: int) -> models.QuerySet[Task]:
+    """A user's open tasks (done and cancelled ones keep their owner: they are history)."""
+    return Task.objects.filter(owner_id=user_id, status=TaskStatus.OPEN)
+
+
+def tasks_hand_over(ids: list[int], from_id: int, to_id: int) -> int:
+    """Give the tasks ``ids`` still owned by ``from_id`` to ``to_id`` (a leaving manager's
+    handover), no longer escalated, as ``task_reassign`` does; answers how many moved."""
+    return owner_hand_over(Task, ids, from_id, to_id, escalated_at=None)

@@ -27,7 +27,7 @@ from crm.activities.services import (
     timeline_record_sharing,
 )
 from crm.core.errors import NotFound, ValidationFailed
-from crm.core.models import field_verbose_name
+from crm.core.models import field_verbose_name, owner_hand_over
 from crm.core.permissions import ScopedUser
 from crm.core.policies import CHANGE
 from crm.core.text import fold
@@ -668,3 +668,13 @@ def deal_share(*, actor: ScopedUser, pk: Any, user_ids: list[int]) -> Deal:
     deal.shared_with.set(users)
     timeline_record_sharing(subject=deal, author=actor, before=before, after=users)
     return deal
+
+
+def deals_hand_over(deal_ids: list[int], from_user_id: int, to_user_id: int) -> int:
+    """Give the deals ``deal_ids`` still owned by ``from_user_id`` to ``to_user_id`` (a
+    leaving manager's handover), with their stage visits' copy of the owner recomputed
+    (``visits_settle``, chunked); answers how many deals moved. The UPDATE locks the rows,
+    so a concurrent move of one of them waits for the handover's transaction."""
+    moved = owner_hand_over(Deal, deal_ids, from_user_id, to_user_id)
+    visits_settle(deal_ids)
+    return moved
