@@ -23,6 +23,7 @@ from crm.customers.choices import (
     ContactPointLabel,
     CustomFieldType,
     DuplicateStatus,
+    DuplicateTier,
     Entity,
     FieldEntity,
     LegalForm,
@@ -396,7 +397,8 @@ class MatchKey(models.Model):
 
 
 class DuplicatePair(models.Model):
-    """Two records the background scan found alike, with the score and the reasons."""
+    """Two records the background scan found alike, with the score, the tier ("likely":
+    act on it; "possible": look first) and the reasons in words."""
 
     # Set by ``duplicate_pair_list`` for display (not columns): both records, in order.
     first: Contact | Company
@@ -417,6 +419,9 @@ class DuplicatePair(models.Model):
         Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     score = models.PositiveSmallIntegerField(_("score"))
+    tier = models.CharField(
+        _("tier"), max_length=10, choices=DuplicateTier.choices, default=DuplicateTier.POSSIBLE
+    )
     reasons = models.JSONField(_("reasons"), default=list)
     status = models.CharField(
         _("status"), max_length=12, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
