@@ -2,7 +2,8 @@
 
 Two pieces: ``*_block_keys`` give the short keys under which candidates are looked up in the
 database (so a check reads a few rows, not the whole base), and ``score_*`` compare a
-candidate with the new record and say why they look alike. Scores are 0-100.
+candidate with the new record and say why they look alike. Scores are 0-100. People are
+scored on every field by ``core.person_match``; ``score_person`` is its names-only form.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from itertools import permutations
 
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.person_match import first_name_forms, name_key
+from crm.core.person_match import PersonFacts, first_name_forms, name_key, score_person_facts
 from crm.core.text import fold, latin_key, strip_legal_form
 
 NEAR_MATCH_THRESHOLD = 75
@@ -171,44 +172,10 @@ def company_block_keys(*names: str) -> set[str]:
 
 
 def score_person(new: tuple[str, str, str], existing: tuple[str, str, str]) -> MatchScore:
-    """Compare (last, first, middle) names of two people."""
-    new_text = " ".join(part for part in new if part)
-    old_text = " ".join(part for part in existing if part)
-    if not new_text or not old_text:
-        return MatchScore(0)
-    reasons: list[str] = []
-    new_key, old_key = latin_key(new_text), latin_key(old_text)
-    same_alphabet = _is_cyrillic(new_text) == _is_cyrillic(old_text)
-    if new_text == old_text:
-        return MatchScore(100, [str(_("Same name"))])
-    if fold(new_text) == fold(old_text):
-        return MatchScore(98, [str(_("Same name apart from case, ё/е or punctuation"))])
-    if new_key == old_key:
-        reasons.append(
-            str(_("Same name in another alphabet or with ё/е"))
-            if not same_alphabet
-            else str(_("Same name with ё/е or another spelling"))
-        )
-        return MatchScore(97, reasons)
-    from rapidfuzz import fuzz  # imported by the first duplicate check, not at start-up
-
-    new_list, old_list = new_key.split(), old_key.split()
-    new_tokens, old_tokens = set(new_list), set(old_list)
-    score = fuzz.token_set_ratio(new_key, old_key)
-    if sorted(new_list) == sorted(old_list):
-        reasons.append(str(_("Same words in another order")))
-        score = 95
-    elif new_tokens < old_tokens or old_tokens < new_tokens:
-        reasons.append(str(_("One name lacks a part (e.g. the patronymic)")))
-        score = min(score, 90)
-    else:
-        sorted_ratio = fuzz.token_sort_ratio(new_key, old_key)
-        if sorted_ratio >= 80:
-            reasons.append(str(_("Names differ by a few letters (a typo?)")))
-        score = min(score, sorted_ratio + 5)
-    if not same_alphabet:
-        reasons.append(str(_("Written in another alphabet")))
-    return MatchScore(round(score), reasons)
+    """Compare the (last, first, middle) names of two people alone: the score and reasons of
+    ``person_match.score_person_facts`` with no other field known."""
+    match = score_person_facts(PersonFacts(*new), PersonFacts(*existing))
+    return MatchScore(match.score, match.reasons)
 
 
 def score_company(new_name: str, existing_name: str) -> MatchScore:
@@ -232,7 +199,3 @@ def score_company(new_name: str, existing_name: str) -> MatchScore:
         reasons.append(str(_("One name contains the other")))
         score = max(score, 80)
     return MatchScore(round(score), reasons)
-
-
-def _is_cyrillic(text: str) -> bool:
-    return any("\u0400" <= ch <= "\u04ff" for ch in text)

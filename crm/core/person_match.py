@@ -30,6 +30,8 @@ from enum import Enum
 from functools import lru_cache
 
 from django.conf import settings
+from django.utils.functional import Promise as StrPromise
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from crm.core.name_variants import group_forms, name_groups, same_first_name
@@ -167,6 +169,8 @@ class PersonMatch:
 
 # --- names -----------------------------------------------------------------------------------
 
+# Names repeat (Иванов, Иван): the comparisons of two name parts remember their answers.
+_CACHED_PAIRS = 100_000
 _LOOKALIKE_DIGITS = str.maketrans({"0": "o", "1": "i", "3": "z", "4": "ch", "5": "s", "6": "b"})
 
 
@@ -230,6 +234,7 @@ def _surname_stem(key: str) -> str:
     return key[:-1] if ending in {"ova", "eva", "ina"} else key
 
 
+@lru_cache(maxsize=_CACHED_PAIRS)
 def surname_level(first: str, second: str) -> Level:
     a, b = name_key(first), name_key(second)
     if not a or not b:
@@ -244,6 +249,7 @@ def surname_level(first: str, second: str) -> Level:
     return Level.VARIANT if same_first_name(a, b) else Level.CONFLICT
 
 
+@lru_cache(maxsize=_CACHED_PAIRS)
 def first_name_level(first: str, second: str) -> Level:
     a, b = name_key(first), name_key(second)
     if not a or not b:
@@ -274,6 +280,7 @@ def _gender_pair(first: str, second: str) -> bool:
     )
 
 
+@lru_cache(maxsize=_CACHED_PAIRS)
 def patronymic_level(first: str, second: str) -> Level:
     a, b = name_key(first), name_key(second)
     if not a or not b:
@@ -327,23 +334,42 @@ def _aligned(
     return best
 
 
-def _name_reason(name: str, level: Level, new: str, old: str) -> str:
-    values = {"new": new, "old": old}
-    texts = {
-        ("surname", Level.EXACT): _("same surname"),
-        ("surname", Level.CLOSE): _("surname %(new)s ≈ %(old)s") % values,
-        ("surname", Level.VARIANT): _("surname %(new)s ≈ %(old)s") % values,
-        ("surname", Level.NEUTRAL): _("surname %(new)s / %(old)s (another gender form)") % values,
-        ("surname", Level.CONFLICT): _("different surnames"),
-        ("first_name", Level.EXACT): _("same first name"),
-        ("first_name", Level.VARIANT): _("first name %(new)s ≈ %(old)s") % values,
-        ("first_name", Level.CLOSE): _("first name %(new)s ≈ %(old)s") % values,
-        ("first_name", Level.CONFLICT): _("different first names"),
-        ("patronymic", Level.EXACT): _("same patronymic"),
-        ("patronymic", Level.CLOSE): _("patronymic %(new)s ≈ %(old)s") % values,
-        ("patronymic", Level.CONFLICT): _("different patronymics"),
-    }
-    return texts.get((name, level), "")
+_REASONS: dict[tuple[str, Level], StrPromise] = {
+    ("surname", Level.EXACT): gettext_lazy("same surname"),
+    ("surname", Level.CLOSE): gettext_lazy("surname %(new)s ≈ %(old)s"),
+    ("surname", Level.VARIANT): gettext_lazy("surname %(new)s ≈ %(old)s"),
+    ("surname", Level.NEUTRAL): gettext_lazy("surname %(new)s / %(old)s (another gender form)"),
+    ("surname", Level.CONFLICT): gettext_lazy("different surnames"),
+    ("first_name", Level.EXACT): gettext_lazy("same first name"),
+    ("first_name", Level.VARIANT): gettext_lazy("first name %(new)s ≈ %(old)s"),
+    ("first_name", Level.CLOSE): gettext_lazy("first name %(new)s ≈ %(old)s"),
+    ("first_name", Level.CONFLICT): gettext_lazy("different first names"),
+    ("patronymic", Level.EXACT): gettext_lazy("same patronymic"),
+    ("patronymic", Level.CLOSE): gettext_lazy("patronymic %(new)s ≈ %(old)s"),
+    ("patronymic", Level.CONFLICT): gettext_lazy("different patronymics"),
+    ("birthday", Level.EXACT): gettext_lazy("same birthday"),
+    ("birthday", Level.CLOSE): gettext_lazy("birthday with day and month swapped"),
+    ("birthday", Level.CONFLICT): gettext_lazy("different birthdays"),
+    ("phone", Level.CONFLICT): gettext_lazy("different phones"),
+    ("email", Level.CONFLICT): gettext_lazy("different e-mails"),
+    ("messenger", Level.CONFLICT): gettext_lazy("different messenger handles"),
+    ("address", Level.EXACT): gettext_lazy("same address"),
+    ("address", Level.CONFLICT): gettext_lazy("different addresses"),
+    ("company", Level.EXACT): gettext_lazy("same company"),
+    ("company", Level.CONFLICT): gettext_lazy("different companies"),
+}
+"""The reason in words for each outcome worth telling, in the active language when read."""
+
+
+def _reason(name: str, level: Level, new: str = "", old: str = "") -> str:
+    if (name, level) not in _REASONS:
+        return ""
+    return _reason_in(get_language() or "", name, level, new, old)
+
+
+@lru_cache(maxsize=_CACHED_PAIRS)
+def _reason_in(language: str, name: str, level: Level, new: str, old: str) -> str:
+    return str(_REASONS[(name, level)]) % {"new": new, "old": old}
 
 
 def _compare_names(match: PersonMatch, new: PersonFacts, old: PersonFacts) -> None:
@@ -351,7 +377,7 @@ def _compare_names(match: PersonMatch, new: PersonFacts, old: PersonFacts) -> No
     match.swapped = swapped
     for name, new_part, old_part in zip(_NAME_FIELDS, new.names, reading, strict=True):
         level = levels[name]
-        match.add(name, level, _name_reason(name, level, new_part, old_part))
+        match.add(name, level, _reason(name, level, new_part, old_part))
     if swapped:
         match.reasons.append(_("name parts in another order"))
 
@@ -452,22 +478,6 @@ def _one_address_level(first: frozenset[str], second: frozenset[str]) -> Level:
     return Level.CONFLICT if shared <= 0.2 else Level.NEUTRAL
 
 
-def _detail_reason(name: str, level: Level) -> str:
-    texts = {
-        ("birthday", Level.EXACT): _("same birthday"),
-        ("birthday", Level.CLOSE): _("birthday with day and month swapped"),
-        ("birthday", Level.CONFLICT): _("different birthdays"),
-        ("phone", Level.CONFLICT): _("different phones"),
-        ("email", Level.CONFLICT): _("different e-mails"),
-        ("messenger", Level.CONFLICT): _("different messenger handles"),
-        ("address", Level.EXACT): _("same address"),
-        ("address", Level.CONFLICT): _("different addresses"),
-        ("company", Level.EXACT): _("same company"),
-        ("company", Level.CONFLICT): _("different companies"),
-    }
-    return texts.get((name, level), "")
-
-
 def _cap_household(match: PersonMatch) -> None:
     household = [
         weight.bits
@@ -503,7 +513,7 @@ def score_person_facts(new: PersonFacts, old: PersonFacts) -> PersonMatch:
     }
     for name, level in details.items():
         reason = _shared_reason(name, min(shared[name])) if shared.get(name) else ""
-        match.add(name, level, reason or _detail_reason(name, level))
+        match.add(name, level, reason or _reason(name, level))
     _cap_household(match)
     return match
 
