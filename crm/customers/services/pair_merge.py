@@ -17,6 +17,7 @@ from crm.core.permissions import ScopedUser
 from crm.customers.choices import DuplicateTier
 from crm.customers.models import MergeRecord
 from crm.customers.services.merge import customer_merge, merge_preview
+from crm.customers.services.records import customer_check_writable
 from crm.customers.services.scan import _sides, duplicate_pair_queryset
 
 MAX_PAIRS_PER_MERGE = 100
@@ -56,8 +57,10 @@ def duplicate_pairs_merge(
     Pairs are taken in the given order and re-read one by one: merging A with B re-points
     a selected pair B–C at A–C, which is then merged as such. Raises ``ValidationFailed``
     (field ``pair``) for an empty selection or more than ``MAX_PAIRS_PER_MERGE`` pairs;
-    every other problem is a refusal in the report.
+    every other problem is a refusal in the report. An actor who may change no records is
+    ``PermissionDenied`` as a whole.
     """
+    customer_check_writable(actor=actor, record=None)
     chosen = list(dict.fromkeys(pair_ids))
     problem = (
         _("Choose at least one pair.")

@@ -118,10 +118,8 @@ def duplicate_merge_pairs(request: SignedInRequest) -> HttpResponse:
             pair_ids=pair_ids,
             ip_address=client_address(request),
         )
-    except ValidationFailed as error:
-        return render(
-            request, "customers/duplicate_error.html", {"error": error}, status=error.status_code
-        )
+    except DomainError as error:
+        return _error(request, error)
     return render(
         request,
         "customers/duplicate_merge_report.html",
