@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from crm.core.matching import person_block_keys, person_lookup_keys
 from crm.core.person_match import (
@@ -25,6 +26,14 @@ from crm.core.person_match import (
     surname_level,
     tier_of,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Reasons are asserted in English (the site's default language is Russian)."""
+    with translation.override("en"):
+        yield
+
 
 PERSON = PersonFacts(last_name="Петров", first_name="Александр", middle_name="Иванович")
 BORN = dt.date(1980, 3, 4)

@@ -7,6 +7,7 @@ import datetime as dt
 from io import StringIO
 
 from django.core.management import call_command
+from django.utils import translation
 
 from crm.core.matching import company_block_keys, person_block_keys
 from crm.customers.choices import Entity
@@ -55,14 +56,15 @@ def test_a_family_mailbox_is_evidence_not_an_exact_duplicate(org):
         addresses=["Москва, ул. Ленина, д. 5, кв. 12"],
     )
     # when the husband is checked with the same mailbox and address
-    [candidate] = contact_duplicates_find(
-        actor=org.manager,
-        last_name="Сидоров",
-        first_name="Пётр",
-        birthday=dt.date(1978, 2, 3),
-        points=[("email", "sidorovy@example.com")],
-        addresses=["г. Москва, Ленина 5-12"],
-    )
+    with translation.override("en"):
+        [candidate] = contact_duplicates_find(
+            actor=org.manager,
+            last_name="Сидоров",
+            first_name="Пётр",
+            birthday=dt.date(1978, 2, 3),
+            points=[("email", "sidorovy@example.com")],
+            addresses=["г. Москва, Ленина 5-12"],
+        )
     # then it is shown with its reasons but does not block the save
     assert (candidate.record_id, candidate.is_exact, candidate.tier) == (
         existing.pk,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.cache import cache
 
 from crm.core.errors import PermissionDenied
 from crm.core.matching import NEAR_MATCH_THRESHOLD
 from crm.customers.choices import DuplicateStatus, Entity
-from crm.customers.models import DuplicatePair
+from crm.customers.models import Contact, DuplicatePair
 from crm.customers.services import duplicate_pair_dismiss, duplicates_scan
+from crm.customers.services.records import match_keys_rebuild
 from crm.customers.services.scan import (
     MAX_GROUP_MEMBERS,
     duplicates_scan_start,
@@ -50,7 +53,7 @@ def test_scan_finds_same_phone_in_different_formats(org):
     assert (pair.contact_a_id, pair.contact_b_id) == (first.pk, second.pk)
     assert (pair.tier, pair.score < 100) == ("possible", True)
     assert any("916" in reason for reason in pair.reasons)
-    assert "different first names" in pair.reasons
+    assert "разные имена" in pair.reasons  # different first names, in the default language
     assert result.created == 1
 
 
@@ -216,3 +219,40 @@ def test_scan_start_is_refused_for_managers_and_viewers(org, role):
     with pytest.raises(PermissionDenied):
         duplicates_scan_start(actor=getattr(org, role), entity=Entity.CONTACT)
     assert cache.get(scan_cache_key(Entity.CONTACT)) is None
+
+
+@pytest.mark.parametrize(("namesakes", "pairs"), [(MAX_GROUP_MEMBERS, 1225), (51, 0)])
+def test_a_common_name_gives_no_pairs_beyond_the_group_bound(org, namesakes, pairs):
+    # given many records of one common name, born on different days, nothing else shared
+    Contact.objects.bulk_create(
+        [
+            Contact(
+                last_name="Иванов",
+                first_name="Иван",
+                birthday=dt.date(1950, 1, 1) + dt.timedelta(days=index * 40),
+                owner=org.manager,
+            )
+            for index in range(namesakes)
+        ]
+    )
+    match_keys_rebuild()
+    # when
+    result = duplicates_scan(entity=Entity.CONTACT)
+    # then every key of the name holds them all: up to the bound they are all candidates,
+    # past it none (a common name must not blow the pair count up)
+    assert result.candidates == pairs
+
+
+def test_a_one_word_name_meets_the_records_holding_its_word(org):
+    # given a contact with the surname only and two with a first name too
+    # (saved directly: the cleaner still asks for a first name)
+    single = Contact.objects.create(last_name="Ершов", first_name="", owner=org.manager)
+    match_keys_rebuild()
+    full = make_contact(org.manager, last_name="Ершов", first_name="Николай", birthday="1970-01-02")
+    other = make_contact(org.manager, last_name="Жуков", first_name="Николай")
+    # when
+    duplicates_scan(entity=Entity.CONTACT)
+    # then the one-word name was compared with the namesake's full record
+    pairs = {frozenset((p.contact_a_id, p.contact_b_id)) for p in DuplicatePair.objects.all()}
+    assert frozenset((single.pk, full.pk)) in pairs
+    assert not any(other.pk in pair for pair in pairs)
