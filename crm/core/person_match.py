@@ -182,8 +182,12 @@ def name_key(text: str) -> str:
 
 
 def _allowed_edits(first: str, second: str) -> int:
+    """How many edits still make a typo: none between words of two letters, or between
+    words of three letters each unless two letters swapped places (Jon / Jen is another
+    name, Ben / Bne a typo), one up to seven letters, two from eight; a letter missing from
+    a short word is a typo (Зо / Зоя)."""
     shorter, longer = sorted((len(first), len(second)))
-    if longer < 3:
+    if longer < 3 or (longer == shorter == 3 and sorted(first) != sorted(second)):
         return 0
     return 1 if shorter < 8 else 2
 
@@ -194,13 +198,23 @@ def _is_typo(first: str, second: str) -> bool:
     Two Cyrillic spellings are compared letter by letter as typed (one wrong letter is one
     edit, though «щ» is four Latin letters); anything else on the Latin keys.
     """
-    from rapidfuzz.distance import DamerauLevenshtein  # imported by the first comparison
+    from rapidfuzz.distance import (  # imported by the first comparison
+        DamerauLevenshtein,
+        JaroWinkler,
+    )
 
     a, b = _typo_form(first), _typo_form(second)
     if _is_cyrillic(a) != _is_cyrillic(b):
         a, b = name_key(first), name_key(second)
     allowed = _allowed_edits(a, b)
-    return allowed > 0 and DamerauLevenshtein.distance(a, b) <= allowed
+    if allowed == 0:
+        return False
+    distance = DamerauLevenshtein.distance(a, b)
+    if distance <= allowed:
+        return True
+    # Two typos in a word of six letters or more, when the words still start alike
+    # (Jaro–Winkler weighs the start): Debrha / Deborah, but not Андреев / Аншерев.
+    return distance == 2 and min(len(a), len(b)) >= 6 and JaroWinkler.similarity(a, b) >= 0.9
 
 
 @lru_cache(maxsize=50_000)

@@ -179,6 +179,20 @@ def test_a_typo_in_a_diminutive_is_still_the_name():
     assert first_name_level("Пашэ", "Павел") == Level.CLOSE
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "level"),
+    [
+        ("Debrha", "Deborah", Level.CLOSE),  # two typos in a longer word starting alike
+        ("Андреев", "Аншерев", Level.CONFLICT),  # two typos from the second letter on
+        ("Bne", "Ben", Level.CLOSE),  # two letters swapped in a short name
+        ("Jen", "Jon", Level.CONFLICT),  # another short name
+        ("Зо", "Зоя", Level.CLOSE),  # a letter missing
+    ],
+)
+def test_how_far_a_typo_goes(first, second, level):
+    assert first_name_level(first, second) == level
+
+
 def test_swapped_name_parts_are_recognised():
     match = score_person_facts(
         PersonFacts(last_name="Fedya", first_name="Vlasov"),
@@ -289,3 +303,19 @@ def test_the_check_looks_up_no_whole_word_key_of_a_longer_name():
     # a whole common word (w:ivanov) holds thousands at 1M contacts
     assert not any(key.startswith("w:") for key in person_lookup_keys("Иванов", "Иван"))
     assert "w:ivanov" in person_lookup_keys("Иванов", "")
+
+
+def test_relatives_with_other_first_names_are_never_likely_whatever_else_agrees():
+    # brothers sharing the home phone and address: the score alone would be likely
+    home = {"phones": frozenset({"+74951234567"}), "addresses": ("Москва, Ленина 5-12",)}
+    brother = _with(first_name="Николай", **home)
+    match = score_person_facts(_with(**home), brother)
+    assert match.names_conflict
+    assert match.score >= 80
+    assert tier_of(match) == POSSIBLE
+    # with the same birthday too the first name is taken for a typo beyond what the
+    # comparison forgives (twins sharing a phone are rarer)
+    same_day = score_person_facts(
+        _with(birthday=BORN, **home), _with(first_name="Николай", birthday=BORN, **home)
+    )
+    assert tier_of(same_day) == LIKELY
