@@ -78,8 +78,29 @@ def test_exact_duplicate_is_409_with_the_duplicates(manager_api, org):
     body = response.json()
     assert body["duplicates"][0]["id"] == existing.pk
     assert body["duplicates"][0]["exact"] is True
+    assert body["duplicates"][0]["tier"] == "likely"
     assert body["errors"]["duplicate"]
     assert Contact.objects.count() == 1
+
+
+def test_a_relative_sharing_the_phone_is_saved_with_a_possible_duplicate(manager_api, org):
+    existing = make_contact(
+        org.manager, last_name="Петров", first_name="Иван", phones=[{"value": "+79161234567"}]
+    )
+
+    response = manager_api.post(
+        "/contacts",
+        {"last_name": "Петрова", "first_name": "Анна", "phones": [{"value": "+79161234567"}]},
+    )
+
+    assert response.status_code == 201
+    [duplicate] = response.json()["possible_duplicates"]
+    assert (duplicate["id"], duplicate["exact"], duplicate["tier"]) == (
+        existing.pk,
+        False,
+        "possible",
+    )
+    assert duplicate["reasons"]
 
 
 def test_exact_duplicate_of_an_invisible_record_hides_its_name(org, manager_api):
