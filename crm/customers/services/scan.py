@@ -2,8 +2,8 @@
 
 The scan looks for candidate pairs where they are cheap to find: records sharing a blocking
 key (``MatchKey``: name words, typo-tolerant variants, birthday; a one-word name meets the
-records holding its word), the same normalised phone, e-mail or messenger handle, or (for
-companies) the same ИНН. A key or detail held by more than ``MAX_GROUP_MEMBERS`` records
+records holding its word), the same normalised phone, e-mail or messenger handle, phones
+ending in the same seven digits, or (for companies) the same ИНН. A key or detail held by more than ``MAX_GROUP_MEMBERS`` records
 gives no pairs, so a common name cannot blow the pair count up. Contacts are scored on every
 field with ``core.person_match`` and kept as ``DuplicatePair`` rows when they reach a tier
 ("likely" or "possible", thresholds in the settings); companies by name with
@@ -26,6 +26,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -209,6 +210,39 @@ def _one_word_pairs(entity: str) -> Iterator[tuple[int, int]]:
                 yield from ((min(one, other), max(one, other)) for other in members if other != one)
 
 
+PHONE_SUFFIX = 7
+
+
+def _phone_suffix_groups(entity: str) -> Iterator[list[int]]:
+    """Records whose phones end in the same ``PHONE_SUFFIX`` digits (one list per ending,
+    2..MAX members): a number typed with another country or area code still meets its
+    twin. The ending is the prefix of the indexed ``digits_reversed``."""
+    owner = f"{'contact' if entity == Entity.CONTACT else 'company'}_id"
+    phones = (
+        ContactPoint.objects.filter(
+            kind=ContactPointKind.PHONE,
+            **{f"{owner}__isnull": False, f"{owner[:-3]}__merged_into__isnull": True},
+        )
+        .exclude(digits_reversed="")
+        .annotate(ending=Substr("digits_reversed", 1, PHONE_SUFFIX))
+    )
+    shared = (
+        phones.order_by()
+        .values("ending")
+        .annotate(members=Count(owner, distinct=True))
+        .filter(members__gte=2, members__lte=MAX_GROUP_MEMBERS)
+        .values("ending")
+    )
+    rows = (
+        phones.filter(ending__in=Subquery(shared))
+        .order_by("ending", owner)
+        .values_list("ending", owner)
+        .iterator(chunk_size=2000)
+    )
+    for _ending, group in groupby(rows, key=lambda row: row[0]):
+        yield [record_id for _e, record_id in group]
+
+
 def _point_groups(entity: str) -> Iterator[tuple[str, str, list[int]]]:
     """Records sharing the same normalised contact detail: (kind, value, ids)."""
     owner = "contact" if entity == Entity.CONTACT else "company"
@@ -245,6 +279,8 @@ def _collect(entity: str) -> _Candidates:
     for ids in _key_groups(entity):
         candidates.add_group(ids)
     candidates.near.update(_one_word_pairs(entity))
+    for ids in _phone_suffix_groups(entity):
+        candidates.add_group(ids)
     for kind, value, ids in _point_groups(entity):
         candidates.add_group(ids, _point_reason(kind, value))
     if entity == Entity.COMPANY:

@@ -256,3 +256,19 @@ def test_a_one_word_name_meets_the_records_holding_its_word(org):
     pairs = {frozenset((p.contact_a_id, p.contact_b_id)) for p in DuplicatePair.objects.all()}
     assert frozenset((single.pk, full.pk)) in pairs
     assert not any(other.pk in pair for pair in pairs)
+
+
+def test_phones_ending_alike_make_a_candidate_the_names_could_not(org):
+    # given one number typed with another country code, under a name sharing no key
+    first = make_contact(
+        org.manager, last_name="Кузнецова", first_name="Мария", phones=["+7 916 123-45-67"]
+    )
+    second = make_contact(
+        org.manager, last_name="Бухгалтерия", first_name="Офис", phones=["+375 29 123-45-67"]
+    )
+    third = make_contact(org.manager, last_name="Орлов", first_name="Ян", phones=["+79160000000"])
+    # when
+    result = duplicates_scan(entity=Entity.CONTACT)
+    # then the ending of the phone made them a candidate (scored, here not alike enough)
+    assert result.candidates == 1
+    assert not DuplicatePair.objects.filter(contact_a__in=[first, second, third]).exists()
