@@ -14,7 +14,8 @@ from itertools import permutations
 
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.person_match import PersonFacts, first_name_forms, name_key, score_person_facts
+from crm.core.field_compare import first_name_forms, name_key
+from crm.core.person_match import PersonFacts, score_person_facts
 from crm.core.text import fold, latin_key, strip_legal_form
 
 NEAR_MATCH_THRESHOLD = 75

@@ -9,6 +9,13 @@ import datetime as dt
 import pytest
 from django.utils import translation
 
+from crm.core.field_compare import (
+    Level,
+    address_level,
+    birthday_level,
+    first_name_level,
+    surname_level,
+)
 from crm.core.matching import person_block_keys, person_lookup_keys
 from crm.core.person_match import (
     HOUSEHOLD_CAP,
@@ -16,14 +23,9 @@ from crm.core.person_match import (
     LIKELY,
     POSSIBLE,
     WEIGHTS,
-    Level,
     PersonFacts,
-    address_level,
-    birthday_level,
-    first_name_level,
     is_exact,
     score_person_facts,
-    surname_level,
     tier_of,
 )
 
