@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
-from django.utils.functional import Promise as StrPromise
-from django.utils.translation import get_language, gettext_lazy
-from django.utils.translation import gettext as _
+from django.utils.translation import get_language, gettext, gettext_noop
 
 from crm.core.field_compare import (
     CACHED_PAIRS,
@@ -130,8 +130,20 @@ class PersonMatch:
 
     bits: float = 0.0
     levels: dict[str, Level] = field(default_factory=dict)
-    reasons: list[str] = field(default_factory=list)
+    reason_keys: list[Reason] = field(default_factory=list)
+    """The reasons as message ids with their values, in the order of the fields."""
     swapped: bool = False
+
+    @property
+    def reasons(self) -> list[str]:
+        """The reasons in words, in the active language."""
+        return reason_texts(self.reason_keys)
+
+    @property
+    def stored_reasons(self) -> list[list[Any]]:
+        """The reasons as stored on a ``DuplicatePair`` (JSON): ``[message id, values]``
+        each, translated when shown (``reason_texts``), so every reader gets its language."""
+        return [[message, dict(values)] for message, values in self.reason_keys]
 
     @property
     def score(self) -> int:
@@ -154,13 +166,35 @@ class PersonMatch:
     def shares_point(self) -> bool:
         return any(self.levels.get(name) == Level.EXACT for name in ("phone", "email", "messenger"))
 
-    def add(self, name: str, level: Level, reason: str = "") -> None:
+    def add(self, name: str, level: Level, reason: Reason | None = None) -> None:
         self.levels[name] = level
         weight = WEIGHTS[name].get(level)
         if weight is not None:
             self.bits += weight.bits
-        if reason:
-            self.reasons.append(reason)
+        if reason is not None:
+            self.reason_keys.append(reason)
+
+
+Reason = tuple[str, tuple[tuple[str, str], ...]]
+"""A reason: its message id and the (name, value) pairs to put in it."""
+
+
+def reason_texts(reasons: Iterable[Any]) -> list[str]:
+    """Reasons in words in the active language: each a ``Reason``, a stored ``[message id,
+    values]`` pair, or already a text (reasons stored before, company reasons)."""
+    texts = []
+    for reason in reasons:
+        if isinstance(reason, str):
+            texts.append(reason)
+        else:
+            message, values = reason
+            texts.append(_reason_in(get_language() or "", message, tuple(dict(values).items())))
+    return texts
+
+
+@lru_cache(maxsize=CACHED_PAIRS)
+def _reason_in(language: str, message: str, values: tuple[tuple[str, str], ...]) -> str:
+    return gettext(message) % dict(values) if values else gettext(message)
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -209,42 +243,38 @@ def _aligned(
     return best
 
 
-_REASONS: dict[tuple[str, Level], StrPromise] = {
-    ("surname", Level.EXACT): gettext_lazy("same surname"),
-    ("surname", Level.CLOSE): gettext_lazy("surname %(new)s ≈ %(old)s"),
-    ("surname", Level.VARIANT): gettext_lazy("surname %(new)s ≈ %(old)s"),
-    ("surname", Level.NEUTRAL): gettext_lazy("surname %(new)s / %(old)s (another gender form)"),
-    ("surname", Level.CONFLICT): gettext_lazy("different surnames"),
-    ("first_name", Level.EXACT): gettext_lazy("same first name"),
-    ("first_name", Level.VARIANT): gettext_lazy("first name %(new)s ≈ %(old)s"),
-    ("first_name", Level.CLOSE): gettext_lazy("first name %(new)s ≈ %(old)s"),
-    ("first_name", Level.CONFLICT): gettext_lazy("different first names"),
-    ("patronymic", Level.EXACT): gettext_lazy("same patronymic"),
-    ("patronymic", Level.CLOSE): gettext_lazy("patronymic %(new)s ≈ %(old)s"),
-    ("patronymic", Level.CONFLICT): gettext_lazy("different patronymics"),
-    ("birthday", Level.EXACT): gettext_lazy("same birthday"),
-    ("birthday", Level.CLOSE): gettext_lazy("birthday with day and month swapped"),
-    ("birthday", Level.CONFLICT): gettext_lazy("different birthdays"),
-    ("phone", Level.CONFLICT): gettext_lazy("different phones"),
-    ("email", Level.CONFLICT): gettext_lazy("different e-mails"),
-    ("messenger", Level.CONFLICT): gettext_lazy("different messenger handles"),
-    ("address", Level.EXACT): gettext_lazy("same address"),
-    ("address", Level.CONFLICT): gettext_lazy("different addresses"),
-    ("company", Level.EXACT): gettext_lazy("same company"),
-    ("company", Level.CONFLICT): gettext_lazy("different companies"),
+_REASONS: dict[tuple[str, Level], str] = {
+    ("surname", Level.EXACT): gettext_noop("same surname"),
+    ("surname", Level.CLOSE): gettext_noop("surname %(new)s ≈ %(old)s"),
+    ("surname", Level.VARIANT): gettext_noop("surname %(new)s ≈ %(old)s"),
+    ("surname", Level.NEUTRAL): gettext_noop("surname %(new)s / %(old)s (another gender form)"),
+    ("surname", Level.CONFLICT): gettext_noop("different surnames"),
+    ("first_name", Level.EXACT): gettext_noop("same first name"),
+    ("first_name", Level.VARIANT): gettext_noop("first name %(new)s ≈ %(old)s"),
+    ("first_name", Level.CLOSE): gettext_noop("first name %(new)s ≈ %(old)s"),
+    ("first_name", Level.CONFLICT): gettext_noop("different first names"),
+    ("patronymic", Level.EXACT): gettext_noop("same patronymic"),
+    ("patronymic", Level.CLOSE): gettext_noop("patronymic %(new)s ≈ %(old)s"),
+    ("patronymic", Level.CONFLICT): gettext_noop("different patronymics"),
+    ("birthday", Level.EXACT): gettext_noop("same birthday"),
+    ("birthday", Level.CLOSE): gettext_noop("birthday with day and month swapped"),
+    ("birthday", Level.CONFLICT): gettext_noop("different birthdays"),
+    ("phone", Level.CONFLICT): gettext_noop("different phones"),
+    ("email", Level.CONFLICT): gettext_noop("different e-mails"),
+    ("messenger", Level.CONFLICT): gettext_noop("different messenger handles"),
+    ("address", Level.EXACT): gettext_noop("same address"),
+    ("address", Level.CONFLICT): gettext_noop("different addresses"),
+    ("company", Level.EXACT): gettext_noop("same company"),
+    ("company", Level.CONFLICT): gettext_noop("different companies"),
 }
-"""The reason in words for each outcome worth telling, in the active language when read."""
+"""The message id of the reason for each outcome worth telling."""
 
 
-def _reason(name: str, level: Level, new: str = "", old: str = "") -> str:
-    if (name, level) not in _REASONS:
-        return ""
-    return _reason_in(get_language() or "", name, level, new, old)
-
-
-@lru_cache(maxsize=CACHED_PAIRS)
-def _reason_in(language: str, name: str, level: Level, new: str, old: str) -> str:
-    return str(_REASONS[(name, level)]) % {"new": new, "old": old}
+def _reason(name: str, level: Level, new: str = "", old: str = "") -> Reason | None:
+    message = _REASONS.get((name, level))
+    if message is None:
+        return None
+    return (message, (("new", new), ("old", old)) if "%(" in message else ())
 
 
 def _compare_names(match: PersonMatch, new: PersonFacts, old: PersonFacts) -> None:
@@ -254,7 +284,7 @@ def _compare_names(match: PersonMatch, new: PersonFacts, old: PersonFacts) -> No
         level = levels[name]
         match.add(name, level, _reason(name, level, new_part, old_part))
     if swapped:
-        match.reasons.append(_("name parts in another order"))
+        match.reason_keys.append((gettext_noop("name parts in another order"), ()))
 
 
 # --- the other fields ------------------------------------------------------------------------
@@ -294,18 +324,19 @@ def score_person_facts(new: PersonFacts, old: PersonFacts) -> PersonMatch:
         "messenger": new.handles & old.handles,
     }
     for name, level in details.items():
-        reason = _shared_reason(name, min(shared[name])) if shared.get(name) else ""
+        reason = _shared_reason(name, min(shared[name])) if shared.get(name) else None
         match.add(name, level, reason or _reason(name, level))
     _cap_household(match)
     return match
 
 
-def _shared_reason(name: str, value: str) -> str:
+def _shared_reason(name: str, value: str) -> Reason:
     if name == "phone":
-        return _("same phone %(value)s") % {"value": format_phone(value)}
+        return (gettext_noop("same phone %(value)s"), (("value", format_phone(value)),))
     if name == "email":
-        return _("same e-mail %(value)s") % {"value": value}
-    return _("same messenger handle %(value)s") % {"value": value.split(":", 1)[-1]}
+        return (gettext_noop("same e-mail %(value)s"), (("value", value),))
+    handle = value.split(":", 1)[-1]
+    return (gettext_noop("same messenger handle %(value)s"), (("value", handle),))
 
 
 LIKELY = "likely"

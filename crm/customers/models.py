@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import SharedOwnedModel, TimeStampedModel
 from crm.core.normalize import format_phone
+from crm.core.person_match import reason_texts
 from crm.customers.choices import (
     AddressKind,
     ClientType,
@@ -438,6 +439,10 @@ class DuplicatePair(models.Model):
             models.UniqueConstraint(fields=["company_a", "company_b"], name="dup_company_pair"),
         ]
         indexes = [models.Index(fields=["entity", "status", "-score"], name="dup_entity_status")]
+
+    def reason_texts(self) -> list[str]:
+        """The reasons in words in the active language (see ``person_match.reason_texts``)."""
+        return reason_texts(self.reasons)
 
 
 class MergeRecord(models.Model):

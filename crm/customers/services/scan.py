@@ -307,7 +307,9 @@ def _load_in_batches(model: Model, ids: set[int], fields: list[str]) -> dict[int
     return loaded
 
 
-Scored = dict[PairKey, tuple[int, list[str], str]]
+# (score, reasons, tier) of a pair; a contact pair's reasons are stored untranslated
+# (``PersonMatch.stored_reasons``), a company pair's as texts.
+Scored = dict[PairKey, tuple[int, list[Any], str]]
 
 
 def _score(entity: str, candidates: _Candidates) -> Scored:
@@ -350,7 +352,7 @@ def _score_contacts(candidates: _Candidates) -> Scored:
             tier = tier_of(match)
             if tier:
                 score = 100 if is_exact(match) else match.score
-                scored[pair] = (score, match.reasons, tier)
+                scored[pair] = (score, match.stored_reasons, tier)
     return scored
 
 

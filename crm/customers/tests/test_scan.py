@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 from crm.core.errors import PermissionDenied
 from crm.core.matching import NEAR_MATCH_THRESHOLD
@@ -52,8 +53,12 @@ def test_scan_finds_same_phone_in_different_formats(org):
     pair = DuplicatePair.objects.get(entity=Entity.CONTACT)
     assert (pair.contact_a_id, pair.contact_b_id) == (first.pk, second.pk)
     assert (pair.tier, pair.score < 100) == ("possible", True)
-    assert any("916" in reason for reason in pair.reasons)
-    assert "разные имена" in pair.reasons  # different first names, in the default language
+    with translation.override("en"):
+        reasons = pair.reason_texts()
+    assert "same phone +7 916 123-45-67" in reasons
+    assert "different first names" in reasons
+    with translation.override("ru"):
+        assert "разные имена" in pair.reason_texts()  # stored once, shown in each language
     assert result.created == 1
 
 
@@ -133,7 +138,7 @@ def test_rescan_is_idempotent_and_keeps_dismissed_pairs_dismissed(org):
     make_contact(org.manager, last_name="Орлова", first_name="Анна", phones=["+79161234567"])
     duplicates_scan(entity=Entity.CONTACT)
     before = {
-        (p.pk, p.contact_a_id, p.contact_b_id, p.score, tuple(p.reasons))
+        (p.pk, p.contact_a_id, p.contact_b_id, p.score, tuple(p.reason_texts()))
         for p in DuplicatePair.objects.all()
     }
     dismissed = DuplicatePair.objects.order_by("id").first()
@@ -142,7 +147,7 @@ def test_rescan_is_idempotent_and_keeps_dismissed_pairs_dismissed(org):
     result = duplicates_scan(entity=Entity.CONTACT)
     # then
     after = {
-        (p.pk, p.contact_a_id, p.contact_b_id, p.score, tuple(p.reasons))
+        (p.pk, p.contact_a_id, p.contact_b_id, p.score, tuple(p.reason_texts()))
         for p in DuplicatePair.objects.all()
     }
     assert after == before
