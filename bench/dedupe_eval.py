@@ -12,15 +12,15 @@ What it does, in an empty database:
    new contact among the earlier ones) is kept as the create-time check's pairs. A record
    the cleaner refuses (``ValidationFailed``) is counted and left out.
 3. Runs ``duplicates_scan(entity="contact")`` and reads the open ``DuplicatePair`` rows:
-   the "possible duplicates" page. These are scored against the labels: a pair of contacts
-   of one cluster is a positive, any other pair a negative (pairs, no transitive closure).
-   The page has no tiers yet, only a score; a stored pair whose contacts share a phone or
-   e-mail is counted in the "exact" row and the rest in the "near" row.
-4. Unless ``--no-candidates``: scans again with the scan's threshold set to 0 in this process
-   (``scan.NEAR_MATCH_THRESHOLD``; nothing in ``crm/`` changes), so every candidate pair the
-   blocking finds is stored with its score. That gives the table over thresholds below the
-   current one and splits each missed pair into "never a candidate" (blocking) and "scored
-   below the threshold".
+   the duplicates page. These are scored against the labels: a pair of contacts of one
+   cluster is a positive, any other pair a negative (pairs, no transitive closure), for the
+   "likely" tier alone and for both tiers; a stored pair whose contacts share a phone or
+   e-mail is also counted in the "shared point" row and the rest in the "names" row.
+4. Unless ``--no-candidates``: scans again with the "possible" threshold set to 0 in this
+   process (``settings.CRM_DUPLICATES_POSSIBLE_SCORE``; nothing in ``crm/`` changes), so
+   every candidate pair the blocking finds is stored with its score. That gives the table
+   over thresholds and splits each missed pair into "never a candidate" (blocking) and
+   "scored below the threshold".
 
 Errors are broken down by the generator's labels: missed pairs by the variant kinds of their
 two records, wrongly matched pairs by the hard-negative relation between their people
@@ -30,7 +30,7 @@ Usage (SQLite in a fresh ``CRM_VAR_DIR``, migrated first; ``--preset`` generates
 memory, a path reads a JSON-lines file)::
 
     rm -rf /tmp/dedupe-ru && CRM_VAR_DIR=/tmp/dedupe-ru .venv/bin/python manage.py migrate
-    CRM_VAR_DIR=/tmp/dedupe-ru .venv/bin/python bench/dedupe_eval.py --preset ru
+    CRM_VAR_DIR=/tmp/dedupe-ru .venv/bin/python bench/dedupe_eval.py ru --seed 21
 
     # PostgreSQL, its own database
     createdb -h 127.0.0.1 -U postgres crm_dedupe
@@ -70,18 +70,17 @@ import django  # noqa: E402
 django.setup()
 
 import dedupe_sets  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from crm.accounts.models import User  # noqa: E402
 from crm.core.errors import ValidationFailed  # noqa: E402
-from crm.core.matching import NEAR_MATCH_THRESHOLD  # noqa: E402
 from crm.core.permissions import Role  # noqa: E402
 from crm.customers import services  # noqa: E402
 from crm.customers.api import _duplicates_of  # noqa: E402 (the create answer's own list)
-from crm.customers.choices import DuplicateStatus, Entity  # noqa: E402
+from crm.customers.choices import DuplicateStatus, DuplicateTier, Entity  # noqa: E402
 from crm.customers.models import Contact, ContactPoint, DuplicatePair  # noqa: E402
-from crm.customers.services import scan as scan_service  # noqa: E402
 
 Pair = tuple[int, int]
 # Variants of contact details, left out of the examples of missed pairs (names matter there).
@@ -102,14 +101,18 @@ class Loaded:
     record_of: dict[int, dict[str, Any]] = field(default_factory=dict)
     invalid: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     refusals: list[tuple[int, list[int]]] = field(default_factory=list)  # (new pk, exact pks)
-    create_pairs: dict[Pair, tuple[int, bool]] = field(default_factory=dict)
+    create_pairs: dict[Pair, tuple[int, bool, str]] = field(default_factory=dict)
     seconds: float = 0.0
 
 
-def records_read(source: str) -> tuple[list[dict[str, Any]], str]:
-    """The records of a preset (generated here) or of a JSON-lines file, and a label."""
+def records_read(source: str, seed: int | None = None) -> tuple[list[dict[str, Any]], str]:
+    """The records of a preset (generated here, with another ``seed`` when given) or of a
+    JSON-lines file, and a label."""
     if source in dedupe_sets.PRESETS:
-        return dedupe_sets.generate(**dedupe_sets.preset_options(source)), f"preset {source}"
+        options = dedupe_sets.preset_options(source)
+        if seed is not None:
+            options["seed"] = seed
+        return dedupe_sets.generate(**options), f"preset {source}, seed {options['seed']}"
     lines = Path(source).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()], Path(source).name
 
@@ -187,6 +190,7 @@ def load(records: list[dict[str, Any]], *, progress: bool) -> Loaded:
             loaded.create_pairs[_pair(contact.pk, candidate.record_id)] = (
                 candidate.score,
                 candidate.is_exact,
+                candidate.tier,
             )
         if progress and (index + 1) % 500 == 0:
             rate = (index + 1) / (time.perf_counter() - started)
@@ -195,29 +199,29 @@ def load(records: list[dict[str, Any]], *, progress: bool) -> Loaded:
     return loaded
 
 
-def stored_pairs() -> dict[Pair, int]:
-    """The open contact pairs on the "possible duplicates" page, with their scores."""
-    rows = DuplicatePair.objects.filter(
-        entity=Entity.CONTACT, status=DuplicateStatus.OPEN
-    ).values_list("contact_a_id", "contact_b_id", "score")
-    return {_pair(a, b): score for a, b, score in rows}
+def stored_pairs(tier: str | None = None) -> dict[Pair, int]:
+    """The open contact pairs on the duplicates page (of one tier when given), with their
+    scores."""
+    rows = DuplicatePair.objects.filter(entity=Entity.CONTACT, status=DuplicateStatus.OPEN)
+    if tier is not None:
+        rows = rows.filter(tier=tier)
+    triples = rows.values_list("contact_a_id", "contact_b_id", "score")
+    return {_pair(a, b): score for a, b, score in triples}
 
 
-def scan(threshold: int | None = None) -> tuple[dict[Pair, int], float]:
-    """Run the product's scan (with the scan's threshold changed in this process when
-    ``threshold`` is given) and return the stored pairs and the scan's seconds."""
-    # The scan reads the threshold it imported from ``core.matching`` as a module global.
-    module: Any = scan_service
-    saved = module.NEAR_MATCH_THRESHOLD
-    if threshold is not None:
-        module.NEAR_MATCH_THRESHOLD = threshold
+def scan(every_candidate: bool = False) -> tuple[dict[Pair, int], set[Pair], float]:
+    """Run the product's scan (with the "possible" threshold at 0 in this process when
+    ``every_candidate``) and return the stored pairs, the likely ones and the seconds."""
+    saved = settings.CRM_DUPLICATES_POSSIBLE_SCORE
+    if every_candidate:
+        settings.CRM_DUPLICATES_POSSIBLE_SCORE = 0
     try:
         started = time.perf_counter()
         services.duplicates_scan(entity=Entity.CONTACT)
         seconds = time.perf_counter() - started
     finally:
-        module.NEAR_MATCH_THRESHOLD = saved
-    return stored_pairs(), seconds
+        settings.CRM_DUPLICATES_POSSIBLE_SCORE = saved
+    return stored_pairs(), set(stored_pairs(DuplicateTier.LIKELY)), seconds
 
 
 def shared_point_pairs(contact_ids: Iterable[int]) -> set[Pair]:
@@ -389,6 +393,7 @@ def report(
     records: list[dict[str, Any]],
     loaded: Loaded,
     page: dict[Pair, int],
+    likely: set[Pair],
     scan_seconds: float,
     candidates: dict[Pair, int] | None,
     examples: int = 0,
@@ -409,23 +414,32 @@ def report(
         f"{scan_seconds:.1f} s. Database: {connection.vendor}.",
         "",
         *METRIC_HEAD,
-        _metrics(f"page (score ≥ {NEAR_MATCH_THRESHOLD})", score(page, positives)),
+        _metrics(
+            f"page: likely (score ≥ {settings.CRM_DUPLICATES_LIKELY_SCORE})",
+            score(likely, positives),
+        ),
+        _metrics(
+            f"page: likely + possible (score ≥ {settings.CRM_DUPLICATES_POSSIBLE_SCORE})",
+            score(page, positives),
+        ),
     ]
-    create_exact = {pair for pair, (_score, exact) in loaded.create_pairs.items() if exact}
-    if shared:  # a set with contact details: the exact and near parts apart
+    create = loaded.create_pairs
+    create_exact = {pair for pair, (_score, exact, _tier) in create.items() if exact}
+    create_likely = {pair for pair, (_score, _exact, tier) in create.items() if tier == "likely"}
+    if shared:  # a set with contact details: the pairs sharing a point and the rest apart
         lines += [
-            _metrics("page: exact (shared phone/e-mail)", score(set(page) & shared, positives)),
-            _metrics("page: near (names)", score(set(page) - shared, positives)),
+            _metrics("page: sharing a phone/e-mail", score(set(page) & shared, positives)),
+            _metrics("page: not sharing one", score(set(page) - shared, positives)),
             _metrics(
-                "page, true pairs without a shared phone/e-mail",
-                score(set(page) - shared, positives - shared),
+                "page: likely, true pairs without a shared phone/e-mail",
+                score(likely - shared, positives - shared),
             ),
         ]
-    lines.append(
-        _metrics("create-time check (exact + near)", score(loaded.create_pairs, positives))
-    )
-    if shared:
-        lines.append(_metrics("create-time check: exact only", score(create_exact, positives)))
+    lines += [
+        _metrics("create-time check: likely", score(create_likely, positives)),
+        _metrics("create-time check: likely + possible", score(create, positives)),
+        _metrics("create-time check: exact (blocks the save)", score(create_exact, positives)),
+    ]
     refusals = loaded.refusals
     cluster_of = {pk: record["cluster"] for pk, record in loaded.record_of.items()}
     verdicts: Counter[str] = Counter()
@@ -440,20 +454,21 @@ def report(
     ]
     if candidates is not None:
         lines += ["", *_threshold_table(candidates, shared, positives)]
-    lines += ["", *_missed_table(truth, page, candidates)]
-    lines += ["", *_false_table(truth, page, shared)]
+    likely_page = {pair: page[pair] for pair in likely if pair in page}
+    lines += ["", *_missed_table(truth, likely_page, candidates)]
+    lines += ["", *_false_table(truth, likely_page, shared)]
     if examples:
         false: dict[str, list[Pair]] = defaultdict(list)
-        for pair in page:
+        for pair in likely:
             if pair not in positives:
-                tier = "exact" if pair in shared else "near"
+                tier = "sharing a point" if pair in shared else "names"
                 false[f"{truth.relation(pair)} ({tier})"].append(pair)
         lines += [
             "",
-            *_examples(truth, "Wrongly matched, examples (score):", false, page, examples),
+            *_examples(truth, "Wrongly likely, examples (score):", false, page, examples),
         ]
         missed: dict[str, list[Pair]] = defaultdict(list)
-        for pair in positives - set(page):
+        for pair in positives - likely:
             for label in truth.variants(pair):
                 detail = label.split(":")[0] in DETAIL_VARIANTS
                 if not detail and not label.startswith(("typo ", "typo:", "translit:")):
@@ -461,7 +476,9 @@ def report(
         scores = candidates or {}
         lines += [
             "",
-            *_examples(truth, "Missed, examples (score at threshold 0):", missed, scores, examples),
+            *_examples(
+                truth, "Not likely, examples (score at threshold 0):", missed, scores, examples
+            ),
         ]
     return "\n".join(lines)
 
@@ -473,7 +490,8 @@ def _threshold_table(
     lines = [
         f"Over thresholds (scan at threshold 0: {len(candidates)} candidate pairs, holding "
         f"{reached.true} of {reached.positives} true pairs = the blocking's recall "
-        f"{reached.recall:.3f}). Exact pairs score 100.",
+        f"{reached.recall:.3f}). Exact pairs score 100; the tiers add the rule that a pair "
+        "with different first names or surnames is not likely.",
         "",
         "| score ≥ | pairs | precision | recall | F1 | near pairs | near precision |",
         "|---:|---:|---:|---:|---:|---:|---:|",
@@ -482,7 +500,7 @@ def _threshold_table(
         chosen = {pair for pair, value in candidates.items() if value >= threshold}
         result = score(chosen, positives)
         near = score(chosen - shared, positives)
-        mark = " (current)" if threshold == NEAR_MATCH_THRESHOLD else ""
+        mark = " (likely)" if threshold == settings.CRM_DUPLICATES_LIKELY_SCORE else ""
         lines.append(
             _row(
                 f"{threshold}{mark}",
@@ -564,19 +582,21 @@ def _false_table(truth: Truth, page: dict[Pair, int], shared: set[Pair]) -> list
     false = [pair for pair in page if pair not in truth.positives]
     by_relation: Counter[tuple[str, str]] = Counter()
     for pair in false:
-        tier = "exact" if pair in shared else "near"
+        tier = "sharing a point" if pair in shared else "names"
         by_relation[(truth.relation(pair), tier)] += 1
     related_totals = Counter(truth.relations.values())
     lines = [
-        f"Wrongly matched pairs on the page: {len(false)}, by the relation of the two people "
+        f"Wrongly likely pairs on the page: {len(false)}, by the relation of the two people "
         "(related pairs in the set: how many such pairs exist):",
         "",
-        "| relation | related pairs in the set | false: exact | false: near | false in all |",
+        "| relation | related pairs in the set | false: sharing a point | false: names "
+        "| false in all |",
         "|---|---:|---:|---:|---:|",
     ]
     relations = sorted({relation for relation, _tier in by_relation} | set(related_totals))
     for relation in relations:
-        exact, near = by_relation[(relation, "exact")], by_relation[(relation, "near")]
+        exact = by_relation[(relation, "sharing a point")]
+        near = by_relation[(relation, "names")]
         lines.append(_row(relation, related_totals.get(relation, "–"), exact, near, exact + near))
     return lines
 
@@ -587,6 +607,7 @@ def main() -> None:
         "source", help=f"a JSON-lines set or a preset ({', '.join(dedupe_sets.PRESETS)})"
     )
     parser.add_argument("--limit", type=int, help="load only the first N records")
+    parser.add_argument("--seed", type=int, help="a preset with another seed")
     parser.add_argument("--flush", action="store_true", help="empty every table first")
     parser.add_argument("--no-candidates", action="store_true", help="skip the scan at threshold 0")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -594,7 +615,7 @@ def main() -> None:
         "--examples", type=int, default=0, help="list N example pairs of each kind of error"
     )
     args = parser.parse_args()
-    records, label = records_read(args.source)
+    records, label = records_read(args.source, args.seed)
     if args.limit:
         records = records[: args.limit]
     if args.flush:
@@ -603,14 +624,15 @@ def main() -> None:
     if Contact.objects.exists() or User.objects.filter(username="dedupe-admin").exists():
         sys.exit("The database holds contacts already: use an empty one or --flush.")
     loaded = load(records, progress=not args.quiet)
-    page, scan_seconds = scan()
-    candidates = None if args.no_candidates else scan(threshold=0)[0]
+    page, likely, scan_seconds = scan()
+    candidates = None if args.no_candidates else scan(every_candidate=True)[0]
     print(
         report(
             label=label,
             records=records,
             loaded=loaded,
             page=page,
+            likely=likely,
             scan_seconds=scan_seconds,
             candidates=candidates,
             examples=args.examples,

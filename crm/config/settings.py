@@ -267,6 +267,12 @@ CRM_WEBHOOK_ALLOW_PRIVATE = env_bool("CRM_WEBHOOK_ALLOW_PRIVATE", not PRODUCTION
 CRM_TASK_ESCALATE_AFTER_HOURS = env_int("CRM_TASK_ESCALATE_AFTER_HOURS", 24)
 CRM_TASK_DIGEST_TIME = env_str("CRM_TASK_DIGEST_TIME", "09:00")
 
+# Duplicate tiers (``core.person_match``): a pair scoring at least the first is "likely"
+# (merge one click away; never when first names or surnames are different names), at least
+# the second "possible". Defaults from bench/RESULTS.md, "Duplicate matching, the new matcher".
+CRM_DUPLICATES_LIKELY_SCORE = env_int("CRM_DUPLICATES_LIKELY_SCORE", 80)
+CRM_DUPLICATES_POSSIBLE_SCORE = env_int("CRM_DUPLICATES_POSSIBLE_SCORE", 60)
+
 # --- static and uploads -----------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "crm" / "static"]

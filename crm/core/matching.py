@@ -2,16 +2,20 @@
 
 Two pieces: ``*_block_keys`` give the short keys under which candidates are looked up in the
 database (so a check reads a few rows, not the whole base), and ``score_*`` compare a
-candidate with the new record and say why they look alike. Scores are 0-100.
+candidate with the new record and say why they look alike. Scores are 0-100. People are
+scored on every field by ``core.person_match``; ``score_person`` is its names-only form.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from itertools import permutations
 
 from django.utils.translation import gettext_lazy as _
 
+from crm.core.field_compare import first_name_forms, name_key
+from crm.core.person_match import PersonFacts, score_person_facts
 from crm.core.text import fold, latin_key, strip_legal_form
 
 NEAR_MATCH_THRESHOLD = 75
@@ -33,47 +37,98 @@ def _tokens(text: str) -> list[str]:
     return [token for token in latin_key(text).split() if token]
 
 
-def person_block_keys(last_name: str, first_name: str, middle_name: str = "") -> set[str]:
-    """Keys for a person: each name word in full with the 3-letter prefix of another word.
+def person_block_keys(
+    last_name: str, first_name: str, middle_name: str = "", birthday: dt.date | None = None
+) -> set[str]:
+    """The blocking keys of a person: what two records of one person share despite typos,
+    missing parts, another alphabet, diminutives and swapped parts.
 
-    For every ordered pair of distinct words (a, b) the key is ``p:{a}|{b[:3]}``
-    (``p:petrov|ale``, ``p:alexandr|pet``). The set survives another alphabet, ё/е, word
-    order and a missing patronymic (the surname/first-name pair is still there), and one typo
-    in one word after its third letter (the key of the other word in full still matches); with
-    three words a typo anywhere in one of them leaves the pair of the other two. At 1M
-    contacts a key holds from one person to about 9,000 (a first name with a patronymic
-    prefix, ``p:alena|ale``); a duplicate shares more keys than a namesake, so the check ranks
-    candidates by shared keys. A one-word name gets one key of the whole word.
+    Words are Latin keys (``person_match.name_key``); a first name stands for every full
+    name it may be (Саша → aleksandr, aleksandra), so the keys of Саша meet Александр's.
+
+    - ``p:{a}|{b[:3]}``: each name word in full with the first three letters of another
+      (word order and a missing patronymic do not matter, nor one typo in the other word
+      after its third letter);
+    - ``d:{a minus one letter}|{b[0]}``: for the surname and the first name, each with one
+      letter deleted (and whole, in each of its forms) and the other's initial (of each of
+      its forms): one typo anywhere in a word of
+      five letters or more, even at its start (Deinsov / Денисов), even with a typo in the
+      other word after its initial;
+    - ``w:{word}`` for every word, and ``o:{word}`` for a name of one word: a one-word name
+      looks up the ``w:`` key of its word, a longer name the ``o:`` keys of its words, so
+      «Иванов» meets «Иванов Иван»;
+    - ``b:{birthday}|{initial}`` with the initial of the surname or the first name (and the
+      day and month swapped when both are ≤ 12): a birthday survives typos in both words.
+
+    At 1M contacts the ``d:`` and ``w:`` keys of a common name hold thousands of people: the
+    check ranks candidates by keys shared (a duplicate shares many), and the scan skips a
+    key held by more than ``MAX_GROUP_MEMBERS`` records, so every source stays bounded.
     """
+    words = _name_words(last_name, first_name, middle_name)
+    if not words:
+        return set()
+    forms = {word: _forms(word) for word in words}
+    keys = {f"w:{word}"[:MAX_KEY_LENGTH] for word in words if len(word) >= _MIN_WHOLE}
+    if len(words) == 1:
+        keys.add(f"o:{words[0]}"[:MAX_KEY_LENGTH])
+    for whole, other in permutations(words, 2):
+        keys.update(_pair_key(a, b) for a in forms[whole] for b in forms[other])
+    main = _name_words(last_name, first_name) or words
+    for whole, other in permutations(main, 2):
+        initials = {form[0] for form in forms[other]}
+        keys.update(
+            f"d:{variant[: MAX_KEY_LENGTH - 4]}|{initial}"
+            for variant in _deletions(whole) | forms[whole]
+            for initial in initials
+        )
+    if birthday is not None:
+        initials = {form[0] for word in main for form in forms[word]}
+        keys.update(
+            f"b:{day}|{initial}" for day in _birthday_forms(birthday) for initial in initials
+        )
+    return keys
+
+
+def person_lookup_keys(
+    last_name: str, first_name: str, middle_name: str = "", birthday: dt.date | None = None
+) -> set[str]:
+    """The keys the duplicate check on create looks up: those of ``person_block_keys``
+    without the ``w:`` keys (a word alone holds thousands at 1M) unless the name has one
+    word, and with the ``o:`` keys of every word (few: only one-word names hold them)."""
+    keys = person_block_keys(last_name, first_name, middle_name, birthday)
     words = _name_words(last_name, first_name, middle_name)
     if len(words) == 1:
-        return {f"p:{words[0]}|"[:MAX_KEY_LENGTH]}
-    return {_pair_key(whole, other) for whole, other in permutations(words, 2)}
-
-
-def person_lookup_keys(last_name: str, first_name: str, middle_name: str = "") -> set[str]:
-    """The keys the duplicate check looks up: those of ``person_block_keys`` that hold a word
-    of the surname field (all of them when that field is empty or holds every word).
-
-    The pairs of a first name and a patronymic (``p:alexei|ale``) hold up to 9,000 people
-    each at 1M contacts and would double the rows the check counts. They only help when the
-    surname has a typo in its first three letters, and then rank the person among everyone
-    with the same first name and patronymic; the background scan still uses them.
-    """
-    words = _name_words(last_name, first_name, middle_name)
-    surname = set(_name_words(last_name))
-    if len(words) < 3 or not surname or surname.issuperset(words):
-        return person_block_keys(last_name, first_name, middle_name)
-    return {
-        _pair_key(whole, other)
-        for whole, other in permutations(words, 2)
-        if whole in surname or other in surname
+        return keys
+    return {key for key in keys if not key.startswith("w:")} | {
+        f"o:{word}"[:MAX_KEY_LENGTH] for word in words
     }
 
 
+_MIN_WHOLE = 3
+_MIN_DELETION = 5
+
+
 def _name_words(*parts: str) -> list[str]:
-    words = latin_key(" ".join(parts)).split()
+    words = " ".join(name_key(word) for part in parts for word in fold(part).split()).split()
     return sorted({word for word in words if len(word) >= _MIN_WORD})
+
+
+def _forms(word: str) -> frozenset[str]:
+    return first_name_forms(word) | {word}
+
+
+def _deletions(word: str) -> set[str]:
+    """The word and, when it has five letters or more, the word with each letter deleted."""
+    if len(word) < _MIN_DELETION:
+        return {word}
+    return {word, *(word[:index] + word[index + 1 :] for index in range(len(word)))}
+
+
+def _birthday_forms(birthday: dt.date) -> set[str]:
+    forms = {birthday.isoformat()}
+    if birthday.day <= 12 and birthday.day != birthday.month:
+        forms.add(f"{birthday.year:04d}-{birthday.day:02d}-{birthday.month:02d}")
+    return forms
 
 
 def _pair_key(whole: str, other: str) -> str:
@@ -118,44 +173,10 @@ def company_block_keys(*names: str) -> set[str]:
 
 
 def score_person(new: tuple[str, str, str], existing: tuple[str, str, str]) -> MatchScore:
-    """Compare (last, first, middle) names of two people."""
-    new_text = " ".join(part for part in new if part)
-    old_text = " ".join(part for part in existing if part)
-    if not new_text or not old_text:
-        return MatchScore(0)
-    reasons: list[str] = []
-    new_key, old_key = latin_key(new_text), latin_key(old_text)
-    same_alphabet = _is_cyrillic(new_text) == _is_cyrillic(old_text)
-    if new_text == old_text:
-        return MatchScore(100, [str(_("Same name"))])
-    if fold(new_text) == fold(old_text):
-        return MatchScore(98, [str(_("Same name apart from case, ё/е or punctuation"))])
-    if new_key == old_key:
-        reasons.append(
-            str(_("Same name in another alphabet or with ё/е"))
-            if not same_alphabet
-            else str(_("Same name with ё/е or another spelling"))
-        )
-        return MatchScore(97, reasons)
-    from rapidfuzz import fuzz  # imported by the first duplicate check, not at start-up
-
-    new_list, old_list = new_key.split(), old_key.split()
-    new_tokens, old_tokens = set(new_list), set(old_list)
-    score = fuzz.token_set_ratio(new_key, old_key)
-    if sorted(new_list) == sorted(old_list):
-        reasons.append(str(_("Same words in another order")))
-        score = 95
-    elif new_tokens < old_tokens or old_tokens < new_tokens:
-        reasons.append(str(_("One name lacks a part (e.g. the patronymic)")))
-        score = min(score, 90)
-    else:
-        sorted_ratio = fuzz.token_sort_ratio(new_key, old_key)
-        if sorted_ratio >= 80:
-            reasons.append(str(_("Names differ by a few letters (a typo?)")))
-        score = min(score, sorted_ratio + 5)
-    if not same_alphabet:
-        reasons.append(str(_("Written in another alphabet")))
-    return MatchScore(round(score), reasons)
+    """Compare the (last, first, middle) names of two people alone: the score and reasons of
+    ``person_match.score_person_facts`` with no other field known."""
+    match = score_person_facts(PersonFacts(*new), PersonFacts(*existing))
+    return MatchScore(match.score, match.reasons)
 
 
 def score_company(new_name: str, existing_name: str) -> MatchScore:
@@ -179,7 +200,3 @@ def score_company(new_name: str, existing_name: str) -> MatchScore:
         reasons.append(str(_("One name contains the other")))
         score = max(score, 80)
     return MatchScore(round(score), reasons)
-
-
-def _is_cyrillic(text: str) -> bool:
-    return any("\u0400" <= ch <= "\u04ff" for ch in text)

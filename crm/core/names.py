@@ -34,33 +34,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from crm.core.name_variants import all_forms
 from crm.core.text import latin_key
 
-# Full Russian first names, each with its common diminutives (a «Саша» on a web form is an
-# Александр or an Александра: either way, a first name).
-_RUSSIAN = """
-александр саша шура саня алекс; алексей леша алеша; анатолий толя; андрей андрюша;
-антон тоша; аркадий аркаша; арсений арс сеня; артём артем тёма; борис боря; вадим вадик;
-валентин валя; валерий валера; василий вася; виктор витя; виталий виталик; владимир вова
-володя; владислав влад слава; всеволод сева; вячеслав слава; геннадий гена; георгий жора
-гоша; герман гера; глеб; григорий гриша; давид; даниил данила даня; денис; дмитрий дима митя;
-евгений женя; егор; захар; иван ваня; игорь; илья; кирилл киря; константин костя; лев лёва;
-леонид лёня; максим макс; марк; матвей мотя; михаил миша; назар; никита; николай коля;
-олег; павел паша; пётр петр петя; роман рома; ростислав ростик; руслан; святослав; семён
-семен сёма; сергей серёжа сережа; станислав стас; степан стёпа; тимофей тима; тимур;
-фёдор федор федя; филипп; юрий юра; яков яша; ярослав ярик; эдуард эдик; эльдар; рустам;
-ринат; марат; айдар; тагир; азат; альберт; арсен; артур; богдан; вениамин веня; ефим; эмиль;
-александра саша; алина; алла; алёна алена; алиса; анастасия настя; ангелина геля; анна аня
-нюра; антонина тоня; валентина валя; валерия лера; вера; вероника ника; виктория вика;
-галина галя; дарья даша; диана; ева; евгения женя; екатерина катя; елена лена; елизавета
-лиза; жанна; зинаида зина; зоя; инна; ирина ира; карина; кира; кристина; ксения ксюша;
-лариса лара; лидия лида; лилия лиля; любовь люба; людмила люда мила; маргарита рита;
-марина; мария маша; милана; надежда надя; наталья наталия наташа; нина; оксана; ольга оля;
-полина поля; раиса рая; регина; светлана света; софия софья соня; тамара тома; татьяна таня;
-ульяна уля; эльвира; юлия юля; яна; ярослава; таисия тая; василиса; злата; варвара варя;
-снежана; гульнара; диляра; камила; альбина; эльмира; лейла
-"""
-
+# Common English and international first names and short forms, beyond the groups of
+# ``crm.core.name_variants`` (Russian names with their diminutives and Latin equivalents).
 _INTERNATIONAL = """
 aaron adam alan albert alex alexander alice amanda amber amy andrew angela anna anne anthony
 arthur ashley barbara ben benjamin betty beverly bill bob brandon brenda brian bruce carl
@@ -92,7 +70,7 @@ def _words(block: str) -> frozenset[str]:
     return frozenset(latin_key(word) for word in re.split(r"[\s;]+", block) if word)
 
 
-FIRST_NAMES: frozenset[str] = frozenset(_words(_RUSSIAN) | _words(_INTERNATIONAL))
+FIRST_NAMES: frozenset[str] = all_forms() | _words(_INTERNATIONAL)
 """Known first names and diminutives, in ``latin_key`` form."""
 
 # English first names that are as often surnames («Scott Jacqueline», «Thomas Lucy»): when

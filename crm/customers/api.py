@@ -324,6 +324,7 @@ class DuplicateOut(Schema):
     visible: bool
     exact: bool
     score: int
+    tier: str = Field(description='"likely" (an exact duplicate is likely too) or "possible".')
     reasons: list[str]
 
 

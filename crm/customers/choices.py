@@ -96,6 +96,13 @@ class CustomFieldType(models.TextChoices):
     URL = "url", _("Link (URL)")
 
 
+class DuplicateTier(models.TextChoices):
+    """How sure the matcher is that two records are one (``core.person_match.tier_of``)."""
+
+    LIKELY = "likely", _("Likely duplicates")
+    POSSIBLE = "possible", _("Possible duplicates")
+
+
 class DuplicateStatus(models.TextChoices):
     OPEN = "open", _("Open")
     DISMISSED = "dismissed", _("Not a duplicate")

@@ -51,7 +51,8 @@ class CustomerKind(Generic[RecordT]):
     duplicate_fields: tuple[str, ...]
     """What the duplicate finder compares besides contact points (keyword arguments)."""
     name_fields: tuple[str, ...]
-    """The name fields whose blocking keys (``block_keys``) find near duplicates."""
+    """The fields whose blocking keys (``block_keys``) find near duplicates: the name and,
+    for a contact, the birthday."""
     search_fields: tuple[str, ...]
     """The fields folded into ``search_text`` (with the e-mails)."""
     name_parts: Callable[[Any], tuple[str, ...]]
@@ -97,8 +98,8 @@ CONTACT: CustomerKind[Contact] = CustomerKind(
     model=Contact,
     plural=_("Contacts"),
     type_field="client_type",
-    duplicate_fields=("last_name", "first_name", "middle_name"),
-    name_fields=("last_name", "first_name", "middle_name"),
+    duplicate_fields=("last_name", "first_name", "middle_name", "birthday"),
+    name_fields=("last_name", "first_name", "middle_name", "birthday"),
     search_fields=("last_name", "first_name", "middle_name"),
     name_parts=lambda contact: (contact.last_name, contact.first_name, contact.middle_name),
     fields=(

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import SharedOwnedModel, TimeStampedModel
 from crm.core.normalize import format_phone
+from crm.core.person_match import reason_texts
 from crm.customers.choices import (
     AddressKind,
     ClientType,
@@ -23,6 +24,7 @@ from crm.customers.choices import (
     ContactPointLabel,
     CustomFieldType,
     DuplicateStatus,
+    DuplicateTier,
     Entity,
     FieldEntity,
     LegalForm,
@@ -396,7 +398,8 @@ class MatchKey(models.Model):
 
 
 class DuplicatePair(models.Model):
-    """Two records the background scan found alike, with the score and the reasons."""
+    """Two records the background scan found alike, with the score, the tier ("likely":
+    act on it; "possible": look first) and the reasons in words."""
 
     # Set by ``duplicate_pair_list`` for display (not columns): both records, in order.
     first: Contact | Company
@@ -417,6 +420,9 @@ class DuplicatePair(models.Model):
         Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     score = models.PositiveSmallIntegerField(_("score"))
+    tier = models.CharField(
+        _("tier"), max_length=10, choices=DuplicateTier.choices, default=DuplicateTier.POSSIBLE
+    )
     reasons = models.JSONField(_("reasons"), default=list)
     status = models.CharField(
         _("status"), max_length=12, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
@@ -433,6 +439,10 @@ class DuplicatePair(models.Model):
             models.UniqueConstraint(fields=["company_a", "company_b"], name="dup_company_pair"),
         ]
         indexes = [models.Index(fields=["entity", "status", "-score"], name="dup_entity_status")]
+
+    def reason_texts(self) -> list[str]:
+        """The reasons in words in the active language (see ``person_match.reason_texts``)."""
+        return reason_texts(self.reasons)
 
 
 class MergeRecord(models.Model):

@@ -48,6 +48,7 @@ urlpatterns = [
     path("search/suggest/", search.search_suggest, name="search_suggest"),
     path("duplicates/", duplicates.duplicate_list, name="duplicates"),
     path("duplicates/scan/", duplicates.duplicate_scan, name="duplicate_scan"),
+    path("duplicates/merge/", duplicates.duplicate_merge_pairs, name="duplicate_merge_pairs"),
     path("duplicates/<int:pk>/dismiss/", duplicates.duplicate_dismiss, name="duplicate_dismiss"),
     path("merge/<str:entity>/<int:first>/<int:second>/", duplicates.merge, name="merge"),
     path("merges/<int:pk>/undo/", duplicates.merge_undo, name="merge_undo"),

@@ -71,22 +71,43 @@ def test_exact_duplicate_is_409_with_the_duplicates(manager_api, org):
     existing = make_contact(org.manager, phones=[{"value": "+79161234567"}])
 
     response = manager_api.post(
-        "/contacts", {"first_name": "Другой", "phones": [{"value": "8 916 123 45 67"}]}
+        "/contacts", {"first_name": "Ваня", "phones": [{"value": "8 916 123 45 67"}]}
     )
 
     assert response.status_code == 409
     body = response.json()
     assert body["duplicates"][0]["id"] == existing.pk
     assert body["duplicates"][0]["exact"] is True
+    assert body["duplicates"][0]["tier"] == "likely"
     assert body["errors"]["duplicate"]
     assert Contact.objects.count() == 1
+
+
+def test_a_relative_sharing_the_phone_is_saved_with_a_possible_duplicate(manager_api, org):
+    existing = make_contact(
+        org.manager, last_name="Петров", first_name="Иван", phones=[{"value": "+79161234567"}]
+    )
+
+    response = manager_api.post(
+        "/contacts",
+        {"last_name": "Петрова", "first_name": "Анна", "phones": [{"value": "+79161234567"}]},
+    )
+
+    assert response.status_code == 201
+    [duplicate] = response.json()["possible_duplicates"]
+    assert (duplicate["id"], duplicate["exact"], duplicate["tier"]) == (
+        existing.pk,
+        False,
+        "possible",
+    )
+    assert duplicate["reasons"]
 
 
 def test_exact_duplicate_of_an_invisible_record_hides_its_name(org, manager_api):
     make_contact(org.outsider, first_name="Секрет", phones=[{"value": "+79161234567"}])
 
     response = manager_api.post(
-        "/contacts", {"first_name": "Я", "phones": [{"value": "+79161234567"}]}
+        "/contacts", {"first_name": "Sekret", "phones": [{"value": "+79161234567"}]}
     )
 
     assert response.status_code == 409
@@ -100,7 +121,7 @@ def test_allow_duplicate_saves_and_records_it_on_the_timeline(manager_api, org):
 
     response = manager_api.post(
         "/contacts",
-        {"first_name": "Другой", "phones": [{"value": "+79161234567"}], "allow_duplicate": True},
+        {"first_name": "Ваня", "phones": [{"value": "+79161234567"}], "allow_duplicate": True},
     )
 
     assert response.status_code == 201
@@ -150,7 +171,7 @@ def test_patch_of_phones_keeps_emails_and_goes_on_the_timeline(manager_api, org)
 
 def test_patch_to_an_exact_duplicate_is_409_unless_allowed(manager_api, org):
     make_contact(org.manager, first_name="Первый", phones=["+79161234567"])
-    second = make_contact(org.manager, first_name="Второй", phones=["+79160000000"])
+    second = make_contact(org.manager, first_name="Первый", phones=["+79160000000"])
     body = {"phones": [{"value": "+79161234567"}]}
 
     assert manager_api.patch(f"/contacts/{second.pk}", body).status_code == 409

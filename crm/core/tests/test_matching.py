@@ -34,47 +34,6 @@ def test_same_person_written_differently_is_a_near_match(new, old):
     assert person_lookup_keys(*new) & person_block_keys(*old), "the check must find it"
 
 
-def test_person_keys_are_a_whole_word_with_a_prefix_of_another_in_any_order():
-    assert person_block_keys("Петров", "Александр") == {"p:petrov|ale", "p:alexandr|pet"}
-    assert person_block_keys("Петров", "Александр", "Иванович") == {
-        "p:petrov|ale",
-        "p:petrov|iva",
-        "p:alexandr|pet",
-        "p:alexandr|iva",
-        "p:ivanovich|pet",
-        "p:ivanovich|ale",
-    }
-
-
-def test_lookup_skips_first_name_and_patronymic_pairs_but_not_when_words_are_swapped():
-    assert person_lookup_keys("Петров", "Александр", "Иванович") == {
-        "p:petrov|ale",
-        "p:petrov|iva",
-        "p:alexandr|pet",
-        "p:ivanovich|pet",
-    }
-    assert person_lookup_keys("Петров", "Александр") == person_block_keys("Петров", "Александр")
-    # the whole name in the surname field, or no surname: every key
-    assert person_lookup_keys("Петров Александр Иванович", "") == person_block_keys(
-        "Петров", "Александр", "Иванович"
-    )
-    assert person_lookup_keys("", "Александр", "Иванович") == person_block_keys(
-        "", "Александр", "Иванович"
-    )
-
-
-def test_one_word_name_has_one_key_of_the_whole_word():
-    assert person_block_keys("Мадонна", "") == {"p:madonna|"}
-    assert person_block_keys("", "") == set()
-
-
-def test_namesakes_sharing_only_prefixes_share_no_key():
-    # the old 3-letter prefix pairs put all of them under p:ale|pet
-    keys = person_block_keys("Петров", "Александр")
-    for other in (("Петренко", "Алексей"), ("Петрова", "Алёна"), ("Петухов", "Александра")):
-        assert not keys & person_block_keys(*other)
-
-
 def test_person_keys_fit_the_column():
     long_word = "Ааааааааааааааааааааааааааааааааааааааааааааааааааааааааааааааааааааа"
     assert all(len(key) <= MAX_KEY_LENGTH for key in person_block_keys(long_word, "Иван"))

@@ -1,13 +1,18 @@
 """Finding existing records that a new or edited contact or company would duplicate.
 
-Exact matches (the same normalised phone, e-mail or ИНН within the same kind of record)
-block a save unless the user explicitly chooses to save anyway. Near matches (names that
-are alike, see ``core.matching``) are warnings with a score and reasons. The search covers
-the whole base, but a record the actor may not see is reported without its details.
+Exact matches block a save unless the user explicitly chooses to save anyway: for a
+company the same ИНН (or phone, e-mail), for a contact a shared phone, e-mail or messenger
+handle *with* names that agree and birthdays that do not differ (``person_match.is_exact``;
+a family mailbox alone is a likely or possible duplicate, not an exact one). Other matches
+are warnings with a score, a tier ("likely" or "possible") and reasons in words, from
+``core.person_match`` (contacts: every field) and ``core.matching`` (company names). The
+search covers the whole base, but a record the actor may not see is reported without its
+details.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,12 +30,19 @@ from crm.core.matching import (
     company_block_keys,
     person_lookup_keys,
     score_company,
-    score_person,
 )
 from crm.core.normalize import format_phone
 from crm.core.permissions import ScopedUser
+from crm.core.person_match import (
+    LIKELY,
+    POSSIBLE,
+    PersonFacts,
+    is_exact,
+    score_person_facts,
+    tier_of,
+)
 from crm.customers.choices import ContactPointKind, Entity
-from crm.customers.models import Company, Contact, ContactPoint, MatchKey
+from crm.customers.models import Address, Company, Contact, ContactPoint, Employment, MatchKey
 
 # Candidates scored per check: the records sharing the most name keys with the new one.
 MAX_CANDIDATES = 30
@@ -51,6 +63,8 @@ class DuplicateCandidate:
     is_exact: bool
     score: int
     reasons: list[str] = field(default_factory=list)
+    tier: str = POSSIBLE
+    """"likely" (an exact duplicate is likely too) or "possible"."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +75,7 @@ class DuplicateCandidate:
             "visible": self.is_visible,
             "exact": self.is_exact,
             "score": self.score,
+            "tier": self.tier,
             "reasons": self.reasons,
         }
 
@@ -195,8 +210,9 @@ def _by_record(rows: list[tuple[Any, ...]], exact: dict[int, list[str]]) -> dict
     return records
 
 
-# (id, name parts, owner's name, is visible, is exact, score, reasons) of a record that passed
-Found = tuple[int, tuple[str, ...], str, bool, bool, int, list[str]]
+# (id, name parts, owner's name, is visible, is exact, score, reasons, tier) of a record that
+# passed
+Found = tuple[int, tuple[str, ...], str, bool, bool, int, list[str], str]
 
 
 def _candidates(
@@ -212,11 +228,12 @@ def _candidates(
             name=display(parts),
             owner_name=owner_name,
             is_visible=is_visible,
-            is_exact=is_exact,
+            is_exact=exact,
             score=score,
             reasons=reasons,
+            tier=tier,
         )
-        for pk, parts, owner_name, is_visible, is_exact, score, reasons in best
+        for pk, parts, owner_name, is_visible, exact, score, reasons, tier in best
     ]
 
 
@@ -235,35 +252,123 @@ def contact_duplicates_find(
     last_name: str = "",
     first_name: str = "",
     middle_name: str = "",
+    birthday: dt.date | None = None,
     points: Iterable[tuple[str, str]] = (),
+    addresses: Iterable[str] = (),
+    company_ids: Iterable[int] = (),
     exclude_id: int | None = None,
 ) -> list[DuplicateCandidate]:
-    """Contacts that a contact with these names and contact points would duplicate.
+    """Contacts that a contact with these names, birthday, contact points, addresses and
+    employers would duplicate, best first.
 
-    Near matches are the ``MAX_CANDIDATES`` contacts sharing the most name blocking keys,
-    scored in Python on plain rows. One query: contact points, ranking by keys, names,
-    owners and visibility together.
+    Candidates: the contacts holding one of ``points`` and the ``MAX_CANDIDATES`` sharing
+    the most blocking keys (``person_lookup_keys``). Each is scored on every field with
+    ``score_person_facts``; those reaching a tier are returned. Two queries: the candidates
+    with names, birthdays, owners and visibility, then their contact points, addresses and
+    employers.
     """
+    points = list(points)
     rows = _candidate_rows(
         Contact,
         actor,
         points=points,
-        keys=person_lookup_keys(last_name, first_name, middle_name),
+        keys=person_lookup_keys(last_name, first_name, middle_name, birthday),
         exclude_id=exclude_id,
-        fields=["last_name", "first_name", "middle_name"],
+        fields=["last_name", "first_name", "middle_name", "birthday"],
     )
-    exact: dict[int, list[str]] = {}
-    new_name = (last_name, first_name, middle_name)
+    records = _by_record(rows, {})
+    details = contact_details(list(records))
+    new = _facts((last_name, first_name, middle_name, birthday), points, addresses, company_ids)
     found: list[Found] = []
-    for pk, (parts, owner_name, is_visible) in _by_record(rows, exact).items():
-        same_points = exact.get(pk, [])
-        match = score_person(new_name, parts)
-        if not same_points and match.score < NEAR_MATCH_THRESHOLD:
+    for pk, ((*names, old_birthday), owner_name, is_visible) in records.items():
+        old = _facts((*names, _as_date(old_birthday)), *details.get(pk, ((), (), ())))
+        match = score_person_facts(new, old)
+        tier = tier_of(match)
+        if not tier:
             continue
-        score = 100 if same_points else match.score
-        reasons = [*same_points, *match.reasons]
-        found.append((pk, parts, owner_name, is_visible, bool(same_points), score, reasons))
+        exact = is_exact(match)
+        score = 100 if exact else match.score
+        parts = tuple(names)
+        found.append((pk, parts, owner_name, is_visible, exact, score, match.reasons, tier))
     return _candidates(Entity.CONTACT, found, _person_name)
+
+
+def _as_date(value: Any) -> dt.date | None:
+    """A date column read through a raw cursor (SQLite gives the ISO text)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _facts(
+    person: tuple[Any, ...],
+    points: Iterable[tuple[str, str]],
+    addresses: Iterable[str],
+    company_ids: Iterable[int],
+) -> PersonFacts:
+    last_name, first_name, middle_name, birthday = person
+    by_kind: dict[str, set[str]] = {}
+    for kind, value in points:
+        by_kind.setdefault(kind, set()).add(value)
+    return PersonFacts(
+        last_name=last_name or "",
+        first_name=first_name or "",
+        middle_name=middle_name or "",
+        birthday=birthday,
+        phones=frozenset(by_kind.get(ContactPointKind.PHONE, ())),
+        emails=frozenset(by_kind.get(ContactPointKind.EMAIL, ())),
+        handles=frozenset(by_kind.get(ContactPointKind.MESSENGER, ())),
+        addresses=tuple(addresses),
+        companies=frozenset(company_ids),
+    )
+
+
+Details = tuple[list[tuple[str, str]], list[str], list[int]]
+
+
+def contact_details(contact_ids: list[int]) -> dict[int, Details]:
+    """The contact points (kind, value), address texts and employer ids of these contacts,
+    in one statement (a ``UNION ALL`` of the three tables)."""
+    if not contact_ids:
+        return {}
+    marks = ", ".join(["%s"] * len(contact_ids))
+    sql = (
+        f"SELECT contact_id, kind, value FROM {ContactPoint._meta.db_table} "  # noqa: S608
+        f"WHERE contact_id IN ({marks}) "
+        f"UNION ALL SELECT contact_id, '{_ADDRESS}', text FROM {Address._meta.db_table} "
+        f"WHERE contact_id IN ({marks}) "
+        f"UNION ALL SELECT contact_id, '{_COMPANY}', CAST(company_id AS TEXT) "
+        f"FROM {Employment._meta.db_table} WHERE contact_id IN ({marks})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, contact_ids * 3)
+        rows = cursor.fetchall()
+    details: dict[int, Details] = {}
+    for contact_id, kind, value in rows:
+        points, addresses, companies = details.setdefault(contact_id, ([], [], []))
+        if kind == _ADDRESS:
+            addresses.append(value)
+        elif kind == _COMPANY:
+            companies.append(int(value))
+        else:
+            points.append((kind, value))
+    return details
+
+
+# Row kinds of ``contact_details`` besides the contact-point kinds.
+_ADDRESS, _COMPANY = "_address", "_company"
+
+
+def contact_facts(contact_ids: list[int]) -> dict[int, PersonFacts]:
+    """What the matcher compares of these contacts, in two queries (for the scan)."""
+    rows = Contact.objects.filter(pk__in=contact_ids).values_list(
+        "pk", "last_name", "first_name", "middle_name", "birthday"
+    )
+    details = contact_details(contact_ids)
+    return {
+        pk: _facts((last, first, middle, birthday), *details.get(pk, ((), (), ())))
+        for pk, last, first, middle, birthday in rows
+    }
 
 
 def company_duplicates_find(
@@ -335,6 +440,7 @@ def company_duplicates_find(
                 bool(reasons),
                 100 if reasons else max(score, 85 if extra else 0),
                 [*reasons, *extra, *(best.reasons if best else [])],
+                LIKELY if reasons else POSSIBLE,
             )
         )
     return _candidates(Entity.COMPANY, found, _company_name)

@@ -810,6 +810,15 @@ class MergePreview:
     def records(self) -> list[Customer]:
         return [self.first, self.second]
 
+    def choices(self, survivor_id: int) -> dict[str, str]:
+        """The ``customer_merge`` choices of the fields as their rows now default, with
+        ``survivor_id`` staying: ``SURVIVOR`` or ``MERGED`` for each field that differs."""
+        return {
+            row.name: SURVIVOR if row.default_id == survivor_id else MERGED
+            for row in self.fields
+            if not row.is_same
+        }
+
 
 def _load_for_preview(actor: ScopedUser, model: CustomerModel, pk: int) -> Customer:
     prefetch: list[Any] = [

@@ -361,6 +361,17 @@ def _point_pairs(clean: CleanCustomer) -> list[tuple[str, str]]:
     return [(point.kind, point.value) for point in clean.points or []]
 
 
+def _related_values(record: Customer | None, clean: CleanCustomer) -> dict[str, Any]:
+    """The duplicate finder's arguments from a contact's related rows: the addresses and
+    employers given in the input (for a company, nothing)."""
+    if not isinstance(record, Contact):
+        return {}
+    return {
+        "addresses": [text for _kind, text in clean.addresses or []],
+        "company_ids": [company_id for company_id, _position in clean.employments or []],
+    }
+
+
 @transaction.atomic
 def customer_create(
     *,
@@ -376,11 +387,14 @@ def customer_create(
     """
     customer_check_writable(actor=actor, record=None)
     clean = kind.clean(data)
+    record = kind.model(created_by_id=actor.pk)
     candidates = kind.duplicates_find(
-        actor=actor, points=_point_pairs(clean), **kind.duplicate_values(clean.fields, None)
+        actor=actor,
+        points=_point_pairs(clean),
+        **kind.duplicate_values(clean.fields, None),
+        **_related_values(record, clean),
     )
     _refuse_exact_duplicates(candidates, allow_duplicate=allow_duplicate)
-    record = kind.model(created_by_id=actor.pk)
     _save_new(actor, record, clean, data, candidates, title=kind.created_title)
     return record
 
@@ -409,6 +423,7 @@ def customer_update(
             points=_point_pairs(clean),
             exclude_id=record.pk,
             **kind.duplicate_values(clean.fields, record),
+            **_related_values(record, clean),
         )
         _refuse_exact_duplicates(candidates, allow_duplicate=allow_duplicate)
         if allow_duplicate:

@@ -1,9 +1,13 @@
 """The background scan for possible duplicates across the whole live base, and its reads.
 
-The scan looks for candidate pairs where they are cheap to find: records sharing a name
-blocking key (``MatchKey``), the same normalised phone, e-mail or messenger handle, or (for
-companies) the same ИНН. Each pair is scored with ``core.matching``; pairs scoring at least
-``NEAR_MATCH_THRESHOLD`` are kept as ``DuplicatePair`` rows. The scan is idempotent: a
+The scan looks for candidate pairs where they are cheap to find: records sharing a blocking
+key (``MatchKey``: name words, typo-tolerant variants, birthday; a one-word name meets the
+records holding its word), the same normalised phone, e-mail or messenger handle, phones
+ending in the same seven digits, or (for companies) the same ИНН. A key or detail held by more than ``MAX_GROUP_MEMBERS`` records
+gives no pairs, so a common name cannot blow the pair count up. Contacts are scored on every
+field with ``core.person_match`` and kept as ``DuplicatePair`` rows when they reach a tier
+("likely" or "possible", thresholds in the settings); companies by name with
+``core.matching`` (the same ИНН is likely, a near name possible). The scan is idempotent: a
 second run updates scores, keeps pairs someone dismissed dismissed, marks pairs whose record
 was merged away as merged and drops open pairs that no longer look alike.
 
@@ -21,23 +25,27 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
-from crm.core.matching import NEAR_MATCH_THRESHOLD, score_company, score_person
+from crm.core.matching import NEAR_MATCH_THRESHOLD, score_company
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import Role, ScopedUser
-from crm.customers.choices import ContactPointKind, DuplicateStatus, Entity
+from crm.core.person_match import is_exact, score_person_facts, tier_of
+from crm.customers.choices import ContactPointKind, DuplicateStatus, DuplicateTier, Entity
 from crm.customers.models import Company, Contact, ContactPoint, DuplicatePair, Employment, MatchKey
-from crm.customers.services.duplicates import _point_reason
+from crm.customers.services.duplicates import _point_reason, contact_facts
 from crm.customers.services.records import customer_check_writable
 
 # A key or contact detail shared by more records than this is too common to mean "the same
 # client" (a switchboard number, a frequent surname prefix pair) and would explode into
 # thousands of pairs.
 MAX_GROUP_MEMBERS = 50
+# A one-word name is paired with the records holding its word when they are at most this many.
+MAX_ONE_WORD_GROUP = 200
 BATCH = 500
 SCAN_CACHE_TIMEOUT = 30 * 24 * 3600
 # A scan still "queued" or "running" after this long died with its worker; it may be restarted.
@@ -152,12 +160,18 @@ class _Candidates:
         return self.near | set(self.exact)
 
 
-def _key_groups(entity: str) -> Iterator[list[int]]:
-    """Records sharing a name blocking key, one list per key with 2..MAX members."""
+def _live_keys(entity: str) -> QuerySet[MatchKey]:
     owner = "contact" if entity == Entity.CONTACT else "company"
-    live = MatchKey.objects.filter(
+    return MatchKey.objects.filter(
         **{f"{owner}__isnull": False, f"{owner}__merged_into__isnull": True}
     )
+
+
+def _key_groups(entity: str) -> Iterator[list[int]]:
+    """Records sharing a blocking key, one list per key with 2..MAX members. The keys of
+    whole words (``w:``, ``o:``) are left to ``_one_word_pairs``."""
+    owner = "contact" if entity == Entity.CONTACT else "company"
+    live = _live_keys(entity).exclude(Q(key__startswith="w:") | Q(key__startswith="o:"))
     common = (
         live.order_by()
         .values("key")
@@ -173,6 +187,60 @@ def _key_groups(entity: str) -> Iterator[list[int]]:
     )
     for _key, group in groupby(rows, key=lambda row: row[0]):
         yield [record_id for _k, record_id in group]
+
+
+def _one_word_pairs(entity: str) -> Iterator[tuple[int, int]]:
+    """Each record named by one word with every record holding that word, when those are
+    at most ``MAX_ONE_WORD_GROUP``: «Иванов» meets «Иванов Иван»."""
+    owner = f"{'contact' if entity == Entity.CONTACT else 'company'}_id"
+    live = _live_keys(entity)
+    single: dict[str, list[int]] = {}
+    for key, record_id in live.filter(key__startswith="o:").values_list("key", owner):
+        single.setdefault(f"w:{key[2:]}", []).append(record_id)
+    words = sorted(single)
+    for start in range(0, len(words), BATCH):
+        batch = words[start : start + BATCH]
+        holders: dict[str, list[int]] = {}
+        for key, record_id in live.filter(key__in=batch).values_list("key", owner):
+            holders.setdefault(key, []).append(record_id)
+        for key, members in holders.items():
+            if len(members) > MAX_ONE_WORD_GROUP:
+                continue
+            for one in single[key]:
+                yield from ((min(one, other), max(one, other)) for other in members if other != one)
+
+
+PHONE_SUFFIX = 7
+
+
+def _phone_suffix_groups(entity: str) -> Iterator[list[int]]:
+    """Records whose phones end in the same ``PHONE_SUFFIX`` digits (one list per ending,
+    2..MAX members): a number typed with another country or area code still meets its
+    twin. The ending is the prefix of the indexed ``digits_reversed``."""
+    owner = f"{'contact' if entity == Entity.CONTACT else 'company'}_id"
+    phones = (
+        ContactPoint.objects.filter(
+            kind=ContactPointKind.PHONE,
+            **{f"{owner}__isnull": False, f"{owner[:-3]}__merged_into__isnull": True},
+        )
+        .exclude(digits_reversed="")
+        .annotate(ending=Substr("digits_reversed", 1, PHONE_SUFFIX))
+    )
+    shared = (
+        phones.order_by()
+        .values("ending")
+        .annotate(members=Count(owner, distinct=True))
+        .filter(members__gte=2, members__lte=MAX_GROUP_MEMBERS)
+        .values("ending")
+    )
+    rows = (
+        phones.filter(ending__in=Subquery(shared))
+        .order_by("ending", owner)
+        .values_list("ending", owner)
+        .iterator(chunk_size=2000)
+    )
+    for _ending, group in groupby(rows, key=lambda row: row[0]):
+        yield [record_id for _e, record_id in group]
 
 
 def _point_groups(entity: str) -> Iterator[tuple[str, str, list[int]]]:
@@ -210,6 +278,9 @@ def _collect(entity: str) -> _Candidates:
     candidates = _Candidates()
     for ids in _key_groups(entity):
         candidates.add_group(ids)
+    candidates.near.update(_one_word_pairs(entity))
+    for ids in _phone_suffix_groups(entity):
+        candidates.add_group(ids)
     for kind, value, ids in _point_groups(entity):
         candidates.add_group(ids, _point_reason(kind, value))
     if entity == Entity.COMPANY:
@@ -236,29 +307,52 @@ def _load_in_batches(model: Model, ids: set[int], fields: list[str]) -> dict[int
     return loaded
 
 
-def _score(entity: str, candidates: _Candidates) -> dict[PairKey, tuple[int, list[str]]]:
-    """Score every candidate pair; keep exact matches and near matches above the threshold."""
+# (score, reasons, tier) of a pair; a contact pair's reasons are stored untranslated
+# (``PersonMatch.stored_reasons``), a company pair's as texts.
+Scored = dict[PairKey, tuple[int, list[Any], str]]
+
+
+def _score(entity: str, candidates: _Candidates) -> Scored:
+    """Score every candidate pair; keep those reaching a tier: (score, reasons, tier)."""
+    if entity == Entity.CONTACT:
+        return _score_contacts(candidates)
     pairs = candidates.pairs()
     ids = {record_id for pair in pairs for record_id in pair}
-    if entity == Entity.CONTACT:
-        names = _load_in_batches(Contact, ids, ["last_name", "first_name", "middle_name"])
-    else:
-        names = _load_in_batches(Company, ids, ["legal_name", "short_name", "inn", "kpp"])
-    scored: dict[PairKey, tuple[int, list[str]]] = {}
+    names = _load_in_batches(Company, ids, ["legal_name", "short_name", "inn", "kpp"])
+    scored: Scored = {}
     for pair in pairs:
         first, second = names.get(pair[0]), names.get(pair[1])
         if first is None or second is None:
             continue
         exact = candidates.exact.get(pair, [])
-        if entity == Entity.CONTACT:
-            match = score_person(first, second)
-            score, reasons = match.score, list(match.reasons)
-        else:
-            score, reasons = _score_companies(first, second)
+        score, reasons = _score_companies(first, second)
         if exact:
-            scored[pair] = (100, [*exact, *reasons])
+            scored[pair] = (100, [*exact, *reasons], DuplicateTier.LIKELY)
         elif score >= NEAR_MATCH_THRESHOLD:
-            scored[pair] = (score, reasons)
+            scored[pair] = (score, reasons, DuplicateTier.POSSIBLE)
+    return scored
+
+
+def _score_contacts(candidates: _Candidates) -> Scored:
+    """Score contact pairs on every field (``score_person_facts``), reading the records in
+    batches of ``BATCH`` pairs' worth of contacts."""
+    pairs = sorted(candidates.pairs())
+    scored: Scored = {}
+    for start in range(0, len(pairs), BATCH * 4):
+        batch = pairs[start : start + BATCH * 4]
+        ids = sorted({record_id for pair in batch for record_id in pair})
+        facts = {}
+        for offset in range(0, len(ids), BATCH):
+            facts.update(contact_facts(ids[offset : offset + BATCH]))
+        for pair in batch:
+            first, second = facts.get(pair[0]), facts.get(pair[1])
+            if first is None or second is None:
+                continue
+            match = score_person_facts(first, second)
+            tier = tier_of(match)
+            if tier:
+                score = 100 if is_exact(match) else match.score
+                scored[pair] = (score, match.stored_reasons, tier)
     return scored
 
 
@@ -292,7 +386,7 @@ def _merged_ids(model: Model, ids: set[int]) -> set[int]:
     return gone
 
 
-def _write(entity: str, scored: dict[PairKey, tuple[int, list[str]]], result: ScanResult) -> None:
+def _write(entity: str, scored: Scored, result: ScanResult) -> None:
     """Upsert the found pairs in bulk; resolve open pairs the scan no longer finds."""
     model = _model(entity)
     side_a, side_b = _sides(entity)
@@ -300,29 +394,32 @@ def _write(entity: str, scored: dict[PairKey, tuple[int, list[str]]], result: Sc
         (pair.a, pair.b): pair
         for pair in DuplicatePair.objects.filter(entity=entity)
         .annotate(a=F(f"{side_a}_id"), b=F(f"{side_b}_id"))
-        .only("id", "status", "score", "reasons", f"{side_a}_id", f"{side_b}_id")
+        .only("id", "status", "score", "tier", "reasons", f"{side_a}_id", f"{side_b}_id")
         .iterator(chunk_size=2000)
     }
     to_create: list[DuplicatePair] = []
     to_update: list[DuplicatePair] = []
-    for key, (score, reasons) in scored.items():
+    for key, (score, reasons, tier) in scored.items():
         pair = existing.get(key)
         if pair is None:
             to_create.append(
                 DuplicatePair(
                     entity=entity,
                     score=score,
+                    tier=tier,
                     reasons=reasons,
                     **{f"{side_a}_id": key[0], f"{side_b}_id": key[1]},
                 )
             )
         elif pair.status == DuplicateStatus.DISMISSED:
             continue
-        elif pair.status == DuplicateStatus.MERGED or (pair.score, pair.reasons) != (
+        elif pair.status == DuplicateStatus.MERGED or (pair.score, pair.tier, pair.reasons) != (
             score,
+            tier,
             reasons,
         ):
-            pair.status, pair.score, pair.reasons = DuplicateStatus.OPEN, score, reasons
+            pair.status, pair.score, pair.tier = DuplicateStatus.OPEN, score, tier
+            pair.reasons = reasons
             to_update.append(pair)
     stale = {
         key: pair
@@ -338,7 +435,7 @@ def _write(entity: str, scored: dict[PairKey, tuple[int, list[str]]], result: Sc
     with transaction.atomic():
         DuplicatePair.objects.bulk_create(to_create, batch_size=BATCH, ignore_conflicts=True)
         DuplicatePair.objects.bulk_update(
-            to_update + merged_pairs, ["status", "score", "reasons"], batch_size=BATCH
+            to_update + merged_pairs, ["status", "score", "tier", "reasons"], batch_size=BATCH
         )
         for start in range(0, len(removed_ids), BATCH):
             DuplicatePair.objects.filter(pk__in=removed_ids[start : start + BATCH]).delete()
@@ -372,22 +469,32 @@ def duplicates_scan(*, entity: str) -> ScanResult:
 # --- reads and the "not a duplicate" answer -------------------------------------------------------
 
 
-def duplicate_pair_queryset(*, user: ScopedUser, entity: str) -> QuerySet[DuplicatePair]:
-    """Open pairs of ``entity`` whose both records ``user`` may see (no ordering, no joins)."""
+def duplicate_pair_queryset(
+    *, user: ScopedUser, entity: str, tier: str | None = None
+) -> QuerySet[DuplicatePair]:
+    """Open pairs of ``entity`` (of one ``tier`` when given) whose both records ``user`` may
+    see (no ordering, no joins)."""
     model = _model(entity)
     side_a, side_b = _sides(entity)
     visible = model.objects.visible_to(user).values("pk")
-    return DuplicatePair.objects.filter(
+    pairs = DuplicatePair.objects.filter(
         entity=entity,
         status=DuplicateStatus.OPEN,
         **{f"{side_a}__in": visible, f"{side_b}__in": visible},
     )
+    return pairs if tier is None else pairs.filter(tier=tier)
 
 
 def duplicate_pair_list(
-    *, user: ScopedUser, entity: str, cursor: str | None = None, limit: int = 50
+    *,
+    user: ScopedUser,
+    entity: str,
+    tier: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> Page[DuplicatePair]:
-    """A page of open pairs ``user`` may see, highest score first, with both records'
+    """A page of open pairs ``user`` may see (of one ``tier`` when given), highest score
+    first, with both records'
     owners, contact details and (for people) places of work loaded in a fixed number of
     queries. Each pair gets ``first``, ``second`` and ``records`` (both) attributes; each
     record gets ``phone_list`` and ``email_list`` for display."""
@@ -404,7 +511,7 @@ def duplicate_pair_list(
                 )
             )
     queryset = (
-        duplicate_pair_queryset(user=user, entity=entity)
+        duplicate_pair_queryset(user=user, entity=entity, tier=tier)
         .select_related(f"{side_a}__owner", f"{side_b}__owner")
         .prefetch_related(*prefetch)
     )

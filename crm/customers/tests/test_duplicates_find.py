@@ -3,9 +3,11 @@ name ranked by shared blocking keys, and what an actor who may not see a record 
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 
 from django.core.management import call_command
+from django.utils import translation
 
 from crm.core.matching import company_block_keys, person_block_keys
 from crm.customers.choices import Entity
@@ -18,26 +20,61 @@ from crm.customers.tests.factories import make_company, make_contact
 VALID_INN = "7707083893"
 
 
-def test_same_phone_is_an_exact_duplicate(org):
+def test_same_phone_and_name_is_an_exact_duplicate(org):
     # given
     existing = make_contact(org.manager, last_name="Сидоров", phones=["+7 912 000-00-01"])
     # when
     [candidate] = contact_duplicates_find(
-        actor=org.manager, first_name="Пётр", points=[("phone", "+79120000001")]
+        actor=org.manager,
+        last_name="Сидоров",
+        first_name="Ваня",
+        points=[("phone", "+79120000001")],
     )
     # then
     assert (candidate.record_id, candidate.is_exact, candidate.score) == (existing.pk, True, 100)
-    assert candidate.entity == Entity.CONTACT
+    assert (candidate.entity, candidate.tier) == (Entity.CONTACT, "likely")
     assert any("912" in reason for reason in candidate.reasons)
 
 
-def test_same_email_is_an_exact_duplicate(org):
+def test_same_email_with_a_missing_first_name_is_an_exact_duplicate(org):
     existing = make_contact(org.manager, last_name="Сидоров", emails=["petr@example.com"])
     [candidate] = contact_duplicates_find(
-        actor=org.manager, last_name="Другой", points=[("email", "petr@example.com")]
+        actor=org.manager, last_name="Sidorov", points=[("email", "petr@example.com")]
     )
     assert (candidate.record_id, candidate.is_exact) == (existing.pk, True)
     assert any("petr@example.com" in reason for reason in candidate.reasons)
+
+
+def test_a_family_mailbox_is_evidence_not_an_exact_duplicate(org):
+    # given the wife's record with the family mailbox and her birthday
+    existing = make_contact(
+        org.manager,
+        last_name="Сидорова",
+        first_name="Анна",
+        birthday="1980-05-01",
+        emails=["sidorovy@example.com"],
+        addresses=["Москва, ул. Ленина, д. 5, кв. 12"],
+    )
+    # when the husband is checked with the same mailbox and address
+    with translation.override("en"):
+        [candidate] = contact_duplicates_find(
+            actor=org.manager,
+            last_name="Сидоров",
+            first_name="Пётр",
+            birthday=dt.date(1978, 2, 3),
+            points=[("email", "sidorovy@example.com")],
+            addresses=["г. Москва, Ленина 5-12"],
+        )
+    # then it is shown with its reasons but does not block the save
+    assert (candidate.record_id, candidate.is_exact, candidate.tier) == (
+        existing.pk,
+        False,
+        "possible",
+    )
+    assert "same e-mail sidorovy@example.com" in candidate.reasons
+    assert {"different first names", "different birthdays", "same address"} <= set(
+        candidate.reasons
+    )
 
 
 def test_same_inn_is_an_exact_company_duplicate(org):
@@ -138,8 +175,9 @@ def test_the_check_reads_a_fixed_number_of_rows(org, django_assert_max_num_queri
     make_contact(org.manager, last_name="Петров", first_name="Александр", phones=["+79120000001"])
     make_contact(org.colleague, last_name="Петров", first_name="Алекснадр")
     make_contact(org.outsider, last_name="Petrov", first_name="Aleksandr")
-    # when / then: points, ranking by keys, names, owners and visibility in one statement
-    with django_assert_max_num_queries(1):
+    # when / then: points, ranking by keys, names, owners and visibility in one statement;
+    # the candidates' contact points, addresses and employers in a second
+    with django_assert_max_num_queries(2):
         found = contact_duplicates_find(
             actor=org.manager,
             last_name="Петров",

@@ -540,7 +540,7 @@ def test_exact_duplicate_answers_409_with_a_link_then_save_anyway_records_it(org
         org.manager, first_name="Ольга", last_name="Дублева", phones=["+7 912 555-44-33"]
     )
     client = client_for(org.manager)
-    data = _form(first_name="Оля", last_name="Другая", phone_value=["8 (912) 555-44-33"])
+    data = _form(first_name="Оля", last_name="Дублева", phone_value=["8 (912) 555-44-33"])
     # when a new contact with the same phone is posted
     response = client.post(reverse("customers:contact_create"), data)
     # then it is refused with 409, a link to the existing record and the override checkbox
@@ -563,7 +563,7 @@ def test_exact_duplicate_owned_by_an_invisible_user_shows_only_the_owner(org):
     )
     response = client_for(org.manager).post(
         reverse("customers:contact_create"),
-        _form(first_name="Новый", last_name="Человек", email_value=["secret@example.ru"]),
+        _form(first_name="Tainyi", last_name="Klient", email_value=["secret@example.ru"]),
     )
     assert response.status_code == 409
     html = response.content.decode()

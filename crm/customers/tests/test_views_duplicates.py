@@ -291,3 +291,135 @@ def test_undo_button_partial_renders_a_form(org):
         {"entry": {"data": {"merge_id": 7, "undone": True}}},
     )
     assert "form" not in hidden
+
+
+# --- tiers and the merge of likely pairs -----------------------------------------------------
+
+MERGE_PAIRS_URL = reverse("customers:duplicate_merge_pairs")
+
+
+def _likely_and_possible(owner):
+    """A likely pair (one person, a diminutive, the same birthday) and a possible one (a
+    wife sharing the family phone)."""
+    petr = make_contact(
+        owner,
+        last_name="Петров",
+        first_name="Александр",
+        birthday="1980-05-01",
+        phones=["+79161234567"],
+    )
+    sasha = make_contact(owner, last_name="Petrov", first_name="Sasha", birthday="1980-05-01")
+    wife = make_contact(
+        owner,
+        last_name="Петрова",
+        first_name="Анна",
+        birthday="1983-07-09",
+        phones=["+79161234567"],
+    )
+    duplicates_scan(entity=Entity.CONTACT)
+    likely = DuplicatePair.objects.get(tier="likely")
+    possible = DuplicatePair.objects.get(tier="possible")
+    return (petr, sasha, wife), likely, possible
+
+
+def test_the_tiers_are_shown_apart_with_reasons_in_words(org):
+    (_petr, _sasha, wife), likely, possible = _likely_and_possible(org.manager)
+    client = client_for(org.manager)
+    # when
+    likely_page = client.get(LIST_URL)
+    possible_page = client.get(LIST_URL, {"tier": "possible"})
+    # then
+    assert [pair.pk for pair in likely_page.context["page"].items] == [likely.pk]
+    assert [pair.pk for pair in possible_page.context["page"].items] == [possible.pk]
+    assert "имя Александр ≈ Sasha" in likely_page.content.decode()  # in the default language
+    assert MERGE_PAIRS_URL in likely_page.content.decode()
+    body = possible_page.content.decode()
+    assert str(wife) in body
+    assert "разные имена" in body
+
+
+def test_an_unknown_tier_is_400_naming_the_field(org):
+    response = client_for(org.manager).get(LIST_URL, {"tier": "maybe"})
+    assert response.status_code == 400
+    assert "tier" in response.content.decode()
+
+
+def test_a_likely_pair_merges_in_one_click_with_a_report(org):
+    (petr, sasha, _wife), likely, _possible = _likely_and_possible(org.manager)
+    # when
+    response = client_for(org.manager).post(
+        MERGE_PAIRS_URL, {"entity": "contact", "pair": [likely.pk]}
+    )
+    # then the older record stays and the report links the undo
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert [done.pair_id for done in report.merged] == [likely.pk]
+    assert report.refused == []
+    sasha.refresh_from_db()
+    assert sasha.merged_into_id == petr.pk
+    merge = MergeRecord.objects.get()
+    assert reverse("customers:merge_undo", args=[merge.pk]) in response.content.decode()
+
+
+def test_bulk_merge_merges_each_pair_and_reports_the_refused(org):
+    # given a likely pair of the manager's, a likely pair of the outsider's (which the
+    # manager may not see) and a possible pair
+    (_petr, _sasha, _wife), likely, possible = _likely_and_possible(org.manager)
+    hidden_first = make_contact(org.outsider, last_name="Сидоров", first_name="Пётр")
+    hidden_second = make_contact(org.outsider, last_name="Sidorov", first_name="Petr")
+    duplicates_scan(entity=Entity.CONTACT)
+    hidden = DuplicatePair.objects.get(contact_a=hidden_first, contact_b=hidden_second)
+    assert hidden.tier == "likely"
+    # when
+    response = client_for(org.manager).post(
+        MERGE_PAIRS_URL, {"entity": "contact", "pair": [likely.pk, hidden.pk, possible.pk]}
+    )
+    # then the visible likely pair merged, the others were refused and left as they were
+    report = response.context["report"]
+    assert [done.pair_id for done in report.merged] == [likely.pk]
+    assert [refusal.pair_id for refusal in report.refused] == [hidden.pk, possible.pk]
+    assert "Сидоров" not in response.content.decode()
+    assert MergeRecord.objects.count() == 1
+    assert (
+        not Contact.objects.filter(pk__in=[hidden_first.pk, hidden_second.pk])
+        .exclude(merged_into=None)
+        .exists()
+    )
+    assert DuplicatePair.objects.get(pk=hidden.pk).status == DuplicateStatus.OPEN
+
+
+def test_bulk_merge_of_a_chain_merges_the_re_pointed_pair(org):
+    # given three records of one person: three likely pairs
+    records = [
+        make_contact(org.manager, last_name=last, first_name=first, birthday="1980-05-01")
+        for last, first in (("Петров", "Александр"), ("Petrov", "Sasha"), ("Петров", "Саша"))
+    ]
+    duplicates_scan(entity=Entity.CONTACT)
+    pairs = list(DuplicatePair.objects.filter(tier="likely").order_by("pk"))
+    assert len(pairs) == 3
+    # when all are merged at once
+    response = client_for(org.manager).post(
+        MERGE_PAIRS_URL, {"entity": "contact", "pair": [pair.pk for pair in pairs]}
+    )
+    # then two merges left one record; the third pair was already merged with them
+    report = response.context["report"]
+    assert len(report.merged) == 2
+    assert len(report.refused) == 1
+    survivors = Contact.objects.filter(pk__in=[r.pk for r in records], merged_into=None)
+    assert list(survivors) == [records[0]]
+
+
+@pytest.mark.parametrize("pairs", [[], ["x"], [str(n) for n in range(1, 102)]])
+def test_bulk_merge_without_a_selection_or_with_too_many_is_422_naming_the_field(org, pairs):
+    response = client_for(org.manager).post(MERGE_PAIRS_URL, {"entity": "contact", "pair": pairs})
+    assert response.status_code == 422
+    assert set(response.context["error"].field_errors) == {"pair"}
+
+
+def test_bulk_merge_by_a_viewer_is_403_and_merges_nothing(org):
+    _records, likely, _possible = _likely_and_possible(org.manager)
+    response = client_for(org.viewer).post(
+        MERGE_PAIRS_URL, {"entity": "contact", "pair": [likely.pk]}
+    )
+    assert response.status_code == 403
+    assert not MergeRecord.objects.exists()

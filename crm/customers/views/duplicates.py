@@ -20,8 +20,9 @@ from crm.accounts.http import SignedInRequest
 from crm.core.errors import DomainError, NotFound, ValidationFailed
 from crm.core.http import client_address
 from crm.core.permissions import Role, can_write
-from crm.customers.choices import Entity
+from crm.customers.choices import DuplicateTier, Entity
 from crm.customers.services import merge as merge_services
+from crm.customers.services import pair_merge
 from crm.customers.services import scan as scan_services
 
 PAGE_SIZE = 50
@@ -70,14 +71,19 @@ def _status_response(request: SignedInRequest, entity: str, *, refresh: bool) ->
 @login_required
 @require_GET
 def duplicate_list(request: SignedInRequest) -> HttpResponse:
-    """Open pairs of possible duplicates the user may see, highest score first."""
+    """Open pairs the user may see of one tier ("likely" first, "possible" on its own
+    tab), highest score first."""
     entity = _entity(request.GET.get("entity"))
     if request.GET.get("poll"):
         return _status_response(request, entity, refresh=True)
+    tier = request.GET.get("tier") or DuplicateTier.LIKELY
+    if tier not in DuplicateTier.values:
+        return HttpResponse(escape(_("tier: choose likely or possible.")), status=400)
     try:
         page = scan_services.duplicate_pair_list(
             user=request.user,
             entity=entity,
+            tier=tier,
             cursor=request.GET.get("cursor") or None,
             limit=PAGE_SIZE,
         )
@@ -88,11 +94,36 @@ def duplicate_list(request: SignedInRequest) -> HttpResponse:
         "customers/duplicate_list.html",
         {
             "entity": entity,
+            "tier": tier,
+            "tiers": DuplicateTier.choices,
             "page": page,
             "scan": scan_services.duplicates_scan_status(entity=entity),
             "can_scan": _can_scan(request.user),
             "can_write": can_write(request.user),
         },
+    )
+
+
+@login_required
+@require_POST
+def duplicate_merge_pairs(request: SignedInRequest) -> HttpResponse:
+    """Merge one "likely" pair (its button) or the selected ones, then show what merged
+    and what was refused."""
+    entity = _entity(request.POST.get("entity"))
+    pair_ids = [pk for value in request.POST.getlist("pair") if (pk := _int(value)) is not None]
+    try:
+        report = pair_merge.duplicate_pairs_merge(
+            actor=request.user,
+            entity=entity,
+            pair_ids=pair_ids,
+            ip_address=client_address(request),
+        )
+    except DomainError as error:
+        return _error(request, error)
+    return render(
+        request,
+        "customers/duplicate_merge_report.html",
+        {"entity": entity, "report": report, "list_url": _list_url(entity)},
     )
 
 
@@ -158,15 +189,7 @@ def merge(request: SignedInRequest, entity: str, first: int, second: int) -> Htt
             status = 422
         else:
             (merged_id,) = ids - {survivor_id}
-            choices = {
-                row.name: (
-                    merge_services.SURVIVOR
-                    if row.default_id == survivor_id
-                    else merge_services.MERGED
-                )
-                for row in preview.fields
-                if not row.is_same
-            }
+            choices = preview.choices(survivor_id)
             try:
                 record = merge_services.customer_merge(
                     actor=request.user,
