@@ -65,11 +65,11 @@ from django_tasks_db.models import DBTaskResult  # noqa: E402
 
 from crm.accounts.models import User  # noqa: E402
 from crm.activities.models import TimelineEntry  # noqa: E402
-from crm.core.permissions import can_change_owned  # noqa: E402
 from crm.notifications.models import Notification  # noqa: E402
 from crm.planner.models import Task  # noqa: E402
 from crm.sales.choices import StageKind  # noqa: E402
 from crm.sales.models import Deal, Pipeline, Stage  # noqa: E402
+from crm.sales.permissions import DEAL  # noqa: E402
 from crm.sales.selectors_board import BoardFilters, deal_board  # noqa: E402
 from crm.sales.services.deals import missing_fields  # noqa: E402
 
@@ -179,7 +179,7 @@ def move_plan(user: User, opt: Pipeline, count: int, rng: random.Random) -> list
     for start in range(0, len(ids), 500):
         batch = Deal.objects.filter(pk__in=ids[start : start + 500]).select_related("stage")
         for deal in batch:
-            if not can_change_owned(user, deal.owner_id):
+            if not DEAL.may_change(user, deal):
                 continue
             target = following[deal.stage_id]
             missing = missing_fields(deal, target)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Max, Min, OuterRef, Subquery
+from django.db import connection
 
 from crm.accounts.models import User
 from crm.sales.choices import StageKind
@@ -36,33 +36,25 @@ def visit_begin(*, deal: Deal, stage: Stage, actor: User, now: dt.datetime) -> S
     )
 
 
-def _next_entry(kinds: Iterable[str]) -> Subquery:
-    """The moment the visit's deal next entered a stage of ``kinds`` after the visit began."""
-    return Subquery(
-        StageVisit.objects.filter(
-            deal_id=OuterRef("deal_id"),
-            entered_at__gt=OuterRef("entered_at"),
-            stage__kind__in=list(kinds),
-        )
-        .order_by()
-        .values("deal_id")
-        .annotate(first=Min("entered_at"))
-        .values("first")[:1]
+def _settle_sql(count: int) -> str:
+    """The ``UPDATE`` of ``visits_settle`` for ``count`` deals: correlated subqueries both
+    databases run, written once here instead of compiled by the ORM on every move (its
+    compilation of four subqueries cost several times the statement's own 0.8 ms)."""
+    visit, deal, stage = (model._meta.db_table for model in (StageVisit, Deal, Stage))
+    later = (  # names from the models, values as parameters
+        f"SELECT MIN(later.entered_at) FROM {visit} later JOIN {stage} stage"  # noqa: S608
+        f" ON stage.id = later.stage_id WHERE later.deal_id = {visit}.deal_id"
+        f" AND later.entered_at > {visit}.entered_at"
     )
-
-
-def _prior_entry() -> Subquery:
-    """The moment the visit's deal last entered the visit's stage before the visit began."""
-    return Subquery(
-        StageVisit.objects.filter(
-            deal_id=OuterRef("deal_id"),
-            stage_id=OuterRef("stage_id"),
-            entered_at__lt=OuterRef("entered_at"),
-        )
-        .order_by()
-        .values("deal_id")
-        .annotate(last=Max("entered_at"))
-        .values("last")[:1]
+    return (
+        f"UPDATE {visit} SET"  # noqa: S608 (names from the models, values as parameters)
+        f" owner_id = (SELECT owner_id FROM {deal} WHERE {deal}.id = {visit}.deal_id),"
+        f" decided_at = ({later} AND stage.kind IN (%s, %s)),"
+        f" won_at = ({later} AND stage.kind = %s),"
+        f" prior_entered_at = (SELECT MAX(earlier.entered_at) FROM {visit} earlier"
+        f" WHERE earlier.deal_id = {visit}.deal_id AND earlier.stage_id = {visit}.stage_id"
+        f" AND earlier.entered_at < {visit}.entered_at)"
+        f" WHERE deal_id IN ({', '.join(['%s'] * count)})"
     )
 
 
@@ -71,11 +63,10 @@ def visits_settle(deal_ids: Iterable[int]) -> int:
     visit of ``deal_ids`` (see the module's docstring); one query per ``CHUNK`` deals.
     Returns the number of visits written."""
     ids, written = sorted(set(deal_ids)), 0
-    for start in range(0, len(ids), CHUNK):  # one query for a move; chunks for a stage's
-        written += StageVisit.objects.filter(deal_id__in=ids[start : start + CHUNK]).update(
-            owner_id=Subquery(Deal.objects.filter(pk=OuterRef("deal_id")).values("owner_id")[:1]),
-            decided_at=_next_entry([StageKind.WON, StageKind.LOST]),
-            won_at=_next_entry([StageKind.WON]),
-            prior_entered_at=_prior_entry(),
-        )
+    kinds = [StageKind.WON.value, StageKind.LOST.value, StageKind.WON.value]
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), CHUNK):  # one query for a move; chunks for a stage's
+            chunk = ids[start : start + CHUNK]
+            cursor.execute(_settle_sql(len(chunk)), [*kinds, *chunk])
+            written += cursor.rowcount
     return written
