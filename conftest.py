@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,3 +138,33 @@ def run_together(target: Callable[..., object], args_list: list[tuple]) -> None:
     for thread in threads:
         thread.join(timeout=60)
     assert not errors, errors
+
+
+ROOT = Path(__file__).resolve().parent
+
+
+def process_env(var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a real ``manage.py`` process started by a test: its own SQLite
+    file in ``var_dir`` (not the server database, cache or tasks backend the test run may
+    have), unbuffered output, and ``extra`` variables."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "CRM_REDIS_URL", "CRM_TASKS_BACKEND"}
+    }
+    env.update(CRM_VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def manage(var_dir: Path, *args: str, timeout: float = 300, **extra: str) -> str:
+    """Run ``manage.py *args`` in a process of its own (``process_env``); its output."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=process_env(var_dir, **extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+    return done.stdout

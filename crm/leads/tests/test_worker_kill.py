@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from conftest import ROOT, manage, process_env
+
 ARRIVALS = 400
 CLIENTS = 300  # a hundred clients write twice
 
@@ -40,35 +41,11 @@ print("seeded")
 """
 
 
-def _env(var_dir: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "CRM_REDIS_URL", "CRM_TASKS_BACKEND"}
-    }
-    env["CRM_VAR_DIR"] = str(var_dir)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def _manage(var_dir: Path, *args: str, timeout: float = 300) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=_env(var_dir),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=True,
-    )
-    return done.stdout
-
-
 def _worker(var_dir: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.1"],
         cwd=ROOT,
-        env=_env(var_dir),
+        env=process_env(var_dir),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -87,9 +64,9 @@ def _pending(var_dir: Path) -> int:
 @pytest.mark.skipif(sys.platform == "win32", reason="signals")
 def test_a_worker_killed_mid_batch_loses_nothing_and_makes_nothing_twice(tmp_path):
     var_dir = tmp_path / "var"
-    _manage(var_dir, "migrate", "--no-input", "-v", "0")
-    _manage(var_dir, "createcachetable")  # as `make migrate` and docs/operations.md do
-    assert "seeded" in _manage(var_dir, "shell", "-c", SEED)
+    manage(var_dir, "migrate", "--no-input", "-v", "0")
+    manage(var_dir, "createcachetable")  # as `make migrate` and docs/operations.md do
+    assert "seeded" in manage(var_dir, "shell", "-c", SEED)
     assert _pending(var_dir) == ARRIVALS
 
     first = _worker(var_dir, tmp_path / "worker-1.log")
@@ -118,7 +95,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_makes_nothing_twice(tmp_pat
         except subprocess.TimeoutExpired:
             second.kill()
     # The killed job's own arrival may be left to the sweep (run by the scheduler).
-    _manage(
+    manage(
         var_dir,
         "shell",
         "-c",

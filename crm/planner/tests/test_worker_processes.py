@@ -9,7 +9,6 @@ is ``bench/reminders.py``.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import sqlite3
@@ -20,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from conftest import ROOT, manage, process_env
+
 DELIVERED = re.compile(r"reminders_deliver delivered=(\d+)")
 
 SEED = """
@@ -52,29 +52,8 @@ print(count)
 """
 
 
-def _env(var_dir: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "CRM_REDIS_URL", "CRM_TASKS_BACKEND"}
-    }
-    env["CRM_VAR_DIR"] = str(var_dir)
-    env["CRM_LOG_LEVEL"] = "INFO"
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 def _manage(var_dir: Path, *args: str, timeout: float = 120) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=_env(var_dir),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=True,
-    )
-    return done.stdout
+    return manage(var_dir, *args, timeout=timeout, CRM_LOG_LEVEL="INFO")
 
 
 def _seed(var_dir: Path, prefix: str, count: int, offset: int, spread: int) -> None:
@@ -92,7 +71,7 @@ def _worker(var_dir: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "manage.py", "scheduler", "--tick", "0.2"],
         cwd=ROOT,
-        env=_env(var_dir),
+        env=process_env(var_dir, CRM_LOG_LEVEL="INFO"),
         stdout=handle,
         stderr=subprocess.STDOUT,
     )
