@@ -6,6 +6,10 @@ employers, checked as a new contact would be (``contact_duplicates_find`` as the
 service calls it, its own record excluded), as the administrator.
 
     CRM_VAR_DIR=/tmp/dedupe-ru .venv/bin/python bench/dedupe_check_cost.py --samples 500
+
+or against the base of ``bench/generate.py`` (1,000,000 contacts) as one of its users::
+
+    DATABASE_URL=…/bench_crm .venv/bin/python bench/dedupe_check_cost.py --user admin
 """
 
 from __future__ import annotations
@@ -38,8 +42,11 @@ from crm.customers.services.duplicates import contact_details  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=500)
+    parser.add_argument(
+        "--user", default="dedupe-admin", help="who checks (bench/generate.py: admin, head, m01)"
+    )
     args = parser.parse_args()
-    actor = User.objects.get(username="dedupe-admin")
+    actor = User.objects.get(username=args.user)
     ids = list(Contact.objects.live().values_list("pk", flat=True))
     chosen = random.Random(7).sample(ids, min(args.samples, len(ids)))
     rows = Contact.objects.filter(pk__in=chosen).values_list(
