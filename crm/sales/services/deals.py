@@ -436,7 +436,7 @@ def deal_update(*, actor: User, pk: Any, data: dict[str, Any]) -> Deal:
         _refuse_missing(deal, deal.stage)
     _active(deal, timezone.now())
     deal.save()
-    if deal.owner_id != owner_before:
+    if deal.owner_id != owner_before and not moving:  # a move settles the visits itself
         visits_settle([deal.pk])
     _touch_clients(deal)
     # A client the deal left loses the deal's activity from its last touch.
@@ -582,9 +582,7 @@ def deal_move(
         stage=stage,
         lost_reason_id=lost_reason_id,
         lost_comment=lost_comment,
-    )
-    if deal.owner_id != owner_before:  # the updates gave the deal to someone else
-        visits_settle([deal.pk])
+    )  # the move settles the visits, with the owner the updates gave the deal
     timeline_record_changes(subject=deal, author=actor, changes=changes)
     return deal
 
