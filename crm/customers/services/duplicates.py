@@ -38,6 +38,7 @@ from crm.core.person_match import (
     POSSIBLE,
     PersonFacts,
     is_exact,
+    reason_texts,
     score_person_facts,
     tier_of,
 )
@@ -212,7 +213,9 @@ def _by_record(rows: list[tuple[Any, ...]], exact: dict[int, list[str]]) -> dict
 
 # (id, name parts, owner's name, is visible, is exact, score, reasons, tier) of a record that
 # passed
-Found = tuple[int, tuple[str, ...], str, bool, bool, int, list[str], str]
+# The reasons are texts or ``person_match.Reason`` keys, put in words only for the records
+# returned (``_candidates``), not for every candidate scored.
+Found = tuple[int, tuple[str, ...], str, bool, bool, int, list[Any], str]
 
 
 def _candidates(
@@ -230,7 +233,7 @@ def _candidates(
             is_visible=is_visible,
             is_exact=exact,
             score=score,
-            reasons=reasons,
+            reasons=reason_texts(reasons),
             tier=tier,
         )
         for pk, parts, owner_name, is_visible, exact, score, reasons, tier in best
@@ -289,7 +292,7 @@ def contact_duplicates_find(
         exact = is_exact(match)
         score = 100 if exact else match.score
         parts = tuple(names)
-        found.append((pk, parts, owner_name, is_visible, exact, score, match.reasons, tier))
+        found.append((pk, parts, owner_name, is_visible, exact, score, match.reason_keys, tier))
     return _candidates(Entity.CONTACT, found, _person_name)
 
 
