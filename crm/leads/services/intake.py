@@ -38,7 +38,6 @@ logger = logging.getLogger("crm.leads")
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 MAX_ATTEMPTS = 5
 BATCH_SIZE = 50
-MIN_KEY_DIGITS = 5  # fewer digits are no phone (``client_key_of``)
 WAITING_JOB_KEY = "leads:inbound-job-waiting"
 WAITING_JOB_SECONDS = 600
 
@@ -199,10 +198,9 @@ def client_key_of(payload: dict[str, Any], meta: dict[str, Any]) -> str:
     neither. Cheap on purpose (no phone parsing in the request that stores it): two
     clients sharing a key are only processed one after the other, and a client who writes
     once by phone and once by e-mail has two keys."""
-    phone = payload.get("phone") or payload.get("client_phone")
-    digits = "".join(ch for ch in str(phone or "") if ch.isascii() and ch.isdigit())
-    if len(digits) >= MIN_KEY_DIGITS:
-        return f"p:{digits[-10:]}"
+    phone = phone_digits_key(str(payload.get("phone") or payload.get("client_phone") or ""))
+    if phone:  # "+" and the digits, or "" when too few to be a phone
+        return f"p:{phone[-10:]}"
     address = payload.get("email") or parseaddr(str(meta.get("from") or ""))[1]
     address = str(address or "").strip().lower()
     return f"e:{address}"[:200] if "@" in address else ""
