@@ -361,6 +361,15 @@ def test_page_previews_and_starts_a_handover(org, work, django_capture_on_commit
     assert {line.key: line.count for line in status.context["moved"]}["deal"] == 1
 
 
+def test_page_preview_says_nothing_before_a_user_is_chosen(org):
+    client = client_for(org.head)
+    preview = client.get(reverse("customers:handover"), {"preview": 1, "receivers": "person"})
+    assert preview.status_code == 200
+    assert preview.content.decode().strip() == ""
+    chosen = client.get(reverse("customers:handover"), {"preview": 1, "from_user": "x"})
+    assert "alert" in chosen.content.decode()  # a bad choice is still named
+
+
 def test_page_names_the_missing_receiver(org):
     client = client_for(org.admin)
     response = client.post(

@@ -78,7 +78,10 @@ class HandoverForm(BootstrapForm):
 
 
 def _preview(request: SignedInRequest, form: HandoverForm) -> HttpResponse:
-    """The counts for the chosen leaving user; the receivers need not be chosen yet."""
+    """The counts for the chosen leaving user; the receivers need not be chosen yet. Nothing
+    before a leaving user is chosen (the page asks for the preview as it loads)."""
+    if not request.GET.get("from_user"):
+        return render(request, "customers/handover_preview.html", {"form": None, "rows": None})
     counts = None
     form.is_valid()
     form.errors.pop("to_user", None)
