@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "crm.leads",
     "crm.activities",
     "crm.analytics",
+    "crm.transfer",
     "crm.api",
 ]
 
