@@ -1,0 +1,1 @@
+"""Forms of the import wizard and the export."""

@@ -1,0 +1,1 @@
+"""Pages of the import and the export."""
