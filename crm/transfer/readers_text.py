@@ -76,22 +76,31 @@ def detect_encoding(head: bytes) -> Encoding:
     found = bom_encoding(head)
     if found:
         return found
-    if head.isascii():
+    if head.isascii() or _is_utf8(head, final=len(head) < SAMPLE_BYTES):
         return Encoding("utf-8", "utf-8")
     good = bad = 0
-    for line in head.splitlines()[:-1] or [head]:
+    lines = head.splitlines(keepends=True)
+    for index, line in enumerate(lines):
         if line.isascii():
             continue
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            bad += 1
-        else:
+        last = index == len(lines) - 1
+        if _is_utf8(line, final=not last or len(head) < SAMPLE_BYTES):
             good += 1
+        else:
+            bad += 1
     if good > bad:
         return Encoding("utf-8", "utf-8")
     name = _single_byte_guess(head)
     return Encoding(name, name)
+
+
+def _is_utf8(data: bytes, final: bool) -> bool:
+    """Whether ``data`` is valid UTF-8; if not ``final``, it may end inside a character."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=final)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _single_byte_guess(head: bytes) -> str:

@@ -59,6 +59,8 @@ _MESSENGERS = frozenset(
         "X-VK",
     }
 )
+# Parameters whose values are names from a list, compared in upper case.
+_ENUMERATED = frozenset({"TYPE", "ENCODING", "VALUE", "PREF"})
 _MULTIPLE = ("phone", "email", "messenger", "address")
 
 
@@ -261,9 +263,11 @@ def _parse_line(line: str) -> _Property | None:
     for raw in raw_params:
         key, equals, values = raw.partition("=")
         if equals:
-            params.setdefault(key.strip().upper(), []).extend(
-                item.strip().strip('"').upper() for item in values.split(",")
-            )
+            key = key.strip().upper()
+            items = [item.strip().strip('"') for item in values.split(",")]
+            if key in _ENUMERATED:
+                items = [item.upper() for item in items]
+            params.setdefault(key, []).extend(items)
         elif key.strip().upper() in ("QUOTED-PRINTABLE", "BASE64", "8BIT", "7BIT"):
             params.setdefault("ENCODING", []).append(key.strip().upper())
         else:
@@ -297,7 +301,7 @@ def cards(chunks: Iterable[str]) -> Iterator[Card]:
                 _("A value of the card is longer than %(limit)s characters.")
                 % {"limit": MAX_CELL_CHARS}
             )
-        _apply(card, prop, _decoded(prop, value))
+        _apply(card, prop, _decoded(prop, value).replace("\r\n", "\n"))
     if card is not None:
         yield card
 
@@ -364,8 +368,7 @@ def _apply(card: Card, prop: _Property, value: str) -> None:
         address = _unescape(value).strip()
         card.add("email", address.removeprefix("mailto:").strip(), preferred)
     elif name in _MESSENGERS:
-        handle = _unescape(value).strip() or (prop.params.get("X-USER") or [""])[0].lower()
-        card.add("messenger", handle, preferred)
+        card.add("messenger", _messenger(prop, _unescape(value).strip()), preferred)
     elif name == "ADR":
         pobox, extended, street, city, region, postcode, country = (_components(value) + [""] * 7)[
             :7
@@ -377,6 +380,18 @@ def _apply(card: Card, prop: _Property, value: str) -> None:
         card.birthday = birthday(_unescape(value).strip(), omitted_year)
     elif name == "NOTE" and (note := _unescape(value).strip()):
         card.notes.append(note)
+
+
+def _messenger(prop: _Property, value: str) -> str:
+    """A handle as a URI-like ``service:handle`` (IMPP's own form: ``skype:echo123``);
+    a link as it is. The iPhone writes ``x-apple:<user>`` with the user in ``X-USER``."""
+    user = (prop.params.get("X-USER") or [""])[0]
+    service = next((item.lower() for item in prop.params.get("TYPE", []) if item != "PREF"), "")
+    if user and (not value or value.startswith("x-apple:")):
+        return f"{service}:{user}" if service else user
+    if prop.name.startswith("X-") and prop.name != "X-SOCIALPROFILE" and ":" not in value:
+        return f"{prop.name[2:].split('-')[0].lower()}:{value}" if value else ""
+    return value
 
 
 _DATE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})(?:$|T)")
