@@ -38,7 +38,7 @@ class FieldLike(Protocol):
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
-_TRAILING_NUMBER = re.compile(r"\s*(?:#|№|no\.?)?\s*\d{1,3}$", re.IGNORECASE)
+_TRAILING_NUMBER = re.compile(r"\s*(?:[#№]|\bno\.?)?\s*\d{1,3}$", re.IGNORECASE)
 _QUALIFIER = re.compile(r"^(?P<base>.*?)\s*[(\[](?P<qualifier>[^)\]]*)[)\]]\s*$")
 _PREFIX = re.compile(r"^(?P<qualifier>[^:]{1,40}):\s*(?P<base>.+)$")
 # Qualifier words naming a record kind ("(контакт)", "(company)", "Account: ...").

@@ -35,7 +35,7 @@ from .readers_base import (
     Table,
     file_is_empty,
 )
-from .readers_text import SAMPLE_BYTES, bom_encoding, detect_encoding, read_csv
+from .readers_text import SAMPLE_BYTES, Encoding, bom_encoding, detect_encoding, read_csv
 from .readers_xlsx import read_xlsx
 from .vcard import looks_like_vcard, read_vcard
 
@@ -44,7 +44,9 @@ __all__ = ["MAX_CELL_CHARS", "MAX_COLUMNS", "FileRejected", "SourceRow", "Table"
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_OOXML = "EncryptedPackage".encode("utf-16-le")
-_HTML_STARTS = ("<!doctype html", "<html", "<table", "<?xml", "<meta", "<head", "<body")
+_HTML_STARTS = ("<!doctype html", "<html", "<table", "<meta", "<head", "<body")
+# Documents whose first bytes look like text.
+_TEXT_LIKE_DOCUMENTS = {b"%PDF-": "pdf", b"{\\rtf": "rtf", b"%!PS": "ps"}
 # Bytes a text table never has: controls other than tab, line feed, form feed, return, ^Z.
 _CONTROL_BYTES = frozenset(range(32)) - {9, 10, 12, 13, 26}
 
@@ -77,24 +79,26 @@ def read_table(file: BinaryIO, filename: str) -> Table:
             _("The file is named %(extension)s but is not an Excel workbook: it may be damaged.")
             % {"extension": extension}
         )
-    encoding = bom_encoding(head)
+    encoding = bom_encoding(head) or utf16_without_bom(head)
     if encoding is None:
-        if _is_binary(head):
-            raise FileRejected(
-                _(
-                    "The file is not a text table: it holds binary data (a program, an image "
-                    "or a document?). Upload a CSV, XLSX or vCard file."
-                )
-            )
+        _refuse_binary(head)
         encoding = detect_encoding(head)
     start = head[:4096].decode(encoding.codec, errors="replace").lstrip("\ufeff")
     if not start.strip():
         raise file_is_empty()
-    if start.lstrip().casefold().startswith(_HTML_STARTS):
+    markup = start.lstrip().casefold()
+    if markup.startswith(_HTML_STARTS):
         raise FileRejected(
             _(
                 "This is a web page, not a table (Bitrix24 saves its “Excel” export so). Open "
                 "it in Excel or LibreOffice and save it as XLSX or CSV."
+            )
+        )
+    if markup.startswith("<?xml"):
+        raise FileRejected(
+            _(
+                "This is an XML file, not a table (an Excel 2003 XML workbook?). Open it in "
+                "Excel or LibreOffice and save it as XLSX or CSV."
             )
         )
     if looks_like_vcard(start):
@@ -104,8 +108,47 @@ def read_table(file: BinaryIO, filename: str) -> Table:
     return read_csv(file, head, encoding)
 
 
-def _is_binary(head: bytes) -> bool:
-    if b"\x00" in head or filetype.guess(head) is not None:
-        return True
+def _refuse_binary(head: bytes) -> None:
+    """Refuses content that is no text: NUL or other control bytes (a program, an image, an
+    archive: ``filetype`` names it) or a document format that starts like text (PDF, RTF).
+    ``filetype`` is not asked about clean text, where its two-letter signatures ("BM" of a
+    bitmap, "MZ" of a program) would refuse a CSV whose first word is "BMW"."""
     controls = sum(1 for byte in head if byte in _CONTROL_BYTES)
-    return controls > len(head) // 100
+    if b"\x00" in head or controls > len(head) // 100:
+        found = filetype.guess(head)
+        kind = found.extension if found is not None else ""
+    else:
+        kind = next(
+            (kind for magic, kind in _TEXT_LIKE_DOCUMENTS.items() if head.startswith(magic)), ""
+        )
+        if not kind:
+            return
+    if kind:
+        raise FileRejected(
+            _(
+                "The file is not a text table but a file of another kind (%(kind)s). Upload a "
+                "CSV, XLSX or vCard file."
+            )
+            % {"kind": kind}
+        )
+    raise FileRejected(
+        _("The file is not a text table: it holds binary data. Upload a CSV, XLSX or vCard file.")
+    )
+
+
+def utf16_without_bom(head: bytes) -> Encoding | None:
+    """UTF-16 written without its mark: every other byte is the high byte of Latin or
+    Cyrillic letters (0 or 4), the others are not NUL."""
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    even = head[: len(head) // 2 * 2]
+    for high, low, name in (
+        (even[1::2], even[0::2], "utf-16-le"),
+        (even[0::2], even[1::2], "utf-16-be"),
+    ):
+        if (
+            sum(byte in (0, 4) for byte in high) >= 0.95 * len(high)
+            and low.count(0) <= len(low) // 100
+        ):
+            return Encoding(name, name)
+    return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 #: A header wider than this is refused: no record kind has that many fields, and a row of a
@@ -64,7 +65,7 @@ def cell_too_long(column: str) -> str:
     """The problem of a row whose cell in ``column`` is over ``MAX_CELL_CHARS``."""
     return _("The cell in column “%(column)s” is longer than %(limit)s characters.") % {
         "column": column,
-        "limit": f"{MAX_CELL_CHARS:,}".replace(",", " "),
+        "limit": number_format(MAX_CELL_CHARS, force_grouping=True),
     }
 
 

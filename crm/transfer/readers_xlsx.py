@@ -112,7 +112,7 @@ def check_archive(file: BinaryIO) -> None:
     with archive:
         entries = archive.infolist()
         names = {entry.filename for entry in entries}
-        if "mimetype" in names and _OPEN_DOCUMENT in archive.read("mimetype")[:100]:
+        if "mimetype" in names and _OPEN_DOCUMENT in _start_of(archive, "mimetype"):
             raise FileRejected(
                 _(
                     "This is an OpenDocument spreadsheet (.ods). Open it in LibreOffice or "
@@ -136,7 +136,8 @@ def check_archive(file: BinaryIO) -> None:
             ):
                 raise FileRejected(
                     _(
-                        "The workbook is packed suspiciously tightly (a zip bomb?); it was not opened."
+                        "The workbook is packed suspiciously tightly (a zip bomb?); it was not "
+                        "opened."
                     )
                 )
         for entry in entries:
@@ -147,6 +148,14 @@ def check_archive(file: BinaryIO) -> None:
                         "spreadsheet never has; it was not opened."
                     )
                 )
+
+
+def _start_of(archive: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        with archive.open(name) as part:
+            return part.read(100)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        raise workbook_damaged() from None
 
 
 def _declares(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bool:

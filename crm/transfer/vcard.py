@@ -175,7 +175,8 @@ def read_vcard(file: BinaryIO, encoding: Encoding) -> Table:
                 if len(card.values[key]) > MAX_VALUES:
                     problems.append(
                         _(
-                            "The card has more than %(limit)s values of “%(field)s”; the rest were left out."
+                            "The card has more than %(limit)s values of “%(field)s”; the rest "
+                            "were left out."
                         )
                         % {"limit": MAX_VALUES, "field": key}
                     )
@@ -185,7 +186,7 @@ def read_vcard(file: BinaryIO, encoding: Encoding) -> Table:
                     % {"limit": MAX_CELL_CHARS}
                 )
                 cells = [cell[:MAX_CELL_CHARS] for cell in cells]
-            yield SourceRow(number, cells, join_problems(problems))
+            yield SourceRow(number, cells, join_problems(list(dict.fromkeys(problems))))
 
     return Table(columns=columns, rows=rows(), format="vcard", encoding=encoding.name)
 
@@ -197,24 +198,25 @@ def _padded(values: list[str], width: int) -> list[str]:
 def _physical_lines(chunks: Iterable[str]) -> Iterator[str]:
     """Lines without their ends; a line over ``MAX_LINE_CHARS`` is cut there, and the rest
     of it is read past without being kept."""
-    buffer = ""
-    skipping = False
+    rest = ""  # the start of a line not ended yet
+    skipping = False  # inside a line already cut
     for chunk in chunks:
-        buffer += chunk
-        while True:
-            end = buffer.find("\n")
-            if end < 0:
-                if len(buffer) > MAX_LINE_CHARS:
-                    if not skipping:
-                        yield buffer[:MAX_LINE_CHARS].rstrip("\r")
-                    skipping, buffer = True, ""
-                break
-            line, buffer = buffer[:end], buffer[end + 1 :]
+        text = rest + chunk if rest else chunk
+        start = 0
+        while (end := text.find("\n", start)) >= 0:
             if not skipping:
-                yield line[:MAX_LINE_CHARS].rstrip("\r")
+                yield text[start : min(end, start + MAX_LINE_CHARS)].rstrip("\r")
             skipping = False
-    if buffer and not skipping:
-        yield buffer[:MAX_LINE_CHARS].rstrip("\r")
+            start = end + 1
+        rest = text[start:]
+        if len(rest) > MAX_LINE_CHARS:
+            if not skipping:
+                yield rest[:MAX_LINE_CHARS].rstrip("\r")
+            skipping, rest = True, ""
+        elif skipping:
+            rest = ""
+    if rest and not skipping:
+        yield rest.rstrip("\r")
 
 
 def _properties(lines: Iterable[str]) -> Iterator[_Property]:

@@ -240,7 +240,7 @@ def test_a_one_megabyte_cell_is_a_problem_of_its_row_in_bounded_memory() -> None
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert rows[0].problem == "The cell in column “notes” is longer than 32 767 characters."
+    assert rows[0].problem == "The cell in column “notes” is longer than 32,767 characters."
     assert len(rows[0].cells[1]) == MAX_CELL_CHARS
     assert rows[1] == SourceRow(3, ["Petr", "short"])
     assert peak < 2_000_000  # the 2 MB cell is never held whole
@@ -257,21 +257,41 @@ def test_an_empty_file_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "kind"),
     [
-        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(300),
-        b"\x7fELF\x02\x01\x01\x00" + bytes(300),
-        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" * 10,
-        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(300),
-        b"name,phone\nIvan\x01\x02\x03\x04\x05\x06\x07\x08,1\n" * 3,
+        (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(300), "exe"),
+        (b"\x7fELF\x02\x01\x01\x00" + bytes(300), "elf"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(300), "png"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "pdf"),
+        (b"{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 Times;}} Hello}", "rtf"),
     ],
-    ids=["exe", "elf", "pdf", "png", "control-bytes"],
 )
-def test_binary_content_named_csv_is_not_a_text_table(data: bytes) -> None:
+def test_a_program_an_image_or_a_document_named_csv_is_refused(data: bytes, kind: str) -> None:
     assert rejected(data, "people.csv") == (
-        "The file is not a text table: it holds binary data (a program, an image or a "
-        "document?). Upload a CSV, XLSX or vCard file."
+        f"The file is not a text table but a file of another kind ({kind}). Upload a CSV, "
+        "XLSX or vCard file."
     )
+
+
+def test_unknown_binary_content_is_not_a_text_table() -> None:
+    data = b"name,phone\nIvan\x01\x02\x03\x04\x05\x06\x07\x08,1\n" * 3
+    assert rejected(data) == (
+        "The file is not a text table: it holds binary data. Upload a CSV, XLSX or vCard file."
+    )
+
+
+def test_text_starting_like_a_two_letter_signature_is_still_a_table() -> None:
+    for header in ("BMW;Model", "MZ;Code", "ID3;Tag"):
+        table, rows = read(f"{header}\nx;y\n".encode())
+        assert table.columns == header.split(";")
+        assert rows[0].cells == ["x", "y"]
+
+
+def test_utf16_without_its_mark_is_recognised() -> None:
+    for codec in ("utf-16-le", "utf-16-be"):
+        table, rows = read("Имя\tCity\nЁжик\tMoscow\n".encode(codec))
+        assert table.encoding == codec
+        assert rows[0].cells == ["Ёжик", "Moscow"]
 
 
 def test_old_excel_and_web_pages_named_xls_say_what_to_do() -> None:
@@ -284,6 +304,11 @@ def test_old_excel_and_web_pages_named_xls_say_what_to_do() -> None:
     assert rejected(encrypted, "secret.xlsx").startswith("The workbook is protected")
     html = "<html><body><table><tr><td>Имя</td></tr></table></body></html>".encode("cp1251")
     assert rejected(html, "bitrix.xls").startswith("This is a web page, not a table")
+    xml = b'<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n<Workbook/>'
+    assert rejected(xml, "book.xls").startswith("This is an XML file, not a table")
+    assert rejected(b"name,phone\n", "contacts.vcf") == (
+        "The file is named .vcf but holds no contact cards (vCard)."
+    )
 
 
 def test_a_text_file_named_xlsx_is_not_a_workbook() -> None:

@@ -108,7 +108,7 @@ def test_a_row_wider_than_the_header_and_a_long_cell_are_problems() -> None:
         ).encode()
     )
     rows = list(read_table(io.BytesIO(data), "book.xlsx").rows)
-    assert rows[0].problem == "The cell in column “notes” is longer than 32 767 characters."
+    assert rows[0].problem == "The cell in column “notes” is longer than 32,767 characters."
     assert len(rows[0].cells[1]) == 32_767
     assert rows[1].cells == ["Petr", ""]
     assert rows[1].problem == "The row has 4 cells but the header has 2 columns."

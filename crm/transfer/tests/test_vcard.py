@@ -111,7 +111,10 @@ def test_android_21_with_soft_line_breaks_and_a_base64_block() -> None:
 
 
 def test_the_preferred_phone_comes_first() -> None:
-    data = b"BEGIN:VCARD\nVERSION:4.0\nFN:A\nTEL;TYPE=home:tel:+1-111\nTEL;PREF=1:tel:+1-222\nEND:VCARD\n"
+    data = (
+        b"BEGIN:VCARD\nVERSION:4.0\nFN:A\n"
+        b"TEL;TYPE=home:tel:+1-111\nTEL;PREF=1:tel:+1-222\nEND:VCARD\n"
+    )
     table = read_table(io.BytesIO(data), "a.vcf")
     assert [cell for column, cell in zip(table.columns, next(table.rows).cells, strict=True)
             if column == "phone"] == ["+1-222", "+1-111"]  # fmt: skip
@@ -145,6 +148,17 @@ def test_a_huge_photo_is_skipped_in_bounded_memory() -> None:
         tracemalloc.stop()
     assert rows == [SourceRow(1, ["Big", "", "", "", "", "", "", ""])]
     assert peak < 2_000_000
+
+
+def test_a_long_unfolded_line_is_cut_and_its_card_has_a_problem() -> None:
+    note = "ж" * 200_000
+    data = f"BEGIN:VCARD\nFN:Long\nNOTE:{note}\nEMAIL:a@b.c\nEND:VCARD\n".encode()
+    table = read_table(io.BytesIO(data), "a.vcf")
+    row = next(table.rows)
+    cells = dict(zip(table.columns, row.cells, strict=True))
+    assert len(cells["notes"]) == 32_767
+    assert cells["email"] == "a@b.c"
+    assert row.problem == "A value of the card is longer than 32767 characters."
 
 
 def test_too_many_phones_is_a_problem_of_the_card() -> None:
