@@ -137,10 +137,16 @@ def _russian_score(text: str) -> int:
 
 
 def decoded_chunks(file: BinaryIO, codec: str) -> Iterator[str]:
-    """The text of ``file`` from its start, in chunks, undecodable bytes replaced by U+FFFD."""
-    file.seek(0)
+    """The text of ``file`` from its start, in chunks, undecodable bytes replaced by U+FFFD.
+    It keeps its own place in the file, so two readings of one file may be interleaved."""
     decoder = codecs.getincrementaldecoder(codec)(errors="replace")
-    while chunk := file.read(CHUNK_BYTES):
+    offset = 0
+    while True:
+        file.seek(offset)
+        chunk = file.read(CHUNK_BYTES)
+        if not chunk:
+            break
+        offset += len(chunk)
         if text := decoder.decode(chunk):
             yield text
     if tail := decoder.decode(b"", final=True):

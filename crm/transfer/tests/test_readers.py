@@ -329,3 +329,14 @@ def test_a_row_of_ten_thousand_cells_under_a_short_header_is_a_problem() -> None
     _table, rows = read(f"a,b\n{row}\n".encode())
     assert rows[0].cells == ["x", "x"]
     assert rows[0].problem == "The row has 10000 cells but the header has 2 columns."
+
+
+def test_two_readings_of_one_file_may_be_interleaved() -> None:
+    lines = "".join(f"Имя {index};{index}\n" for index in range(20_000))
+    file = io.BytesIO(f"name;number\n{lines}".encode("cp1251"))
+    first = read_table(file, "a.csv").rows
+    second = read_table(file, "a.csv").rows
+    pairs = list(zip(first, second, strict=True))
+    assert len(pairs) == 20_000
+    assert all(one == other for one, other in pairs)
+    assert pairs[-1][0] == SourceRow(20_001, ["Имя 19999", "19999"])
