@@ -43,7 +43,9 @@ __all__ = ["MAX_CELL_CHARS", "MAX_COLUMNS", "FileRejected", "SourceRow", "Table"
 
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# An encrypted XLSX is an OLE2 file with this stream; its directory is near the start.
 _ENCRYPTED_OOXML = "EncryptedPackage".encode("utf-16-le")
+_OLE2_DIRECTORY_SCAN = 1024 * 1024
 _HTML_STARTS = ("<!doctype html", "<html", "<table", "<meta", "<head", "<body")
 # Documents whose first bytes look like text.
 _TEXT_LIKE_DOCUMENTS = {b"%PDF-": "pdf", b"{\\rtf": "rtf", b"%!PS": "ps"}
@@ -61,7 +63,7 @@ def read_table(file: BinaryIO, filename: str) -> Table:
     if head.startswith(_ZIP):
         return read_xlsx(file)
     if head.startswith(_OLE2):
-        if _ENCRYPTED_OOXML in head:
+        if _ENCRYPTED_OOXML in head + file.read(_OLE2_DIRECTORY_SCAN):
             raise FileRejected(
                 _(
                     "The workbook is protected with a password. Open it in Excel, remove the "

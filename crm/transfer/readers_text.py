@@ -52,7 +52,8 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16", "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16", "utf-16-be"),
 )
-_SINGLE_BYTE = ("cp1251", "koi8-r", "cp866")
+_CYRILLIC_PAGES = ("cp1251", "koi8-r", "cp866")
+SINGLE_BYTE = (*_CYRILLIC_PAGES, "cp1252")
 _WORD = re.compile(r"[^\W\d_]+")
 # Punctuation a correctly decoded Russian or Western text commonly has outside ASCII.
 _USUAL_SYMBOLS = frozenset("«»—–№…“”„‘’•°€ ")
@@ -115,7 +116,7 @@ def _single_byte_guess(head: bytes) -> str:
             pure += 1
     if mixed > pure:
         return "cp1252"
-    return max(_SINGLE_BYTE, key=lambda name: _russian_score(head.decode(name, "replace")))
+    return max(_CYRILLIC_PAGES, key=lambda name: _russian_score(head.decode(name, "replace")))
 
 
 def _russian_score(text: str) -> int:
@@ -358,12 +359,22 @@ def read_csv(file: BinaryIO, head: bytes, encoding: Encoding) -> Table:
                 continue
             yield SourceRow(number, *_checked(cells, record, columns, encoding.name))
 
+    notes = []
+    if encoding.codec in SINGLE_BYTE:
+        notes.append(
+            _(
+                "The file does not say its encoding; it was read as %(encoding)s. If the "
+                "letters look wrong, save it as UTF-8 and upload it again."
+            )
+            % {"encoding": encoding.name}
+        )
     return Table(
         columns=columns,
         rows=rows(),
         format="csv",
         encoding=encoding.name,
         delimiter=delimiter,
+        notes=notes,
     )
 
 

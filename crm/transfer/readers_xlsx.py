@@ -119,6 +119,13 @@ def check_archive(file: BinaryIO) -> None:
                     "Excel and save it as XLSX or CSV."
                 )
             )
+        if "xl/workbook.bin" in names:
+            raise FileRejected(
+                _(
+                    "This is a binary Excel workbook (.xlsb). Open it in Excel and save it as "
+                    "XLSX or CSV."
+                )
+            )
         if "xl/workbook.xml" not in names:
             raise FileRejected(_("The archive is not an Excel workbook (XLSX)."))
         unpacked = sum(entry.file_size for entry in entries)

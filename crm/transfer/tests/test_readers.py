@@ -340,3 +340,22 @@ def test_two_readings_of_one_file_may_be_interleaved() -> None:
     assert len(pairs) == 20_000
     assert all(one == other for one, other in pairs)
     assert pairs[-1][0] == SourceRow(20_001, ["Имя 19999", "19999"])
+
+
+def test_a_guessed_single_byte_encoding_is_told_to_the_user() -> None:
+    table, _rows = read(RUSSIAN.encode("cp1251"))
+    assert table.notes == [
+        "The file does not say its encoding; it was read as cp1251. If the letters look "
+        "wrong, save it as UTF-8 and upload it again."
+    ]
+    assert read(RUSSIAN.encode("utf-8"))[0].notes == []
+    assert read(RUSSIAN.encode("utf-16"))[0].notes == []
+
+
+def test_an_encrypted_workbook_is_found_past_the_first_sample() -> None:
+    data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(200_000)
+    data += "EncryptedPackage".encode("utf-16-le")
+    assert rejected(data, "secret.xlsx") == (
+        "The workbook is protected with a password. Open it in Excel, remove the password "
+        "and save it again."
+    )

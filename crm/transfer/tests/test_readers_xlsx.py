@@ -233,3 +233,18 @@ def test_openpyxl_itself_refuses_the_entity_bomb_through_defusedxml() -> None:
     with pytest.raises(ValueError) as caught:
         openpyxl.load_workbook(io.BytesIO(entity_bomb_workbook()), read_only=True)
     assert isinstance(caught.value.__cause__, DefusedXmlException)
+
+
+def test_a_header_over_the_column_limit_is_refused() -> None:
+    data = workbook_bytes(("Sheet", [[f"c{index}" for index in range(1001)], ["x"]]))
+    assert rejected(data) == "The header has 1001 columns; a file can have at most 1000."
+
+
+def test_a_binary_workbook_says_what_to_do() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.bin", b"\x83\x01\x00")
+    assert rejected(buffer.getvalue(), "book.xlsb") == (
+        "This is a binary Excel workbook (.xlsb). Open it in Excel and save it as XLSX or CSV."
+    )
