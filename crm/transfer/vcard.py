@@ -18,9 +18,10 @@ needs no guessing: ``full_name`` (FN), ``last_name``/``first_name``/``middle_nam
 ``phone`` (TEL, the preferred first), ``email``, ``messenger`` (IMPP, X-SOCIALPROFILE and
 the X-SKYPE/X-TELEGRAM kind), ``company`` (the first part of ORG), ``position`` (TITLE),
 ``birthday`` (BDAY as ``YYYY-MM-DD``; a date without a year, ``--MMDD`` or Apple's
-omitted year, gives none), ``address`` (ADR, its parts joined with commas) and ``notes``
-(NOTE). A card may have several phones, e-mails, messengers and addresses: the table has
-as many such columns as the fullest card (a first pass counts them), at most
+omitted year, gives none), ``address`` (ADR, its parts joined with commas), ``tags``
+(CATEGORIES, without the "myContacts" and "starred" groups Gmail puts everyone in) and
+``notes`` (NOTE). A card may have several phones, e-mails, messengers and addresses: the
+table has as many such columns as the fullest card (a first pass counts them), at most
 ``MAX_VALUES`` each. URL, photos and other properties are left out.
 """
 
@@ -76,6 +77,7 @@ class Card:
     position: str = ""
     birthday: str = ""
     notes: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
     values: dict[str, list[tuple[bool, str]]] = field(
         default_factory=lambda: {key: [] for key in _MULTIPLE}
     )
@@ -100,6 +102,7 @@ class Card:
             or self.position
             or self.birthday
             or self.notes
+            or self.tags
             or any(self.values.values())
         )
 
@@ -153,7 +156,7 @@ def read_vcard(file: BinaryIO, encoding: Encoding) -> Table:
     columns += ["phone"] * counts["phone"] + ["email"] * counts["email"]
     columns += ["messenger"] * counts["messenger"]
     columns += ["company", "position", "birthday"]
-    columns += ["address"] * counts["address"] + ["notes"]
+    columns += ["address"] * counts["address"] + ["tags", "notes"]
 
     def rows() -> Iterator[SourceRow]:
         for number, card in enumerate(cards(decoded_chunks(file, encoding.codec)), start=1):
@@ -164,7 +167,7 @@ def read_vcard(file: BinaryIO, encoding: Encoding) -> Table:
                 cells += _padded(card.listed(key), counts[key])
             cells += [card.company, card.position, card.birthday]
             cells += _padded(card.listed("address"), counts["address"])
-            cells.append("\n".join(card.notes))
+            cells += [", ".join(dict.fromkeys(card.tags)), "\n".join(card.notes)]
             problems = list(card.problems)
             if any("\ufffd" in cell for cell in cells):
                 problems.append(
@@ -325,6 +328,9 @@ def _decoded(prop: _Property, value: str) -> str:
         )
 
 
+_ESCAPED_COMMA_SPLIT = re.compile(r"(?<!\\),")
+# Groups Gmail puts every contact in; they say nothing about the contact.
+_SYSTEM_GROUPS = frozenset({"mycontacts", "starred", "* mycontacts", "* starred"})
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
 
@@ -382,6 +388,11 @@ def _apply(card: Card, prop: _Property, value: str) -> None:
         card.birthday = birthday(_unescape(value).strip(), omitted_year)
     elif name == "NOTE" and (note := _unescape(value).strip()):
         card.notes.append(note)
+    elif name == "CATEGORIES":
+        for category in _ESCAPED_COMMA_SPLIT.split(value):
+            tag = _unescape(category).strip()
+            if tag and tag.casefold() not in _SYSTEM_GROUPS:
+                card.tags.append(tag)
 
 
 def _messenger(prop: _Property, value: str) -> str:

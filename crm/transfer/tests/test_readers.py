@@ -359,3 +359,25 @@ def test_an_encrypted_workbook_is_found_past_the_first_sample() -> None:
         "The workbook is protected with a password. Open it in Excel, remove the password "
         "and save it again."
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("ИВАНОВ;ПЕТРОВ\nООО РОМАШКА;МОСКВА\n", "koi8-r"),
+        ("ИВАНОВ;ПЕТРОВ\nООО РОМАШКА;МОСКВА\n", "cp1251"),
+        ("ИНН;КПП\n", "cp1251"),
+        ("Дата;Сумма;Этап\n01.02.2024;100;Переговоры\n", "cp866"),
+    ],
+)
+def test_capitals_and_short_samples_are_read_in_the_right_code_page(
+    text: str, encoding: str
+) -> None:
+    assert detect_encoding(text.encode(encoding)).name == encoding
+
+
+def test_a_one_column_file_with_commas_in_its_values_stays_one_column() -> None:
+    table, rows = read("Комментарий\nПривет, мир\nЕщё; одно\n".encode())
+    assert table.delimiter == "\t"
+    assert [row.cells for row in rows] == [["Привет, мир"], ["Ещё; одно"]]
+    assert all(row.problem == "" for row in rows)

@@ -65,12 +65,13 @@ def test_gmail_30_with_escapes_and_a_birthday_without_a_year() -> None:
     table, rows = read_fixture("gmail.vcf")
     assert table.columns == [
         "full_name", "last_name", "first_name", "middle_name", "phone", "email", "email",
-        "company", "position", "birthday", "address", "notes",
+        "company", "position", "birthday", "address", "tags", "notes",
     ]  # fmt: skip
     marina, john = as_dicts(table, rows)
     assert marina["email"] == ["marina.lebedeva@gmail.com", "m.lebedeva@omega.ru"]
     assert marina["address"] == ["Лесная ул., 10, кв. 5, Тверь, Тверская обл., 170000, Россия"]
     assert marina["notes"] == ["Знакомая Сергея\nлюбит чай"]
+    assert marina["tags"] == ["Юристы, VIP"]  # without Gmail's "myContacts"
     assert "birthday" not in marina  # BDAY:--0521
     assert john == {
         "full_name": ["John Appleseed"],
@@ -146,7 +147,7 @@ def test_a_huge_photo_is_skipped_in_bounded_memory() -> None:
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert rows == [SourceRow(1, ["Big", "", "", "", "", "", "", ""])]
+    assert rows == [SourceRow(1, ["Big", "", "", "", "", "", "", "", ""])]
     assert peak < 2_000_000
 
 
