@@ -4,8 +4,9 @@ in bounded memory.
 The encoding is found from the first ``SAMPLE_BYTES``: a byte-order mark decides (UTF-8,
 UTF-16 LE/BE, UTF-32); else UTF-8 if most lines with non-ASCII bytes are valid UTF-8; else
 the single-byte code page under which the sample reads most like words (Russian words are
-all Cyrillic and in one case pattern: cp1251 against KOI8-R and cp866; Western text has
-accented letters inside Latin words: cp1252). The file is then decoded with replacement, so
+all Cyrillic, in one case pattern and made of the letters Russian uses most: cp1251 against
+KOI8-R and cp866, cp1251 kept on a near tie; Western text has accented letters inside Latin
+words: cp1252). The file is then decoded with replacement, so
 a line in another encoding does not stop the file: its row gets a problem.
 
 The records are split by our own small state machine rather than ``csv.reader``: it keeps
@@ -56,47 +57,47 @@ _CYRILLIC_PAGES = ("cp1251", "koi8-r", "cp866")
 SINGLE_BYTE = (*_CYRILLIC_PAGES, "cp1252")
 _WORD = re.compile(r"[^\W\d_]+")
 # How often each letter occurs in Russian text, per cent.
-_RUSSIAN_FREQUENCY = dict(
-    zip(
-        "оеаинтсрвлкмдпуяыьгзбчйхжшюцщэфъё",
-        (
-            10.97,
-            8.45,
-            8.01,
-            7.35,
-            6.70,
-            6.26,
-            5.47,
-            4.73,
-            4.54,
-            4.40,
-            3.49,
-            3.21,
-            2.98,
-            2.81,
-            2.62,
-            2.01,
-            1.90,
-            1.74,
-            1.70,
-            1.65,
-            1.59,
-            1.44,
-            1.21,
-            0.97,
-            0.94,
-            0.73,
-            0.64,
-            0.48,
-            0.36,
-            0.32,
-            0.26,
-            0.04,
-            0.04,
-        ),
-        strict=True,
+_RUSSIAN_FREQUENCY = {
+    letter: float(share)
+    for letter, share in (
+        pair.split(":")
+        for pair in [
+            "о:10.97",
+            "е:8.45",
+            "а:8.01",
+            "и:7.35",
+            "н:6.70",
+            "т:6.26",
+            "с:5.47",
+            "р:4.73",
+            "в:4.54",
+            "л:4.40",
+            "к:3.49",
+            "м:3.21",
+            "д:2.98",
+            "п:2.81",
+            "у:2.62",
+            "я:2.01",
+            "ы:1.90",
+            "ь:1.74",
+            "г:1.70",
+            "з:1.65",
+            "б:1.59",
+            "ч:1.44",
+            "й:1.21",
+            "х:0.97",
+            "ж:0.94",
+            "ш:0.73",
+            "ю:0.64",
+            "ц:0.48",
+            "щ:0.36",
+            "э:0.32",
+            "ф:0.26",
+            "ъ:0.04",
+            "ё:0.04",
+        ]
     )
-)
+}
 # Punctuation a correctly decoded Russian or Western text commonly has outside ASCII.
 _USUAL_SYMBOLS = frozenset("«»—–№…“”„‘’•°€ ")
 
@@ -286,8 +287,8 @@ class CsvSplitter:
             yield self._take_record(unclosed)
 
     def _plain_record(self, line: str) -> RawRecord:
-        """A whole line without quotes, split at once (the common case, ten times faster
-        than the state machine)."""
+        """A whole line without quotes, split at once: the common case, several times
+        faster than the state machine, which it gives the same answer as."""
         if line.endswith("\r"):
             line = line[:-1]
         cells = line.split(self.delimiter)
@@ -313,11 +314,12 @@ class CsvSplitter:
             state = self._state
             if state == _FIELD_START and not self._in_record:
                 line_end = text.find("\n", position)
-                line = text[position:line_end] if line_end >= 0 else '"'
-                if '"' not in line and "\r" not in line[:-1]:  # no quotes, no old Mac ends
-                    done.append(self._plain_record(line))
-                    position = line_end + 1
-                    continue
+                if line_end >= 0:
+                    line = text[position:line_end]
+                    if '"' not in line and "\r" not in line[:-1]:  # no quotes, no old Mac ends
+                        done.append(self._plain_record(line))
+                        position = line_end + 1
+                        continue
             if state == _FIELD_START:
                 self._in_record = True
                 if text[position] == '"':
@@ -414,7 +416,7 @@ def read_csv(file: BinaryIO, head: bytes, encoding: Encoding) -> Table:
             cells = record.cells + [""] * (width - len(record.cells))
             if not any(cell.strip() for cell in cells) and not record.extra_text:
                 continue
-            yield SourceRow(number, *_checked(cells, record, columns, encoding.name))
+            yield SourceRow(number, cells, _problem(cells, record, columns, encoding.name))
 
     notes = []
     if encoding.codec in SINGLE_BYTE:
@@ -439,9 +441,8 @@ def _clean_header(cell: str) -> str:
     return " ".join(cell.replace("\ufeff", "").split())
 
 
-def _checked(
-    cells: list[str], record: RawRecord, columns: list[str], encoding: str
-) -> tuple[list[str], str]:
+def _problem(cells: list[str], record: RawRecord, columns: list[str], encoding: str) -> str:
+    """What is wrong with a row, in words; ``""`` for a good one."""
     problems = []
     if any("\ufffd" in cell for cell in cells):
         problems.append(
@@ -455,4 +456,4 @@ def _checked(
         problems.append(too_many_cells(record.count, len(columns)))
     if record.unclosed_quote:
         problems.append(_("A quoted cell is not closed: the rest of the file went into it."))
-    return cells, join_problems(problems)
+    return join_problems(problems)
