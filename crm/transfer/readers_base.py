@@ -61,11 +61,16 @@ def file_is_empty() -> FileRejected:
     return FileRejected(_("The file is empty."))
 
 
+def limit_text(limit: int) -> str:
+    """A limit as the user's language writes numbers (32,767 or 32 767)."""
+    return number_format(limit, force_grouping=True)
+
+
 def cell_too_long(column: str) -> str:
     """The problem of a row whose cell in ``column`` is over ``MAX_CELL_CHARS``."""
     return _("The cell in column “%(column)s” is longer than %(limit)s characters.") % {
         "column": column,
-        "limit": number_format(MAX_CELL_CHARS, force_grouping=True),
+        "limit": limit_text(MAX_CELL_CHARS),
     }
 
 

@@ -37,7 +37,7 @@ from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
-from .readers_base import MAX_CELL_CHARS, SourceRow, Table, join_problems
+from .readers_base import MAX_CELL_CHARS, SourceRow, Table, join_problems, limit_text
 from .readers_text import Encoding, decoded_chunks
 
 #: At most this many phones (e-mails, messengers, addresses) of a card are read.
@@ -131,7 +131,8 @@ class _Property:
         return self.name in _BINARY or "B" in encoding or "BASE64" in encoding
 
     def append(self, text: str) -> None:
-        room = MAX_CELL_CHARS * 4 - self.length
+        # room for a value of MAX_CELL_CHARS written as quoted-printable (=D0=96: 6 per letter)
+        room = MAX_CELL_CHARS * 6 - self.length
         if len(text) > room:
             text, self.cut = text[:room], True
         self.parts.append(text)
@@ -176,22 +177,30 @@ def read_vcard(file: BinaryIO, encoding: Encoding) -> Table:
                 )
             for key in _MULTIPLE:
                 if len(card.values[key]) > MAX_VALUES:
-                    problems.append(
-                        _(
-                            "The card has more than %(limit)s values of “%(field)s”; the rest "
-                            "were left out."
-                        )
-                        % {"limit": MAX_VALUES, "field": key}
-                    )
+                    problems.append(too_many_values(key))
             if any(len(cell) > MAX_CELL_CHARS for cell in cells):
-                problems.append(
-                    _("A value of the card is longer than %(limit)s characters.")
-                    % {"limit": MAX_CELL_CHARS}
-                )
+                problems.append(value_too_long())
                 cells = [cell[:MAX_CELL_CHARS] for cell in cells]
             yield SourceRow(number, cells, join_problems(list(dict.fromkeys(problems))))
 
     return Table(columns=columns, rows=rows(), format="vcard", encoding=encoding.name)
+
+
+def value_too_long() -> str:
+    return _("A value of the card is longer than %(limit)s characters.") % {
+        "limit": limit_text(MAX_CELL_CHARS)
+    }
+
+
+def too_many_values(key: str) -> str:
+    """The problem of a card with more than ``MAX_VALUES`` values of ``key``."""
+    messages = {
+        "phone": _("The card has more than %(limit)s phones; the rest were left out."),
+        "email": _("The card has more than %(limit)s e-mails; the rest were left out."),
+        "messenger": _("The card has more than %(limit)s messengers; the rest were left out."),
+        "address": _("The card has more than %(limit)s addresses; the rest were left out."),
+    }
+    return messages[key] % {"limit": MAX_VALUES}
 
 
 def _padded(values: list[str], width: int) -> list[str]:
@@ -286,13 +295,19 @@ def cards(chunks: Iterable[str]) -> Iterator[Card]:
     """The cards of a vCard text, in order; a card not closed at the end still counts."""
     card: Card | None = None
     depth = 0
+    agent_opened = False  # 2.1 writes an agent's card right after an empty AGENT property
     for prop in _properties(_physical_lines(chunks)):
         value = prop.value
         if prop.name == "BEGIN" and value.strip().upper() == "VCARD":
-            depth += 1
+            if depth == 0 or agent_opened or depth > 1:
+                depth += 1
+            elif card is not None:  # END:VCARD is missing: the card ends where the next begins
+                yield card
             if depth == 1:
                 card = Card()
+            agent_opened = False
             continue
+        agent_opened = prop.name == "AGENT" and not value.strip()
         if prop.name == "END" and value.strip().upper() == "VCARD":
             depth = max(depth - 1, 0)
             if depth == 0 and card is not None:
@@ -302,10 +317,7 @@ def cards(chunks: Iterable[str]) -> Iterator[Card]:
         if card is None or depth != 1:
             continue
         if prop.cut:
-            card.problems.append(
-                _("A value of the card is longer than %(limit)s characters.")
-                % {"limit": MAX_CELL_CHARS}
-            )
+            card.problems.append(value_too_long())
         _apply(card, prop, _decoded(prop, value).replace("\r\n", "\n"))
     if card is not None:
         yield card

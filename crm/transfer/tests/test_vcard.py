@@ -159,7 +159,7 @@ def test_a_long_unfolded_line_is_cut_and_its_card_has_a_problem() -> None:
     cells = dict(zip(table.columns, row.cells, strict=True))
     assert len(cells["notes"]) == 32_767
     assert cells["email"] == "a@b.c"
-    assert row.problem == "A value of the card is longer than 32767 characters."
+    assert row.problem == "A value of the card is longer than 32,767 characters."
 
 
 def test_too_many_phones_is_a_problem_of_the_card() -> None:
@@ -168,7 +168,7 @@ def test_too_many_phones_is_a_problem_of_the_card() -> None:
     table = read_table(io.BytesIO(data), "a.vcf")
     assert table.columns.count("phone") == MAX_VALUES
     row = next(table.rows)
-    assert row.problem == "The card has more than 10 values of “phone”; the rest were left out."
+    assert row.problem == "The card has more than 10 phones; the rest were left out."
 
 
 @pytest.mark.parametrize(
@@ -191,3 +191,20 @@ def test_birthday_formats(value: str, expected: str) -> None:
 
 def test_apples_omitted_year_gives_no_birthday() -> None:
     assert birthday("1604-08-17", omitted_year="1604") == ""
+
+
+def test_a_card_without_its_end_ends_where_the_next_begins() -> None:
+    data = b"BEGIN:VCARD\nFN:First\nBEGIN:VCARD\nFN:Second\nEND:VCARD\n"
+    rows = list(read_table(io.BytesIO(data), "a.vcf").rows)
+    assert [(row.number, row.cells[0]) for row in rows] == [(1, "First"), (2, "Second")]
+
+
+def test_an_agents_card_inside_a_card_is_skipped() -> None:
+    data = (
+        b"BEGIN:VCARD\nVERSION:2.1\nFN:Boss\nAGENT:\nBEGIN:VCARD\nFN:Assistant\n"
+        b"TEL:+1\nEND:VCARD\nTEL:+2\nEND:VCARD\nBEGIN:VCARD\nFN:Next\nEND:VCARD\n"
+    )
+    table = read_table(io.BytesIO(data), "a.vcf")
+    rows = list(table.rows)
+    assert [(row.number, row.cells[0]) for row in rows] == [(1, "Boss"), (2, "Next")]
+    assert rows[0].cells[table.columns.index("phone")] == "+2"
