@@ -295,3 +295,76 @@ def test_a_key_not_among_the_fields_is_never_answered() -> None:
 def test_the_source_crm_is_recognised(name: str, source: str) -> None:
     with (FILES / name).open("rb") as file:
         assert guess_source(read_table(file, name).columns) == source
+
+
+@pytest.mark.parametrize(
+    ("kind", "header"),
+    [
+        (
+            "company",
+            {
+                "Record ID": "external_id",
+                "Company name": "name",
+                "Company owner": "owner",
+                "Create Date": "created_at",
+                "Phone Number": "phone",
+                "Last Activity Date": "",
+                "City": "",
+                "Industry": "industry",
+                "Company Domain Name": "website",
+            },
+        ),
+        (
+            "company",
+            {
+                "Account ID": "external_id",
+                "Account Name": "name",
+                "Account Owner": "owner",
+                "Type": "",
+                "Industry": "industry",
+                "Phone": "phone",
+                "Website": "website",
+                "Billing Street": "address",
+                "Billing City": "",
+                "Description": "notes",
+            },
+        ),
+        (
+            "company",
+            {
+                "ID": "external_id",
+                "Название компании": "name",
+                "Ответственный": "owner",
+                "Дата создания": "created_at",
+                "Теги": "tags",
+                "Рабочий телефон": "phone",
+                "Рабочий email": "email",
+                "Web": "website",
+                "Адрес": "address",
+                "Примечание": "notes",
+            },
+        ),
+        (
+            "lead",
+            {
+                "ID": "external_id",
+                "Название лида": "title",
+                "Имя": "full_name",
+                "Фамилия": "",
+                "Стадия": "status",
+                "Источник": "source",
+                "Ответственный": "owner",
+                "Рабочий телефон": "phone",
+                "Мобильный телефон": "",
+                "Рабочий e-mail": "email",
+                "Название компании": "company",
+                "Комментарий": "description",
+                "Дата создания": "created_at",
+            },
+        ),
+    ],
+    ids=["hubspot-companies", "salesforce-accounts", "amocrm-companies", "bitrix24-leads"],
+)
+def test_company_and_lead_exports(kind: str, header: dict[str, str]) -> None:
+    columns = list(header)
+    assert dict(zip(columns, guess_mapping(kind, columns, fields(kind)), strict=True)) == header
