@@ -381,3 +381,16 @@ def test_a_one_column_file_with_commas_in_its_values_stays_one_column() -> None:
     assert table.delimiter == "\t"
     assert [row.cells for row in rows] == [["Привет, мир"], ["Ещё; одно"]]
     assert all(row.problem == "" for row in rows)
+
+
+def test_django_uploads_are_read_as_they_come() -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
+
+    data = "Имя;Телефон\nИван;1\n".encode("cp1251")
+    in_memory = SimpleUploadedFile("people.csv", data)
+    assert list(read_table(in_memory, in_memory.name).rows) == [SourceRow(2, ["Иван", "1"])]
+    on_disk = TemporaryUploadedFile("people.csv", "text/csv", len(data), None)
+    with on_disk:
+        on_disk.write(data)
+        on_disk.seek(0)
+        assert list(read_table(on_disk, on_disk.name).rows) == [SourceRow(2, ["Иван", "1"])]
