@@ -53,6 +53,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16", "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16", "utf-16-be"),
 )
+_SEPARATOR_HINT = re.compile(r"sep=([,;\t|])\r?(?:\n|$)", re.IGNORECASE)
 _CYRILLIC_PAGES = ("cp1251", "koi8-r", "cp866")
 SINGLE_BYTE = (*_CYRILLIC_PAGES, "cp1252")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -389,11 +390,19 @@ def read_csv(file: BinaryIO, head: bytes, encoding: Encoding) -> Table:
     """The table of a CSV file whose first bytes are ``head``, in ``encoding``."""
     complete = len(head) < SAMPLE_BYTES
     sample_decoder = codecs.getincrementaldecoder(encoding.codec)(errors="replace")
-    delimiter = detect_delimiter(sample_decoder.decode(head, final=complete), complete)
+    sample = sample_decoder.decode(head, final=complete).lstrip("\ufeff")
+    # Excel's own hint: a first line "sep=;" names the separator and is not a row.
+    hint = _SEPARATOR_HINT.match(sample)
+    delimiter = hint.group(1) if hint else detect_delimiter(sample, complete)
 
     def records(keep: int) -> Iterator[tuple[int, RawRecord]]:
         number = 0
-        for record in CsvSplitter(delimiter, keep).records(decoded_chunks(file, encoding.codec)):
+        skip_hint = hint is not None
+        chunks = decoded_chunks(file, encoding.codec)
+        for record in CsvSplitter(delimiter, keep).records(chunks):
+            if skip_hint:
+                skip_hint = False
+                continue
             number += 1
             if number == 1 and not any(cell.strip() for cell in record.cells):
                 number = 0  # blank lines above the header are not rows

@@ -394,3 +394,12 @@ def test_django_uploads_are_read_as_they_come() -> None:
         on_disk.write(data)
         on_disk.seek(0)
         assert list(read_table(on_disk, on_disk.name).rows) == [SourceRow(2, ["Иван", "1"])]
+
+
+def test_excels_separator_hint_line_names_the_separator_and_is_not_a_row() -> None:
+    table, rows = read(b"sep=;\r\nname;note\r\nIvan;a,b,c\r\n")
+    assert (table.delimiter, table.columns) == (";", ["name", "note"])
+    assert rows == [SourceRow(2, ["Ivan", "a,b,c"])]
+    table, rows = read("\ufeffSEP=,\nИмя,Город\nИван,Тверь\n".encode())
+    assert (table.delimiter, table.columns) == (",", ["Имя", "Город"])
+    assert rows == [SourceRow(2, ["Иван", "Тверь"])]
