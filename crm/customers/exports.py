@@ -74,10 +74,12 @@ def _choice_labels(choices: Any) -> dict[str, str]:
     return {value: str(label) for value, label in choices}
 
 
-def _related(model: Any, owner: str, ids: list[int], *fields: str) -> dict[int, list[tuple]]:
+def _related(
+    model: Any, owner: str, ids: list[int], *fields: str
+) -> dict[int, list[tuple[Any, ...]]]:
     """``fields`` of the rows of ``model`` whose ``owner`` is one of ``ids``, by owner id,
     in the model's order."""
-    found: dict[int, list[tuple]] = defaultdict(list)
+    found: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for values in model.objects.filter(**{f"{owner}__in": ids}).values_list(owner, *fields):
         found[values[0]].append(values[1:])
     return found
@@ -124,7 +126,7 @@ def _customer_chunks(
             ]
             row["owner"] = names.get(row["owner_id"], "")
             row["source_label"] = sources.get(row["source"], row["source"])
-            row["type_label"] = types.get(row.get("client_type") or row.get("kind"), "")
+            row["type_label"] = types.get(row.get("client_type") or row.get("kind") or "", "")
         yield chunk
 
 

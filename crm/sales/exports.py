@@ -51,7 +51,7 @@ FIELDS = (
 
 def _deals(user: ScopedUser, params: Mapping[str, str]) -> QuerySet[Deal]:
     """The deal list's rows: its scope and its own filters (``DealFilters``)."""
-    filters = DealFilters.from_params(params, zone=lambda: user_zone(user))
+    filters = DealFilters.from_params(dict(params.items()), zone=lambda: user_zone(user))
     return deal_queryset(user=user, filters=filters)
 
 

@@ -149,7 +149,9 @@ def vcard_fold(line: str) -> str:
     space; a UTF-8 character is never split."""
     if len(line.encode("utf-8")) <= 75:
         return line + "\r\n"
-    parts, current, size = [], [], 0
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
     limit = 75
     for char in line:
         width = len(char.encode("utf-8"))

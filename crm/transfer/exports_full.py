@@ -95,13 +95,14 @@ def _table_files(table: BaseTable, tables: dict[str, str]) -> Iterator[TableFile
     for name in table.many:
         relation = meta.get_field(name)
         assert isinstance(relation, models.ManyToManyField)
-        through = relation.remote_field.through
+        through: type[models.Model] = relation.remote_field.through  # type: ignore[assignment]
         source, target = relation.m2m_field_name(), relation.m2m_reverse_field_name()
         pair = [through._meta.get_field(source), through._meta.get_field(target)]
+        assert all(isinstance(field, models.ForeignKey) for field in pair)
         yield TableFile(
             f"{table.name}__{name}",
             through,
-            [_column(field, tables) for field in pair],
+            [_column(field, tables) for field in pair],  # type: ignore[arg-type]
             through._base_manager.all(),
             {"many_to_many": {"table": table.name, "field": name}},
         )

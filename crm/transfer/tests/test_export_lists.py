@@ -207,7 +207,7 @@ def test_formulas_are_neutralised_in_csv(org, text):
 
 
 def test_formulas_are_string_cells_in_xlsx_and_numbers_stay_numbers(org):
-    contact = make_contact(org.manager, last_name="=HYPERLINK(\"http://x\")", first_name="@A1")
+    contact = make_contact(org.manager, last_name='=HYPERLINK("http://x")', first_name="@A1")
     deal = make_deal(org.manager, title="-1+1", amount="99.50")
     contacts = _xlsx(client_for(org.head).get(_url("contact", "xlsx")))
     heading = contacts[0]
@@ -258,7 +258,9 @@ def test_contacts_export_to_vcard(org):
     assert "FN:Иванов Иван Иванович" in lines
     assert "ORG:ООО «Ромашка»" in lines
     assert "TITLE:Закупщик" in lines
-    assert any(line.startswith("TEL;TYPE=VOICE") and line.endswith(":+79123456789") for line in lines)
+    assert any(
+        line.startswith("TEL;TYPE=VOICE") and line.endswith(":+79123456789") for line in lines
+    )
     assert any(line.startswith("EMAIL;TYPE=INTERNET") for line in lines)
     assert "BDAY:1980-05-17" in lines
     assert "NOTE:Любит звонки\\; утром\\, до 10\\nи по делу" in lines
@@ -310,7 +312,12 @@ def test_every_export_is_written_to_the_audit_log(org):
     assert response.status_code == 200
     event = SecurityEvent.objects.get(kind="export")
     assert (event.actor, event.ip_address) == (org.head, "127.0.0.1")
-    assert event.data == {"what": "contacts", "format": "xlsx", "rows": 1, "filters": {"tag": "опт"}}
+    assert event.data == {
+        "what": "contacts",
+        "format": "xlsx",
+        "rows": 1,
+        "filters": {"tag": "опт"},
+    }
 
 
 def test_the_old_contact_export_address_still_works(org):
