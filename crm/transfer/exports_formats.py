@@ -46,17 +46,21 @@ def _no_progress(rows: int) -> None:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def csv_text(value: object) -> str:
-    """A value as a CSV cell: text neutralised, dates as ISO dates, moments in local time
-    to the minute, yes/no in words, nothing as empty."""
+_FIRST = frozenset(FORMULA_STARTS)
+
+
+def csv_text(value: object, zone: dt.tzinfo | None = None) -> str:
+    """A value as a CSV cell: text neutralised, dates as ISO dates, moments in the local
+    time (``zone``, the current one by default) to the minute, yes/no in words, nothing
+    as empty. Called for every cell: the common cases come first."""
     if type(value) is str:
-        if value[:1] in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(value):
+        if value and value[0] in _FIRST and not _PLAIN_NUMBER.fullmatch(value):
             return "'" + value
         return value
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(zone or timezone.get_current_timezone()).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, (int, Decimal, float, dt.date)):
@@ -74,11 +78,12 @@ def csv_chunks(
     writer.writerow([csv_text(str(column.label)) for column in columns])
     yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
     values = [column.value for column in columns]
+    zone = timezone.get_current_timezone()
     done = 0
     for chunk in chunks:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([[csv_text(value(row)) for value in values] for row in chunk])
+        writer.writerows([[csv_text(value(row), zone) for value in values] for row in chunk])
         done += len(chunk)
         progress(done)
         yield buffer.getvalue().encode("utf-8")
