@@ -41,7 +41,7 @@ from crm.transfer import exports_formats as formats
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 5000
+CHUNK = 2000
 """Rows read per query."""
 FOLDER = "exports"
 """Where finished files are kept in the default storage."""
