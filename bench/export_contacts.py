@@ -73,7 +73,7 @@ def run(fmt: str, user: User, limit: int | None) -> tuple[int, float, float]:
         nonlocal rows
         rows = done
 
-    cpu = time.process_time() + _backend_cpu()
+    own, backend = time.process_time(), _backend_cpu()
     started = time.perf_counter()
     with tempfile.TemporaryFile() as target:
         for piece in exports._write(
@@ -82,10 +82,11 @@ def run(fmt: str, user: User, limit: int | None) -> tuple[int, float, float]:
             target.write(piece)
         size = target.tell() or target.seek(0, 2)
     seconds = time.perf_counter() - started
-    cpu = time.process_time() + _backend_cpu() - cpu
+    own, backend = time.process_time() - own, _backend_cpu() - backend
+    cpu = own + backend
     print(
         f"  {fmt}: {rows:,} rows in {seconds:.2f} s = {rows / seconds:,.0f} rows/s, "
-        f"{size / 1e6:.1f} MB, CPU {cpu:.2f} s"
+        f"{size / 1e6:.1f} MB, CPU {cpu:.2f} s (Python {own:.2f}, database {backend:.2f})"
     )
     return rows, seconds, cpu
 

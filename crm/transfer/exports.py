@@ -14,7 +14,9 @@ log (``SecurityEvent`` "export": what, format, filters, row count).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import tempfile
 import time
 import uuid
@@ -350,7 +352,16 @@ def export_files_sweep(now: float | None = None) -> dict[str, int] | None:
             if now - written > keep:
                 default_storage.delete(path)
                 removed += 1
+        _remove_empty(f"{FOLDER}/{folder}")
     return {"removed": removed} if removed else None
+
+
+def _remove_empty(folder: str) -> None:
+    """Remove a job's folder once empty, on a storage of local folders (object storages
+    have no folders to leave behind)."""
+    # not a local storage, not empty, or already gone: nothing to do
+    with contextlib.suppress(NotImplementedError, OSError):
+        os.rmdir(default_storage.path(folder))
 
 
 def base_export_start(*, request: HttpRequest, user: User) -> ExportJob:

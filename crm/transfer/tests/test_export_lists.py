@@ -390,6 +390,7 @@ def test_the_sweep_removes_files_older_than_a_day(org, settings):
     assert default_storage.exists(path)
     assert export_files_sweep(now=time.time() + 7200) == {"removed": 1}
     assert not default_storage.exists(path)
+    assert default_storage.listdir("exports") == ([], [])
 
 
 # --- query counts ----------------------------------------------------------------------------
