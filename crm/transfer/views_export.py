@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from crm.accounts.http import SignedInRequest
 from crm.core import errors
 from crm.core.permissions import can_export_everything
+from crm.core.records import registry
 from crm.transfer import exports
 from crm.transfer.exports_formats import FORMATS
 
@@ -80,8 +81,14 @@ def export_job(request: SignedInRequest, job_id: str) -> HttpResponse:
         job = exports.export_job_get(user=request.user, job_id=job_id)
     except errors.NotFound:
         raise Http404 from None
-    template = "transfer/export_job_progress.html" if request.htmx else "transfer/export_job.html"
-    return render(request, template, {"job": job})
+    if request.htmx:
+        return render(request, "transfer/export_job_progress.html", {"job": job})
+    kind = registry.find(job.kind)
+    return render(
+        request,
+        "transfer/export_job.html",
+        {"job": job, "list_label": kind.plural_label if kind else ""},
+    )
 
 
 @login_required

@@ -353,6 +353,7 @@ def test_a_large_export_runs_as_a_job_only_its_owner_downloads(
     page = client.get(job_url)
     assert page.status_code == 200
     assert "export-download" in page.content.decode()
+    assert "Contacts · CSV" in page.content.decode()
     fragment = client.get(job_url, HTTP_HX_REQUEST="true").content.decode()
     assert 'id="export-progress"' in fragment and "hx-get" not in fragment
     download = client.get(reverse("transfer:export_job_file", args=[job_id]))
