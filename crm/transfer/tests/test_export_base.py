@@ -191,3 +191,24 @@ def test_only_an_administrator_exports_the_base_and_it_is_logged(
     _export(client, django_capture_on_commit_callbacks)
     event = SecurityEvent.objects.get(kind="export")
     assert event.actor == org.admin and event.data["what"] == "base"
+
+
+def test_every_list_and_table_is_declared_in_the_registry():
+    from crm.core.records import registry
+
+    assert {exporter.kind for exporter in registry.exporters()} == {
+        "contact",
+        "company",
+        "deal",
+        "lead",
+        "task",
+    }
+    assert registry.exporter("contact").card is not None
+    names = [table.name for table in registry.base_tables()]
+    assert set(names) >= ENTITIES
+    # a table comes after those it points to
+    assert names.index("users") < names.index("companies") < names.index("contacts")
+    assert names.index("contacts") < names.index("deals") < names.index("deal_lines")
+    assert names.index("deals") < names.index("leads") < names.index("timeline_entries")
+    with pytest.raises(LookupError):
+        registry.exporter("nothing")
