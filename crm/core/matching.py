@@ -15,6 +15,7 @@ from itertools import permutations
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.field_compare import first_name_forms, name_key
+from crm.core.names import first_name_heads
 from crm.core.person_match import PersonFacts, score_person_facts
 from crm.core.text import fold, latin_key, strip_legal_form
 
@@ -43,50 +44,92 @@ def person_block_keys(
     """The blocking keys of a person: what two records of one person share despite typos,
     missing parts, another alphabet, diminutives and swapped parts.
 
-    Words are Latin keys (``person_match.name_key``); a first name stands for every full
-    name it may be (Саша → aleksandr, aleksandra), so the keys of Саша meet Александр's.
+    Words are Latin keys (``person_match.name_key``). The surname and first name (*main*
+    words; the patronymic is apart) decide the keys. A main word that is a known first name
+    (``crm.core.names.FIRST_NAMES``), or one typo away from one, stands for the full names it
+    may be (``first_name_heads``: Саша → aleksandr, aleksandra; Alxeandr → aleksandr), so a
+    first name's typo or diminutive changes nothing; the other main words are surnames.
 
-    - ``p:{a}|{b[:3]}``: each name word in full with the first three letters of another
-      (word order and a missing patronymic do not matter, nor one typo in the other word
-      after its third letter);
-    - ``d:{a minus one letter}|{b[0]}``: for the surname and the first name, each with one
-      letter deleted (and whole, in each of its forms) and the other's initial (of each of
-      its forms): one typo anywhere in a word of
-      five letters or more, even at its start (Deinsov / Денисов), even with a typo in the
-      other word after its initial;
+    With a first name:
+
+    - ``s:{s minus one letter}|{head}``: each surname, whole and with each letter deleted,
+      with each full name of the first name: a typo anywhere in the surname, even at its
+      start (Deinsov / Денисов), plus a typo or a diminutive in the first name. A group holds
+      namesakes only, so it stays small in a large base;
+    - ``d:{s minus one letter}|{head[0]}``: the same with the first name's initial, for a
+      first name too mangled to be recognised on the other record;
+    - ``p:{head}|{s[:3]}``: two typos in the surname after its third letter.
+
+    Without one (a foreign name, or both words mangled): ``p:{a}|{b[:3]}`` and
+    ``d:{a minus one letter}|{b[0]}`` for each ordered pair of main words, as above but with
+    no side known to be the first name.
+
+    Always:
+
+    - ``p:{a}|{b[:3]}`` for the pairs with a patronymic word, so «Иванов Петрович» meets
+      «Иванов Иван Петрович»;
     - ``w:{word}`` for every word, and ``o:{word}`` for a name of one word: a one-word name
       looks up the ``w:`` key of its word, a longer name the ``o:`` keys of its words, so
       «Иванов» meets «Иванов Иван»;
-    - ``b:{birthday}|{initial}`` with the initial of the surname or the first name (and the
+    - ``b:{birthday}|{initial}`` with the initial of a main word or of a full name (and the
       day and month swapped when both are ≤ 12): a birthday survives typos in both words.
 
-    At 1M contacts the ``d:`` and ``w:`` keys of a common name hold thousands of people: the
-    check ranks candidates by keys shared (a duplicate shares many), and the scan skips a
-    key held by more than ``MAX_GROUP_MEMBERS`` records, so every source stays bounded.
+    At 1M contacts the ``d:``, ``p:`` and ``w:`` keys of a common name hold thousands of
+    people, the ``s:``, ``b:`` and ``o:`` keys rarely more than a few hundred: the check
+    reads a bounded number of the first kinds (``BOUNDED_KEY_KINDS``) and all of the
+    second, and the scan skips a key held by more than ``MAX_GROUP_MEMBERS`` records.
     """
     words = _name_words(last_name, first_name, middle_name)
     if not words:
         return set()
-    forms = {word: _forms(word) for word in words}
     keys = {f"w:{word}"[:MAX_KEY_LENGTH] for word in words if len(word) >= _MIN_WHOLE}
     if len(words) == 1:
         keys.add(f"o:{words[0]}"[:MAX_KEY_LENGTH])
-    for whole, other in permutations(words, 2):
-        keys.update(_pair_key(a, b) for a in forms[whole] for b in forms[other])
     main = _name_words(last_name, first_name) or words
-    for whole, other in permutations(main, 2):
-        initials = {form[0] for form in forms[other]}
-        keys.update(
-            f"d:{variant[: MAX_KEY_LENGTH - 4]}|{initial}"
-            for variant in _deletions(whole) | forms[whole]
-            for initial in initials
-        )
+    heads = {word: first_name_heads(word) for word in main}
+    given = [word for word in main if heads[word]]
+    if given and len(main) > 1:
+        # «Scott Jacqueline»: when every main word may be a first name, each is a surname too.
+        for surname in [word for word in main if not heads[word]] or main:
+            full = {head for word in given if word != surname for head in heads[word]}
+            variants = _deletions(surname, shortest=_MIN_WHOLE)
+            keys.update(
+                f"s:{variant[:_KEY_WORD]}|{head[:_KEY_WORD]}"
+                for variant in variants
+                for head in full
+            )
+            keys.update(
+                f"d:{variant[: MAX_KEY_LENGTH - 4]}|{initial}"
+                for variant in _deletions(surname)
+                for initial in {head[0] for head in full}
+            )
+            keys.update(_pair_key(head, surname) for head in full)
+    else:
+        forms = {word: _forms(word) for word in main}
+        for whole, other in permutations(main, 2):
+            keys.update(_pair_key(a, b) for a in forms[whole] for b in forms[other])
+            keys.update(
+                f"d:{variant[: MAX_KEY_LENGTH - 4]}|{initial}"
+                for variant in _deletions(whole) | forms[whole]
+                for initial in {form[0] for form in forms[other]}
+            )
+    if len(words) > len(main):
+        forms = {word: heads.get(word) or _forms(word) for word in words}
+        for whole, other in permutations(words, 2):
+            if whole not in heads or other not in heads:  # a pair with the patronymic
+                keys.update(_pair_key(a, b) for a in forms[whole] for b in forms[other])
     if birthday is not None:
-        initials = {form[0] for word in main for form in forms[word]}
+        initials = {word[0] for word in main} | {head[0] for word in main for head in heads[word]}
         keys.update(
             f"b:{day}|{initial}" for day in _birthday_forms(birthday) for initial in initials
         )
     return keys
+
+
+BOUNDED_KEY_KINDS = ("d:", "p:", "w:")
+"""Person keys the check on create reads a bounded number of holders of (the newest): at 1M
+contacts one may hold thousands, and a duplicate that matters shares a key of another kind
+too (``s:``, ``b:``, ``o:``) or a contact point."""
 
 
 def person_lookup_keys(
@@ -106,6 +149,7 @@ def person_lookup_keys(
 
 _MIN_WHOLE = 3
 _MIN_DELETION = 5
+_KEY_WORD = (MAX_KEY_LENGTH - 3) // 2  # each word of an ``s:`` key
 
 
 def _name_words(*parts: str) -> list[str]:
@@ -117,9 +161,10 @@ def _forms(word: str) -> frozenset[str]:
     return first_name_forms(word) | {word}
 
 
-def _deletions(word: str) -> set[str]:
-    """The word and, when it has five letters or more, the word with each letter deleted."""
-    if len(word) < _MIN_DELETION:
+def _deletions(word: str, shortest: int = _MIN_DELETION) -> set[str]:
+    """The word and, when it has ``shortest`` letters or more, the word with each letter
+    deleted."""
+    if len(word) < shortest:
         return {word}
     return {word, *(word[:index] + word[index + 1 :] for index in range(len(word)))}
 

@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from crm.core.name_variants import all_forms
+from crm.core.name_variants import all_forms, name_groups
 from crm.core.text import latin_key
 
 # Common English and international first names and short forms, beyond the groups of
@@ -128,6 +128,22 @@ def is_near_first_name(word: str) -> bool:
     return (
         extractOne(key, _NAME_LIST, scorer=DamerauLevenshtein.distance, score_cutoff=1) is not None
     )
+
+
+@lru_cache(maxsize=50_000)
+def first_name_heads(key: str) -> frozenset[str]:
+    """The full names (Latin keys) that the name word ``key`` (a Latin key) stands for when it
+    is a known first name or one typo from one, as ``is_near_first_name`` tells (Саша →
+    aleksandr, aleksandra; alxeandr → aleksandr; laura → laura); empty for any other word."""
+    if key in FIRST_NAMES:
+        return name_groups(key)
+    if len(key) < _NEAR_NAME_MIN_LENGTH or _looks_like_surname(key):
+        return frozenset()
+    from rapidfuzz.distance import DamerauLevenshtein
+    from rapidfuzz.process import extract
+
+    near = extract(key, _NAME_LIST, scorer=DamerauLevenshtein.distance, score_cutoff=1, limit=None)
+    return frozenset(head for form, _distance, _index in near for head in name_groups(form))
 
 
 def _looks_like_surname(word: str) -> bool:

@@ -24,6 +24,9 @@ from crm.core.text import latin_key, search_text, strip_legal_form
         (("Иванов", "Иван", "Птерович"), ("Иванов", "Иван", "Петрович")),  # early typo, 3 words
         (("Aleksandr", "Petrov", "Ivanovich"), ("Петров", "Александр", "Иванович")),
         (("Пётр", "Ёлкин", ""), ("Елкин", "Петр", "Сергеевич")),  # ё, order, patronymic
+        (("Деинсов", "Саша", ""), ("Денисов", "Александр", "")),  # early typo and a diminutive
+        (("Wod", "Timothy", ""), ("Wood", "Timothy", "")),  # a letter missing from a short word
+        (("Петров", "Алексадр", ""), ("Птеров", "Александр", "")),  # a typo in both words
     ],
 )
 def test_same_person_written_differently_is_a_near_match(new, old):
@@ -32,6 +35,22 @@ def test_same_person_written_differently_is_a_near_match(new, old):
     assert match.reasons
     assert person_block_keys(*new) & person_block_keys(*old), "must meet under a block key"
     assert person_lookup_keys(*new) & person_block_keys(*old), "the check must find it"
+
+
+def test_a_surname_is_keyed_by_the_full_first_name_not_by_its_initial():
+    keys = person_block_keys("Смирнова", "Катя")
+    # the surname, whole and with each letter deleted, with the full name Катя stands for
+    assert {"s:smirnova|ekaterina", "s:mirnova|ekaterina", "s:smirnoa|ekaterina"} <= keys
+    # the first name's deleted forms are not keys: at 1M they hold every «Екатерина С…»
+    assert not any(key.startswith(("d:ekaterina", "d:katerina")) for key in keys)
+    # a foreign name not on the list keeps the keys of both words
+    assert {"d:zbignev|k", "d:kovalski|z"} <= person_block_keys("Kowalski", "Zbigniew")
+
+
+def test_namesakes_of_another_first_name_share_no_surname_key():
+    ekaterina = {key for key in person_block_keys("Смирнова", "Екатерина") if key[:2] == "s:"}
+    elena = {key for key in person_block_keys("Смирнова", "Елена") if key[:2] == "s:"}
+    assert ekaterina and elena and not ekaterina & elena
 
 
 def test_person_keys_fit_the_column():

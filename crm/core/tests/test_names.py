@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from crm.core.names import PersonName, is_first_name, is_patronymic, split_full_name
+from crm.core.names import (
+    PersonName,
+    first_name_heads,
+    is_first_name,
+    is_patronymic,
+    split_full_name,
+)
+from crm.core.text import latin_key
 
 
 @pytest.mark.parametrize(
@@ -93,3 +100,19 @@ def test_patronymic_endings():
     for word in ("Сергеевич", "Ильич", "Ивановна", "Сергеевна", "Ильинична", "Fomich", "Petrovna"):
         assert is_patronymic(word), word
     assert not is_patronymic("Иван") and not is_patronymic("Ich")
+
+
+@pytest.mark.parametrize(
+    ("word", "heads"),
+    [
+        ("Саша", {"alexandr", "alexandra"}),  # a diminutive stands for its full names
+        ("Aleksandr", {"alexandr"}),  # every spelling is one Latin key
+        ("alxeandr", {"alexandr"}),  # one typo from a listed name
+        ("laura", {"laura"}),  # an international name stands for itself
+        ("ivanov", set()),  # a surname ending is never corrected into a name
+        ("smirnova", set()),
+        ("ivn", set()),  # too short to correct
+    ],
+)
+def test_first_name_heads(word, heads):
+    assert first_name_heads(latin_key(word)) == frozenset(heads)

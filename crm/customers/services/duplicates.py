@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from crm.accounts.models import User
 from crm.core.errors import Conflict
 from crm.core.matching import (
+    BOUNDED_KEY_KINDS,
     NEAR_MATCH_THRESHOLD,
     company_block_keys,
     person_lookup_keys,
@@ -47,6 +48,8 @@ from crm.customers.models import Address, Company, Contact, ContactPoint, Employ
 
 # Candidates scored per check: the records sharing the most name keys with the new one.
 MAX_CANDIDATES = 30
+# Holders read of one common key (``BOUNDED_KEY_KINDS``), the newest first.
+MAX_KEY_HOLDERS = 200
 # Contact-point rows read for exact matches (a switchboard number may be on many records).
 MAX_EXACT_ROWS = 300
 MAX_RESULTS = 10
@@ -119,6 +122,40 @@ def _visibility_sql(
     return f"EXISTS ({sql})", list(params)
 
 
+def _ranked_ctes(
+    own: str, keys: set[str], not_self: str, self_params: list[Any]
+) -> tuple[list[str], list[Any]]:
+    """``keyed``: the (key, record) rows of ``keys``, every holder of most keys and the
+    newest ``MAX_KEY_HOLDERS`` of the common kinds (``BOUNDED_KEY_KINDS``); ``ranked``: the
+    ``MAX_CANDIDATES`` records sharing the most of them, each key weighing the inverse of
+    the holders read (a birthday key of three people counts more than a surname key of
+    three hundred namesakes). Answers the CTEs and their parameters."""
+    table = MatchKey._meta.db_table
+    bounded = sorted(key for key in keys if key.startswith(BOUNDED_KEY_KINDS))
+    full = sorted(set(keys) - set(bounded))
+    parts, params = [], []
+    if full:
+        parts.append(
+            f"SELECT key, {own} AS id FROM {table} "  # noqa: S608 (names from the models)
+            f"WHERE key IN ({', '.join(['%s'] * len(full))}) AND {own} IS NOT NULL{not_self}"
+        )
+        params += [*full, *self_params]
+    parts += [
+        f"SELECT * FROM (SELECT key, {own} AS id FROM {table} "  # noqa: S608
+        f"WHERE key = %s AND {own} IS NOT NULL{not_self} "
+        f"ORDER BY {own} DESC LIMIT {MAX_KEY_HOLDERS}) AS holders{index}"
+        for index in range(len(bounded))
+    ]
+    for key in bounded:
+        params += [key, *self_params]
+    ranked = (
+        "ranked AS (SELECT id FROM (SELECT id, 1.0 / COUNT(*) OVER (PARTITION BY key) AS weight "  # noqa: S608
+        "FROM keyed) AS weighted GROUP BY id ORDER BY SUM(weight) DESC, id "
+        f"LIMIT {MAX_CANDIDATES})"
+    )
+    return [f"keyed AS ({' UNION ALL '.join(parts)})", ranked], params
+
+
 def _candidate_rows(
     model: type[Contact] | type[Company],
     actor: ScopedUser,
@@ -134,8 +171,9 @@ def _candidate_rows(
     Rows of (pk, *fields, owner's first name, last name and username, whether ``actor``
     may see the record, kind and value of a contact point it shares or two ``None``) for:
     the records holding one of ``points`` (one row per shared point), the
-    ``MAX_CANDIDATES`` sharing the most of ``keys`` (ties to the oldest; on PostgreSQL an
-    index-only count over the covering index of ``MatchKey``) and ``listed_ids``.
+    ``MAX_CANDIDATES`` sharing the most of ``keys`` (``_ranked_ctes``; ties to the oldest;
+    on PostgreSQL index-only scans of the covering index of ``MatchKey``) and
+    ``listed_ids``.
 
     Plain SQL because through the ORM the same work took three queries whose building and
     compiling in Python (2-3 ms) cost more than running them. Every value is a parameter;
@@ -156,12 +194,9 @@ def _candidate_rows(
         params += [*(value for point in points for value in point), *self_params]
         sources.append("SELECT id FROM exact")
     if keys:
-        ctes.append(
-            f"ranked AS (SELECT {own} AS id FROM {MatchKey._meta.db_table} "  # noqa: S608
-            f"WHERE key IN ({', '.join(['%s'] * len(keys))}) AND {own} IS NOT NULL{not_self} "
-            f"GROUP BY {own} ORDER BY COUNT(*) DESC, {own} LIMIT {MAX_CANDIDATES})"
-        )
-        params += [*sorted(keys), *self_params]
+        ranked, ranked_params = _ranked_ctes(own, keys, not_self, self_params)
+        ctes += ranked
+        params += ranked_params
         sources.append("SELECT id FROM ranked")
     listed = sorted(set(listed_ids))
     if listed:

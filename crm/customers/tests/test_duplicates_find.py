@@ -13,7 +13,7 @@ from crm.core.matching import company_block_keys, person_block_keys
 from crm.customers.choices import Entity
 from crm.customers.models import Contact, MatchKey
 from crm.customers.services import company_duplicates_find, contact_duplicates_find
-from crm.customers.services.duplicates import MAX_CANDIDATES
+from crm.customers.services.duplicates import MAX_CANDIDATES, MAX_KEY_HOLDERS
 from crm.customers.services.records import match_keys_rebuild
 from crm.customers.tests.factories import make_company, make_contact
 
@@ -162,12 +162,32 @@ def test_ranking_picks_the_true_duplicate_among_many_namesakes(org):
         org.manager, last_name="Петров", first_name="Александр", middle_name="Иванович"
     )
     match_keys_rebuild()
-    assert MatchKey.objects.filter(key="p:petrov|ale").count() > MAX_CANDIDATES
+    assert MatchKey.objects.filter(key="d:petrov|a").count() > MAX_CANDIDATES
     # when the person is entered again in Latin and without the patronymic
     found = contact_duplicates_find(actor=org.manager, last_name="Petrov", first_name="Aleksandr")
     # then the original ranks first
     assert found[0].record_id == original.pk
     assert all(candidate.score < found[0].score for candidate in found[1:])
+
+
+def test_an_old_duplicate_is_found_behind_more_holders_of_a_common_key_than_are_read(org):
+    # given the real person, saved first, then more newer namesakes of the surname and the
+    # first name's initial than the check reads of one common key
+    original = make_contact(
+        org.manager, last_name="Петров", first_name="Александр", birthday=dt.date(1980, 5, 3)
+    )
+    Contact.objects.bulk_create(
+        [
+            Contact(last_name="Петров", first_name="Алексей", owner=org.manager)
+            for _index in range(MAX_KEY_HOLDERS + 20)
+        ]
+    )
+    match_keys_rebuild()
+    assert MatchKey.objects.filter(key="d:petrov|a").count() > MAX_KEY_HOLDERS
+    # when the person is entered again with a typo in the surname
+    found = contact_duplicates_find(actor=org.manager, last_name="Петрв", first_name="Саша")
+    # then the surname-and-full-first-name keys still reach the original, and it ranks first
+    assert found[0].record_id == original.pk
 
 
 def test_the_check_reads_a_fixed_number_of_rows(org, django_assert_max_num_queries):
