@@ -6,3 +6,8 @@ class AccountsConfig(AppConfig):
     name = "crm.accounts"
     label = "accounts"
     verbose_name = _("Users and teams")
+
+    def ready(self) -> None:
+        from crm.core.records import register_app
+
+        register_app(self)  # what this app declares in its records.py

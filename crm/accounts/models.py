@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import TimeStampedModel
 from crm.core.permissions import Role
+from crm.core.permissions import can_export as may_export
 from crm.core.permissions import can_write as may_write
 
 
@@ -121,6 +122,11 @@ class User(AbstractUser):
     def can_write(self) -> bool:
         """Whether the user may change data at all (the rule of ``crm.core.permissions``)."""
         return may_write(self)
+
+    @property
+    def can_export(self) -> bool:
+        """Whether the user's role may export lists (``CRM_EXPORT_ROLES``)."""
+        return may_export(self)
 
     def is_away(self, on: dt.date | None = None) -> bool:
         day = on or timezone.localdate()

@@ -212,3 +212,14 @@ def weekly_summary_recipients() -> QuerySet[User]:
         .order_by("pk")
         .prefetch_related(Prefetch("teams", queryset=Team.objects.order_by("name")))
     )
+
+
+def user_names() -> dict[int, str]:
+    """Every user's name as lists show it (full name, else the login), by id: for exports,
+    which name the responsible of many rows and read the users once."""
+    return {
+        pk: " ".join(part for part in (first, last) if part) or username
+        for pk, first, last, username in User.objects.values_list(
+            "pk", "first_name", "last_name", "username"
+        )
+    }

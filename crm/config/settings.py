@@ -274,6 +274,15 @@ CRM_TASK_DIGEST_TIME = env_str("CRM_TASK_DIGEST_TIME", "09:00")
 CRM_DUPLICATES_LIKELY_SCORE = env_int("CRM_DUPLICATES_LIKELY_SCORE", 80)
 CRM_DUPLICATES_POSSIBLE_SCORE = env_int("CRM_DUPLICATES_POSSIBLE_SCORE", 60)
 
+# --- export -----------------------------------------------------------------------------------
+# The roles that may export lists to CSV, Excel and vCard (admin, head, manager, readonly);
+# the full export of the base is the administrators' alone.
+CRM_EXPORT_ROLES = env_list("CRM_EXPORT_ROLES", ["admin", "head"])
+# A list export of more rows runs as a background job with progress; smaller ones stream
+# at once. Finished files are kept CRM_EXPORT_KEEP_SECONDS, then removed.
+CRM_EXPORT_JOB_ROWS = env_int("CRM_EXPORT_JOB_ROWS", 20_000)
+CRM_EXPORT_KEEP_SECONDS = env_int("CRM_EXPORT_KEEP_SECONDS", 24 * 3600)
+
 # --- static and uploads -----------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "crm" / "static"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +46,18 @@ def sees_everything(user: ScopedUser) -> bool:
 def can_write(user: ScopedUser) -> bool:
     """Whether the user may change customer data at all (read-only users may not)."""
     return bool(user.is_active and user.role != Role.READONLY)
+
+
+def can_export(user: ScopedUser) -> bool:
+    """Whether the user may export lists to files (``CRM_EXPORT_ROLES``: administrators and
+    heads of sales by default). An export takes data out of the CRM for good, so it is a
+    permission of the role and every export is written to the audit log."""
+    return bool(user.is_active and user.role in settings.CRM_EXPORT_ROLES)
+
+
+def can_export_everything(user: ScopedUser) -> bool:
+    """Whether the user may export the whole base (administrators only)."""
+    return sees_everything(user)
 
 
 class SystemActor:

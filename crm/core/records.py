@@ -13,7 +13,11 @@ contribute to kinds and to one another:
 * ``DaySection`` — a section of the planner's "My day" (new leads waiting);
 * ``CoverLookup`` — who covers an absent recipient of a notice;
 * ``OwnerMover`` — how a kind's records pass from a leaving user to colleagues (the
-  handover iterates these instead of knowing the kinds).
+  handover iterates these instead of knowing the kinds);
+* ``Exporter`` — how a kind's list is written to a file: its columns, the list's rows a
+  user may see under its filters, and how to read them in chunks (the export knows no
+  domain model);
+* ``BaseTable`` — a table of the full export of the base (contacts, deal lines, users …).
 
 A contribution by a HIGHER app to a LOWER app's kind (sales adding the deals panel to the
 contact card) names the lower kind by its key, so the lower app never imports the higher.
@@ -22,12 +26,13 @@ Each app declares what it contributes in its own ``records.py`` as a module-leve
 ``CONTRIBUTIONS`` sequence; its ``AppConfig.ready`` only calls ``register_app(self)``.
 Registering is idempotent: a contribution replaces the one with the same identity (a kind's
 key, a panel's or mover's kind and name, a sweep's or section's key, a lookup's name, an
-owner mover's kind), so calling ``ready`` twice changes nothing. This module imports no app.
+owner mover's kind, an exporter's kind, a base table's name), so calling ``ready`` twice changes nothing. This module imports no app.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
@@ -226,7 +231,97 @@ class OwnerMover:
     order: int = 0
 
 
-Contribution = RecordKind | CardPanel | MergeMover | Sweep | DaySection | CoverLookup | OwnerMover
+@dataclass(frozen=True)
+class ExportColumn:
+    """One column of an export: its heading and its value in a row (as the exporter's
+    ``chunks`` give rows). A value is text, a number, a date or None."""
+
+    label: StrOrPromise
+    value: Callable[[Any], object]
+
+
+@dataclass(frozen=True)
+class Card:
+    """A person as an address book holds them (written as a vCard): names, the company and
+    position, ``phones``, ``emails`` and ``addresses`` as ``(type, value)`` pairs (the type in
+    vCard's words: ``work``, ``home``, ``cell``; empty for none), birthday and a note."""
+
+    family: str
+    given: str
+    additional: str = ""
+    organization: str = ""
+    title: str = ""
+    phones: tuple[tuple[str, str], ...] = ()
+    emails: tuple[tuple[str, str], ...] = ()
+    addresses: tuple[tuple[str, str], ...] = ()
+    birthday: dt.date | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """How the list of the records of kind ``kind`` is written to a file.
+
+    ``select(user, params)`` answers the records the list shows ``user`` under the filters
+    of the query ``params`` — the kind's scope (``visible_to``) and the list's own filter
+    function, never a copy of it; a refused filter raises ``ValidationFailed``.
+    ``columns()`` answers the columns, read at call time (custom fields are columns).
+    ``chunks(rows, size)`` reads ``rows`` (what ``select`` answered) by ascending id, at most
+    ``size`` at a time, each chunk with everything its columns read (related rows in one
+    query per chunk, never per row). ``card(row)`` gives a row as an address book entry,
+    for the kinds that export to vCard (contacts). ``name`` is the file name's stem and the
+    audit log's "what" (``contacts``).
+    """
+
+    kind: str
+    name: str
+    select: Callable[[Any, Mapping[str, str]], models.QuerySet[Any]]
+    columns: Callable[[], Sequence[ExportColumn]]
+    chunks: Callable[[models.QuerySet[Any], int], Iterator[Sequence[Any]]]
+    card: Callable[[Any], Card] | None = None
+
+
+@dataclass(frozen=True)
+class BaseTable:
+    """A table of the full export of the base: every row of ``model`` (its concrete fields,
+    foreign keys as ids, except ``exclude``: password hashes and secrets never leave), and
+    its many-to-many fields ``many`` as tables of pairs. ``order`` sorts the tables so that
+    a table comes after the tables it points to (users before contacts before deals), the
+    order an import reads them back in."""
+
+    name: str
+    model: type[models.Model]
+    order: int
+    exclude: tuple[str, ...] = ()
+    many: tuple[str, ...] = ()
+
+
+def keyset_chunks(
+    rows: models.QuerySet[Any], fields: Sequence[str], size: int
+) -> Iterator[list[dict[str, Any]]]:
+    """``rows`` as dictionaries of ``fields`` (``id`` first), ``size`` at a time by
+    ascending id: each chunk is one query that starts after the last id read, so the cost
+    of a chunk does not grow with its position and no server-side cursor is held."""
+    last = 0
+    while True:
+        chunk = list(rows.filter(pk__gt=last).order_by("pk").values("id", *fields)[:size])
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]["id"]
+
+
+Contribution = (
+    RecordKind
+    | CardPanel
+    | MergeMover
+    | Sweep
+    | DaySection
+    | CoverLookup
+    | OwnerMover
+    | Exporter
+    | BaseTable
+)
 
 
 class Registry:
@@ -244,6 +339,8 @@ class Registry:
         self.day_sections: dict[str, DaySection] = {}
         self.cover_lookups: dict[str, CoverLookup] = {}
         self._owner_movers: dict[str, OwnerMover] = {}
+        self._exporters: dict[str, Exporter] = {}
+        self._base_tables: dict[str, BaseTable] = {}
 
     # --- registering -----------------------------------------------------------------------
 
@@ -269,6 +366,10 @@ class Registry:
                 self.cover_lookups[item.name] = item
             elif isinstance(item, OwnerMover):
                 self._owner_movers[item.kind] = item
+            elif isinstance(item, Exporter):
+                self._exporters[item.kind] = item
+            elif isinstance(item, BaseTable):
+                self._base_tables[item.name] = item
             else:
                 raise TypeError(f"Not a contribution: {item!r}")
 
@@ -326,6 +427,21 @@ class Registry:
     def owner_movers(self) -> list[OwnerMover]:
         """How each kind's records pass from a leaving user, clients first (``order``)."""
         return sorted(self._owner_movers.values(), key=lambda mover: mover.order)
+
+    def exporters(self) -> list[Exporter]:
+        """How each kind's list is exported, in registration order."""
+        return list(self._exporters.values())
+
+    def exporter(self, kind: str) -> Exporter:
+        """How the list of kind ``kind`` is exported; ``LookupError`` for a kind without."""
+        try:
+            return self._exporters[kind]
+        except KeyError:
+            raise LookupError(f"No export of {kind!r}") from None
+
+    def base_tables(self) -> list[BaseTable]:
+        """The tables of the full export, each after those it points to (``order``)."""
+        return sorted(self._base_tables.values(), key=lambda table: (table.order, table.name))
 
 
 def _replace(items: list[Any], item: CardPanel | MergeMover) -> None:

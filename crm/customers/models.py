@@ -117,6 +117,15 @@ class Customer(SharedOwnedModel):
         ]
 
 
+def company_display_name(legal_name: str, short_name: str, legal_form: str) -> str:
+    """A company's name as pages show it: the short name (else the legal one) after its
+    legal form, «ООО «Ромашка»» (for exports, which read the fields without an instance)."""
+    name = short_name or legal_name
+    if legal_form and legal_form not in {LegalForm.OTHER, LegalForm.GOV}:
+        return f"{legal_form} «{name}»"
+    return name
+
+
 class Company(Customer):
     """A business (ООО, АО, ИП …) or a government body.
 
@@ -172,10 +181,7 @@ class Company(Customer):
 
     @property
     def display_name(self) -> str:
-        name = self.short_name or self.legal_name
-        if self.legal_form and self.legal_form not in {LegalForm.OTHER, LegalForm.GOV}:
-            return f"{self.legal_form} «{name}»"
-        return name
+        return company_display_name(self.legal_name, self.short_name, self.legal_form)
 
     @property
     def client_type(self) -> str:

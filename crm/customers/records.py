@@ -1,5 +1,6 @@
 """What the customer base declares in the registry (``crm.core.records``): the contact and
-company kinds, and what moves with them when two merge (their timeline and their tasks)."""
+company kinds, what moves with them when two merge (their timeline and their tasks), how
+their lists are exported and the customer tables of the full export."""
 
 from __future__ import annotations
 
@@ -13,9 +14,18 @@ from crm.activities.services import timeline_move, timeline_move_back
 from crm.core.models import owner_hand_over
 from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser
-from crm.core.records import MergeMover, OwnerMover, RecordKind, Search, Timeline
+from crm.core.records import BaseTable, MergeMover, OwnerMover, RecordKind, Search, Timeline
 from crm.customers import selectors
-from crm.customers.models import Company, Contact
+from crm.customers.exports import COMPANY_EXPORT, CONTACT_EXPORT
+from crm.customers.models import (
+    Address,
+    Company,
+    Contact,
+    ContactPoint,
+    CustomField,
+    Employment,
+    Tag,
+)
 from crm.customers.permissions import CUSTOMER
 from crm.customers.services import customer_timeline_add
 from crm.planner.services import task_move, task_move_back
@@ -120,4 +130,26 @@ CONTRIBUTIONS = [
         clients=(("company", "employments__company_id"), ("contact", "id")),
         order=20,
     ),
+    CONTACT_EXPORT,
+    COMPANY_EXPORT,
+    BaseTable("tags", Tag, order=20),
+    BaseTable("custom_fields", CustomField, order=20),
+    # ``search_text`` and ``name_words`` are derived from the names: an import rebuilds them.
+    BaseTable(
+        "companies",
+        Company,
+        order=30,
+        exclude=("search_text", "name_words"),
+        many=("tags", "shared_with"),
+    ),
+    BaseTable(
+        "contacts",
+        Contact,
+        order=40,
+        exclude=("search_text", "name_words"),
+        many=("tags", "shared_with"),
+    ),
+    BaseTable("employments", Employment, order=50),
+    BaseTable("contact_points", ContactPoint, order=50, exclude=("digits_reversed",)),
+    BaseTable("addresses", Address, order=50),
 ]

@@ -23,6 +23,7 @@ from crm.activities.selectors import timeline_for
 from crm.core.normalize import format_phone
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import ScopedUser
+from crm.core.records import ExportColumn
 from crm.core.search import filter_by_words, words_rank
 from crm.customers.choices import ClientType, ContactPointKind, Entity
 from crm.customers.kinds import COMPANY, CONTACT, CustomerKind, RecordT
@@ -749,3 +750,27 @@ def company_choices(
     if missing:
         companies += list(visible.filter(pk__in=missing))
     return companies
+
+
+def _custom_cell(value: object) -> object:
+    """A custom field's stored value as a cell: options joined, yes/no in words."""
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return value
+
+
+def custom_field_columns(entity: str) -> list[ExportColumn]:
+    """The active custom fields of ``entity`` (contacts, companies, deals) as export
+    columns, in the forms' order; each reads the ``custom`` dictionary of a row."""
+
+    def column(key: str) -> Callable[[Any], object]:
+        return lambda row: _custom_cell((row["custom"] or {}).get(key))
+
+    return [
+        ExportColumn(label, column(key))
+        for key, label in CustomField.objects.filter(entity=entity, is_active=True)
+        .order_by("position", "id")
+        .values_list("key", "label")
+    ]

@@ -36,7 +36,7 @@ def _customer_urls(pages: views.Pages[Any]) -> list[URLPattern]:
         path(
             f"{prefix}/export.csv",
             export.customer_export,
-            {"export": pages.export},
+            {"entity": entity},
             name=f"{entity}_export",
         ),
     ]

@@ -1,6 +1,6 @@
 """What leads declare in the registry (``crm.core.records``): the lead kind, the leads
-panel on contact and company cards, the "new leads waiting" section of "My day", and the
-intake sweeps."""
+panel on contact and company cards, the "new leads waiting" section of "My day", the
+intake sweeps, the lead list's export and the leads table of the full export."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from crm.accounts.models import User
 from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser
 from crm.core.records import (
+    BaseTable,
     CardPanel,
     DayItem,
     DaySection,
@@ -25,6 +26,7 @@ from crm.core.records import (
     Timeline,
 )
 from crm.customers.models import Company, Contact
+from crm.leads.exports import LEAD_EXPORT
 from crm.leads.models import Lead
 from crm.leads.permissions import LEAD
 from crm.leads.selectors import lead_timeline
@@ -85,6 +87,10 @@ CONTRIBUTIONS = [
         leads_hand_over,
         clients=(("company", "company_id"), ("contact", "contact_id")),
         order=40,
+    ),
+    LEAD_EXPORT,
+    BaseTable(
+        "leads", Lead, order=80, exclude=("search_text", "thread_key"), many=("shared_with",)
     ),
     CardPanel("contact", "leads", leads_panel),
     CardPanel("company", "leads", leads_panel),

@@ -154,10 +154,16 @@ class LeadFilters:
         )
 
 
+def lead_queryset(*, user: ScopedUser, filters: LeadFilters) -> QuerySet[Lead]:
+    """The leads ``user`` may see under the list's ``filters`` (no order, no joins): the
+    list page, its export and the API read the same rows."""
+    return filters.apply(Lead.objects.visible_to(user))
+
+
 def lead_page(
     *, user: User, filters: LeadFilters, cursor: str | None = None, limit: int = 50
 ) -> Page[Lead]:
-    qs = filters.apply(Lead.objects.visible_to(user)).select_related(
+    qs = lead_queryset(user=user, filters=filters).select_related(
         "owner", "pipeline", "contact", "company"
     )
     return keyset_page(qs, order=["-created_at", "-id"], cursor=cursor, limit=limit)

@@ -1,5 +1,6 @@
 """What the planner declares in the registry (``crm.core.records``): the task kind, the
-substitutes who get the notices of an absent colleague, and the planner's sweeps."""
+substitutes who get the notices of an absent colleague, the planner's sweeps, the task
+list's export and the task tables of the full export."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections.abc import Callable
 
 from django.utils.translation import gettext_lazy as _
 
-from crm.core.records import CoverLookup, OwnerMover, RecordKind, Sweep
-from crm.planner.models import Task
+from crm.core.records import BaseTable, CoverLookup, OwnerMover, RecordKind, Sweep
+from crm.planner.exports import TASK_EXPORT
+from crm.planner.models import Task, TaskType
 from crm.planner.permissions import TASK
 from crm.planner.services import (
     digests_send,
@@ -40,6 +42,9 @@ CONTRIBUTIONS = [
         url="planner:task_detail",
     ),
     OwnerMover("task", tasks_open_of, tasks_hand_over, order=50),
+    TASK_EXPORT,
+    BaseTable("task_types", TaskType, order=85),
+    BaseTable("tasks", Task, order=90, many=("coworkers", "watchers")),
     # The notices about an absent colleague's clients reach their substitute too.
     CoverLookup("planner.substitutes", substitutes_today),
     Sweep("planner.reminders", 1, _quiet(reminders_deliver)),

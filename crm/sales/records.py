@@ -1,6 +1,6 @@
 """What sales declares in the registry (``crm.core.records``): the deal kind, the deals
-panel on contact and company cards, deals following their client when two merge, and the
-stale-deals sweep."""
+panel on contact and company cards, deals following their client when two merge, the
+stale-deals sweep, the deal list's export and the sales tables of the full export."""
 
 from __future__ import annotations
 
@@ -12,10 +12,19 @@ from django.utils.translation import gettext_lazy as _
 from crm.accounts.http import SignedInRequest
 from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser, can_write
-from crm.core.records import CardPanel, MergeMover, OwnerMover, RecordKind, Sweep, Timeline
+from crm.core.records import (
+    BaseTable,
+    CardPanel,
+    MergeMover,
+    OwnerMover,
+    RecordKind,
+    Sweep,
+    Timeline,
+)
 from crm.customers.models import Company, Contact
 from crm.sales.choices import DealStatus
-from crm.sales.models import Deal
+from crm.sales.exports import DEAL_EXPORT
+from crm.sales.models import Deal, DealLine, LostReason, Pipeline, Product, Stage
 from crm.sales.permissions import DEAL
 from crm.sales.selectors import deal_timeline, deals_of_client
 from crm.sales.services.automation import stale_deals_sweep
@@ -91,4 +100,11 @@ CONTRIBUTIONS = [
         clients=(("company", "company_id"), ("contact", "contact_id")),
         order=30,
     ),
+    DEAL_EXPORT,
+    BaseTable("pipelines", Pipeline, order=60),
+    BaseTable("stages", Stage, order=61),
+    BaseTable("lost_reasons", LostReason, order=62),
+    BaseTable("products", Product, order=63),
+    BaseTable("deals", Deal, order=70, many=("tags", "shared_with")),
+    BaseTable("deal_lines", DealLine, order=75),
 ]

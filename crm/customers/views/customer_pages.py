@@ -44,8 +44,6 @@ from crm.planner.selectors import tasks_panel
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-    from crm.customers.views.export import CsvExport
-
 LIST_LIMIT = 50
 FORM_TEMPLATE = "customers/customer_form.html"
 Record = Contact | Company
@@ -95,7 +93,6 @@ class Pages(Generic[RecordT]):
     type_choices: Sequence[tuple[str, StrOrPromise]]
     labels: Labels
     fragments: dict[str, str]  # ``fragments_of``: the shared templates include these
-    export: CsvExport  # the list's CSV
     new_form: Callable[[SignedInRequest], dict[str, Any]] = lambda _request: {}
     """The new record form's ``initial`` and ``initial_rows`` from the query string."""
 

@@ -17,7 +17,6 @@ from crm.customers.forms import CompanyForm, ContactForm, company_check_input, c
 from crm.customers.kinds import COMPANY, CONTACT
 from crm.customers.models import Company, Contact
 from crm.customers.views.customer_pages import Labels, Pages, fragments_of
-from crm.customers.views.export import COMPANY_EXPORT, CONTACT_EXPORT
 
 
 def _new_contact(request: SignedInRequest) -> dict[str, Any]:
@@ -45,7 +44,6 @@ CONTACT_PAGES: Pages[Contact] = Pages(
         empty_filtered=_("No contacts match the filters."),
     ),
     fragments=fragments_of("contact", "card_details", "form_links", "form_text"),
-    export=CONTACT_EXPORT,
     new_form=_new_contact,
 )
 
@@ -66,7 +64,6 @@ COMPANY_PAGES: Pages[Company] = Pages(
         empty_filtered=_("No companies match the filters."),
     ),
     fragments=fragments_of("company", "card_top"),
-    export=COMPANY_EXPORT,
     new_form=lambda _request: {"initial": {"kind": ClientType.BUSINESS, "legal_form": "ООО"}},
 )
 

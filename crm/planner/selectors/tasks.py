@@ -256,6 +256,15 @@ def _task_rows(user: User, filters: TaskFilters, now: dt.datetime) -> models.Que
     return rows
 
 
+def task_queryset(
+    *, user: User, filters: TaskFilters, now: dt.datetime | None = None
+) -> models.QuerySet[Task]:
+    """The tasks the list shows ``user`` under ``filters`` (no order, no joins): the list
+    page and its export read the same rows. A malformed ``subject`` raises
+    ``ValidationFailed``."""
+    return _task_rows(user, filters, now or timezone.now())
+
+
 def _content_type(kind: str) -> ContentType | None:
     registered = registry.find(kind)
     if registered is None or not registered.has_tasks:
