@@ -120,7 +120,7 @@ def test_the_card_offers_the_matching_contact_first_as_the_default(org, routed, 
     assert 'id="contact-candidates"' in html
     assert f'value="{petrov.pk}" checked' in html
     assert 'value="new">' in html  # "create a new contact anyway", not chosen
-    assert "text-bg-danger\">вероятно · " in html  # the tier, as on the duplicates page
+    assert 'text-bg-danger">вероятно · ' in html  # the tier, as on the duplicates page
 
 
 def test_choosing_the_offered_contact_on_the_page_links_it(org, routed, petrov):
