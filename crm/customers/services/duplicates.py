@@ -125,33 +125,28 @@ def _visibility_sql(
 def _ranked_ctes(
     own: str, keys: set[str], not_self: str, self_params: list[Any]
 ) -> tuple[list[str], list[Any]]:
-    """``keyed``: the (key, record) rows of ``keys``, every holder of most keys and the
-    newest ``MAX_KEY_HOLDERS`` of the common kinds (``BOUNDED_KEY_KINDS``); ``ranked``: the
-    ``MAX_CANDIDATES`` records sharing the most of them, each key weighing the inverse of
-    the holders read (a birthday key of three people counts more than a surname key of
-    three hundred namesakes). Answers the CTEs and their parameters."""
+    """``keyed``: each holder read of each of ``keys`` with the key's weight, the inverse of
+    its holders read (a birthday key of three people counts more than a surname key of three
+    hundred namesakes): every holder of most keys, the newest ``MAX_KEY_HOLDERS`` of the
+    common kinds (``BOUNDED_KEY_KINDS``); ``ranked``: the ``MAX_CANDIDATES`` records with the
+    highest sum of weights. One subquery per key, so each counts its own rows without a sort.
+    Answers the CTEs and their parameters."""
     table = MatchKey._meta.db_table
-    bounded = sorted(key for key in keys if key.startswith(BOUNDED_KEY_KINDS))
-    full = sorted(set(keys) - set(bounded))
     parts, params = [], []
-    if full:
-        parts.append(
-            f"SELECT key, {own} AS id FROM {table} "  # noqa: S608 (names from the models)
-            f"WHERE key IN ({', '.join(['%s'] * len(full))}) AND {own} IS NOT NULL{not_self}"
+    for index, key in enumerate(sorted(keys)):
+        newest = (
+            f" ORDER BY {own} DESC LIMIT {MAX_KEY_HOLDERS}"
+            if key.startswith(BOUNDED_KEY_KINDS)
+            else ""
         )
-        params += [*full, *self_params]
-    parts += [
-        f"SELECT * FROM (SELECT key, {own} AS id FROM {table} "  # noqa: S608
-        f"WHERE key = %s AND {own} IS NOT NULL{not_self} "
-        f"ORDER BY {own} DESC LIMIT {MAX_KEY_HOLDERS}) AS holders{index}"
-        for index in range(len(bounded))
-    ]
-    for key in bounded:
+        parts.append(
+            f"SELECT id, CAST(1 AS REAL) / COUNT(*) OVER () AS weight FROM (SELECT {own} AS id "  # noqa: S608
+            f"FROM {table} WHERE key = %s AND {own} IS NOT NULL{not_self}{newest}) AS holders{index}"
+        )
         params += [key, *self_params]
     ranked = (
-        "ranked AS (SELECT id FROM (SELECT id, 1.0 / COUNT(*) OVER (PARTITION BY key) AS weight "  # noqa: S608
-        "FROM keyed) AS weighted GROUP BY id ORDER BY SUM(weight) DESC, id "
-        f"LIMIT {MAX_CANDIDATES})"
+        "ranked AS (SELECT id FROM keyed GROUP BY id "  # noqa: S608 (a constant)
+        f"ORDER BY SUM(weight) DESC, id LIMIT {MAX_CANDIDATES})"
     )
     return [f"keyed AS ({' UNION ALL '.join(parts)})", ranked], params
 
