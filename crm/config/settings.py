@@ -350,3 +350,12 @@ CRM_API_IDEMPOTENCY_HOURS = env_int("CRM_API_IDEMPOTENCY_HOURS", 24)
 # The shared secret of POST /sales/webhooks/payments/: the body's HMAC-SHA256 key
 # (X-CRM-Signature) or the ?token= value. Empty: the endpoint answers 503 "not configured".
 CRM_PAYMENT_WEBHOOK_SECRET = env_str("CRM_PAYMENT_WEBHOOK_SECRET")
+
+# --- import -----------------------------------------------------------------------------------
+# Who may import files (roles, comma-separated), the largest upload accepted (checked while
+# it streams to disk; the web server should limit too), the rows written per transaction,
+# and for how many days an import may be undone.
+CRM_IMPORT_ROLES = env_list("CRM_IMPORT_ROLES", ["admin", "head"])
+CRM_IMPORT_MAX_BYTES = env_int("CRM_IMPORT_MAX_MB", 200) * 1024 * 1024
+CRM_IMPORT_BATCH_ROWS = env_int("CRM_IMPORT_BATCH_ROWS", 1000)
+CRM_IMPORT_UNDO_DAYS = env_int("CRM_IMPORT_UNDO_DAYS", 30)

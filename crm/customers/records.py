@@ -13,11 +13,12 @@ from crm.activities.services import timeline_move, timeline_move_back
 from crm.core.models import owner_hand_over
 from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser
-from crm.core.records import MergeMover, OwnerMover, RecordKind, Search, Timeline
+from crm.core.records import Importer, MergeMover, OwnerMover, RecordKind, Search, Timeline
 from crm.customers import selectors
 from crm.customers.models import Company, Contact
 from crm.customers.permissions import CUSTOMER
 from crm.customers.services import customer_timeline_add
+from crm.customers.services import imports as customer_imports
 from crm.planner.services import task_move, task_move_back
 
 if TYPE_CHECKING:
@@ -119,5 +120,20 @@ CONTRIBUTIONS = [
         # a contact goes with a company it works at (the smallest company id when several)
         clients=(("company", "employments__company_id"), ("contact", "id")),
         order=20,
+    ),
+    # Files of clients: companies first, so a contacts file may name them.
+    Importer(
+        "company",
+        10,
+        customer_imports.company_import_fields,
+        customer_imports.companies_load,
+        customer_imports.companies_undo,
+    ),
+    Importer(
+        "contact",
+        20,
+        customer_imports.contact_import_fields,
+        customer_imports.contacts_load,
+        customer_imports.contacts_undo,
     ),
 ]

@@ -10,3 +10,8 @@ class TransferConfig(AppConfig):
     name = "crm.transfer"
     label = "transfer"
     verbose_name = _("Import and export")
+
+    def ready(self) -> None:
+        from crm.core.records import register_app
+
+        register_app(self)  # what this app declares in its records.py
