@@ -282,6 +282,12 @@ MEDIA_ROOT = Path(env_str("CRM_MEDIA_ROOT", str(VAR_DIR / "media")))
 UPLOAD_MAX_BYTES = env_int("CRM_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CRM_REQUEST_MAX_BYTES", 2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The import's upload is limited while it streams (CRM_IMPORT_MAX_MB), before Django's own.
+FILE_UPLOAD_HANDLERS = [
+    "crm.transfer.uploads.ImportUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

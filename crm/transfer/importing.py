@@ -19,7 +19,7 @@ import csv
 import datetime as dt
 import io
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -208,12 +208,14 @@ def import_start(
     owner_rule: str = ImportJob.OwnerRule.IMPORTER,
     owner_id: int | None = None,
     request: Any = None,
+    enqueue: bool = True,
 ) -> ImportJob:
     """Store the file and queue its import; the job is enqueued once this commits.
 
     Raises ``PermissionDenied`` for a user who may not import, ``FileTooLarge`` past
     ``CRM_IMPORT_MAX_BYTES`` and ``ValidationFailed`` naming the field (``file``, ``kind``,
     ``mapping``, ``policy``, ``owner_rule``, ``owner``). A ``mapping`` left out is guessed.
+    ``enqueue=False``: the caller runs it (``manage.py import_file`` in the foreground).
     """
     import_check_allowed(actor=actor)
     size = int(file.size or 0)
@@ -258,7 +260,8 @@ def import_start(
         actor=actor,
         data={"import_id": job.pk, "kind": kind, "file": name, "size": size, "status": "queued"},
     )
-    transaction.on_commit(lambda: _enqueue(job.pk))
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(job.pk))
     return job
 
 
@@ -420,13 +423,19 @@ def _count_rows(table: Table) -> int:
     return sum(1 for _row in table.rows)
 
 
-def import_execute(*, job_id: int, max_batches: int | None = None) -> ImportJob | None:
+def import_execute(
+    *,
+    job_id: int,
+    max_batches: int | None = None,
+    on_batch: Callable[[ImportJob], object] | None = None,
+) -> ImportJob | None:
     """Run (or resume) one import; a job that is not claimable (finished, or running in a
     live worker) is left alone, so a retried or duplicated job changes nothing.
 
     Precondition: called outside a transaction, so that each batch commits on its own.
     ``max_batches`` stops after that many batches with the job still running (tests use it
-    to simulate a crash). The cancel flag is read between batches.
+    to simulate a crash); ``on_batch(job)`` is called after each batch commits (the
+    command's progress). The cancel flag is read between batches.
     """
     if not _claim(job_id):
         return None
@@ -446,6 +455,9 @@ def import_execute(*, job_id: int, max_batches: int | None = None) -> ImportJob 
                 if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
                     return _finish(job, Status.CANCELLED)
                 _write_batch(job, rows, owners)
+                if on_batch is not None:
+                    job.refresh_from_db()
+                    on_batch(job)
     except _Lost:
         audit_log.info("import_taken_over id=%s", job.pk)
         return None
