@@ -19,6 +19,7 @@ urlpatterns = [
     path("f/", include(public_forms.urlpatterns)),
     path("notifications/", include("crm.notifications.urls")),
     path("tasks/", include("crm.planner.urls")),
+    path("imports/", include("crm.transfer.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<path>.*)$", api_not_found),
 ]

@@ -21,6 +21,7 @@ import io
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import IO, Any
 
 from django.conf import settings
@@ -54,6 +55,8 @@ STALE_AFTER = dt.timedelta(minutes=5)
 """A running job whose heartbeat is older is taken to have lost its worker (the sweep
 enqueues it again; the next run resumes it)."""
 PREVIEW_ROWS = 20
+DRAFT_KEPT = dt.timedelta(days=1)
+"""A draft (uploaded, never started) is deleted with its file after this."""
 Status = ImportJob.Status
 
 
@@ -156,35 +159,50 @@ def table_read(file: IO[bytes], filename: str) -> Table:
 
 @dataclass(frozen=True)
 class PreviewRow:
+    """A row of the preview: its cells, what the import would do with it (``action``:
+    created, updated, skipped, failed) and why."""
+
     number: int
     cells: list[str]
-    problems: list[str]
+    action: str
+    reason: str
 
 
-def import_preview(
-    *, file: IO[bytes], filename: str, kind: str, mapping: Sequence[str]
-) -> list[PreviewRow]:
-    """The first rows of the file with what is wrong with each that can be seen without
-    writing: the reader's problem and required fields left empty (the rest — a bad phone,
-    a date — shows in the report)."""
-    table = table_read(file, filename)
-    fields = {item.key: item for item in import_fields(kind)}
-    required = [
-        fields[key] for key in dict.fromkeys(mapping) if key in fields and fields[key].required
-    ]
-    rows = []
-    for row in table.rows:
-        problems = [row.problem] if row.problem else []
-        values = _values(row, mapping)
-        problems += [
-            _("“%(field)s” is empty.") % {"field": item.label}
-            for item in required
-            if not values.get(item.key)
-        ]
-        rows.append(PreviewRow(row.number, row.cells, problems))
-        if len(rows) >= PREVIEW_ROWS:
-            break
-    return rows
+class _DryRun(Exception):
+    """Rolls the preview's trial write back."""
+
+
+def import_preview_of(*, job: ImportJob, mapping: Sequence[str]) -> list[PreviewRow]:
+    """The first ``PREVIEW_ROWS`` rows of a draft with what the import would do with each:
+    the kind's importer runs on them in a transaction that is rolled back, so the preview
+    shows the very problems and matches the import will meet (a bad phone, an unknown
+    responsible, a duplicate). A mapping that is not valid yet shows the rows alone."""
+    with job.file.open("rb") as stored:
+        table = table_read(stored, job.original_name)
+        rows = list(islice(table.rows, PREVIEW_ROWS))
+    outcomes: dict[int, tuple[str, str]] = {}
+    try:
+        _check_mapping(job.kind, table.columns, mapping)
+    except ValidationFailed:
+        return [PreviewRow(row.number, row.cells, "", row.problem) for row in rows]
+    trial = ImportJob(
+        pk=job.pk,
+        actor=job.actor,
+        kind=job.kind,
+        mapping=list(mapping),
+        policy=job.policy,
+        owner_rule=ImportJob.OwnerRule.IMPORTER,
+        original_name=job.original_name,
+    )
+    try:
+        with transaction.atomic():
+            for entry in _outcomes(trial, rows, _Owners(trial)):
+                if entry.kind == job.kind or entry.action == "failed" or entry.row not in outcomes:
+                    outcomes[entry.row] = (entry.action, entry.reason)
+            raise _DryRun
+    except _DryRun:
+        pass
+    return [PreviewRow(row.number, row.cells, *outcomes.get(row.number, ("", ""))) for row in rows]
 
 
 def import_guess(*, kind: str, columns: Sequence[str]) -> list[str]:
@@ -194,6 +212,107 @@ def import_guess(*, kind: str, columns: Sequence[str]) -> list[str]:
 
 
 # --- starting -------------------------------------------------------------------------------
+
+
+def _check_size(size: int) -> None:
+    if size > settings.CRM_IMPORT_MAX_BYTES:
+        raise FileTooLarge(
+            _("The file is larger than %(mb)d MB.") % {"mb": settings.CRM_IMPORT_MAX_BYTES >> 20},
+            field_errors={"file": [_("The file is too large.")]},
+        )
+
+
+@transaction.atomic
+def import_upload(*, actor: User, file: File[bytes], filename: str, kind: str) -> ImportJob:
+    """Store an uploaded file as a draft import of ``kind`` with the mapping guessed from its
+    headers (the wizard shows and corrects it, then ``import_queue`` starts it).
+
+    Raises ``PermissionDenied`` for a user who may not import, ``FileTooLarge`` past
+    ``CRM_IMPORT_MAX_BYTES`` and ``ValidationFailed`` naming ``file`` (a file that cannot be
+    read, an empty one, headers only) or ``kind``.
+    """
+    import_check_allowed(actor=actor)
+    size = int(file.size or 0)
+    _check_size(size)
+    import_fields(kind)
+    file.seek(0)
+    table = table_read(file, filename)
+    first = next(iter(table.rows), None)
+    if first is None:
+        raise ValidationFailed(field_errors={"file": [_("The file has a header but no rows.")]})
+    name = (filename or "import").replace("\\", "/").rsplit("/", 1)[-1][:200]
+    job = ImportJob(
+        actor=actor,
+        original_name=name,
+        size=size,
+        format=table.format,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        kind=kind,
+        mapping=import_guess(kind=kind, columns=table.columns),
+        status=Status.DRAFT,
+    )
+    file.seek(0)
+    job.file.save(f"import-{timezone.now():%Y%m%d%H%M%S}.{table.format or 'dat'}", file, save=False)
+    job.save()
+    return job
+
+
+@transaction.atomic
+def import_queue(
+    *,
+    actor: User,
+    job: ImportJob,
+    mapping: Sequence[str] | None = None,
+    policy: str = ImportJob.Policy.SKIP,
+    owner_rule: str = ImportJob.OwnerRule.IMPORTER,
+    owner_id: int | None = None,
+    request: Any = None,
+    enqueue: bool = True,
+) -> ImportJob:
+    """Queue a draft import with its mapping (``None``: the guessed one), duplicate policy
+    and owner rule; the job is enqueued once this commits, and the import is logged.
+
+    Raises ``ValidationFailed`` naming ``mapping`` (or ``mapping[i]``), ``policy``,
+    ``owner_rule`` or ``owner``. ``enqueue=False``: the caller runs it (``manage.py
+    import_file`` in the foreground).
+    """
+    import_check_allowed(actor=actor)
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != Status.DRAFT:
+        raise ValidationFailed(field_errors={"status": [_("The import has already started.")]})
+    if policy not in ImportJob.Policy.values:
+        raise ValidationFailed(field_errors={"policy": [_("Choose what to do with duplicates.")]})
+    owner = _check_owner(actor, owner_rule, owner_id)
+    with job.file.open("rb") as stored:
+        columns = table_read(stored, job.original_name).columns
+    mapping = _check_mapping(job.kind, columns, job.mapping if mapping is None else mapping)
+    if owner_rule == ImportJob.OwnerRule.COLUMN and "owner" not in mapping:
+        raise ValidationFailed(
+            field_errors={"owner_rule": [_("No column is mapped to “Responsible”.")]}
+        )
+    job.mapping = mapping
+    job.policy = policy
+    job.owner_rule = owner_rule
+    job.owner = owner
+    job.status = Status.QUEUED
+    job.queued_at = timezone.now()
+    job.save(update_fields=["mapping", "policy", "owner_rule", "owner", "status", "queued_at"])
+    security_event_record(
+        kind=SecurityEvent.Kind.IMPORT,
+        request=request,
+        actor=actor,
+        data={
+            "import_id": job.pk,
+            "kind": job.kind,
+            "file": job.original_name,
+            "size": job.size,
+            "status": "queued",
+        },
+    )
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
 
 
 @transaction.atomic
@@ -210,59 +329,27 @@ def import_start(
     request: Any = None,
     enqueue: bool = True,
 ) -> ImportJob:
-    """Store the file and queue its import; the job is enqueued once this commits.
-
-    Raises ``PermissionDenied`` for a user who may not import, ``FileTooLarge`` past
-    ``CRM_IMPORT_MAX_BYTES`` and ``ValidationFailed`` naming the field (``file``, ``kind``,
-    ``mapping``, ``policy``, ``owner_rule``, ``owner``). A ``mapping`` left out is guessed.
-    ``enqueue=False``: the caller runs it (``manage.py import_file`` in the foreground).
-    """
-    import_check_allowed(actor=actor)
-    size = int(file.size or 0)
-    if size > settings.CRM_IMPORT_MAX_BYTES:
-        raise FileTooLarge(
-            _("The file is larger than %(mb)d MB.") % {"mb": settings.CRM_IMPORT_MAX_BYTES >> 20},
-            field_errors={"file": [_("The file is too large.")]},
-        )
-    import_fields(kind)
-    if policy not in ImportJob.Policy.values:
-        raise ValidationFailed(field_errors={"policy": [_("Choose what to do with duplicates.")]})
-    owner = _check_owner(actor, owner_rule, owner_id)
-    file.seek(0)
-    table = table_read(file, filename)
-    if mapping is None:
-        mapping = import_guess(kind=kind, columns=table.columns)
-    mapping = _check_mapping(kind, table.columns, mapping)
-    if owner_rule == ImportJob.OwnerRule.COLUMN and "owner" not in mapping:
-        raise ValidationFailed(
-            field_errors={"owner_rule": [_("No column is mapped to “Responsible”.")]}
-        )
-    name = (filename or "import").replace("\\", "/").rsplit("/", 1)[-1][:200]
-    job = ImportJob(
+    """``import_upload`` and ``import_queue`` in one step (the API, the command): store the
+    file and queue its import, or refuse with nothing stored."""
+    job = import_upload(actor=actor, file=file, filename=filename, kind=kind)
+    return import_queue(
         actor=actor,
-        original_name=name,
-        size=size,
-        format=table.format,
-        encoding=table.encoding,
-        delimiter=table.delimiter,
-        kind=kind,
+        job=job,
         mapping=mapping,
         policy=policy,
         owner_rule=owner_rule,
-        owner=owner,
-    )
-    file.seek(0)
-    job.file.save(f"import-{timezone.now():%Y%m%d%H%M%S}.{table.format or 'dat'}", file, save=False)
-    job.save()
-    security_event_record(
-        kind=SecurityEvent.Kind.IMPORT,
+        owner_id=owner_id,
         request=request,
-        actor=actor,
-        data={"import_id": job.pk, "kind": kind, "file": name, "size": size, "status": "queued"},
+        enqueue=enqueue,
     )
-    if enqueue:
-        transaction.on_commit(lambda: _enqueue(job.pk))
-    return job
+
+
+def import_draft_update(*, actor: User, job: ImportJob, mapping: Sequence[str]) -> list[str]:
+    """Check a draft's corrected mapping (for the preview) without saving it; answers it."""
+    import_check_allowed(actor=actor)
+    with job.file.open("rb") as stored:
+        columns = table_read(stored, job.original_name).columns
+    return _check_mapping(job.kind, columns, mapping)
 
 
 def _enqueue(job_id: int) -> None:
@@ -358,27 +445,11 @@ class _Lost(Exception):
 
 def _write_batch(job: ImportJob, rows: list[SourceRow], owners: _Owners) -> None:
     """Write one batch with its journal and counters in one transaction."""
-    importer = registry.importer(job.kind)
     with transaction.atomic():
         current = ImportJob.objects.select_for_update().get(pk=job.pk)
         if current.last_row != job.last_row or current.status != Status.RUNNING:
             raise _Lost
-        entries: list[ImportEntry] = []
-        mapped: list[ImportRow] = []
-        cells = {row.number: row.cells for row in rows}
-        for row in rows:
-            values = _values(row, job.mapping)
-            owner = owners.of(values) if not row.problem else row.problem
-            if isinstance(owner, str):
-                entries.append(
-                    _entry(job, ImportOutcome(row.number, "failed", reason=owner), cells)
-                )
-            else:
-                mapped.append(ImportRow(row.number, values, owner))
-        if mapped:
-            batch = ImportBatch(job.actor, mapped, job.policy, _note(job))
-            outcomes = importer.load(batch)
-            entries += [_entry(job, outcome, cells) for outcome in outcomes]
+        entries = _outcomes(job, rows, owners)
         entries.sort(key=lambda entry: entry.row)
         ImportEntry.objects.bulk_create(entries)
         counts = _row_counts(entries, job.kind)
@@ -390,6 +461,26 @@ def _write_batch(job: ImportJob, rows: list[SourceRow], owners: _Owners) -> None
             **{name: F(name) + count for name, count in counts.items()},
         )
         job.last_row = last_row
+
+
+def _outcomes(job: ImportJob, rows: list[SourceRow], owners: _Owners) -> list[ImportEntry]:
+    """Map the rows, resolve their responsible and let the kind's importer write them;
+    answers the journal entries (unsaved). Runs in the caller's transaction."""
+    entries: list[ImportEntry] = []
+    mapped: list[ImportRow] = []
+    cells = {row.number: row.cells for row in rows}
+    for row in rows:
+        values = _values(row, job.mapping)
+        owner = owners.of(values) if not row.problem else row.problem
+        if isinstance(owner, str):
+            entries.append(_entry(job, ImportOutcome(row.number, "failed", reason=owner), cells))
+        else:
+            mapped.append(ImportRow(row.number, values, owner))
+    if mapped:
+        batch = ImportBatch(job.actor, mapped, job.policy, _note(job))
+        outcomes = registry.importer(job.kind).load(batch)
+        entries += [_entry(job, outcome, cells) for outcome in outcomes]
+    return entries
 
 
 def _entry(job: ImportJob, outcome: ImportOutcome, cells: dict[int, list[str]]) -> ImportEntry:
@@ -503,12 +594,20 @@ def import_sweep() -> int:
     now = timezone.now()
     stale = ImportJob.objects.filter(
         Q(status=Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
-        | Q(status=Status.QUEUED, created_at__lt=now - STALE_AFTER)
+        | Q(status=Status.QUEUED, queued_at__lt=now - STALE_AFTER)
     ).values_list("pk", flat=True)[:100]
     ids = list(stale)
     for job_id in ids:
         _enqueue(job_id)
+    _drafts_delete(now - DRAFT_KEPT)
     return len(ids)
+
+
+def _drafts_delete(before: dt.datetime) -> None:
+    """Delete drafts never started (their files too)."""
+    for job in ImportJob.objects.filter(status=Status.DRAFT, created_at__lt=before)[:100]:
+        job.file.delete(save=False)
+        job.delete()
 
 
 # --- reading jobs ---------------------------------------------------------------------------
@@ -623,6 +722,16 @@ def import_failed_rows(job: ImportJob) -> Iterator[bytes]:
 
 
 # --- undo -----------------------------------------------------------------------------------
+
+
+def import_may_undo(job: ImportJob) -> bool:
+    """Whether the import may still be undone (finished, not undone, within the days)."""
+    return bool(
+        job.status in {Status.DONE, Status.CANCELLED, Status.FAILED}
+        and job.finished_at
+        and timezone.now() - job.finished_at <= dt.timedelta(days=settings.CRM_IMPORT_UNDO_DAYS)
+        and job.entries.filter(action__in=["created", "updated"]).exists()
+    )
 
 
 def import_undo(*, actor: User, job: ImportJob, request: Any = None) -> ImportJob:

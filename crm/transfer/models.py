@@ -23,6 +23,7 @@ class ImportJob(models.Model):
     """
 
     class Status(models.TextChoices):
+        DRAFT = "draft", _("Not started")
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
@@ -70,7 +71,7 @@ class ImportJob(models.Model):
     )
     """The chosen manager; with the column rule, the responsible of rows whose column is
     empty or names nobody (None: such rows fail)."""
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     cancel_requested = models.BooleanField(default=False)
     rows_total = models.PositiveIntegerField(null=True, blank=True)
     rows_done = models.PositiveIntegerField(default=0)
@@ -80,6 +81,7 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
