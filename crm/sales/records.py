@@ -12,7 +12,15 @@ from django.utils.translation import gettext_lazy as _
 from crm.accounts.http import SignedInRequest
 from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser, can_write
-from crm.core.records import CardPanel, MergeMover, OwnerMover, RecordKind, Sweep, Timeline
+from crm.core.records import (
+    CardPanel,
+    Importer,
+    MergeMover,
+    OwnerMover,
+    RecordKind,
+    Sweep,
+    Timeline,
+)
 from crm.customers.models import Company, Contact
 from crm.sales.choices import DealStatus
 from crm.sales.models import Deal
@@ -20,6 +28,7 @@ from crm.sales.permissions import DEAL
 from crm.sales.selectors import deal_timeline, deals_of_client
 from crm.sales.services.automation import stale_deals_sweep
 from crm.sales.services.deals import deals_hand_over
+from crm.sales.services.imports import deal_import_fields, deals_load, deals_undo
 from crm.sales.services.timeline import deal_timeline_add
 
 
@@ -91,4 +100,5 @@ CONTRIBUTIONS = [
         clients=(("company", "company_id"), ("contact", "contact_id")),
         order=30,
     ),
+    Importer("deal", 30, deal_import_fields, deals_load, deals_undo),
 ]

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.db.models.deletion import ProtectedError
-from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -33,6 +32,7 @@ from crm.core.cells import parse_date_cell
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.matching import MAX_KEY_LENGTH
 from crm.core.names import split_full_name
+from crm.core.normalize import normalize_email, normalize_phone
 from crm.core.person_match import LIKELY
 from crm.core.policies import CHANGE
 from crm.core.records import ImportBatch, ImportField, ImportOutcome, ImportRow, ImportUndo
@@ -353,17 +353,14 @@ def _companies_named(
     ИНН and by folded name, read in one query; names not found are created with the row's
     responsible (their outcomes returned)."""
     inns = {inn for _row, (_name, inn) in refs if inn}
-    names = {name.casefold() for _row, (name, _inn) in refs if name}
+    names = spellings(name for _row, (name, _inn) in refs if name)
     by_inn: dict[str, int] = {}
     by_name: dict[str, int] = {}
     found = (
         Company.objects.live()
         .visible_to(batch.actor)
-        .annotate(legal_folded=Lower("legal_name"), short_folded=Lower("short_name"))
         .filter(
-            models.Q(inn__in=inns)
-            | models.Q(legal_folded__in=names)
-            | models.Q(short_folded__in=names)
+            models.Q(inn__in=inns) | models.Q(legal_name__in=names) | models.Q(short_name__in=names)
         )
         .order_by("pk")
         .values_list("pk", "inn", "legal_name", "short_name")
@@ -393,6 +390,16 @@ def _companies_named(
     return by_inn, by_name, outcomes
 
 
+def spellings(texts: Iterable[str]) -> list[str]:
+    """The ways a name is usually capitalised (as written, lower, upper, title, first letter
+    capital): an ``__in`` over these finds it in any case on SQLite too, whose ``lower()``
+    and ``LIKE`` fold ASCII letters only; callers compare the rows found casefolded."""
+    found: set[str] = set()
+    for text in texts:
+        found.update({text, text.lower(), text.upper(), text.title(), text.capitalize()})
+    return sorted(found)
+
+
 def _company_ref(values: dict[str, list[str]]) -> tuple[str, str] | None:
     """The company a contact row names: ``(name, inn)``; a "company" cell of 10 or 12
     digits is an ИНН."""
@@ -403,6 +410,86 @@ def _company_ref(values: dict[str, list[str]]) -> tuple[str, str] | None:
     if not name and not inn:
         return None
     return name, inn
+
+
+def import_clients_find(
+    *, actor: Any, contacts: Iterable[str] = (), companies: Iterable[str] = ()
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The contacts and companies ``actor`` sees that cells of another kind's file name
+    (a deal's client, a task's subject): a contact by e-mail, phone (normalised as
+    everywhere) or full name, a company by ИНН or name; answers ``{cell: id}`` for each
+    found (the oldest record when several match). A few queries for the whole batch."""
+    contact_ids: dict[str, int] = {}
+    company_ids: dict[str, int] = {}
+    points: dict[tuple[str, str], str] = {}
+    names: dict[tuple[str, str], str] = {}
+    for cell in set(filter(None, contacts)):
+        try:
+            if "@" in cell:
+                points[(ContactPointKind.EMAIL, normalize_email(cell))] = cell
+                continue
+            if sum(ch.isdigit() for ch in cell) >= 7 and not any(ch.isalpha() for ch in cell):
+                points[(ContactPointKind.PHONE, normalize_phone(cell))] = cell
+                continue
+        except ValueError:
+            continue
+        name = split_full_name(cell)
+        names[(name.last_name.casefold(), name.first_name.casefold())] = cell
+    visible = Contact.objects.live().visible_to(actor)
+    if points:
+        found = (
+            ContactPoint.objects.filter(
+                contact__in=visible, value__in=[value for _kind, value in points]
+            )
+            .order_by("contact_id")
+            .values_list("kind", "value", "contact_id")
+        )
+        for kind, value, contact_id in found:
+            if (kind, value) in points:
+                contact_ids.setdefault(points[(kind, value)], contact_id)
+    if names:
+        people = (
+            visible.filter(
+                last_name__in=spellings(last for last, _first in names),
+                first_name__in=spellings(first for _last, first in names),
+            )
+            .order_by("pk")
+            .values_list("pk", "last_name", "first_name")
+        )
+        for pk, last, first in people:
+            cell = names.get((last.casefold(), first.casefold()))
+            if cell is not None:
+                contact_ids.setdefault(cell, pk)
+    inns: dict[str, str] = {}
+    folded: dict[str, str] = {}
+    for cell in set(filter(None, companies)):
+        ref = _company_ref({"company": [cell]})
+        if ref and ref[1]:
+            inns[ref[1]] = cell
+        elif ref:
+            folded[ref[0].casefold()] = cell
+    if inns or folded:
+        variants = spellings(folded.values())
+        firms = (
+            Company.objects.live()
+            .visible_to(actor)
+            .filter(
+                models.Q(inn__in=list(inns))
+                | models.Q(legal_name__in=variants)
+                | models.Q(short_name__in=variants)
+            )
+            .order_by("pk")
+            .values_list("pk", "inn", "legal_name", "short_name")
+        )
+        for pk, inn, legal, short in firms:
+            for key, lookup in (
+                (inn, inns),
+                (legal.casefold(), folded),
+                (short.casefold(), folded),
+            ):
+                if key and key in lookup:
+                    company_ids.setdefault(lookup[key], pk)
+    return contact_ids, company_ids
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -500,7 +587,7 @@ def _write_tags(
     wanted = {name.casefold(): name for _r, clean in pairs for name in clean.tags or []}
     if not wanted:
         return
-    found = Tag.objects.annotate(folded=Lower("name")).filter(folded__in=list(wanted))
+    found = Tag.objects.filter(name__in=spellings(wanted.values()))
     tags: dict[str, Tag] = {tag.name.casefold(): tag for tag in found}
     new = [Tag(name=name) for folded, name in wanted.items() if folded not in tags]
     if new:
@@ -824,6 +911,50 @@ def companies_load(batch: ImportBatch) -> list[ImportOutcome]:
 # --- undo -----------------------------------------------------------------------------------
 
 
+def import_changed_since(model: type[models.Model], ids: list[int], since: Any) -> dict[int, str]:
+    """Which of the records ``ids`` (of a model with ``updated_at`` and a timeline) were
+    changed after ``since``: saved again, or given a timeline entry; each with the reason
+    an undo names. Two queries."""
+    changed = {
+        pk: _("Changed after the import.")
+        for pk in model._default_manager.filter(pk__in=ids, updated_at__gt=since).values_list(
+            "pk", flat=True
+        )
+    }
+    later = TimelineEntry.objects.filter(
+        subject_type=ContentType.objects.get_for_model(model),
+        subject_id__in=ids,
+        created_at__gt=since,
+    ).values_list("subject_id", flat=True)
+    for pk in later:
+        changed.setdefault(pk, _("Changed after the import."))
+    return changed
+
+
+def import_records_remove(model: type[models.Model], ids: list[int]) -> dict[int, str]:
+    """Delete the records ``ids`` with their timelines; those other records now point at
+    (a deal made since for an imported contact) are left and answered with the reason.
+    Each attempt runs in a savepoint, so a refused delete does not abort the caller's
+    transaction."""
+    left: dict[int, str] = {}
+    if not ids:
+        return left
+    entries = TimelineEntry.objects.filter(subject_type=ContentType.objects.get_for_model(model))
+    try:
+        with transaction.atomic():
+            entries.filter(subject_id__in=ids).delete()
+            model._default_manager.filter(pk__in=ids).delete()
+    except ProtectedError:
+        for pk in ids:
+            try:
+                with transaction.atomic():
+                    entries.filter(subject_id=pk).delete()
+                    model._default_manager.filter(pk=pk).delete()
+            except ProtectedError:
+                left[pk] = _("Other records refer to it now.")
+    return left
+
+
 def customers_undo(
     kind: customer_kinds.CustomerKind[RecordT], actor: Any, entries: list[ImportUndo]
 ) -> dict[int, str]:
@@ -832,28 +963,17 @@ def customers_undo(
     answered with the reason and left."""
     if not entries:
         return {}
-    since = min(entry.since for entry in entries)
     ids = [entry.record_id for entry in entries]
-    left: dict[int, str] = {}
-    rows = dict(kind.model.objects.filter(pk__in=ids).values_list("pk", "updated_at"))
-    later_entries = set(
-        TimelineEntry.objects.filter(
-            subject_type=ContentType.objects.get_for_model(kind.model),
-            subject_id__in=ids,
-            created_at__gt=since,
-        ).values_list("subject_id", flat=True)
-    )
+    present = set(kind.model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    left = import_changed_since(kind.model, ids, min(entry.since for entry in entries))
+    created = [
+        e.record_id
+        for e in entries
+        if e.previous is None and e.record_id in present and e.record_id not in left
+    ]
+    left.update(import_records_remove(kind.model, created))
     for entry in entries:
-        updated_at = rows.get(entry.record_id)
-        if updated_at is None:
-            continue  # removed since: nothing to undo
-        if updated_at > entry.since or entry.record_id in later_entries:
-            left[entry.record_id] = _("Changed after the import.")
-    created = [e.record_id for e in entries if e.previous is None and e.record_id in rows]
-    removable = [pk for pk in created if pk not in left]
-    _remove(kind, removable, left)
-    for entry in entries:
-        if entry.previous is None or entry.record_id in left or entry.record_id not in rows:
+        if entry.previous is None or entry.record_id in left or entry.record_id not in present:
             continue
         record = kind.model.objects.get(pk=entry.record_id)
         try:
@@ -868,29 +988,6 @@ def customers_undo(
         except (ValidationFailed, DomainError) as error:
             left[entry.record_id] = _reason(error)
     return left
-
-
-def _remove(kind: customer_kinds.CustomerKind[Any], ids: list[int], left: dict[int, str]) -> None:
-    """Delete the records ``ids`` with their timelines; one that other records now point
-    at (a deal made since) is left. Each attempt runs in a savepoint, so a refused delete
-    does not abort the caller's transaction."""
-    if not ids:
-        return
-    entries = TimelineEntry.objects.filter(
-        subject_type=ContentType.objects.get_for_model(kind.model)
-    )
-    try:
-        with transaction.atomic():
-            entries.filter(subject_id__in=ids).delete()
-            kind.model.objects.filter(pk__in=ids).delete()
-    except ProtectedError:
-        for pk in ids:
-            try:
-                with transaction.atomic():
-                    entries.filter(subject_id=pk).delete()
-                    kind.model.objects.filter(pk=pk).delete()
-            except ProtectedError:
-                left[pk] = _("Other records refer to it now.")
 
 
 def contacts_undo(actor: Any, entries: list[ImportUndo]) -> dict[int, str]:
