@@ -457,9 +457,9 @@ def import_clients_find(
             .values_list("pk", "last_name", "first_name")
         )
         for pk, last, first in people:
-            cell = names.get((last.casefold(), first.casefold()))
-            if cell is not None:
-                contact_ids.setdefault(cell, pk)
+            named = names.get((last.casefold(), first.casefold()))
+            if named is not None:
+                contact_ids.setdefault(named, pk)
     inns: dict[str, str] = {}
     folded: dict[str, str] = {}
     for cell in set(filter(None, companies)):
