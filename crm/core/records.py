@@ -303,7 +303,8 @@ class Importer:
     ``failed`` with its reason, never an exception (an exception rolls the batch back).
     ``undo(actor, entries)`` reverses what ``load`` wrote (``ImportUndo`` each) and answers
     the ids of the records it left because they changed since, with a reason each.
-    ``order`` sorts the kinds in the import's choice (clients first).
+    ``order`` sorts the kinds in the import's choice (clients first); ``label`` names what
+    a file of this kind holds, by default the record kind's plural label.
     """
 
     kind: str
@@ -311,6 +312,7 @@ class Importer:
     fields: Callable[[], list[ImportField]]
     load: Callable[[ImportBatch], list[ImportOutcome]]
     undo: Callable[[Any, list[ImportUndo]], dict[int, str]]
+    label: StrOrPromise = ""
 
 
 Contribution = (

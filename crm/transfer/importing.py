@@ -76,7 +76,7 @@ def import_check_allowed(*, actor: User) -> None:
 def import_kinds() -> list[tuple[str, str]]:
     """The kinds a file may be imported into, as ``(key, label)``, clients first."""
     return [
-        (importer.kind, str(registry.kind(importer.kind).plural_label))
+        (importer.kind, str(importer.label or registry.kind(importer.kind).plural_label))
         for importer in registry.importers()
     ]
 
