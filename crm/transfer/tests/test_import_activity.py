@@ -45,11 +45,13 @@ def test_leads_go_through_the_intake_and_take_the_rows_responsible(org):
     job = _run(
         org.admin,
         "lead",
-        ["Имя,Телефон,E-mail,Сообщение,Ответственный",
-         "Пётр,+7 916 123-45-67,,Нужна поставка,manager",
-         "Анна,,anna@example.ru,,manager",
-         "Олег,,,,manager",
-         "Пётр снова,89161234567,,,manager"],
+        [
+            "Имя,Телефон,E-mail,Сообщение,Ответственный",
+            "Пётр,+7 916 123-45-67,,Нужна поставка,manager",
+            "Анна,,anna@example.ru,,manager",
+            "Олег,,,,manager",
+            "Пётр снова,89161234567,,,manager",
+        ],
         ["full_name", "phone", "email", "description", "owner"],
         owner_rule="column",
     )
@@ -67,17 +69,23 @@ def test_tasks_with_subjects_due_done_and_priority(org):
     job = _run(
         org.admin,
         "task",
-        ["Задача,Срок,Выполнена,Приоритет,Контакт,Сделка",
-         "Позвонить,31.12.2030 15:30,нет,высокий,Иванов Пётр,",
-         "Отправить КП,2030-12-30,да,,,Поставка",
-         "Без срока,,,,,",
-         "Чужая,,,,Сидоров Иван,",
-         "Плохой срок,32.12.2030,,,,"],
+        [
+            "Задача,Срок,Выполнена,Приоритет,Контакт,Сделка",
+            "Позвонить,31.12.2030 15:30,нет,высокий,Иванов Пётр,",
+            "Отправить КП,2030-12-30,да,,,Поставка",
+            "Без срока,,,,,",
+            "Чужая,,,,Сидоров Иван,",
+            "Плохой срок,32.12.2030,,,,",
+        ],
         ["title", "due", "done", "priority", "contact", "deal"],
     )
     assert (job.created, job.failed) == (3, 2)
     call = Task.objects.get(title="Позвонить")
-    assert (call.subject_id, call.priority, call.status) == (contact.pk, Priority.HIGH, TaskStatus.OPEN)
+    assert (call.subject_id, call.priority, call.status) == (
+        contact.pk,
+        Priority.HIGH,
+        TaskStatus.OPEN,
+    )
     assert call.due_at is not None and not call.all_day
     offer = Task.objects.get(title="Отправить КП")
     assert (offer.subject_id, offer.status, offer.all_day) == (deal.pk, TaskStatus.DONE, True)
@@ -90,15 +98,19 @@ def test_notes_are_written_at_their_moment_on_their_subject(org):
     job = _run(
         org.admin,
         "note",
-        ["Текст,Дата,Тип,Компания",
-         "Обсудили договор,15.03.2024 10:00,Звонок,7707083893",
-         "Встретились,16 марта 2024,встреча,Ромашка",
-         "Ни о ком,16.03.2024,,",
-         "Странный тип,16.03.2024,телеграмма,Ромашка"],
+        [
+            "Текст,Дата,Тип,Компания",
+            "Обсудили договор,15.03.2024 10:00,Звонок,7707083893",
+            "Встретились,16 марта 2024,встреча,Ромашка",
+            "Ни о ком,16.03.2024,,",
+            "Странный тип,16.03.2024,телеграмма,Ромашка",
+        ],
         ["text", "date", "kind", "company"],
     )
     assert (job.created, job.failed) == (2, 2)
-    notes = TimelineEntry.objects.filter(subject_id=company.pk, body__in=["Обсудили договор", "Встретились"])
+    notes = TimelineEntry.objects.filter(
+        subject_id=company.pk, body__in=["Обсудили договор", "Встретились"]
+    )
     assert {(n.kind, n.occurred_at.date().isoformat()) for n in notes} == {
         (EntryKind.CALL, "2024-03-15"),
         (EntryKind.MEETING, "2024-03-16"),
