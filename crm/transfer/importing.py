@@ -51,9 +51,13 @@ from crm.transfer.readers import FileRejected, SourceRow, Table, read_table
 
 audit_log = logging.getLogger("crm.audit")
 
-STALE_AFTER = dt.timedelta(minutes=5)
-"""A running job whose heartbeat is older is taken to have lost its worker (the sweep
-enqueues it again; the next run resumes it)."""
+
+def _stale_after() -> dt.timedelta:
+    """A running job whose heartbeat is older is taken to have lost its worker (the sweep
+    enqueues it again; the next run resumes it): ``CRM_IMPORT_STALE_SECONDS``."""
+    return dt.timedelta(seconds=settings.CRM_IMPORT_STALE_SECONDS)
+
+
 PREVIEW_ROWS = 20
 DRAFT_KEPT = dt.timedelta(days=1)
 """A draft (uploaded, never started) is deleted with its file after this."""
@@ -366,7 +370,7 @@ def _claim(job_id: int) -> bool:
     its last run's heartbeat is stale; False when another run has it or it is finished."""
     now = timezone.now()
     stale = Q(status=Status.RUNNING) & (
-        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - STALE_AFTER)
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - _stale_after())
     )
     return bool(
         ImportJob.objects.filter(Q(status=Status.QUEUED) | stale, pk=job_id).update(
@@ -593,8 +597,8 @@ def import_sweep() -> int:
     batch. Answers how many were enqueued."""
     now = timezone.now()
     stale = ImportJob.objects.filter(
-        Q(status=Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
-        | Q(status=Status.QUEUED, queued_at__lt=now - STALE_AFTER)
+        Q(status=Status.RUNNING, heartbeat_at__lt=now - _stale_after())
+        | Q(status=Status.QUEUED, queued_at__lt=now - _stale_after())
     ).values_list("pk", flat=True)[:100]
     ids = list(stale)
     for job_id in ids:
@@ -662,7 +666,9 @@ def import_progress(job: ImportJob) -> Progress:
         rate = job.rows_done / max((now - job.started_at).total_seconds(), 0.001)
         seconds_left = int((job.rows_total - job.rows_done) / rate) if rate else None
     stalled = bool(
-        job.status == Status.RUNNING and job.heartbeat_at and now - job.heartbeat_at > STALE_AFTER
+        job.status == Status.RUNNING
+        and job.heartbeat_at
+        and now - job.heartbeat_at > _stale_after()
     )
     return Progress(
         job.status,
