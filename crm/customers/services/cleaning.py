@@ -7,6 +7,9 @@ API and the forms name it (``phones[1]``, ``custom.budget``), and none of them w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -279,8 +282,31 @@ def clean_requisites(errors: Errors, data: dict[str, Any], out: dict[str, Any]) 
             errors.add(name, str(exc))
 
 
+_definitions_memo: ContextVar[dict[str, list[CustomField]] | None] = ContextVar(
+    "custom_field_definitions", default=None
+)
+
+
 def custom_field_definitions(entity: str) -> list[CustomField]:
-    return list(CustomField.objects.filter(entity=entity, is_active=True))
+    """The active custom fields of ``entity`` (read once per ``custom_definitions_kept``
+    block, else on every call)."""
+    memo = _definitions_memo.get()
+    if memo is None:
+        return list(CustomField.objects.filter(entity=entity, is_active=True))
+    if entity not in memo:
+        memo[entity] = list(CustomField.objects.filter(entity=entity, is_active=True))
+    return memo[entity]
+
+
+@contextmanager
+def custom_definitions_kept() -> Iterator[None]:
+    """Read the custom field definitions once for the whole block (an import's batch
+    cleans thousands of rows; the definitions do not change inside its transaction)."""
+    token = _definitions_memo.set({})
+    try:
+        yield
+    finally:
+        _definitions_memo.reset(token)
 
 
 def clean_custom_values(

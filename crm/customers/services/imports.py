@@ -49,7 +49,7 @@ from crm.customers.models import (
     Tag,
 )
 from crm.customers.permissions import CUSTOMER
-from crm.customers.services.cleaning import CleanCustomer
+from crm.customers.services.cleaning import CleanCustomer, custom_definitions_kept
 from crm.customers.services.duplicates import DuplicateCandidate
 from crm.customers.services.records import (
     _name_words,
@@ -500,8 +500,10 @@ def _new_record(
     batch: ImportBatch,
     owner_id: int,
     data: dict[str, Any],
+    clean: CleanCustomer | None = None,
 ) -> tuple[RecordT, CleanCustomer]:
-    clean = kind.clean(data)
+    """An unsaved record of ``data`` (cleaned already: ``clean``)."""
+    clean = clean if clean is not None else kind.clean(data)
     record = kind.model(created_by_id=batch.actor.pk, owner_id=owner_id)
     for name, value in clean.fields.items():
         setattr(record, name, value)
@@ -746,6 +748,13 @@ def customers_load(
     kind: customer_kinds.CustomerKind[RecordT], batch: ImportBatch
 ) -> list[ImportOutcome]:
     """Write one batch of contact or company rows (``Importer.load``)."""
+    with custom_definitions_kept():
+        return _customers_load(kind, batch)
+
+
+def _customers_load(
+    kind: customer_kinds.CustomerKind[RecordT], batch: ImportBatch
+) -> list[ImportOutcome]:
     try:
         customer_check_writable(actor=batch.actor, record=None)
     except DomainError as error:
@@ -816,7 +825,7 @@ def customers_load(
             new_index[index] = len(new)
             if item.company_ids:
                 employments.append((len(new), item.company_ids, item.position))
-            new.append(_new_record(kind, batch, item.row.owner_id, item.data))
+            new.append(_new_record(kind, batch, item.row.owner_id, item.data, item.clean))
         else:
             later.append((item, match))
     _write_new(kind, batch, new, employments)
