@@ -7,11 +7,10 @@ API and the forms name it (``phones[1]``, ``custom.budget``), and none of them w
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
