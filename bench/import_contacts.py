@@ -48,18 +48,26 @@ from django.db import connection  # noqa: E402
 from crm.accounts.models import User  # noqa: E402
 from crm.activities.models import TimelineEntry  # noqa: E402
 from crm.core.permissions import Role  # noqa: E402
+from crm.customers.management.commands.demo_data import (  # noqa: E402
+    FEMALE_NAMES,
+    MALE_NAMES,
+    PATRONYMICS,
+    SURNAMES,
+)
 from crm.customers.models import Company, Contact  # noqa: E402
 from crm.transfer.importing import import_execute, import_start  # noqa: E402
 from crm.transfer.models import ImportJob  # noqa: E402
 
-LAST = ["Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов", "Орлов"]
-FIRST = ["Пётр", "Анна", "Олег", "Мария", "Иван", "Елена", "Сергей", "Ольга", "Лев"]
-
 
 def _person(number: int) -> tuple[str, str, str]:
+    """A person with a name from the demo data's word lists (the common surnames first, as
+    in life: namesakes happen), a phone and an e-mail of their own."""
     rng = random.Random(number)
-    name = f"{rng.choice(LAST)}{number} {rng.choice(FIRST)}"
-    return name, f"+7916{number:07d}", f"client{number}@example.ru"
+    male = rng.random() < 0.5
+    surname = rng.choice(SURNAMES)[0 if male else 1]
+    first = rng.choice(MALE_NAMES if male else FEMALE_NAMES)
+    patronymic = rng.choice(PATRONYMICS)[0 if male else 1]
+    return f"{surname} {first} {patronymic}", f"+7916{number:07d}", f"client{number}@example.ru"
 
 
 def _write(path: Path, numbers: list[int], companies: int, variant: set[int]) -> None:
