@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -44,6 +45,7 @@ from crm.core.records import (
     ImportUndo,
     registry,
 )
+from crm.core.spreadsheets import neutralised
 from crm.customers.permissions import owners_in_scope
 from crm.transfer.headers import guess_mapping
 from crm.transfer.models import ImportEntry, ImportJob
@@ -689,7 +691,7 @@ def import_cancel(*, actor: User, job: ImportJob) -> ImportJob:
     if job.is_finished:
         raise ValidationFailed(field_errors={"status": [_("The import has already finished.")]})
     ImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
-    ImportJob.objects.filter(pk=job.pk, status=Status.QUEUED).update(
+    ImportJob.objects.filter(pk=job.pk, status__in=[Status.DRAFT, Status.QUEUED]).update(
         status=Status.CANCELLED, finished_at=timezone.now()
     )
     job.refresh_from_db()
@@ -702,9 +704,18 @@ def import_possible_duplicates(job: ImportJob, limit: int = 200) -> list[ImportE
     return list(job.entries.filter(action="created").exclude(reason="").order_by("row")[:limit])
 
 
+_PLAIN_NUMBER = re.compile(r"\+?[\d ()-]+")
+
+
+def _cell(text: str) -> str:
+    """A cell of the failed-rows file: text that a spreadsheet would run as a formula gets
+    an apostrophe (``core.spreadsheets.neutralised``), a phone like +7 916 … stays as is."""
+    return text if _PLAIN_NUMBER.fullmatch(text) else str(neutralised(text))
+
+
 def import_failed_rows(job: ImportJob) -> Iterator[bytes]:
     """The failed rows as a file to fix and load again: UTF-8 with a BOM, the source's
-    delimiter, the original header plus a "Reason" column, streamed."""
+    delimiter, the original header plus a "Reason" column, streamed; formulas neutralised."""
     with job.file.open("rb") as stored:
         columns = table_read(stored, job.original_name).columns
     buffer = io.StringIO()
@@ -717,11 +728,11 @@ def import_failed_rows(job: ImportJob) -> Iterator[bytes]:
         return text.encode("utf-8")
 
     yield "\ufeff".encode()
-    writer.writerow([*columns, _("Reason")])
+    writer.writerow([*(_cell(column) for column in columns), _("Reason")])
     yield flush()
     rows = job.entries.filter(action="failed").order_by("row").values_list("cells", "reason")
     for index, (cells, reason) in enumerate(rows.iterator(chunk_size=2000)):
-        writer.writerow([*(cells or [""] * len(columns)), reason])
+        writer.writerow([*(_cell(cell) for cell in cells or [""] * len(columns)), _cell(reason)])
         if index % 500 == 499:
             yield flush()
     yield flush()

@@ -140,6 +140,18 @@ def test_bad_rows_fail_with_reasons_and_the_failed_rows_file(org):
     assert len(lines) == 4
 
 
+def test_the_failed_rows_file_neutralises_formulas(org):
+    job = _run(
+        org.admin,
+        ["Фамилия,Телефон", "=HYPERLINK(1),+7 916 12", "@cmd,-1"],
+        mapping=["notes", "phone"],
+    )
+    assert job.failed == 2
+    lines = b"".join(import_failed_rows(job)).decode("utf-8-sig").splitlines()
+    assert lines[1].startswith("'=HYPERLINK(1),+7 916 12,")
+    assert lines[2].startswith("'@cmd,-1,")
+
+
 def test_company_linked_by_inn_in_the_base(org):
     company = Company.objects.create(
         legal_name="Ромашка", inn="7707083893", owner=org.admin, created_by=org.admin
