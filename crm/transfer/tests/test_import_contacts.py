@@ -18,6 +18,7 @@ from crm.transfer.importing import (
     import_cancel,
     import_execute,
     import_failed_rows,
+    import_possible_duplicates,
     import_start,
     import_undo,
 )
@@ -301,3 +302,18 @@ def test_headers_only_and_empty_files_are_refused(org):
                 kind="contact",
             )
         assert "file" in error.value.field_errors
+
+
+def test_possible_duplicates_are_created_and_listed(org):
+    existing = contact_create(
+        actor=org.admin, data={"last_name": "Иванов", "first_name": "Пётр", "middle_name": "Ильич"}
+    )
+    job = _run(
+        org.admin,
+        ["ФИО,Телефон", "Иванов Петр Сергеевич,+79161234567"],
+        mapping=["full_name", "phone"],
+    )
+    assert job.created == 1
+    entry = job.entries.get()
+    assert f"#{existing.pk}" in entry.reason
+    assert list(import_possible_duplicates(job)) == [entry]
