@@ -496,10 +496,16 @@ def _entry(job: ImportJob, outcome: ImportOutcome, cells: dict[int, list[str]]) 
         action=outcome.action,
         kind=outcome.kind or job.kind,
         record_id=outcome.record_id,
-        reason=outcome.reason[:2000],
+        reason=outcome.reason[:2000].replace("\x00", ""),
         previous=outcome.previous,
-        cells=cells.get(outcome.number) if outcome.action == "failed" else None,
+        cells=_storable(cells.get(outcome.number)) if outcome.action == "failed" else None,
     )
+
+
+def _storable(cells: list[str] | None) -> list[str] | None:
+    """A row's cells as the journal stores them: without NUL characters, which PostgreSQL
+    refuses in text and JSON (the row is reported, not the batch failed)."""
+    return None if cells is None else [cell.replace("\x00", "") for cell in cells]
 
 
 def _row_counts(entries: list[ImportEntry], kind: str) -> dict[str, int]:

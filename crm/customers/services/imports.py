@@ -347,11 +347,14 @@ def _find(
 
 
 def _companies_named(
-    batch: ImportBatch, refs: list[tuple[ImportRow, tuple[str, str]]]
+    batch: ImportBatch,
+    refs: list[tuple[ImportRow, tuple[str, str]]],
+    refused: dict[str, str],
 ) -> tuple[dict[str, int], dict[str, int], list[ImportOutcome]]:
     """The companies the rows of a contacts batch name (``(row, (name, inn))`` each), by
     ИНН and by folded name, read in one query; names not found are created with the row's
-    responsible (their outcomes returned)."""
+    responsible (their outcomes returned). A company that cannot be created (a bad ИНН, a
+    name too long) is put in ``refused`` (folded name → why), and its rows fail."""
     inns = {inn for _row, (_name, inn) in refs if inn}
     names = spellings(name for _row, (name, _inn) in refs if name)
     by_inn: dict[str, int] = {}
@@ -376,13 +379,25 @@ def _companies_named(
         if name and name.casefold() not in by_name and not (inn and inn in by_inn):
             missing.setdefault(name.casefold(), (name, row))
     outcomes: list[ImportOutcome] = []
-    companies = [
-        _new_record(customer_kinds.COMPANY, batch, row.owner_id, {"legal_name": name, "inn": inn})
-        for name, row in missing.values()
-        for inn in [_company_ref(row.values)[1] if _company_ref(row.values) else ""]  # type: ignore[index]
-    ]
+    companies: list[tuple[Company, CleanCustomer]] = []
+    created_for: list[tuple[str, ImportRow]] = []
+    for folded, (name, row) in missing.items():
+        ref = _company_ref(row.values)
+        try:
+            companies.append(
+                _new_record(
+                    customer_kinds.COMPANY,
+                    batch,
+                    row.owner_id,
+                    {"legal_name": name, "inn": ref[1] if ref else ""},
+                )
+            )
+        except ValidationFailed as error:
+            refused[folded] = _("Company: %(reason)s") % {"reason": _reason(error)}
+            continue
+        created_for.append((folded, row))
     _write_new(customer_kinds.COMPANY, batch, companies)
-    for (folded, (_name, row)), (company, _clean) in zip(missing.items(), companies, strict=True):
+    for (folded, row), (company, _clean) in zip(created_for, companies, strict=True):
         by_name[folded] = company.pk
         if company.inn:
             by_inn.setdefault(company.inn, company.pk)
@@ -786,9 +801,11 @@ def _customers_load(
             continue
         prepared.append(Prepared(row, data, clean, position=_first(row.values, "position")))
     if company_of:
+        refused: dict[str, str] = {}
         by_inn, by_name, created = _companies_named(
-            batch,
-            [
+            refused=refused,
+            batch=batch,
+            refs=[
                 (item.row, company_of[item.row.number])
                 for item in prepared
                 if item.row.number in company_of
@@ -804,12 +821,11 @@ def _customers_load(
                 company_id = by_inn.get(inn) if inn else None
                 company_id = company_id or (by_name.get(name.casefold()) if name else None)
                 if company_id is None:
+                    reason = refused.get(name.casefold()) or _("No company with ИНН %(inn)s.") % {
+                        "inn": inn
+                    }
                     outcomes[item.row.number].append(
-                        ImportOutcome(
-                            item.row.number,
-                            FAILED,
-                            reason=_("No company with ИНН %(inn)s.") % {"inn": inn},
-                        )
+                        ImportOutcome(item.row.number, FAILED, reason=reason)
                     )
                     continue
                 item.company_ids = [company_id]

@@ -317,3 +317,23 @@ def test_possible_duplicates_are_created_and_listed(org):
     entry = job.entries.get()
     assert f"#{existing.pk}" in entry.reason
     assert list(import_possible_duplicates(job)) == [entry]
+
+
+def test_a_company_that_cannot_be_created_fails_its_rows_only(org):
+    job = _run(
+        org.admin,
+        [
+            "ФИО,Компания,ИНН компании",
+            "Иванов Пётр,Вектор,1234567890",
+            "Петров Олег,Ромашка,",
+            "Сидоров\x00 Иван,,",
+            ",\x00Вектор,",
+        ],
+        mapping=["full_name", "company", "company_inn"],
+    )
+    assert (job.created, job.failed) == (2, 2)
+    failed = job.entries.filter(action="failed").order_by("row")[0]
+    assert failed.row == 2 and failed.reason.startswith("Company: inn:")
+    assert job.entries.get(row=5).cells == ["", "Вектор", ""]  # a NUL is not stored
+    assert Company.objects.get().legal_name == "Ромашка"
+    assert Contact.objects.filter(last_name="Сидоров").exists()
