@@ -49,7 +49,12 @@ from crm.customers.models import (
     Tag,
 )
 from crm.customers.permissions import CUSTOMER
-from crm.customers.services.cleaning import CleanCustomer, custom_definitions_kept
+from crm.customers.services.cleaning import (
+    CleanCustomer,
+    Errors,
+    clean_text,
+    custom_definitions_kept,
+)
 from crm.customers.services.duplicates import DuplicateCandidate
 from crm.customers.services.records import (
     _name_words,
@@ -794,12 +799,15 @@ def _customers_load(
                 ImportOutcome(row.number, FAILED, reason="; ".join(problems))
             )
             continue
+        errors = Errors()
+        position = clean_text(errors, "position", _first(row.values, "position"), max_length=150)
         try:
+            errors.raise_if_any()
             clean = kind.clean(data)
         except ValidationFailed as error:
             outcomes[row.number].append(ImportOutcome(row.number, FAILED, reason=_reason(error)))
             continue
-        prepared.append(Prepared(row, data, clean, position=_first(row.values, "position")))
+        prepared.append(Prepared(row, data, clean, position=position))
     if company_of:
         refused: dict[str, str] = {}
         by_inn, by_name, created = _companies_named(
@@ -848,7 +856,7 @@ def _customers_load(
     writable = _writable(
         kind, batch.actor, [m.record_id for _item, m in later if m.record_id is not None]
     )
-    for index, position in new_index.items():
+    for index, slot in new_index.items():
         item = prepared[index]
         possible = item.possible
         reason = (
@@ -857,7 +865,7 @@ def _customers_load(
             else ""
         )
         outcomes[item.row.number].append(
-            ImportOutcome(item.row.number, CREATED, kind.entity, new[position][0].pk, reason)
+            ImportOutcome(item.row.number, CREATED, kind.entity, new[slot][0].pk, reason)
         )
     for item, match in later:
         record_id = match.record_id

@@ -28,6 +28,7 @@ from crm.core.cells import parse_bool_cell, parse_date_cell
 from crm.core.errors import DomainError
 from crm.core.records import ImportBatch, ImportField, ImportOutcome, ImportRow, ImportUndo
 from crm.customers.models import Company, Contact
+from crm.customers.services.cleaning import Errors, clean_text
 from crm.customers.services.imports import (
     import_changed_since,
     import_clients_find,
@@ -228,9 +229,17 @@ def notes_load(batch: ImportBatch) -> list[ImportOutcome]:
                 raise ValueError(_("Name the contact, company or deal the note is about."))
             kind = _choice(_first(row, "kind"), _NOTE_KINDS, str(_("Kind")))
             when = _first(row, "date")
-            text = "\n".join(row.values.get("text") or []).strip()
-            if len(text) > 20000:
-                raise ValueError(_("The text is longer than %(n)d characters.") % {"n": 20000})
+            errors = Errors()
+            text = clean_text(
+                errors,
+                "text",
+                "\n".join(row.values.get("text") or []),
+                max_length=20000,
+                multiline=True,
+                required=True,
+            )
+            if errors.fields:
+                raise ValueError("; ".join(m for ms in errors.fields.values() for m in ms))
         except ValueError as error:
             outcomes.append(ImportOutcome(row.number, FAILED, reason=str(error)))
             continue

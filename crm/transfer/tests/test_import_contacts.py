@@ -337,3 +337,13 @@ def test_a_company_that_cannot_be_created_fails_its_rows_only(org):
     assert job.entries.get(row=5).cells == ["", "Вектор", ""]  # a NUL is not stored
     assert Company.objects.get().legal_name == "Ромашка"
     assert Contact.objects.filter(last_name="Сидоров").exists()
+
+
+def test_a_position_too_long_fails_the_row(org):
+    job = _run(
+        org.admin,
+        ["ФИО,Компания,Должность", f"Иванов Пётр,Вектор,{'Директор' * 30}", "Петров Олег,Вектор,"],
+        mapping=["full_name", "company", "position"],
+    )
+    assert (job.created, job.failed) == (1, 1)
+    assert job.entries.get(action="failed").reason.startswith("position:")
