@@ -178,7 +178,9 @@ class _DryRun(Exception):
     """Rolls the preview's trial write back."""
 
 
-def import_preview_of(*, job: ImportJob, mapping: Sequence[str]) -> list[PreviewRow]:
+def import_preview_of(
+    *, job: ImportJob, mapping: Sequence[str], policy: str | None = None
+) -> list[PreviewRow]:
     """The first ``PREVIEW_ROWS`` rows of a draft with what the import would do with each:
     the kind's importer runs on them in a transaction that is rolled back, so the preview
     shows the very problems and matches the import will meet (a bad phone, an unknown
@@ -196,7 +198,7 @@ def import_preview_of(*, job: ImportJob, mapping: Sequence[str]) -> list[Preview
         actor=job.actor,
         kind=job.kind,
         mapping=list(mapping),
-        policy=job.policy,
+        policy=policy if policy in ImportJob.Policy.values else job.policy,
         owner_rule=ImportJob.OwnerRule.IMPORTER,
         original_name=job.original_name,
     )

@@ -154,7 +154,9 @@ def import_preview(request: SignedInRequest, pk: int) -> HttpResponse:
             problems = [m for messages_ in error.field_errors.values() for m in messages_]
     context = {
         "job": job,
-        "preview": importing.import_preview_of(job=job, mapping=mapping),
+        "preview": importing.import_preview_of(
+            job=job, mapping=mapping, policy=request.POST.get("policy")
+        ),
         "mapping_problems": problems,
     }
     return render(request, "transfer/partials/import_preview.html", context)

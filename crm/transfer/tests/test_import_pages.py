@@ -140,3 +140,21 @@ def test_managers_may_not_and_others_imports_are_hidden(org):
     _upload(client_for(org.admin))
     job = ImportJob.objects.get()
     assert client_for(org.head).get(f"/imports/{job.pk}/setup/").status_code == 404
+
+
+def test_the_preview_follows_the_chosen_policy(org):
+    from crm.customers.services import contact_create
+
+    contact_create(
+        actor=org.admin,
+        data={"last_name": "Иванов", "first_name": "Пётр", "phones": ["+79161234567"]},
+    )
+    client = client_for(org.admin)
+    _upload(client)
+    job = ImportJob.objects.get()
+    base = {"column_0": "full_name", "column_1": "phone", "column_2": "", "owner_rule": "importer"}
+    skip = client.post(f"/imports/{job.pk}/preview/", {**base, "policy": "skip"}).content.decode()
+    assert skip.count('data-action="skipped"') == 1
+    create = client.post(f"/imports/{job.pk}/preview/", {**base, "policy": "create"})
+    assert create.content.decode().count('data-action="created"') == 1
+    assert Contact.objects.count() == 1
