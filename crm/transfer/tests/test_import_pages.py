@@ -9,6 +9,7 @@ from django.utils import translation
 
 from conftest import client_for as signed_in
 from crm.customers.models import Contact
+from crm.customers.services import contact_create
 from crm.transfer.models import ImportJob
 
 pytestmark = pytest.mark.django_db
@@ -143,8 +144,6 @@ def test_managers_may_not_and_others_imports_are_hidden(org):
 
 
 def test_the_preview_follows_the_chosen_policy(org):
-    from crm.customers.services import contact_create
-
     contact_create(
         actor=org.admin,
         data={"last_name": "Иванов", "first_name": "Пётр", "phones": ["+79161234567"]},
