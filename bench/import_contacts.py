@@ -112,6 +112,11 @@ def main() -> None:
     parser.add_argument("--matching", type=float, default=0.1)
     parser.add_argument("--policy", default="skip")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="ANALYZE (PostgreSQL) after the base, as a base in use has its statistics",
+    )
     options = parser.parse_args()
     actor = User.objects.filter(username="bench-import").first() or User.objects.create_user(
         "bench-import", "bench-import@example.com", "bench-import-2026", role=Role.ADMIN
@@ -124,6 +129,9 @@ def main() -> None:
         _write(base, list(range(options.base)), max(options.base // 20, 1), set())
         job, seconds = _run(actor, base, "create")
         print(f"base: {job.created} contacts in {seconds:.1f} s", file=sys.stderr)
+    if options.analyze and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     matching = int(options.rows * options.matching) if options.base else 0
     numbers = list(range(min(matching, options.base))) + list(
         range(5_000_000, 5_000_000 + options.rows - min(matching, options.base))
