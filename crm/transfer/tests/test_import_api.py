@@ -109,3 +109,14 @@ def test_fields_of_a_kind(org):
     keys = [field["key"] for field in response.json()]
     assert keys[:3] == ["name", "short_name", "inn"]
     assert client_for(org.admin).get("/api/v1/imports/fields?kind=x").status_code == 422
+
+
+def test_list_and_cancel(org):
+    client = client_for(org.admin)
+    job_id = _upload(client).json()["id"]  # queued: the job is not run (no commit here)
+    assert [item["id"] for item in client.get("/api/v1/imports").json()] == [job_id]
+    cancelled = client.post(f"/api/v1/imports/{job_id}/cancel")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    again = client.post(f"/api/v1/imports/{job_id}/cancel")
+    assert again.status_code == 422 and "status" in again.json()["errors"]

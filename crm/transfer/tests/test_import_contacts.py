@@ -20,7 +20,9 @@ from crm.transfer.importing import (
     import_failed_rows,
     import_possible_duplicates,
     import_start,
+    import_sweep,
     import_undo,
+    import_upload,
 )
 from crm.transfer.models import ImportEntry, ImportJob
 
@@ -347,3 +349,18 @@ def test_a_position_too_long_fails_the_row(org):
     )
     assert (job.created, job.failed) == (1, 1)
     assert job.entries.get(action="failed").reason.startswith("position:")
+
+
+def test_the_sweep_enqueues_stale_imports_and_deletes_old_drafts(org, monkeypatch):
+    enqueued: list[int] = []
+    monkeypatch.setattr("crm.transfer.importing._enqueue", enqueued.append)
+    stale = import_start(actor=org.admin, file=_csv(*CONTACTS), filename="a.csv", kind="contact")
+    live = import_start(actor=org.admin, file=_csv(*CONTACTS), filename="b.csv", kind="contact")
+    old = timezone.now() - dt.timedelta(days=2)
+    ImportJob.objects.filter(pk=stale.pk).update(status="running", heartbeat_at=old)
+    ImportJob.objects.filter(pk=live.pk).update(status="running", heartbeat_at=timezone.now())
+    draft = import_upload(actor=org.admin, file=_csv(*CONTACTS), filename="c.csv", kind="contact")
+    ImportJob.objects.filter(pk=draft.pk).update(created_at=old)
+    assert import_sweep() == 1
+    assert enqueued == [stale.pk]
+    assert not ImportJob.objects.filter(pk=draft.pk).exists()
