@@ -875,13 +875,14 @@ def _customers_load(
         else:
             where = f"#{record_id}"
         number = item.row.number
-        if record_id is None:
+        if not match.is_visible:
+            # the finder found it across the whole base: say so, without naming it
             outcomes[number].append(
                 ImportOutcome(
-                    number, SKIPPED, kind.entity, reason=_("Same as %(where)s.") % {"where": where}
+                    number, SKIPPED, kind.entity, reason=_("Same as a record you may not see.")
                 )
             )
-        elif batch.policy == SKIP:
+        elif record_id is None or batch.policy == SKIP:
             outcomes[number].append(
                 ImportOutcome(
                     number,

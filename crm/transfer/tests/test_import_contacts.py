@@ -364,3 +364,20 @@ def test_the_sweep_enqueues_stale_imports_and_deletes_old_drafts(org, monkeypatc
     assert import_sweep() == 1
     assert enqueued == [stale.pk]
     assert not ImportJob.objects.filter(pk=draft.pk).exists()
+
+
+def test_a_match_the_importer_may_not_see_is_skipped_without_naming_it(org):
+    hidden = contact_create(
+        actor=org.outsider,
+        data={"last_name": "Иванов", "first_name": "Пётр", "phones": ["+79161234567"]},
+    )
+    job = _run(
+        org.head,
+        ["ФИО,Телефон", "Иванов Пётр,89161234567"],
+        mapping=["full_name", "phone"],
+        policy="overwrite",
+    )
+    assert (job.created, job.updated, job.skipped) == (0, 0, 1)
+    entry = job.entries.get()
+    assert entry.record_id is None and str(hidden.pk) not in entry.reason
+    assert entry.reason == "Same as a record you may not see."
