@@ -24,6 +24,7 @@ from crm.leads.api import router as leads_router
 from crm.notifications.api import router as notifications_router
 from crm.planner.api import router as planner_router
 from crm.sales.api import router as sales_router
+from crm.transfer.api import router as imports_router
 
 DESCRIPTION = """
 REST API of the CRM: contacts, companies, their timelines, custom fields and users.
@@ -122,3 +123,4 @@ api.add_router("/leads", leads_router)
 api.add_router("", sales_router)  # /pipelines, /stages, /lost-reasons, /deals, /products
 api.add_router("", planner_router)  # /tasks, /absences
 api.add_router("/reports", reports_router)
+api.add_router("/imports", imports_router)

@@ -291,6 +291,12 @@ MEDIA_ROOT = Path(env_str("CRM_MEDIA_ROOT", str(VAR_DIR / "media")))
 UPLOAD_MAX_BYTES = env_int("CRM_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CRM_REQUEST_MAX_BYTES", 2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The import's upload is limited while it streams (CRM_IMPORT_MAX_MB), before Django's own.
+FILE_UPLOAD_HANDLERS = [
+    "crm.transfer.uploads.ImportUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -359,3 +365,15 @@ CRM_API_IDEMPOTENCY_HOURS = env_int("CRM_API_IDEMPOTENCY_HOURS", 24)
 # The shared secret of POST /sales/webhooks/payments/: the body's HMAC-SHA256 key
 # (X-CRM-Signature) or the ?token= value. Empty: the endpoint answers 503 "not configured".
 CRM_PAYMENT_WEBHOOK_SECRET = env_str("CRM_PAYMENT_WEBHOOK_SECRET")
+
+# --- import -----------------------------------------------------------------------------------
+# Who may import files (roles, comma-separated), the largest upload accepted (checked while
+# it streams to disk; the web server should limit too), the rows written per transaction,
+# and for how many days an import may be undone.
+CRM_IMPORT_ROLES = env_list("CRM_IMPORT_ROLES", ["admin", "head"])
+CRM_IMPORT_MAX_BYTES = env_int("CRM_IMPORT_MAX_MB", 200) * 1024 * 1024
+CRM_IMPORT_BATCH_ROWS = env_int("CRM_IMPORT_BATCH_ROWS", 1000)
+CRM_IMPORT_UNDO_DAYS = env_int("CRM_IMPORT_UNDO_DAYS", 30)
+# A running import whose worker has not committed a batch for this long is resumed by the
+# scheduler's sweep in another worker.
+CRM_IMPORT_STALE_SECONDS = env_int("CRM_IMPORT_STALE_SECONDS", 300)

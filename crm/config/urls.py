@@ -19,8 +19,7 @@ urlpatterns = [
     path("f/", include(public_forms.urlpatterns)),
     path("notifications/", include("crm.notifications.urls")),
     path("tasks/", include("crm.planner.urls")),
-    # The transfer app's own urls.py (the import's) includes these when both are merged.
-    path("transfer/", include(("crm.transfer.urls_export", "transfer"))),
+    path("", include("crm.transfer.urls")),  # /imports/… and /export/…
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<path>.*)$", api_not_found),
 ]

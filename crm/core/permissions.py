@@ -60,6 +60,13 @@ def can_export_everything(user: ScopedUser) -> bool:
     return sees_everything(user)
 
 
+def can_import(user: ScopedUser) -> bool:
+    """Whether the user may import files into the base: the roles of ``CRM_IMPORT_ROLES``
+    (administrators and heads of sales by default). What they import stays within their
+    scope (the records' responsible is someone they may assign to)."""
+    return bool(user.is_active and user.role in settings.CRM_IMPORT_ROLES)
+
+
 class SystemActor:
     """The CRM acting on its own (processing an incoming lead, a rule): sees everything,
     changes nothing by role. Never a signed-in user."""

@@ -18,6 +18,8 @@ contribute to kinds and to one another:
   user may see under its filters, and how to read them in chunks (the export knows no
   domain model);
 * ``BaseTable`` — a table of the full export of the base (contacts, deal lines, users …).
+* ``Importer`` — how rows of a file become a kind's records (the import runs files,
+  mappings, batches, the journal and undo over these instead of knowing the kinds).
 
 A contribution by a HIGHER app to a LOWER app's kind (sales adding the deals panel to the
 contact card) names the lower kind by its key, so the lower app never imports the higher.
@@ -26,7 +28,8 @@ Each app declares what it contributes in its own ``records.py`` as a module-leve
 ``CONTRIBUTIONS`` sequence; its ``AppConfig.ready`` only calls ``register_app(self)``.
 Registering is idempotent: a contribution replaces the one with the same identity (a kind's
 key, a panel's or mover's kind and name, a sweep's or section's key, a lookup's name, an
-owner mover's kind, an exporter's kind, a base table's name), so calling ``ready`` twice changes nothing. This module imports no app.
+owner mover's, exporter's or importer's kind, a base table's name), so calling ``ready``
+twice changes nothing. This module imports no app.
 """
 
 from __future__ import annotations
@@ -311,6 +314,93 @@ def keyset_chunks(
         last = chunk[-1]["id"]
 
 
+@dataclass(frozen=True)
+class ImportField:
+    """A field a column of an imported file may fill (``crm.transfer`` maps columns to
+    these by ``key``; the keys are the contract with its header guessing). ``multiple``: several
+    columns may fill it (phones); ``required``: a row without it fails."""
+
+    key: str
+    label: StrOrPromise
+    required: bool = False
+    multiple: bool = False
+    help: StrOrPromise = ""
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One row of a file, mapped: ``values`` holds, per field key, the non-empty cells of the
+    columns mapped to it (several for a ``multiple`` field), as text. ``owner_id`` is the
+    responsible the import chose for it (the importing user, a chosen manager or the row's
+    "owner" column, already resolved and checked against the importer's scope)."""
+
+    number: int
+    values: dict[str, list[str]]
+    owner_id: int
+
+
+@dataclass(frozen=True)
+class ImportBatch:
+    """Rows to write in one transaction. ``policy`` is what to do with a row that matches
+    a record already there (``skip``, ``fill`` empty fields, ``overwrite``, ``create``
+    anyway); ``note`` is the timeline title of the records written ("Imported from
+    clients.csv, import #12", already in words)."""
+
+    actor: Any
+    rows: list[ImportRow]
+    policy: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What became of one row: ``action`` is ``created``, ``updated``, ``skipped`` or
+    ``failed``; ``kind`` the kind of the record written (a contact's import may create its
+    company: one more outcome of the same row with kind ``company``); ``previous`` the
+    values an update replaced, in the form ``Importer.undo`` restores; ``reason`` why a row
+    failed or was skipped, or a remark (a possible duplicate created)."""
+
+    number: int
+    action: str
+    kind: str = ""
+    record_id: int | None = None
+    reason: str = ""
+    previous: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ImportUndo:
+    """One record an import wrote, to put back: created (``previous`` is None) → removed;
+    updated → ``previous`` restored. ``since`` is when the import finished: a record changed
+    after it is left alone."""
+
+    record_id: int
+    previous: dict[str, Any] | None
+    since: Any
+
+
+@dataclass(frozen=True)
+class Importer:
+    """How rows of a file become records of kind ``kind``.
+
+    ``fields()`` answers the kind's ``ImportField``s, custom fields included (read at call
+    time). ``load(batch)`` writes one ``ImportBatch`` inside the caller's transaction and
+    answers at least one ``ImportOutcome`` per row, in row order; a bad row is an outcome
+    ``failed`` with its reason, never an exception (an exception rolls the batch back).
+    ``undo(actor, entries)`` reverses what ``load`` wrote (``ImportUndo`` each) and answers
+    the ids of the records it left because they changed since, with a reason each.
+    ``order`` sorts the kinds in the import's choice (clients first); ``label`` names what
+    a file of this kind holds, by default the record kind's plural label.
+    """
+
+    kind: str
+    order: int
+    fields: Callable[[], list[ImportField]]
+    load: Callable[[ImportBatch], list[ImportOutcome]]
+    undo: Callable[[Any, list[ImportUndo]], dict[int, str]]
+    label: StrOrPromise = ""
+
+
 Contribution = (
     RecordKind
     | CardPanel
@@ -321,6 +411,7 @@ Contribution = (
     | OwnerMover
     | Exporter
     | BaseTable
+    | Importer
 )
 
 
@@ -341,6 +432,7 @@ class Registry:
         self._owner_movers: dict[str, OwnerMover] = {}
         self._exporters: dict[str, Exporter] = {}
         self._base_tables: dict[str, BaseTable] = {}
+        self._importers: dict[str, Importer] = {}
 
     # --- registering -----------------------------------------------------------------------
 
@@ -370,6 +462,8 @@ class Registry:
                 self._exporters[item.kind] = item
             elif isinstance(item, BaseTable):
                 self._base_tables[item.name] = item
+            elif isinstance(item, Importer):
+                self._importers[item.kind] = item
             else:
                 raise TypeError(f"Not a contribution: {item!r}")
 
@@ -442,6 +536,17 @@ class Registry:
     def base_tables(self) -> list[BaseTable]:
         """The tables of the full export, each after those it points to (``order``)."""
         return sorted(self._base_tables.values(), key=lambda table: (table.order, table.name))
+
+    def importers(self) -> list[Importer]:
+        """The kinds a file may be imported into, clients first (``order``)."""
+        return sorted(self._importers.values(), key=lambda importer: importer.order)
+
+    def importer(self, kind: str) -> Importer:
+        """The importer of kind ``kind``; ``LookupError`` for a kind nothing imports."""
+        try:
+            return self._importers[kind]
+        except KeyError:
+            raise LookupError(f"No importer for {kind!r}") from None
 
 
 def _replace(items: list[Any], item: CardPanel | MergeMover) -> None:

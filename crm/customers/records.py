@@ -14,7 +14,15 @@ from crm.activities.services import timeline_move, timeline_move_back
 from crm.core.models import owner_hand_over
 from crm.core.pagination import Page
 from crm.core.permissions import ScopedUser
-from crm.core.records import BaseTable, MergeMover, OwnerMover, RecordKind, Search, Timeline
+from crm.core.records import (
+    BaseTable,
+    Importer,
+    MergeMover,
+    OwnerMover,
+    RecordKind,
+    Search,
+    Timeline,
+)
 from crm.customers import selectors
 from crm.customers.exports import COMPANY_EXPORT, CONTACT_EXPORT
 from crm.customers.models import (
@@ -28,6 +36,7 @@ from crm.customers.models import (
 )
 from crm.customers.permissions import CUSTOMER
 from crm.customers.services import customer_timeline_add
+from crm.customers.services import imports as customer_imports
 from crm.planner.services import task_move, task_move_back
 
 if TYPE_CHECKING:
@@ -152,4 +161,19 @@ CONTRIBUTIONS = [
     BaseTable("employments", Employment, order=50),
     BaseTable("contact_points", ContactPoint, order=50, exclude=("digits_reversed",)),
     BaseTable("addresses", Address, order=50),
+    # Files of clients: companies first, so a contacts file may name them.
+    Importer(
+        "company",
+        10,
+        customer_imports.company_import_fields,
+        customer_imports.companies_load,
+        customer_imports.companies_undo,
+    ),
+    Importer(
+        "contact",
+        20,
+        customer_imports.contact_import_fields,
+        customer_imports.contacts_load,
+        customer_imports.contacts_undo,
+    ),
 ]

@@ -20,6 +20,7 @@ from crm.core.records import (
     CardPanel,
     DayItem,
     DaySection,
+    Importer,
     OwnerMover,
     RecordKind,
     Sweep,
@@ -31,6 +32,7 @@ from crm.leads.models import Lead
 from crm.leads.permissions import LEAD
 from crm.leads.selectors import lead_timeline
 from crm.leads.services.email_channel import mailbox_poll
+from crm.leads.services.imports import lead_import_fields, leads_load, leads_undo
 from crm.leads.services.intake import inbound_sweep
 from crm.leads.services.leads import lead_response_sweep, leads_hand_over, leads_open_of
 from crm.leads.services.telephony import call_event_sweep
@@ -95,6 +97,7 @@ CONTRIBUTIONS = [
     CardPanel("contact", "leads", leads_panel),
     CardPanel("company", "leads", leads_panel),
     DaySection("leads", _("New leads waiting"), leads_waiting),
+    Importer("lead", 40, lead_import_fields, leads_load, leads_undo),
     Sweep("leads.response_deadlines", 30, lead_response_sweep),
     Sweep("leads.inbound", 60, inbound_sweep),
     Sweep("leads.telephony", 60, call_event_sweep),

@@ -15,6 +15,7 @@ from crm.core.permissions import ScopedUser, can_write
 from crm.core.records import (
     BaseTable,
     CardPanel,
+    Importer,
     MergeMover,
     OwnerMover,
     RecordKind,
@@ -29,6 +30,15 @@ from crm.sales.permissions import DEAL
 from crm.sales.selectors import deal_timeline, deals_of_client
 from crm.sales.services.automation import stale_deals_sweep
 from crm.sales.services.deals import deals_hand_over
+from crm.sales.services.imports import deal_import_fields, deals_load, deals_undo
+from crm.sales.services.imports_activity import (
+    note_import_fields,
+    notes_load,
+    notes_undo,
+    task_import_fields,
+    tasks_load,
+    tasks_undo,
+)
 from crm.sales.services.timeline import deal_timeline_add
 
 
@@ -107,4 +117,8 @@ CONTRIBUTIONS = [
     BaseTable("products", Product, order=63),
     BaseTable("deals", Deal, order=70, many=("tags", "shared_with")),
     BaseTable("deal_lines", DealLine, order=75),
+    Importer("deal", 30, deal_import_fields, deals_load, deals_undo),
+    # Tasks and timeline notes name contacts, companies and deals: sales knows them all.
+    Importer("task", 50, task_import_fields, tasks_load, tasks_undo),
+    Importer("note", 60, note_import_fields, notes_load, notes_undo, label=_("Timeline notes")),
 ]

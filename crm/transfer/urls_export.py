@@ -1,4 +1,4 @@
-"""URLs of the export, included under the transfer app's namespace (``transfer:export_*``)."""
+"""URLs of the export, part of the transfer app's ``urls`` (``transfer:export_*``)."""
 
 from django.urls import URLPattern, path
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -279,8 +281,31 @@ def clean_requisites(errors: Errors, data: dict[str, Any], out: dict[str, Any]) 
             errors.add(name, str(exc))
 
 
+_definitions_memo: ContextVar[dict[str, list[CustomField]] | None] = ContextVar(
+    "custom_field_definitions", default=None
+)
+
+
 def custom_field_definitions(entity: str) -> list[CustomField]:
-    return list(CustomField.objects.filter(entity=entity, is_active=True))
+    """The active custom fields of ``entity`` (read once per ``custom_definitions_kept``
+    block, else on every call)."""
+    memo = _definitions_memo.get()
+    if memo is None:
+        return list(CustomField.objects.filter(entity=entity, is_active=True))
+    if entity not in memo:
+        memo[entity] = list(CustomField.objects.filter(entity=entity, is_active=True))
+    return memo[entity]
+
+
+@contextmanager
+def custom_definitions_kept() -> Iterator[None]:
+    """Read the custom field definitions once for the whole block (an import's batch
+    cleans thousands of rows; the definitions do not change inside its transaction)."""
+    token = _definitions_memo.set({})
+    try:
+        yield
+    finally:
+        _definitions_memo.reset(token)
 
 
 def clean_custom_values(
