@@ -566,6 +566,8 @@ def import_execute(
     except _Lost:
         audit_log.info("import_taken_over id=%s", job.pk)
         return None
+    except FileRejected as error:  # a workbook found broken midway: the rows before it stay
+        return _finish(job, Status.FAILED, error.message)
     except Exception as error:  # recorded on the job; committed batches stay, with a report
         audit_log.exception("import_failed id=%s", job.pk)
         return _finish(job, Status.FAILED, f"{type(error).__name__}: {error}"[:2000])

