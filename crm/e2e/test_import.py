@@ -35,7 +35,8 @@ def _walk(page: ShotPage, tmp_path: Path, password: str, *, phone: bool = False)
     page.goto("/")
     if phone:  # the menu is folded on a phone
         page.click("button.navbar-toggler")
-    page.locator("a.nav-link[href='/imports/']").first.click()
+    page.locator("#mainnav .dropdown-toggle").first.click()  # "Administration"
+    page.locator("a.dropdown-item[href='/imports/']").click()
     page.wait_for_url(re.compile(r"/imports/$"))
     page.click("a[href='/imports/new/']")
     page.select_option("select[name=kind]", "contact")
