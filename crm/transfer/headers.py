@@ -13,9 +13,9 @@ without punctuation or spaces). It matches, in this order:
    English names and the exports of amoCRM, Bitrix24, HubSpot and Salesforce);
 3. the same without a trailing number ("Телефон 2", "Phone #3");
 4. the same without a qualifier in parentheses or before a colon: "Phone (Work)" is a
-   phone; amoCRM's "Рабочий телефон (контакт)" is a phone when contacts are imported and
-   nothing when deals are (it is the contact's phone, not the deal's), likewise
-   Salesforce's "Account: Phone".
+   phone; amoCRM's "Рабочий телефон (контакт)" is a phone when contacts (or leads, which
+   hold their person's details) are imported and nothing when deals are (it is the
+   contact's phone, not the deal's), likewise Salesforce's "Account: Phone".
 
 A field that is not ``multiple`` goes to the first column that matches it only.
 ``guess_source(columns)`` names the CRM whose export the header looks like, if any.
@@ -49,6 +49,8 @@ _KIND_WORDS = {
     "lead": ("лид", "лида", "lead"),
     "task": ("задача", "задачи", "task", "activity"),
 }
+# A lead holds its person's and company's details: "Рабочий телефон (контакт)" is its phone.
+_HELD_BY = {"lead": ("contact", "company")}
 _KIND_OF_WORD = {
     normal: kind for kind, words in _KIND_WORDS.items() for normal in map(str.casefold, words)
 }
@@ -84,7 +86,11 @@ def _candidates(kind: str, header: str) -> list[str]:
         if not found or not found.group("base"):
             continue
         other_kind = _KIND_OF_WORD.get(found.group("qualifier").strip().casefold())
-        if other_kind is not None and other_kind != kind:
+        if (
+            other_kind is not None
+            and other_kind != kind
+            and other_kind not in _HELD_BY.get(kind, ())
+        ):
             break  # "Телефон (компания)" in a contacts import: not the contact's phone
         base = found.group("base")
         forms.append(base)

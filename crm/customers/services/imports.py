@@ -56,6 +56,7 @@ from crm.customers.services.cleaning import (
     custom_definitions_kept,
 )
 from crm.customers.services.duplicates import DuplicateCandidate
+from crm.customers.services.import_choices import choice_of
 from crm.customers.services.records import (
     _name_words,
     _search_text,
@@ -159,22 +160,19 @@ def _many(values: dict[str, list[str]], key: str) -> list[str]:
     return [part.strip() for cell in values.get(key) or [] for part in _SPLIT.split(cell)]
 
 
-def _choice(value: str, choices: type[models.TextChoices], name: str, problems: list[str]) -> str:
-    """A choice by its value or its label in either language, case aside."""
+def _choice(value: str, choices: type[models.TextChoices], name: str, remarks: list[str]) -> str:
+    """A choice by its value, its label in either language or a synonym other systems use
+    (``import_choices``); a value that names none leaves the field empty, with a remark."""
     if not value:
         return ""
-    folded = value.strip().casefold()
-    for choice in choices:
-        if folded in {str(choice.value).casefold(), str(choice.label).casefold()}:
-            return str(choice.value)
-    problems.append(
-        _("%(field)s: “%(value)s” is not one of the choices.")
-        % {
-            "field": name,
-            "value": value[:40],
-        }
-    )
-    return ""
+    found = choice_of(value, choices)
+    if found is None:
+        remarks.append(
+            _("%(field)s: “%(value)s” is not one of ours, left empty.")
+            % {"field": name, "value": value[:40]}
+        )
+        return ""
+    return found
 
 
 def _messenger(handle: str) -> dict[str, str]:
@@ -212,7 +210,10 @@ def _custom(
 
 
 def _common_data(
-    values: dict[str, list[str]], definitions: dict[str, CustomField], problems: list[str]
+    values: dict[str, list[str]],
+    definitions: dict[str, CustomField],
+    problems: list[str],
+    remarks: list[str],
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
         "phones": _many(values, "phone"),
@@ -220,7 +221,7 @@ def _common_data(
         "addresses": [{"text": text} for text in values.get("address") or []],
         "tags": _many(values, "tags"),
         "notes": "\n".join(values.get("notes") or []),
-        "source": _choice(_first(values, "source"), Source, str(_("Source")), problems),
+        "source": _choice(_first(values, "source"), Source, str(_("Source")), remarks),
     }
     custom = _custom(values, definitions, problems)
     if custom:
@@ -229,9 +230,12 @@ def _common_data(
 
 
 def _contact_data(
-    values: dict[str, list[str]], definitions: dict[str, CustomField], problems: list[str]
+    values: dict[str, list[str]],
+    definitions: dict[str, CustomField],
+    problems: list[str],
+    remarks: list[str],
 ) -> dict[str, Any]:
-    data = _common_data(values, definitions, problems)
+    data = _common_data(values, definitions, problems, remarks)
     name = split_full_name(_first(values, "full_name"))
     for part in ("last_name", "first_name", "middle_name"):
         data[part] = _first(values, part) or getattr(name, part)
@@ -244,14 +248,17 @@ def _contact_data(
             problems.append(f"{_('Birthday')}: {error}")
     client_type = _first(values, "client_type")
     if client_type:
-        data["client_type"] = _choice(client_type, ClientType, str(_("Client type")), problems)
+        data["client_type"] = _choice(client_type, ClientType, str(_("Client type")), remarks)
     return data
 
 
 def _company_data(
-    values: dict[str, list[str]], definitions: dict[str, CustomField], problems: list[str]
+    values: dict[str, list[str]],
+    definitions: dict[str, CustomField],
+    problems: list[str],
+    remarks: list[str],
 ) -> dict[str, Any]:
-    data = _common_data(values, definitions, problems)
+    data = _common_data(values, definitions, problems, remarks)
     data["legal_name"] = _first(values, "name") or _first(values, "short_name")
     for key in ("short_name", "inn", "kpp", "ogrn", "website", "industry"):
         data[key] = _first(values, key)
@@ -288,6 +295,8 @@ class Prepared:
     company_ids: list[int] = field(default_factory=list)
     position: str = ""
     possible: list[int] = field(default_factory=list)
+    remarks: list[str] = field(default_factory=list)
+    """What the row said that could not be kept (a source none of ours): told, not failed."""
 
     def point_pairs(self) -> list[tuple[str, str]]:
         return [(point.kind, point.value) for point in self.clean.points or []]
@@ -792,8 +801,9 @@ def _customers_load(
     prepared: list[Prepared] = []
     for row in batch.rows:
         problems: list[str] = []
+        remarks: list[str] = []
         to_data = _contact_data if kind is customer_kinds.CONTACT else _company_data
-        data = to_data(row.values, definitions, problems)
+        data = to_data(row.values, definitions, problems, remarks)
         if problems:
             outcomes[row.number].append(
                 ImportOutcome(row.number, FAILED, reason="; ".join(problems))
@@ -807,7 +817,7 @@ def _customers_load(
         except ValidationFailed as error:
             outcomes[row.number].append(ImportOutcome(row.number, FAILED, reason=_reason(error)))
             continue
-        prepared.append(Prepared(row, data, clean, position=position))
+        prepared.append(Prepared(row, data, clean, position=position, remarks=remarks))
     if company_of:
         refused: dict[str, str] = {}
         by_inn, by_name, created = _companies_named(
@@ -859,11 +869,13 @@ def _customers_load(
     for index, slot in new_index.items():
         item = prepared[index]
         possible = item.possible
-        reason = (
-            _("Possible duplicate of %(ids)s.") % {"ids": ", ".join(f"#{pk}" for pk in possible)}
-            if possible
-            else ""
-        )
+        notes = [*item.remarks]
+        if possible:
+            notes.append(
+                _("Possible duplicate of %(ids)s.")
+                % {"ids": ", ".join(f"#{pk}" for pk in possible)}
+            )
+        reason = " ".join(notes)
         outcomes[item.row.number].append(
             ImportOutcome(item.row.number, CREATED, kind.entity, new[slot][0].pk, reason)
         )
