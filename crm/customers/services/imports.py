@@ -867,17 +867,16 @@ def _customers_load(
         kind, batch.actor, [m.record_id for _item, m in later if m.record_id is not None]
     )
     for index, slot in new_index.items():
-        item = prepared[index]
-        possible = item.possible
-        notes = [*item.remarks]
-        if possible:
+        created: Prepared = prepared[index]
+        notes = [*created.remarks]
+        if created.possible:
             notes.append(
                 _("Possible duplicate of %(ids)s.")
-                % {"ids": ", ".join(f"#{pk}" for pk in possible)}
+                % {"ids": ", ".join(f"#{pk}" for pk in created.possible)}
             )
         reason = " ".join(notes)
-        outcomes[item.row.number].append(
-            ImportOutcome(item.row.number, CREATED, kind.entity, new[slot][0].pk, reason)
+        outcomes[created.row.number].append(
+            ImportOutcome(created.row.number, CREATED, kind.entity, new[slot][0].pk, reason)
         )
     for item, match in later:
         record_id = match.record_id
