@@ -867,16 +867,16 @@ def _customers_load(
         kind, batch.actor, [m.record_id for _item, m in later if m.record_id is not None]
     )
     for index, slot in new_index.items():
-        created: Prepared = prepared[index]
-        notes = [*created.remarks]
-        if created.possible:
+        fresh: Prepared = prepared[index]
+        notes = [*fresh.remarks]
+        if fresh.possible:
             notes.append(
                 _("Possible duplicate of %(ids)s.")
-                % {"ids": ", ".join(f"#{pk}" for pk in created.possible)}
+                % {"ids": ", ".join(f"#{pk}" for pk in fresh.possible)}
             )
         reason = " ".join(notes)
-        outcomes[created.row.number].append(
-            ImportOutcome(created.row.number, CREATED, kind.entity, new[slot][0].pk, reason)
+        outcomes[fresh.row.number].append(
+            ImportOutcome(fresh.row.number, CREATED, kind.entity, new[slot][0].pk, reason)
         )
     for item, match in later:
         record_id = match.record_id
