@@ -71,6 +71,41 @@ COMPANY_FIELDS = (
 # --- rows ------------------------------------------------------------------------------------
 
 
+CLIENT_FIELDS = (
+    "contact__last_name",
+    "contact__first_name",
+    "contact__middle_name",
+    "company__legal_name",
+    "company__short_name",
+    "company__legal_form",
+)
+"""The columns another kind's export reads of its client (a deal's, a lead's contact and
+company) for ``client_names_fill``."""
+
+
+def client_names_fill(row: Row) -> None:
+    """Set ``row["contact"]`` and ``row["company"]``, the names of a record's client as the
+    lists show them, from the ``CLIENT_FIELDS`` read with it."""
+    row["contact"] = " ".join(
+        part
+        for part in (
+            row["contact__last_name"],
+            row["contact__first_name"],
+            row["contact__middle_name"],
+        )
+        if part
+    )
+    row["company"] = (
+        company_display_name(
+            row["company__legal_name"],
+            row["company__short_name"] or "",
+            row["company__legal_form"] or "",
+        )
+        if row["company__legal_name"] is not None
+        else ""
+    )
+
+
 def _choice_labels(choices: Any) -> dict[str, str]:
     return {value: str(label) for value, label in choices}
 

@@ -15,7 +15,7 @@ from crm.accounts.selectors import user_names
 from crm.accounts.zones import user_zone
 from crm.core.permissions import ScopedUser
 from crm.core.records import ExportColumn, Exporter, keyset_chunks
-from crm.customers.models import company_display_name
+from crm.customers.exports import CLIENT_FIELDS, client_names_fill
 from crm.leads.choices import Channel, LeadKind, LeadStatus
 from crm.leads.models import Lead
 from crm.leads.selectors import LeadFilters, lead_queryset
@@ -31,12 +31,7 @@ FIELDS = (
     "company_name",
     "inn",
     "message",
-    "contact__last_name",
-    "contact__first_name",
-    "contact__middle_name",
-    "company__legal_name",
-    "company__short_name",
-    "company__legal_form",
+    *CLIENT_FIELDS,
     "pipeline__name",
     "owner_id",
     "respond_by",
@@ -67,24 +62,7 @@ def _chunks(rows: QuerySet[Any], size: int) -> Iterator[list[dict[str, Any]]]:
             for field, known in labels.items():
                 row[f"{field}_label"] = known.get(row[field], row[field])
             row["owner"] = names.get(row["owner_id"], "")
-            row["contact"] = " ".join(
-                part
-                for part in (
-                    row["contact__last_name"],
-                    row["contact__first_name"],
-                    row["contact__middle_name"],
-                )
-                if part
-            )
-            row["company"] = (
-                company_display_name(
-                    row["company__legal_name"],
-                    row["company__short_name"] or "",
-                    row["company__legal_form"] or "",
-                )
-                if row["company__legal_name"] is not None
-                else ""
-            )
+            client_names_fill(row)
         yield chunk
 
 

@@ -17,7 +17,7 @@ from crm.accounts.zones import user_zone
 from crm.core.permissions import ScopedUser
 from crm.core.records import ExportColumn, Exporter, keyset_chunks
 from crm.customers.choices import FieldEntity
-from crm.customers.models import company_display_name
+from crm.customers.exports import CLIENT_FIELDS, client_names_fill
 from crm.customers.selectors import custom_field_columns
 from crm.sales.choices import DealStatus
 from crm.sales.models import Deal
@@ -31,12 +31,7 @@ FIELDS = (
     "amount",
     "currency",
     "expected_close",
-    "contact__last_name",
-    "contact__first_name",
-    "contact__middle_name",
-    "company__legal_name",
-    "company__short_name",
-    "company__legal_form",
+    *CLIENT_FIELDS,
     "owner_id",
     "source",
     "invoice_number",
@@ -68,24 +63,7 @@ def _chunks(rows: QuerySet[Any], size: int) -> Iterator[list[dict[str, Any]]]:
             row["tags"] = ", ".join(sorted(tags.get(row["id"], ())))
             row["owner"] = names.get(row["owner_id"], "")
             row["status_label"] = statuses.get(row["status"], row["status"])
-            row["contact"] = " ".join(
-                part
-                for part in (
-                    row["contact__last_name"],
-                    row["contact__first_name"],
-                    row["contact__middle_name"],
-                )
-                if part
-            )
-            row["company"] = (
-                company_display_name(
-                    row["company__legal_name"],
-                    row["company__short_name"] or "",
-                    row["company__legal_form"] or "",
-                )
-                if row["company__legal_name"] is not None
-                else ""
-            )
+            client_names_fill(row)
         yield chunk
 
 
