@@ -62,6 +62,7 @@ from crm.customers.services.records import (
     _search_text,
     customer_check_writable,
     customer_update,
+    point_rows,
 )
 
 RecordT = TypeVar("RecordT", Contact, Company)
@@ -559,21 +560,7 @@ def _write_new(
     addresses: list[Address] = []
     keys: list[MatchKey] = []
     for record, clean in pairs:
-        first_of_kind: set[str] = set()
-        for index, point in enumerate(clean.points or []):
-            points.append(
-                ContactPoint(
-                    kind=point.kind,
-                    value=point.value,
-                    label=point.label,
-                    messenger=point.messenger,
-                    digits_reversed=point.digits_reversed,
-                    position=index,
-                    is_primary=point.kind not in first_of_kind,
-                    **{owner: record},
-                )
-            )
-            first_of_kind.add(point.kind)
+        points += point_rows(clean.points or [], {owner: record})
         addresses.extend(
             Address(kind=address_kind, text=text, **{owner: record})
             for address_kind, text in clean.addresses or []

@@ -8,6 +8,7 @@ each reader sees their own language.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
@@ -167,6 +168,14 @@ def _sync_points(record: Customer, points: list[PointValue], kinds: set[str] | N
         existing = existing.filter(kind__in=kinds)
         points = [point for point in points if point.kind in kinds]
     existing.delete()
+    ContactPoint.objects.bulk_create(point_rows(points, owner))
+
+
+def point_rows(
+    points: Iterable[PointValue | ContactPoint], owner: dict[str, Any]
+) -> list[ContactPoint]:
+    """Unsaved contact point rows of ``owner`` (``{"contact": record}`` or the company's) in
+    the given order, the first of each kind the primary one."""
     first_of_kind: set[str] = set()
     rows = []
     for index, point in enumerate(points):
@@ -183,7 +192,7 @@ def _sync_points(record: Customer, points: list[PointValue], kinds: set[str] | N
             )
         )
         first_of_kind.add(point.kind)
-    ContactPoint.objects.bulk_create(rows)
+    return rows
 
 
 def _sync_tags(record: Customer, names: list[str]) -> None:
