@@ -11,17 +11,23 @@ from collections.abc import Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.selectors import user_names
 from crm.core.permissions import ScopedUser
 from crm.core.records import Card, ExportColumn, Exporter, keyset_chunks
+from crm.core.spreadsheets import FORMULA_STARTS
 from crm.customers.choices import (
     AddressKind,
     ClientType,
+    ContactPointKind,
     ContactPointLabel,
     FieldEntity,
+    LegalForm,
     Source,
 )
 from crm.customers.kinds import COMPANY, CONTACT
@@ -32,6 +38,7 @@ from crm.customers.models import (
     ContactPoint,
     CustomField,
     Employment,
+    Tag,
     company_display_name,
 )
 from crm.customers.selectors import CustomerFilters, custom_field_columns, customer_queryset
@@ -110,11 +117,17 @@ def _choice_labels(choices: Any) -> dict[str, str]:
     return {value: str(label) for value, label in choices}
 
 
+def _related_order(model: Any) -> list[str]:
+    """The order of a record's related rows of ``model``: the model's own, else by id
+    (the same in both writers of the CSV file)."""
+    return list(model._meta.ordering) or ["id"]
+
+
 def _related(
     model: Any, owner: str, chunk: QuerySet[Any], bounds: tuple[int, int], *fields: str
 ) -> dict[int, list[tuple[Any, ...]]]:
     """``fields`` of the rows of ``model`` whose ``owner`` is a record of ``chunk``, by
-    owner id, in the model's order.
+    owner id, in the model's order (else by id).
 
     The chunk is named by its id range and the list's own condition as a subquery, not by
     a list of its ids: 2,000 parameters per query cost more to bind than the query itself.
@@ -124,7 +137,7 @@ def _related(
     rows = model.objects.filter(
         **{f"{owner}__gte": first, f"{owner}__lte": last, f"{owner}__in": chunk}
     )
-    for values in rows.values_list(owner, *fields):
+    for values in rows.order_by(*_related_order(model)).values_list(owner, *fields):
         found[values[0]].append(values[1:])
     return found
 
@@ -293,6 +306,196 @@ def _company_chunks(rows: QuerySet[Any], size: int) -> Iterator[list[Row]]:
     return _customer_chunks(rows, size, "company_id", COMPANY_FIELDS)
 
 
+# --- the same rows written by PostgreSQL (COPY) ----------------------------------------------
+#
+# ``copy_sql`` answers one SELECT whose columns are the text the Python path writes for the
+# columns above, cell for cell (the CSV writer's ``csv_text``): related rows aggregated in
+# the same order with the same separators, choices and users by their labels, moments in
+# the current time zone to the minute, custom fields as ``_custom_cell`` writes them, and
+# text that a spreadsheet would read as a formula neutralised as ``csv_text`` does it. An
+# empty cell is NULL, which COPY writes as nothing (it quotes an empty string).
+
+
+def _text(expression: str, params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
+    """``expression`` (text, with ``params``) as ``csv_text`` writes it: with a leading
+    apostrophe when it starts as a formula and is not a plain number; NULL when empty."""
+    sql = (
+        f"NULLIF(CASE WHEN left({expression}, 1) = ANY(%s) AND {expression} !~ %s"
+        f" THEN '''' || {expression} ELSE {expression} END, '')"
+    )
+    plain_number = r"^\+?[0-9 ,()-]+$"  # exports_formats' _PLAIN_NUMBER
+    return sql, [*params, list(FORMULA_STARTS), *params, plain_number, *params, *params]
+
+
+def _labels(expression: str, choices: Any, *, fallback: bool) -> tuple[str, list[Any]]:
+    """``expression`` replaced by its choice label (else itself or nothing)."""
+    params: list[Any] = []
+    whens = []
+    for value, label in choices:
+        whens.append("WHEN %s THEN %s")
+        params += [value, str(label)]
+    other = expression if fallback else "''"
+    return f"(CASE {expression} {' '.join(whens)} ELSE {other} END)", params
+
+
+class _Select:
+    """A SELECT list being built: each column's SQL (text) and its parameters in order."""
+
+    def __init__(self) -> None:
+        self.columns: list[str] = []
+        self.params: list[Any] = []
+
+    def plain(self, sql: str, *params: Any) -> None:
+        self.columns.append(sql)
+        self.params += params
+
+    def text(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A text cell, neutralised."""
+        cell, cell_params = _text(f"({sql})", params)
+        self.plain(cell, *cell_params)
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _agg(model: Any, owner: str, value: str, separator: str, where: str = "") -> str:
+    table = _q(model._meta.db_table)
+    ordering = ", ".join(_q(name) for name in _order(model))
+    return (
+        f"(SELECT string_agg({value}, '{separator}' ORDER BY {ordering}) FROM {table}"  # noqa: S608
+        f" WHERE {table}.{_q(owner)} = r.id{where})"
+    )
+
+
+def _order(model: Any) -> list[str]:
+    """The columns ``_related`` orders the rows of ``model`` by."""
+    return [model._meta.get_field(name).column for name in _related_order(model)]
+
+
+def _owner_name() -> str:
+    users = _q(get_user_model()._meta.db_table)
+    return (
+        f"(SELECT COALESCE(NULLIF(concat_ws(' ', NULLIF(u.first_name, ''),"  # noqa: S608
+        f" NULLIF(u.last_name, '')), ''), u.username) FROM {users} u WHERE u.id = r.owner_id)"
+    )
+
+
+def _custom(select: _Select, entity: str) -> None:
+    """The active custom fields of ``entity`` as ``_custom_cell`` and ``csv_text`` write
+    them: text neutralised, options joined, yes/no in words, numbers as stored."""
+    yes, no = str(_("Yes")), str(_("No"))
+    for key in (
+        CustomField.objects.filter(entity=entity, is_active=True)
+        .order_by("position", "id")
+        .values_list("key", flat=True)
+    ):
+        value = "(r.custom -> %s::text)"
+        kind = f"jsonb_typeof{value}"
+        joined = (
+            f"(SELECT string_agg(item, ', ' ORDER BY n)"  # noqa: S608
+            f" FROM jsonb_array_elements_text{value} WITH ORDINALITY AS a(item, n))"
+        )
+        cell = (
+            f"CASE {kind} WHEN 'string' THEN (r.custom ->> %s::text) WHEN 'array' THEN {joined}"
+            f" WHEN 'boolean' THEN (CASE WHEN {value}::boolean THEN %s ELSE %s END) END"
+        )
+        params = [key, key, key, key, yes, no]
+        text, text_params = _text(f"({cell})", params)
+        # numbers are not text: csv_text writes them as they are, never neutralised
+        select.plain(
+            f"(CASE {kind} WHEN 'number' THEN (r.custom ->> %s::text) ELSE {text} END)",
+            key,
+            key,
+            *text_params,
+        )
+
+
+def _common_tail(select: _Select) -> None:
+    select.text(_owner_name())
+    source, params = _labels("r.source", Source.choices, fallback=True)
+    select.text(source, params)
+
+
+def _copy_sql(model: Any, rows: QuerySet[Any], select: _Select) -> tuple[str, list[Any]]:
+    ids, id_params = rows.order_by().values("pk").query.sql_with_params()
+    table = _q(model._meta.db_table)
+    sql = f"SELECT {', '.join(select.columns)} FROM {table} r WHERE r.id IN ({ids}) ORDER BY r.id"  # noqa: S608 (names from the models, values as parameters)
+    return sql, [*select.params, *id_params]
+
+
+def _created(select: _Select) -> None:
+    select.plain(
+        "to_char(r.created_at AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')",
+        timezone.get_current_timezone_name(),
+    )
+
+
+def _points(select: _Select, owner: str) -> None:
+    for kind in (ContactPointKind.PHONE, ContactPointKind.EMAIL):
+        select.text(
+            _agg(ContactPoint, owner, "value", ", ", f" AND {_q('kind')} = %s"), [kind.value]
+        )
+
+
+def _tags(select: _Select, model: Any, owner: str) -> None:
+    through = model.tags.through
+    tags = _q(Tag._meta.db_table)
+    select.text(
+        _agg(
+            through,
+            owner,
+            f"(SELECT t.name FROM {tags} t WHERE t.id = {_q(through._meta.db_table)}.tag_id)",  # noqa: S608
+            ", ",
+        )
+    )
+
+
+def _contact_copy_sql(rows: QuerySet[Any]) -> tuple[str, list[Any]]:
+    select = _Select()
+    select.plain("r.id")
+    for name in ("last_name", "first_name", "middle_name"):
+        select.text(f"r.{_q(name)}")
+    select.text(*_labels("r.client_type", ClientType.choices, fallback=False))
+    _points(select, "contact_id")
+    companies = _q(Company._meta.db_table)
+    employments = _q(Employment._meta.db_table)
+    name = "COALESCE(NULLIF(c.short_name, ''), c.legal_name)"
+    display = (
+        f"(SELECT CASE WHEN c.legal_form <> '' AND c.legal_form <> ALL(%s)"  # noqa: S608
+        f" THEN c.legal_form || ' «' || {name} || '»' ELSE {name} END"
+        f" FROM {companies} c WHERE c.id = {employments}.company_id)"
+    )
+    plain_forms = [[LegalForm.OTHER.value, LegalForm.GOV.value]]
+    select.text(_agg(Employment, "contact_id", display, "; "), plain_forms)
+    select.text(_agg(Employment, "contact_id", f"NULLIF({employments}.position, '')", "; "))
+    _tags(select, Contact, "contact_id")
+    _common_tail(select)
+    select.plain("to_char(r.birthday, 'YYYY-MM-DD')")
+    _created(select)
+    _custom(select, FieldEntity.CONTACT)
+    return _copy_sql(Contact, rows, select)
+
+
+def _company_copy_sql(rows: QuerySet[Any]) -> tuple[str, list[Any]]:
+    select = _Select()
+    select.plain("r.id")
+    for name in ("legal_name", "short_name", "legal_form"):
+        select.text(f"r.{_q(name)}")
+    select.text(*_labels("r.kind", ClientType.choices, fallback=False))
+    for name in ("inn", "kpp", "ogrn"):
+        select.text(f"r.{_q(name)}")
+    _points(select, "company_id")
+    for name in ("website", "industry"):
+        select.text(f"r.{_q(name)}")
+    select.text(_agg(Address, "company_id", "text", "; "))
+    _tags(select, Company, "company_id")
+    _common_tail(select)
+    _created(select)
+    _custom(select, FieldEntity.COMPANY)
+    return _copy_sql(Company, rows, select)
+
+
 CONTACT_EXPORT = Exporter(
     kind="contact",
     name="contacts",
@@ -300,6 +503,7 @@ CONTACT_EXPORT = Exporter(
     columns=_contact_columns,
     chunks=_contact_chunks,
     card=contact_card,
+    copy_sql=_contact_copy_sql,
 )
 COMPANY_EXPORT = Exporter(
     kind="company",
@@ -307,4 +511,5 @@ COMPANY_EXPORT = Exporter(
     select=_companies,
     columns=_company_columns,
     chunks=_company_chunks,
+    copy_sql=_company_copy_sql,
 )

@@ -89,6 +89,61 @@ def csv_chunks(
         yield buffer.getvalue().encode("utf-8")
 
 
+class _RecordEnds:
+    """Turns the line ends of PostgreSQL's CSV rows (``\n``) into those of ``csv.writer``
+    (``\r\n``), keeping the line breaks inside quoted cells as they are, and counts the rows.
+    Outside a quoted cell a CSV file has no quote mark, and inside one each quote is doubled,
+    so a line end is a row's end exactly when an even number of quotes came before it: the
+    state carried from one block to the next is whether a quoted cell is open."""
+
+    def __init__(self) -> None:
+        self.quoted = False
+        self.rows = 0
+
+    def __call__(self, block: bytes) -> bytes:
+        if b'"' not in block:
+            if self.quoted:
+                return block
+            self.rows += block.count(b"\n")
+            return block.replace(b"\n", b"\r\n")
+        parts = block.split(b'"')
+        outside = 1 if self.quoted else 0  # the parity of the parts outside quotes
+        for index in range(outside, len(parts), 2):
+            part = parts[index]
+            if b"\n" in part:
+                self.rows += part.count(b"\n")
+                parts[index] = part.replace(b"\n", b"\r\n")
+        self.quoted ^= len(parts) % 2 == 0
+        return b'"'.join(parts)
+
+
+def csv_copied_chunks(
+    columns: Sequence[ExportColumn],
+    blocks: Iterable[bytes],
+    progress: Progress = _no_progress,
+    size: int = 1 << 18,
+) -> Iterator[bytes]:
+    """The CSV file of ``csv_chunks`` from the rows PostgreSQL wrote (``COPY … TO STDOUT
+    WITH (FORMAT csv)`` of an ``Exporter``'s ``copy_sql``): the same heading written here,
+    then the rows in pieces of about ``size`` bytes with ``csv.writer``'s line ends."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([csv_text(str(column.label)) for column in columns])
+    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    ends = _RecordEnds()
+    pending: list[bytes] = []
+    held = 0
+    for block in blocks:
+        pending.append(block)
+        held += len(block)
+        if held >= size:
+            yield ends(b"".join(pending))
+            pending, held = [], 0
+            progress(ends.rows)
+    if pending:
+        yield ends(b"".join(pending))
+    progress(ends.rows)
+
+
 # --- XLSX ------------------------------------------------------------------------------------
 
 
