@@ -316,15 +316,15 @@ def _company_chunks(rows: QuerySet[Any], size: int) -> Iterator[list[Row]]:
 # empty cell is NULL, which COPY writes as nothing (it quotes an empty string).
 
 
-def _text(expression: str, params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
-    """``expression`` (text, with ``params``) as ``csv_text`` writes it: with a leading
-    apostrophe when it starts as a formula and is not a plain number; NULL when empty."""
+def _text(expression: str) -> tuple[str, list[Any]]:
+    """``expression`` (text, a column) as ``csv_text`` writes it: with a leading apostrophe
+    when it starts as a formula and is not a plain number; NULL when empty."""
     sql = (
         f"NULLIF(CASE WHEN left({expression}, 1) = ANY(%s) AND {expression} !~ %s"
         f" THEN '''' || {expression} ELSE {expression} END, '')"
     )
     plain_number = r"^\+?[0-9 ,()-]+$"  # exports_formats' _PLAIN_NUMBER
-    return sql, [*params, list(FORMULA_STARTS), *params, plain_number, *params, *params]
+    return sql, [list(FORMULA_STARTS), plain_number]
 
 
 def _labels(expression: str, choices: Any, *, fallback: bool) -> tuple[str, list[Any]]:
@@ -339,20 +339,42 @@ def _labels(expression: str, choices: Any, *, fallback: bool) -> tuple[str, list
 
 
 class _Select:
-    """A SELECT list being built: each column's SQL (text) and its parameters in order."""
+    """A SELECT list being built in two levels: the inner query reads each cell's raw text
+    once (``c0``, ``c1`` …: aggregates, labels), the outer one writes it as ``csv_text``
+    does. An expression used several times in the outer level (the neutralisation reads a
+    cell four times) is then a column, not a subquery run four times per row."""
 
     def __init__(self) -> None:
-        self.columns: list[str] = []
-        self.params: list[Any] = []
+        self.inner: list[str] = []
+        self.inner_params: list[Any] = []
+        self.outer: list[str] = []
+        self.outer_params: list[Any] = []
+
+    def _column(self, sql: str, params: Sequence[Any]) -> str:
+        name = f"c{len(self.inner)}"
+        self.inner.append(f"{sql} AS {name}")
+        self.inner_params += params
+        return f"v.{name}"
 
     def plain(self, sql: str, *params: Any) -> None:
-        self.columns.append(sql)
-        self.params += params
+        """A cell written as it is (numbers, dates: never a formula)."""
+        self.outer.append(self._column(sql, params))
 
     def text(self, sql: str, params: Sequence[Any] = ()) -> None:
         """A text cell, neutralised."""
-        cell, cell_params = _text(f"({sql})", params)
-        self.plain(cell, *cell_params)
+        cell, cell_params = _text(self._column(f"({sql})", params))
+        self.outer.append(cell)
+        self.outer_params += cell_params
+
+    def text_unless(
+        self, sql: str, params: Sequence[Any], plain: str, plain_params: Sequence[Any]
+    ) -> None:
+        """A text cell, neutralised unless the boolean ``plain`` is true."""
+        column = self._column(f"({sql})", params)
+        flag = self._column(f"({plain})", plain_params)
+        cell, cell_params = _text(column)
+        self.outer.append(f"(CASE WHEN {flag} THEN {column} ELSE {cell} END)")
+        self.outer_params += cell_params
 
 
 def _q(name: str) -> str:
@@ -397,18 +419,12 @@ def _custom(select: _Select, entity: str) -> None:
             f" FROM jsonb_array_elements_text{value} WITH ORDINALITY AS a(item, n))"
         )
         cell = (
-            f"CASE {kind} WHEN 'string' THEN (r.custom ->> %s::text) WHEN 'array' THEN {joined}"
+            f"CASE {kind} WHEN 'string' THEN (r.custom ->> %s::text)"
+            f" WHEN 'number' THEN (r.custom ->> %s::text) WHEN 'array' THEN {joined}"
             f" WHEN 'boolean' THEN (CASE WHEN {value}::boolean THEN %s ELSE %s END) END"
         )
-        params = [key, key, key, key, yes, no]
-        text, text_params = _text(f"({cell})", params)
         # numbers are not text: csv_text writes them as they are, never neutralised
-        select.plain(
-            f"(CASE {kind} WHEN 'number' THEN (r.custom ->> %s::text) ELSE {text} END)",
-            key,
-            key,
-            *text_params,
-        )
+        select.text_unless(cell, [key, key, key, key, key, yes, no], f"{kind} = 'number'", [key])
 
 
 def _common_tail(select: _Select) -> None:
@@ -420,8 +436,13 @@ def _common_tail(select: _Select) -> None:
 def _copy_sql(model: Any, rows: QuerySet[Any], select: _Select) -> tuple[str, list[Any]]:
     ids, id_params = rows.order_by().values("pk").query.sql_with_params()
     table = _q(model._meta.db_table)
-    sql = f"SELECT {', '.join(select.columns)} FROM {table} r WHERE r.id IN ({ids}) ORDER BY r.id"  # noqa: S608 (names from the models, values as parameters)
-    return sql, [*select.params, *id_params]
+    # OFFSET 0 keeps the inner query whole (not merged into the outer one, which would
+    # copy its subqueries into every place a column is read)
+    sql = (
+        f"SELECT {', '.join(select.outer)} FROM (SELECT {', '.join(select.inner)}"  # noqa: S608 (names from the models, values as parameters)
+        f" FROM {table} r WHERE r.id IN ({ids}) ORDER BY r.id OFFSET 0) v"
+    )
+    return sql, [*select.outer_params, *select.inner_params, *id_params]
 
 
 def _created(select: _Select) -> None:
