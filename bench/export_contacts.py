@@ -10,7 +10,8 @@ tags)::
 Each run writes the whole contact list as the administrator sees it (no filter) through the
 same code as the page — ``crm.transfer.exports._write``: the contact ``Exporter``'s
 ``select``, its ``chunks`` (keyset on the id, related rows one query per chunk) and the
-format's writer — into a temporary file, and reports rows, seconds and rows/s; ``--limit``
+format's writer; CSV on PostgreSQL is the exporter's ``copy_sql`` written by ``COPY`` —
+into a temporary file, and reports rows, seconds and rows/s; ``--limit``
 exports the first N contacts only (a ``pk <=`` filter on the list). The CPU per run is this
 process's and its PostgreSQL backend's (``/proc``). The median of ``--runs`` runs is printed
 as a Markdown row at the end. Nothing is asserted.
