@@ -403,6 +403,19 @@ def _owner_name() -> str:
     )
 
 
+_NUMBER = (
+    "(SELECT CASE WHEN x.n <> 0 AND abs(x.n) < 0.0001"
+    " THEN trim_scale(x.n / power(10::numeric, x.e))::text || 'e-' || lpad((-x.e)::text, 2, '0')"
+    " ELSE x.n::text END"
+    " FROM (SELECT y.n, floor(log(abs(NULLIF(y.n, 0))))::int AS e"
+    " FROM (SELECT {value}::numeric AS n) y) x)"
+)
+"""A stored number as Python writes it (``str``): an integer or a float's shortest form as
+JSON keeps it, which PostgreSQL's numeric text keeps too, except a float under 1e-4, which
+Python writes in exponent form (``1.5e-05``). (Numbers are stored under 1e15, where
+Python's form has no exponent.)"""
+
+
 def _custom(select: _Select, entity: str) -> None:
     """The active custom fields of ``entity`` as ``_custom_cell`` and ``csv_text`` write
     them: text neutralised, options joined, yes/no in words, numbers as stored."""
@@ -420,7 +433,7 @@ def _custom(select: _Select, entity: str) -> None:
         )
         cell = (
             f"CASE {kind} WHEN 'string' THEN (r.custom ->> %s::text)"
-            f" WHEN 'number' THEN (r.custom ->> %s::text) WHEN 'array' THEN {joined}"
+            f" WHEN 'number' THEN {_NUMBER.format(value=value)} WHEN 'array' THEN {joined}"
             f" WHEN 'boolean' THEN (CASE WHEN {value}::boolean THEN %s ELSE %s END) END"
         )
         # numbers are not text: csv_text writes them as they are, never neutralised

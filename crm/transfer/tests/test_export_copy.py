@@ -129,7 +129,7 @@ def _awkward_contacts(org) -> list[Contact]:
     )
     Contact.objects.filter(pk=quoted.pk).update(
         middle_name='Он сказал: "да", потом\nушёл\r\nи вернулся',
-        custom={"text": "\rCR", "choice": None},
+        custom={"text": "\rCR", "choice": None, "number": 1.5e-05},
     )
     return [formula, lonely, quoted, none]
 
@@ -165,6 +165,7 @@ def test_copy_writes_the_same_contacts_file_as_python(org, custom_fields):
     assert third["Поле text"] == "'\rCR"
     assert third["Tags"] == "б, а"  # in the order they were added
     assert third["Поле choice"] == ""
+    assert third["Поле number"] == "1.5e-05"  # Python's form of a small float
 
 
 def test_copy_writes_the_same_file_under_filters_and_in_a_managers_scope(
