@@ -182,7 +182,7 @@ def _customer_chunks(
             own = points.get(pk, ())
             row["phones"] = [(value, label) for kind, value, label in own if kind == "phone"]
             row["emails"] = [(value, label) for kind, value, label in own if kind == "email"]
-            row["tags"] = ", ".join(name for (name,) in tags.get(pk, ()))
+            row["tags"] = ", ".join(sorted(name for (name,) in tags.get(pk, ())))
             row["addresses"] = addresses.get(pk, [])
             row["jobs"] = [
                 (company_display_name(legal, short, form), position)
@@ -381,9 +381,11 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _agg(model: Any, owner: str, value: str, separator: str, where: str = "") -> str:
+def _agg(
+    model: Any, owner: str, value: str, separator: str, where: str = "", ordering: str = ""
+) -> str:
     table = _q(model._meta.db_table)
-    ordering = ", ".join(_q(name) for name in _order(model))
+    ordering = ordering or ", ".join(_q(name) for name in _order(model))
     return (
         f"(SELECT string_agg({value}, '{separator}' ORDER BY {ordering}) FROM {table}"  # noqa: S608
         f" WHERE {table}.{_q(owner)} = r.id{where})"
@@ -473,16 +475,11 @@ def _points(select: _Select, owner: str) -> None:
 
 
 def _tags(select: _Select, model: Any, owner: str) -> None:
+    """The record's tag names in code-point order (``COLLATE "C"``: Python's ``sorted``)."""
     through = model.tags.through
     tags = _q(Tag._meta.db_table)
-    select.text(
-        _agg(
-            through,
-            owner,
-            f"(SELECT t.name FROM {tags} t WHERE t.id = {_q(through._meta.db_table)}.tag_id)",  # noqa: S608
-            ", ",
-        )
-    )
+    name = f"(SELECT t.name FROM {tags} t WHERE t.id = {_q(through._meta.db_table)}.tag_id)"  # noqa: S608
+    select.text(_agg(through, owner, name, ", ", ordering=f'{name} COLLATE "C"'))
 
 
 def _contact_copy_sql(rows: QuerySet[Any]) -> tuple[str, list[Any]]:
