@@ -9,6 +9,7 @@ scored on every field by ``core.person_match``; ``score_person`` is its names-on
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import permutations
 
@@ -98,21 +99,13 @@ def person_block_keys(
                 for variant in variants
                 for head in full
             )
-            keys.update(
-                f"d:{variant[: MAX_KEY_LENGTH - 4]}|{initial}"
-                for variant in _deletions(surname)
-                for initial in {head[0] for head in full}
-            )
+            keys.update(_initial_keys(_deletions(surname), full))
             keys.update(_pair_key(head, surname) for head in full)
     else:
         forms = {word: _forms(word) for word in main}
         for whole, other in permutations(main, 2):
             keys.update(_pair_key(a, b) for a in forms[whole] for b in forms[other])
-            keys.update(
-                f"d:{variant[: MAX_KEY_LENGTH - 4]}|{initial}"
-                for variant in _deletions(whole) | forms[whole]
-                for initial in {form[0] for form in forms[other]}
-            )
+            keys.update(_initial_keys(_deletions(whole) | forms[whole], forms[other]))
     if len(words) > len(main):
         forms = {word: heads.get(word) or _forms(word) for word in words}
         for whole, other in permutations(words, 2):
@@ -167,6 +160,17 @@ def _deletions(word: str, shortest: int = _MIN_DELETION) -> set[str]:
     if len(word) < shortest:
         return {word}
     return {word, *(word[:index] + word[index + 1 :] for index in range(len(word)))}
+
+
+def _initial_keys(variants: set[str], others: Iterable[str]) -> set[str]:
+    """``d:{variant}|{initial}``: each variant of a word with the initial of each of
+    ``others`` (the forms of the other word)."""
+    initials = {other[0] for other in others}
+    return {
+        f"d:{variant[: MAX_KEY_LENGTH - 4]}|{initial}"
+        for variant in variants
+        for initial in initials
+    }
 
 
 def _birthday_forms(birthday: dt.date) -> set[str]:
