@@ -29,6 +29,10 @@ class Level(Enum):
     CONFLICT = "conflict"
     MISSING = "missing"
 
+    # Members are singletons compared by identity: hash them so too, in C, instead of
+    # ``Enum.__hash__`` (a Python call hashing the name) on every weight lookup.
+    __hash__ = object.__hash__
+
 
 # Names repeat (Иванов, Иван): the comparisons of two name parts remember their answers.
 CACHED_PAIRS = 100_000

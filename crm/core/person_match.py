@@ -91,6 +91,8 @@ WEIGHTS: dict[str, dict[Level, Weight]] = {
     "address": {Level.EXACT: Weight(0.85, 0.03), Level.CONFLICT: Weight(0.08, 0.90)},
     "company": {Level.EXACT: Weight(0.85, 0.05), Level.CONFLICT: Weight(0.15, 0.95)},
 }
+_BITS = {name: {level: weight.bits for level, weight in outcomes.items()} for name, outcomes in WEIGHTS.items()}  # fmt: skip
+"""``WEIGHTS`` in bits, worked out once: the scan adds millions of them."""
 HOUSEHOLD_CAP = 9.0
 """Shared contact points and a shared address together count at most this many bits."""
 HOUSEHOLD_FIELDS = ("phone", "email", "messenger", "address")
@@ -168,9 +170,7 @@ class PersonMatch:
 
     def add(self, name: str, level: Level, reason: Reason | None = None) -> None:
         self.levels[name] = level
-        weight = WEIGHTS[name].get(level)
-        if weight is not None:
-            self.bits += weight.bits
+        self.bits += _BITS[name].get(level, 0.0)
         if reason is not None:
             self.reason_keys.append(reason)
 
@@ -212,11 +212,7 @@ def _name_levels(new: tuple[str, str, str], old: tuple[str, str, str]) -> dict[s
 
 
 def _name_bits(levels: dict[str, Level]) -> float:
-    return sum(
-        weight.bits
-        for name, level in levels.items()
-        if (weight := WEIGHTS[name].get(level)) is not None
-    )
+    return sum(_BITS[name].get(level, 0.0) for name, level in levels.items())
 
 
 def _aligned(
@@ -277,12 +273,27 @@ def _reason(name: str, level: Level, new: str = "", old: str = "") -> Reason | N
     return (message, (("new", new), ("old", old)) if "%(" in message else ())
 
 
+NameOutcome = tuple[tuple[tuple[str, Level, Reason | None], ...], bool]
+
+
+@lru_cache(maxsize=CACHED_PAIRS)
+def _name_outcome(new: tuple[str, str, str], old: tuple[str, str, str]) -> NameOutcome:
+    """Each name part's level and reason, and whether parts were swapped: the same for every
+    pair of these names, so remembered (names repeat: a scan compares the same pairs of
+    names thousands of times)."""
+    levels, swapped, reading = _aligned(new, old)
+    parts = tuple(
+        (name, levels[name], _reason(name, levels[name], new_part, old_part))
+        for name, new_part, old_part in zip(_NAME_FIELDS, new, reading, strict=True)
+    )
+    return parts, swapped
+
+
 def _compare_names(match: PersonMatch, new: PersonFacts, old: PersonFacts) -> None:
-    levels, swapped, reading = _aligned(new.names, old.names)
+    parts, swapped = _name_outcome(new.names, old.names)
     match.swapped = swapped
-    for name, new_part, old_part in zip(_NAME_FIELDS, new.names, reading, strict=True):
-        level = levels[name]
-        match.add(name, level, _reason(name, level, new_part, old_part))
+    for name, level, reason in parts:
+        match.add(name, level, reason)
     if swapped:
         match.reason_keys.append((gettext_noop("name parts in another order"), ()))
 
@@ -292,10 +303,9 @@ def _compare_names(match: PersonMatch, new: PersonFacts, old: PersonFacts) -> No
 
 def _cap_household(match: PersonMatch) -> None:
     household = [
-        weight.bits
+        bits
         for name in HOUSEHOLD_FIELDS
-        if (weight := WEIGHTS[name].get(match.levels.get(name, Level.MISSING))) is not None
-        and weight.bits > 0
+        if (bits := _BITS[name].get(match.levels.get(name, Level.MISSING), 0.0)) > 0
     ]
     excess = sum(household) - HOUSEHOLD_CAP
     if excess > 0:

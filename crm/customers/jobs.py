@@ -12,9 +12,10 @@ from crm.customers.services.scan import duplicates_scan
 
 
 @task
-def duplicates_scan_job(entity: str) -> dict[str, Any]:
-    """Scan the live base of ``entity`` ("contact" or "company") for possible duplicates.
+def duplicates_scan_job(entity: str, full: bool = False) -> dict[str, Any]:
+    """Scan the live base of ``entity`` ("contact" or "company") for possible duplicates:
+    the contacts changed since the last scan, or all of them when ``full``.
 
     Idempotent: running it twice leaves the same pairs (see ``duplicates_scan``).
     """
-    return asdict(duplicates_scan(entity=entity))
+    return asdict(duplicates_scan(entity=entity, full=full))

@@ -435,6 +435,9 @@ class DuplicatePair(models.Model):
         _("status"), max_length=12, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
     )
     found_at = models.DateTimeField(_("found"), auto_now_add=True)
+    scanned_at = models.DateTimeField(_("last found by a scan"), null=True, blank=True)
+    """When a scan last found the pair: a scan resolves the open pairs it did not find (those
+    it looked at, see ``scan_contacts``) by this moment."""
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -17,10 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import BigIntegerField
-from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import User
@@ -105,21 +102,16 @@ def _exact_field_errors(candidates: list[DuplicateCandidate]) -> dict[str, list[
     return errors
 
 
-def _visibility_sql(
-    model: type[Contact] | type[Company], actor: ScopedUser, row_id: str
-) -> tuple[str, list[Any]]:
-    """``EXISTS (…)``: whether ``actor`` may see the record whose id is the SQL ``row_id``.
-
-    This is the ``visible_to`` scope itself, compiled with ``row_id`` where a subquery
-    would have ``OuterRef("pk")``, so the rule lives in one place.
-    """
-    outer_id = RawSQL(row_id, (), output_field=BigIntegerField())  # noqa: S611 (no input)
-    visible = model.objects.visible_to(actor).filter(pk=outer_id).order_by().values("pk")
-    try:
-        sql, params = visible.query.sql_with_params()
-    except EmptyResultSet:  # a scope that can see nothing
-        return "1 = 0", []
-    return f"EXISTS ({sql})", list(params)
+def _visible_ids(
+    model: type[Contact] | type[Company], actor: ScopedUser, ids: Iterable[int]
+) -> set[int]:
+    """Which of ``ids`` ``actor`` may see: one query, for the records that passed only (most
+    checks find none, and the scope's subquery per candidate cost a manager's check more than
+    the candidates themselves)."""
+    wanted = set(ids)
+    if not wanted:
+        return set()
+    return set(model.objects.visible_to(actor).filter(pk__in=wanted).values_list("pk", flat=True))
 
 
 def _ranked_ctes(
@@ -153,7 +145,6 @@ def _ranked_ctes(
 
 def _candidate_rows(
     model: type[Contact] | type[Company],
-    actor: ScopedUser,
     *,
     points: Iterable[tuple[str, str]],
     keys: set[str],
@@ -163,8 +154,8 @@ def _candidate_rows(
 ) -> list[tuple[Any, ...]]:
     """The live records that may duplicate a new one, read in one statement.
 
-    Rows of (pk, *fields, owner's first name, last name and username, whether ``actor``
-    may see the record, kind and value of a contact point it shares or two ``None``) for:
+    Rows of (pk, *fields, owner's first name, last name and username, kind and value of a
+    contact point it shares or two ``None``) for:
     the records holding one of ``points`` (one row per shared point), the
     ``MAX_CANDIDATES`` sharing the most of ``keys`` (``_ranked_ctes``; ties to the oldest;
     on PostgreSQL index-only scans of the covering index of ``MatchKey``) and
@@ -200,11 +191,10 @@ def _candidate_rows(
         sources.append("SELECT id FROM listed")
     if not ctes:
         return []
-    visible, visible_params = _visibility_sql(model, actor, "cand.id")
     sql = (
         f"WITH {', '.join(ctes)} "  # noqa: S608 (names from the models, values as parameters)
         f"SELECT cand.id, {', '.join(f'cand.{name}' for name in fields)}, "
-        f"u.first_name, u.last_name, u.username, {visible}, "
+        "u.first_name, u.last_name, u.username, "
         f"{'exact.kind, exact.value' if points else 'NULL, NULL'} "
         f"FROM {table} cand INNER JOIN {User._meta.db_table} u ON u.id = cand.owner_id "
         f"{'LEFT JOIN exact ON exact.id = cand.id ' if points else ''}"
@@ -212,7 +202,7 @@ def _candidate_rows(
         f"WHERE cand.merged_into_id IS NULL AND cand.id IN ({' UNION '.join(sources)})"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *visible_params])  # the CTEs come first in the text
+        cursor.execute(sql, params)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
     return rows
 
@@ -225,48 +215,53 @@ def _point_reason(kind: str, value: str) -> str:
     return _("Same messenger handle %(value)s") % {"value": value.split(":", 1)[-1]}
 
 
-Record = tuple[tuple[Any, ...], str, bool]
+Record = tuple[tuple[Any, ...], str]
 
 
 def _by_record(rows: list[tuple[Any, ...]], exact: dict[int, list[str]]) -> dict[int, Record]:
-    """Rows of ``_candidate_rows`` by record: (field values, owner's name, is visible); the
-    reasons of the contact points each shares go into ``exact``."""
+    """Rows of ``_candidate_rows`` by record: (field values, owner's name); the reasons of
+    the contact points each shares go into ``exact``."""
     records: dict[int, Record] = {}
-    for pk, *values, owner_first, owner_last, owner_username, is_visible, kind, value in rows:
+    for pk, *values, owner_first, owner_last, owner_username, kind, value in rows:
         if pk not in records:
             owner = f"{owner_first} {owner_last}".strip() or owner_username
-            records[pk] = (tuple(values), owner, bool(is_visible))
+            records[pk] = (tuple(values), owner)
         if kind is not None:
             exact.setdefault(pk, []).append(_point_reason(kind, value))
     return records
 
 
-# (id, name parts, owner's name, is visible, is exact, score, reasons, tier) of a record that
-# passed
+# (id, name parts, owner's name, is exact, score, reasons, tier) of a record that passed.
 # The reasons are texts or ``person_match.Reason`` keys, put in words only for the records
 # returned (``_candidates``), not for every candidate scored.
-Found = tuple[int, tuple[str, ...], str, bool, bool, int, list[Any], str]
+Found = tuple[int, tuple[str, ...], str, bool, int, list[Any], str]
 
 
 def _candidates(
-    entity: str, found: list[Found], display: Callable[[tuple[str, ...]], str]
+    entity: str,
+    found: list[Found],
+    display: Callable[[tuple[str, ...]], str],
+    *,
+    actor: ScopedUser,
 ) -> list[DuplicateCandidate]:
     """The best ``MAX_RESULTS`` of the records that passed (exact ones first), named with
-    ``display``."""
-    best = sorted(found, key=lambda row: (not row[4], -row[5], row[0]))[:MAX_RESULTS]
+    ``display``, each saying whether ``actor`` may see it."""
+    best = sorted(found, key=lambda row: (not row[3], -row[4], row[0]))[:MAX_RESULTS]
+    model = Contact if entity == Entity.CONTACT else Company
+    visible = _visible_ids(model, actor, (row[0] for row in best))
     return [
         DuplicateCandidate(
             entity=entity,
             record_id=pk,
             name=display(parts),
             owner_name=owner_name,
-            is_visible=is_visible,
+            is_visible=pk in visible,
             is_exact=exact,
             score=score,
             reasons=reason_texts(reasons),
             tier=tier,
         )
-        for pk, parts, owner_name, is_visible, exact, score, reasons, tier in best
+        for pk, parts, owner_name, exact, score, reasons, tier in best
     ]
 
 
@@ -297,13 +292,12 @@ def contact_duplicates_find(
     Candidates: the contacts holding one of ``points`` and the ``MAX_CANDIDATES`` sharing
     the most blocking keys (``person_lookup_keys``). Each is scored on every field with
     ``score_person_facts``; those reaching a tier are returned. Two queries: the candidates
-    with names, birthdays, owners and visibility, then their contact points, addresses and
-    employers.
+    with names, birthdays and owners, then their contact points, addresses and employers;
+    a third, whether ``actor`` may see them, only when some passed.
     """
     points = list(points)
     rows = _candidate_rows(
         Contact,
-        actor,
         points=points,
         keys=person_lookup_keys(last_name, first_name, middle_name, birthday),
         exclude_id=exclude_id,
@@ -313,7 +307,7 @@ def contact_duplicates_find(
     details = contact_details(list(records))
     new = _facts((last_name, first_name, middle_name, birthday), points, addresses, company_ids)
     found: list[Found] = []
-    for pk, ((*names, old_birthday), owner_name, is_visible) in records.items():
+    for pk, ((*names, old_birthday), owner_name) in records.items():
         old = _facts((*names, _as_date(old_birthday)), *details.get(pk, ((), (), ())))
         match = score_person_facts(new, old)
         tier = tier_of(match)
@@ -322,8 +316,8 @@ def contact_duplicates_find(
         exact = is_exact(match)
         score = 100 if exact else match.score
         parts = tuple(names)
-        found.append((pk, parts, owner_name, is_visible, exact, score, match.reason_keys, tier))
-    return _candidates(Entity.CONTACT, found, _person_name)
+        found.append((pk, parts, owner_name, exact, score, match.reason_keys, tier))
+    return _candidates(Entity.CONTACT, found, _person_name, actor=actor)
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -418,7 +412,8 @@ def company_duplicates_find(
 
     The same ИНН with a different КПП is a branch of the same organisation, not a
     duplicate; it shows as a near match. Near matches by name are ranked like contacts'.
-    Two queries: the ИНН, then the rest as for contacts.
+    Two queries: the ИНН, then the rest as for contacts (and the visibility of those that
+    passed).
     """
     same_inn: dict[int, list[str]] = {}
     branches: dict[int, list[str]] = {}
@@ -435,7 +430,6 @@ def company_duplicates_find(
                 same_inn.setdefault(record_id, []).append(_("Same ИНН %(inn)s") % {"inn": inn})
     rows = _candidate_rows(
         Company,
-        actor,
         points=points,
         keys=company_block_keys(legal_name, short_name),
         listed_ids=[*same_inn, *branches],
@@ -447,7 +441,7 @@ def company_duplicates_find(
     for record_id, reasons in same_inn.items():
         exact.setdefault(record_id, []).extend(reasons)
     found: list[Found] = []
-    for pk, ((old_legal, old_short, legal_form), owner_name, is_visible) in records.items():
+    for pk, ((old_legal, old_short, legal_form), owner_name) in records.items():
         best = max(
             (
                 score_company(new, old)
@@ -469,11 +463,10 @@ def company_duplicates_find(
                 pk,
                 (old_legal, old_short, legal_form),
                 owner_name,
-                is_visible,
                 bool(reasons),
                 100 if reasons else max(score, 85 if extra else 0),
                 [*reasons, *extra, *(best.reasons if best else [])],
                 LIKELY if reasons else POSSIBLE,
             )
         )
-    return _candidates(Entity.COMPANY, found, _company_name)
+    return _candidates(Entity.COMPANY, found, _company_name, actor=actor)

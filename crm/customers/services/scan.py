@@ -34,18 +34,20 @@ from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.matching import NEAR_MATCH_THRESHOLD, score_company
 from crm.core.pagination import Page, keyset_page
 from crm.core.permissions import Role, ScopedUser
-from crm.core.person_match import is_exact, score_person_facts, tier_of
 from crm.customers.choices import ContactPointKind, DuplicateStatus, DuplicateTier, Entity
 from crm.customers.models import Company, Contact, ContactPoint, DuplicatePair, Employment, MatchKey
-from crm.customers.services.duplicates import _point_reason, contact_facts
+from crm.customers.services.duplicates import _point_reason
 from crm.customers.services.records import customer_check_writable
+from crm.customers.services.scan_contacts import (
+    MAX_GROUP_MEMBERS,
+    MAX_ONE_WORD_GROUP,
+    PHONE_SUFFIX,
+    ContactScan,
+    Watermarks,
+    contacts_scan,
+    scan_watermarks,
+)
 
-# A key or contact detail shared by more records than this is too common to mean "the same
-# client" (a switchboard number, a frequent surname prefix pair) and would explode into
-# thousands of pairs.
-MAX_GROUP_MEMBERS = 50
-# A one-word name is paired with the records holding its word when they are at most this many.
-MAX_ONE_WORD_GROUP = 200
 BATCH = 500
 SCAN_CACHE_TIMEOUT = 30 * 24 * 3600
 # A scan still "queued" or "running" after this long died with its worker; it may be restarted.
@@ -98,8 +100,9 @@ def _set_status(scanned: str, **values: Any) -> None:
     cache.set(scan_cache_key(scanned), state, SCAN_CACHE_TIMEOUT)
 
 
-def duplicates_scan_start(*, actor: ScopedUser, entity: str) -> dict[str, Any]:
-    """Queue a scan of ``entity`` (admins and heads of sales only) and return its status.
+def duplicates_scan_start(*, actor: ScopedUser, entity: str, full: bool = False) -> dict[str, Any]:
+    """Queue a scan of ``entity`` (admins and heads of sales only) and return its status:
+    of contacts, an incremental one after a finished scan unless ``full``.
 
     The job is enqueued after the surrounding transaction commits. A scan already queued or
     running is not queued twice.
@@ -114,10 +117,16 @@ def duplicates_scan_start(*, actor: ScopedUser, entity: str) -> dict[str, Any]:
     now = timezone.now().isoformat()
     cache.set(
         scan_cache_key(entity),
-        {"status": "queued", "queued_at": now, "updated_at": now, "requested_by": actor.pk},
+        {
+            "status": "queued",
+            "queued_at": now,
+            "updated_at": now,
+            "requested_by": actor.pk,
+            "watermarks": state.get("watermarks"),
+        },
         SCAN_CACHE_TIMEOUT,
     )
-    transaction.on_commit(lambda: duplicates_scan_job.enqueue(str(entity)))
+    transaction.on_commit(lambda: duplicates_scan_job.enqueue(str(entity), full))
     return duplicates_scan_status(entity=entity)
 
 
@@ -129,6 +138,8 @@ class ScanResult:
     """What one scan found and changed."""
 
     entity: str
+    looked_at: int | None = None
+    """The contacts created or changed since the last scan, when only those were looked at."""
     candidates: int = 0
     found: int = 0
     created: int = 0
@@ -208,9 +219,6 @@ def _one_word_pairs(entity: str) -> Iterator[tuple[int, int]]:
                 continue
             for one in single[key]:
                 yield from ((min(one, other), max(one, other)) for other in members if other != one)
-
-
-PHONE_SUFFIX = 7
 
 
 def _phone_suffix_groups(entity: str) -> Iterator[list[int]]:
@@ -312,10 +320,9 @@ def _load_in_batches(model: Model, ids: set[int], fields: list[str]) -> dict[int
 Scored = dict[PairKey, tuple[int, list[Any], str]]
 
 
-def _score(entity: str, candidates: _Candidates) -> Scored:
-    """Score every candidate pair; keep those reaching a tier: (score, reasons, tier)."""
-    if entity == Entity.CONTACT:
-        return _score_contacts(candidates)
+def _score(candidates: _Candidates) -> Scored:
+    """Score every candidate pair of companies; keep those reaching a tier: (score, reasons,
+    tier)."""
     pairs = candidates.pairs()
     ids = {record_id for pair in pairs for record_id in pair}
     names = _load_in_batches(Company, ids, ["legal_name", "short_name", "inn", "kpp"])
@@ -330,29 +337,6 @@ def _score(entity: str, candidates: _Candidates) -> Scored:
             scored[pair] = (100, [*exact, *reasons], DuplicateTier.LIKELY)
         elif score >= NEAR_MATCH_THRESHOLD:
             scored[pair] = (score, reasons, DuplicateTier.POSSIBLE)
-    return scored
-
-
-def _score_contacts(candidates: _Candidates) -> Scored:
-    """Score contact pairs on every field (``score_person_facts``), reading the records in
-    batches of ``BATCH`` pairs' worth of contacts."""
-    pairs = sorted(candidates.pairs())
-    scored: Scored = {}
-    for start in range(0, len(pairs), BATCH * 4):
-        batch = pairs[start : start + BATCH * 4]
-        ids = sorted({record_id for pair in batch for record_id in pair})
-        facts = {}
-        for offset in range(0, len(ids), BATCH):
-            facts.update(contact_facts(ids[offset : offset + BATCH]))
-        for pair in batch:
-            first, second = facts.get(pair[0]), facts.get(pair[1])
-            if first is None or second is None:
-                continue
-            match = score_person_facts(first, second)
-            tier = tier_of(match)
-            if tier:
-                score = 100 if is_exact(match) else match.score
-                scored[pair] = (score, match.stored_reasons, tier)
     return scored
 
 
@@ -443,27 +427,68 @@ def _write(entity: str, scored: Scored, result: ScanResult) -> None:
     result.merged, result.removed = len(merged_pairs), len(removed_ids)
 
 
-def duplicates_scan(*, entity: str) -> ScanResult:
-    """Scan the whole live base of ``entity`` for possible duplicates and store the pairs.
+def duplicates_scan(*, entity: str, full: bool = False) -> ScanResult:
+    """Scan the live base of ``entity`` for possible duplicates and store the pairs.
 
+    Contacts are scanned by ``scan_contacts.contacts_scan``: only those created or changed
+    since the last finished scan, when its watermarks are known and not ``full``.
     Idempotent; reports its progress in the cache (see ``duplicates_scan_status``). Reads
-    names in batches, never one query per pair, and writes the pairs in bulk.
+    records in batches, never one query per pair, and writes the pairs in bulk.
     """
     _model(entity)
-    _set_status(entity, status="running", started_at=timezone.now().isoformat(), stage="collect")
+    started = timezone.now()
+    since = None if full else _watermarks(entity)
+    _set_status(
+        entity, status="running", started_at=started.isoformat(), stage="collect", done=0, total=0
+    )
+    marks: Watermarks | None = None
     try:
-        candidates = _collect(entity)
-        result = ScanResult(entity=entity, candidates=len(candidates.pairs()))
-        _set_status(entity, stage="score", candidates=result.candidates)
-        scored = _score(entity, candidates)
-        result.found = len(scored)
-        _set_status(entity, stage="write", found=result.found)
-        _write(entity, scored, result)
+        if entity == Entity.CONTACT:
+            marks = scan_watermarks()  # before reading: what changes meanwhile is seen next time
+            result = _contact_result(
+                contacts_scan(
+                    started=started,
+                    since=since,
+                    progress=lambda stage, done, total: _set_status(
+                        entity, stage=stage, done=done, total=total
+                    ),
+                )
+            )
+        else:
+            candidates = _collect(entity)
+            result = ScanResult(entity=entity, candidates=len(candidates.pairs()))
+            _set_status(entity, stage="score", candidates=result.candidates)
+            scored = _score(candidates)
+            result.found = len(scored)
+            _set_status(entity, stage="write", found=result.found)
+            _write(entity, scored, result)
     except Exception:
         _set_status(entity, status="failed", finished_at=timezone.now().isoformat())
         raise
-    _set_status(entity, status="done", finished_at=timezone.now().isoformat(), **asdict(result))
+    _set_status(
+        entity,
+        status="done",
+        finished_at=timezone.now().isoformat(),
+        watermarks=asdict(marks) if marks else None,
+        **asdict(result),
+    )
     return result
+
+
+def _watermarks(entity: str) -> Watermarks | None:
+    """Where the last finished scan of contacts started, if the cache still knows."""
+    state = cache.get(scan_cache_key(entity)) or {}
+    marks = state.get("watermarks")
+    if entity != Entity.CONTACT or not isinstance(marks, dict):
+        return None
+    try:
+        return Watermarks(key=int(marks["key"]), point=int(marks["point"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _contact_result(scan: ContactScan) -> ScanResult:
+    return ScanResult(entity=Entity.CONTACT, **asdict(scan))
 
 
 # --- reads and the "not a duplicate" answer -------------------------------------------------------

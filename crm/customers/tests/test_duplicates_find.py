@@ -195,9 +195,10 @@ def test_the_check_reads_a_fixed_number_of_rows(org, django_assert_max_num_queri
     make_contact(org.manager, last_name="Петров", first_name="Александр", phones=["+79120000001"])
     make_contact(org.colleague, last_name="Петров", first_name="Алекснадр")
     make_contact(org.outsider, last_name="Petrov", first_name="Aleksandr")
-    # when / then: points, ranking by keys, names, owners and visibility in one statement;
-    # the candidates' contact points, addresses and employers in a second
-    with django_assert_max_num_queries(2):
+    # when / then: points, ranking by keys, names and owners in one statement; the
+    # candidates' contact points, addresses and employers in a second; the visibility of
+    # those that passed in a third
+    with django_assert_max_num_queries(3):
         found = contact_duplicates_find(
             actor=org.manager,
             last_name="Петров",
@@ -206,6 +207,28 @@ def test_the_check_reads_a_fixed_number_of_rows(org, django_assert_max_num_queri
         )
     assert len(found) == 3
     assert {candidate.is_visible for candidate in found} == {True, False}
+
+
+def test_a_check_that_finds_nothing_reads_no_visibility(org, django_assert_num_queries):
+    # given a namesake of another manager born 40 years before, with other phone and e-mail
+    make_contact(
+        org.outsider,
+        last_name="Петров",
+        first_name="Пётр",
+        birthday="1950-01-01",
+        phones=["+79120000001"],
+        emails=["old@example.com"],
+    )
+    # when / then: the candidates and their details only
+    with django_assert_num_queries(2):
+        found = contact_duplicates_find(
+            actor=org.manager,
+            last_name="Петров",
+            first_name="Пётр",
+            birthday=dt.date(1990, 2, 2),
+            points=[("phone", "+79120000002"), ("email", "young@example.com")],
+        )
+    assert found == []
 
 
 def test_rebuild_match_keys_replaces_old_keys_and_drops_merged_records(org):

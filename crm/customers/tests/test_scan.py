@@ -277,3 +277,94 @@ def test_phones_ending_alike_make_a_candidate_the_names_could_not(org):
     # then the ending of the phone made them a candidate (scored, here not alike enough)
     assert result.candidates == 1
     assert not DuplicatePair.objects.filter(contact_a__in=[first, second, third]).exists()
+
+
+def test_a_scan_after_a_scan_looks_only_at_the_contacts_created_or_changed_since(org):
+    # given a scanned base with one pair, then a new contact like an old one
+    from crm.customers.services import contact_update
+
+    petrov = make_contact(
+        org.manager, last_name="Петров", first_name="Олег", phones=["+79161234567"]
+    )
+    make_contact(org.manager, last_name="Petrov", first_name="Oleg", phones=["+79161234567"])
+    orlova = make_contact(org.manager, last_name="Орлова", first_name="Анна", birthday="1980-05-06")
+    first = duplicates_scan(entity=Entity.CONTACT)
+    newcomer = make_contact(
+        org.manager, last_name="Орлова", first_name="Аня", birthday="1980-05-06"
+    )
+    make_contact(org.manager, last_name="Зуев", first_name="Пётр")
+    contact_update(actor=org.manager, contact=petrov, data={"middle_name": "Ильич"}, partial=True)
+    # when
+    result = duplicates_scan(entity=Entity.CONTACT)
+    # then only the three created or changed were looked at; the new pair is found and the
+    # old one, whose other side did not change, is kept (found again through Петров)
+    assert (first.looked_at, result.looked_at) == (None, 3)
+    assert _contact_pairs() == {
+        frozenset((petrov.pk, petrov.pk + 1)),
+        frozenset((orlova.pk, newcomer.pk)),
+    }
+    assert (result.created, result.removed) == (1, 0)
+    assert duplicates_scan_status(entity=Entity.CONTACT)["looked_at"] == 3
+
+
+def test_an_incremental_scan_keeps_pairs_of_contacts_it_did_not_look_at(org):
+    # given a pair found by the first scan, and an unrelated contact added after it
+    make_contact(org.manager, last_name="Иванов", first_name="Иван", phones=["+79161234567"])
+    make_contact(org.manager, last_name="Ivanov", first_name="Ivan", phones=["+79161234567"])
+    duplicates_scan(entity=Entity.CONTACT)
+    make_contact(org.manager, last_name="Зуев", first_name="Пётр")
+    # when
+    result = duplicates_scan(entity=Entity.CONTACT)
+    # then
+    assert (result.looked_at, result.candidates, result.removed) == (1, 0, 0)
+    assert DuplicatePair.objects.filter(status=DuplicateStatus.OPEN).count() == 1
+
+
+def test_a_full_scan_looks_at_everyone_and_a_lost_cache_means_a_full_scan(org):
+    # given a scanned base
+    make_contact(org.manager, last_name="Иванов", first_name="Иван", phones=["+79161234567"])
+    make_contact(org.manager, last_name="Ivanov", first_name="Ivan", phones=["+79161234567"])
+    duplicates_scan(entity=Entity.CONTACT)
+    # when / then: asked for, or when the last scan's watermarks are gone
+    assert duplicates_scan(entity=Entity.CONTACT, full=True).looked_at is None
+    cache.delete(scan_cache_key(Entity.CONTACT))
+    again = duplicates_scan(entity=Entity.CONTACT)
+    assert (again.looked_at, again.found, again.created) == (None, 1, 0)
+
+
+def test_a_scan_marks_the_pairs_of_a_merged_contact_merged(org):
+    # given three alike contacts, scanned; then one is merged into another outside the pair
+    # page (its pairs stay open until a scan looks)
+    a = make_contact(org.manager, last_name="Иванов", first_name="Иван", phones=["+79161234567"])
+    b = make_contact(org.manager, last_name="Ivanov", first_name="Ivan", phones=["+79161234567"])
+    duplicates_scan(entity=Entity.CONTACT)
+    Contact.objects.filter(pk=b.pk).update(merged_into=a)
+    # when
+    result = duplicates_scan(entity=Entity.CONTACT, full=True)
+    # then
+    assert (result.merged, result.removed) == (1, 0)
+    assert DuplicatePair.objects.get().status == DuplicateStatus.MERGED
+
+
+def test_a_dismissed_pair_found_again_stays_dismissed_and_gets_the_new_score(org):
+    # given a dismissed pair whose contact then gets the other's birthday
+    from crm.customers.services import contact_update
+
+    a = make_contact(org.manager, last_name="Иванов", first_name="Иван", phones=["+79161234567"])
+    make_contact(
+        org.manager,
+        last_name="Ivanov",
+        first_name="Ivan",
+        phones=["+79161234567"],
+        birthday="1970-01-02",
+    )
+    duplicates_scan(entity=Entity.CONTACT)
+    pair = DuplicatePair.objects.get()
+    duplicate_pair_dismiss(actor=org.admin, pair_id=pair.pk)
+    contact_update(actor=org.manager, contact=a, data={"birthday": "1970-01-02"}, partial=True)
+    # when
+    duplicates_scan(entity=Entity.CONTACT)
+    # then
+    pair.refresh_from_db()
+    assert pair.status == DuplicateStatus.DISMISSED
+    assert pair.score == 100

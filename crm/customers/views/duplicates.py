@@ -133,7 +133,9 @@ def duplicate_scan(request: SignedInRequest) -> HttpResponse:
     """Start a scan (admins and heads of sales); the page then polls its status."""
     entity = _entity(request.POST.get("entity") or request.GET.get("entity"))
     try:
-        scan_services.duplicates_scan_start(actor=request.user, entity=entity)
+        scan_services.duplicates_scan_start(
+            actor=request.user, entity=entity, full=request.POST.get("full") == "1"
+        )
     except DomainError as error:
         return _error(request, error)
     if request.htmx:
