@@ -40,7 +40,7 @@ from crm.core.api import (
 from crm.core.pagination import MAX_LIMIT
 from crm.customers import selectors, services
 from crm.customers.choices import ContactPointKind, Entity
-from crm.customers.kinds import COMPANY, CONTACT, CustomerKind, kind_of
+from crm.customers.kinds import COMPANY, CONTACT, CustomerKind
 from crm.customers.models import Company, Contact
 
 contacts_router = Router(tags=["Contacts"])
@@ -420,17 +420,6 @@ def _with_duplicates(record: Contact | Company, candidates: list[Any]) -> Contac
     return record
 
 
-def _duplicates_of(actor: User, record: Contact | Company) -> list[Any]:
-    """Records like the new one (the save's exact matches were allowed, or none)."""
-    kind = kind_of(record)
-    return kind.duplicates_find(
-        actor=actor,
-        points=[(point.kind, point.value) for point in record.points.all()],
-        exclude_id=record.pk,
-        **kind.duplicate_values({}, record),
-    )
-
-
 def _timeline_add(actor: User, record: Contact | Company, payload: TimelineEntryIn) -> Any:
     return services.customer_timeline_add(
         actor=actor,
@@ -559,14 +548,13 @@ class CustomerEndpoints:
         )
 
     def create(self, request: HttpRequest, payload: CustomerIn) -> Any:
-        actor = request_user(request)
-        record = self.create_service(
-            actor=actor,
+        created = self.create_service(
+            actor=request_user(request),
             data=payload.service_data(),
             allow_duplicate=payload.allow_duplicate,
         )
-        record = self.get(request, record.pk)
-        return Status(201, _with_duplicates(record, _duplicates_of(actor, record)))
+        record = self.get(request, created.pk)
+        return Status(201, _with_duplicates(record, created.duplicates_found))
 
     def detail(self, request: HttpRequest, record_id: int) -> Any:
         return self.get(request, record_id)

@@ -69,6 +69,10 @@ class Customer(SharedOwnedModel):
     record it was merged into (``merged_into``: kept for undo, hidden everywhere else) and
     the live rows and scope (``CustomerQuerySet``)."""
 
+    # Set by ``customer_create`` (not a column): what the duplicate check found before the
+    # save (``services.duplicates.DuplicateCandidate``), for the caller to show.
+    duplicates_found: list[Any]
+
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

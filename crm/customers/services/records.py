@@ -102,10 +102,11 @@ def _name_words(record: Customer) -> str:
     return name_words(*customer_kinds.kind_of(record).name_parts(record))
 
 
-def _store_match_keys(record: Customer) -> None:
+def _store_match_keys(record: Customer, *, is_new: bool = False) -> None:
     kind = customer_kinds.kind_of(record)
     keys = kind.block_keys(*(getattr(record, name) for name in kind.name_fields))
-    MatchKey.objects.filter(**{kind.entity: record}).delete()
+    if not is_new:
+        MatchKey.objects.filter(**{kind.entity: record}).delete()
     MatchKey.objects.bulk_create(
         [MatchKey(key=key[:MAX_KEY_LENGTH], **{kind.entity: record}) for key in keys]
     )
@@ -161,14 +162,18 @@ def _points_display(points: list[PointValue] | list[ContactPoint]) -> dict[str, 
     return shown
 
 
-def _sync_points(record: Customer, points: list[PointValue], kinds: set[str] | None) -> None:
+def _sync_points(
+    record: Customer, points: list[PointValue], kinds: set[str] | None, *, is_new: bool
+) -> None:
     owner = {record.entity: record}
     existing = ContactPoint.objects.filter(**owner)
     if kinds is not None:
         existing = existing.filter(kind__in=kinds)
         points = [point for point in points if point.kind in kinds]
-    existing.delete()
-    ContactPoint.objects.bulk_create(point_rows(points, owner))
+    if not is_new:
+        existing.delete()
+    if points:
+        ContactPoint.objects.bulk_create(point_rows(points, owner))
 
 
 def point_rows(
@@ -195,7 +200,9 @@ def point_rows(
     return rows
 
 
-def _sync_tags(record: Customer, names: list[str]) -> None:
+def _sync_tags(record: Customer, names: list[str], *, is_new: bool) -> None:
+    if is_new and not names:
+        return
     tags = []
     for name in names:
         tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
@@ -203,12 +210,14 @@ def _sync_tags(record: Customer, names: list[str]) -> None:
     record.tags.set(tags)
 
 
-def _sync_addresses(record: Customer, addresses: list[tuple[str, str]]) -> None:
+def _sync_addresses(record: Customer, addresses: list[tuple[str, str]], *, is_new: bool) -> None:
     owner = {record.entity: record}
-    Address.objects.filter(**owner).delete()
-    Address.objects.bulk_create(
-        [Address(kind=kind, text=text, **owner) for kind, text in addresses]
-    )
+    if not is_new:
+        Address.objects.filter(**owner).delete()
+    if addresses:
+        Address.objects.bulk_create(
+            [Address(kind=kind, text=text, **owner) for kind, text in addresses]
+        )
 
 
 def _sync_employments(
@@ -300,6 +309,8 @@ def _diff(
 
 
 def _apply(actor: ScopedUser, record: Customer, clean: CleanCustomer, data: dict[str, Any]) -> None:
+    """Write ``record`` and its related rows; a new record has none to delete first."""
+    is_new = record.pk is None
     point_kinds = clean.fields.pop("_point_kinds", None)
     for name, value in clean.fields.items():
         setattr(record, name, value)
@@ -319,14 +330,14 @@ def _apply(actor: ScopedUser, record: Customer, clean: CleanCustomer, data: dict
     record.name_words = _name_words(record)
     record.save()
     if points is not None:
-        _sync_points(record, points, point_kinds)
+        _sync_points(record, points, point_kinds, is_new=is_new)
     if clean.addresses is not None:
-        _sync_addresses(record, clean.addresses)
+        _sync_addresses(record, clean.addresses, is_new=is_new)
     if clean.tags is not None:
-        _sync_tags(record, clean.tags)
+        _sync_tags(record, clean.tags, is_new=is_new)
     if isinstance(record, Contact) and clean.employments is not None:
         _sync_employments(actor, record, clean.employments)
-    _store_match_keys(record)
+    _store_match_keys(record, is_new=is_new)
 
 
 def _record_override(
@@ -391,6 +402,8 @@ def customer_create(
 ) -> RecordT:
     """Create a record of ``kind``. Raises ``DuplicateFound`` on an exact match (a contact's
     phone, e-mail or messenger; a company's ИНН and КПП, phone or e-mail) unless allowed.
+    The record's ``duplicates_found`` holds what the check found (likely and possible
+    matches, the allowed exact ones too), for the caller to show.
 
     Saving over an exact duplicate is recorded on the new record's timeline.
     """
@@ -405,6 +418,7 @@ def customer_create(
     )
     _refuse_exact_duplicates(candidates, allow_duplicate=allow_duplicate)
     _save_new(actor, record, clean, data, candidates, title=kind.created_title)
+    record.duplicates_found = candidates
     return record
 
 
