@@ -208,23 +208,30 @@ def _collect(cursor: Any, *, incremental: bool) -> int:
         ["o:%", MAX_ONE_WORD_GROUP],
     )
     # Phones by their last digits, and every phone, e-mail and handle: "values" shared by
-    # 2..MAX contacts.
+    # 2..MAX contacts (when incremental, only the values a changed contact holds).
+    own_endings, own_points = "", ""
+    if incremental:
+        own_endings = (
+            f" AND SUBSTR(digits_reversed, 1, {PHONE_SUFFIX}) IN (SELECT "  # noqa: S608
+            f"SUBSTR(digits_reversed, 1, {PHONE_SUFFIX}) FROM {_POINTS} "
+            f"WHERE {_involves('contact_id')})"
+        )
+        own_points = (
+            f" AND (kind, value) IN (SELECT kind, value FROM {_POINTS} "  # noqa: S608
+            f"WHERE {_involves('contact_id')})"
+        )
     cursor.execute(
         f"CREATE TEMP TABLE dupscan_points AS SELECT "  # noqa: S608
         f"'~' || SUBSTR(digits_reversed, 1, {PHONE_SUFFIX}) AS value, contact_id AS id "
-        f"FROM {_POINTS} WHERE kind = %s AND contact_id IS NOT NULL AND digits_reversed <> '' "
-        f"UNION SELECT kind || ':' || value, contact_id FROM {_POINTS} WHERE contact_id IS NOT NULL",
+        f"FROM {_POINTS} WHERE kind = %s AND contact_id IS NOT NULL AND digits_reversed <> ''"
+        f"{own_endings} UNION SELECT kind || ':' || value, contact_id FROM {_POINTS} "
+        f"WHERE contact_id IS NOT NULL{own_points}",
         [ContactPointKind.PHONE],
     )
-    own_values = (
-        f" AND value IN (SELECT value FROM dupscan_points WHERE {_involves('id')})"  # noqa: S608
-        if incremental
-        else ""
-    )
     cursor.execute(
-        "CREATE TEMP TABLE dupscan_values AS SELECT value, id FROM dupscan_points "  # noqa: S608
+        "CREATE TEMP TABLE dupscan_values AS SELECT value, id FROM dupscan_points "
         "WHERE value IN (SELECT value FROM dupscan_points GROUP BY value "
-        f"HAVING COUNT(*) BETWEEN 2 AND %s){own_values}",
+        "HAVING COUNT(*) BETWEEN 2 AND %s)",
         [MAX_GROUP_MEMBERS],
     )
     cursor.execute("CREATE INDEX dupscan_values_value ON dupscan_values (value, id)")

@@ -368,3 +368,26 @@ def test_a_dismissed_pair_found_again_stays_dismissed_and_gets_the_new_score(org
     pair.refresh_from_db()
     assert pair.status == DuplicateStatus.DISMISSED
     assert pair.score == 100
+
+
+def test_an_incremental_scan_meets_old_contacts_through_phones_and_e_mails(org):
+    # given old contacts, scanned; then new ones sharing an e-mail with one and the ending of
+    # a phone with another, under names sharing no key
+    mother = make_contact(
+        org.manager, last_name="Кузнецова", first_name="Мария", emails=["home@example.ru"]
+    )
+    make_contact(org.manager, last_name="Орлова", first_name="Ирина", phones=["+7 916 123-45-67"])
+    make_contact(org.manager, last_name="Зуев", first_name="Пётр", phones=["+79160000000"])
+    duplicates_scan(entity=Entity.CONTACT)
+    son = make_contact(
+        org.manager, last_name="Кузнецов", first_name="Олег", emails=["home@example.ru"]
+    )
+    make_contact(
+        org.manager, last_name="Бухгалтерия", first_name="Офис", phones=["+375 29 123-45-67"]
+    )
+    # when
+    result = duplicates_scan(entity=Entity.CONTACT)
+    # then both were candidates; the shared mailbox is a possible pair
+    assert (result.looked_at, result.candidates) == (2, 2)
+    pair = DuplicatePair.objects.get()
+    assert (pair.contact_a_id, pair.contact_b_id, pair.tier) == (mother.pk, son.pk, "possible")
