@@ -177,21 +177,35 @@ def _involves(*columns: str) -> str:
     return " OR ".join(f"{column} IN (SELECT id FROM dupscan_changed)" for column in columns)  # noqa: S608
 
 
+def _ordered(first: str, second: str) -> str:
+    """The two ids of a pair as ``a, b`` with ``a < b``."""
+    return (
+        f"CASE WHEN {first} < {second} THEN {first} ELSE {second} END AS a, "
+        f"CASE WHEN {first} < {second} THEN {second} ELSE {first} END AS b"
+    )
+
+
 def _collect(cursor: Any, *, incremental: bool) -> int:
     """``dupscan_pairs`` (a < b, distinct): the candidate pairs of the four sources, each
     involving a changed contact when ``incremental``. Answers their number."""
-    # Keys of 2..MAX holders (of the changed contacts' keys only, when incremental).
-    own_keys = (
-        f" AND key IN (SELECT key FROM {_KEYS} WHERE {_involves('contact_id')})"  # noqa: S608
-        if incremental
-        else ""
-    )
-    cursor.execute(
-        f"CREATE TEMP TABLE dupscan_keys AS SELECT key FROM {_KEYS} "  # noqa: S608
-        f"WHERE contact_id IS NOT NULL AND key NOT LIKE %s AND key NOT LIKE %s{own_keys} "
-        f"GROUP BY key HAVING COUNT(*) BETWEEN 2 AND %s",
-        ["w:%", "o:%", MAX_GROUP_MEMBERS],
-    )
+    # Keys of 2..MAX holders: of all keys, grouped; when incremental, of the changed
+    # contacts' keys, each counted up to MAX + 1 through the index.
+    if incremental:
+        cursor.execute(
+            f"CREATE TEMP TABLE dupscan_keys AS SELECT own.key FROM (SELECT DISTINCT key "  # noqa: S608
+            f"FROM {_KEYS} WHERE {_involves('contact_id')} AND key NOT LIKE %s "
+            f"AND key NOT LIKE %s) own WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM {_KEYS} h "
+            f"WHERE h.key = own.key AND h.contact_id IS NOT NULL LIMIT %s) capped) "
+            f"BETWEEN 2 AND %s",
+            ["w:%", "o:%", MAX_GROUP_MEMBERS + 1, MAX_GROUP_MEMBERS],
+        )
+    else:
+        cursor.execute(
+            f"CREATE TEMP TABLE dupscan_keys AS SELECT key FROM {_KEYS} "  # noqa: S608
+            f"WHERE contact_id IS NOT NULL AND key NOT LIKE %s AND key NOT LIKE %s "
+            f"GROUP BY key HAVING COUNT(*) BETWEEN 2 AND %s",
+            ["w:%", "o:%", MAX_GROUP_MEMBERS],
+        )
     cursor.execute(
         f"CREATE TEMP TABLE dupscan_members AS SELECT m.key, m.contact_id AS id "  # noqa: S608
         f"FROM {_KEYS} m INNER JOIN dupscan_keys k ON k.key = m.key "
@@ -199,14 +213,25 @@ def _collect(cursor: Any, *, incremental: bool) -> int:
     )
     cursor.execute("CREATE INDEX dupscan_members_key ON dupscan_members (key, id)")
     _analyze(cursor, "dupscan_members")
-    # The words a one-word name meets: held by at most MAX_ONE_WORD_GROUP contacts.
-    cursor.execute(
-        f"CREATE TEMP TABLE dupscan_words AS SELECT key FROM {_KEYS} "  # noqa: S608
-        f"WHERE contact_id IS NOT NULL AND key IN "
-        f"(SELECT 'w:' || SUBSTR(key, 3) FROM {_KEYS} WHERE key LIKE %s AND contact_id IS NOT NULL) "
-        f"GROUP BY key HAVING COUNT(*) <= %s",
-        ["o:%", MAX_ONE_WORD_GROUP],
-    )
+    # The words a one-word name meets: held by at most MAX_ONE_WORD_GROUP contacts (when
+    # incremental, the words of the changed contacts, each counted up to MAX + 1).
+    if incremental:
+        cursor.execute(
+            f"CREATE TEMP TABLE dupscan_words AS SELECT own.key FROM (SELECT DISTINCT "  # noqa: S608
+            f"CASE WHEN key LIKE %s THEN 'w:' || SUBSTR(key, 3) ELSE key END AS key FROM {_KEYS} "
+            f"WHERE {_involves('contact_id')} AND (key LIKE %s OR key LIKE %s)) own "
+            f"WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM {_KEYS} h WHERE h.key = own.key "
+            f"AND h.contact_id IS NOT NULL LIMIT %s) capped) <= %s",
+            ["o:%", "o:%", "w:%", MAX_ONE_WORD_GROUP + 1, MAX_ONE_WORD_GROUP],
+        )
+    else:
+        cursor.execute(
+            f"CREATE TEMP TABLE dupscan_words AS SELECT key FROM {_KEYS} "  # noqa: S608
+            f"WHERE contact_id IS NOT NULL AND key IN (SELECT 'w:' || SUBSTR(key, 3) "
+            f"FROM {_KEYS} WHERE key LIKE %s AND contact_id IS NOT NULL) "
+            f"GROUP BY key HAVING COUNT(*) <= %s",
+            ["o:%", MAX_ONE_WORD_GROUP],
+        )
     # Phones by their last digits, and every phone, e-mail and handle: "values" shared by
     # 2..MAX contacts (when incremental, only the values a changed contact holds).
     own_endings, own_points = "", ""
@@ -241,8 +266,7 @@ def _collect(cursor: Any, *, incremental: bool) -> int:
         "INNER JOIN dupscan_members m2 ON m2.key = m1.key AND m2.id > m1.id"
     )
     one_word = (
-        "SELECT CASE WHEN o.contact_id < w.contact_id THEN o.contact_id ELSE w.contact_id END, "  # noqa: S608
-        "CASE WHEN o.contact_id < w.contact_id THEN w.contact_id ELSE o.contact_id END "
+        f"SELECT {_ordered('o.contact_id', 'w.contact_id')} "  # noqa: S608
         f"FROM {_KEYS} o INNER JOIN {_KEYS} w ON w.key = 'w:' || SUBSTR(o.key, 3) "
         "WHERE o.key LIKE %s AND o.contact_id IS NOT NULL AND w.contact_id IS NOT NULL "
         "AND w.contact_id <> o.contact_id AND w.key IN (SELECT key FROM dupscan_words)"
@@ -251,14 +275,36 @@ def _collect(cursor: Any, *, incremental: bool) -> int:
         "SELECT v1.id, v2.id FROM dupscan_values v1 "
         "INNER JOIN dupscan_values v2 ON v2.value = v1.value AND v2.id > v1.id"
     )
+    params = ["o:%"]
     if incremental:
-        keyed += f" WHERE {_involves('m1.id', 'm2.id')}"
-        one_word += f" AND ({_involves('o.contact_id', 'w.contact_id')})"
-        by_value += f" WHERE {_involves('v1.id', 'v2.id')}"
+        # From the changed side: each changed holder with every other holder (a semi-join
+        # the planner hashes, where "a changed OR b changed" was two subplans a row).
+        keyed = (
+            f"SELECT {_ordered('m1.id', 'm2.id')} FROM dupscan_members m1 "  # noqa: S608
+            "INNER JOIN dupscan_changed c ON c.id = m1.id "
+            "INNER JOIN dupscan_members m2 ON m2.key = m1.key AND m2.id <> m1.id"
+        )
+        one_word = (
+            f"SELECT {_ordered('o.contact_id', 'w.contact_id')} "  # noqa: S608
+            f"FROM {_KEYS} o INNER JOIN dupscan_changed c ON c.id = o.contact_id "
+            f"INNER JOIN {_KEYS} w ON w.key = 'w:' || SUBSTR(o.key, 3) "
+            "WHERE o.key LIKE %s AND w.contact_id IS NOT NULL AND w.contact_id <> o.contact_id "
+            "AND w.key IN (SELECT key FROM dupscan_words) "
+            f"UNION SELECT {_ordered('o.contact_id', 'w.contact_id')} "
+            f"FROM {_KEYS} w INNER JOIN dupscan_changed c ON c.id = w.contact_id "
+            f"INNER JOIN {_KEYS} o ON o.key = 'o:' || SUBSTR(w.key, 3) "
+            "WHERE w.key IN (SELECT key FROM dupscan_words) AND o.contact_id IS NOT NULL "
+            "AND o.contact_id <> w.contact_id"
+        )
+        by_value = (
+            f"SELECT {_ordered('v1.id', 'v2.id')} FROM dupscan_values v1 "  # noqa: S608
+            "INNER JOIN dupscan_changed c ON c.id = v1.id "
+            "INNER JOIN dupscan_values v2 ON v2.value = v1.value AND v2.id <> v1.id"
+        )
     cursor.execute(
         f"CREATE TEMP TABLE dupscan_pairs AS SELECT a, b FROM "  # noqa: S608
         f"({keyed} UNION {one_word} UNION {by_value}) p",
-        ["o:%"],
+        params,
     )
     cursor.execute("CREATE UNIQUE INDEX dupscan_pairs_ab ON dupscan_pairs (a, b)")
     _analyze(cursor, "dupscan_pairs")

@@ -391,3 +391,24 @@ def test_an_incremental_scan_meets_old_contacts_through_phones_and_e_mails(org):
     assert (result.looked_at, result.candidates) == (2, 2)
     pair = DuplicatePair.objects.get()
     assert (pair.contact_a_id, pair.contact_b_id, pair.tier) == (mother.pk, son.pk, "possible")
+
+
+@pytest.mark.parametrize("one_word_first", [True, False])
+def test_an_incremental_scan_pairs_a_one_word_name_either_way(org, one_word_first):
+    # given a one-word name and a full one holding its word (they share no other key), one
+    # of them made after a scan
+    def single() -> Contact:
+        return make_contact(org.manager, last_name="Ершов", first_name="")
+
+    def full() -> Contact:
+        return make_contact(org.manager, last_name="Ершов", first_name="Николай")
+
+    old = single() if one_word_first else full()
+    make_contact(org.manager, last_name="Зуев", first_name="Пётр")
+    duplicates_scan(entity=Entity.CONTACT)
+    new = full() if one_word_first else single()
+    # when
+    result = duplicates_scan(entity=Entity.CONTACT)
+    # then
+    assert result.looked_at == 1
+    assert _contact_pairs() == {frozenset((old.pk, new.pk))}
