@@ -7,6 +7,7 @@ defaults that ``manage.py check --deploy`` expects.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -273,6 +274,11 @@ CRM_TASK_DIGEST_TIME = env_str("CRM_TASK_DIGEST_TIME", "09:00")
 # the second "possible". Defaults from bench/RESULTS.md, "Duplicate matching, the new matcher".
 CRM_DUPLICATES_LIKELY_SCORE = env_int("CRM_DUPLICATES_LIKELY_SCORE", 80)
 CRM_DUPLICATES_POSSIBLE_SCORE = env_int("CRM_DUPLICATES_POSSIBLE_SCORE", 60)
+# Processes that compare the candidate pairs of a large duplicate scan (forked by the scan
+# for its length; 1: in the scan's own process). Default: the machine's cores, at most 4.
+CRM_DUPLICATES_SCAN_PROCESSES = env_int(
+    "CRM_DUPLICATES_SCAN_PROCESSES", min(4, len(os.sched_getaffinity(0)))
+)
 
 # --- export -----------------------------------------------------------------------------------
 # The roles that may export lists to CSV, Excel and vCard (admin, head, manager, readonly);

@@ -27,12 +27,17 @@ find them.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
+import multiprocessing
 import sys
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -418,13 +423,9 @@ def _person(row: Compact) -> PersonFacts:
 # --- scoring and writing ------------------------------------------------------------------------
 
 
-def _score_pages(
-    result: ContactScan, facts: dict[int, Compact], started: dt.datetime, progress: Progress
-) -> None:
-    """Score the pairs a page at a time and upsert those reaching a tier."""
+def _pages() -> Iterator[list[tuple[int, int]]]:
+    """The candidate pairs, ``PAGE`` at a time, by ``(a, b)``."""
     after = (0, 0)
-    done = 0
-    progress("score", 0, result.candidates)
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -435,10 +436,61 @@ def _score_pages(
             pairs: list[tuple[int, int]] = cursor.fetchall()
         if not pairs:
             return
-        _store(_scored(pairs, facts), started, result)
-        done += len(pairs)
+        yield pairs
         after = pairs[-1]
-        progress("score", done, result.candidates)
+
+
+def _score_pages(
+    result: ContactScan, facts: dict[int, Compact], started: dt.datetime, progress: Progress
+) -> None:
+    """Score the pairs a page at a time and upsert those reaching a tier: in this process,
+    or, for more than two pages and ``CRM_DUPLICATES_SCAN_PROCESSES`` above 1, in that many
+    forked processes while this one reads the next pages and writes the pairs found."""
+    processes = settings.CRM_DUPLICATES_SCAN_PROCESSES
+    progress("score", 0, result.candidates)
+    if processes <= 1 or result.candidates <= 2 * PAGE:
+        done = 0
+        for pairs in _pages():
+            _store(_scored(pairs, facts), started, result)
+            done += len(pairs)
+            progress("score", done, result.candidates)
+        return
+    _score_in_processes(result, facts, started, progress, processes)
+
+
+def _score_in_processes(
+    result: ContactScan,
+    facts: dict[int, Compact],
+    started: dt.datetime,
+    progress: Progress,
+    processes: int,
+) -> None:
+    """Each page goes to a worker with the facts of its contacts (never the whole table: a
+    worker stays small), at most ``processes`` + 1 pages in flight. The workers only
+    compute: they never touch the database connection they inherit."""
+    done = 0
+    pending: deque[tuple[int, AsyncResult[list[Found]]]] = deque()
+    # The workers share this process's memory until they write to it; frozen objects are
+    # left alone by their garbage collector, so the table of facts is not copied into each.
+    gc.freeze()
+    try:
+        pool = multiprocessing.get_context("fork").Pool(processes)
+    finally:
+        gc.unfreeze()
+    with pool:
+        for pairs in _pages():
+            subset = {pk: facts[pk] for pair in pairs for pk in pair if pk in facts}
+            pending.append((len(pairs), pool.apply_async(_scored, (pairs, subset))))
+            while len(pending) > processes:
+                count, job = pending.popleft()
+                _store(job.get(), started, result)
+                done += count
+                progress("score", done, result.candidates)
+        while pending:
+            count, job = pending.popleft()
+            _store(job.get(), started, result)
+            done += count
+            progress("score", done, result.candidates)
 
 
 # (a, b, score, tier, reasons as stored) of a pair that reached a tier.
