@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import formataddr, make_msgid, parseaddr
+from email.headerregistry import Address
+from email.utils import make_msgid, parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -79,6 +80,15 @@ class AttachmentsTooLarge(ValidationFailed):
     """A file, or the files of one e-mail together, over the size limit."""
 
     status_code = 413
+
+
+def from_header(name: str, address: str) -> str:
+    """``Name <address>`` with the name quoted when it must be (not yet encoded: Django's
+    e-mail encodes it as a header)."""
+    if not name:
+        return address
+    local, _at, domain = address.rpartition("@")
+    return str(Address(display_name=name, username=local, domain=domain))
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -202,7 +212,7 @@ def _message_id(address: str) -> str:
 def _entry_data(email: OutgoingEmail, attachments: list[Any]) -> dict[str, Any]:
     data: dict[str, Any] = {
         "direction": CallDirection.OUTGOING,
-        "from": formataddr((email.from_name, email.from_address)),
+        "from": from_header(email.from_name, email.from_address),
         "to": email.to,
         "outgoing_email_id": email.pk,
         "message_id": email.message_id,
@@ -352,7 +362,7 @@ def message_build(email: OutgoingEmail, *, connection: Any = None) -> EmailMessa
     message = EmailMessage(
         subject=email.subject,
         body=email.body,
-        from_email=formataddr((email.from_name, email.from_address)),
+        from_email=from_header(email.from_name, email.from_address),
         to=email.to,
         cc=email.cc,
         bcc=email.bcc,
