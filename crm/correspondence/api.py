@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import StringConstraints
 
 from crm.core.api import READ_ERRORS, WRITE_ERRORS, DatabaseId, InputSchema, Storable, request_user
@@ -150,7 +150,7 @@ def template_create(request: HttpRequest, payload: TemplateIn) -> Any:
     template = template_services.email_template_create(
         actor=request_user(request), data=data, shared=payload.shared
     )
-    return 201, template
+    return Status(201, template)
 
 
 @templates_router.get("/{int:template_id}", response={200: TemplateOut, **READ_ERRORS})
@@ -175,7 +175,7 @@ def template_delete(request: HttpRequest, template_id: int) -> Any:
     actor = request_user(request)
     template = selectors.template_get(user=actor, pk=template_id)
     template_services.email_template_delete(actor=actor, template=template)
-    return 204, None
+    return Status(204, None)
 
 
 # --- e-mails --------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ def email_send(request: HttpRequest, payload: EmailIn) -> Any:
             attachment_ids=payload.attachment_ids,
         ),
     )
-    return 202, email
+    return Status(202, email)
 
 
 @emails_router.get("/{int:email_id}", response={200: EmailOut, **READ_ERRORS}, summary="An e-mail")
