@@ -15,7 +15,7 @@ from crm.sales.models import DealLine, SellerDetails
 from crm.sales.tests.factories import make_deal
 
 
-def deal_with_client(owner: Any, *, email: str = "anna@client.ru") -> Any:
+def deal_with_client(owner: Any, *, email: str = "anna@client.ru", pipeline: str = "Опт") -> Any:
     company = make_company(owner, legal_name="Ромашка", legal_form="ООО")
     contact = make_contact(
         owner,
@@ -26,7 +26,7 @@ def deal_with_client(owner: Any, *, email: str = "anna@client.ru") -> Any:
     )
     deal = make_deal(
         owner,
-        pipeline="Опт",
+        pipeline=pipeline,
         title="Вентиляция склада",
         contact=contact,
         company=company,
