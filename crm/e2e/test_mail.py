@@ -61,7 +61,9 @@ def test_an_email_from_a_template_on_a_deal_card_lands_on_the_timeline(
     assert [message.to for message in mail.outbox] == [["anna@client.ru"]]
 
 
-def test_the_mail_pages_in_english_on_a_phone(phone_page: ShotPage, org: Org, password: str) -> None:
+def test_the_mail_pages_in_english_on_a_phone(
+    phone_page: ShotPage, org: Org, password: str
+) -> None:
     deal = _deal(org, "en")
     chosen = template(name="Invoice", language="en", subject="Invoice for {{ deal.title }}",
                       body="Dear {{ client.first_name }},\n{{ deal.invoice_number }}")  # fmt: skip

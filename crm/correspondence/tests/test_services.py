@@ -332,3 +332,22 @@ def test_the_managers_own_sender(org, deal, django_capture_on_commit_callbacks):
     email = send(org, deal, django_capture_on_commit_callbacks, sender="own")
     assert email.from_address == "ivan@example.ru" and email.from_name == "Иван Петров"
     assert mail.outbox[0].from_email == "Иван Петров <ivan@example.ru>"
+
+
+def test_the_demo_templates_render_against_a_deal(org, deal, django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    call_command("demo_mail", stdout=None)
+    call_command("demo_mail", stdout=None)  # a second run adds nothing
+    templates = list(EmailTemplate.objects.order_by("language"))
+    assert [t.language for t in templates] == ["en", "ru"]
+    for chosen in templates:
+        email = send(
+            org,
+            deal,
+            django_capture_on_commit_callbacks,
+            subject=chosen.subject,
+            body=chosen.body,
+            template_id=chosen.pk,
+        )
+        assert "{{" not in email.body and "ООО «Вентпром»" in email.body
