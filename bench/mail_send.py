@@ -26,6 +26,7 @@ Numbers only: nothing is asserted here. A Markdown row is printed at the end.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import socket
 import statistics
@@ -66,7 +67,7 @@ class Counter:
         self.messages = 0
         self.bytes = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.messages += 1
         self.bytes += len(envelope.original_content or b"")
         return "250 OK"
@@ -167,7 +168,7 @@ def main() -> None:
     rows = OutgoingEmail.objects.filter(pk__in=ids)
     sent = rows.filter(status="sent", attempts=1).count()
     moments = sorted(rows.exclude(sent_at=None).values_list("sent_at", flat=True))
-    gaps = [(b - a).total_seconds() * 1000 for a, b in zip(moments, moments[1:], strict=False)]
+    gaps = [(b - a).total_seconds() * 1000 for a, b in itertools.pairwise(moments)]
     gaps.sort()
     median = statistics.median(gaps) if gaps else 0.0
     p95 = gaps[int(len(gaps) * 0.95) - 1] if gaps else 0.0
