@@ -153,13 +153,13 @@ def template_create(request: HttpRequest, payload: TemplateIn) -> Any:
     return Status(201, template)
 
 
-@templates_router.get("/{int:template_id}", response={200: TemplateOut, **READ_ERRORS})
+@templates_router.get("/{template_id}", response={200: TemplateOut, **READ_ERRORS})
 def template_get(request: HttpRequest, template_id: int) -> Any:
     return selectors.template_get(user=request_user(request), pk=template_id)
 
 
 @templates_router.patch(
-    "/{int:template_id}", response={200: TemplateOut, **WRITE_ERRORS}, summary="Change a template"
+    "/{template_id}", response={200: TemplateOut, **WRITE_ERRORS}, summary="Change a template"
 )
 def template_update(request: HttpRequest, template_id: int, payload: TemplatePatch) -> Any:
     actor = request_user(request)
@@ -169,7 +169,7 @@ def template_update(request: HttpRequest, template_id: int, payload: TemplatePat
 
 
 @templates_router.delete(
-    "/{int:template_id}", response={204: None, **WRITE_ERRORS}, summary="Delete a template"
+    "/{template_id}", response={204: None, **WRITE_ERRORS}, summary="Delete a template"
 )
 def template_delete(request: HttpRequest, template_id: int) -> Any:
     actor = request_user(request)
@@ -225,7 +225,7 @@ def email_send(request: HttpRequest, payload: EmailIn) -> Any:
     return Status(202, email)
 
 
-@emails_router.get("/{int:email_id}", response={200: EmailOut, **READ_ERRORS}, summary="An e-mail")
+@emails_router.get("/{email_id}", response={200: EmailOut, **READ_ERRORS}, summary="An e-mail")
 def email_get(request: HttpRequest, email_id: int) -> Any:
     """An e-mail written from a record the caller may see, with its delivery state."""
     return selectors.email_get(user=request_user(request), pk=email_id)
