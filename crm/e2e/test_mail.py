@@ -59,6 +59,13 @@ def test_an_email_from_a_template_on_a_deal_card_lands_on_the_timeline(
     email = OutgoingEmail.objects.get()
     assert email.status == "sent" and "Ждём оплату." in email.body
     assert [message.to for message in mail.outbox] == [["anna@client.ru"]]
+    for path, label in (
+        ("/mail/templates/", "templates"),
+        (f"/mail/templates/{chosen.pk}/", "template-form"),
+        ("/mail/sender/", "sender"),
+    ):
+        page.goto(path)
+        page.shots(label)
 
 
 def test_the_mail_pages_in_english_on_a_phone(

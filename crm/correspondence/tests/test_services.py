@@ -351,3 +351,23 @@ def test_the_demo_templates_render_against_a_deal(org, deal, django_capture_on_c
             template_id=chosen.pk,
         )
         assert "{{" not in email.body and "ООО «Вентпром»" in email.body
+
+
+def test_editing_the_contact_keeps_the_bounce_mark_on_a_kept_address(org, deal):
+    from crm.customers.services import contact_update
+
+    ContactPoint.objects.filter(value="anna@client.ru").update(
+        undeliverable_at=timezone.now(), undeliverable_reason="5.1.1"
+    )
+    contact_update(
+        actor=org.manager,
+        contact=deal.contact,
+        data={"emails": [{"value": "anna@client.ru"}, {"value": "anna2@client.ru"}]},
+        partial=True,
+    )
+    marks = dict(
+        ContactPoint.objects.filter(contact=deal.contact).values_list(
+            "value", "undeliverable_reason"
+        )
+    )
+    assert marks == {"anna@client.ru": "5.1.1", "anna2@client.ru": ""}
