@@ -351,6 +351,8 @@ def enqueue_send(ids: list[int], run_after: datetime | None = None) -> None:
 
 def email_delivery_record(*, email: OutgoingEmail, state: str) -> None:
     """Show ``state`` on the e-mail's timeline entries (their ``data["delivery"]``)."""
+    if not email.entry_ids:
+        return
     entries = list(TimelineEntry.objects.filter(pk__in=email.entry_ids))
     for entry in entries:
         entry.data = {**entry.data, "delivery": state}
