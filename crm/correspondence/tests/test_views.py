@@ -107,6 +107,10 @@ def test_a_template_is_loaded_and_previewed_with_what_cannot_be_filled(org, deal
         ({"cc": "a@b.ru\nBcc: x@y.ru"}, 422, "line break"),
         ({"to": ["evil@x.ru"]}, 422, "evil@x.ru"),
         ({"sender": "nobody"}, 422, "nobody"),
+        ({"template": "abc"}, 422, "template"),
+        ({"template": str(10**30)}, 422, "template"),
+        ({"attachment_ids": ["x"]}, 422, "attachment_ids"),
+        ({"body": "a\x00b"}, 422, "body"),
     ],
 )
 def test_the_compose_page_refuses_bad_input_naming_the_field(
