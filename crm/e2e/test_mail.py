@@ -75,6 +75,10 @@ def test_the_mail_pages_in_english_on_a_phone(
     chosen = template(name="Invoice", language="en", subject="Invoice for {{ deal.title }}",
                       body="Dear {{ client.first_name }},\n{{ deal.invoice_number }}")  # fmt: skip
     sign_in(phone_page, "manager", password)
+    phone_page.goto(f"/sales/deals/{deal.pk}/")
+    phone_page.locator("#write-email").scroll_into_view_if_needed()
+    assert phone_page.locator("#write-email").is_visible()
+    phone_page.shots("deal-card-en")
     phone_page.goto(f"/mail/write/deal/{deal.pk}/?template={chosen.pk}")
     assert phone_page.locator("#preview-missing").is_visible()
     assert "deal.invoice_number" in phone_page.locator("#preview-missing").inner_text()
