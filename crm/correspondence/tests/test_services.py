@@ -371,3 +371,38 @@ def test_editing_the_contact_keeps_the_bounce_mark_on_a_kept_address(org, deal):
         )
     )
     assert marks == {"anna@client.ru": "5.1.1", "anna2@client.ru": ""}
+
+
+def test_a_reply_to_an_email_from_a_lead_goes_on_the_lead_and_its_owner_is_told(
+    org, django_capture_on_commit_callbacks
+):
+    from crm.correspondence.services.inbound import mail_thread_claim
+    from crm.leads.models import Lead
+    from crm.notifications.models import Notification
+
+    lead = Lead.objects.create(
+        title="Вентиляция", channel="email", name="Пётр", email="petr@lead.ru", owner=org.manager
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        email = email_send(
+            actor=org.manager,
+            kind="lead",
+            record_id=lead.pk,
+            draft=draft(to=["petr@lead.ru"], subject="Ваш запрос", body="{{ lead.title }}"),
+        )
+    assert email.body == "Вентиляция"
+    raw = (
+        "From: Пётр <petr@lead.ru>\r\nTo: sales@example.ru\r\nSubject: Re: Ваш запрос\r\n"
+        f"Message-ID: <r@lead.ru>\r\nReferences: <a@x.ru> {email.message_id}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nДа, интересно."
+    ).encode()
+    outcome = mail_thread_claim(raw, 7)
+    assert outcome is not None and outcome["attached_to"] == "lead"
+    entry = TimelineEntry.objects.get(pk=outcome["entry_ids"][0])
+    assert entry.body == "Да, интересно." and entry.direction == "incoming"
+    assert Notification.objects.filter(
+        recipient=org.manager, kind="lead", dedupe_key="mail-reply:7"
+    ).exists()
+    # What is not ours, or not mail at all, is left to the leads channel.
+    assert mail_thread_claim(raw.replace(email.message_id.encode(), b"<x@y.ru>"), 8) is None
+    assert mail_thread_claim(b"\x00\xff garbage", 9) is None
