@@ -125,12 +125,15 @@ def main() -> None:
     result = duplicates_scan(entity=Entity.CONTACT, full=args.full)
     wall = time.perf_counter() - started
     own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = own.ru_utime - own_before.ru_utime + own.ru_stime - own_before.ru_stime
     backend = _backend_cpu(pid) - backend_before if pid else 0.0
     print(result)
     print(
-        f"wall {wall:.1f} s; CPU: this process {cpu:.1f} s, PostgreSQL backend {backend:.1f} s; "
-        f"max RSS {own.ru_maxrss / 1024:.0f} MB; load {os.getloadavg()[0]:.1f}"
+        f"wall {wall:.1f} s; CPU: this process {cpu:.1f} s, its scoring workers "
+        f"{workers.ru_utime + workers.ru_stime:.1f} s, PostgreSQL backend {backend:.1f} s; "
+        f"max RSS {own.ru_maxrss / 1024:.0f} MB (a worker {workers.ru_maxrss / 1024:.0f} MB); "
+        f"load {os.getloadavg()[0]:.1f}"
     )
 
 

@@ -18,6 +18,7 @@ from crm.api.auth import session_auth, token_auth
 from crm.api.docs import docs_access
 from crm.api.errors import install_error_handlers
 from crm.api.transport import JsonParser, Utf8JsonRenderer
+from crm.correspondence.api import emails_router, templates_router
 from crm.customers.api import companies_router, contacts_router, custom_fields_router
 from crm.customers.api_handover import router as handover_router
 from crm.leads.api import router as leads_router
@@ -124,3 +125,5 @@ api.add_router("", sales_router)  # /pipelines, /stages, /lost-reasons, /deals, 
 api.add_router("", planner_router)  # /tasks, /absences
 api.add_router("/reports", reports_router)
 api.add_router("/imports", imports_router)
+api.add_router("/email-templates", templates_router)
+api.add_router("/emails", emails_router)

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "crm.leads",
     "crm.activities",
     "crm.analytics",
+    "crm.correspondence",
     "crm.transfer",
     "crm.api",
 ]
@@ -223,6 +224,14 @@ EMAIL_USE_SSL = env_bool("CRM_EMAIL_SSL", EMAIL_PORT == 465)
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env_str("CRM_EMAIL_FROM", "CRM <crm@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# E-mail written from a card (crm.correspondence): CRM_MAIL_FROM is the company's sales
+# address ("Name <address>"; the default is CRM_EMAIL_FROM), CRM_MAIL_REPLY_TO where replies
+# should go (the sales mailbox the leads poller reads, so they come back to the thread; empty:
+# no Reply-To), CRM_MAIL_ATTACHMENTS_MAX_BYTES the most the files of one e-mail may weigh.
+CRM_MAIL_FROM = env_str("CRM_MAIL_FROM", DEFAULT_FROM_EMAIL)
+CRM_MAIL_REPLY_TO = env_str("CRM_MAIL_REPLY_TO")
+CRM_MAIL_ATTACHMENTS_MAX_BYTES = env_int("CRM_MAIL_ATTACHMENTS_MAX_BYTES", 15 * 1024 * 1024)
 
 # --- i18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = env_str("CRM_LANGUAGE", "ru")

@@ -20,6 +20,9 @@ contribute to kinds and to one another:
 * ``BaseTable`` — a table of the full export of the base (contacts, deal lines, users …).
 * ``Importer`` — how rows of a file become a kind's records (the import runs files,
   mappings, batches, the journal and undo over these instead of knowing the kinds).
+* ``ThreadFinder`` — claims an incoming message of the sales mailbox before the leads
+  channel reads it (a reply to, or a delivery report about, a message the CRM sent), so
+  the leads app finds threads of a higher app without importing it.
 
 A contribution by a HIGHER app to a LOWER app's kind (sales adding the deals panel to the
 contact card) names the lower kind by its key, so the lower app never imports the higher.
@@ -28,8 +31,8 @@ Each app declares what it contributes in its own ``records.py`` as a module-leve
 ``CONTRIBUTIONS`` sequence; its ``AppConfig.ready`` only calls ``register_app(self)``.
 Registering is idempotent: a contribution replaces the one with the same identity (a kind's
 key, a panel's or mover's kind and name, a sweep's or section's key, a lookup's name, an
-owner mover's, exporter's or importer's kind, a base table's name), so calling ``ready``
-twice changes nothing. This module imports no app.
+owner mover's, exporter's or importer's kind, a base table's or thread finder's name), so
+calling ``ready`` twice changes nothing. This module imports no app.
 """
 
 from __future__ import annotations
@@ -408,6 +411,24 @@ class Importer:
     label: StrOrPromise = ""
 
 
+@dataclass(frozen=True)
+class ThreadFinder:
+    """Claims an incoming e-mail of the sales mailbox before the leads channel reads it.
+
+    ``claim(raw, inbound_id)`` gets the message's bytes and the id of its stored arrival
+    and answers what became of it (a small JSON-able mapping, kept as the arrival's
+    outcome) when it took the message — a reply to a message the CRM sent put on that
+    record's timeline, a delivery report marking an address — or None to leave it to the
+    leads channel (a new lead, a known client's timeline). It runs inside the arrival's
+    processing transaction, before any other rule (even the auto-reply filter: a bounce is
+    an automatic message), must not raise for a message it does not understand, and is
+    called once per arrival (the arrival's status makes processing idempotent).
+    """
+
+    name: str
+    claim: Callable[[bytes, int], dict[str, Any] | None]
+
+
 Contribution = (
     RecordKind
     | CardPanel
@@ -419,14 +440,16 @@ Contribution = (
     | Exporter
     | BaseTable
     | Importer
+    | ThreadFinder
 )
 
 
 class Registry:
     """The kinds of record and the contributions of every app (see the module's docstring).
 
-    The sweeps, "My day" sections and cover lookups are plain attributes (``sweeps``,
-    ``day_sections``, ``cover_lookups``), read by their one consumer each.
+    The sweeps, "My day" sections, cover lookups and thread finders are plain attributes
+    (``sweeps``, ``day_sections``, ``cover_lookups``, ``thread_finders``), read by their one
+    consumer each.
     """
 
     def __init__(self) -> None:
@@ -440,6 +463,7 @@ class Registry:
         self._exporters: dict[str, Exporter] = {}
         self._base_tables: dict[str, BaseTable] = {}
         self._importers: dict[str, Importer] = {}
+        self.thread_finders: dict[str, ThreadFinder] = {}
 
     # --- registering -----------------------------------------------------------------------
 
@@ -471,6 +495,8 @@ class Registry:
                 self._base_tables[item.name] = item
             elif isinstance(item, Importer):
                 self._importers[item.kind] = item
+            elif isinstance(item, ThreadFinder):
+                self.thread_finders[item.name] = item
             else:
                 raise TypeError(f"Not a contribution: {item!r}")
 

@@ -293,6 +293,10 @@ class ContactPoint(models.Model):
         Company, null=True, blank=True, on_delete=models.CASCADE, related_name="points"
     )
     position = models.PositiveSmallIntegerField(default=0)
+    # Set by a delivery report (a bounce) about a message sent to this e-mail address
+    # (``crm.correspondence``); the card shows it and writing to the address is refused.
+    undeliverable_at = models.DateTimeField(_("undeliverable since"), null=True, blank=True)
+    undeliverable_reason = models.CharField(_("why undeliverable"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("contact detail")

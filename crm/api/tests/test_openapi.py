@@ -110,6 +110,16 @@ EXPECTED_PATHS |= {
 }
 TRANSFER_TAGS = {"Import"}
 
+# crm/correspondence/api.py
+EXPECTED_PATHS |= {
+    "/api/v1/email-templates",
+    "/api/v1/email-templates/{template_id}",
+    "/api/v1/emails",
+    "/api/v1/emails/preview",
+    "/api/v1/emails/{email_id}",
+}
+CORRESPONDENCE_TAGS = {"E-mail"}
+
 
 def test_openapi_json_is_valid_and_lists_the_paths():
     response = Client().get("/api/v1/openapi.json")
@@ -146,6 +156,7 @@ def test_operations_are_grouped_by_resource():
     tags -= PLANNER_TAGS  # crm/planner/api.py
     tags -= REPORT_TAGS  # crm/analytics/api.py
     tags -= TRANSFER_TAGS  # crm/transfer/api.py
+    tags -= CORRESPONDENCE_TAGS  # crm/correspondence/api.py
 
     assert tags == {"Contacts", "Companies", "Custom fields", "Handover", "Users"} | {
         "Notifications",

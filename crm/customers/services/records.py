@@ -170,10 +170,25 @@ def _sync_points(
     if kinds is not None:
         existing = existing.filter(kind__in=kinds)
         points = [point for point in points if point.kind in kinds]
+    # A bounce's mark stays on an address that is kept (``crm.correspondence``).
+    bounced = (
+        {}
+        if is_new
+        else {
+            (kind, value): (moment, reason)
+            for kind, value, moment, reason in existing.filter(
+                undeliverable_at__isnull=False
+            ).values_list("kind", "value", "undeliverable_at", "undeliverable_reason")
+        }
+    )
     if not is_new:
         existing.delete()
-    if points:
-        ContactPoint.objects.bulk_create(point_rows(points, owner))
+    rows = point_rows(points, owner)
+    for row in rows:
+        if (row.kind, row.value) in bounced:
+            row.undeliverable_at, row.undeliverable_reason = bounced[(row.kind, row.value)]
+    if rows:
+        ContactPoint.objects.bulk_create(rows)
 
 
 def point_rows(

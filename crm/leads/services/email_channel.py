@@ -6,6 +6,9 @@ Storing (``email_store``) keeps the message exactly as it came (``Inbound.raw``,
 idempotency key, so a message fetched or posted twice is stored once. Processing (the
 ``email`` parser, run by ``inbound_process``) reads it with the stdlib ``email`` package:
 
+- first, the registry's thread finders (``crm.core.records.ThreadFinder``) may claim it: a
+  reply to a message the CRM sent goes on that message's record, a delivery report about
+  one marks the address (``crm.correspondence``);
 - an auto-reply or a bounce (``Auto-Submitted``, ``X-Autoreply``, ``Precedence: bulk``, a
   delivery report, ``mailer-daemon``, an empty return path) is rejected;
 - a message of a thread that already has a lead attaches to it: the thread key is the root
@@ -52,6 +55,7 @@ from crm.activities.choices import EntryKind
 from crm.activities.services import timeline_record
 from crm.core.errors import ValidationFailed
 from crm.core.normalize import normalize_email
+from crm.core.records import registry
 from crm.customers.choices import ContactPointKind
 from crm.customers.models import Company, Contact, ContactPoint
 from crm.leads.choices import OPEN_STATUSES, Channel
@@ -572,10 +576,25 @@ def _to_client(inbound: Inbound, parsed: ParsedEmail, client: Contact | Company)
     )
 
 
+def _claimed_by_thread(inbound: Inbound, raw: bytes) -> bool:
+    """Whether a registered ``ThreadFinder`` took the message (a reply to, or a delivery
+    report about, a message the CRM sent: ``crm.correspondence``); its answer is kept as
+    the arrival's outcome."""
+    for finder in registry.thread_finders.values():
+        outcome = finder.claim(raw, inbound.pk)
+        if outcome is not None:
+            _set_outcome(inbound, finder=finder.name, **outcome)
+            return True
+    return False
+
+
 def email_lead_input(inbound: Inbound) -> LeadInput | None:
-    """The ``email`` parser: a lead's data, or None when the message makes no lead (a machine
-    sent it, or it went on a known client's timeline; see the module docstring)."""
+    """The ``email`` parser: a lead's data, or None when the message makes no lead (a
+    registered thread finder took it, a machine sent it, or it went on a known client's
+    timeline; see the module docstring)."""
     raw = raw_bytes(inbound)
+    if _claimed_by_thread(inbound, raw):
+        return None
     reason = automatic_reason(message_parse(raw, headers_only=True))
     if reason:
         inbound.error = f"automatic message ({reason})"[:500]

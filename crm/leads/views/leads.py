@@ -22,6 +22,7 @@ from crm.core.forms import domain_errors, form_post, saved
 from crm.core.pages import edit_page
 from crm.core.pagination import Page
 from crm.core.permissions import can_write
+from crm.core.records import registry
 from crm.customers.selectors import users_owner_filter
 from crm.customers.services.duplicates import DuplicateFound
 from crm.leads.choices import Channel, LeadKind, LeadStatus
@@ -108,6 +109,9 @@ def _card(
         "timeline_page": lead_timeline(lead=lead),
         "tasks": tasks_panel(user=request.user, subject=lead),
         "writable": writable,
+        "card_panels": [
+            shown for panel in registry.panels("lead") if (shown := panel.build(request, lead))
+        ],
         "convert_form": convert_form
         or ConvertForm(
             initial={

@@ -22,6 +22,7 @@ from crm.core import errors
 from crm.core.forms import domain_errors, form_post, saved
 from crm.core.pagination import Page
 from crm.core.permissions import can_write
+from crm.core.records import registry
 from crm.customers.choices import FieldEntity
 from crm.customers.models import Company, Contact
 from crm.customers.selectors import users_owner_filter
@@ -104,6 +105,9 @@ def _card_context(request: SignedInRequest, deal: Any) -> dict[str, Any]:
         "entity": "deal",
         "timeline_page": selectors.deal_timeline(deal=deal, limit=TIMELINE_PAGE_SIZE),
         "lose_form": LoseForm(reasons=list(LostReason.objects.filter(archived=False))),
+        "card_panels": [
+            shown for panel in registry.panels("deal") if (shown := panel.build(request, deal))
+        ],
         "won_stage": next((s for s in stages if s.kind == StageKind.WON), None),
         "lost_stage": next((s for s in stages if s.kind == StageKind.LOST), None),
     }

@@ -2,8 +2,8 @@
 
 Applies the migrations only when some are pending (``migrate`` with nothing to apply still
 re-creates content types and permissions for every model), creates the cache table, then runs
-the apps' demo commands (``demo_data``, ``demo_sales``, ``demo_leads``), each of which loads its
-data only into a database without it. So a second ``make run`` spends about one Django start
+the apps' demo commands (``demo_data``, ``demo_sales``, ``demo_leads``, ``demo_mail``), each
+of which loads its data only into a database without it. So a second ``make run`` spends about one Django start
 here, not one per step. The demo commands are called by name: the kernel imports no app.
 """
 
@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
-DEMO_COMMANDS = ("demo_data", "demo_sales", "demo_leads")
+DEMO_COMMANDS = ("demo_data", "demo_sales", "demo_leads", "demo_mail")
 
 
 def pending_migrations(*, database: str = DEFAULT_DB_ALIAS) -> int:

@@ -1,0 +1,1 @@
+"""Services of the correspondence app: templates, placeholders, sending, replies and bounces."""
