@@ -134,18 +134,10 @@ def duplicates_scan_start(*, actor: ScopedUser, entity: str, full: bool = False)
 
 
 @dataclass
-class ScanResult:
-    """What one scan found and changed."""
+class ScanResult(ContactScan):
+    """What one scan of ``entity`` found and changed (``looked_at``: contacts only)."""
 
-    entity: str
-    looked_at: int | None = None
-    """The contacts created or changed since the last scan, when only those were looked at."""
-    candidates: int = 0
-    found: int = 0
-    created: int = 0
-    updated: int = 0
-    merged: int = 0
-    removed: int = 0
+    entity: str = ""
 
 
 @dataclass
