@@ -283,6 +283,9 @@ CRM_TASK_DIGEST_TIME = env_str("CRM_TASK_DIGEST_TIME", "09:00")
 # the second "possible". Defaults from bench/RESULTS.md, "Duplicate matching, the new matcher".
 CRM_DUPLICATES_LIKELY_SCORE = env_int("CRM_DUPLICATES_LIKELY_SCORE", 80)
 CRM_DUPLICATES_POSSIBLE_SCORE = env_int("CRM_DUPLICATES_POSSIBLE_SCORE", 60)
+# How often (seconds) the scheduler queues a scan of the contacts created or changed since the
+# last duplicate scan, when there are any (0: never; run manage.py scan_duplicates instead).
+CRM_DUPLICATES_SCAN_EVERY = env_int("CRM_DUPLICATES_SCAN_EVERY", 3600)
 # Processes that compare the candidate pairs of a large duplicate scan (forked by the scan
 # for its length; 1: in the scan's own process). Default: the machine's cores, at most 4.
 CRM_DUPLICATES_SCAN_PROCESSES = env_int(

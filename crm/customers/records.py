@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +22,7 @@ from crm.core.records import (
     OwnerMover,
     RecordKind,
     Search,
+    Sweep,
     Timeline,
 )
 from crm.customers import selectors
@@ -35,7 +37,7 @@ from crm.customers.models import (
     Tag,
 )
 from crm.customers.permissions import CUSTOMER
-from crm.customers.services import customer_timeline_add
+from crm.customers.services import customer_timeline_add, duplicates_scan_changes
 from crm.customers.services import imports as customer_imports
 from crm.planner.services import task_move, task_move_back
 
@@ -175,5 +177,17 @@ CONTRIBUTIONS = [
         customer_imports.contact_import_fields,
         customer_imports.contacts_load,
         customer_imports.contacts_undo,
+    ),
+    # The duplicates page keeps up with new and edited contacts without a cron line.
+    *(
+        [
+            Sweep(
+                "customers.duplicates_scan",
+                settings.CRM_DUPLICATES_SCAN_EVERY,
+                duplicates_scan_changes,
+            )
+        ]
+        if settings.CRM_DUPLICATES_SCAN_EVERY > 0
+        else []
     ),
 ]

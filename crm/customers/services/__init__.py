@@ -26,6 +26,7 @@ from crm.customers.services.records import (
 from crm.customers.services.scan import (
     duplicate_pair_dismiss,
     duplicates_scan,
+    duplicates_scan_changes,
     duplicates_scan_start,
 )
 from crm.customers.services.timeline import customer_timeline_add
@@ -50,6 +51,7 @@ __all__ = [
     "customer_update",
     "duplicate_pair_dismiss",
     "duplicates_scan",
+    "duplicates_scan_changes",
     "duplicates_scan_start",
     "merge_undo",
 ]

@@ -112,6 +112,14 @@ def duplicates_scan_start(*, actor: ScopedUser, entity: str, full: bool = False)
     state = duplicates_scan_status(entity=entity)
     if state["is_active"]:
         return state
+    return _queue(entity, full=full, state=state, requested_by=actor.pk)
+
+
+def _queue(
+    entity: str, *, full: bool, state: dict[str, Any], requested_by: int | None
+) -> dict[str, Any]:
+    """Mark a scan of ``entity`` queued (keeping the last scan's watermarks) and enqueue
+    its job after the surrounding transaction commits."""
     from crm.customers.jobs import duplicates_scan_job
 
     now = timezone.now().isoformat()
@@ -121,13 +129,33 @@ def duplicates_scan_start(*, actor: ScopedUser, entity: str, full: bool = False)
             "status": "queued",
             "queued_at": now,
             "updated_at": now,
-            "requested_by": actor.pk,
+            "requested_by": requested_by,
             "watermarks": state.get("watermarks"),
         },
         SCAN_CACHE_TIMEOUT,
     )
     transaction.on_commit(lambda: duplicates_scan_job.enqueue(str(entity), full))
     return duplicates_scan_status(entity=entity)
+
+
+def duplicates_scan_changes() -> str:
+    """Queue an incremental scan of contacts when some were created or changed since the
+    last finished scan (the scheduler's sweep, every ``CRM_DUPLICATES_SCAN_EVERY`` seconds).
+
+    Never a full scan: without a finished scan's watermarks (none yet, or the cache lost
+    them) it does nothing until someone scans. Claimed through ``cache.add``, so two
+    schedulers queue one scan. Answers what it did, for the scheduler's log.
+    """
+    if not cache.add(f"{scan_cache_key(Entity.CONTACT)}:sweep", 1, timeout=60):
+        return ""
+    state = duplicates_scan_status(entity=Entity.CONTACT)
+    since = _watermarks(Entity.CONTACT)
+    if state["is_active"] or state.get("status") != "done" or since is None:
+        return ""
+    if scan_watermarks() == since:
+        return ""
+    _queue(Entity.CONTACT, full=False, state=state, requested_by=None)
+    return "queued a scan of the contacts changed since the last one"
 
 
 # --- the scan ----------------------------------------------------------------------------------
@@ -579,6 +607,7 @@ __all__ = [
     "duplicate_pair_list",
     "duplicate_pair_queryset",
     "duplicates_scan",
+    "duplicates_scan_changes",
     "duplicates_scan_start",
     "duplicates_scan_status",
     "scan_cache_key",

@@ -435,3 +435,32 @@ def test_forked_workers_score_the_pages_as_the_scan_itself_does(org, settings, m
     assert (forked.found, forked.created) == (alone.found, alone.found)
     found = set(DuplicatePair.objects.values_list("contact_a", "contact_b", "score", "tier"))
     assert found == found_alone
+
+
+def test_the_sweep_queues_a_scan_of_the_changes_only_after_a_scan_and_when_there_are_some(
+    org, django_capture_on_commit_callbacks
+):
+    from crm.customers.services.scan import duplicates_scan_changes
+
+    make_contact(org.manager, last_name="Иванов", first_name="Иван", phones=["+79161234567"])
+    # never scanned: the sweep does nothing (it never starts a full scan)
+    assert duplicates_scan_changes() == ""
+    duplicates_scan(entity=Entity.CONTACT)
+    # scanned, nothing changed since
+    cache.delete(f"{scan_cache_key(Entity.CONTACT)}:sweep")
+    assert duplicates_scan_changes() == ""
+    # a new contact like the old one: one scan queued, and a second scheduler queues none
+    make_contact(org.manager, last_name="Ivanov", first_name="Ivan", phones=["+79161234567"])
+    cache.delete(f"{scan_cache_key(Entity.CONTACT)}:sweep")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert duplicates_scan_changes()
+        assert duplicates_scan_changes() == ""
+    assert len(callbacks) == 1
+    state = duplicates_scan_status(entity=Entity.CONTACT)
+    assert (state["status"], state["looked_at"], state["found"]) == ("done", 1, 1)
+
+
+def test_the_sweep_is_registered_unless_switched_off():
+    from crm.core.records import registry
+
+    assert "customers.duplicates_scan" in registry.sweeps
