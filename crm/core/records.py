@@ -297,13 +297,20 @@ class BaseTable:
     foreign keys as ids, except ``exclude``: password hashes and secrets never leave), and
     its many-to-many fields ``many`` as tables of pairs. ``order`` sorts the tables so that
     a table comes after the tables it points to (users before contacts before deals), the
-    order an import reads them back in."""
+    order an import reads them back in.
+
+    ``rebuild()``, for a table whose excluded columns (or tables the export leaves out, such
+    as name blocking keys) are derived from what it keeps, writes them again for every row
+    after a restore of the base (``crm.transfer.restore``), inside its transaction, and
+    answers notes for the administrator (users restored without a usable password).
+    """
 
     name: str
     model: type[models.Model]
     order: int
     exclude: tuple[str, ...] = ()
     many: tuple[str, ...] = ()
+    rebuild: Callable[[], list[str]] | None = None
 
 
 def keyset_chunks(

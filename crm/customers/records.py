@@ -37,6 +37,10 @@ from crm.customers.models import (
 from crm.customers.permissions import CUSTOMER
 from crm.customers.services import customer_timeline_add
 from crm.customers.services import imports as customer_imports
+from crm.customers.services.derived import (
+    contact_points_derived_rebuild,
+    customers_derived_rebuild,
+)
 from crm.planner.services import task_move, task_move_back
 
 if TYPE_CHECKING:
@@ -151,15 +155,23 @@ CONTRIBUTIONS = [
         exclude=("search_text", "name_words"),
         many=("tags", "shared_with"),
     ),
+    # The contacts' rebuild writes both kinds' texts and keys, after the contact points.
     BaseTable(
         "contacts",
         Contact,
         order=40,
         exclude=("search_text", "name_words"),
         many=("tags", "shared_with"),
+        rebuild=customers_derived_rebuild,
     ),
     BaseTable("employments", Employment, order=50),
-    BaseTable("contact_points", ContactPoint, order=50, exclude=("digits_reversed",)),
+    BaseTable(
+        "contact_points",
+        ContactPoint,
+        order=50,
+        exclude=("digits_reversed",),
+        rebuild=contact_points_derived_rebuild,
+    ),
     BaseTable("addresses", Address, order=50),
     # Files of clients: companies first, so a contacts file may name them.
     Importer(
