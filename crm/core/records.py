@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -364,6 +365,9 @@ class ImportBatch:
     rows: list[ImportRow]
     policy: str
     note: str
+    options: Mapping[str, Any] = dataclass_field(default_factory=dict)
+    """The job's options of the kind, checked: each ``ImportValueMap``'s answer under its
+    name, each ``ImportFlag`` under its key (absent: off)."""
 
 
 @dataclass(frozen=True)
@@ -394,6 +398,33 @@ class ImportUndo:
 
 
 @dataclass(frozen=True)
+class ImportValueMap:
+    """A step of the import wizard of a kind: the distinct values the file's columns mapped
+    to ``fields`` hold (a deal's pipeline and stage in another CRM's words), each mapped to
+    one of ``choices()`` (``(value, label)`` pairs: this base's stages), guessed by
+    ``guess(values)`` (a choice's value, or "" for none). The answer is a list of
+    ``{<field>: <text>, …, "to": <choice>}`` stored in the job's options under ``name``
+    (the API's form field of that name, as JSON), read by the importer's ``load`` from
+    ``ImportBatch.options``; values left out are read by name as without the step."""
+
+    name: str
+    label: StrOrPromise
+    fields: tuple[str, ...]
+    choices: Callable[[], list[tuple[str, str]]]
+    guess: Callable[[tuple[str, ...]], str]
+
+
+@dataclass(frozen=True)
+class ImportFlag:
+    """A yes/no option of a kind's import (deals: create the clients the base lacks),
+    stored in the job's options under ``key`` (the API's form field of that name)."""
+
+    key: str
+    label: StrOrPromise
+    help: StrOrPromise = ""
+
+
+@dataclass(frozen=True)
 class Importer:
     """How rows of a file become records of kind ``kind``.
 
@@ -404,7 +435,9 @@ class Importer:
     ``undo(actor, entries)`` reverses what ``load`` wrote (``ImportUndo`` each) and answers
     the ids of the records it left because they changed since, with a reason each.
     ``order`` sorts the kinds in the import's choice (clients first); ``label`` names what
-    a file of this kind holds, by default the record kind's plural label.
+    a file of this kind holds, by default the record kind's plural label. ``value_maps``
+    and ``flags`` are the kind's own steps and options of the wizard (``ImportValueMap``,
+    ``ImportFlag``).
     """
 
     kind: str
@@ -413,6 +446,8 @@ class Importer:
     load: Callable[[ImportBatch], list[ImportOutcome]]
     undo: Callable[[Any, list[ImportUndo]], dict[int, str]]
     label: StrOrPromise = ""
+    value_maps: tuple[ImportValueMap, ...] = ()
+    flags: tuple[ImportFlag, ...] = ()
 
 
 Contribution = (

@@ -55,6 +55,9 @@ class ImportJob(models.Model):
     kind = models.CharField(_("records"), max_length=30)
     mapping = models.JSONField(_("columns"), default=list)
     """Per column of the file, the key of the field it fills or ``""``."""
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    """The kind's own options (``crm.transfer.importing_options``): its value maps (a deals
+    file's stages → this base's) and flags (create missing clients)."""
     policy = models.CharField(
         _("duplicates"), max_length=10, choices=Policy.choices, default=Policy.SKIP
     )
