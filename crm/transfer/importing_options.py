@@ -18,7 +18,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from crm.core.errors import ValidationFailed
-from crm.core.records import ImportValueMap, registry
+from crm.core.records import ImportFlag, ImportValueMap, registry
 from crm.transfer.models import ImportJob
 from crm.transfer.readers import read_table
 
@@ -35,6 +35,14 @@ def _importer_options(kind: str) -> tuple[tuple[ImportValueMap, ...], set[str]]:
     except LookupError:
         return (), set()
     return importer.value_maps, {flag.key for flag in importer.flags}
+
+
+def import_flags(kind: str) -> list[ImportFlag]:
+    """The yes/no options of a kind's import (none for a kind nothing imports)."""
+    try:
+        return list(registry.importer(kind).flags)
+    except LookupError:
+        return []
 
 
 def options_parse(kind: str, sent: Mapping[str, Any]) -> dict[str, Any]:

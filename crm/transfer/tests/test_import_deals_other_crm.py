@@ -199,3 +199,77 @@ def test_a_bad_stage_map_answers_422_naming_it_and_stores_nothing(org, text, wor
     errors = response.json()["errors"]
     assert words in " ".join(errors["stage_mapping"])
     assert not ImportJob.objects.exists()
+
+
+# --- the wizard -----------------------------------------------------------------------------
+
+
+def _wizard(client) -> tuple[ImportJob, str]:
+    data = (FILES / "bitrix24_deals.csv").read_bytes()
+    response = client.post(
+        "/imports/new/", {"kind": "deal", "file": SimpleUploadedFile("deals.csv", data)}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = ImportJob.objects.get()
+    return job, client.get(response["Location"]).content.decode()
+
+
+def _setup_data(job: ImportJob, **changes) -> dict[str, str]:
+    data = {f"column_{i}": key for i, key in enumerate(job.mapping)}
+    data.update(policy="skip", owner_rule="importer", **changes)
+    return data
+
+
+def test_the_wizard_shows_the_files_stages_guessed_and_starts_with_the_choices(
+    org, django_capture_on_commit_callbacks
+):
+    client = client_for(org.head)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    job, page = _wizard(client)
+    won, lost, contract = (
+        _stage("Опт", "Закрыта"),
+        _stage("Розница", "Отказ"),
+        _stage("Опт", "Договор"),
+    )
+    # a select per value of the file, the guessed stage chosen; the option to create clients
+    assert "Общее / Подготовка документов" in page and "Общее / Сделка успешна" in page
+    assert f'<option value="{_stage("Розница", "Отгружено").pk}" selected' in page
+    assert 'name="create_clients"' in page
+    choices = _setup_data(
+        job,
+        stage_mapping_0=str(contract.pk),
+        stage_mapping_1=str(won.pk),
+        stage_mapping_2=str(lost.pk),
+        create_clients="on",
+    )
+    # the preview follows the choices, and writes nothing
+    without = client.post(f"/imports/{job.pk}/preview/", {**choices, "create_clients": ""})
+    assert "No company" in without.content.decode()
+    preview = client.post(f"/imports/{job.pk}/preview/", choices)
+    assert preview.status_code == 200
+    assert 'data-action="failed"' not in preview.content.decode()
+    assert not Deal.objects.exists() and not Company.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(f"/imports/{job.pk}/setup/", choices)
+    assert started.status_code == 302, started.content.decode()[:3000]
+    job.refresh_from_db()
+    assert job.options["create_clients"] is True
+    assert [item["to"] for item in job.options["stage_mapping"]] == [
+        str(contract.pk),
+        str(won.pk),
+        str(lost.pk),
+    ]
+    assert dict(Deal.objects.values_list("title", "stage")) == {
+        "Поставка оборудования": contract.pk,
+        "Монтаж": won.pk,
+        "Сервис": lost.pk,
+    }
+
+
+def test_the_wizard_refuses_a_stage_that_is_not_here(org):
+    client = client_for(org.head)
+    job, _page = _wizard(client)
+    refused = client.post(f"/imports/{job.pk}/setup/", _setup_data(job, stage_mapping_0="999999"))
+    assert refused.status_code == 422
+    job.refresh_from_db()
+    assert job.status == "draft" and not Deal.objects.exists()
