@@ -62,6 +62,10 @@ from crm.transfer.restore_archive import (
 )
 
 BATCH = 1000
+_AS_IS = (str, int, bool)
+"""Values both databases' drivers take as they are (text, numbers, yes/no, ids): the
+field's ``get_db_prep_save`` is only asked about the others (moments, dates, decimals,
+JSON)."""
 
 
 @dataclass
@@ -369,8 +373,10 @@ class _Loader:
 
     @staticmethod
     def _prepared(column: Column, value: Any) -> Any:
-        if value is None:
-            return None
+        if value is None or column.field.is_relation:
+            return value
+        if type(value) in _AS_IS and not isinstance(column.field, models.JSONField):
+            return value
         return column.field.get_db_prep_save(value, connection)
 
     def _statement(self, table: Table) -> str:

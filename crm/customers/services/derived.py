@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm.core.normalize import phone_digits_reversed
+from crm.core.sql import rows_update
 from crm.customers import kinds as customer_kinds
 from crm.customers.choices import ContactPointKind
 from crm.customers.models import ContactPoint
@@ -49,10 +50,14 @@ def _rebuild_texts(kind: Any) -> None:
             .values_list(owner, "value")
         ):
             emails.setdefault(record_id, []).append(value)
-        for record in records:
-            record.search_text = _search_text(record, emails.get(record.pk, []))
-            record.name_words = _name_words(record)
-        kind.model._base_manager.bulk_update(records, ["search_text", "name_words"])
+        rows_update(
+            kind.model,
+            ("search_text", "name_words"),
+            [
+                (_search_text(record, emails.get(record.pk, [])), _name_words(record), record.pk)
+                for record in records
+            ],
+        )
         last = records[-1].pk
 
 
@@ -72,7 +77,9 @@ def contact_points_derived_rebuild() -> list[str]:
         )
         if not points:
             return []
-        for point in points:
-            point.digits_reversed = phone_digits_reversed(point.value)
-        ContactPoint.objects.bulk_update(points, ["digits_reversed"])
+        rows_update(
+            ContactPoint,
+            ("digits_reversed",),
+            [(phone_digits_reversed(point.value), point.pk) for point in points],
+        )
         last = points[-1].pk

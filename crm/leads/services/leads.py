@@ -28,6 +28,7 @@ from crm.core.models import owner_hand_over
 from crm.core.names import split_full_name
 from crm.core.permissions import SYSTEM, ScopedUser, can_write
 from crm.core.policies import CHANGE
+from crm.core.sql import rows_update
 from crm.core.text import fold
 from crm.customers.choices import ContactPointKind, Entity
 from crm.customers.models import Company, Contact, ContactPoint
@@ -857,7 +858,12 @@ def leads_search_rebuild() -> list[str]:
         )
         if not leads:
             return []
-        for lead in leads:
-            lead.search_text = lead_search_text(*(getattr(lead, name) for name in SEARCH_FIELDS))
-        Lead.objects.bulk_update(leads, ["search_text"])
+        rows_update(
+            Lead,
+            ("search_text",),
+            [
+                (lead_search_text(*(getattr(lead, name) for name in SEARCH_FIELDS)), lead.pk)
+                for lead in leads
+            ],
+        )
         last = leads[-1].pk
