@@ -66,7 +66,7 @@ class Table:
 
 
 def _limit_bytes() -> int:
-    return int(getattr(settings, "CRM_RESTORE_MAX_MB", 51200)) * 1024 * 1024
+    return int(settings.CRM_RESTORE_MAX_MB) * 1024 * 1024
 
 
 def safe_file_name(name: str) -> bool:
