@@ -15,8 +15,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from rapidfuzz import fuzz
-
 from crm.core.records import ImportBatch, ImportOutcome, ImportRow
 from crm.core.text import fold
 from crm.customers.services.imports import companies_load, contacts_load
@@ -98,6 +96,8 @@ def stage_guess(values: tuple[str, ...]) -> str:
         first_pipeline = candidates[0].pipeline_id
         closing = [s for s in candidates if s.kind == kind and s.pipeline_id == first_pipeline]
         return str(closing[0].pk) if closing else ""
+    from rapidfuzz import fuzz  # loaded by the first guess, not by every process at start
+
     scored = [
         (fuzz.ratio(folded, fold(stage.name)), -index, stage)
         for index, stage in enumerate(candidates)

@@ -162,6 +162,7 @@ def test_without_the_options_such_rows_still_fail_with_the_reason(org):
 
 
 def _upload(client, **fields):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     data = (FILES / "bitrix24_deals.csv").read_bytes()
     file = SimpleUploadedFile("deals.csv", data)
     return client.post("/api/v1/imports", {"file": file, "kind": "deal", **fields})
