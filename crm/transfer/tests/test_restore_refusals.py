@@ -4,9 +4,11 @@ reference to a missing row) and an installation that is not empty; and the comma
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
+import os
 import zipfile
 from collections.abc import Callable
 
@@ -270,3 +272,22 @@ def test_the_tables_an_installation_starts_with_end_as_the_files(exported):
     assert not Tag.objects.filter(name="здешний").exists()
     assert not Pipeline.objects.filter(pk=local.pk).exists()
     assert Stage.objects.count() == stages
+
+
+def test_a_content_type_is_mapped_to_this_installations_id(exported):
+    # this installation numbers its content types otherwise: the file's labels decide
+    old = ContentType.objects.get_for_model(Contact)
+    old.delete()
+    ContentType.objects.clear_cache()
+    new = ContentType.objects.create(app_label="customers", model="contact")
+    assert new.pk != old.pk
+    base_restore(io.BytesIO(exported))
+    entry = TimelineEntry.objects.get(kind="file")
+    assert entry.subject_type_id == new.pk
+    assert entry.subject_id == Contact.objects.get().pk
+
+
+def test_a_cell_too_large_is_refused_naming_the_file_and_row(exported):
+    # random text: it does not pack like a bomb, it is only too long for a cell
+    huge = base64.b64encode(os.urandom(13 * 1024 * 1024)).decode()
+    _refused(_rewrite(exported, _edit_cell("contacts", "notes", huge)), "contacts.csv", "row 2")
