@@ -174,7 +174,20 @@ class _Loader:
             if not manager.exists():
                 continue
             keep = {int(row[0]) for row in self._ids_of(table)}
-            gone = [pk for pk in manager.values_list("pk", flat=True) if pk not in keep]
+            here = list(manager.values_list("pk", flat=True))
+            gone = [pk for pk in here if pk not in keep]
+            if here:
+                self.result.notes.append(
+                    _(
+                        "%(table)s: %(replaced)d rows this installation had were replaced by "
+                        "the export's rows of the same id, %(removed)d removed."
+                    )
+                    % {
+                        "table": table.name,
+                        "replaced": len(here) - len(gone),
+                        "removed": len(gone),
+                    }
+                )
             for start in range(0, len(gone), BATCH):
                 try:
                     manager.filter(pk__in=gone[start : start + BATCH]).delete()

@@ -99,14 +99,15 @@ class _Pipelines:
         stages = Stage.objects.filter(archived=False, pipeline__archived=False).select_related(
             "pipeline"
         )
+        self.by_id: dict[int, Stage] = {}
         for stage in stages.order_by("pipeline__position", "position"):
             self.stages.setdefault((stage.pipeline_id, stage.name.casefold()), stage)
             self.any_stage.setdefault(stage.name.casefold(), stage)
+            self.by_id[stage.pk] = stage
         self.reasons = {
             reason.name.casefold(): reason.pk
             for reason in LostReason.objects.filter(archived=False)
         }
-        self.by_id = {stage.pk: stage for stage in stages}
 
     def resolve(
         self, pipeline_name: str, stage_name: str, mapped: dict[tuple[str, str], int]

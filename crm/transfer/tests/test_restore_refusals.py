@@ -268,8 +268,10 @@ def test_the_tables_an_installation_starts_with_end_as_the_files(exported):
     Stage.objects.create(pipeline=local, name="Первая", kind="open", position=0)
     with zipfile.ZipFile(io.BytesIO(exported)) as archive:
         stages = archive.read("stages.csv").decode().count("\r\n") - 1
-    base_restore(io.BytesIO(exported))
+    result = base_restore(io.BytesIO(exported))
     assert not Tag.objects.filter(name="здешний").exists()
+    assert "tags: 0 rows this installation had were replaced" in " ".join(result.notes)
+    assert any(note.startswith("pipelines:") and "1 removed" in note for note in result.notes)
     assert not Pipeline.objects.filter(pk=local.pk).exists()
     assert Stage.objects.count() == stages
 
