@@ -347,11 +347,14 @@ class ImportRow:
     """One row of a file, mapped: ``values`` holds, per field key, the non-empty cells of the
     columns mapped to it (several for a ``multiple`` field), as text. ``owner_id`` is the
     responsible the import chose for it (the importing user, a chosen manager or the row's
-    "owner" column, already resolved and checked against the importer's scope)."""
+    "owner" column, already resolved and checked against the importer's scope).
+    ``record_id`` is the live record an earlier import stored under the row's external id
+    (``Importer.external_ids``): the importer takes it as the row's match."""
 
     number: int
     values: dict[str, list[str]]
     owner_id: int
+    record_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -437,7 +440,9 @@ class Importer:
     ``order`` sorts the kinds in the import's choice (clients first); ``label`` names what
     a file of this kind holds, by default the record kind's plural label. ``value_maps``
     and ``flags`` are the kind's own steps and options of the wizard (``ImportValueMap``,
-    ``ImportFlag``).
+    ``ImportFlag``). ``external_ids``: the import offers the field ``external_id`` (the
+    record's id in the other system), stores it for the records created and gives a later
+    row with the same id its record (``ImportRow.record_id``).
     """
 
     kind: str
@@ -448,6 +453,7 @@ class Importer:
     label: StrOrPromise = ""
     value_maps: tuple[ImportValueMap, ...] = ()
     flags: tuple[ImportFlag, ...] = ()
+    external_ids: bool = False
 
 
 Contribution = (

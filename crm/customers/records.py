@@ -180,6 +180,7 @@ CONTRIBUTIONS = [
         customer_imports.company_import_fields,
         customer_imports.companies_load,
         customer_imports.companies_undo,
+        external_ids=True,
     ),
     Importer(
         "contact",
@@ -187,5 +188,6 @@ CONTRIBUTIONS = [
         customer_imports.contact_import_fields,
         customer_imports.contacts_load,
         customer_imports.contacts_undo,
+        external_ids=True,
     ),
 ]

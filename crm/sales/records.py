@@ -131,6 +131,7 @@ CONTRIBUTIONS = [
         deal_import_fields,
         deals_load,
         deals_undo,
+        external_ids=True,
         value_maps=(
             ImportValueMap(
                 STAGE_MAPPING, _("Stages"), ("pipeline", "stage"), stage_choices, stage_guess

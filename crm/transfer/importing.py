@@ -47,6 +47,7 @@ from crm.core.records import (
 )
 from crm.core.spreadsheets import neutralised
 from crm.customers.permissions import owners_in_scope
+from crm.transfer.external_ids import external_id_field, external_ids_store, external_rows
 from crm.transfer.headers import guess_mapping
 from crm.transfer.importing_options import options_check
 from crm.transfer.models import ImportEntry, ImportJob
@@ -92,9 +93,11 @@ def import_fields(kind: str) -> list[ImportField]:
     """The fields a column of a file of ``kind`` may fill; ``ValidationFailed`` naming
     ``kind`` for a kind nothing imports."""
     try:
-        return registry.importer(kind).fields()
+        importer = registry.importer(kind)
     except LookupError:
         raise ValidationFailed(field_errors={"kind": [_("Choose what the file holds.")]}) from None
+    fields = importer.fields()
+    return [*fields, external_id_field()] if importer.external_ids else fields
 
 
 def _check_mapping(kind: str, columns: Sequence[str], mapping: Sequence[str]) -> list[str]:
@@ -507,8 +510,13 @@ def _outcomes(job: ImportJob, rows: list[SourceRow], owners: _Owners) -> list[Im
         else:
             mapped.append(ImportRow(row.number, values, owner))
     if mapped:
+        importer = registry.importer(job.kind)
+        if importer.external_ids:
+            mapped = external_rows(job.kind, mapped)
         batch = ImportBatch(job.actor, mapped, job.policy, _note(job), options=job.options or {})
-        outcomes = registry.importer(job.kind).load(batch)
+        outcomes = importer.load(batch)
+        if importer.external_ids:
+            external_ids_store(job, mapped, outcomes)
         entries += [_entry(job, outcome, cells) for outcome in outcomes]
     return entries
 

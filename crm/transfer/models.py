@@ -137,3 +137,24 @@ class ImportEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}:{self.row} {self.action}"
+
+
+class ExternalId(models.Model):
+    """The id a record has in the system a file came from (another CRM's "ID" column),
+    stored by the import that created the record, so a later import of the same id
+    updates that record instead of creating another (``Importer.external_ids``).
+
+    One row per kind and value; a row whose record is gone (an undone import) is ignored
+    and replaced by the next import that creates one.
+    """
+
+    kind = models.CharField(max_length=30)
+    value = models.CharField(max_length=200)
+    record_id = models.BigIntegerField()
+    job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="external_id_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value} → #{self.record_id}"

@@ -225,7 +225,7 @@ def deals_load(batch: ImportBatch) -> list[ImportOutcome]:
     notes: list[Any] = []
     for row, data in ready:
         key = (data["title"].casefold(), data.get("contact_id"), data.get("company_id"))
-        match = matches.get(key)
+        match = row.record_id if row.record_id is not None else matches.get(key)
         try:
             with transaction.atomic():
                 if match is None:
