@@ -32,6 +32,7 @@ from crm.planner.tests.factories import make_task
 from crm.sales.models import DealLine
 from crm.sales.tests.factories import make_deal
 from crm.transfer.exports_full import base_write
+from crm.transfer.models import ExternalId
 from crm.transfer.restore import base_restore
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +114,7 @@ def _awkward_base(org) -> dict[str, Any]:
             author=org.manager,
         )
         files[attachment.file.name] = data
+    ExternalId.objects.create(kind="contact", value="amo-2940117", record_id=contact.pk)
     return {"contact": contact, "plain": plain, "twin": twin, "keeper": keeper, "files": files}
 
 
@@ -177,7 +179,10 @@ def _empty() -> None:
 def test_a_full_export_restored_into_an_empty_base_gives_the_same_data(org, settings, tmp_path):
     made = _awkward_base(org)
     before = _snapshot()
-    assert all(before[name] for name in ("contacts", "deals", "leads", "tasks", "attachments"))
+    assert all(
+        before[name]
+        for name in ("contacts", "deals", "leads", "tasks", "attachments", "external_ids")
+    )
     archive = io.BytesIO()
     assert base_write(archive, progress=lambda done: None) == []
     _empty()
