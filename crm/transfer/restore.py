@@ -412,6 +412,8 @@ class _Loader:
             return sql + " ON CONFLICT DO NOTHING"
         pk = quote(table.model._meta.pk.column)
         updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names if name != pk)
+        if not updates:
+            return sql + f" ON CONFLICT ({pk}) DO NOTHING"
         return sql + f" ON CONFLICT ({pk}) DO UPDATE SET {updates}"
 
     def _write(self, table: Table, statement: str, batch: list[list[Any]]) -> None:
