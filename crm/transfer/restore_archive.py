@@ -239,7 +239,14 @@ class Archive:
             if pairs or concrete.name not in base.exclude:
                 fields[concrete.attname] = concrete
                 fields.setdefault(concrete.name, concrete)
-        tables = {base.model._meta.label_lower: base.name for base in registry.base_tables()}
+        # A key to a table this file does not hold (an older export's) is checked against
+        # the rows here, like a key to a table no export holds.
+        in_file = {item.get("name") for item in self.schema["tables"] if isinstance(item, dict)}
+        tables = {
+            base.model._meta.label_lower: base.name
+            for base in registry.base_tables()
+            if base.name in in_file
+        }
         columns = []
         for item in described:
             name = item.get("name") if isinstance(item, dict) else None
