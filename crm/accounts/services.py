@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -446,3 +447,24 @@ def api_token_authenticate(raw: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         APIToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def users_restored_without_password() -> list[str]:
+    """Give every user without a password hash (a restore of the full export writes users
+    without one: hashes never leave) an unusable one, and answer a note naming how many:
+    they cannot sign in until an administrator sets their password (the users page, or
+    ``manage.py changepassword``). Users already here keep theirs. For the restore, inside
+    its transaction."""
+    rows = User.objects.filter(password="")
+    count = 0
+    for pk in list(rows.values_list("pk", flat=True)):
+        count += User.objects.filter(pk=pk).update(password=make_password(None))
+    if not count:
+        return []
+    return [
+        _(
+            "%(count)d users were restored without a password: they cannot sign in until an "
+            "administrator sets one (the Users page, or manage.py changepassword)."
+        )
+        % {"count": count}
+    ]

@@ -392,6 +392,8 @@ CRM_IMPORT_ROLES = env_list("CRM_IMPORT_ROLES", ["admin", "head"])
 CRM_IMPORT_MAX_BYTES = env_int("CRM_IMPORT_MAX_MB", 200) * 1024 * 1024
 CRM_IMPORT_BATCH_ROWS = env_int("CRM_IMPORT_BATCH_ROWS", 1000)
 CRM_IMPORT_UNDO_DAYS = env_int("CRM_IMPORT_UNDO_DAYS", 30)
+# A restored full export of the base (manage.py import_base) may unpack to this much at most.
+CRM_RESTORE_MAX_MB = env_int("CRM_RESTORE_MAX_MB", 51200)
 # A running import whose worker has not committed a batch for this long is resumed by the
 # scheduler's sweep in another worker.
 CRM_IMPORT_STALE_SECONDS = env_int("CRM_IMPORT_STALE_SECONDS", 300)

@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -300,13 +301,20 @@ class BaseTable:
     foreign keys as ids, except ``exclude``: password hashes and secrets never leave), and
     its many-to-many fields ``many`` as tables of pairs. ``order`` sorts the tables so that
     a table comes after the tables it points to (users before contacts before deals), the
-    order an import reads them back in."""
+    order an import reads them back in.
+
+    ``rebuild()``, for a table whose excluded columns (or tables the export leaves out, such
+    as name blocking keys) are derived from what it keeps, writes them again for every row
+    after a restore of the base (``crm.transfer.restore``), inside its transaction, and
+    answers notes for the administrator (users restored without a usable password).
+    """
 
     name: str
     model: type[models.Model]
     order: int
     exclude: tuple[str, ...] = ()
     many: tuple[str, ...] = ()
+    rebuild: Callable[[], list[str]] | None = None
 
 
 def keyset_chunks(
@@ -342,11 +350,14 @@ class ImportRow:
     """One row of a file, mapped: ``values`` holds, per field key, the non-empty cells of the
     columns mapped to it (several for a ``multiple`` field), as text. ``owner_id`` is the
     responsible the import chose for it (the importing user, a chosen manager or the row's
-    "owner" column, already resolved and checked against the importer's scope)."""
+    "owner" column, already resolved and checked against the importer's scope).
+    ``record_id`` is the live record an earlier import stored under the row's external id
+    (``Importer.external_ids``): the importer takes it as the row's match."""
 
     number: int
     values: dict[str, list[str]]
     owner_id: int
+    record_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -360,6 +371,9 @@ class ImportBatch:
     rows: list[ImportRow]
     policy: str
     note: str
+    options: Mapping[str, Any] = dataclass_field(default_factory=dict)
+    """The job's options of the kind, checked: each ``ImportValueMap``'s answer under its
+    name, each ``ImportFlag`` under its key (absent: off)."""
 
 
 @dataclass(frozen=True)
@@ -390,6 +404,33 @@ class ImportUndo:
 
 
 @dataclass(frozen=True)
+class ImportValueMap:
+    """A step of the import wizard of a kind: the distinct values the file's columns mapped
+    to ``fields`` hold (a deal's pipeline and stage in another CRM's words), each mapped to
+    one of ``choices()`` (``(value, label)`` pairs: this base's stages), guessed by
+    ``guess(values)`` (a choice's value, or "" for none). The answer is a list of
+    ``{<field>: <text>, …, "to": <choice>}`` stored in the job's options under ``name``
+    (the API's form field of that name, as JSON), read by the importer's ``load`` from
+    ``ImportBatch.options``; values left out are read by name as without the step."""
+
+    name: str
+    label: StrOrPromise
+    fields: tuple[str, ...]
+    choices: Callable[[], list[tuple[str, str]]]
+    guess: Callable[[tuple[str, ...]], str]
+
+
+@dataclass(frozen=True)
+class ImportFlag:
+    """A yes/no option of a kind's import (deals: create the clients the base lacks),
+    stored in the job's options under ``key`` (the API's form field of that name)."""
+
+    key: str
+    label: StrOrPromise
+    help: StrOrPromise = ""
+
+
+@dataclass(frozen=True)
 class Importer:
     """How rows of a file become records of kind ``kind``.
 
@@ -400,7 +441,11 @@ class Importer:
     ``undo(actor, entries)`` reverses what ``load`` wrote (``ImportUndo`` each) and answers
     the ids of the records it left because they changed since, with a reason each.
     ``order`` sorts the kinds in the import's choice (clients first); ``label`` names what
-    a file of this kind holds, by default the record kind's plural label.
+    a file of this kind holds, by default the record kind's plural label. ``value_maps``
+    and ``flags`` are the kind's own steps and options of the wizard (``ImportValueMap``,
+    ``ImportFlag``). ``external_ids``: the import offers the field ``external_id`` (the
+    record's id in the other system), stores it for the records created and gives a later
+    row with the same id its record (``ImportRow.record_id``).
     """
 
     kind: str
@@ -409,6 +454,9 @@ class Importer:
     load: Callable[[ImportBatch], list[ImportOutcome]]
     undo: Callable[[Any, list[ImportUndo]], dict[int, str]]
     label: StrOrPromise = ""
+    value_maps: tuple[ImportValueMap, ...] = ()
+    flags: tuple[ImportFlag, ...] = ()
+    external_ids: bool = False
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,10 @@ from crm.customers.models import (
 from crm.customers.permissions import CUSTOMER
 from crm.customers.services import customer_timeline_add, duplicates_scan_changes
 from crm.customers.services import imports as customer_imports
+from crm.customers.services.derived import (
+    contact_points_derived_rebuild,
+    customers_derived_rebuild,
+)
 from crm.planner.services import task_move, task_move_back
 
 if TYPE_CHECKING:
@@ -153,15 +157,23 @@ CONTRIBUTIONS = [
         exclude=("search_text", "name_words"),
         many=("tags", "shared_with"),
     ),
+    # The contacts' rebuild writes both kinds' texts and keys, after the contact points.
     BaseTable(
         "contacts",
         Contact,
         order=40,
         exclude=("search_text", "name_words"),
         many=("tags", "shared_with"),
+        rebuild=customers_derived_rebuild,
     ),
     BaseTable("employments", Employment, order=50),
-    BaseTable("contact_points", ContactPoint, order=50, exclude=("digits_reversed",)),
+    BaseTable(
+        "contact_points",
+        ContactPoint,
+        order=50,
+        exclude=("digits_reversed",),
+        rebuild=contact_points_derived_rebuild,
+    ),
     BaseTable("addresses", Address, order=50),
     # Files of clients: companies first, so a contacts file may name them.
     Importer(
@@ -170,6 +182,7 @@ CONTRIBUTIONS = [
         customer_imports.company_import_fields,
         customer_imports.companies_load,
         customer_imports.companies_undo,
+        external_ids=True,
     ),
     Importer(
         "contact",
@@ -177,6 +190,7 @@ CONTRIBUTIONS = [
         customer_imports.contact_import_fields,
         customer_imports.contacts_load,
         customer_imports.contacts_undo,
+        external_ids=True,
     ),
     # The duplicates page keeps up with new and edited contacts without a cron line.
     *(

@@ -34,7 +34,12 @@ from crm.leads.selectors import lead_timeline
 from crm.leads.services.email_channel import mailbox_poll
 from crm.leads.services.imports import lead_import_fields, leads_load, leads_undo
 from crm.leads.services.intake import inbound_sweep
-from crm.leads.services.leads import lead_response_sweep, leads_hand_over, leads_open_of
+from crm.leads.services.leads import (
+    lead_response_sweep,
+    leads_hand_over,
+    leads_open_of,
+    leads_search_rebuild,
+)
 from crm.leads.services.telephony import call_event_sweep
 from crm.leads.services.timeline import lead_timeline_add
 
@@ -92,7 +97,12 @@ CONTRIBUTIONS = [
     ),
     LEAD_EXPORT,
     BaseTable(
-        "leads", Lead, order=80, exclude=("search_text", "thread_key"), many=("shared_with",)
+        "leads",
+        Lead,
+        order=80,
+        exclude=("search_text", "thread_key"),
+        many=("shared_with",),
+        rebuild=leads_search_rebuild,
     ),
     CardPanel("contact", "leads", leads_panel),
     CardPanel("company", "leads", leads_panel),

@@ -16,6 +16,8 @@ from crm.core.records import (
     BaseTable,
     CardPanel,
     Importer,
+    ImportFlag,
+    ImportValueMap,
     MergeMover,
     OwnerMover,
     RecordKind,
@@ -38,6 +40,12 @@ from crm.sales.services.imports_activity import (
     task_import_fields,
     tasks_load,
     tasks_undo,
+)
+from crm.sales.services.imports_stages import (
+    CREATE_CLIENTS,
+    STAGE_MAPPING,
+    stage_choices,
+    stage_guess,
 )
 from crm.sales.services.timeline import deal_timeline_add
 
@@ -117,7 +125,29 @@ CONTRIBUTIONS = [
     BaseTable("products", Product, order=63),
     BaseTable("deals", Deal, order=70, many=("tags", "shared_with")),
     BaseTable("deal_lines", DealLine, order=75),
-    Importer("deal", 30, deal_import_fields, deals_load, deals_undo),
+    Importer(
+        "deal",
+        30,
+        deal_import_fields,
+        deals_load,
+        deals_undo,
+        external_ids=True,
+        value_maps=(
+            ImportValueMap(
+                STAGE_MAPPING, _("Stages"), ("pipeline", "stage"), stage_choices, stage_guess
+            ),
+        ),
+        flags=(
+            ImportFlag(
+                CREATE_CLIENTS,
+                _("Create the clients the base does not have"),
+                _(
+                    "A company or contact a row names that is not in the base is created, as "
+                    "an import of contacts would; undoing the import removes it."
+                ),
+            ),
+        ),
+    ),
     # Tasks and timeline notes name contacts, companies and deals: sales knows them all.
     Importer("task", 50, task_import_fields, tasks_load, tasks_undo),
     Importer("note", 60, note_import_fields, notes_load, notes_undo, label=_("Timeline notes")),

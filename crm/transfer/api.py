@@ -3,8 +3,8 @@ rows, cancel, undo.
 
 The same services as the pages (``crm.transfer.importing``): a role that may not import
 answers 403, an import of someone else 404, bad input 422 naming the field (``file``,
-``kind``, ``mapping``, ``policy``, ``owner_rule``, ``owner``), an upload over the size
-limit 413.
+``kind``, ``mapping``, ``policy``, ``owner_rule``, ``owner``, ``stage_mapping``), an upload
+over the size limit 413.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ninja.files import UploadedFile as NinjaUploadedFile
 from crm.core.api import READ_ERRORS, WRITE_ERRORS, DatabaseId, ErrorOut, request_user
 from crm.core.errors import ValidationFailed
 from crm.transfer import importing
+from crm.transfer.importing_options import options_parse
 from crm.transfer.models import ImportJob
 from crm.transfer.uploads import upload_too_large
 
@@ -53,6 +54,7 @@ class ImportOut(Schema):
     encoding: str
     delimiter: str
     mapping: list[str]
+    options: dict[str, Any]
     policy: str
     owner_rule: str
     owner: int | None
@@ -103,6 +105,7 @@ def _out(job: ImportJob) -> dict[str, Any]:
         "encoding": job.encoding,
         "delimiter": job.delimiter,
         "mapping": job.mapping,
+        "options": job.options or {},
         "policy": job.policy,
         "owner_rule": job.owner_rule,
         "owner": job.owner_id,
@@ -152,6 +155,11 @@ class ImportIn(Schema):
     policy: str = ImportJob.Policy.SKIP
     owner_rule: str = ImportJob.OwnerRule.IMPORTER
     owner: int | None = None
+    stage_mapping: str = ""
+    """Deals: a JSON list of ``{"pipeline": …, "stage": …, "to": <stage id>}``, the file's
+    pipeline and stage names → this base's stage (names left out are read as they are)."""
+    create_clients: bool = False
+    """Deals: create the companies and contacts the rows name that the base lacks."""
 
 
 def _mapping(text: str | None) -> list[str] | None:
@@ -183,7 +191,10 @@ def import_upload(
     list with the field key of each column (``""`` for one left out), guessed from the
     headers when absent; ``policy`` is ``skip``, ``fill``, ``overwrite`` or ``create``;
     ``owner_rule`` is ``importer``, ``chosen`` (with ``owner``) or ``column`` (the mapped
-    ``owner`` column; ``owner``, if given, for rows naming nobody). Poll ``GET /{id}``."""
+    ``owner`` column; ``owner``, if given, for rows naming nobody). Deals of another CRM:
+    ``stage_mapping`` (JSON) maps the file's pipeline and stage names to this base's stages
+    (``GET /stages`` of the sales API lists them; 422 naming a value whose stage is not
+    here), ``create_clients`` creates the clients the base lacks. Poll ``GET /{id}``."""
     actor = request_user(request)
     if upload_too_large(request):
         raise importing.FileTooLarge(
@@ -201,6 +212,10 @@ def import_upload(
         policy=form.policy,
         owner_rule=form.owner_rule,
         owner_id=form.owner,
+        options=options_parse(
+            form.kind,
+            {"stage_mapping": form.stage_mapping, "create_clients": form.create_clients or ""},
+        ),
         request=request,
     )
     return Status(202, _out(job))

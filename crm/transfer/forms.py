@@ -12,8 +12,9 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.models import User
 from crm.core.forms import BootstrapForm
-from crm.core.records import ImportField
+from crm.core.records import ImportField, ImportFlag
 from crm.customers.permissions import owners_in_scope
+from crm.transfer.importing_options import TO, ValueMapStep
 from crm.transfer.models import ImportJob
 
 if TYPE_CHECKING:
@@ -78,9 +79,14 @@ class ImportSetupForm(BootstrapForm):
         columns: Sequence[str],
         fields: Sequence[ImportField],
         users: QuerySet[User],
+        steps: Sequence[ValueMapStep] = (),
+        flags: Sequence[ImportFlag] = (),
+        options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.steps = list(steps)
+        self.flags = list(flags)
         choices = [("", _("— leave out —")), *((item.key, item.label) for item in fields)]
         self.column_names = []
         for index, header in enumerate(columns):
@@ -93,9 +99,67 @@ class ImportSetupForm(BootstrapForm):
             )
             self.column_names.append(name)
         cast(_UserChoiceBase, self.fields["owner"]).queryset = users
+        self._add_options(options or {})
+
+    def _add_options(self, options: dict[str, Any]) -> None:
+        """A select per distinct value of each value map (``<map>_<i>``: this base's
+        choices, the stored or guessed one chosen) and a checkbox per flag."""
+        self.step_names: list[list[str]] = []
+        for step in self.steps:
+            choices = [("", _("— by its own name —")), *step.choices]
+            names = []
+            for index, (values, chosen) in enumerate(step.rows):
+                name = f"{step.map.name}_{index}"
+                self.fields[name] = forms.ChoiceField(
+                    label=" / ".join(value for value in values if value) or "—",
+                    choices=choices,
+                    required=False,
+                    initial=chosen,
+                    widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+                )
+                names.append(name)
+            self.step_names.append(names)
+        for flag in self.flags:
+            self.fields[flag.key] = forms.BooleanField(
+                label=flag.label,
+                help_text=flag.help,
+                required=False,
+                initial=bool(options.get(flag.key)),
+            )
 
     def mapping(self) -> list[str]:
         return [self.cleaned_data.get(name) or "" for name in self.column_names]
+
+    def step_fields(self) -> list[tuple[ValueMapStep, list[forms.BoundField]]]:
+        """Each value map with the bound selects of its values (for the template)."""
+        return [
+            (step, [self[name] for name in names])
+            for step, names in zip(self.steps, self.step_names, strict=True)
+        ]
+
+    def flag_fields(self) -> list[forms.BoundField]:
+        return [self[flag.key] for flag in self.flags]
+
+    def _chosen(self, name: str) -> Any:
+        if hasattr(self, "cleaned_data"):
+            return self.cleaned_data.get(name)
+        return self.fields[name].initial
+
+    def options(self) -> dict[str, Any]:
+        """The kind's options as ``importing_options.options_check`` takes them (the
+        initial ones, stored or guessed, of a form not submitted)."""
+        chosen: dict[str, Any] = {}
+        for step, names in zip(self.steps, self.step_names, strict=True):
+            chosen[step.map.name] = [
+                {
+                    **dict(zip(step.map.fields, values, strict=True)),
+                    TO: self._chosen(name) or "",
+                }
+                for (values, _guess), name in zip(step.rows, names, strict=True)
+            ]
+        for flag in self.flags:
+            chosen[flag.key] = bool(self._chosen(flag.key))
+        return chosen
 
     def field_for(self, name: str) -> str | None:
         if name.startswith("mapping[") and name.endswith("]"):

@@ -20,7 +20,7 @@ import datetime as dt
 import io
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import IO, Any
@@ -47,7 +47,9 @@ from crm.core.records import (
 )
 from crm.core.spreadsheets import neutralised
 from crm.customers.permissions import owners_in_scope
+from crm.transfer.external_ids import external_id_field, external_ids_store, external_rows
 from crm.transfer.headers import guess_mapping
+from crm.transfer.importing_options import options_check
 from crm.transfer.models import ImportEntry, ImportJob
 from crm.transfer.readers import FileRejected, SourceRow, Table, read_table
 
@@ -91,9 +93,11 @@ def import_fields(kind: str) -> list[ImportField]:
     """The fields a column of a file of ``kind`` may fill; ``ValidationFailed`` naming
     ``kind`` for a kind nothing imports."""
     try:
-        return registry.importer(kind).fields()
+        importer = registry.importer(kind)
     except LookupError:
         raise ValidationFailed(field_errors={"kind": [_("Choose what the file holds.")]}) from None
+    fields = importer.fields()
+    return [*fields, external_id_field()] if importer.external_ids else fields
 
 
 def _check_mapping(kind: str, columns: Sequence[str], mapping: Sequence[str]) -> list[str]:
@@ -179,7 +183,11 @@ class _DryRun(Exception):
 
 
 def import_preview_of(
-    *, job: ImportJob, mapping: Sequence[str], policy: str | None = None
+    *,
+    job: ImportJob,
+    mapping: Sequence[str],
+    policy: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> list[PreviewRow]:
     """The first ``PREVIEW_ROWS`` rows of a draft with what the import would do with each:
     the kind's importer runs on them in a transaction that is rolled back, so the preview
@@ -201,6 +209,7 @@ def import_preview_of(
         policy=policy if policy in ImportJob.Policy.values else job.policy,
         owner_rule=ImportJob.OwnerRule.IMPORTER,
         original_name=job.original_name,
+        options=job.options if options is None else dict(options),
     )
     try:
         with transaction.atomic():
@@ -275,14 +284,17 @@ def import_queue(
     policy: str = ImportJob.Policy.SKIP,
     owner_rule: str = ImportJob.OwnerRule.IMPORTER,
     owner_id: int | None = None,
+    options: Mapping[str, Any] | None = None,
     request: Any = None,
     enqueue: bool = True,
 ) -> ImportJob:
-    """Queue a draft import with its mapping (``None``: the guessed one), duplicate policy
-    and owner rule; the job is enqueued once this commits, and the import is logged.
+    """Queue a draft import with its mapping (``None``: the guessed one), duplicate policy,
+    owner rule and the kind's options (``importing_options``: a deals file's stage map,
+    create missing clients); the job is enqueued once this commits, and the import is
+    logged.
 
     Raises ``ValidationFailed`` naming ``mapping`` (or ``mapping[i]``), ``policy``,
-    ``owner_rule`` or ``owner``. ``enqueue=False``: the caller runs it (``manage.py
+    ``owner_rule``, ``owner`` or the option (``stage_mapping``, naming the value). ``enqueue=False``: the caller runs it (``manage.py
     import_file`` in the foreground).
     """
     import_check_allowed(actor=actor)
@@ -299,13 +311,24 @@ def import_queue(
         raise ValidationFailed(
             field_errors={"owner_rule": [_("No column is mapped to “Responsible”.")]}
         )
+    job.options = options_check(job.kind, options or {})
     job.mapping = mapping
     job.policy = policy
     job.owner_rule = owner_rule
     job.owner = owner
     job.status = Status.QUEUED
     job.queued_at = timezone.now()
-    job.save(update_fields=["mapping", "policy", "owner_rule", "owner", "status", "queued_at"])
+    job.save(
+        update_fields=[
+            "mapping",
+            "options",
+            "policy",
+            "owner_rule",
+            "owner",
+            "status",
+            "queued_at",
+        ]
+    )
     security_event_record(
         kind=SecurityEvent.Kind.IMPORT,
         request=request,
@@ -334,6 +357,7 @@ def import_start(
     policy: str = ImportJob.Policy.SKIP,
     owner_rule: str = ImportJob.OwnerRule.IMPORTER,
     owner_id: int | None = None,
+    options: Mapping[str, Any] | None = None,
     request: Any = None,
     enqueue: bool = True,
 ) -> ImportJob:
@@ -347,6 +371,7 @@ def import_start(
         policy=policy,
         owner_rule=owner_rule,
         owner_id=owner_id,
+        options=options,
         request=request,
         enqueue=enqueue,
     )
@@ -485,8 +510,13 @@ def _outcomes(job: ImportJob, rows: list[SourceRow], owners: _Owners) -> list[Im
         else:
             mapped.append(ImportRow(row.number, values, owner))
     if mapped:
-        batch = ImportBatch(job.actor, mapped, job.policy, _note(job))
-        outcomes = registry.importer(job.kind).load(batch)
+        importer = registry.importer(job.kind)
+        if importer.external_ids:
+            mapped = external_rows(job.kind, mapped)
+        batch = ImportBatch(job.actor, mapped, job.policy, _note(job), options=job.options or {})
+        outcomes = importer.load(batch)
+        if importer.external_ids:
+            external_ids_store(job, mapped, outcomes)
         entries += [_entry(job, outcome, cells) for outcome in outcomes]
     return entries
 

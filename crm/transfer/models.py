@@ -55,6 +55,9 @@ class ImportJob(models.Model):
     kind = models.CharField(_("records"), max_length=30)
     mapping = models.JSONField(_("columns"), default=list)
     """Per column of the file, the key of the field it fills or ``""``."""
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    """The kind's own options (``crm.transfer.importing_options``): its value maps (a deals
+    file's stages → this base's) and flags (create missing clients)."""
     policy = models.CharField(
         _("duplicates"), max_length=10, choices=Policy.choices, default=Policy.SKIP
     )
@@ -134,3 +137,24 @@ class ImportEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}:{self.row} {self.action}"
+
+
+class ExternalId(models.Model):
+    """The id a record has in the system a file came from (another CRM's "ID" column),
+    stored by the import that created the record, so a later import of the same id
+    updates that record instead of creating another (``Importer.external_ids``).
+
+    One row per kind and value; a row whose record is gone (an undone import) is ignored
+    and replaced by the next import that creates one.
+    """
+
+    kind = models.CharField(max_length=30)
+    value = models.CharField(max_length=200)
+    record_id = models.BigIntegerField()
+    job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="external_id_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value} → #{self.record_id}"

@@ -23,6 +23,7 @@ from crm.core.errors import ValidationFailed
 from crm.core.forms import domain_errors, form_post
 from crm.transfer import importing
 from crm.transfer.forms import ImportSetupForm, ImportUploadForm, assignable_users
+from crm.transfer.importing_options import import_flags, options_check, value_map_steps
 from crm.transfer.models import ImportJob
 from crm.transfer.uploads import upload_too_large
 
@@ -92,7 +93,20 @@ def _setup_form(request: SignedInRequest, job: ImportJob, data: Any = None) -> I
         columns=columns,
         fields=importing.import_fields(job.kind),
         users=assignable_users(request.user),
+        steps=value_map_steps(job, job.mapping),
+        flags=import_flags(job.kind),
+        options=job.options,
     )
+
+
+def _options_or_none(job: ImportJob, form: ImportSetupForm) -> dict[str, Any] | None:
+    """The form's options for the preview, when they pass the checks (else the job's)."""
+    if form.is_bound and not form.is_valid():
+        return None
+    try:
+        return options_check(job.kind, form.options())
+    except ValidationFailed:
+        return None
 
 
 @login_required
@@ -114,7 +128,9 @@ def import_setup(request: SignedInRequest, pk: int) -> HttpResponse:
             "job": job,
             "form": form,
             "columns": columns,
-            "preview": importing.import_preview_of(job=job, mapping=job.mapping),
+            "preview": importing.import_preview_of(
+                job=job, mapping=job.mapping, options=_options_or_none(job, form)
+            ),
         }
         return render(request, "transfer/import_setup.html", context, status=status)
 
@@ -129,6 +145,7 @@ def import_setup(request: SignedInRequest, pk: int) -> HttpResponse:
             policy=form.cleaned_data["policy"],
             owner_rule=form.cleaned_data["owner_rule"],
             owner_id=form.cleaned_data["owner"].pk if form.cleaned_data["owner"] else None,
+            options=form.options(),
             request=request,
         ),
         success=lambda queued: redirect("transfer:import_detail", pk=queued.pk),
@@ -144,18 +161,23 @@ def import_preview(request: SignedInRequest, pk: int) -> HttpResponse:
     form = _setup_form(request, job, request.POST or None)
     problems: list[str] = []
     mapping = job.mapping
+    options = None
     if form.is_valid():
+        try:
+            options = options_check(job.kind, form.options())
+        except ValidationFailed as error:
+            problems = [m for messages_ in error.field_errors.values() for m in messages_]
         try:
             mapping = importing.import_draft_update(
                 actor=request.user, job=job, mapping=form.mapping()
             )
         except ValidationFailed as error:
             mapping = form.mapping()
-            problems = [m for messages_ in error.field_errors.values() for m in messages_]
+            problems += [m for messages_ in error.field_errors.values() for m in messages_]
     context = {
         "job": job,
         "preview": importing.import_preview_of(
-            job=job, mapping=mapping, policy=request.POST.get("policy")
+            job=job, mapping=mapping, policy=request.POST.get("policy"), options=options
         ),
         "mapping_problems": problems,
     }

@@ -837,6 +837,12 @@ def _customers_load(
             kept.append(item)
         prepared = kept
     matches = match_batch(actor=batch.actor, kind=kind, rows=prepared)
+    # A row whose external id an earlier import stored matches that record, whatever the
+    # matcher says (``ImportRow.record_id``).
+    matches = [
+        Match(record_id=item.row.record_id) if item.row.record_id is not None else match
+        for item, match in zip(prepared, matches, strict=True)
+    ]
     new: list[tuple[RecordT, CleanCustomer]] = []
     new_index: dict[int, int] = {}
     employments: list[tuple[int, list[int], str]] = []

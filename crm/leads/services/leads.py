@@ -28,6 +28,7 @@ from crm.core.models import owner_hand_over
 from crm.core.names import split_full_name
 from crm.core.permissions import SYSTEM, ScopedUser, can_write
 from crm.core.policies import CHANGE
+from crm.core.sql import rows_update
 from crm.core.text import fold
 from crm.customers.choices import ContactPointKind, Entity
 from crm.customers.models import Company, Contact, ContactPoint
@@ -409,17 +410,13 @@ def lead_from_input(
         respond_by=_deadline(rule, now) if owner_id or rule else None,
         thread_key=lead_input.thread_key,
         body_points=[list(point) for point in lead_input.body_points],
-        search_text=fold(
-            " ".join(
-                [
-                    lead_input.name,
-                    lead_input.company_name,
-                    lead_input.email,
-                    lead_input.phone,
-                    lead_input.phone_unchecked,
-                ]
-            )
-        )[:600],
+        search_text=lead_search_text(
+            lead_input.name,
+            lead_input.company_name,
+            lead_input.email,
+            lead_input.phone,
+            lead_input.phone_unchecked,
+        ),
     )
     if batch is not None and owner_id is not None:
         lead.owner = batch.user(owner_id)
@@ -838,3 +835,35 @@ def leads_hand_over(ids: list[int], from_id: int, to_id: int) -> int:
     handover), assigned now as ``lead_assign`` does; answers how many moved. The handover
     writes the timeline entries and one notice per receiver, not one per lead."""
     return owner_hand_over(Lead, ids, from_id, to_id, assigned_at=timezone.now())
+
+
+SEARCH_FIELDS = ("name", "company_name", "email", "phone", "phone_unchecked")
+"""The lead's fields its ``search_text`` folds, in this order."""
+
+
+def lead_search_text(*values: str) -> str:
+    """The folded text the lead list's search reads: the ``SEARCH_FIELDS`` values."""
+    return fold(" ".join(values))[:600]
+
+
+def leads_search_rebuild() -> list[str]:
+    """Write the search text of every lead again from its fields (a restore of the full
+    export leaves it out); in batches by id, answers no notes. The ``thread_key`` of an
+    e-mail lead (its message's thread) is not in the lead's fields: a restored lead starts
+    a new thread on the next message."""
+    last = 0
+    while True:
+        leads = list(
+            Lead.objects.filter(pk__gt=last).order_by("pk").only("pk", *SEARCH_FIELDS)[:2000]
+        )
+        if not leads:
+            return []
+        rows_update(
+            Lead,
+            ("search_text",),
+            [
+                (lead_search_text(*(getattr(lead, name) for name in SEARCH_FIELDS)), lead.pk)
+                for lead in leads
+            ],
+        )
+        last = leads[-1].pk

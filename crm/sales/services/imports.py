@@ -7,6 +7,11 @@ batch), its amount as a spreadsheet writes it. Each deal is created with ``deal_
 savepoint, so a refused row fails alone; a deal whose stage is won or lost is created in
 the pipeline's first stage and then closed with ``deal_update``. A row matches a deal
 already there when an open deal has the same title and the same client.
+
+Another CRM's file: the job's stage map (``imports_stages``) gives the stage of each of the
+file's pipeline and stage names, and with the option ``create_clients`` the companies and
+contacts the base lacks are created first, as their own imports would, journaled with the
+row for the undo.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from crm.activities.services import timeline_bulk_record, timeline_entry_build
 from crm.core.cells import parse_date_cell, parse_decimal_cell
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.records import ImportBatch, ImportField, ImportOutcome, ImportRow, ImportUndo
+from crm.core.text import fold
 from crm.customers.choices import FieldEntity
 from crm.customers.models import CustomField
 from crm.customers.services.imports import (
@@ -32,6 +38,7 @@ from crm.customers.services.imports import (
 from crm.sales.choices import Currency, DealStatus, StageKind
 from crm.sales.models import Deal, LostReason, Pipeline, Stage
 from crm.sales.services.deals import deal_create, deal_update
+from crm.sales.services.imports_stages import CREATE_CLIENTS, clients_create, stage_map
 
 CREATED, UPDATED, SKIPPED, FAILED = "created", "updated", "skipped", "failed"
 _CURRENCY_SIGNS = {"₽": "RUB", "руб": "RUB", "р": "RUB", "$": "USD", "€": "EUR", "¥": "CNY"}
@@ -92,16 +99,29 @@ class _Pipelines:
         stages = Stage.objects.filter(archived=False, pipeline__archived=False).select_related(
             "pipeline"
         )
+        self.by_id: dict[int, Stage] = {}
         for stage in stages.order_by("pipeline__position", "position"):
             self.stages.setdefault((stage.pipeline_id, stage.name.casefold()), stage)
             self.any_stage.setdefault(stage.name.casefold(), stage)
+            self.by_id[stage.pk] = stage
         self.reasons = {
             reason.name.casefold(): reason.pk
             for reason in LostReason.objects.filter(archived=False)
         }
 
-    def resolve(self, pipeline_name: str, stage_name: str) -> tuple[Pipeline | None, Stage | None]:
-        """The pipeline and stage a row names; raises ``ValueError`` naming what is unknown."""
+    def resolve(
+        self, pipeline_name: str, stage_name: str, mapped: dict[tuple[str, str], int]
+    ) -> tuple[Pipeline | None, Stage | None]:
+        """The pipeline and stage a row names: the stage the job's stage map gives for them,
+        else by name; raises ``ValueError`` naming what is unknown."""
+        chosen = mapped.get((fold(pipeline_name), fold(stage_name)))
+        if chosen is not None:
+            stage = self.by_id.get(chosen)
+            if stage is None:
+                raise ValueError(
+                    _("The stage chosen for “%(name)s” is gone.") % {"name": stage_name[:60]}
+                )
+            return stage.pipeline, stage
         pipeline = None
         if pipeline_name:
             pipeline = self.pipelines.get(pipeline_name.casefold())
@@ -177,17 +197,22 @@ def _matches(rows: list[tuple[ImportRow, dict[str, Any]]]) -> dict[tuple[str, An
 def deals_load(batch: ImportBatch) -> list[ImportOutcome]:
     """``Importer.load`` of deals."""
     pipelines = _Pipelines()
+    mapped = stage_map(batch.options)
     clients = import_clients_find(
         actor=batch.actor,
         contacts=[_first(row, "contact") for row in batch.rows],
         companies=[_first(row, "company") for row in batch.rows],
     )
     outcomes: list[ImportOutcome] = []
+    if batch.options.get(CREATE_CLIENTS):
+        outcomes += clients_create(batch, clients)
     ready: list[tuple[ImportRow, dict[str, Any]]] = []
     for row in batch.rows:
         try:
             data = _data(row, clients)
-            pipeline, stage = pipelines.resolve(_first(row, "pipeline"), _first(row, "stage"))
+            pipeline, stage = pipelines.resolve(
+                _first(row, "pipeline"), _first(row, "stage"), mapped
+            )
         except ValueError as error:
             outcomes.append(ImportOutcome(row.number, FAILED, reason=str(error)))
             continue
@@ -200,7 +225,7 @@ def deals_load(batch: ImportBatch) -> list[ImportOutcome]:
     notes: list[Any] = []
     for row, data in ready:
         key = (data["title"].casefold(), data.get("contact_id"), data.get("company_id"))
-        match = matches.get(key)
+        match = row.record_id if row.record_id is not None else matches.get(key)
         try:
             with transaction.atomic():
                 if match is None:
