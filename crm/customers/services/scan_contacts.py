@@ -204,6 +204,17 @@ def _collect(cursor: Any, *, incremental: bool) -> int:
             f"BETWEEN 2 AND %s",
             ["w:%", "o:%", MAX_GROUP_MEMBERS + 1, MAX_GROUP_MEMBERS],
         )
+    elif connection.vendor == "postgresql":
+        # One key per set of holders: namesakes hold the whole surname's key and its
+        # letter-deleted forms alike, so most groups repeat another's pairs (at 1M generated
+        # contacts, 58 million pair occurrences came from keys, far fewer from distinct sets).
+        cursor.execute(
+            f"CREATE TEMP TABLE dupscan_keys AS SELECT MIN(key) AS key FROM ("  # noqa: S608
+            f"SELECT key, STRING_AGG(CAST(contact_id AS TEXT), ',' ORDER BY contact_id) AS ids "
+            f"FROM {_KEYS} WHERE contact_id IS NOT NULL AND key NOT LIKE %s AND key NOT LIKE %s "
+            f"GROUP BY key HAVING COUNT(*) BETWEEN 2 AND %s) sets GROUP BY ids",
+            ["w:%", "o:%", MAX_GROUP_MEMBERS],
+        )
     else:
         cursor.execute(
             f"CREATE TEMP TABLE dupscan_keys AS SELECT key FROM {_KEYS} "  # noqa: S608
