@@ -439,10 +439,11 @@ def _pages() -> Iterator[list[tuple[int, int]]]:
     after = (0, 0)
     while True:
         with connection.cursor() as cursor:
+            # A row comparison is one range of the index; "a > x OR (a = x AND b > y)" made
+            # PostgreSQL read the index from its start for every page.
             cursor.execute(
-                "SELECT a, b FROM dupscan_pairs WHERE a > %s OR (a = %s AND b > %s) "
-                "ORDER BY a, b LIMIT %s",
-                [after[0], after[0], after[1], PAGE],
+                "SELECT a, b FROM dupscan_pairs WHERE (a, b) > (%s, %s) ORDER BY a, b LIMIT %s",
+                [after[0], after[1], PAGE],
             )
             pairs: list[tuple[int, int]] = cursor.fetchall()
         if not pairs:
