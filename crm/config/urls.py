@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("crm.activities.urls")),
     path("sales/", include("crm.sales.urls")),
     path("leads/", include("crm.leads.urls")),
+    path("mailings/", include("crm.mailings.urls")),
     path("f/", include(public_forms.urlpatterns)),
     path("notifications/", include("crm.notifications.urls")),
     path("tasks/", include("crm.planner.urls")),

@@ -20,6 +20,7 @@ from crm.core.person_match import reason_texts
 from crm.customers.choices import (
     AddressKind,
     ClientType,
+    ConsentSource,
     ContactPointKind,
     ContactPointLabel,
     CustomFieldType,
@@ -219,6 +220,11 @@ class Contact(Customer):
         verbose_name=_("companies"),
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
+    consent_at = models.DateTimeField(_("consent to mailings given"), null=True, blank=True)
+    """When the contact agreed to receive mailings (opt-in); empty: no consent recorded."""
+    consent_source = models.CharField(
+        _("consent source"), max_length=12, choices=ConsentSource.choices, blank=True
+    )
 
     class Meta(Customer.Meta):
         verbose_name = _("contact")
@@ -289,6 +295,9 @@ class ContactPoint(models.Model):
         Company, null=True, blank=True, on_delete=models.CASCADE, related_name="points"
     )
     position = models.PositiveSmallIntegerField(default=0)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
+    """When this address was unsubscribed from mailings (one-click or by a manager); kept
+    when the record's contact details are edited (``services.records``)."""
 
     class Meta:
         verbose_name = _("contact detail")

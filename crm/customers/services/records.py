@@ -167,8 +167,18 @@ def _sync_points(record: Customer, points: list[PointValue], kinds: set[str] | N
     if kinds is not None:
         existing = existing.filter(kind__in=kinds)
         points = [point for point in points if point.kind in kinds]
+    # An address stays unsubscribed from mailings when the list of addresses is edited.
+    unsubscribed = {
+        (kind, value): moment
+        for kind, value, moment in existing.filter(unsubscribed_at__isnull=False).values_list(
+            "kind", "value", "unsubscribed_at"
+        )
+    }
     existing.delete()
-    ContactPoint.objects.bulk_create(point_rows(points, owner))
+    rows = point_rows(points, owner)
+    for row in rows:
+        row.unsubscribed_at = unsubscribed.get((row.kind, row.value))
+    ContactPoint.objects.bulk_create(rows)
 
 
 def point_rows(
