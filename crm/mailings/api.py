@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import StringConstraints
 
 from crm.core.api import (
@@ -136,7 +136,7 @@ def segment_create(request: HttpRequest, payload: SegmentIn) -> Any:
         spec=payload.spec,
         is_shared=payload.is_shared,
     )
-    return 201, segment
+    return Status(201, segment)
 
 
 @router.post(
@@ -175,7 +175,7 @@ def segment_update(request: HttpRequest, segment_id: DatabaseId, payload: Segmen
 def segment_delete(request: HttpRequest, segment_id: DatabaseId) -> Any:
     user = request_user(request)
     services.segment_delete(actor=user, segment=selectors.segment_get(user=user, pk=segment_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.get(
