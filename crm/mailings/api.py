@@ -31,7 +31,7 @@ from crm.customers.selectors import contact_get
 from crm.mailings import selectors, services
 from crm.mailings.spec import SegmentSpec, spec_clean
 
-router = Router(tags=["Segments and consent"])
+router = Router(tags=["Segments"])
 
 Cursor = Annotated[str, StringConstraints(max_length=1000), Storable]
 Name = Annotated[str, StringConstraints(max_length=1000), Storable]
@@ -220,6 +220,7 @@ def _consent_out(contact: Any) -> dict[str, Any]:
 @router.get(
     "/contacts/{contact_id}/consent",
     response={200: ConsentOut, **READ_ERRORS},
+    tags=["Contacts"],
     summary="A contact's consent to mailings",
 )
 def consent_detail(request: HttpRequest, contact_id: DatabaseId) -> Any:
@@ -229,6 +230,7 @@ def consent_detail(request: HttpRequest, contact_id: DatabaseId) -> Any:
 @router.put(
     "/contacts/{contact_id}/consent",
     response={200: ConsentOut, **WRITE_ERRORS},
+    tags=["Contacts"],
     summary="Set a contact's consent to mailings",
 )
 def consent_set(request: HttpRequest, contact_id: DatabaseId, payload: ConsentIn) -> Any:
