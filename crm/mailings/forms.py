@@ -169,7 +169,9 @@ class ConsentForm(BootstrapForm):
 
     consent_given = forms.BooleanField(label=_("Consent to mailings given"), required=False)
     consent_on = forms.DateField(
-        label=_("Date of consent"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date of consent"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     consent_source = forms.ChoiceField(
         label=_("Consent source"), required=False, choices=[("", "—"), *ConsentSource.choices]
@@ -178,7 +180,7 @@ class ConsentForm(BootstrapForm):
         label=_("Unsubscribed addresses"),
         required=False,
         coerce=int,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
 
     def __init__(self, *args: Any, emails: list[Any], **kwargs: Any) -> None:
