@@ -183,3 +183,29 @@ def test_consent_of_an_invisible_contact_is_404(org):
     assert (
         api(org.viewer).request("PUT", f"/contacts/{contact.pk}/consent", body).status_code == 403
     )
+
+
+def test_the_segment_list_costs_the_same_for_one_and_many(org):
+    client = api(org.manager)
+    segment_create(actor=org.manager, name="Первый", spec={})
+    client.get("/segments")
+    with CaptureQueriesContext(connection) as one:
+        assert len(client.get("/segments").json()) == 1
+    for index in range(5):
+        segment_create(actor=org.head, name=f"Общий {index}", spec={}, is_shared=True)
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get("/segments").json()) == 6
+    assert len(many) == len(one)
+
+
+def test_a_deeply_nested_or_huge_spec_is_refused_without_a_500(org):
+    nested: dict = {}
+    cursor = nested
+    for _ in range(200):
+        cursor["custom"] = {}
+        cursor = cursor["custom"]
+    response = api(org.manager).post("/segments", {"name": "x", "spec": nested})
+    assert 400 <= response.status_code < 500
+    response = api(org.manager).post("/segments", {"name": "x", "spec": {"q": "я" * 100_000}})
+    assert 400 <= response.status_code < 500
+    assert not Segment.objects.exists()

@@ -170,3 +170,18 @@ def test_a_new_segment_starts_from_the_list_filters(org):
 def test_anonymous_is_sent_to_sign_in(db):
     assert client_for(None).get("/mailings/segments/").status_code == 302
     assert client_for(None).get("/mailings/segments/count/").status_code == 302
+
+
+def test_the_list_costs_the_same_for_one_and_many_segments(org):
+    client = client_for(org.manager)
+    segment_create(actor=org.manager, name="Первый", spec={})
+    client.get("/mailings/segments/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/mailings/segments/")
+    for index in range(5):
+        segment_create(actor=org.head, name=f"Общий {index}", spec={}, is_shared=True)
+        segment_create(actor=org.manager, name=f"Мой {index}", spec={})
+    with CaptureQueriesContext(connection) as many:
+        page = client.get("/mailings/segments/")
+    assert page.content.decode().count('href="/mailings/segments/') >= 11
+    assert len(many) == len(one)
