@@ -223,7 +223,11 @@ class Contact(Customer):
     consent_at = models.DateTimeField(_("consent to mailings given"), null=True, blank=True)
     """When the contact agreed to receive mailings (opt-in); empty: no consent recorded."""
     consent_source = models.CharField(
-        _("consent source"), max_length=12, choices=ConsentSource.choices, blank=True
+        _("consent source"),
+        max_length=12,
+        choices=ConsentSource.choices,
+        blank=True,
+        db_default="",  # rows written by COPY (the bench generator) leave it out
     )
 
     class Meta(Customer.Meta):

@@ -40,6 +40,7 @@ class Migration(migrations.Migration):
             name="consent_source",
             field=models.CharField(
                 blank=True,
+                db_default="",
                 choices=[
                     ("form", "Web form"),
                     ("import", "Import"),
