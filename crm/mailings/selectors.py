@@ -12,14 +12,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db import connections
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.accounts.models import TeamMembership
 from crm.core.errors import NotFound
 from crm.core.pagination import Page, keyset_page
-from crm.core.permissions import ScopedUser
+from crm.core.permissions import SYSTEM, ScopedUser
 from crm.customers.choices import ContactPointKind, FieldEntity
 from crm.customers.kinds import COMPANY, CONTACT
 from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment, Tag
@@ -128,6 +129,15 @@ def _contact_conditions(spec: SegmentSpec) -> Q:
     return condition
 
 
+def _scoped(kind: Any, user: ScopedUser, filters: CustomerFilters) -> QuerySet[Any]:
+    """The list's own filters (``customer_queryset``) within the viewer's scope written as
+    values (``visible_to_resolved``: ``owner IN (…) OR id IN (<shared ids>)``), which an
+    index on the owner serves; under ``visible_to``'s subquery PostgreSQL scans the whole
+    table for a manager."""
+    filtered = customer_queryset(kind=kind, user=SYSTEM, filters=filters)
+    return filtered & kind.model.objects.visible_to_resolved(user)
+
+
 def segment_contacts(*, user: ScopedUser, spec: SegmentSpec) -> QuerySet[Contact]:
     """The contacts ``user`` may see that pass ``spec`` (no ordering).
 
@@ -136,7 +146,7 @@ def segment_contacts(*, user: ScopedUser, spec: SegmentSpec) -> QuerySet[Contact
     may see, passes the company filters.
     """
     now = timezone.now()
-    contacts = customer_queryset(kind=CONTACT, user=user, filters=spec.list_filters()).filter(
+    contacts = _scoped(CONTACT, user, spec.list_filters()).filter(
         _record_conditions(spec, FieldEntity.CONTACT, now=now)
     )
     if spec.with_companies:
@@ -147,26 +157,38 @@ def segment_contacts(*, user: ScopedUser, spec: SegmentSpec) -> QuerySet[Contact
             tag=spec.tag,
             source=spec.source,
         )
-        companies = customer_queryset(kind=COMPANY, user=user, filters=company_filters).filter(
+        companies = _scoped(COMPANY, user, company_filters).filter(
             _record_conditions(spec, FieldEntity.COMPANY, now=now)
         )
         if spec.company:
             companies = companies.filter(pk=spec.company)
         working_there = Employment.objects.filter(company__in=companies.values("pk"))
-        contacts = Contact.objects.visible_to(user).filter(
+        contacts = Contact.objects.visible_to_resolved(user).filter(
             Q(pk__in=contacts.values("pk")) | Q(pk__in=working_there.values("contact_id"))
         )
     return contacts.filter(_contact_conditions(spec))
 
 
 def segment_count(*, user: ScopedUser, spec: SegmentSpec) -> SegmentCount:
-    """The number of contacts of ``spec`` that ``user`` sees and of its recipients (one
-    query)."""
-    reachable = Exists(deliverable_emails().filter(contact_id=OuterRef("pk")))
-    figures = segment_contacts(user=user, spec=spec).aggregate(
-        total=Count("pk"), recipients=Count("pk", filter=Q(reachable))
-    )
-    return SegmentCount(total=figures["total"] or 0, recipients=figures["recipients"] or 0)
+    """The number of contacts of ``spec`` that ``user`` sees and of its recipients, in one
+    query: the segment's ids left-joined to the distinct contacts of deliverable addresses.
+
+    Not ``COUNT(…) FILTER (WHERE EXISTS …)``: PostgreSQL probes the addresses once per
+    contact there (200,000 probes, 1.2 s at 1M contacts); the join reads the partial index
+    of deliverable addresses (``point_email_deliverable``) once.
+    """
+    segment = segment_contacts(user=user, spec=spec).order_by().values(segment_id=F("pk"))
+    ids_sql, ids_params = segment.query.sql_with_params()
+    reachable = deliverable_emails().order_by().values(reach_id=F("contact_id")).distinct()
+    reach_sql, reach_params = reachable.query.sql_with_params()
+    with connections[segment.db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), COUNT(d.reach_id) FROM ({ids_sql}) s"  # noqa: S608 (ORM SQL)
+            f" LEFT JOIN ({reach_sql}) d ON d.reach_id = s.segment_id",
+            [*ids_params, *reach_params],
+        )
+        total, recipients = cursor.fetchone()
+    return SegmentCount(total=total or 0, recipients=recipients or 0)
 
 
 def segment_recipients(

@@ -59,4 +59,22 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(blank=True, null=True, verbose_name="unsubscribed"),
         ),
         migrations.RunPython(fts_again, migrations.RunPython.noop),
+        migrations.AddIndex(
+            model_name="contactpoint",
+            index=models.Index(
+                condition=models.Q(("contact__isnull", False)),
+                fields=["kind", "contact"],
+                name="point_kind_contact",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="contactpoint",
+            index=models.Index(
+                condition=models.Q(
+                    ("contact__isnull", False), ("kind", "email"), ("unsubscribed_at__isnull", True)
+                ),
+                fields=["contact"],
+                name="point_email_deliverable",
+            ),
+        ),
     ]
