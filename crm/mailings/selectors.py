@@ -134,8 +134,9 @@ def _scoped(kind: Any, user: ScopedUser, filters: CustomerFilters) -> QuerySet[A
     values (``visible_to_resolved``: ``owner IN (…) OR id IN (<shared ids>)``), which an
     index on the owner serves; under ``visible_to``'s subquery PostgreSQL scans the whole
     table for a manager."""
-    filtered = customer_queryset(kind=kind, user=SYSTEM, filters=filters)
-    return filtered & kind.model.objects.visible_to_resolved(user)
+    filtered: QuerySet[Any] = customer_queryset(kind=kind, user=SYSTEM, filters=filters)
+    scope: QuerySet[Any] = kind.model.objects.visible_to_resolved(user)
+    return filtered & scope
 
 
 def segment_contacts(*, user: ScopedUser, spec: SegmentSpec) -> QuerySet[Contact]:
