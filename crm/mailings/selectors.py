@@ -164,9 +164,12 @@ def segment_contacts(*, user: ScopedUser, spec: SegmentSpec) -> QuerySet[Contact
         if spec.company:
             companies = companies.filter(pk=spec.company)
         working_there = Employment.objects.filter(company__in=companies.values("pk"))
-        contacts = Contact.objects.visible_to_resolved(user).filter(
-            Q(pk__in=contacts.values("pk")) | Q(pk__in=working_there.values("contact_id"))
+        # A UNION of the two id sets: an OR of two INs is a seq scan with two hashed
+        # subplans on PostgreSQL.
+        either = (
+            contacts.order_by().values("pk").union(working_there.order_by().values("contact_id"))
         )
+        contacts = Contact.objects.visible_to_resolved(user).filter(pk__in=either)
     return contacts.filter(_contact_conditions(spec))
 
 
