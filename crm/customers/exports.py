@@ -24,7 +24,6 @@ from crm.core.spreadsheets import FORMULA_STARTS
 from crm.customers.choices import (
     AddressKind,
     ClientType,
-    ConsentSource,
     ContactPointKind,
     ContactPointLabel,
     FieldEntity,
@@ -57,8 +56,6 @@ CONTACT_FIELDS = (
     "notes",
     "custom",
     "created_at",
-    "consent_at",
-    "consent_source",
 )
 COMPANY_FIELDS = (
     "legal_name",
@@ -154,7 +151,6 @@ def _customer_chunks(
     names = user_names()
     sources = _choice_labels(Source.choices)
     types = _choice_labels(ClientType.choices)
-    consents = _choice_labels(ConsentSource.choices)
     model = Contact if owner == "contact_id" else Company
     tag_model = model.tags.through
     entity = FieldEntity.CONTACT if model is Contact else FieldEntity.COMPANY
@@ -164,9 +160,7 @@ def _customer_chunks(
     for chunk in keyset_chunks(rows, fields, size):
         bounds = (chunk[0]["id"], chunk[-1]["id"])
         these = rows.filter(pk__gte=bounds[0], pk__lte=bounds[1]).values("pk")
-        points = _related(
-            ContactPoint, owner, these, bounds, "kind", "value", "label", "unsubscribed_at"
-        )
+        points = _related(ContactPoint, owner, these, bounds, "kind", "value", "label")
         tags = _related(tag_model, owner, these, bounds, "tag__name")
         addresses = _related(Address, owner, these, bounds, "kind", "text")
         jobs = (
@@ -186,11 +180,8 @@ def _customer_chunks(
         for row in chunk:
             pk = row["id"]
             own = points.get(pk, ())
-            row["phones"] = [(value, label) for kind, value, label, _u in own if kind == "phone"]
-            row["emails"] = [(value, label) for kind, value, label, _u in own if kind == "email"]
-            row["unsubscribed"] = ", ".join(
-                value for kind, value, _label, moment in own if kind == "email" and moment
-            )
+            row["phones"] = [(value, label) for kind, value, label in own if kind == "phone"]
+            row["emails"] = [(value, label) for kind, value, label in own if kind == "email"]
             row["tags"] = ", ".join(sorted(name for (name,) in tags.get(pk, ())))
             row["addresses"] = addresses.get(pk, [])
             row["jobs"] = [
@@ -200,7 +191,6 @@ def _customer_chunks(
             row["owner"] = names.get(row["owner_id"], "")
             row["source_label"] = sources.get(row["source"], row["source"])
             row["type_label"] = types.get(row.get("client_type") or row.get("kind") or "", "")
-            row["consent_label"] = consents.get(row.get("consent_source") or "", "")
         yield chunk
 
 
@@ -234,9 +224,6 @@ def _contact_columns() -> list[ExportColumn]:
         ExportColumn(_("Source"), itemgetter("source_label")),
         ExportColumn(_("Birthday"), itemgetter("birthday")),
         ExportColumn(_("Created"), itemgetter("created_at")),
-        ExportColumn(_("Consent to mailings"), itemgetter("consent_at")),
-        ExportColumn(_("Consent source"), itemgetter("consent_label")),
-        ExportColumn(_("Unsubscribed e-mails"), itemgetter("unsubscribed")),
         *custom_field_columns(FieldEntity.CONTACT),
     ]
 
@@ -473,9 +460,9 @@ def _copy_sql(model: Any, rows: QuerySet[Any], select: _Select) -> tuple[str, li
     return sql, [*select.outer_params, *select.inner_params, *id_params]
 
 
-def _created(select: _Select, column: str = "created_at") -> None:
+def _created(select: _Select) -> None:
     select.plain(
-        f"to_char(r.{_q(column)} AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')",
+        "to_char(r.created_at AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')",
         timezone.get_current_timezone_name(),
     )
 
@@ -517,12 +504,6 @@ def _contact_copy_sql(rows: QuerySet[Any]) -> tuple[str, list[Any]]:
     _common_tail(select)
     select.plain("to_char(r.birthday, 'YYYY-MM-DD')")
     _created(select)
-    _created(select, "consent_at")
-    select.text(*_labels("r.consent_source", ConsentSource.choices, fallback=False))
-    unsubscribed = f" AND {_q('kind')} = %s AND {_q('unsubscribed_at')} IS NOT NULL"
-    select.text(
-        _agg(ContactPoint, "contact_id", "value", ", ", unsubscribed), [ContactPointKind.EMAIL]
-    )
     _custom(select, FieldEntity.CONTACT)
     return _copy_sql(Contact, rows, select)
 
