@@ -22,6 +22,7 @@ from crm.correspondence.api import emails_router, templates_router
 from crm.customers.api import companies_router, contacts_router, custom_fields_router
 from crm.customers.api_handover import router as handover_router
 from crm.leads.api import router as leads_router
+from crm.mailings.api import router as mailings_router
 from crm.notifications.api import router as notifications_router
 from crm.planner.api import router as planner_router
 from crm.sales.api import router as sales_router
@@ -127,3 +128,4 @@ api.add_router("/reports", reports_router)
 api.add_router("/imports", imports_router)
 api.add_router("/email-templates", templates_router)
 api.add_router("/emails", emails_router)
+api.add_router("", mailings_router)  # /segments, /contacts/{id}/consent

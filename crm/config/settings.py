@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "crm.sales",
     "crm.leads",
     "crm.activities",
+    "crm.mailings",
     "crm.analytics",
     "crm.correspondence",
     "crm.transfer",
@@ -251,6 +252,10 @@ WORK_HOLIDAYS = env_list("CRM_HOLIDAYS")
 CRM_CONTACT_FIRST_NAME_REQUIRED = env_bool("CRM_CONTACT_FIRST_NAME_REQUIRED")
 # Web-form submissions accepted per client address per minute (more answer 429).
 LEADS_FORM_RATE_LIMIT = env_int("CRM_LEADS_FORM_RATE_LIMIT", 20)
+# Mailings: the address of the "mailto:" in List-Unsubscribe (empty: the one-click link
+# alone), and one-click unsubscribe requests accepted per client address per minute.
+CRM_UNSUBSCRIBE_MAILTO = env_str("CRM_UNSUBSCRIBE_MAILTO")
+CRM_UNSUBSCRIBE_RATE_LIMIT = env_int("CRM_UNSUBSCRIBE_RATE_LIMIT", 30)
 # Leads by e-mail: the sales mailbox the poller reads every minute (no host: no polling).
 # CRM_LEADS_IMAP_SSL: "on" (TLS from the start, port 993), "starttls" (port 143, then TLS)
 # or "off" (plain, for a relay on this machine only); CRM_LEADS_IMAP_CAFILE trusts a private

@@ -17,6 +17,7 @@ urlpatterns = [
     path("sales/", include("crm.sales.urls")),
     path("leads/", include("crm.leads.urls")),
     path("mail/", include("crm.correspondence.urls")),
+    path("mailings/", include("crm.mailings.urls")),
     path("f/", include(public_forms.urlpatterns)),
     path("notifications/", include("crm.notifications.urls")),
     path("tasks/", include("crm.planner.urls")),

@@ -214,6 +214,9 @@ class PhoneOut(Schema):
 class EmailOut(Schema):
     value: str
     label: str
+    unsubscribed_at: dt.datetime | None = Field(
+        description="When the address was unsubscribed from mailings (empty: subscribed)"
+    )
 
 
 class MessengerOut(Schema):
@@ -259,8 +262,11 @@ class CustomerOut(Schema):
         ]
 
     @staticmethod
-    def resolve_emails(obj: Any) -> list[dict[str, str]]:
-        return [{"value": p.value, "label": p.label} for p in _points(obj, ContactPointKind.EMAIL)]
+    def resolve_emails(obj: Any) -> list[dict[str, Any]]:
+        return [
+            {"value": p.value, "label": p.label, "unsubscribed_at": p.unsubscribed_at}
+            for p in _points(obj, ContactPointKind.EMAIL)
+        ]
 
     @staticmethod
     def resolve_messengers(obj: Any) -> list[dict[str, str]]:
@@ -287,6 +293,8 @@ class ContactOut(CustomerOut):
     birthday: dt.date | None
     preferences: str
     companies: list[CompanyRefOut]
+    consent_at: dt.datetime | None = Field(description="When consent to mailings was given")
+    consent_source: str = Field(description="form, import, manual, api, email, other or empty")
 
     @staticmethod
     def resolve_companies(obj: Any) -> list[dict[str, Any]]:

@@ -86,6 +86,17 @@ class Source(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class ConsentSource(models.TextChoices):
+    """Where a contact's consent to mailings came from."""
+
+    FORM = "form", _("Web form")
+    IMPORT = "import", _("Import")
+    MANUAL = "manual", _("Entered by a manager")
+    API = "api", _("API")
+    EMAIL = "email", _("By e-mail")
+    OTHER = "other", _("Other")
+
+
 class CustomFieldType(models.TextChoices):
     TEXT = "text", _("Text")
     NUMBER = "number", _("Number")

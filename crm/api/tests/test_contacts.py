@@ -45,7 +45,9 @@ def test_create_returns_the_contact_in_full(org, manager_api):
     assert data["phones"] == [
         {"value": "+79161234567", "display": "+7 916 123-45-67", "label": "mobile"}
     ]
-    assert data["emails"] == [{"value": "anna@example.com", "label": "work"}]
+    assert data["emails"] == [
+        {"value": "anna@example.com", "label": "work", "unsubscribed_at": None}
+    ]
     assert data["messengers"][0]["messenger"] == "telegram"
     assert data["addresses"] == [{"kind": "postal", "text": "Москва, Тверская, 1"}]
     assert sorted(data["tags"]) == ["VIP", "опт"]

@@ -119,6 +119,16 @@ EXPECTED_PATHS |= {
     "/api/v1/emails/{email_id}",
 }
 CORRESPONDENCE_TAGS = {"E-mail"}
+# crm/mailings/api.py
+EXPECTED_PATHS |= {
+    "/api/v1/segments",
+    "/api/v1/segments/count",
+    "/api/v1/segments/{segment_id}",
+    "/api/v1/segments/{segment_id}/count",
+    "/api/v1/segments/{segment_id}/recipients",
+    "/api/v1/contacts/{contact_id}/consent",
+}
+MAILINGS_TAGS = {"Segments"}
 
 
 def test_openapi_json_is_valid_and_lists_the_paths():
@@ -157,6 +167,7 @@ def test_operations_are_grouped_by_resource():
     tags -= REPORT_TAGS  # crm/analytics/api.py
     tags -= TRANSFER_TAGS  # crm/transfer/api.py
     tags -= CORRESPONDENCE_TAGS  # crm/correspondence/api.py
+    tags -= MAILINGS_TAGS  # crm/mailings/api.py
 
     assert tags == {"Contacts", "Companies", "Custom fields", "Handover", "Users"} | {
         "Notifications",

@@ -348,6 +348,12 @@ def clean_custom_values(
     return result
 
 
+def clean_custom_value(errors: Errors, name: str, definition: CustomField, value: Any) -> Any:
+    """One custom field's value as it is stored (``None`` when empty or refused, with the
+    refusal added to ``errors`` under ``name``); the segments' filters compare with it."""
+    return _clean_custom_value(errors, name, definition, value)
+
+
 def _clean_custom_value(errors: Errors, name: str, definition: CustomField, value: Any) -> Any:
     kind = definition.field_type
     if value in (None, "", []):

@@ -185,6 +185,8 @@ def _move_points(survivor: Customer, merged: Customer) -> dict[str, list[Any]]:
     owner = _owner_field(survivor)
     kept = list(ContactPoint.objects.filter(**{owner: survivor}))
     have = {(point.kind, point.value) for point in kept}
+    kept_by_value = {(point.kind, point.value): point for point in kept}
+    unsubscribed: list[ContactPoint] = []
     primary_kinds = {point.kind for point in kept if point.is_primary}
     position = max((point.position for point in kept), default=-1) + 1
     moved, deleted, to_update, to_delete = [], [], [], []
@@ -199,9 +201,17 @@ def _move_points(survivor: Customer, merged: Customer) -> dict[str, list[Any]]:
                     "digits_reversed": point.digits_reversed,
                     "is_primary": point.is_primary,
                     "position": point.position,
+                    "unsubscribed_at": (
+                        point.unsubscribed_at.isoformat() if point.unsubscribed_at else None
+                    ),
                 }
             )
             to_delete.append(point.pk)
+            # An address unsubscribed on either record stays unsubscribed (undo keeps it).
+            twin = kept_by_value.get((point.kind, point.value))
+            if point.unsubscribed_at and twin is not None and twin.unsubscribed_at is None:
+                twin.unsubscribed_at = point.unsubscribed_at
+                unsubscribed.append(twin)
             continue
         moved.append({"id": point.pk, "position": point.position, "is_primary": point.is_primary})
         have.add((point.kind, point.value))
@@ -213,6 +223,8 @@ def _move_points(survivor: Customer, merged: Customer) -> dict[str, list[Any]]:
         to_update.append(point)
     ContactPoint.objects.filter(pk__in=to_delete).delete()
     ContactPoint.objects.bulk_update(to_update, [owner, "position", "is_primary"])
+    if unsubscribed:
+        ContactPoint.objects.bulk_update(unsubscribed, ["unsubscribed_at"])
     return {"moved": moved, "deleted": deleted}
 
 

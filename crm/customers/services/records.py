@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -170,23 +171,28 @@ def _sync_points(
     if kinds is not None:
         existing = existing.filter(kind__in=kinds)
         points = [point for point in points if point.kind in kinds]
-    # A bounce's mark stays on an address that is kept (``crm.correspondence``).
-    bounced = (
+    # A kept address keeps its bounce mark (``crm.correspondence``) and its unsubscription
+    # from mailings (``crm.mailings``) when the list of addresses is edited.
+    marks = (
         {}
         if is_new
         else {
-            (kind, value): (moment, reason)
-            for kind, value, moment, reason in existing.filter(
-                undeliverable_at__isnull=False
-            ).values_list("kind", "value", "undeliverable_at", "undeliverable_reason")
+            (kind, value): (undeliverable_at, reason, unsubscribed_at)
+            for kind, value, undeliverable_at, reason, unsubscribed_at in existing.filter(
+                Q(undeliverable_at__isnull=False) | Q(unsubscribed_at__isnull=False)
+            ).values_list(
+                "kind", "value", "undeliverable_at", "undeliverable_reason", "unsubscribed_at"
+            )
         }
     )
     if not is_new:
         existing.delete()
     rows = point_rows(points, owner)
     for row in rows:
-        if (row.kind, row.value) in bounced:
-            row.undeliverable_at, row.undeliverable_reason = bounced[(row.kind, row.value)]
+        if (row.kind, row.value) in marks:
+            row.undeliverable_at, row.undeliverable_reason, row.unsubscribed_at = marks[
+                (row.kind, row.value)
+            ]
     if rows:
         ContactPoint.objects.bulk_create(rows)
 
