@@ -139,6 +139,11 @@ def contacts_scan(
         _score_pages(result, facts, started, progress)
         del facts
         _resolve(result, started, incremental=since is not None)
+        if connection.vendor == "postgresql" and since is None:
+            # A full scan rewrote most pairs: plan the page's and the next scan's reads of
+            # them with statistics of what is there now.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {DuplicatePair._meta.db_table}")
     finally:
         _drop_tables()
         if connection.vendor == "postgresql":
@@ -538,7 +543,7 @@ def _store(found: list[Found], started: dt.datetime, result: ContactScan) -> Non
         return
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            _copy_upsert(found, started)
+            result.created += _copy_upsert(found, started)
         else:
             DuplicatePair.objects.bulk_create(
                 [
@@ -561,7 +566,8 @@ def _store(found: list[Found], started: dt.datetime, result: ContactScan) -> Non
     result.found += len(found)
 
 
-def _copy_upsert(found: list[Found], started: dt.datetime) -> None:
+def _copy_upsert(found: list[Found], started: dt.datetime) -> int:
+    """Answers how many of the pairs were new (``xmax = 0``: the row was inserted)."""
     table = DuplicatePair._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -578,10 +584,13 @@ def _copy_upsert(found: list[Found], started: dt.datetime) -> None:
             "status, found_at, scanned_at) "
             "SELECT %s, a, b, score, tier, CAST(reasons AS jsonb), %s, %s, %s FROM dupscan_found "
             "ON CONFLICT (contact_a_id, contact_b_id) DO UPDATE SET score = EXCLUDED.score, "
-            "tier = EXCLUDED.tier, reasons = EXCLUDED.reasons, scanned_at = EXCLUDED.scanned_at",
+            "tier = EXCLUDED.tier, reasons = EXCLUDED.reasons, scanned_at = EXCLUDED.scanned_at "
+            "RETURNING (xmax = 0)",
             [Entity.CONTACT, DuplicateStatus.OPEN, timezone.now(), started],
         )
+        inserted = sum(1 for (is_new,) in cursor.fetchall() if is_new)
         cursor.execute("TRUNCATE dupscan_found")
+    return inserted
 
 
 def _resolve(result: ContactScan, started: dt.datetime, *, incremental: bool) -> None:
@@ -595,16 +604,17 @@ def _resolve(result: ContactScan, started: dt.datetime, *, incremental: bool) ->
     if incremental:
         stale += f" AND ({_involves('contact_a_id', 'contact_b_id')})"
     gone = (
-        f"(contact_a_id IN (SELECT id FROM {_CONTACTS} WHERE merged_into_id IS NOT NULL) "  # noqa: S608
-        f"OR contact_b_id IN (SELECT id FROM {_CONTACTS} WHERE merged_into_id IS NOT NULL))"
+        f"EXISTS (SELECT 1 FROM {_CONTACTS} c WHERE c.id IN (contact_a_id, contact_b_id) "  # noqa: S608
+        f"AND c.merged_into_id IS NOT NULL)"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {table} WHERE entity = %s AND found_at >= %s "  # noqa: S608
-            f"AND scanned_at >= %s",
-            [Entity.CONTACT, moment, moment],
-        )
-        result.created = int(cursor.fetchone()[0])
+        if connection.vendor != "postgresql":  # there the upserts counted their inserts
+            cursor.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE entity = %s AND found_at >= %s "  # noqa: S608
+                f"AND scanned_at >= %s",
+                [Entity.CONTACT, moment, moment],
+            )
+            result.created = int(cursor.fetchone()[0])
         result.updated = result.found - result.created
         cursor.execute(
             f"UPDATE {table} SET status = %s WHERE entity = %s AND status = %s "  # noqa: S608
