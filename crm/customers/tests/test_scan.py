@@ -416,13 +416,13 @@ def test_an_incremental_scan_pairs_a_one_word_name_either_way(org, one_word_firs
 
 def test_forked_workers_score_the_pages_as_the_scan_itself_does(org, settings, monkeypatch):
     # given a base with a dozen candidate pairs, scored in pages of two
-    from crm.customers.services import scan_contacts
+    from crm.customers.services.scan_contacts import pairs
 
     for index, (last, first) in enumerate(
         [("Иванов", "Иван"), ("Ivanov", "Ivan"), ("Иванов", "Ваня"), ("Иванова", "Анна")] * 2
     ):
         make_contact(org.manager, last_name=last, first_name=first, phones=[f"+7916000000{index}"])
-    monkeypatch.setattr(scan_contacts, "PAGE", 2)
+    monkeypatch.setattr(pairs, "PAGE", 2)
     settings.CRM_DUPLICATES_SCAN_PROCESSES = 1
     alone = duplicates_scan(entity=Entity.CONTACT, full=True)
     found_alone = set(DuplicatePair.objects.values_list("contact_a", "contact_b", "score", "tier"))
