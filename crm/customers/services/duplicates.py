@@ -386,18 +386,6 @@ def contact_details(contact_ids: list[int]) -> dict[int, Details]:
 _ADDRESS, _COMPANY = "_address", "_company"
 
 
-def contact_facts(contact_ids: list[int]) -> dict[int, PersonFacts]:
-    """What the matcher compares of these contacts, in two queries (for the scan)."""
-    rows = Contact.objects.filter(pk__in=contact_ids).values_list(
-        "pk", "last_name", "first_name", "middle_name", "birthday"
-    )
-    details = contact_details(contact_ids)
-    return {
-        pk: _facts((last, first, middle, birthday), *details.get(pk, ((), (), ())))
-        for pk, last, first, middle, birthday in rows
-    }
-
-
 def company_duplicates_find(
     *,
     actor: ScopedUser,
