@@ -39,6 +39,10 @@ def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 def test_my_day(page: ShotPage, org: Org, password: str) -> None:
     client = make_contact(org.manager, last_name="Клиентова", first_name="Анна")
     now = timezone.localtime()
+    # Later today whatever the hour the suite runs at (a fixed 23:00, or now + 1 hour, is
+    # overdue or tomorrow in the evening): between now and local midnight.
+    midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    later_today = now + (midnight - now) * 3 / 4
     late = make_task(org.manager, title="Отправить счёт", subject=client)
     Task.objects.filter(pk=late.pk).update(due_at=now - dt.timedelta(days=1))
     call = make_task(
@@ -46,10 +50,10 @@ def test_my_day(page: ShotPage, org: Org, password: str) -> None:
         title="Позвонить Анне",
         type_code="call",
         subject=client,
-        due_at=now.replace(hour=23, minute=0, second=0, microsecond=0),
+        due_at=later_today,
     )
     make_task(org.manager, title="Подготовить КП", due_at=now + dt.timedelta(days=1))
-    make_task(org.colleague, title="Задача отпускника", due_at=now + dt.timedelta(hours=1))
+    make_task(org.colleague, title="Задача отпускника", due_at=later_today)
     make_absence(org.colleague, substitute=org.manager)
     sign_in(page, "manager", password)
 
