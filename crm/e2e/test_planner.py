@@ -13,7 +13,7 @@ from django.utils import timezone
 from crm.customers.tests.factories import make_contact
 from crm.e2e.conftest import sign_in
 from crm.planner.models import Task, TaskType
-from crm.planner.tests.factories import make_absence, make_task
+from crm.planner.tests.factories import later_today, make_absence, make_task
 
 if TYPE_CHECKING:
     from crm.e2e.conftest import Org, ShotPage
@@ -39,10 +39,6 @@ def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 def test_my_day(page: ShotPage, org: Org, password: str) -> None:
     client = make_contact(org.manager, last_name="Клиентова", first_name="Анна")
     now = timezone.localtime()
-    # Later today whatever the hour the suite runs at (a fixed 23:00, or now + 1 hour, is
-    # overdue or tomorrow in the evening): between now and local midnight.
-    midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    later_today = now + (midnight - now) * 3 / 4
     late = make_task(org.manager, title="Отправить счёт", subject=client)
     Task.objects.filter(pk=late.pk).update(due_at=now - dt.timedelta(days=1))
     call = make_task(
@@ -50,10 +46,10 @@ def test_my_day(page: ShotPage, org: Org, password: str) -> None:
         title="Позвонить Анне",
         type_code="call",
         subject=client,
-        due_at=later_today,
+        due_at=later_today(now),
     )
     make_task(org.manager, title="Подготовить КП", due_at=now + dt.timedelta(days=1))
-    make_task(org.colleague, title="Задача отпускника", due_at=later_today)
+    make_task(org.colleague, title="Задача отпускника", due_at=later_today(now))
     make_absence(org.colleague, substitute=org.manager)
     sign_in(page, "manager", password)
 

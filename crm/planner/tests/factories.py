@@ -21,6 +21,14 @@ def make_task(owner: User, *, actor: User | None = None, **fields: Any) -> Task:
     return task_create(actor=actor or owner, owner=owner, **fields)
 
 
+def later_today(now: dt.datetime | None = None) -> dt.datetime:
+    """A moment between ``now`` and local midnight: "later today" whatever the hour a test runs
+    at (a fixed 23:30, or now + 1 hour, is already past or tomorrow late in the evening)."""
+    now = timezone.localtime(now)
+    midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return now + (midnight - now) * 3 / 4
+
+
 def make_absence(
     user: User, *, starts_on: dt.date | None = None, days: int = 5, **fields: Any
 ) -> Absence:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from conftest import client_for
 from crm.activities.services import timeline_record
 from crm.planner.models import Task
-from crm.planner.tests.factories import make_absence, make_task
+from crm.planner.tests.factories import later_today, make_absence, make_task
 from crm.sales.tests.factories import make_deal
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def test_my_day_groups_overdue_today_and_tomorrow(org, contact):
     now = timezone.localtime()
     late = make_task(org.manager, title="Просроченная", subject=contact)
     _overdue(late, hours=30)
-    today_at = now.replace(hour=23, minute=30)
+    today_at = later_today(now)
     make_task(org.manager, title="Сегодняшняя", due_at=today_at)
     make_task(org.manager, title="Завтрашняя", due_at=today_at + dt.timedelta(days=1))
     make_task(org.manager, title="Через неделю", due_at=now + dt.timedelta(days=7))
