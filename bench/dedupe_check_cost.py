@@ -45,6 +45,11 @@ def main() -> None:
     parser.add_argument(
         "--user", default="dedupe-admin", help="who checks (bench/generate.py: admin, head, m01)"
     )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also print each query's median and p95 (its SQL time as the cursor saw it)",
+    )
     args = parser.parse_args()
     actor = User.objects.get(username=args.user)
     ids = list(Contact.objects.live().values_list("pk", flat=True))
@@ -54,6 +59,7 @@ def main() -> None:
     )
     details = contact_details(chosen)
     times, queries, found = [], [], []
+    by_query: dict[int, list[float]] = {}
     for pk, last, first, middle, birthday in rows:
         points, addresses, companies = details.get(pk, ([], [], []))
         with CaptureQueriesContext(connection) as captured:
@@ -71,6 +77,8 @@ def main() -> None:
             )
             times.append((time.perf_counter() - started) * 1000)
         queries.append(len(captured))
+        for index, query in enumerate(captured.captured_queries):
+            by_query.setdefault(index, []).append(float(query["time"]) * 1000)
         found.append(len(candidates))
     times.sort()
     print(
@@ -79,6 +87,13 @@ def main() -> None:
         f"{times[-1]:.1f} ms; queries {min(queries)}-{max(queries)}; candidates returned "
         f"median {statistics.median(found):.0f}, max {max(found)}"
     )
+    if args.breakdown:
+        for index, spent in sorted(by_query.items()):
+            spent.sort()
+            print(
+                f"  query {index + 1} ({len(spent)} checks): median {statistics.median(spent):.1f}"
+                f" ms, p95 {spent[int(len(spent) * 0.95)]:.1f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -306,7 +306,12 @@ class ContactPoint(models.Model):
     # Set by a delivery report (a bounce) about a message sent to this e-mail address
     # (``crm.correspondence``); the card shows it and writing to the address is refused.
     undeliverable_at = models.DateTimeField(_("undeliverable since"), null=True, blank=True)
-    undeliverable_reason = models.CharField(_("why undeliverable"), max_length=300, blank=True)
+    undeliverable_reason = models.CharField(
+        _("why undeliverable"),
+        max_length=300,
+        blank=True,
+        db_default="",  # rows written by COPY (the bench generator, restores) leave it out
+    )
     unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
     """When this address was unsubscribed from mailings (one-click or by a manager); kept
     when the record's contact details are edited (``services.records``)."""
