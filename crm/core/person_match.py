@@ -182,13 +182,14 @@ Reason = tuple[str, tuple[tuple[str, str], ...]]
 def reason_texts(reasons: Iterable[Any]) -> list[str]:
     """Reasons in words in the active language: each a ``Reason``, a stored ``[message id,
     values]`` pair, or already a text (reasons stored before, company reasons)."""
+    language = get_language() or ""
     texts = []
     for reason in reasons:
         if isinstance(reason, str):
             texts.append(reason)
         else:
             message, values = reason
-            texts.append(_reason_in(get_language() or "", message, tuple(dict(values).items())))
+            texts.append(_reason_in(language, message, tuple(dict(values).items())))
     return texts
 
 

@@ -19,7 +19,7 @@ and ``RolePolicy`` / ``AdminOnlyPolicy`` for settings that belong to roles, not 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -230,6 +230,31 @@ class OwnedRecordPolicy:
         for shared_field in self.shared_fields:
             condition |= Q(pk__in=self.shared_ids(queryset.model, user, shared_field))
         return queryset.filter(condition)
+
+    def visible_among(
+        self, model: type[models.Model], user: ScopedUser, owners: Mapping[Any, int | None]
+    ) -> set[Any]:
+        """Which of the rows ``owners`` names (id → owner id; rows the caller has read, none
+        merged away) ``user`` sees, as ``restrict`` decides: by ownership without a query,
+        the rest by one query of the rows among them shared with the user (none when every
+        row is the user's scope's). A rule that reads more of the row than its owner
+        (``resolved_extra_parts``) is asked through ``restrict``."""
+        if not owners:
+            return set()
+        if self.resolved_extra_parts(model, user):
+            rows = self.restrict(model._default_manager.filter(pk__in=list(owners)), user)
+            return set(rows.order_by().values_list("pk", flat=True))
+        if self.hidden_from_inactive and not user.is_active:
+            return set()
+        if sees_everything(user):
+            return set(owners)
+        scope = self.owner_ids(user) if user.is_active else frozenset()
+        seen = {pk for pk, owner in owners.items() if owner in scope}
+        rest = [pk for pk in owners if pk not in seen]
+        for shared_field in self.shared_fields if rest else ():
+            rows, column = self._shared_rows(model, user, shared_field)
+            seen.update(rows.filter(**{f"{column}__in": rest}).values_list(column, flat=True))
+        return seen
 
     def may_change(self, user: ScopedUser, obj: Any) -> bool:
         """Whether ``user`` may change ``obj``, which they see (for the pages' buttons).

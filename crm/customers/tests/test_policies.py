@@ -73,3 +73,39 @@ def test_role_policy_lets_in_the_listed_roles(org):
     policy.check(org.head)
     with pytest.raises(PermissionDenied):
         policy.check(org.manager)
+
+
+def test_visible_among_agrees_with_restrict_for_every_user_and_queries_only_for_sharing(
+    org, django_assert_num_queries
+):
+    from crm.customers.permissions import CUSTOMER
+    from crm.planner.tests.factories import make_absence
+
+    contacts = [make_contact(owner) for owner in (org.manager, org.colleague, org.outsider)]
+    contacts[2].shared_with.add(org.manager)
+    hidden = make_contact(org.outsider)
+    make_absence(org.colleague, substitute=org.outsider)  # the outsider covers the colleague
+    inactive = type(org.viewer).objects.get(pk=make_contact(org.viewer).owner_id)
+    inactive.is_active = False
+    owners = {contact.pk: contact.owner_id for contact in [*contacts, hidden]}
+    for user in (
+        org.admin,
+        org.head,
+        org.manager,
+        org.colleague,
+        org.outsider,
+        org.viewer,
+        inactive,
+    ):
+        expected = set(
+            CUSTOMER.restrict(Contact.objects.filter(pk__in=owners), user).values_list(
+                "pk", flat=True
+            )
+        )
+        assert CUSTOMER.visible_among(Contact, user, owners) == expected, user.username
+    assert CUSTOMER.visible_among(Contact, org.manager, owners) == {contacts[0].pk, contacts[2].pk}
+    with django_assert_num_queries(0):  # everything, or all by ownership: nothing to ask
+        CUSTOMER.visible_among(Contact, org.admin, owners)
+        CUSTOMER.visible_among(Contact, org.manager, {contacts[0].pk: org.manager.pk})
+    with django_assert_num_queries(1):  # the one shared with the manager
+        CUSTOMER.visible_among(Contact, org.manager, owners)
