@@ -77,6 +77,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--queries", action="store_true", help="print the statements of the last request, timed"
+    )
     args = parser.parse_args()
     user = User.objects.get(username=args.user)
     token, secret = api_token_create(user=user, name="bench api_create")
@@ -112,9 +115,14 @@ def main() -> None:
         f"{len(made)} created, {duplicates} refused as exact duplicates; "
         f"load {os.getloadavg()[0]:.1f}"
     )
+    if args.queries:
+        for query in captured.captured_queries:
+            print(f"{float(query['time']) * 1000:6.1f} ms  {query['sql'][:150]}")
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
+            int(os.environ.get("BENCH_PROFILE_LINES", "35"))
+        )
         print(out.getvalue())
     if not args.keep:
         Contact.objects.filter(pk__in=made).delete()

@@ -176,6 +176,31 @@ def test_rescan_drops_pairs_that_no_longer_look_alike(org):
     assert not DuplicatePair.objects.exists()
 
 
+def test_an_incremental_rescan_drops_a_pair_changed_on_either_side_and_keeps_the_others(org):
+    # given two pairs found by phone; then the newer contact of one (its pair's second
+    # side) and the older contact of the other (its first side) change their phones
+    from crm.customers.services import contact_update
+
+    def pair(phone, *names):
+        return [
+            make_contact(org.manager, last_name=last, first_name=first, phones=[phone])
+            for last, first in names
+        ]
+
+    changed_b = pair("+79161234567", ("Петров", "Олег"), ("Смирнова", "Мария"))
+    changed_a = pair("+79167654321", ("Кузнецов", "Игорь"), ("Лебедева", "Ольга"))
+    kept = pair("+79160000001", ("Зуев", "Пётр"), ("Фомина", "Вера"))
+    duplicates_scan(entity=Entity.CONTACT)
+    assert DuplicatePair.objects.count() == 3
+    for contact, phone in ((changed_b[1], "+79990000001"), (changed_a[0], "+79990000002")):
+        contact_update(actor=org.manager, contact=contact, data={"phones": [phone]}, partial=True)
+    # when
+    result = duplicates_scan(entity=Entity.CONTACT)
+    # then
+    assert (result.looked_at, result.removed) == (2, 2)
+    assert _contact_pairs() == {frozenset(contact.pk for contact in kept)}
+
+
 def test_a_contact_detail_shared_by_too_many_records_is_skipped(org):
     # given more records sharing one phone than the limit (a switchboard)
     for index in range(MAX_GROUP_MEMBERS + 1):

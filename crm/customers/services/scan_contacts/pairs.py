@@ -200,6 +200,19 @@ def _copy_upsert(found: list[Found], started: dt.datetime) -> int:
     return inserted
 
 
+def _of_changed(table: str) -> str:
+    """A condition on the pairs: a side is a changed contact. On PostgreSQL through each
+    side's index per changed contact (``LATERAL``): under ``a IN (…) OR b IN (…)`` it read
+    the whole table (1.6 s at 3.9 million pairs and 10,000 changed contacts; 0.3 s so)."""
+    if connection.vendor != "postgresql":
+        return f"({involves('contact_a_id', 'contact_b_id')})"
+    return (
+        "id IN (SELECT mine.id FROM dupscan_changed changed CROSS JOIN LATERAL ("  # noqa: S608
+        f"SELECT id FROM {table} WHERE contact_a_id = changed.id "
+        f"UNION ALL SELECT id FROM {table} WHERE contact_b_id = changed.id) AS mine)"
+    )
+
+
 def resolve(result: ContactScan, started: dt.datetime, *, incremental: bool) -> None:
     """Count what the scan created; resolve the open pairs of the contacts looked at that it
     did not find again: merged when a side was merged away, else deleted. A merged pair
@@ -209,7 +222,7 @@ def resolve(result: ContactScan, started: dt.datetime, *, incremental: bool) -> 
     moment = connection.ops.adapt_datetimefield_value(started)
     stale = "entity = %s AND status = %s AND (scanned_at IS NULL OR scanned_at < %s)"
     if incremental:
-        stale += f" AND ({involves('contact_a_id', 'contact_b_id')})"
+        stale += f" AND {_of_changed(table)}"
     gone = (
         f"EXISTS (SELECT 1 FROM {_CONTACTS} c WHERE c.id IN (contact_a_id, contact_b_id) "  # noqa: S608
         f"AND c.merged_into_id IS NOT NULL)"
