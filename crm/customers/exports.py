@@ -24,6 +24,7 @@ from crm.core.spreadsheets import FORMULA_STARTS
 from crm.customers.choices import (
     AddressKind,
     ClientType,
+    ConsentSource,
     ContactPointKind,
     ContactPointLabel,
     FieldEntity,
@@ -53,6 +54,8 @@ CONTACT_FIELDS = (
     "owner_id",
     "source",
     "birthday",
+    "consent_at",
+    "consent_source",
     "notes",
     "custom",
     "created_at",
@@ -151,6 +154,7 @@ def _customer_chunks(
     names = user_names()
     sources = _choice_labels(Source.choices)
     types = _choice_labels(ClientType.choices)
+    consents = _choice_labels(ConsentSource.choices)
     model = Contact if owner == "contact_id" else Company
     tag_model = model.tags.through
     entity = FieldEntity.CONTACT if model is Contact else FieldEntity.COMPANY
@@ -160,7 +164,9 @@ def _customer_chunks(
     for chunk in keyset_chunks(rows, fields, size):
         bounds = (chunk[0]["id"], chunk[-1]["id"])
         these = rows.filter(pk__gte=bounds[0], pk__lte=bounds[1]).values("pk")
-        points = _related(ContactPoint, owner, these, bounds, "kind", "value", "label")
+        points = _related(
+            ContactPoint, owner, these, bounds, "kind", "value", "label", "unsubscribed_at"
+        )
         tags = _related(tag_model, owner, these, bounds, "tag__name")
         addresses = _related(Address, owner, these, bounds, "kind", "text")
         jobs = (
@@ -180,8 +186,11 @@ def _customer_chunks(
         for row in chunk:
             pk = row["id"]
             own = points.get(pk, ())
-            row["phones"] = [(value, label) for kind, value, label in own if kind == "phone"]
-            row["emails"] = [(value, label) for kind, value, label in own if kind == "email"]
+            row["phones"] = [(value, label) for kind, value, label, _stop in own if kind == "phone"]
+            row["emails"] = [(value, label) for kind, value, label, _stop in own if kind == "email"]
+            row["unsubscribed"] = ", ".join(
+                value for kind, value, _label, stop in own if kind == "email" and stop
+            )
             row["tags"] = ", ".join(sorted(name for (name,) in tags.get(pk, ())))
             row["addresses"] = addresses.get(pk, [])
             row["jobs"] = [
@@ -191,6 +200,8 @@ def _customer_chunks(
             row["owner"] = names.get(row["owner_id"], "")
             row["source_label"] = sources.get(row["source"], row["source"])
             row["type_label"] = types.get(row.get("client_type") or row.get("kind") or "", "")
+            if owner == "contact_id":
+                row["consent_label"] = consents.get(row["consent_source"], "")
         yield chunk
 
 
@@ -223,6 +234,9 @@ def _contact_columns() -> list[ExportColumn]:
         ExportColumn(_("Responsible"), itemgetter("owner")),
         ExportColumn(_("Source"), itemgetter("source_label")),
         ExportColumn(_("Birthday"), itemgetter("birthday")),
+        ExportColumn(_("Consent to mailings"), itemgetter("consent_at")),
+        ExportColumn(_("Consent source"), itemgetter("consent_label")),
+        ExportColumn(_("Unsubscribed e-mails"), itemgetter("unsubscribed")),
         ExportColumn(_("Created"), itemgetter("created_at")),
         *custom_field_columns(FieldEntity.CONTACT),
     ]
@@ -460,11 +474,16 @@ def _copy_sql(model: Any, rows: QuerySet[Any], select: _Select) -> tuple[str, li
     return sql, [*select.outer_params, *select.inner_params, *id_params]
 
 
-def _created(select: _Select) -> None:
-    select.plain(
-        "to_char(r.created_at AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')",
+def _local_minute(column: str) -> tuple[str, str]:
+    """A moment as ``csv_text`` writes it: local time to the minute (NULL stays empty)."""
+    return (
+        f"to_char({column} AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')",
         timezone.get_current_timezone_name(),
     )
+
+
+def _created(select: _Select) -> None:
+    select.plain(*_local_minute("r.created_at"))
 
 
 def _points(select: _Select, owner: str) -> None:
@@ -503,6 +522,18 @@ def _contact_copy_sql(rows: QuerySet[Any]) -> tuple[str, list[Any]]:
     _tags(select, Contact, "contact_id")
     _common_tail(select)
     select.plain("to_char(r.birthday, 'YYYY-MM-DD')")
+    select.plain(*_local_minute("r.consent_at"))
+    select.text(*_labels("r.consent_source", ConsentSource.choices, fallback=False))
+    select.text(
+        _agg(
+            ContactPoint,
+            "contact_id",
+            "value",
+            ", ",
+            f" AND {_q('kind')} = %s AND {_q('unsubscribed_at')} IS NOT NULL",
+        ),
+        [ContactPointKind.EMAIL.value],
+    )
     _created(select)
     _custom(select, FieldEntity.CONTACT)
     return _copy_sql(Contact, rows, select)

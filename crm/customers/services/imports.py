@@ -14,6 +14,7 @@ its journal and its counters commit together.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,13 +23,14 @@ from typing import Any, TypeVar
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.db.models.deletion import ProtectedError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.activities.choices import EntryKind
 from crm.activities.models import TimelineEntry
 from crm.activities.services import timeline_bulk_record, timeline_entry_build
-from crm.core.cells import parse_date_cell
+from crm.core.cells import parse_bool_cell, parse_date_cell
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.matching import MAX_KEY_LENGTH
 from crm.core.names import split_full_name
@@ -37,7 +39,14 @@ from crm.core.person_match import LIKELY
 from crm.core.policies import CHANGE
 from crm.core.records import ImportBatch, ImportField, ImportOutcome, ImportRow, ImportUndo
 from crm.customers import kinds as customer_kinds
-from crm.customers.choices import ClientType, ContactPointKind, CustomFieldType, Messenger, Source
+from crm.customers.choices import (
+    ClientType,
+    ConsentSource,
+    ContactPointKind,
+    CustomFieldType,
+    Messenger,
+    Source,
+)
 from crm.customers.models import (
     Address,
     Company,
@@ -111,6 +120,16 @@ def contact_import_fields() -> list[ImportField]:
         ImportField("email", gettext_lazy("E-mail"), multiple=True),
         ImportField("messenger", gettext_lazy("Messenger"), multiple=True),
         ImportField("birthday", gettext_lazy("Birthday")),
+        ImportField(
+            "consent",
+            gettext_lazy("Consent to mailings"),
+            help=gettext_lazy("The date it was given, or yes; new clients only"),
+        ),
+        ImportField(
+            "unsubscribed",
+            gettext_lazy("Unsubscribed"),
+            help=gettext_lazy("Yes for all the row's e-mails, or the addresses; new clients only"),
+        ),
         ImportField("address", gettext_lazy("Address"), multiple=True),
         ImportField(
             "company",
@@ -250,7 +269,50 @@ def _contact_data(
     client_type = _first(values, "client_type")
     if client_type:
         data["client_type"] = _choice(client_type, ClientType, str(_("Client type")), remarks)
+    _mailing_data(values, data, problems)
     return data
+
+
+def _mailing_data(values: dict[str, list[str]], data: dict[str, Any], problems: list[str]) -> None:
+    """A row's consent to mailings (``consent_at``: when, as ISO text; "yes" is now) and
+    the e-mails unsubscribed from them (``unsubscribed``: addresses, ``["*"]`` for all)."""
+    consent = _first(values, "consent")
+    if consent:
+        try:
+            moment = _consent_moment(consent)
+        except ValueError as error:
+            problems.append(f"{_('Consent to mailings')}: {error}")
+        else:
+            if moment is not None:
+                data["consent_at"] = moment.isoformat()
+    unsubscribed = _first(values, "unsubscribed")
+    if unsubscribed:
+        try:
+            every = parse_bool_cell(unsubscribed)
+        except ValueError:
+            data["unsubscribed"] = sorted(
+                {normalize_email(word) for word in re.split(r"[\s,;]+", unsubscribed) if word}
+            )
+        else:
+            if every:
+                data["unsubscribed"] = ["*"]
+
+
+def _consent_moment(text: str) -> dt.datetime | None:
+    """When consent was given: a date (its local midnight), now for "yes", None for "no"."""
+    try:
+        given = parse_bool_cell(text)
+    except ValueError:
+        day = parse_date_cell(text)
+        if day > timezone.localdate():
+            raise ValueError(_("The consent cannot be given in the future.")) from None
+        return dt.datetime.combine(day, dt.time.min, timezone.get_current_timezone())
+    return timezone.now() if given else None
+
+
+_NEW_CLIENTS_ONLY = ("consent_at", "unsubscribed")
+"""Row values written on the clients an import creates, not on those it updates (consent
+and unsubscribes of an existing client are changed on its card, with their own checks)."""
 
 
 def _company_data(
@@ -537,6 +599,9 @@ def _new_record(
     record = kind.model(created_by_id=batch.actor.pk, owner_id=owner_id)
     for name, value in clean.fields.items():
         setattr(record, name, value)
+    if isinstance(record, Contact) and data.get("consent_at"):
+        record.consent_at = dt.datetime.fromisoformat(data["consent_at"])
+        record.consent_source = ConsentSource.IMPORT
     record.custom = clean.custom or {}
     emails = [p.value for p in clean.points or [] if p.kind == ContactPointKind.EMAIL]
     record.search_text = _search_text(record, emails)
@@ -549,9 +614,12 @@ def _write_new(
     batch: ImportBatch,
     pairs: list[tuple[RecordT, CleanCustomer]],
     employments: Iterable[tuple[int, list[int], str]] = (),
+    unsubscribed: dict[int, list[str]] | None = None,
 ) -> None:
     """Insert new records with their points, addresses, tags, employers (``(index,
-    company ids, position)``), blocking keys and "imported" timeline entries, in bulk."""
+    company ids, position)``), blocking keys and "imported" timeline entries, in bulk;
+    ``unsubscribed`` (index → e-mail addresses, ``"*"`` for all) marks e-mails unsubscribed
+    from mailings."""
     if not pairs:
         return
     kind.model.objects.bulk_create([record for record, _clean in pairs])
@@ -559,8 +627,14 @@ def _write_new(
     points: list[ContactPoint] = []
     addresses: list[Address] = []
     keys: list[MatchKey] = []
-    for record, clean in pairs:
-        points += point_rows(clean.points or [], {owner: record})
+    stopped_at = timezone.now()
+    for index, (record, clean) in enumerate(pairs):
+        own = point_rows(clean.points or [], {owner: record})
+        stops = (unsubscribed or {}).get(index, ())
+        for point in own:
+            if point.kind == ContactPointKind.EMAIL and ("*" in stops or point.value in stops):
+                point.unsubscribed_at = stopped_at
+        points += own
         addresses.extend(
             Address(kind=address_kind, text=text, **{owner: record})
             for address_kind, text in clean.addresses or []
@@ -719,14 +793,21 @@ def _update(
     record = kind.model.objects.filter(pk=record_id).first()
     if record is None:
         return ImportOutcome(number, FAILED, kind.entity, reason=_("The matched record is gone."))
-    data = dict(item.data)
+    data = {key: value for key, value in item.data.items() if key not in _NEW_CLIENTS_ONLY}
+    note = (
+        _("Consent and unsubscribes are read for new clients only: change them on the card.")
+        if len(data) < len(item.data)
+        else ""
+    )
     if kind is customer_kinds.CONTACT and item.company_ids:
         data["employments"] = [
             {"company_id": company_id, "position": item.position} for company_id in item.company_ids
         ]
     changes = _changes(record, data, batch.policy)
     if not changes:
-        return ImportOutcome(number, SKIPPED, kind.entity, record_id, _("Nothing new."))
+        return ImportOutcome(
+            number, SKIPPED, kind.entity, record_id, " ".join([_("Nothing new."), note]).strip()
+        )
     previous = _previous(record, changes)
     try:
         customer_update(
@@ -750,7 +831,7 @@ def _update(
             )
         ]
     )
-    return ImportOutcome(number, UPDATED, kind.entity, record_id, previous=previous)
+    return ImportOutcome(number, UPDATED, kind.entity, record_id, note, previous=previous)
 
 
 # --- the load -------------------------------------------------------------------------------
@@ -844,6 +925,7 @@ def _customers_load(
         for item, match in zip(prepared, matches, strict=True)
     ]
     new: list[tuple[RecordT, CleanCustomer]] = []
+    unsubscribed: dict[int, list[str]] = {}
     new_index: dict[int, int] = {}
     employments: list[tuple[int, list[int], str]] = []
     later: list[tuple[Prepared, Match]] = []
@@ -852,10 +934,12 @@ def _customers_load(
             new_index[index] = len(new)
             if item.company_ids:
                 employments.append((len(new), item.company_ids, item.position))
+            if item.data.get("unsubscribed"):
+                unsubscribed[len(new)] = item.data["unsubscribed"]
             new.append(_new_record(kind, batch, item.row.owner_id, item.data, item.clean))
         else:
             later.append((item, match))
-    _write_new(kind, batch, new, employments)
+    _write_new(kind, batch, new, employments, unsubscribed)
     writable = _writable(
         kind, batch.actor, [m.record_id for _item, m in later if m.record_id is not None]
     )

@@ -10,11 +10,13 @@ the expected cells, so the expectations hold on both databases.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
 from django.db import connection
 from django.http import QueryDict
+from django.utils import timezone
 
 from crm.customers.models import Company, Contact, CustomField
 from crm.customers.tests.factories import make_company, make_contact
@@ -123,6 +125,11 @@ def _awkward_contacts(org) -> list[Contact]:
             "gone": "не видно",
         },
     )
+    # consent given on a web form (a moment past midnight Moscow time: the local date shows)
+    Contact.objects.filter(pk=formula.pk).update(
+        consent_at=dt.datetime(2026, 3, 1, 21, 30, tzinfo=dt.UTC), consent_source="form"
+    )
+    formula.points.filter(value="b@example.com").update(unsubscribed_at=timezone.now())
     Contact.objects.filter(pk=lonely.pk).update(
         first_name="\tТаб",
         custom={"number": 12.5, "flag": False, "many": [], "text": "+7 (912) 345-67-89"},
@@ -146,6 +153,8 @@ def test_copy_writes_the_same_contacts_file_as_python(org, custom_fields):
     assert first["Position"] == 'Директор, "главный"; @советник'
     assert first["Tags"] == "'=SUM(A1), опт"
     assert first["Birthday"] == "1980-02-29"
+    assert first["Consent to mailings"] == "2026-03-02 00:30"
+    assert (first["Consent source"], first["Unsubscribed e-mails"]) == ("Web form", "b@example.com")
     assert first["Поле text"] == '\'=HYPERLINK("http://x")'
     assert first["Поле number"] == "-5"
     assert first["Поле date"] == "2026-01-31"
@@ -160,6 +169,7 @@ def test_copy_writes_the_same_contacts_file_as_python(org, custom_fields):
     assert (second["Поле number"], second["Поле flag"], second["Поле many"]) == ("12.5", "No", "")
     assert second["Поле text"] == "+7 (912) 345-67-89"
     assert second["Companies"] == second["Tags"] == second["Birthday"] == ""
+    assert second["Consent to mailings"] == second["Consent source"] == ""
     third = dict(zip(table[0], table[3], strict=True))
     assert third["Patronymic"] == 'Он сказал: "да", потом\nушёл\r\nи вернулся'
     assert third["Поле text"] == "'\rCR"

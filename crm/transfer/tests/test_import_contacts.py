@@ -418,3 +418,40 @@ def test_a_workbook_broken_after_its_first_rows_fails_with_the_readers_message(o
     assert job.status == "failed"
     assert job.error and "FileRejected" not in job.error
     assert job.created == 0
+
+
+def test_consent_and_unsubscribes_are_read_for_new_clients(org):
+    existing = contact_create(
+        actor=org.admin,
+        data={"last_name": "Старый", "first_name": "Иван", "phones": ["+79160000009"]},
+    )
+    job = _run(
+        org.admin,
+        [
+            "ФИО,E-mail,E-mail,Телефон,Согласие на рассылку,Отписан",
+            "Дата Иван,a@example.ru,b@example.ru,,01.03.2026,B@example.ru",
+            "Да Пётр,c@example.ru,d@example.ru,,да,да",
+            "Нет Олег,e@example.ru,,,нет,нет",
+            "Будущее Анна,f@example.ru,,,01.03.2099,",
+            "Старый Иван,,,+79160000009,да,да",
+        ],
+        mapping=["full_name", "email", "email", "phone", "consent", "unsubscribed"],
+        policy="fill",
+    )
+    assert (job.created, job.skipped, job.failed) == (3, 1, 1)
+    dated = Contact.objects.get(last_name="Дата")
+    assert timezone.localtime(dated.consent_at).date() == dt.date(2026, 3, 1)
+    assert dated.consent_source == "import"
+    stopped = dict(dated.points.values_list("value", "unsubscribed_at"))
+    assert stopped["a@example.ru"] is None and stopped["b@example.ru"] is not None
+    yes = Contact.objects.get(last_name="Да")
+    assert yes.consent_at is not None and yes.consent_at <= timezone.now()
+    assert not yes.points.filter(unsubscribed_at__isnull=True).exists()
+    no = Contact.objects.get(last_name="Нет")
+    assert (no.consent_at, no.consent_source) == (None, "")
+    assert not no.points.filter(unsubscribed_at__isnull=False).exists()
+    assert "future" in ImportEntry.objects.get(job=job, action="failed").reason
+    # an existing client's consent is changed on its card, not by a file: the row says so
+    existing.refresh_from_db()
+    assert existing.consent_at is None
+    assert "new clients only" in ImportEntry.objects.get(job=job, action="skipped").reason
