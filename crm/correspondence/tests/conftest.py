@@ -23,11 +23,7 @@ def smsru(settings):
     """A local SMS.ru stand-in (``tests.smsru_standin``) the CRM is configured to use, with
     the callback token ``cb-token``."""
     state, server = smsru_standin.start()
-    settings.CRM_SMS_PROVIDER = "smsru"
-    settings.CRM_SMS_API_ID = smsru_standin.API_ID
-    settings.CRM_SMS_BASE_URL = state.url
-    settings.CRM_SMS_SENDER = "Ventprom"
-    settings.CRM_SMS_CALLBACK_TOKEN = "cb-token"
+    smsru_standin.configure(settings, state)
     yield state
     server.shutdown()
     server.server_close()

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 API_ID = "test-api-id-SECRET"
+CALLBACK_TOKEN = "cb-token"
 COST = "2.49"
 
 
@@ -109,6 +110,15 @@ def callback(url: str, reports: list[tuple[str, int]]) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def configure(settings: Any, state: StandIn) -> None:
+    """Point the CRM's SMS settings (pytest-django's ``settings``) at the stand-in."""
+    settings.CRM_SMS_PROVIDER = "smsru"
+    settings.CRM_SMS_API_ID = API_ID
+    settings.CRM_SMS_BASE_URL = state.url
+    settings.CRM_SMS_SENDER = "Ventprom"
+    settings.CRM_SMS_CALLBACK_TOKEN = CALLBACK_TOKEN
 
 
 def start() -> tuple[StandIn, ThreadingHTTPServer]:
