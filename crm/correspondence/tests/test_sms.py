@@ -166,7 +166,7 @@ def test_refused_without_a_provider(org, deal, settings):
     settings.CRM_SMS_PROVIDER = "none"
     with pytest.raises(SmsNotConfigured) as refused:
         send(org, deal)
-    assert refused.value.status_code == 503 and "provider" in refused.value.message
+    assert refused.value.status_code == 503 and "SMS-шлюз не настроен" in refused.value.message
     assert not SmsMessage.objects.exists()
 
 
@@ -399,7 +399,7 @@ def test_compose_page_refusals(org, deal, smsru, settings):
     page = client.get(url)
     assert 'id="sms-not-configured"' in page.content.decode()
     response = client.post(url, {"phone": PHONE, "text": "Текст"})
-    assert response.status_code == 503 and "provider" in response.content.decode()
+    assert response.status_code == 503 and "SMS-шлюз не настроен" in response.content.decode()
     assert not SmsMessage.objects.exists()
 
 
@@ -475,7 +475,7 @@ def test_api_without_a_provider_is_503(org, deal, settings):
     settings.CRM_SMS_PROVIDER = "none"
     payload = {"record_kind": "deal", "record_id": deal.pk, "phone": PHONE, "text": "Привет"}
     response = api(org.manager).post("/sms", payload)
-    assert response.status_code == 503 and "provider" in response.json()["detail"]
+    assert response.status_code == 503 and "SMS-шлюз не настроен" in response.json()["detail"]
 
 
 def test_api_list_query_count(org, deal, smsru, django_assert_num_queries):

@@ -26,8 +26,8 @@
     function update() {
       var m = measure(area.value);
       var d = out.dataset;
-      var text = (m.gsm ? d.labelGsm : d.labelUcs2) + ": " + m.units + " " + d.labelChars +
-        " · " + m.parts + " " + d.labelParts;
+      var text = (m.gsm ? d.labelGsm : d.labelUcs2) + " · " + d.labelChars + ": " + m.units +
+        " · " + d.labelParts + ": " + m.parts;
       var over = m.parts > Number(d.maxParts);
       if (over) { text += " · " + d.labelOver; }
       out.textContent = text;
