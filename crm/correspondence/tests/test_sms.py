@@ -380,6 +380,11 @@ def test_compose_page_sends_and_shows_on_the_card(
     )
     card = client.get(response["Location"]).content.decode()
     assert "Добрый день, Анна!" in card and 'data-delivery="sent"' in card
+    # The timeline's "SMS" filter shows the SMS and nothing else.
+    timeline = f"/customers/contact/{contact.pk}/timeline/"
+    only_sms = client.get(f"{timeline}?kind=sms").content.decode()
+    assert "Добрый день, Анна!" in only_sms and "kind-created" not in only_sms
+    assert "Добрый день, Анна!" not in client.get(f"{timeline}?kind=email").content.decode()
 
 
 def test_compose_page_refusals(org, deal, smsru, settings):
