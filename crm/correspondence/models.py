@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.core.normalize import format_phone
 from crm.correspondence.choices import EmailStatus, SenderChoice, SmsStatus, TemplateLanguage
 
 
@@ -200,3 +201,8 @@ class SmsMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone}: {self.text[:40]}"
+
+    @property
+    def phone_shown(self) -> str:
+        """The number as the card shows it (``+7 912 345-67-89``)."""
+        return format_phone(self.phone)

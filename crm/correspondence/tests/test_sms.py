@@ -380,6 +380,8 @@ def test_compose_page_sends_and_shows_on_the_card(
     )
     card = client.get(response["Location"]).content.decode()
     assert "Добрый день, Анна!" in card and 'data-delivery="sent"' in card
+    recent = client.get(url).content.decode()
+    assert 'id="recent-sms"' in recent and "+7 912 345-67-89</span>" in recent
     # The timeline's "SMS" filter shows the SMS and nothing else.
     timeline = f"/customers/contact/{contact.pk}/timeline/"
     only_sms = client.get(f"{timeline}?kind=sms").content.decode()
