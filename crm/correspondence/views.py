@@ -4,6 +4,7 @@ callback. Adapters: a form parses, one service or selector does the work."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import ValidationFailed
 from crm.core.forms import domain_errors, form_post, saved
+from crm.core.http import client_address
 from crm.core.permissions import Role
 from crm.core.policies import CHANGE
 from crm.correspondence import selectors
@@ -32,6 +34,8 @@ from crm.correspondence.forms import (
 from crm.correspondence.services import sending, sms
 from crm.correspondence.services import templates as template_services
 from crm.correspondence.services.placeholders import PLACEHOLDERS
+
+security_log = logging.getLogger("crm.security")
 
 # --- writing an e-mail ----------------------------------------------------------------------
 
@@ -241,6 +245,8 @@ def sms_callback(request: HttpRequest, token: str) -> HttpResponse:
     provider expects (SMS.ru: ``100``), also for a report already recorded."""
     answer = sms.sms_callback(token=token, form=dict(request.POST.lists()))
     if answer is None:
+        # The address without the token: it is the secret.
+        security_log.warning("sms_callback_refused address=%s", client_address(request) or "")
         raise Http404
     return HttpResponse(answer, content_type="text/plain")
 

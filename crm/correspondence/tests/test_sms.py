@@ -268,11 +268,13 @@ def _sent(org, deal, smsru, django_capture_on_commit_callbacks, text="Текст
 
 
 def test_callback_token_status_and_idempotence(
-    org, deal, smsru, client, django_capture_on_commit_callbacks
+    org, deal, smsru, client, django_capture_on_commit_callbacks, caplog
 ):
     message = _sent(org, deal, smsru, django_capture_on_commit_callbacks)
     body = {"data[0]": f"sms_status\n{message.provider_id}\n103\n1700000000"}
-    assert client.post("/mail/sms/callback/wrong/", body).status_code == 404
+    with caplog.at_level("WARNING", logger="crm.security"):
+        assert client.post("/mail/sms/callback/wrong/", body).status_code == 404
+    assert "sms_callback_refused" in caplog.text
     message.refresh_from_db()
     assert message.status == "sent"
     for _repeat in range(2):  # SMS.ru repeats a callback it did not get "100" for
