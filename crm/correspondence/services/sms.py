@@ -318,13 +318,16 @@ def enqueue_send(ids: list[int], run_after: datetime | None = None) -> None:
             logger.exception("enqueue_failed job=sms_send id=%s", sms_id)
 
 
-def _entries_show(sms: SmsMessage, state: str) -> None:
-    """Show ``state`` on the SMS's timeline entries (their ``data["delivery"]``)."""
+def _entries_show(sms: SmsMessage, state: str, error: str = "") -> None:
+    """Show ``state`` (and, for a failure, its reason) on the SMS's timeline entries
+    (their ``data["delivery"]`` and ``data["error"]``)."""
     if not sms.entry_ids:
         return
     entries = list(TimelineEntry.objects.filter(pk__in=sms.entry_ids))
     for entry in entries:
         entry.data = {**entry.data, "delivery": state}
+        if error:
+            entry.data["error"] = error[:500]
     TimelineEntry.objects.bulk_update(entries, ["data"])
 
 
@@ -371,10 +374,11 @@ def sms_deliver(*, sms_id: int, gateway: Gateway | None = None) -> str:
 
 def _give_up(sms: SmsMessage, reason: str) -> str:
     with transaction.atomic():
-        SmsMessage.objects.filter(pk=sms.pk, status=SmsStatus.SENDING).update(
+        moved = SmsMessage.objects.filter(pk=sms.pk, status=SmsStatus.SENDING).update(
             status=SmsStatus.FAILED, last_error=reason[:500]
         )
-        _entries_show(sms, SmsStatus.FAILED)
+        if moved:  # not when the sweep took the row back meanwhile
+            _entries_show(sms, SmsStatus.FAILED, reason)
     logger.warning("sms_failed id=%s attempts=%s error=%s", sms.pk, sms.attempts, reason)
     return "failed"
 
@@ -421,7 +425,7 @@ def sms_status_apply(*, provider: str, reports: list[StatusReport]) -> int:
             moved = rows.filter(pk__in=[t.pk for t in targets]).update(**fields)
             if moved:
                 for sms in targets:
-                    _entries_show(sms, report.state)
+                    _entries_show(sms, report.state, fields.get("last_error", ""))
             changed += moved
     return changed
 
@@ -504,10 +508,10 @@ def sms_sweep(*, now: datetime | None = None) -> dict[str, int]:
 
 def _give_up_queued(sms: SmsMessage) -> None:
     """A message taken back after its last attempt: failed, not tried a sixth time."""
+    reason = (sms.last_error or _("The sending was interrupted."))[:500]
     with transaction.atomic():
         moved = SmsMessage.objects.filter(pk=sms.pk, status=SmsStatus.QUEUED).update(
-            status=SmsStatus.FAILED,
-            last_error=(sms.last_error or _("The sending was interrupted."))[:500],
+            status=SmsStatus.FAILED, last_error=reason
         )
         if moved:
-            _entries_show(sms, SmsStatus.FAILED)
+            _entries_show(sms, SmsStatus.FAILED, reason)

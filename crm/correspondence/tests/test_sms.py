@@ -222,6 +222,8 @@ def test_a_refusal_fails_at_once_with_the_reason(org, deal, smsru):
     assert message.status == "failed" and message.attempts == 1
     assert message.last_error == "SMS.ru 207: На этот номер нельзя отправлять сообщения"
     assert deliveries(message) == ["failed", "failed"]
+    card = client_for(org.manager).get(f"/sales/deals/{deal.pk}/").content.decode()
+    assert "SMS.ru 207: На этот номер нельзя отправлять сообщения" in card
 
 
 def test_gives_up_after_the_last_attempt(org, deal, smsru):
