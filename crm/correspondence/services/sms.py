@@ -479,7 +479,10 @@ def sms_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Take back the SMS a dead worker left ``sending`` past its lease (queued again) and
     enqueue the queued ones whose job was lost (attempts left, due more than
     ``SWEEP_GRACE`` ago). At most ``SWEEP_BATCH`` a run. Safe in two schedulers: the job's
-    claim makes a second run a no-op."""
+    claim makes a second run a no-op. Without a gateway it does nothing (the messages wait
+    for one; their jobs would only skip)."""
+    if gateway_get() is None:
+        return {}
     cutoff = (now or timezone.now()) - SWEEP_GRACE
     stuck = SmsMessage.objects.filter(status=SmsStatus.SENDING, next_attempt_at__lte=cutoff)
     # A worker that died after the gateway took the message may make it go twice, as for
