@@ -8,6 +8,7 @@ class EntryKind(models.TextChoices):
     NOTE = "note", _("Note")
     CALL = "call", _("Call")
     EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
     MEETING = "meeting", _("Meeting")
     FILE = "file", _("File")
     FIELD_CHANGE = "field_change", _("Field change")

@@ -35,6 +35,7 @@ KIND_FILTERS: dict[str, list[str]] = {
     "note": [EntryKind.NOTE],
     "call": [EntryKind.CALL],
     "email": [EntryKind.EMAIL],
+    "sms": [EntryKind.SMS],
     "meeting": [EntryKind.MEETING],
     "file": [EntryKind.FILE],
     "changes": [EntryKind.FIELD_CHANGE, EntryKind.CREATED, EntryKind.MERGE, EntryKind.SYSTEM],

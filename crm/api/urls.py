@@ -18,7 +18,7 @@ from crm.api.auth import session_auth, token_auth
 from crm.api.docs import docs_access
 from crm.api.errors import install_error_handlers
 from crm.api.transport import JsonParser, Utf8JsonRenderer
-from crm.correspondence.api import emails_router, templates_router
+from crm.correspondence.api import emails_router, sms_router, templates_router
 from crm.customers.api import companies_router, contacts_router, custom_fields_router
 from crm.customers.api_handover import router as handover_router
 from crm.leads.api import router as leads_router
@@ -128,4 +128,5 @@ api.add_router("/reports", reports_router)
 api.add_router("/imports", imports_router)
 api.add_router("/email-templates", templates_router)
 api.add_router("/emails", emails_router)
+api.add_router("/sms", sms_router)
 api.add_router("", mailings_router)  # /segments, /contacts/{id}/consent

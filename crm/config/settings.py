@@ -234,6 +234,20 @@ CRM_MAIL_FROM = env_str("CRM_MAIL_FROM", DEFAULT_FROM_EMAIL)
 CRM_MAIL_REPLY_TO = env_str("CRM_MAIL_REPLY_TO")
 CRM_MAIL_ATTACHMENTS_MAX_BYTES = env_int("CRM_MAIL_ATTACHMENTS_MAX_BYTES", 15 * 1024 * 1024)
 
+# SMS written from a card or sent by a mailing (crm.correspondence.sms): the gateway ("none":
+# sending is refused; "smsru": SMS.ru's HTTP API at CRM_SMS_BASE_URL), its secret key
+# CRM_SMS_API_ID (never logged), the sender name (empty: the provider's default), the token
+# that makes the delivery callback's address secret (/mail/sms/callback/<token>/; empty:
+# no callback, statuses are polled), and the most parts one message may take.
+CRM_SMS_PROVIDER = env_str("CRM_SMS_PROVIDER", "none").strip().lower()
+if CRM_SMS_PROVIDER not in {"none", "smsru"}:
+    raise ImproperlyConfigured("CRM_SMS_PROVIDER must be none or smsru")
+CRM_SMS_API_ID = env_str("CRM_SMS_API_ID")
+CRM_SMS_SENDER = env_str("CRM_SMS_SENDER")
+CRM_SMS_BASE_URL = env_str("CRM_SMS_BASE_URL", "https://sms.ru").rstrip("/")
+CRM_SMS_CALLBACK_TOKEN = env_str("CRM_SMS_CALLBACK_TOKEN")
+CRM_SMS_MAX_PARTS = env_int("CRM_SMS_MAX_PARTS", 6)
+
 # --- i18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = env_str("CRM_LANGUAGE", "ru")
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]

@@ -1,16 +1,18 @@
 """REST API of correspondence: e-mail templates, previewing and sending an e-mail from a
-record, and a sent e-mail's state. Mounted by ``crm.api.urls`` at ``/email-templates`` and
-``/emails``.
+record, a sent e-mail's state, and SMS (send from a record, a record's SMS, one SMS).
+Mounted by ``crm.api.urls`` at ``/email-templates``, ``/emails`` and ``/sms``.
 
 Same rules as the pages: shared templates are the administrator's, a personal one its
 owner's (anyone else's is 404); an e-mail is written by whoever may change the record and
 seen by whoever may see it; a record one may not see is 404. Sending answers 202 with the
-e-mail's id and Message-ID: the SMTP server gets it from a background job.
+e-mail's id and Message-ID: the SMTP server gets it from a background job; an SMS the
+same way (503 when no SMS provider is configured).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Any
 
 from django.http import HttpRequest
@@ -20,11 +22,12 @@ from pydantic import StringConstraints
 from crm.core.api import READ_ERRORS, WRITE_ERRORS, DatabaseId, InputSchema, Storable, request_user
 from crm.correspondence import selectors
 from crm.correspondence.choices import SenderChoice
-from crm.correspondence.services import sending
+from crm.correspondence.services import sending, sms
 from crm.correspondence.services import templates as template_services
 
 templates_router = Router(tags=["E-mail"])
 emails_router = Router(tags=["E-mail"])
+sms_router = Router(tags=["SMS"])
 
 Text = Annotated[str, StringConstraints(max_length=40000), Storable]
 Line = Annotated[str, StringConstraints(max_length=1000), Storable]
@@ -229,3 +232,69 @@ def email_send(request: HttpRequest, payload: EmailIn) -> Any:
 def email_get(request: HttpRequest, email_id: int) -> Any:
     """An e-mail written from a record the caller may see, with its delivery state."""
     return selectors.email_get(user=request_user(request), pk=email_id)
+
+
+# --- SMS ------------------------------------------------------------------------------------
+
+
+class SmsIn(RecordRef):
+    phone: Line = Field(description="One of the client's numbers on the card (any form)")
+    text: Text = Field(description="Template text: placeholders are filled when sending")
+    template_id: DatabaseId | None = None
+
+
+class SmsOut(Schema):
+    id: int
+    record_kind: str
+    record_id: int
+    phone: str = Field(description="E.164")
+    text: str
+    parts: int
+    sender: str
+    status: str = Field(description="queued, sending, sent, delivered or failed")
+    provider: str
+    provider_id: str
+    attempts: int
+    last_error: str
+    cost: Decimal | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+
+
+class SmsListParams(Schema):
+    record_kind: Kind = Field(description="contact, company, lead or deal")
+    record_id: DatabaseId
+    limit: int = Field(50, ge=1, le=200)
+
+
+@sms_router.post("", response={202: SmsOut, **WRITE_ERRORS}, summary="Send an SMS")
+def sms_send(request: HttpRequest, payload: SmsIn) -> Any:
+    """Write an SMS from a record to one of its client's numbers and queue it (202).
+    Refused before anything is written (422 naming ``phone``, ``text`` or ``template_id``):
+    a number that is not the record's, an empty text, a control character, more parts than
+    allowed, a placeholder the record cannot fill. 503 when no provider is configured."""
+    message = sms.sms_send(
+        actor=request_user(request),
+        kind=payload.record_kind,
+        record_id=payload.record_id,
+        phone=payload.phone,
+        text=payload.text,
+        template_id=payload.template_id,
+    )
+    return Status(202, message)
+
+
+@sms_router.get("", response={200: list[SmsOut], **READ_ERRORS}, summary="A record's SMS")
+def sms_list(request: HttpRequest, params: Query[SmsListParams]) -> Any:
+    """The SMS written from a record the caller may see, newest first."""
+    rows = selectors.sms_for_record(
+        user=request_user(request), kind=params.record_kind, pk=params.record_id
+    )
+    return list(rows[: params.limit])
+
+
+@sms_router.get("/{sms_id}", response={200: SmsOut, **READ_ERRORS}, summary="An SMS")
+def sms_get(request: HttpRequest, sms_id: int) -> Any:
+    """An SMS written from a record the caller may see, with its delivery state."""
+    return selectors.sms_get(user=request_user(request), pk=sms_id)

@@ -24,3 +24,15 @@ class SenderChoice(models.TextChoices):
 
     COMPANY = "company", _("The company's sales address")
     OWN = "own", _("My own address")
+
+
+class SmsStatus(models.TextChoices):
+    """Where an SMS is: waiting for the job, being handed to the gateway (a worker's lease),
+    accepted by the gateway, reported delivered to the phone, or failed (refused by the
+    gateway, given up after the last attempt, or reported undeliverable)."""
+
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")

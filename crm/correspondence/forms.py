@@ -93,3 +93,19 @@ class ComposeForm(BootstrapForm):
         if name in self.fields:
             return name
         return {"attachments": "file"}.get(name)
+
+
+class SmsForm(BootstrapForm):
+    """Writing an SMS: one of the client's numbers, the text (template text: placeholders are
+    filled when sending) and the template it came from. The service checks the number and
+    the text."""
+
+    phone = forms.CharField(label=_("To"), required=False, max_length=100, strip=False)
+    template = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    text = forms.CharField(
+        label=_("Text"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "data-sms-counter": "sms-length"}),
+        max_length=5000,
+        strip=False,
+    )

@@ -1,4 +1,5 @@
-"""E-mail written from a record's card: templates, the messages sent, each user's sender.
+"""E-mail and SMS written from a record's card: templates, the messages sent, each user's
+sender.
 
 An ``OutgoingEmail`` belongs to one record of a registered kind (``record_kind`` is the
 kind's key in ``crm.core.records``: contact, company, lead or deal) and names the client it
@@ -12,7 +13,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.correspondence.choices import EmailStatus, SenderChoice, TemplateLanguage
+from crm.core.normalize import format_phone
+from crm.correspondence.choices import EmailStatus, SenderChoice, SmsStatus, TemplateLanguage
 
 
 class EmailTemplate(models.Model):
@@ -140,3 +142,67 @@ class OutgoingEmail(models.Model):
     @property
     def recipients(self) -> list[str]:
         return [*self.to, *self.cc, *self.bcc]
+
+
+class SmsMessage(models.Model):
+    """One SMS to a client's phone and its delivery.
+
+    Like ``OutgoingEmail`` it belongs to one record (``record_kind``/``record_id``) and names
+    the client. The send job claims the row with a conditional UPDATE (queued, attempts
+    left, due → ``sending`` with a lease in ``next_attempt_at``), so a doubled job sends it
+    once. The gateway's id (``provider_id``) is how its callback and the polling find it;
+    a status only moves forward (sent → delivered or failed), so a repeated report changes
+    nothing. ``entry_ids`` are the timeline entries showing it, whose delivery state
+    follows. ``author`` is the user who wrote it; ``sender`` the name it goes out under.
+    """
+
+    record_kind = models.CharField(max_length=20)
+    record_id = models.BigIntegerField()
+    contact = models.ForeignKey(
+        "customers.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    company = models.ForeignKey(
+        "customers.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    template = models.ForeignKey(
+        EmailTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    phone = models.CharField(_("phone"), max_length=20)
+    text = models.TextField(_("text"), max_length=2000)
+    parts = models.PositiveSmallIntegerField(default=1)
+    sender = models.CharField(_("sender"), max_length=20, blank=True)
+    provider = models.CharField(max_length=20)
+    provider_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=SmsStatus.choices, default=SmsStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.CharField(max_length=500, blank=True)
+    cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    entry_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS")
+        verbose_name_plural = _("SMS")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["record_kind", "record_id", "-created_at"], name="sms_record"),
+            models.Index(fields=["status", "next_attempt_at"], name="sms_due"),
+            models.Index(fields=["provider", "provider_id"], name="sms_provider_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone}: {self.text[:40]}"
+
+    @property
+    def phone_shown(self) -> str:
+        """The number as the card shows it (``+7 912 345-67-89``)."""
+        return format_phone(self.phone)

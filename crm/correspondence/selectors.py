@@ -12,10 +12,11 @@ from django.utils.translation import gettext as _
 
 from crm.activities.models import Attachment, TimelineEntry
 from crm.core.errors import NotFound
+from crm.core.normalize import format_phone
 from crm.core.permissions import ScopedUser
 from crm.core.policies import CHANGE, VIEW
 from crm.core.records import RecordKind, registry
-from crm.correspondence.models import EmailTemplate, OutgoingEmail, SenderSettings
+from crm.correspondence.models import EmailTemplate, OutgoingEmail, SenderSettings, SmsMessage
 from crm.customers.choices import ContactPointKind
 from crm.customers.models import Company, Contact, ContactPoint
 from crm.leads.models import Lead
@@ -162,3 +163,48 @@ def email_get(*, user: ScopedUser, pk: int) -> OutgoingEmail:
     if not mail_kind(email.record_kind).visible_to(user).filter(pk=email.record_id).exists():
         raise NotFound(_("Not found."))
     return email
+
+
+@dataclass(frozen=True)
+class PhoneChoice:
+    """A phone number (E.164) of the record's client, as the card shows it."""
+
+    phone: str
+    shown: str
+    owner: str
+    label: str
+
+
+def phone_choices(record: Any) -> list[PhoneChoice]:
+    """The client's phone numbers an SMS may go to (prefetched points; a lead's own checked
+    number too), each once, in card order."""
+    found: dict[str, PhoneChoice] = {}
+    for client in clients_of(record):
+        for point in client.points.all():
+            if point.kind == ContactPointKind.PHONE and point.value not in found:
+                found[point.value] = PhoneChoice(
+                    point.value, format_phone(point.value), str(client), point.get_label_display()
+                )
+    if isinstance(record, Lead) and record.phone and record.phone not in found:
+        found[record.phone] = PhoneChoice(
+            record.phone, format_phone(record.phone), record.name or record.title, ""
+        )
+    return list(found.values())
+
+
+def sms_for_record(*, user: ScopedUser, kind: str, pk: int) -> QuerySet[SmsMessage]:
+    """The SMS written from a record ``user`` may see, newest first; ``NotFound`` otherwise."""
+    record_kind = mail_kind(kind)
+    if not record_kind.visible_to(user).filter(pk=pk).exists():
+        raise NotFound(_("Not found."))
+    return SmsMessage.objects.filter(record_kind=kind, record_id=pk).order_by("-created_at", "-id")
+
+
+def sms_get(*, user: ScopedUser, pk: int) -> SmsMessage:
+    """An SMS written from a record ``user`` may see; ``NotFound`` otherwise."""
+    sms = SmsMessage.objects.filter(pk=pk).first()
+    if sms is None or sms.record_kind not in MAIL_KINDS:
+        raise NotFound(_("Not found."))
+    if not mail_kind(sms.record_kind).visible_to(user).filter(pk=sms.record_id).exists():
+        raise NotFound(_("Not found."))
+    return sms

@@ -1,29 +1,41 @@
-"""Pages of correspondence: writing an e-mail from a card (with a live preview), the e-mail
-templates, and each user's sender settings. Adapters: a form parses, one service or
-selector does the work."""
+"""Pages of correspondence: writing an e-mail from a card (with a live preview) or an SMS,
+the e-mail templates, each user's sender settings, and the SMS provider's delivery
+callback. Adapters: a form parses, one service or selector does the work."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.accounts.http import SignedInRequest
 from crm.core.errors import ValidationFailed
 from crm.core.forms import domain_errors, form_post, saved
+from crm.core.http import client_address
 from crm.core.permissions import Role
 from crm.core.policies import CHANGE
 from crm.correspondence import selectors
 from crm.correspondence.choices import SenderChoice
-from crm.correspondence.forms import ComposeForm, SenderForm, TemplateForm, split_addresses
-from crm.correspondence.services import sending
+from crm.correspondence.forms import (
+    ComposeForm,
+    SenderForm,
+    SmsForm,
+    TemplateForm,
+    split_addresses,
+)
+from crm.correspondence.services import sending, sms
 from crm.correspondence.services import templates as template_services
 from crm.correspondence.services.placeholders import PLACEHOLDERS
+
+security_log = logging.getLogger("crm.security")
 
 # --- writing an e-mail ----------------------------------------------------------------------
 
@@ -159,6 +171,84 @@ def compose_preview(request: SignedInRequest, kind: str, pk: int) -> HttpRespons
     return render(
         request, "correspondence/partials/preview.html", {"preview": preview}, status=status
     )
+
+
+# --- writing an SMS -------------------------------------------------------------------------
+
+
+def _sms_page(
+    request: SignedInRequest, kind: str, record: Any, form: SmsForm, status: int = 200,
+    template: Any = None,
+) -> HttpResponse:  # fmt: skip
+    record_kind = selectors.mail_kind(kind)
+    context = {
+        "form": form,
+        "record": record,
+        "kind": record_kind,
+        "record_url": record_kind.url_of(record),
+        "phones": selectors.phone_choices(record),
+        "templates": list(selectors.templates_for(user=request.user)),
+        "chosen_template": template,
+        "configured": sms.sms_configured(),
+        "max_parts": settings.CRM_SMS_MAX_PARTS,
+        "recent": list(selectors.sms_for_record(user=request.user, kind=kind, pk=record.pk)[:5]),
+    }
+    return render(request, "correspondence/sms_compose.html", context, status=status)
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def sms_compose(request: SignedInRequest, kind: str, pk: int) -> HttpResponse:
+    """Write an SMS from a record: GET shows the form (a template's text loaded with
+    ``?template=``); POST queues it. Without a configured provider the page says so and a
+    POST is refused (503)."""
+    record = selectors.record_for_mail(user=request.user, kind=kind, pk=pk, action=CHANGE)
+    if request.method == "GET":
+        template = _chosen_template(request, request.GET.get("template"))
+        phones = selectors.phone_choices(record)
+        initial: dict[str, Any] = {"phone": phones[0].phone if phones else ""}
+        if template is not None:
+            initial.update(template=template.pk, text=template.body)
+        return _sms_page(request, kind, record, SmsForm(initial=initial), template=template)
+    form = SmsForm(request.POST)
+    record_url = selectors.mail_kind(kind).url_of(record)
+
+    def _sent(message: Any) -> HttpResponseRedirect:
+        messages.success(request, _("The SMS is queued for sending."))
+        return HttpResponseRedirect(record_url)
+
+    def _again(status: int = 422) -> HttpResponse:
+        return _sms_page(request, kind, record, form, status)
+
+    return form_post(
+        form,
+        lambda: sms.sms_send(
+            actor=request.user,
+            kind=kind,
+            record_id=record.pk,
+            phone=form.cleaned_data["phone"],
+            text=form.cleaned_data["text"],
+            template_id=form.cleaned_data.get("template"),
+        ),
+        success=_sent,
+        failure=_again,
+        refused=lambda error: _again(error.status_code),
+    )
+
+
+@csrf_exempt
+@require_POST
+def sms_callback(request: HttpRequest, token: str) -> HttpResponse:
+    """The SMS provider's delivery reports (public: the secret token in the address is the
+    protection). A wrong token, or no callback configured, is 404; otherwise the body the
+    provider expects (SMS.ru: ``100``), also for a report already recorded."""
+    answer = sms.sms_callback(token=token, form=dict(request.POST.lists()))
+    if answer is None:
+        # The address without the token: it is the secret.
+        security_log.warning("sms_callback_refused address=%s", client_address(request) or "")
+        raise Http404
+    return HttpResponse(answer, content_type="text/plain")
 
 
 # --- templates ------------------------------------------------------------------------------

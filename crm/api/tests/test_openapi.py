@@ -117,8 +117,10 @@ EXPECTED_PATHS |= {
     "/api/v1/emails",
     "/api/v1/emails/preview",
     "/api/v1/emails/{email_id}",
+    "/api/v1/sms",
+    "/api/v1/sms/{sms_id}",
 }
-CORRESPONDENCE_TAGS = {"E-mail"}
+CORRESPONDENCE_TAGS = {"E-mail", "SMS"}
 # crm/mailings/api.py
 EXPECTED_PATHS |= {
     "/api/v1/segments",

@@ -84,7 +84,12 @@ def test_the_apps_registered_their_kinds_and_the_kernel_its_sweep():
     assert {kind.key for kind in registry.kinds()} == {"contact", "company", "deal", "lead", "task"}
     assert [kind.key for kind in registry.with_timeline()] == ["contact", "company", "deal", "lead"]
     assert [mover.name for mover in registry.movers("contact")] == ["timeline", "tasks", "deals"]
-    assert [panel.name for panel in registry.panels("company")] == ["deals", "leads", "email"]
+    assert [panel.name for panel in registry.panels("company")] == [
+        "deals",
+        "leads",
+        "email",
+        "sms",
+    ]
     assert "core.counters" in registry.sweeps
     assert list(registry.thread_finders) == ["correspondence.threads"]
 

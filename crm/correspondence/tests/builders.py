@@ -15,13 +15,16 @@ from crm.sales.models import DealLine, SellerDetails
 from crm.sales.tests.factories import make_deal
 
 
-def deal_with_client(owner: Any, *, email: str = "anna@client.ru", pipeline: str = "Опт") -> Any:
+def deal_with_client(
+    owner: Any, *, email: str = "anna@client.ru", pipeline: str = "Опт", phone: str = ""
+) -> Any:
     company = make_company(owner, legal_name="Ромашка", legal_form="ООО")
     contact = make_contact(
         owner,
         first_name="Анна",
         last_name="Смирнова",
         emails=[{"value": email}],
+        phones=[{"value": phone}] if phone else [],
         employments=[{"company_id": company.pk, "position": "Закупщик"}],
     )
     deal = make_deal(
