@@ -6,7 +6,8 @@ companies, created by the import) in the forms spreadsheets write them. With
 ``--base N`` the database first gets N other contacts (imported the same way, not timed),
 and ``--matching`` of the file's rows (default 10%) are those contacts written another way
 (the phone as 8 (9xx) …, the name in capitals), so the duplicate finder has work: the
-"skip" policy skips them.
+"skip" policy skips them. ``--exact-only`` sets the import's option of that name (matching by
+contact points and ИНН; the names are left to the duplicate scan the import queues).
 
     # PostgreSQL
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_h_importer
@@ -81,7 +82,7 @@ def _write(path: Path, numbers: list[int], companies: int, variant: set[int]) ->
             handle.write(f'"{name}",{phone},{email},ООО Компания {number % companies}\n')
 
 
-def _run(actor: User, path: Path, policy: str) -> tuple[ImportJob, float]:
+def _run(actor: User, path: Path, policy: str, exact_only: bool = False) -> tuple[ImportJob, float]:
     started = time.perf_counter()
     with path.open("rb") as handle:
         job = import_start(
@@ -91,6 +92,7 @@ def _run(actor: User, path: Path, policy: str) -> tuple[ImportJob, float]:
             kind="contact",
             mapping=["full_name", "phone", "email", "company"],
             policy=policy,
+            options={"exact_only": True} if exact_only else {},
             enqueue=False,
         )
     finished = import_execute(job_id=job.pk)
@@ -112,6 +114,11 @@ def main() -> None:
     parser.add_argument("--matching", type=float, default=0.1)
     parser.add_argument("--policy", default="skip")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--exact-only",
+        action="store_true",
+        help="match by phone, e-mail and ИНН only (the import option; names by the scan after)",
+    )
     parser.add_argument(
         "--analyze",
         action="store_true",
@@ -138,9 +145,11 @@ def main() -> None:
     )
     path = folder / "clients.csv"
     _write(path, numbers, max(options.rows // 20, 1), set(numbers[:matching]))
-    job, seconds = _run(actor, path, options.policy)
+    job, seconds = _run(actor, path, options.policy, options.exact_only)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     database = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
+    if options.exact_only:
+        database += ", exact only"
     print(
         f"| {database} | {options.base:,} | {options.rows:,} | {matching:,} | "
         f"{settings.CRM_IMPORT_BATCH_ROWS} | {job.created:,} / {job.updated:,} / "

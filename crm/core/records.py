@@ -445,7 +445,9 @@ class Importer:
     and ``flags`` are the kind's own steps and options of the wizard (``ImportValueMap``,
     ``ImportFlag``). ``external_ids``: the import offers the field ``external_id`` (the
     record's id in the other system), stores it for the records created and gives a later
-    row with the same id its record (``ImportRow.record_id``).
+    row with the same id its record (``ImportRow.record_id``). ``finished(options)`` is
+    called once when an import of the kind that wrote records ends (done, cancelled or
+    failed after some batches), after its last commit: clients queue the duplicate scan.
     """
 
     kind: str
@@ -457,6 +459,7 @@ class Importer:
     value_maps: tuple[ImportValueMap, ...] = ()
     flags: tuple[ImportFlag, ...] = ()
     external_ids: bool = False
+    finished: Callable[[Mapping[str, Any]], None] | None = None
 
 
 @dataclass(frozen=True)

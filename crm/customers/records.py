@@ -18,6 +18,7 @@ from crm.core.permissions import ScopedUser
 from crm.core.records import (
     BaseTable,
     Importer,
+    ImportFlag,
     MergeMover,
     OwnerMover,
     RecordKind,
@@ -43,6 +44,7 @@ from crm.customers.services.derived import (
     contact_points_derived_rebuild,
     customers_derived_rebuild,
 )
+from crm.customers.services.scan import duplicates_scan_soon
 from crm.planner.services import task_move, task_move_back
 
 if TYPE_CHECKING:
@@ -118,6 +120,16 @@ def _hand_over(model: type[Contact | Company]) -> Callable[[list[int], int, int]
     return lambda ids, from_id, to_id: owner_hand_over(model, ids, from_id, to_id)
 
 
+_EXACT_ONLY = ImportFlag(
+    customer_imports.EXACT_ONLY,
+    _("Match by phone, e-mail and ИНН only (fast, for large files)"),
+    _(
+        "Names are not looked up row by row: the duplicate scan that runs when the import "
+        "ends compares them, and its likely and possible pairs are on the Duplicates page."
+    ),
+)
+"""An option of the clients' imports: on a large base the name lookup is most of the time."""
+
 CONTRIBUTIONS = [
     _customer_kind(Contact, (_("Contact"), _("Contacts")), _contact_timeline, "contacts"),
     _customer_kind(Company, (_("Company"), _("Companies")), _company_timeline, "companies"),
@@ -183,6 +195,8 @@ CONTRIBUTIONS = [
         customer_imports.companies_load,
         customer_imports.companies_undo,
         external_ids=True,
+        flags=(_EXACT_ONLY,),
+        finished=lambda options: duplicates_scan_soon(entity="company"),
     ),
     Importer(
         "contact",
@@ -191,6 +205,8 @@ CONTRIBUTIONS = [
         customer_imports.contacts_load,
         customer_imports.contacts_undo,
         external_ids=True,
+        flags=(_EXACT_ONLY,),
+        finished=lambda options: duplicates_scan_soon(entity="contact"),
     ),
     # The duplicates page keeps up with new and edited contacts without a cron line.
     *(

@@ -605,7 +605,7 @@ def import_execute(
 
 
 def _finish(job: ImportJob, status: str, error: str = "") -> ImportJob:
-    ImportJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
+    ended = ImportJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
         status=status, finished_at=timezone.now(), error=error
     )
     job.refresh_from_db()
@@ -630,7 +630,22 @@ def _finish(job: ImportJob, status: str, error: str = "") -> ImportJob:
         job.skipped,
         job.failed,
     )
+    if ended:
+        _after(job)
     return job
+
+
+def _after(job: ImportJob) -> None:
+    """The kind's ``finished`` hook of an import that wrote records, once: by the call of
+    ``_finish`` that ended it."""
+    if not (job.created or job.updated):
+        return
+    try:
+        finished = registry.importer(job.kind).finished
+    except LookupError:
+        return
+    if finished is not None:
+        finished(job.options or {})
 
 
 def import_sweep() -> int:

@@ -290,12 +290,14 @@ def contact_duplicates_find(
     addresses: Iterable[str] = (),
     company_ids: Iterable[int] = (),
     exclude_id: int | None = None,
+    lookup_names: bool = True,
 ) -> list[DuplicateCandidate]:
     """Contacts that a contact with these names, birthday, contact points, addresses and
     employers would duplicate, best first.
 
-    Candidates: the contacts holding one of ``points`` and the ``MAX_CANDIDATES`` sharing
-    the most blocking keys (``person_lookup_keys``). Each is scored on every field with
+    Candidates: the contacts holding one of ``points`` and (unless not ``lookup_names``: an
+    import matching by phone, e-mail and handle only) the ``MAX_CANDIDATES`` sharing the
+    most blocking keys (``person_lookup_keys``). Each is scored on every field with
     ``score_person_facts``; those reaching a tier are returned. Two queries: the candidates
     with names, birthdays and owners, then their contact points, addresses and employers;
     a third, whether ``actor`` may see them, only when some passed.
@@ -304,7 +306,9 @@ def contact_duplicates_find(
     rows = _candidate_rows(
         Contact,
         points=points,
-        keys=person_lookup_keys(last_name, first_name, middle_name, birthday),
+        keys=person_lookup_keys(last_name, first_name, middle_name, birthday)
+        if lookup_names
+        else set(),
         exclude_id=exclude_id,
         fields=["last_name", "first_name", "middle_name", "birthday"],
     )
@@ -404,8 +408,10 @@ def company_duplicates_find(
     kpp: str = "",
     points: Iterable[tuple[str, str]] = (),
     exclude_id: int | None = None,
+    lookup_names: bool = True,
 ) -> list[DuplicateCandidate]:
-    """Companies that a company with these names, ИНН and contact points would duplicate.
+    """Companies that a company with these names, ИНН and contact points would duplicate
+    (by ИНН and contact points only, unless ``lookup_names``).
 
     The same ИНН with a different КПП is a branch of the same organisation, not a
     duplicate; it shows as a near match. Near matches by name are ranked like contacts'.
@@ -428,7 +434,7 @@ def company_duplicates_find(
     rows = _candidate_rows(
         Company,
         points=points,
-        keys=company_block_keys(legal_name, short_name),
+        keys=company_block_keys(legal_name, short_name) if lookup_names else set(),
         listed_ids=[*same_inn, *branches],
         exclude_id=exclude_id,
         fields=["legal_name", "short_name", "legal_form"],

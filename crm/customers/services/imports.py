@@ -373,16 +373,26 @@ def _batch_keys(item: Prepared, kind: customer_kinds.CustomerKind[Any]) -> set[t
     return keys
 
 
+EXACT_ONLY = "exact_only"
+"""The import option (``ImportFlag``) that matches rows to the base by phone, e-mail,
+handle and ИНН only: the names of a large file are compared by the duplicate scan the
+import queues when it ends, not row by row (the name lookup is most of an import's time)."""
+
+
 def match_batch(
-    *, actor: Any, kind: customer_kinds.CustomerKind[Any], rows: list[Prepared]
+    *,
+    actor: Any,
+    kind: customer_kinds.CustomerKind[Any],
+    rows: list[Prepared],
+    names: bool = True,
 ) -> list[Match | None]:
     """For each prepared row, the record it duplicates, or None.
 
     A row matches an earlier row of the same batch that shares a normalised phone, e-mail,
     messenger or (companies) ИНН and КПП, then a record of the base that the product's
-    matcher finds in the exact or "likely" tier; "possible" matches are no match (the
-    record is created and the row notes them, ``Prepared.possible``). The lead's batch
-    matcher replaces the per-row finder calls here, one query for the whole batch.
+    matcher finds in the exact or "likely" tier — among the records sharing a contact
+    point or ИНН only, unless ``names`` (``EXACT_ONLY``); "possible" matches are no match
+    (the record is created and the row notes them, ``Prepared.possible``).
     """
     seen: dict[tuple[str, str], int] = {}
     matches: list[Match | None] = []
@@ -394,7 +404,7 @@ def match_batch(
         if earlier is not None:
             matches.append(Match(row=earlier))
             continue
-        candidates = _find(actor, kind, item)
+        candidates = _find(actor, kind, item, names=names)
         same = [c for c in candidates if c.is_exact or c.tier == LIKELY]
         item.possible = [c.record_id for c in candidates if c not in same][:5]
         matches.append(
@@ -404,7 +414,7 @@ def match_batch(
 
 
 def _find(
-    actor: Any, kind: customer_kinds.CustomerKind[Any], item: Prepared
+    actor: Any, kind: customer_kinds.CustomerKind[Any], item: Prepared, *, names: bool
 ) -> list[DuplicateCandidate]:
     related: dict[str, Any] = {}
     if kind is customer_kinds.CONTACT:
@@ -415,6 +425,7 @@ def _find(
     return kind.duplicates_find(
         actor=actor,
         points=item.point_pairs(),
+        lookup_names=names,
         **kind.duplicate_values(item.clean.fields, None),
         **related,
     )
@@ -917,7 +928,9 @@ def _customers_load(
                 item.company_ids = [company_id]
             kept.append(item)
         prepared = kept
-    matches = match_batch(actor=batch.actor, kind=kind, rows=prepared)
+    matches = match_batch(
+        actor=batch.actor, kind=kind, rows=prepared, names=not batch.options.get(EXACT_ONLY)
+    )
     # A row whose external id an earlier import stored matches that record, whatever the
     # matcher says (``ImportRow.record_id``).
     matches = [

@@ -115,6 +115,14 @@ def duplicates_scan_start(*, actor: ScopedUser, entity: str, full: bool = False)
     return _queue(entity, full=full, state=state, requested_by=actor.pk)
 
 
+def duplicates_scan_soon(*, entity: str) -> None:
+    """Queue a scan of ``entity`` for the system (after an import wrote clients), unless
+    one is queued or running: of contacts an incremental one, which looks at the new."""
+    state = duplicates_scan_status(entity=entity)
+    if not state["is_active"]:
+        _queue(entity, full=False, state=state, requested_by=None)
+
+
 def _queue(
     entity: str, *, full: bool, state: dict[str, Any], requested_by: int | None
 ) -> dict[str, Any]:

@@ -455,3 +455,38 @@ def test_consent_and_unsubscribes_are_read_for_new_clients(org):
     existing.refresh_from_db()
     assert existing.consent_at is None
     assert "new clients only" in ImportEntry.objects.get(job=job, action="skipped").reason
+
+
+def test_exact_only_matches_by_contact_points_and_the_scan_after_it_pairs_the_names(
+    org, django_capture_on_commit_callbacks
+):
+    from crm.customers.choices import DuplicateStatus
+    from crm.customers.models import DuplicatePair
+
+    by_phone = contact_create(
+        actor=org.admin,
+        data={"last_name": "Иванов", "first_name": "Пётр", "phones": ["+79161234567"]},
+    )
+    by_name = contact_create(
+        actor=org.admin,
+        data={"last_name": "Смирнова", "first_name": "Анна", "birthday": "1980-05-06"},
+    )
+    lines = [
+        "Фамилия,Имя,Телефон,Дата рождения",
+        "ИВАНОВ,Пётр,8 (916) 123-45-67,",
+        "Смирнова,Анна,,06.05.1980",
+    ]
+    mapping = ["last_name", "first_name", "phone", "birthday"]
+    # the name is looked up row by row by default: both rows are the clients there
+    assert (_run(org.admin, lines, mapping=mapping).skipped, Contact.objects.count()) == (2, 2)
+    # when only the contact points are matched
+    with django_capture_on_commit_callbacks(execute=True):
+        job = _run(org.admin, lines, mapping=mapping, options={"exact_only": True})
+    # then the phone still finds its client, the name does not (a new record) …
+    assert (job.created, job.skipped) == (1, 1)
+    new = Contact.objects.exclude(pk__in=[by_phone.pk, by_name.pk]).get()
+    assert new.last_name == "Смирнова"
+    # … and the scan the import queued when it ended lists the pair as likely
+    pair = DuplicatePair.objects.get(status=DuplicateStatus.OPEN)
+    assert {pair.contact_a_id, pair.contact_b_id} == {by_name.pk, new.pk}
+    assert pair.tier == "likely"
