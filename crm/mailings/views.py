@@ -74,6 +74,7 @@ def _editor(
         "segment": segment,
         "may_change": may_change,
         "may_share": may_share(request.user),
+        "may_send": may_send_mailings(request.user),
         "custom_names": form.custom_field_names(),
     }
     return render(request, "mailings/segment_form.html", context, status=status)

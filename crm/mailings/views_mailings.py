@@ -62,7 +62,9 @@ def mailing_list(request: SignedInRequest) -> HttpResponse:
     """The user's mailings (an administrator's: everyone's), newest first."""
     MAILING.check(request.user)
     return render(
-        request, "mailings/mailing_list.html", {"mailings": selectors.mailing_list(user=request.user)}
+        request,
+        "mailings/mailing_list.html",
+        {"mailings": selectors.mailing_list(user=request.user)},
     )
 
 
@@ -107,9 +109,14 @@ def mailing_preview(request: SignedInRequest) -> HttpResponse:
     """The chosen template rendered against the chosen segment's first recipient, with the
     placeholders that recipient cannot fill (an HTMX fragment of the form)."""
     MAILING.check(request.user)
-    segment_id, template_id = _int(request.GET.get("segment_id")), _int(request.GET.get("template_id"))
+    segment_id, template_id = (
+        _int(request.GET.get("segment_id")),
+        _int(request.GET.get("template_id")),
+    )
     context: dict[str, Any] = {}
-    template = templates_for(user=request.user).filter(pk=template_id).first() if template_id else None
+    template = (
+        templates_for(user=request.user).filter(pk=template_id).first() if template_id else None
+    )
     if segment_id and template is not None:
         try:
             segment = selectors.segment_get(user=request.user, pk=segment_id)
@@ -141,7 +148,9 @@ def _detail_context(mailing: Mailing) -> dict[str, Any]:
     return {
         "mailing": mailing,
         "report": report,
-        "figures": [(figure, ReportFigure(figure).label, report[figure]) for figure in REPORT_FIGURES],
+        "figures": [
+            (figure, ReportFigure(figure).label, report[figure]) for figure in REPORT_FIGURES
+        ],
         "percent": round(100 * handled / report["all"]) if report["all"] else 0,
         "handled": handled,
         "polling": mailing.state == MailingState.SENDING,
