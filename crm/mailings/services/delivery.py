@@ -172,11 +172,13 @@ def _excluded(
 ) -> dict[str, list[int]]:
     """The rows to skip now, by reason: an address unsubscribed or undeliverable on any
     card, a contact without consent when the segment asked for it, a contact gone."""
-    marks = ContactPoint.objects.filter(
-        Q(unsubscribed_at__isnull=False) | Q(undeliverable_at__isnull=False),
-        kind=ContactPointKind.EMAIL,
-        value__in=[row.address for row in rows],
-    ).values_list("value", "unsubscribed_at")
+    marks = list(
+        ContactPoint.objects.filter(
+            Q(unsubscribed_at__isnull=False) | Q(undeliverable_at__isnull=False),
+            kind=ContactPointKind.EMAIL,
+            value__in=[row.address for row in rows],
+        ).values_list("value", "unsubscribed_at")
+    )
     unsubscribed = {value for value, moment in marks if moment is not None}
     undeliverable = {value for value, _moment in marks} - unsubscribed
     skipped: dict[str, list[int]] = {}

@@ -9,12 +9,12 @@ import pytest
 from django.test import Client
 
 from crm.activities.models import TimelineEntry
-from crm.customers.models import ContactPoint
+from crm.customers.models import Contact, ContactPoint
 from crm.mailings.choices import MailingState, RecipientState, SkipReason
 from crm.mailings.models import MailingRecipient
 from crm.mailings.selectors import mailing_report
 from crm.mailings.services import mailing_start
-from crm.mailings.tests.conftest import contact_with, draft, email_of, send_all
+from crm.mailings.tests.conftest import contact_with, draft, email_of, segment_of, send_all
 from crm.mailings.unsubscribe import ONE_CLICK
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +133,22 @@ def test_the_one_click_post_without_a_session_keeps_every_later_mailing_away(
     assert set(_received(smtp_server)) == {"other@example.com"}
     report = mailing_report(mailing=first)
     assert report["unsubscribed"] == 1
+
+
+def test_a_consent_withdrawn_after_the_start_is_skipped_when_the_segment_asked_for_it(
+    org, smtp_server, django_capture_on_commit_callbacks
+):
+    head = org.head
+    keen = contact_with(head, "keen@example.com")
+    gone = contact_with(head, "gone@example.com")
+    Contact.objects.filter(pk__in=[keen.pk, gone.pk]).update(consent_at="2026-01-01T00:00Z")
+    segment = segment_of(head, {"has_email": True, "consent": True})
+    with django_capture_on_commit_callbacks(execute=False):
+        mailing = mailing_start(actor=head, mailing=draft(head, segment=segment))
+    assert mailing.requires_consent and mailing.total == 2
+    Contact.objects.filter(pk=gone.pk).update(consent_at=None)
+
+    send_all(mailing)
+
+    assert set(_received(smtp_server)) == {"keen@example.com"}
+    assert MailingRecipient.objects.get(address="gone@example.com").reason == SkipReason.NO_CONSENT
