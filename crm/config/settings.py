@@ -270,6 +270,15 @@ LEADS_FORM_RATE_LIMIT = env_int("CRM_LEADS_FORM_RATE_LIMIT", 20)
 # alone), and one-click unsubscribe requests accepted per client address per minute.
 CRM_UNSUBSCRIBE_MAILTO = env_str("CRM_UNSUBSCRIBE_MAILTO")
 CRM_UNSUBSCRIBE_RATE_LIMIT = env_int("CRM_UNSUBSCRIBE_RATE_LIMIT", 30)
+# Who may send mailings (roles), the default sending rate (messages per minute; each
+# mailing may set its own), the messages one job sends over one SMTP connection, and the
+# segment size over which starting a mailing needs an explicit confirmation.
+CRM_MAILING_ROLES = env_list("CRM_MAILING_ROLES", ["admin", "head"])
+CRM_MAILING_RATE_PER_MINUTE = env_int("CRM_MAILING_RATE_PER_MINUTE", 600)
+CRM_MAILING_BATCH = env_int("CRM_MAILING_BATCH", 100)
+CRM_MAILING_CONFIRM_OVER = env_int("CRM_MAILING_CONFIRM_OVER", 1000)
+# How long a worker holds the batch it took: a dead worker's batch is taken again after it.
+CRM_MAILING_LEASE_SECONDS = env_int("CRM_MAILING_LEASE_SECONDS", 300)
 # Leads by e-mail: the sales mailbox the poller reads every minute (no host: no polling).
 # CRM_LEADS_IMAP_SSL: "on" (TLS from the start, port 993), "starttls" (port 143, then TLS)
 # or "off" (plain, for a relay on this machine only); CRM_LEADS_IMAP_CAFILE trusts a private

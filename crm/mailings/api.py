@@ -1,5 +1,6 @@
 """REST API of segments (CRUD, the count and a page of recipients, also of an unsaved
-spec) and of a contact's consent to mailings.
+spec), of a contact's consent to mailings, and of mailings (write, start, pause, resume,
+cancel, the report and the recipients behind each figure).
 
 The same services and selectors as the pages; a segment the caller does not see answers
 404; a spec with an unknown or malformed filter answers 422 naming it (``spec.<key>``).
@@ -19,6 +20,7 @@ from crm.core.api import (
     READ_ERRORS,
     WRITE_ERRORS,
     DatabaseId,
+    ErrorOut,
     InputSchema,
     IsoDateTime,
     Storable,
@@ -29,6 +31,8 @@ from crm.core.errors import ValidationFailed
 from crm.core.pagination import MAX_LIMIT
 from crm.customers.selectors import contact_get
 from crm.mailings import selectors, services
+from crm.mailings.choices import ReportFigure
+from crm.mailings.permissions import MAILING
 from crm.mailings.spec import SegmentSpec, spec_clean
 
 router = Router(tags=["Segments"])
@@ -263,3 +267,212 @@ def consent_set(request: HttpRequest, contact_id: DatabaseId, payload: ConsentIn
         unsubscribed=unsubscribed,
     )
     return _consent_out(contact_get(user=user, pk=contact_id))
+
+
+# --- mailings ----------------------------------------------------------------------------------
+
+MAILINGS = ["Mailings"]
+Figure = Annotated[str, StringConstraints(max_length=20)]
+
+
+class MailingIn(InputSchema):
+    name: Name
+    segment_id: DatabaseId
+    template_id: DatabaseId
+    sender: Annotated[str, StringConstraints(max_length=10)] = Field(
+        "company", description="company (the sales address) or own (your sender settings)"
+    )
+    send_at: IsoDateTime | None = Field(None, description="When to send; null: at the start")
+    rate_per_minute: int | None = Field(
+        None, description="Messages per minute; null: the default (CRM_MAILING_RATE_PER_MINUTE)"
+    )
+
+
+class StartIn(InputSchema):
+    confirm: bool = Field(
+        False, description="Required for a mailing over CRM_MAILING_CONFIRM_OVER recipients"
+    )
+
+
+class MailingOut(Schema):
+    id: int
+    name: str
+    state: str
+    segment_id: int | None
+    template_id: int | None
+    sender: str
+    send_at: dt.datetime | None
+    rate_per_minute: int
+    created_by: UserRefOut
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    total: int
+    subject: str
+
+
+class ReportOut(Schema):
+    all: int
+    sent: int
+    delivered: int = Field(description="Sent and not bounced")
+    bounced: int
+    unsubscribed: int = Field(description="Sent, and the address unsubscribed after it")
+    replied: int
+    skipped: int
+    failed: int
+    queued: int
+
+
+class MailingRecipientOut(Schema):
+    id: int
+    address: str
+    contact_id: int | None
+    contact_name: str
+    state: str
+    reason: str
+    error: str
+    sent_at: dt.datetime | None
+    bounced_at: dt.datetime | None
+    replied_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_contact_name(obj: Any) -> str:
+        return obj.contact.full_name if obj.contact is not None else ""
+
+
+class MailingRecipientPageOut(Schema):
+    items: list[MailingRecipientOut]
+    next_cursor: str | None
+
+
+class FigureParams(PageParams):
+    figure: Figure = Field("all", description=", ".join(ReportFigure.values))
+
+
+@router.get(
+    "/mailings",
+    response={200: list[MailingOut], **READ_ERRORS, 403: ErrorOut},
+    tags=MAILINGS,
+    summary="Mailings",
+)
+def mailing_list(request: HttpRequest) -> Any:
+    """The caller's mailings (an administrator: everyone's); 403 for a role that may not
+    send mailings."""
+    user = request_user(request)
+    MAILING.check(user)
+    return selectors.mailing_list(user=user)
+
+
+@router.post(
+    "/mailings",
+    response={201: MailingOut, **WRITE_ERRORS},
+    tags=MAILINGS,
+    summary="Write a mailing",
+)
+def mailing_create(request: HttpRequest, payload: MailingIn) -> Any:
+    """A draft mailing: a segment (a hidden one is 404) and a template the caller sees, the
+    sender, when and how fast. Start it with ``/mailings/{id}/start``."""
+    mailing = services.mailing_create(
+        actor=request_user(request),
+        name=payload.name,
+        segment_id=payload.segment_id,
+        template_id=payload.template_id,
+        sender=payload.sender,
+        send_at=payload.send_at,
+        rate_per_minute=payload.rate_per_minute,
+    )
+    return Status(201, mailing)
+
+
+@router.get(
+    "/mailings/{mailing_id}",
+    response={200: MailingOut, **READ_ERRORS, 403: ErrorOut},
+    tags=MAILINGS,
+    summary="A mailing",
+)
+def mailing_detail(request: HttpRequest, mailing_id: DatabaseId) -> Any:
+    return selectors.mailing_get(user=request_user(request), pk=mailing_id)
+
+
+@router.post(
+    "/mailings/{mailing_id}/start",
+    response={200: MailingOut, **WRITE_ERRORS},
+    tags=MAILINGS,
+    summary="Start a mailing",
+)
+def mailing_start(request: HttpRequest, mailing_id: DatabaseId, payload: StartIn) -> Any:
+    """Freeze the recipients, the text and the sender, and send (now or at ``send_at``).
+    Over ``CRM_MAILING_CONFIRM_OVER`` recipients without ``confirm``: 422 naming
+    ``confirm`` with the count."""
+    user = request_user(request)
+    mailing = selectors.mailing_get(user=user, pk=mailing_id)
+    return services.mailing_start(actor=user, mailing=mailing, confirm=payload.confirm)
+
+
+def _action(request: HttpRequest, mailing_id: int, service: Any) -> Any:
+    user = request_user(request)
+    return service(actor=user, mailing=selectors.mailing_get(user=user, pk=mailing_id))
+
+
+@router.post(
+    "/mailings/{mailing_id}/pause",
+    response={200: MailingOut, **WRITE_ERRORS},
+    tags=MAILINGS,
+    summary="Pause a mailing",
+)
+def mailing_pause(request: HttpRequest, mailing_id: DatabaseId) -> Any:
+    return _action(request, mailing_id, services.mailing_pause)
+
+
+@router.post(
+    "/mailings/{mailing_id}/resume",
+    response={200: MailingOut, **WRITE_ERRORS},
+    tags=MAILINGS,
+    summary="Resume a paused mailing",
+)
+def mailing_resume(request: HttpRequest, mailing_id: DatabaseId) -> Any:
+    return _action(request, mailing_id, services.mailing_resume)
+
+
+@router.post(
+    "/mailings/{mailing_id}/cancel",
+    response={200: MailingOut, **WRITE_ERRORS},
+    tags=MAILINGS,
+    summary="Cancel a mailing",
+)
+def mailing_cancel(request: HttpRequest, mailing_id: DatabaseId) -> Any:
+    return _action(request, mailing_id, services.mailing_cancel)
+
+
+@router.get(
+    "/mailings/{mailing_id}/report",
+    response={200: ReportOut, **READ_ERRORS, 403: ErrorOut},
+    tags=MAILINGS,
+    summary="A mailing's report",
+)
+def mailing_report(request: HttpRequest, mailing_id: DatabaseId) -> Any:
+    """Sent, delivered (sent, not bounced), bounced, unsubscribed (after this mailing),
+    replied, skipped, failed and still queued."""
+    mailing = selectors.mailing_get(user=request_user(request), pk=mailing_id)
+    return selectors.mailing_report(mailing=mailing)
+
+
+@router.get(
+    "/mailings/{mailing_id}/recipients",
+    response={200: MailingRecipientPageOut, **READ_ERRORS, 403: ErrorOut},
+    tags=MAILINGS,
+    summary="The recipients behind a figure of the report",
+)
+def mailing_recipients(
+    request: HttpRequest, mailing_id: DatabaseId, params: Query[FigureParams]
+) -> Any:
+    """One page (by id, after ``cursor``) of the recipients behind ``figure``."""
+    mailing = selectors.mailing_get(user=request_user(request), pk=mailing_id)
+    if params.figure not in ReportFigure.values:
+        raise ValidationFailed(
+            _("Please correct the marked fields."),
+            field_errors={"figure": [_("One of: %(v)s.") % {"v": ", ".join(ReportFigure.values)}]},
+        )
+    return selectors.mailing_recipients(
+        mailing=mailing, figure=params.figure, cursor=params.cursor, limit=params.limit
+    )

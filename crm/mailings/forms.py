@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.accounts.models import Team, User
 from crm.core.forms import BootstrapForm
+from crm.correspondence.choices import SenderChoice
 from crm.customers.choices import ClientType, ConsentSource, CustomFieldType, Source
 from crm.customers.models import CustomField
 from crm.mailings.spec import NO_TOUCH_DAYS_MAX, TEXT_MAX
@@ -186,3 +187,33 @@ class ConsentForm(BootstrapForm):
     def __init__(self, *args: Any, emails: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["unsubscribed"].choices = [(p.pk, p.value) for p in emails]  # type: ignore[attr-defined]
+
+
+class MailingForm(BootstrapForm):
+    """A draft mailing: the segment and template chosen among the user's, the sender, when
+    (empty: at the start) and the rate."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    segment_id = forms.TypedChoiceField(label=_("Segment"), coerce=int)
+    template_id = forms.TypedChoiceField(label=_("Template"), coerce=int)
+    sender = forms.ChoiceField(label=_("Sender"), choices=SenderChoice.choices)
+    send_at = forms.DateTimeField(
+        label=_("Send at (empty: as soon as it starts)"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+    rate_per_minute = forms.IntegerField(
+        label=_("Messages per minute"), min_value=1, max_value=100_000
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        segments: list[tuple[int, str]],
+        templates: list[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["segment_id"].choices = [("", "—"), *segments]  # type: ignore[attr-defined]
+        self.fields["template_id"].choices = [("", "—"), *templates]  # type: ignore[attr-defined]

@@ -1,7 +1,8 @@
-"""Who sees and changes segments.
+"""Who sees and changes segments, and who sends mailings.
 
 A personal segment belongs to its author; a shared one is seen by every active user and
 changed by the administrators and heads of sales. A read-only user saves no segments.
+Sending mailings is a permission of the role (``CRM_MAILING_ROLES``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -63,3 +65,32 @@ class SegmentPolicy:
 
 
 SEGMENT = SegmentPolicy()
+
+
+def may_send_mailings(user: ScopedUser) -> bool:
+    """Whether ``user``'s role may send mailings (``CRM_MAILING_ROLES``: administrators and
+    heads of sales by default). A mailing writes to many clients at once, so it is a
+    permission of the role, not of the records."""
+    return bool(user.is_active and user.role in settings.CRM_MAILING_ROLES)
+
+
+@dataclass(frozen=True)
+class MailingPolicy:
+    """Who sees and runs mailings: only roles that may send them; an administrator sees
+    every mailing, anyone else their own. A mailing one does not see is ``NotFound``."""
+
+    def restrict(self, queryset: QuerySetT, user: ScopedUser) -> QuerySetT:
+        """The mailings ``user`` sees."""
+        if not may_send_mailings(user):
+            return queryset.none()
+        if user.role == Role.ADMIN:
+            return queryset
+        return queryset.filter(created_by_id=user.pk)
+
+    def check(self, user: ScopedUser) -> None:
+        """``PermissionDenied`` for a role that may not send mailings."""
+        if not may_send_mailings(user):
+            raise PermissionDenied(_("Your role may not send mailings."))
+
+
+MAILING = MailingPolicy()

@@ -1,4 +1,5 @@
-"""Reads of segments and of their recipients, always within the viewer's scope.
+"""Reads of segments and of their recipients, always within the viewer's scope, and of
+mailings (the list, one mailing, its report and the recipients behind each figure).
 
 A segment's contacts are the contacts the viewer may see (the customer policy) that pass
 its filters; a *recipient* is one of them with an e-mail a mailing may go to
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,8 +26,9 @@ from crm.customers.choices import ContactPointKind, FieldEntity
 from crm.customers.kinds import COMPANY, CONTACT
 from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment, Tag
 from crm.customers.selectors import CustomerFilters, customer_queryset
-from crm.mailings.models import Segment
-from crm.mailings.permissions import SEGMENT
+from crm.mailings.choices import RecipientState, ReportFigure
+from crm.mailings.models import Mailing, MailingRecipient, Segment
+from crm.mailings.permissions import MAILING, SEGMENT
 from crm.mailings.spec import SegmentSpec
 from crm.sales.choices import DealStatus
 from crm.sales.models import DealLine
@@ -250,3 +252,98 @@ def segment_get(*, user: ScopedUser, pk: int) -> Segment:
     if segment is None:
         raise NotFound(_("Not found."))
     return segment
+
+
+# --- mailings --------------------------------------------------------------------------------
+
+
+def mailing_list(*, user: ScopedUser) -> list[Mailing]:
+    """The mailings ``user`` sees (``permissions.MAILING``), newest first, with their
+    segment and author (one query)."""
+    return list(
+        MAILING.restrict(Mailing.objects.all(), user)
+        .select_related("segment", "created_by", "template")
+        .order_by("-created_at", "-id")[:200]
+    )
+
+
+def mailing_get(*, user: ScopedUser, pk: int) -> Mailing:
+    """One mailing ``user`` sees; ``PermissionDenied`` for a role without the permission,
+    ``NotFound`` for a mailing of someone else."""
+    MAILING.check(user)
+    mailing = (
+        MAILING.restrict(Mailing.objects.all(), user)
+        .select_related("segment", "created_by", "template")
+        .filter(pk=pk)
+        .first()
+    )
+    if mailing is None:
+        raise NotFound(_("Not found."))
+    return mailing
+
+
+def _unsubscribed_after_sending() -> Exists:
+    """The address was unsubscribed (on any card) after this row's message went out."""
+    return Exists(
+        ContactPoint.objects.filter(
+            kind=ContactPointKind.EMAIL,
+            value=OuterRef("address"),
+            unsubscribed_at__gte=OuterRef("sent_at"),
+        )
+    )
+
+
+def _figure_condition(figure: str) -> Q:
+    sent = Q(state=RecipientState.SENT)
+    conditions = {
+        ReportFigure.ALL: Q(),
+        ReportFigure.SENT: sent,
+        ReportFigure.DELIVERED: sent & Q(bounced_at__isnull=True),
+        ReportFigure.BOUNCED: Q(bounced_at__isnull=False),
+        ReportFigure.UNSUBSCRIBED: sent & Q(_unsubscribed_after_sending()),
+        ReportFigure.REPLIED: Q(replied_at__isnull=False),
+        ReportFigure.SKIPPED: Q(state=RecipientState.SKIPPED),
+        ReportFigure.FAILED: Q(state=RecipientState.FAILED),
+        ReportFigure.QUEUED: Q(state=RecipientState.QUEUED),
+    }
+    return conditions[ReportFigure(figure)]
+
+
+def mailing_report(*, mailing: Mailing) -> dict[str, int]:
+    """Every figure of ``mailing``'s report (``ReportFigure``) counted in one query over
+    its recipient rows: delivered is sent and not bounced; unsubscribed counts the sent
+    addresses unsubscribed after their message went out. Precondition: ``mailing`` came
+    from ``mailing_get``."""
+    counts = MailingRecipient.objects.filter(mailing_id=mailing.pk).aggregate(
+        **{figure: Count("pk", filter=_figure_condition(figure)) for figure in ReportFigure.values}
+    )
+    return {figure: int(counts[figure] or 0) for figure in ReportFigure.values}
+
+
+def mailing_recipients(
+    *, mailing: Mailing, figure: str, cursor: str | None = None, limit: int = 50
+) -> Page[MailingRecipient]:
+    """A page of the recipients behind one figure of the report, by id (keyset), with
+    their contact's name (one query whatever the number of rows). Precondition:
+    ``mailing`` came from ``mailing_get``; ``figure`` is a ``ReportFigure``."""
+    rows = (
+        MailingRecipient.objects.filter(mailing_id=mailing.pk)
+        .filter(_figure_condition(figure))
+        .select_related("contact")
+        .only(
+            "id",
+            "address",
+            "state",
+            "reason",
+            "error",
+            "sent_at",
+            "bounced_at",
+            "replied_at",
+            "mailing_id",
+            "contact__id",
+            "contact__last_name",
+            "contact__first_name",
+            "contact__middle_name",
+        )
+    )
+    return keyset_page(rows, order=("id",), cursor=cursor, limit=limit)

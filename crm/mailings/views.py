@@ -36,7 +36,7 @@ from crm.customers.selectors import contact_get
 from crm.mailings import selectors, services
 from crm.mailings.forms import ConsentForm, SegmentForm
 from crm.mailings.models import Segment
-from crm.mailings.permissions import SEGMENT, may_share
+from crm.mailings.permissions import SEGMENT, may_send_mailings, may_share
 from crm.mailings.spec import SegmentSpec, spec_clean
 from crm.mailings.unsubscribe import unsubscribe_point
 
@@ -57,7 +57,11 @@ def segment_list(request: SignedInRequest) -> HttpResponse:
     return render(
         request,
         "mailings/segment_list.html",
-        {"segments": segments, "may_create": can_write(request.user)},
+        {
+            "segments": segments,
+            "may_create": can_write(request.user),
+            "may_send": may_send_mailings(request.user),
+        },
     )
 
 
@@ -70,6 +74,7 @@ def _editor(
         "segment": segment,
         "may_change": may_change,
         "may_share": may_share(request.user),
+        "may_send": may_send_mailings(request.user),
         "custom_names": form.custom_field_names(),
     }
     return render(request, "mailings/segment_form.html", context, status=status)

@@ -129,8 +129,16 @@ EXPECTED_PATHS |= {
     "/api/v1/segments/{segment_id}/count",
     "/api/v1/segments/{segment_id}/recipients",
     "/api/v1/contacts/{contact_id}/consent",
+    "/api/v1/mailings",
+    "/api/v1/mailings/{mailing_id}",
+    "/api/v1/mailings/{mailing_id}/start",
+    "/api/v1/mailings/{mailing_id}/pause",
+    "/api/v1/mailings/{mailing_id}/resume",
+    "/api/v1/mailings/{mailing_id}/cancel",
+    "/api/v1/mailings/{mailing_id}/report",
+    "/api/v1/mailings/{mailing_id}/recipients",
 }
-MAILINGS_TAGS = {"Segments"}
+MAILINGS_TAGS = {"Segments", "Mailings"}
 
 
 def test_openapi_json_is_valid_and_lists_the_paths():

@@ -91,7 +91,8 @@ def test_the_apps_registered_their_kinds_and_the_kernel_its_sweep():
         "sms",
     ]
     assert "core.counters" in registry.sweeps
-    assert list(registry.thread_finders) == ["correspondence.threads"]
+    # a mailing's replies and bounces are claimed before a card e-mail's
+    assert list(registry.thread_finders) == ["mailings.threads", "correspondence.threads"]
 
 
 def test_owner_movers_replace_by_kind_and_come_in_their_order():

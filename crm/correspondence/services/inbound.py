@@ -53,11 +53,11 @@ MAX_IDS = 50
 REASON_MAX = 300
 
 
-def _ids_in(text: str) -> list[str]:
+def message_ids_in(text: str) -> list[str]:
     return list(dict.fromkeys(f"<{found}>" for found in MESSAGE_ID.findall(text)))[:MAX_IDS]
 
 
-def _is_report(message: Message) -> bool:
+def is_report(message: Message) -> bool:
     if message.get_content_type() == "multipart/report":
         return True
     sender = getaddresses([str(message.get("From", ""))])
@@ -86,7 +86,7 @@ def _address_of(field: str) -> str:
     return value if "@" in value else ""
 
 
-def _failed_recipients(message: EmailMessage) -> tuple[list[str], str, bool]:
+def failed_recipients(message: EmailMessage) -> tuple[list[str], str, bool]:
     """The failed addresses of a report, the reason (status and diagnostic) and whether
     the failure is permanent (a 5.x.x status)."""
     addresses: list[str] = []
@@ -113,7 +113,7 @@ def _sent_among(ids: list[str]) -> OutgoingEmail | None:
     return OutgoingEmail.objects.filter(message_id__in=ids).order_by("-id").first()
 
 
-def _mark_undeliverable(addresses: list[str], reason: str) -> int:
+def mark_undeliverable(addresses: list[str], reason: str) -> int:
     """Mark every card's e-mail point with one of ``addresses`` (first bounce kept)."""
     if not addresses:
         return 0
@@ -133,17 +133,17 @@ def _record_url(email: OutgoingEmail) -> str:
 
 def _bounce(raw: bytes, inbound_id: int) -> dict[str, Any] | None:
     message = message_parse(raw)
-    addresses, reason, permanent = _failed_recipients(message)
+    addresses, reason, permanent = failed_recipients(message)
     text = raw.decode("utf-8", "replace")
-    email = _sent_among(_ids_in(text))
+    email = _sent_among(message_ids_in(text))
     if email is None:
         if not (permanent and addresses):
             return None
-        marked = _mark_undeliverable(addresses, reason or _("delivery failed"))
+        marked = mark_undeliverable(addresses, reason or _("delivery failed"))
         return {"bounce": True, "addresses": addresses, "marked": marked} if marked else None
     failed = [a for a in addresses if a in email.recipients] or email.recipients
     reason = reason or _("delivery failed")
-    marked = _mark_undeliverable(failed, reason)
+    marked = mark_undeliverable(failed, reason)
     if email.status != EmailStatus.BOUNCED:
         OutgoingEmail.objects.filter(pk=email.pk).update(
             status=EmailStatus.BOUNCED, bounced_at=timezone.now(), last_error=reason[:500]
@@ -226,7 +226,7 @@ def mail_thread_claim(raw: bytes, inbound_id: int) -> dict[str, Any] | None:
     try:
         with transaction.atomic():  # a failure undoes only this, not the arrival's batch
             headers = message_parse(raw, headers_only=True)
-            if _is_report(headers):
+            if is_report(headers):
                 return _bounce(raw, inbound_id)
             if automatic_reason(headers):
                 return None

@@ -74,7 +74,9 @@ def client_of(record: Any) -> Contact | Company | None:
     return getattr(record, "contact", None) or getattr(record, "company", None)
 
 
-def _client(record: Any) -> dict[str, str]:
+def client_values(record: Any) -> dict[str, str]:
+    """The ``client`` group for ``record`` (its client's points and places of work
+    prefetched)."""
     client = client_of(record)
     points = _points(client)
     if isinstance(client, Contact):
@@ -128,7 +130,8 @@ def _deal(deal: Deal) -> dict[str, str]:
     }
 
 
-def _manager(user: Any) -> dict[str, str]:
+def manager_values(user: Any) -> dict[str, str]:
+    """The ``manager`` group: the user writing."""
     return {
         "full_name": user.get_full_name(),
         "first_name": user.first_name,
@@ -139,7 +142,9 @@ def _manager(user: Any) -> dict[str, str]:
     }
 
 
-def _seller() -> dict[str, str]:
+def seller_values() -> dict[str, str]:
+    """The ``company`` group: the seller's requisites (one query; a mailing reads it once
+    per batch)."""
     seller = seller_details_get()
     return {
         "name": seller.name,
@@ -156,7 +161,11 @@ def placeholder_values(*, record: Any, manager: Any) -> dict[str, dict[str, str]
     docstring). Precondition: the record was read by ``selectors.record_for_mail`` (its
     client's points and places of work prefetched). Dates and amounts are formatted in the
     active language: render inside the template's language."""
-    values = {"client": _client(record), "manager": _manager(manager), "company": _seller()}
+    values = {
+        "client": client_values(record),
+        "manager": manager_values(manager),
+        "company": seller_values(),
+    }
     if isinstance(record, Deal):
         values["deal"] = _deal(record)
     if isinstance(record, Lead):

@@ -204,7 +204,8 @@ def _check_undeliverable(fields: dict[str, list[str]], errors: dict[str, list[st
 # --- sending --------------------------------------------------------------------------------
 
 
-def _message_id(address: str) -> str:
+def new_message_id(address: str) -> str:
+    """A fresh Message-ID on the domain of the sender's ``address``."""
     domain = address.rsplit("@", 1)[-1] if "@" in address else "crm.localhost"
     return make_msgid(domain=domain)
 
@@ -309,7 +310,7 @@ def email_send(*, actor: ScopedUser, kind: str, record_id: int, draft: Draft) ->
             bcc=addresses["bcc"],
             subject=rendered.subject.text,
             body=rendered.body.text,
-            message_id=_message_id(from_address),
+            message_id=new_message_id(from_address),
         )
         attachments = [*files, *stored]
         email.attachments.set(attachments)
@@ -359,17 +360,48 @@ def email_delivery_record(*, email: OutgoingEmail, state: str) -> None:
     TimelineEntry.objects.bulk_update(entries, ["data"])
 
 
+def message_of(
+    *,
+    subject: str,
+    body: str,
+    from_name: str,
+    from_address: str,
+    to: list[str],
+    reply_to: str,
+    message_id: str,
+    cc: list[str] | None = None,
+    bcc: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+    connection: Any = None,
+) -> EmailMessage:
+    """A plain-text ``EmailMessage`` with its From, Reply-To and Message-ID (and extra
+    ``headers``): the one way this CRM builds a message, for an e-mail from a card and for
+    each message of a mailing (``crm.mailings``)."""
+    return EmailMessage(
+        subject=subject,
+        body=body,
+        from_email=from_header(from_name, from_address),
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        reply_to=[reply_to] if reply_to else None,
+        headers={**(headers or {}), "Message-ID": message_id},
+        connection=connection,
+    )
+
+
 def message_build(email: OutgoingEmail, *, connection: Any = None) -> EmailMessage:
     """The e-mail as Django's ``EmailMessage``: plain text, its Message-ID, the files."""
-    message = EmailMessage(
+    message = message_of(
         subject=email.subject,
         body=email.body,
-        from_email=from_header(email.from_name, email.from_address),
+        from_name=email.from_name,
+        from_address=email.from_address,
         to=email.to,
         cc=email.cc,
         bcc=email.bcc,
-        reply_to=[email.reply_to] if email.reply_to else None,
-        headers={"Message-ID": email.message_id},
+        reply_to=email.reply_to,
+        message_id=email.message_id,
         connection=connection,
     )
     for attachment in email.attachments.all():
