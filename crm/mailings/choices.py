@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class MailingState(models.TextChoices):
@@ -43,7 +44,7 @@ class ReportFigure(models.TextChoices):
     SENT = "sent", _("Sent")
     DELIVERED = "delivered", _("Delivered")
     BOUNCED = "bounced", _("Bounced")
-    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    UNSUBSCRIBED = "unsubscribed", pgettext_lazy("mailing report", "Unsubscribed")
     REPLIED = "replied", _("Replied")
     SKIPPED = "skipped", _("Skipped")
     FAILED = "failed", _("Failed")
