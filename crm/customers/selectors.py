@@ -27,7 +27,7 @@ from crm.core.records import ExportColumn
 from crm.core.search import filter_by_words, words_rank
 from crm.customers.choices import ClientType, ContactPointKind, Entity
 from crm.customers.kinds import COMPANY, CONTACT, CustomerKind, RecordT
-from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment, Tag
+from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment
 from crm.customers.permissions import owners_in_scope
 from crm.customers.querysets import CustomerT
 
@@ -284,20 +284,6 @@ def _deferred_user_fields(relation: str) -> list[str]:
     ]
 
 
-def _primary_points(*kinds: str) -> Prefetch[str, QuerySet[ContactPoint], str]:
-    return Prefetch(
-        "points",
-        queryset=ContactPoint.objects.filter(is_primary=True, kind__in=kinds)
-        .only("id", "kind", "value", "contact", "company")
-        .order_by("position", "id"),
-        to_attr="primary_points",
-    )
-
-
-def _tag_names() -> Prefetch[str, QuerySet[Tag], str]:
-    return Prefetch("tags", queryset=Tag.objects.only("id", "name"), to_attr="tag_list")
-
-
 def _employments_by_company_name() -> QuerySet[Employment]:
     return Employment.objects.select_related("company").only(
         "id",
@@ -340,44 +326,51 @@ def contact_table(
     page = keyset_page(
         queryset, order=CONTACT_ORDERS.get(order, CONTACT_ORDERS["new"]), cursor=cursor, limit=limit
     )
-    _attach_table_lists(page.items)
+    _attach_table_lists(page.items, CONTACT)
     return page
 
 
-def _attach_table_lists(contacts: list[Contact]) -> None:
-    """Fill the plain lists of ``contact_table`` rows from three queries of plain values.
+def _attach_table_lists(records: list[Any], kind: CustomerKind[Any]) -> None:
+    """Fill the plain lists of ``contact_table`` and ``company_table`` rows from queries of
+    plain values (three for contacts, two for companies).
 
     Related rows as model instances through ``prefetch_related`` cost more in Python than
     the queries themselves (a fifth of the list page), and the page only shows a few values.
+    A phone is shown in the international form (``format_phone``).
     """
-    by_id: dict[int, Contact] = {}
-    for contact in contacts:
-        contact.phone_list, contact.email_list = [], []
-        contact.tag_list, contact.employment_list = [], []
-        by_id[contact.pk] = contact
+    by_id: dict[int, Any] = {}
+    for record in records:
+        record.phone_list, record.email_list, record.tag_list = [], [], []
+        if kind is CONTACT:
+            record.employment_list = []
+        by_id[record.pk] = record
     if not by_id:
         return
+    owner = f"{kind.entity}_id"
+    shown_kinds = [ContactPointKind.PHONE, ContactPointKind.EMAIL]
     points = (
         ContactPoint.objects.filter(
-            contact_id__in=by_id,
+            **{f"{owner}__in": by_id},
             is_primary=True,
-            kind__in=[ContactPointKind.PHONE, ContactPointKind.EMAIL],
+            kind__in=shown_kinds[: 2 if kind is CONTACT else 1],
         )
         .order_by("position", "id")
-        .values_list("contact_id", "kind", "value")
+        .values_list(owner, "kind", "value")
     )
-    for contact_id, kind, value in points:
-        if kind == ContactPointKind.PHONE:
-            by_id[contact_id].phone_list.append({"value": value, "display": format_phone(value)})
+    for record_id, point_kind, value in points:
+        if point_kind == ContactPointKind.PHONE:
+            by_id[record_id].phone_list.append({"value": value, "display": format_phone(value)})
         else:
-            by_id[contact_id].email_list.append(value)
+            by_id[record_id].email_list.append(value)
     tags = (
-        Contact.tags.through.objects.filter(contact_id__in=by_id)
+        kind.model.tags.through.objects.filter(**{f"{owner}__in": by_id})
         .order_by("tag__name", "tag_id")
-        .values_list("contact_id", "tag__name")
+        .values_list(owner, "tag__name")
     )
-    for contact_id, name in tags:
-        by_id[contact_id].tag_list.append(name)
+    for record_id, name in tags:
+        by_id[record_id].tag_list.append(name)
+    if kind is not CONTACT:
+        return
     employments = (
         Employment.objects.filter(contact_id__in=by_id)
         .order_by("id")
@@ -400,18 +393,20 @@ def company_table(
 ) -> Page[Company]:
     """A page of companies for the list page: the columns it shows and nothing else.
 
-    Each row carries ``primary_points`` (primary phones) and ``tag_list`` as lists; the
-    owner is loaded by name only.
+    Each row carries plain lists: ``phone_list`` (``value`` and ``display`` of the primary
+    phones) and ``tag_list`` (tag names); the owner is loaded by name only. Three queries
+    whatever the number of rows.
     """
     queryset = (
         company_queryset(user=user, filters=filters)
         .select_related("owner")
         .only("id", "kind", "inn", "created_at", *COMPANY_NAME_FIELDS, *_user_name("owner"))
-        .prefetch_related(_primary_points(ContactPointKind.PHONE), _tag_names())
     )
-    return keyset_page(
+    page = keyset_page(
         queryset, order=COMPANY_ORDERS.get(order, COMPANY_ORDERS["new"]), cursor=cursor, limit=limit
     )
+    _attach_table_lists(page.items, COMPANY)
+    return page
 
 
 def customer_get(*, kind: CustomerKind[RecordT], user: ScopedUser, pk: int) -> RecordT:
