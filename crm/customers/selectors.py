@@ -27,7 +27,15 @@ from crm.core.records import ExportColumn
 from crm.core.search import filter_by_words, words_rank
 from crm.customers.choices import ClientType, ContactPointKind, Entity
 from crm.customers.kinds import COMPANY, CONTACT, CustomerKind, RecordT
-from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment
+from crm.customers.models import (
+    Company,
+    Contact,
+    ContactPoint,
+    CustomField,
+    Employment,
+    Tag,
+    company_display_name,
+)
 from crm.customers.permissions import owners_in_scope
 from crm.customers.querysets import CustomerT
 
@@ -330,13 +338,23 @@ def contact_table(
     return page
 
 
+def _plain_rows(sql: str, ids: list[int], *params: Any) -> list[tuple[Any, ...]]:
+    """The rows of ``sql``, whose first placeholder ``{ids}`` takes the list ``ids``."""
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(ids=marks), [*ids, *params])
+        return cursor.fetchall()
+
+
 def _attach_table_lists(records: list[Any], kind: CustomerKind[Any]) -> None:
     """Fill the plain lists of ``contact_table`` and ``company_table`` rows from queries of
     plain values (three for contacts, two for companies).
 
     Related rows as model instances through ``prefetch_related`` cost more in Python than
-    the queries themselves (a fifth of the list page), and the page only shows a few values.
-    A phone is shown in the international form (``format_phone``).
+    the queries themselves (a fifth of the list page), and building and compiling an ORM
+    query costs five times running it (0.8 ms against 0.16 of CPU): these three are plain
+    SQL, the same on both databases. A phone is shown in the international form
+    (``format_phone``).
     """
     by_id: dict[int, Any] = {}
     for record in records:
@@ -346,40 +364,46 @@ def _attach_table_lists(records: list[Any], kind: CustomerKind[Any]) -> None:
         by_id[record.pk] = record
     if not by_id:
         return
-    owner = f"{kind.entity}_id"
-    shown_kinds = [ContactPointKind.PHONE, ContactPointKind.EMAIL]
-    points = (
-        ContactPoint.objects.filter(
-            **{f"{owner}__in": by_id},
-            is_primary=True,
-            kind__in=shown_kinds[: 2 if kind is CONTACT else 1],
-        )
-        .order_by("position", "id")
-        .values_list(owner, "kind", "value")
+    ids, quote = list(by_id), connection.ops.quote_name
+    owner = quote(f"{kind.entity}_id")
+    kinds = [ContactPointKind.PHONE, ContactPointKind.EMAIL][: 2 if kind is CONTACT else 1]
+    points = _plain_rows(
+        f"SELECT {owner}, kind, value FROM {quote(ContactPoint._meta.db_table)}"  # noqa: S608 (names from the models, values as parameters)
+        f" WHERE {owner} IN ({{ids}}) AND is_primary = %s"
+        f" AND kind IN ({', '.join(['%s'] * len(kinds))}) ORDER BY position, id",
+        ids,
+        True,
+        *kinds,
     )
     for record_id, point_kind, value in points:
         if point_kind == ContactPointKind.PHONE:
             by_id[record_id].phone_list.append({"value": value, "display": format_phone(value)})
         else:
             by_id[record_id].email_list.append(value)
-    tags = (
-        kind.model.tags.through.objects.filter(**{f"{owner}__in": by_id})
-        .order_by("tag__name", "tag_id")
-        .values_list(owner, "tag__name")
+    tags = _plain_rows(
+        f"SELECT link.{owner}, tag.name FROM {quote(kind.model.tags.through._meta.db_table)}"  # noqa: S608
+        " link"
+        f" INNER JOIN {quote(Tag._meta.db_table)} tag ON tag.id = link.tag_id"
+        f" WHERE link.{owner} IN ({{ids}}) ORDER BY tag.name, link.tag_id",
+        ids,
     )
     for record_id, name in tags:
         by_id[record_id].tag_list.append(name)
     if kind is not CONTACT:
         return
-    employments = (
-        Employment.objects.filter(contact_id__in=by_id)
-        .order_by("id")
-        .values_list("contact_id", "company_id", *(f"company__{f}" for f in COMPANY_NAME_FIELDS))
+    employments = _plain_rows(
+        "SELECT job.contact_id, job.company_id, company.legal_name, company.short_name,"  # noqa: S608
+        f" company.legal_form FROM {quote(Employment._meta.db_table)} job"
+        f" INNER JOIN {quote(Company._meta.db_table)} company ON company.id = job.company_id"
+        " WHERE job.contact_id IN ({ids}) ORDER BY job.id",
+        ids,
     )
     for contact_id, company_id, legal_name, short_name, legal_form in employments:
-        company = Company(legal_name=legal_name, short_name=short_name, legal_form=legal_form)
         by_id[contact_id].employment_list.append(
-            {"company_id": company_id, "name": company.display_name}
+            {
+                "company_id": company_id,
+                "name": company_display_name(legal_name, short_name, legal_form),
+            }
         )
 
 
