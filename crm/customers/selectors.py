@@ -343,7 +343,8 @@ def _plain_rows(sql: str, ids: list[int], *params: Any) -> list[tuple[Any, ...]]
     marks = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         cursor.execute(sql.format(ids=marks), [*ids, *params])
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def _attach_table_lists(records: list[Any], kind: CustomerKind[Any]) -> None:
