@@ -6,9 +6,10 @@ number of queries for one row and for fifty.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -21,7 +22,7 @@ from crm.accounts.models import User
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
 from crm.core.normalize import format_phone
-from crm.core.pagination import Page, keyset_page
+from crm.core.pagination import Page, keyset_page, keyset_values_page
 from crm.core.permissions import ScopedUser
 from crm.core.records import ExportColumn
 from crm.core.search import filter_by_words, words_rank
@@ -303,6 +304,59 @@ def _employments_by_company_name() -> QuerySet[Employment]:
     )
 
 
+@dataclass(slots=True)
+class ContactRow:
+    """A row of the contact list: the values it shows, without a model instance.
+
+    ``owner`` is the responsible user's name as ``str(user)`` gives it; the lists are
+    filled by ``_attach_table_lists``.
+    """
+
+    pk: int
+    client_type: str
+    last_name: str
+    first_name: str
+    middle_name: str
+    owner: str
+    created_at: dt.datetime
+    phone_list: list[dict[str, str]] = field(default_factory=list)
+    email_list: list[str] = field(default_factory=list)
+    tag_list: list[str] = field(default_factory=list)
+    employment_list: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def full_name(self) -> str:
+        names = (self.last_name, self.first_name, self.middle_name)
+        return " ".join(name for name in names if name)  # ``Contact.full_name``
+
+    def get_client_type_display(self) -> str:
+        return str(dict(ClientType.choices).get(self.client_type, self.client_type))
+
+
+CONTACT_ROW_FIELDS = (
+    "id",
+    "client_type",
+    "last_name",
+    "first_name",
+    "middle_name",
+    "created_at",
+    *(f"owner__{name}" for name in USER_NAME_FIELDS),
+)
+
+
+def _contact_row(values: dict[str, Any]) -> ContactRow:
+    owner = f"{values['owner__first_name']} {values['owner__last_name']}".strip()
+    return ContactRow(
+        pk=values["id"],
+        client_type=values["client_type"],
+        last_name=values["last_name"],
+        first_name=values["first_name"],
+        middle_name=values["middle_name"],
+        owner=owner or values["owner__username"],  # ``str(user)``: the full name or the login
+        created_at=values["created_at"],
+    )
+
+
 def contact_table(
     *,
     user: ScopedUser,
@@ -310,30 +364,21 @@ def contact_table(
     order: str = "new",
     cursor: str | None = None,
     limit: int = 50,
-) -> Page[Contact]:
+) -> Page[ContactRow]:
     """A page of contacts for the list page: the columns it shows and nothing else.
 
-    Each row carries plain lists: ``phone_list`` (``value`` and ``display`` of the primary
-    phones), ``email_list`` (primary e-mails), ``tag_list`` (tag names) and
-    ``employment_list`` (``company_id`` and the company's display ``name``); the owner is
-    loaded by name only. Four queries whatever the number of rows.
+    The rows are ``ContactRow`` values read with the owner's name in one query (fifty
+    contacts and their owners as model instances cost more than the query), with plain
+    lists: ``phone_list`` (``value`` and ``display`` of the primary phones),
+    ``email_list`` (primary e-mails), ``tag_list`` (tag names) and ``employment_list``
+    (``company_id`` and the company's display ``name``). Four queries whatever the number
+    of rows.
     """
-    queryset = (
-        contact_queryset(user=user, filters=filters)
-        .select_related("owner")
-        .only(
-            "id",
-            "client_type",
-            "last_name",
-            "first_name",
-            "middle_name",
-            "created_at",
-            *_user_name("owner"),
-        )
+    rows = contact_queryset(user=user, filters=filters).values(*CONTACT_ROW_FIELDS)
+    found = keyset_values_page(
+        rows, order=CONTACT_ORDERS.get(order, CONTACT_ORDERS["new"]), cursor=cursor, limit=limit
     )
-    page = keyset_page(
-        queryset, order=CONTACT_ORDERS.get(order, CONTACT_ORDERS["new"]), cursor=cursor, limit=limit
-    )
+    page = Page([_contact_row(values) for values in found.items], found.next_cursor)
     _attach_table_lists(page.items, CONTACT)
     return page
 

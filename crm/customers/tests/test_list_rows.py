@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from html import escape
 
 import pytest
 from django.template import engines
@@ -62,6 +63,8 @@ def _render(source: str, page) -> str:
 def awkward(org):
     org.head.first_name, org.head.last_name = "<b>Глава</b>", "O'Neil & Co"
     org.head.save()
+    org.manager.first_name = org.manager.last_name = ""  # shown by the login
+    org.manager.save()
     alpha = make_company(
         org.head, legal_name="Альфа <script>", short_name="Альфа", inn="7707083893"
     )
@@ -99,6 +102,9 @@ def test_contact_rows_are_the_markup_of_the_former_template(awkward, language, z
     assert "&lt;Иван&gt;" in rendered and "<Иван>" not in rendered
     assert "&lt;x&gt;" in rendered and "ж&amp;з" in rendered
     assert "Альфа»</bdi></a>, <a href=" in rendered  # two places of work, comma-separated
+    for owner in (awkward.head, awkward.manager):  # the owner as ``str(user)``
+        assert f'<td class="text-nowrap">{escape(str(owner))}</td>' in rendered
+    assert '<td class="text-nowrap">manager</td>' in rendered
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])
