@@ -120,7 +120,8 @@ COLUMNS = {
         "name_words"
     ),
     "customers_contactpoint": (
-        "id kind value label messenger digits_reversed is_primary contact_id company_id position"
+        "id kind value label messenger digits_reversed is_primary contact_id company_id position "
+        "undeliverable_reason"
     ),
     "customers_employment": "id contact_id company_id position is_primary",
     "customers_matchkey": "id key contact_id company_id",
@@ -763,12 +764,12 @@ class Generator:
             )
             first_point = len(points)
             points.append(
-                f"{point_id + first_point}\tphone\t{phone}\twork\t\t{phone[:0:-1]}\t1\t\\N\t{pk}\t0\n"
+                f"{point_id + first_point}\tphone\t{phone}\twork\t\t{phone[:0:-1]}\t1\t\\N\t{pk}\t0\t\n"
             )
             if has_email:
                 points.append(
                     f"{point_id + first_point + 1}\temail\t{local}@{domain}\twork\t\t\t1\t\\N\t{pk}"
-                    "\t1\n"
+                    "\t1\t\n"
                 )
             for key in key_list:
                 keys.append(f"{key_id + len(keys)}\t{key}\t\\N\t{pk}\n")
@@ -893,18 +894,18 @@ class Generator:
             phone = phones[0]
             points.append(
                 f"{point_id + first_point}\tphone\t{phone}\tmobile\t\t{phone[:0:-1]}\t1\t{pk}\t"
-                "\\N\t0\n"
+                "\\N\t0\t\n"
             )
             if len(phones) > 1:
                 phone = phones[1]
                 points.append(
                     f"{point_id + first_point + 1}\tphone\t{phone}\tmobile\t\t{phone[:0:-1]}\t0\t"
-                    f"{pk}\t\\N\t1\n"
+                    f"{pk}\t\\N\t1\t\n"
                 )
             if emails:
                 points.append(
                     f"{point_id + len(points)}\temail\t{emails[0]}\twork\t\t\t1\t{pk}\t\\N\t"
-                    f"{len(phones)}\n"
+                    f"{len(phones)}\t\n"
                 )
             for key in key_list:
                 keys.append(f"{key_id + len(keys)}\t{key}\t{pk}\t\\N\n")

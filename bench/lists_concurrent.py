@@ -21,6 +21,11 @@ workers close it): requests per second, median and 95th percentile latency; and 
 rate as a share of the floor's in the same round. The load average is printed with each
 round: the figures are only comparable on a quiet machine. Numbers only: nothing asserted.
 
+``--cpu N`` instead measures the CPU time of N requests of the CRM's page in this process
+(Django's test ``Client``): median and 95th percentile in ms, and the queries of one request.
+The CPU time of one process is little disturbed by other processes' load, unlike a
+concurrent run; the database's own time is not in it.
+
 ``--profile N`` instead profiles N requests of the CRM's page in this process (Django's test
 ``Client``, the same middleware, session and template) and prints where the time goes by
 layer: middleware, the view's queries, template rendering.
@@ -38,6 +43,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,6 +174,35 @@ def profile(username: str, count: int) -> None:
     stats.sort_stats("cumulative").print_stats(r"crm/|template/base|db/backends/utils|sessions", 40)
 
 
+def cpu(username: str, count: int, path: str) -> None:
+    from django.db import connection as db
+
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    for _ in range(20):
+        assert client.get(path).status_code == 200
+    queries: list[str] = []
+
+    def record(execute: Any, sql: str, *args: Any) -> Any:
+        queries.append(sql)
+        return execute(sql, *args)
+
+    with db.execute_wrapper(record):
+        client.get(path)
+    spent, walls = [], []
+    for _ in range(count):
+        started, clock = time.process_time(), time.perf_counter()
+        client.get(path)
+        spent.append((time.process_time() - started) * 1000)
+        walls.append((time.perf_counter() - clock) * 1000)
+    spent.sort()
+    print(
+        f"{path} as {username}, {count} requests, {len(queries)} queries, load {load()}: "
+        f"CPU median {statistics.median(spent):.2f} ms, p95 {spent[int(0.95 * (count - 1))]:.2f}"
+        f" ms; wall median {statistics.median(walls):.2f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--user", default="head")
@@ -177,7 +212,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=8931)
     parser.add_argument("--profile", type=int, default=0, help="profile N requests instead")
+    parser.add_argument("--cpu", type=int, default=0, help="CPU time of N requests instead")
+    parser.add_argument("--path", default=PATH, help="the page of --cpu (a list)")
     options = parser.parse_args()
+    if options.cpu:
+        cpu(options.user, options.cpu, options.path)
+        return
     if options.profile:
         profile(options.user, options.profile)
         return

@@ -137,18 +137,34 @@ class User(AbstractUser):
         """Ids of users whose records this user sees by role (cached for the request).
 
         Whom a substitute covers for today is not here: the access policies add it
-        (``crm.core.policies.OwnedRecordPolicy.cover``).
+        (``crm.core.policies.OwnedRecordPolicy.cover``), and the planner's cover reads this
+        scope in its own query when it is not read yet (``scope_memberships``).
         """
+        memberships = self.scope_memberships()
+        if memberships is None:
+            return frozenset({self.pk})
+        return frozenset({self.pk, *memberships.values_list("user_id", flat=True)})
+
+    def scope_memberships(self) -> models.QuerySet[TeamMembership] | None:
+        """The team memberships whose users are in this user's scope by role besides
+        themselves (a head's teams' members; a read-only user's co-members), or ``None``
+        when the role's scope is the user alone (one query, not run here)."""
         if self.role == Role.HEAD:
-            led = TeamMembership.objects.filter(team__heads=self).values_list("user_id", flat=True)
-            return frozenset({self.pk, *led})
+            return TeamMembership.objects.filter(team__heads=self)
         if self.role == Role.READONLY:
             mine = TeamMembership.objects.filter(user=self).values_list("team_id", flat=True)
-            members = TeamMembership.objects.filter(team_id__in=mine).values_list(
-                "user_id", flat=True
-            )
-            return frozenset({self.pk, *members})
-        return frozenset({self.pk})
+            return TeamMembership.objects.filter(team_id__in=mine)
+        return None
+
+    def scope_is_read(self) -> bool:
+        """Whether ``scope_owner_ids`` is cached (a method: through a request's lazy user
+        it answers for the user, not the proxy)."""
+        return "scope_owner_ids" in self.__dict__
+
+    def scope_remember(self, owner_ids: frozenset[int]) -> None:
+        """Cache ``scope_owner_ids`` as read by a caller's own query of ``scope_memberships``
+        (with the user's own id)."""
+        self.__dict__["scope_owner_ids"] = owner_ids
 
 
 class Team(TimeStampedModel):

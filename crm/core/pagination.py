@@ -103,6 +103,24 @@ def keyset_page(
     ``order`` lists field names, each with ``-`` for descending; the last one must be
     unique (``id``) so the order is total. Fields must be non-null.
     """
+    return _keyset(queryset, order, cursor, limit, getattr)
+
+
+def keyset_values_page(
+    queryset: QuerySet[Any, dict[str, Any]], *, order: Sequence[str], cursor: str | None, limit: int
+) -> Page[dict[str, Any]]:
+    """``keyset_page`` of a ``values()`` queryset (rows as dicts, which must hold the
+    ``order`` fields): for a page that only shows values, without building model instances."""
+    return _keyset(queryset, order, cursor, limit, dict.__getitem__)
+
+
+def _keyset(
+    queryset: QuerySet[Any, Any],
+    order: Sequence[str],
+    cursor: str | None,
+    limit: int,
+    value_of: Any,
+) -> Page[Any]:
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(
             field_errors={"limit": [_("Between 1 and %(max)d.") % {"max": MAX_LIMIT}]}
@@ -123,5 +141,5 @@ def keyset_page(
     next_cursor = None
     if has_more and rows:
         last = rows[-1]
-        next_cursor = encode_cursor([getattr(last, name) for name, _desc in fields])
+        next_cursor = encode_cursor([value_of(last, name) for name, _desc in fields])
     return Page(rows, next_cursor)

@@ -85,9 +85,10 @@ class OwnedRecordPolicy:
 
     def owner_ids(self, user: ScopedUser) -> frozenset[int]:
         """Ids of the owners whose records ``user`` sees by ownership: their role's scope
-        and whom they cover for (``cover``)."""
-        scope = user.scope_owner_ids
+        and whom they cover for (``cover``). The cover is asked first: the planner's reads
+        the role's scope in the same query when it is not cached yet."""
         covered = self.cover(user) if self.cover is not None else ()
+        scope = user.scope_owner_ids
         return scope | frozenset(covered) if covered else scope
 
     def condition(self, user: ScopedUser) -> Q:

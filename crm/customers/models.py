@@ -97,10 +97,12 @@ class Customer(SharedOwnedModel):
 
     objects = CustomerQuerySet.as_manager()
 
-    # Display lists that some pages set on the rows they show (not columns): the contact
-    # list (``selectors.contact_table``) and the duplicate pairs (``duplicate_pair_list``).
+    # Display lists that some pages set on the rows they show (not columns): the lists
+    # (``selectors.contact_table``, ``company_table``) and the duplicate pairs
+    # (``duplicate_pair_list``).
     phone_list: list[Any]
     email_list: list[Any]
+    tag_list: list[str]
 
     class Meta:
         abstract = True
@@ -204,8 +206,7 @@ class Contact(Customer):
     kept for undo and hidden everywhere else.
     """
 
-    # More display lists of the contact list's rows (see ``Customer.phone_list``).
-    tag_list: list[str]
+    # One more display list of the contact list's rows (see ``Customer.phone_list``).
     employment_list: list[dict[str, Any]]
 
     client_type = models.CharField(

@@ -6,9 +6,10 @@ number of queries for one row and for fifty.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -21,13 +22,21 @@ from crm.accounts.models import User
 from crm.activities.models import TimelineEntry
 from crm.activities.selectors import timeline_for
 from crm.core.normalize import format_phone
-from crm.core.pagination import Page, keyset_page
+from crm.core.pagination import Page, keyset_page, keyset_values_page
 from crm.core.permissions import ScopedUser
 from crm.core.records import ExportColumn
 from crm.core.search import filter_by_words, words_rank
 from crm.customers.choices import ClientType, ContactPointKind, Entity
 from crm.customers.kinds import COMPANY, CONTACT, CustomerKind, RecordT
-from crm.customers.models import Company, Contact, ContactPoint, CustomField, Employment, Tag
+from crm.customers.models import (
+    Company,
+    Contact,
+    ContactPoint,
+    CustomField,
+    Employment,
+    Tag,
+    company_display_name,
+)
 from crm.customers.permissions import owners_in_scope
 from crm.customers.querysets import CustomerT
 
@@ -284,20 +293,6 @@ def _deferred_user_fields(relation: str) -> list[str]:
     ]
 
 
-def _primary_points(*kinds: str) -> Prefetch[str, QuerySet[ContactPoint], str]:
-    return Prefetch(
-        "points",
-        queryset=ContactPoint.objects.filter(is_primary=True, kind__in=kinds)
-        .only("id", "kind", "value", "contact", "company")
-        .order_by("position", "id"),
-        to_attr="primary_points",
-    )
-
-
-def _tag_names() -> Prefetch[str, QuerySet[Tag], str]:
-    return Prefetch("tags", queryset=Tag.objects.only("id", "name"), to_attr="tag_list")
-
-
 def _employments_by_company_name() -> QuerySet[Employment]:
     return Employment.objects.select_related("company").only(
         "id",
@@ -309,6 +304,59 @@ def _employments_by_company_name() -> QuerySet[Employment]:
     )
 
 
+@dataclass(slots=True)
+class ContactRow:
+    """A row of the contact list: the values it shows, without a model instance.
+
+    ``owner`` is the responsible user's name as ``str(user)`` gives it; the lists are
+    filled by ``_attach_table_lists``.
+    """
+
+    pk: int
+    client_type: str
+    last_name: str
+    first_name: str
+    middle_name: str
+    owner: str
+    created_at: dt.datetime
+    phone_list: list[dict[str, str]] = field(default_factory=list)
+    email_list: list[str] = field(default_factory=list)
+    tag_list: list[str] = field(default_factory=list)
+    employment_list: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def full_name(self) -> str:
+        names = (self.last_name, self.first_name, self.middle_name)
+        return " ".join(name for name in names if name)  # ``Contact.full_name``
+
+    def get_client_type_display(self) -> str:
+        return str(dict(ClientType.choices).get(self.client_type, self.client_type))
+
+
+CONTACT_ROW_FIELDS = (
+    "id",
+    "client_type",
+    "last_name",
+    "first_name",
+    "middle_name",
+    "created_at",
+    *(f"owner__{name}" for name in USER_NAME_FIELDS),
+)
+
+
+def _contact_row(values: dict[str, Any]) -> ContactRow:
+    owner = f"{values['owner__first_name']} {values['owner__last_name']}".strip()
+    return ContactRow(
+        pk=values["id"],
+        client_type=values["client_type"],
+        last_name=values["last_name"],
+        first_name=values["first_name"],
+        middle_name=values["middle_name"],
+        owner=owner or values["owner__username"],  # ``str(user)``: the full name or the login
+        created_at=values["created_at"],
+    )
+
+
 def contact_table(
     *,
     user: ScopedUser,
@@ -316,77 +364,92 @@ def contact_table(
     order: str = "new",
     cursor: str | None = None,
     limit: int = 50,
-) -> Page[Contact]:
+) -> Page[ContactRow]:
     """A page of contacts for the list page: the columns it shows and nothing else.
 
-    Each row carries plain lists: ``phone_list`` (``value`` and ``display`` of the primary
-    phones), ``email_list`` (primary e-mails), ``tag_list`` (tag names) and
-    ``employment_list`` (``company_id`` and the company's display ``name``); the owner is
-    loaded by name only. Four queries whatever the number of rows.
+    The rows are ``ContactRow`` values read with the owner's name in one query (fifty
+    contacts and their owners as model instances cost more than the query), with plain
+    lists: ``phone_list`` (``value`` and ``display`` of the primary phones),
+    ``email_list`` (primary e-mails), ``tag_list`` (tag names) and ``employment_list``
+    (``company_id`` and the company's display ``name``). Four queries whatever the number
+    of rows.
     """
-    queryset = (
-        contact_queryset(user=user, filters=filters)
-        .select_related("owner")
-        .only(
-            "id",
-            "client_type",
-            "last_name",
-            "first_name",
-            "middle_name",
-            "created_at",
-            *_user_name("owner"),
-        )
+    rows = contact_queryset(user=user, filters=filters).values(*CONTACT_ROW_FIELDS)
+    found = keyset_values_page(
+        rows, order=CONTACT_ORDERS.get(order, CONTACT_ORDERS["new"]), cursor=cursor, limit=limit
     )
-    page = keyset_page(
-        queryset, order=CONTACT_ORDERS.get(order, CONTACT_ORDERS["new"]), cursor=cursor, limit=limit
-    )
-    _attach_table_lists(page.items)
+    page = Page([_contact_row(values) for values in found.items], found.next_cursor)
+    _attach_table_lists(page.items, CONTACT)
     return page
 
 
-def _attach_table_lists(contacts: list[Contact]) -> None:
-    """Fill the plain lists of ``contact_table`` rows from three queries of plain values.
+def _plain_rows(sql: str, ids: list[int], *params: Any) -> list[tuple[Any, ...]]:
+    """The rows of ``sql``, whose first placeholder ``{ids}`` takes the list ``ids``."""
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(ids=marks), [*ids, *params])
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+def _attach_table_lists(records: list[Any], kind: CustomerKind[Any]) -> None:
+    """Fill the plain lists of ``contact_table`` and ``company_table`` rows from queries of
+    plain values (three for contacts, two for companies).
 
     Related rows as model instances through ``prefetch_related`` cost more in Python than
-    the queries themselves (a fifth of the list page), and the page only shows a few values.
+    the queries themselves (a fifth of the list page), and building and compiling an ORM
+    query costs five times running it (0.8 ms against 0.16 of CPU): these three are plain
+    SQL, the same on both databases. A phone is shown in the international form
+    (``format_phone``).
     """
-    by_id: dict[int, Contact] = {}
-    for contact in contacts:
-        contact.phone_list, contact.email_list = [], []
-        contact.tag_list, contact.employment_list = [], []
-        by_id[contact.pk] = contact
+    by_id: dict[int, Any] = {}
+    for record in records:
+        record.phone_list, record.email_list, record.tag_list = [], [], []
+        if kind is CONTACT:
+            record.employment_list = []
+        by_id[record.pk] = record
     if not by_id:
         return
-    points = (
-        ContactPoint.objects.filter(
-            contact_id__in=by_id,
-            is_primary=True,
-            kind__in=[ContactPointKind.PHONE, ContactPointKind.EMAIL],
-        )
-        .order_by("position", "id")
-        .values_list("contact_id", "kind", "value")
+    ids, quote = list(by_id), connection.ops.quote_name
+    owner = quote(f"{kind.entity}_id")
+    kinds = [ContactPointKind.PHONE, ContactPointKind.EMAIL][: 2 if kind is CONTACT else 1]
+    points = _plain_rows(
+        f"SELECT {owner}, kind, value FROM {quote(ContactPoint._meta.db_table)}"  # noqa: S608 (names from the models, values as parameters)
+        f" WHERE {owner} IN ({{ids}}) AND is_primary = %s"
+        f" AND kind IN ({', '.join(['%s'] * len(kinds))}) ORDER BY position, id",
+        ids,
+        True,
+        *kinds,
     )
-    for contact_id, kind, value in points:
-        if kind == ContactPointKind.PHONE:
-            by_id[contact_id].phone_list.append({"value": value, "display": format_phone(value)})
+    for record_id, point_kind, value in points:
+        if point_kind == ContactPointKind.PHONE:
+            by_id[record_id].phone_list.append({"value": value, "display": format_phone(value)})
         else:
-            by_id[contact_id].email_list.append(value)
-    tags = (
-        Contact.tags.through.objects.filter(contact_id__in=by_id)
-        .order_by("tag__name", "tag_id")
-        .values_list("contact_id", "tag__name")
+            by_id[record_id].email_list.append(value)
+    tags = _plain_rows(
+        f"SELECT link.{owner}, tag.name FROM {quote(kind.model.tags.through._meta.db_table)}"  # noqa: S608
+        " link"
+        f" INNER JOIN {quote(Tag._meta.db_table)} tag ON tag.id = link.tag_id"
+        f" WHERE link.{owner} IN ({{ids}}) ORDER BY tag.name, link.tag_id",
+        ids,
     )
-    for contact_id, name in tags:
-        by_id[contact_id].tag_list.append(name)
-    employments = (
-        Employment.objects.filter(contact_id__in=by_id)
-        .order_by("id")
-        .values_list("contact_id", "company_id", *(f"company__{f}" for f in COMPANY_NAME_FIELDS))
+    for record_id, name in tags:
+        by_id[record_id].tag_list.append(name)
+    if kind is not CONTACT:
+        return
+    employments = _plain_rows(
+        "SELECT job.contact_id, job.company_id, company.legal_name, company.short_name,"  # noqa: S608
+        f" company.legal_form FROM {quote(Employment._meta.db_table)} job"
+        f" INNER JOIN {quote(Company._meta.db_table)} company ON company.id = job.company_id"
+        " WHERE job.contact_id IN ({ids}) ORDER BY job.id",
+        ids,
     )
     for contact_id, company_id, legal_name, short_name, legal_form in employments:
-        company = Company(legal_name=legal_name, short_name=short_name, legal_form=legal_form)
         by_id[contact_id].employment_list.append(
-            {"company_id": company_id, "name": company.display_name}
+            {
+                "company_id": company_id,
+                "name": company_display_name(legal_name, short_name, legal_form),
+            }
         )
 
 
@@ -400,18 +463,20 @@ def company_table(
 ) -> Page[Company]:
     """A page of companies for the list page: the columns it shows and nothing else.
 
-    Each row carries ``primary_points`` (primary phones) and ``tag_list`` as lists; the
-    owner is loaded by name only.
+    Each row carries plain lists: ``phone_list`` (``value`` and ``display`` of the primary
+    phones) and ``tag_list`` (tag names); the owner is loaded by name only. Three queries
+    whatever the number of rows.
     """
     queryset = (
         company_queryset(user=user, filters=filters)
         .select_related("owner")
         .only("id", "kind", "inn", "created_at", *COMPANY_NAME_FIELDS, *_user_name("owner"))
-        .prefetch_related(_primary_points(ContactPointKind.PHONE), _tag_names())
     )
-    return keyset_page(
+    page = keyset_page(
         queryset, order=COMPANY_ORDERS.get(order, COMPANY_ORDERS["new"]), cursor=cursor, limit=limit
     )
+    _attach_table_lists(page.items, COMPANY)
+    return page
 
 
 def customer_get(*, kind: CustomerKind[RecordT], user: ScopedUser, pk: int) -> RecordT:

@@ -8,10 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.accounts.models import User
 from crm.core.permissions import ScopedUser, can_write, sees_everything
 from crm.core.policies import OwnedRecordPolicy, QuerySetT
 from crm.planner.models import Absence, Task
@@ -22,13 +23,34 @@ EVERY = Q()
 
 def covered_user_ids(user: ScopedUser) -> set[int]:
     """Ids of the users ``user`` covers today: the absent colleagues whose substitute they
-    are (one query; none for an inactive user or the system)."""
+    are (one query; none for an inactive user or the system).
+
+    When the user's role scope is a query not read yet (a head of sales, a read-only user:
+    ``User.scope_memberships``), it is read in the same query (``UNION ALL``) and cached on
+    the user as ``scope_owner_ids``: a list page's scope costs one query, not two.
+    """
     if not getattr(user, "pk", None) or not user.is_active:
         return set()
-    today = timezone.localdate()
-    return set(
-        Absence.objects.on(today).filter(substitute_id=user.pk).values_list("user_id", flat=True)
+    absences = Absence.objects.on(timezone.localdate()).filter(substitute_id=user.pk)
+    if not isinstance(user, User) or user.scope_is_read():
+        return set(absences.values_list("user_id", flat=True))
+    memberships = user.scope_memberships()
+    if memberships is None:
+        return set(absences.values_list("user_id", flat=True))
+    rows = (
+        memberships.order_by()
+        .annotate(is_cover=Value(False))
+        .values_list("user_id", "is_cover")
+        .union(
+            absences.order_by().annotate(is_cover=Value(True)).values_list("user_id", "is_cover"),
+            all=True,
+        )
     )
+    scope, covered = {user.pk}, set[int]()
+    for user_id, is_cover in rows:
+        (covered if is_cover else scope).add(user_id)
+    user.scope_remember(frozenset(scope))
+    return covered
 
 
 def covered_owner_ids(user: ScopedUser) -> frozenset[int]:

@@ -173,22 +173,22 @@ class Case:
 
 
 CASES = {
-    "contacts": Case("/contacts", _contact, 8),
-    "companies": Case("/companies", _company, 7),
-    "company-people": Case("/companies/{company}/people", _contact, 14),
+    "contacts": Case("/contacts", _contact, 7),
+    "companies": Case("/companies", _company, 6),
+    "company-people": Case("/companies/{company}/people", _contact, 13),
     "contact-timeline": Case(
         "/contacts/{contact}/timeline",
         lambda world, index: customer_timeline_add(
             actor=world.author(index), record=world.contact, kind="note", body=f"Заметка {index}"
         ),
-        10,
+        9,
     ),
     "company-timeline": Case(
         "/companies/{company}/timeline",
         lambda world, index: customer_timeline_add(
             actor=world.author(index), record=world.company, kind="call", title=f"Звонок {index}"
         ),
-        11,
+        10,
     ),
     "custom-fields": Case(
         "/custom-fields",
@@ -206,7 +206,7 @@ CASES = {
         lambda world, index: make_notification(world.org.head, title=f"Событие {index}"),
         2,
     ),
-    "leads": Case("/leads", _lead, 4),
+    "leads": Case("/leads", _lead, 3),
     "pipelines": Case("/pipelines", lambda world, index: make_pipeline(f"Воронка {index}"), 3),
     "stages": Case(
         "/pipelines/{pipeline}/stages",
@@ -220,28 +220,28 @@ CASES = {
         lambda world, index: LostReason.objects.create(name=f"Причина {index}", position=index),
         2,
     ),
-    "deals": Case("/deals", _deal, 6),
-    "deal-history": Case("/deals/{deal}/history", _visit, 8),
+    "deals": Case("/deals", _deal, 5),
+    "deal-history": Case("/deals/{deal}/history", _visit, 7),
     "deal-lines": Case(
         "/deals/{deal}/lines",
         lambda world, index: deal_line_add(
             actor=world.author(index), deal=world.deal, name=f"Работа {index}", price="100.00"
         ),
-        6,
+        5,
     ),
     "deal-payments": Case(
         "/deals/{deal}/payments",
         lambda world, index: payment_add(
             actor=world.author(index), deal=world.deal, kind="partial", amount="10.00"
         ),
-        6,
+        5,
     ),
     "products": Case(
         "/products",
         lambda world, index: make_product(name=f"Товар {index}", sku=f"SKU-{index}"),
         2,
     ),
-    "tasks": Case("/tasks", _tasks, 10),
+    "tasks": Case("/tasks", _tasks, 9),
     "task-reminders": Case(
         "/tasks/{task}/reminders",
         _reminder,

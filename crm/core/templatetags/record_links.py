@@ -29,10 +29,16 @@ def _around(name: str, urlconf: str | None, prefix: str, language: str | None) -
     return before, after
 
 
+def record_url_parts(name: str) -> tuple[str, str]:
+    """The URL of any record under the URL name ``name`` before and after its id, for
+    code that links many records (a list's rows rendered in Python)."""
+    return _around(name, get_urlconf(), get_script_prefix(), get_language())
+
+
 @register.simple_tag
 def record_url(name: str, pk: int) -> str:
     """The URL of the record ``pk`` under the URL name ``name`` (its one argument an id)."""
-    before, after = _around(name, get_urlconf(), get_script_prefix(), get_language())
+    before, after = record_url_parts(name)
     return f"{before}{int(pk)}{after}"
 
 

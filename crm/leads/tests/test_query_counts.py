@@ -48,13 +48,13 @@ def _lead(org, index: int) -> Lead:
 
 def test_lead_list(org, routed, django_assert_num_queries):
     client, url = client_for(org.head), reverse("leads:lead_list")
-    keyset_list_of_fifty(client, url, lambda index: _lead(org, index), 6, django_assert_num_queries)
+    keyset_list_of_fifty(client, url, lambda index: _lead(org, index), 5, django_assert_num_queries)
 
 
 def test_lead_board(org, routed, django_assert_num_queries):
     client, url = client_for(org.head), reverse("leads:lead_board")
     response = one_then_fifty(
-        lambda index: _lead(org, index), 8, lambda: client.get(url), django_assert_num_queries
+        lambda index: _lead(org, index), 7, lambda: client.get(url), django_assert_num_queries
     )
     assert sum(len(cards) for _value, _label, cards in response.context["columns"]) >= 30
 

@@ -68,3 +68,34 @@ def test_the_cover_is_looked_up_once_per_user_object(org):
         assert covered_owner_ids(colleague) == {org.manager.pk}
     assert (len(first), len(second)) == (1, 0)
     assert covered_owner_ids(_fresh(org.manager)) == frozenset()
+
+
+@pytest.mark.parametrize("role", ["head", "viewer", "manager"])
+def test_the_cover_reads_the_roles_scope_in_its_own_query(org, role):
+    """A head's or a read-only user's scope and their cover come from one query (``UNION
+    ALL``) and are exactly what each would be alone; a manager's scope needs no query."""
+    user = getattr(org, role)
+    make_absence(org.outsider, substitute=user)  # outside every team of ``org``
+    make_absence(org.colleague, substitute=org.manager if role != "manager" else org.head)
+    alone = _fresh(user)
+    expected_scope, expected_cover = alone.scope_owner_ids, covered_owner_ids(alone)
+    assert expected_cover == {org.outsider.pk}
+
+    together = _fresh(user)
+    with CaptureQueriesContext(connection) as queries:
+        owner_ids = CUSTOMER.owner_ids(together)
+    assert len(queries) == 1
+    assert together.scope_is_read()
+    assert together.scope_owner_ids == expected_scope
+    assert owner_ids == expected_scope | {org.outsider.pk}
+    assert org.colleague.pk in owner_ids or role == "manager"  # a team-mate, not a cover
+    assert len(queries) == 1  # the scope was cached by the cover's query
+
+
+def test_a_scope_read_before_the_cover_is_not_read_again(org):
+    make_absence(org.outsider, substitute=org.head)
+    head = _fresh(org.head)
+    scope = head.scope_owner_ids
+    with CaptureQueriesContext(connection) as queries:
+        assert CUSTOMER.owner_ids(head) == scope | {org.outsider.pk}
+    assert len(queries) == 1  # the absences alone

@@ -64,7 +64,7 @@ def test_task_list(org, subjects, django_assert_num_queries):
     client, url = client_for(org.head), reverse("planner:task_list")
     response = one_then_fifty(
         lambda index: _tasks(org, index, subjects),
-        13,
+        12,
         lambda: client.get(url, {"scope": "team"}),
         django_assert_num_queries,
     )
@@ -84,7 +84,7 @@ def test_calendar(org, subjects, view, django_assert_num_queries):
         if index == 1:
             make_absence(org.colleague, starts_on=DAY, days=3)
 
-    one_then_fifty(build, 11, lambda: client.get(url, params), django_assert_num_queries)
+    one_then_fifty(build, 10, lambda: client.get(url, params), django_assert_num_queries)
 
 
 def test_task_card(org, subjects, django_assert_num_queries):

@@ -72,7 +72,7 @@ def _deal(org, index: int, clients, pipeline: str = "Розница") -> Deal:
 def test_deal_list(org, clients, django_assert_num_queries):
     client, url = client_for(org.head), reverse("sales:deal_list")
     keyset_list_of_fifty(
-        client, url, lambda index: _deal(org, index, clients), 9, django_assert_num_queries
+        client, url, lambda index: _deal(org, index, clients), 8, django_assert_num_queries
     )
 
 
@@ -100,14 +100,14 @@ def test_deal_list_under_the_funnel_and_product_filters(org, clients, django_ass
         "product": table.pk,
     }
     url = f"{reverse('sales:deal_list')}?{urlencode(query)}"
-    keyset_list_of_fifty(client_for(org.head), url, build, 11, django_assert_num_queries)
+    keyset_list_of_fifty(client_for(org.head), url, build, 10, django_assert_num_queries)
 
 
 def test_board(org, clients, django_assert_num_queries):
     client, url = client_for(org.head), reverse("sales:board")
     response = one_then_fifty(
         lambda index: _deal(org, index, clients),
-        11,
+        10,
         lambda: client.get(url),
         django_assert_num_queries,
     )
@@ -123,7 +123,7 @@ def test_board_column_next_cards(org, clients, django_assert_num_queries):
         deal = _deal(org, index, clients)
         Deal.objects.filter(pk=deal.pk).update(stage=first)
 
-    response = one_then_fifty(build, 7, lambda: client.get(url, **HTMX), django_assert_num_queries)
+    response = one_then_fifty(build, 6, lambda: client.get(url, **HTMX), django_assert_num_queries)
     assert len(response.context["cards"]) == PAGE_SIZE
 
 
@@ -139,7 +139,7 @@ def test_deal_card(org, clients, django_assert_num_queries):
         deal_timeline_add(actor=author, record=deal, kind="note", body=f"Заметка {index}")
         make_task(author, subject=deal, title=f"Позвонить {index}")
 
-    response = one_then_fifty(build, 18, lambda: client.get(url), django_assert_num_queries)
+    response = one_then_fifty(build, 17, lambda: client.get(url), django_assert_num_queries)
     assert response.content.decode().count("Работа ") >= 50
 
 
@@ -154,7 +154,7 @@ def test_deal_panels(org, clients, panel, django_assert_num_queries):
         deal_line_add(actor=author, deal=deal, name=f"Работа {index}", price="100.00")
         payment_add(actor=author, deal=deal, kind="partial", amount="10.00")
 
-    one_then_fifty(build, 7, lambda: client.get(url, **HTMX), django_assert_num_queries)
+    one_then_fifty(build, 6, lambda: client.get(url, **HTMX), django_assert_num_queries)
 
 
 def test_deal_timeline_page(org, clients, django_assert_num_queries):
@@ -166,7 +166,7 @@ def test_deal_timeline_page(org, clients, django_assert_num_queries):
         author = (org.head, org.colleague)[index % 2]
         deal_timeline_add(actor=author, record=deal, kind="note", body=f"Заметка {index}")
 
-    one_then_fifty(build, 7, lambda: client.get(url), django_assert_num_queries)
+    one_then_fifty(build, 6, lambda: client.get(url), django_assert_num_queries)
 
 
 def test_pipeline_list(org, django_assert_num_queries):
@@ -220,7 +220,7 @@ def test_line_picker(org, clients, django_assert_num_queries):
     url = reverse("sales:deal_line_picker", args=[deal.pk])
     one_then_fifty(
         lambda index: make_product(name=f"Товар {index}", sku=f"SKU-{index}"),
-        6,
+        5,
         lambda: client.get(url, {"q": "Товар"}, **HTMX),
         django_assert_num_queries,
     )
@@ -252,7 +252,7 @@ def test_client_suggest(org, django_assert_num_queries):
 
     one_then_fifty(
         build,
-        10,
+        9,
         lambda: client.get(url, {"client_q": "Подбор"}, **HTMX),
         django_assert_num_queries,
     )
